@@ -1,0 +1,146 @@
+"""The app factory: engine, context and caches live here; the routes come from api.rest and api.graphql."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import swagger_ui_bundle
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api.config import AppSettings
+from api.errors import PayloadTooLarge, install_error_handlers, problem_for
+from api.rest import health, imports, ownership
+from api.rest.resources import build_resource_routers
+from api.services.context import AppContext
+from api.services.ownership import OwnershipService
+from persistence.db import make_engine, make_session_factory
+
+STATIC = Path(__file__).parent / "static"
+SWAGGER = Path(swagger_ui_bundle.swagger_ui_path)
+
+DESCRIPTION = """Territory Engine: scoring, coverage, balanced territories and ownership, as a service.
+
+Authenticate with `Authorization: Bearer KEY` (create a key with `territory tenants create NAME`).
+Every error is RFC 9457 `application/problem+json` with a stable `code` and per-field `errors`.
+Lists are cursor-paginated: pass `next_page_token` back as `page_token`.
+"""
+
+
+class BodyLimit:
+    """Refuses bodies larger than the limit with 413, before anything is read into a handler."""
+
+    def __init__(self, app: Any, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                response = problem_for(PayloadTooLarge(f"the body is larger than {self.limit} bytes"))
+                return await response(scope, receive, send)
+        seen = 0
+
+        async def limited() -> dict:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise PayloadTooLarge(f"the body is larger than {self.limit} bytes")
+            return message
+
+        return await self.app(scope, limited, send)
+
+
+def _problem_media_types(spec: dict[str, Any]) -> dict[str, Any]:
+    """Error answers are documented as application/problem+json, which is what they are."""
+    for path in spec.get("paths", {}).values():
+        for op in path.values():
+            for status, response in op.get("responses", {}).items():
+                content = response.get("content", {})
+                if status[0] in "45" and "application/json" in content:
+                    content["application/problem+json"] = content.pop("application/json")
+    return spec
+
+
+def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None = None) -> FastAPI:
+    settings = settings or AppSettings()
+    engine = engine or make_engine(settings.database_url)
+    ctx = AppContext(engine=engine, session_factory=make_session_factory(engine))
+    ctx.ownership = OwnershipService(engine, use_snapshots=settings.ownership_snapshots)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await ctx.ownership.close()
+        await engine.dispose()
+
+    app = FastAPI(
+        title="Territory Engine",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=lambda route: route.name,
+    )
+    app.state.ctx = ctx
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(imports.router)  # before /{id} routes: /v1/accounts/export is not an id
+    for router in build_resource_routers():
+        app.include_router(router)
+    app.include_router(ownership.router)
+
+    from api.graphql.schema import graphql_router
+
+    app.include_router(graphql_router(), prefix="/graphql", include_in_schema=False)
+
+    app.mount("/static/swagger", StaticFiles(directory=SWAGGER), name="swagger")
+    app.mount("/static/graphiql", StaticFiles(directory=STATIC / "graphiql"), name="graphiql")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Territory Engine API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+        )
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+                tags=[
+                    {"name": "ownership", "description": "Who owns an account: the hot path"},
+                    {"name": "accounts", "description": "Companies we sell to or might"},
+                    {"name": "reps", "description": "People who cover accounts"},
+                    {"name": "territories", "description": "Named books of business inside a plan"},
+                    {"name": "plans", "description": "Territory designs: draft, active, archived"},
+                    {"name": "assignments", "description": "Owners of record, with history"},
+                    {"name": "import", "description": "Bulk import and export (JSON or CSV)"},
+                    {"name": "health", "description": "Liveness and readiness"},
+                ],
+            )
+            app.openapi_schema = _problem_media_types(spec)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app

@@ -1,0 +1,297 @@
+"""The `territory` command: serve, migrate, manage tenants and keys, import, export, write the contract."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from api.config import AppSettings
+from persistence.db import head_revision, is_sqlite, make_engine
+
+KINDS = ["accounts", "reps", "activities", "opportunities"]
+OPENAPI_DIR = Path(__file__).resolve().parent.parent / "openapi"
+
+
+def _run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+@click.group()
+def main() -> None:
+    """Territory Engine."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+@click.option("--demo", is_flag=True, help="Create the demo tenant if absent and print an API key.")
+def serve(host: str, port: int, workers: int, demo: bool) -> None:
+    """Run the HTTP service (REST under /v1, GraphQL at /graphql)."""
+    import uvicorn
+
+    settings = AppSettings()
+
+    async def prepare() -> str | None:
+        from persistence.db import current_revision, upgrade
+
+        engine = make_engine(settings.database_url)
+        try:
+            if is_sqlite(settings.database_url):
+                await upgrade(engine)
+            elif await current_revision(engine) != head_revision():
+                click.echo(
+                    "warning: the database is not at the latest migration; run 'territory db upgrade'",
+                    err=True,
+                )
+            if demo:
+                from api.services.context import AppContext
+                from api.services.demo import ensure_demo
+                from persistence.db import make_session_factory
+
+                ctx = AppContext(engine=engine, session_factory=make_session_factory(engine))
+                _, key, created = await ensure_demo(ctx)
+                click.echo("demo tenant created" if created else "demo tenant already present")
+                return key
+            return None
+        finally:
+            await engine.dispose()
+
+    key = _run(prepare())
+    base = f"http://{host}:{port}"
+    if key:
+        click.echo(f"demo API key: {key}")
+    click.echo(f"REST docs: {base}/docs")
+    click.echo(f"GraphQL:   {base}/graphql")
+    sys.stdout.flush()
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level,
+        access_log=False,
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from persistence.db import upgrade
+
+    async def go() -> None:
+        engine = make_engine(AppSettings().database_url)
+        await upgrade(engine, revision)
+        await engine.dispose()
+
+    _run(go())
+    click.echo(f"database at {revision}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (use 'base' for an empty database)."""
+    from persistence.db import downgrade
+
+    async def go() -> None:
+        engine = make_engine(AppSettings().database_url)
+        await downgrade(engine, revision)
+        await engine.dispose()
+
+    _run(go())
+    click.echo(f"database at {revision}")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the database's revision and the head revision."""
+    from persistence.db import current_revision
+
+    async def go() -> str | None:
+        engine = make_engine(AppSettings().database_url)
+        try:
+            return await current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    click.echo(f"current: {_run(go())}  head: {head_revision()}")
+
+
+@main.group()
+def tenants() -> None:
+    """Tenants and API keys."""
+
+
+@tenants.command("create")
+@click.argument("name")
+@click.option("--scopes", default="read,write,admin", show_default=True)
+def tenants_create(name: str, scopes: str) -> None:
+    """Create tenant NAME and print its first API key (shown once)."""
+    from persistence.tenants import create_key, create_tenant, find_tenant
+
+    async def go() -> str:
+        engine = make_engine(AppSettings().database_url)
+        try:
+            if await find_tenant(engine, name) is not None:
+                raise click.ClickException(f"tenant {name!r} already exists; use 'territory keys create'")
+            tenant_id = await create_tenant(engine, name)
+            _, key = await create_key(engine, tenant_id, _scopes(scopes))
+            return f"tenant {name} ({tenant_id})\nAPI key: {key}"
+        finally:
+            await engine.dispose()
+
+    click.echo(_run(go()))
+
+
+def _scopes(text: str) -> list[str]:
+    scopes = [s.strip() for s in text.split(",") if s.strip()]
+    bad = set(scopes) - {"read", "write", "admin"}
+    if bad or not scopes:
+        raise click.BadParameter(f"scopes are read, write and admin (got {text!r})")
+    return scopes
+
+
+@main.group()
+def keys() -> None:
+    """API keys."""
+
+
+@keys.command("create")
+@click.option("--tenant", required=True)
+@click.option("--scopes", default="read", show_default=True)
+@click.option("--name", default="key", show_default=True)
+def keys_create(tenant: str, scopes: str, name: str) -> None:
+    """Create another API key for a tenant (shown once)."""
+    from persistence.tenants import create_key, find_tenant
+
+    async def go() -> str:
+        engine = make_engine(AppSettings().database_url)
+        try:
+            tenant_id = await find_tenant(engine, tenant)
+            if tenant_id is None:
+                raise click.ClickException(f"no tenant {tenant!r}")
+            _, key = await create_key(engine, tenant_id, _scopes(scopes), name=name)
+            return key
+        finally:
+            await engine.dispose()
+
+    click.echo(f"API key: {_run(go())}")
+
+
+async def _tenant_ctx(tenant: str) -> tuple[Any, Any]:
+    from api.services.context import AppContext, Principal
+    from persistence.db import make_session_factory
+    from persistence.tenants import find_tenant
+
+    engine = make_engine(AppSettings().database_url)
+    tenant_id = await find_tenant(engine, tenant)
+    if tenant_id is None:
+        await engine.dispose()
+        raise click.ClickException(f"no tenant {tenant!r}")
+    ctx = AppContext(engine=engine, session_factory=make_session_factory(engine))
+    return ctx, Principal(tenant_id, frozenset({"admin"}))
+
+
+@main.command("import")
+@click.argument("kind", type=click.Choice(KINDS))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--tenant", required=True, help="Tenant name.")
+@click.option("--mode", type=click.Choice(["atomic", "partial"]), default="atomic", show_default=True)
+def import_(kind: str, file: Path, tenant: str, mode: str) -> None:
+    """Import KIND from FILE (.csv or .json), upserting by external id."""
+    from api.services.imports import ImportMode, import_records, records_from_csv, records_from_json
+    from domain.errors import DomainError
+
+    body = file.read_bytes()
+    if file.suffix.lower() == ".csv":
+        header, records = records_from_csv(body)
+        records = list(records)
+    else:
+        header, records = None, records_from_json(body)
+
+    async def go() -> dict:
+        ctx, p = await _tenant_ctx(tenant)
+        try:
+            with click.progressbar(length=len(records), label=f"importing {kind}", file=sys.stderr) as bar:
+                return await import_records(
+                    ctx, p, kind, records, ImportMode(mode), header=header, progress=bar.update
+                )
+        finally:
+            await ctx.engine.dispose()
+
+    try:
+        report = _run(go())
+    except DomainError as exc:
+        for e in exc.errors[:50]:
+            click.echo(f"row {e.row}: {e.field}: {e.code}: {e.message}", err=True)
+        raise click.ClickException(exc.detail)
+    click.echo(json.dumps({k: v if k != "errors" else len(v) for k, v in report.items()}))
+    for e in report["errors"][:50]:
+        click.echo(f"row {e['row']}: {e['field']}: {e['code']}: {e['message']}", err=True)
+
+
+@main.command("export")
+@click.argument("kind", type=click.Choice(KINDS))
+@click.option("--tenant", required=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: standard output."
+)
+def export(kind: str, tenant: str, fmt: str, output: Path | None) -> None:
+    """Export every KIND in the import format."""
+    from api.services.imports import export_records
+
+    async def go() -> None:
+        ctx, p = await _tenant_ctx(tenant)
+        try:
+            out = output.open("wb") if output else sys.stdout.buffer
+            async for chunk in await export_records(ctx, p, kind, fmt):
+                out.write(chunk)
+            out.flush()
+            if output:
+                out.close()
+        finally:
+            await ctx.engine.dispose()
+
+    _run(go())
+
+
+def render_contract() -> dict[str, str]:
+    from api.app import create_app
+    from api.graphql.schema import schema
+
+    app = create_app(AppSettings(database_url="sqlite+aiosqlite:///:memory:"))
+    return {
+        "openapi.json": json.dumps(app.openapi(), indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+        "schema.graphql": schema.as_str() + "\n",
+    }
+
+
+@main.command("export-schema")
+@click.option("--check", is_flag=True, help="Fail if the committed files differ instead of writing them.")
+def export_schema(check: bool) -> None:
+    """Write openapi/openapi.json and openapi/schema.graphql from the code."""
+    stale = []
+    for name, text in render_contract().items():
+        path = OPENAPI_DIR / name
+        if check:
+            if not path.exists() or path.read_text() != text:
+                stale.append(name)
+        else:
+            path.write_text(text)
+            click.echo(f"wrote {path}")
+    if stale:
+        raise click.ClickException(f"out of date: {', '.join(stale)}; run 'territory export-schema'")

@@ -1,0 +1,135 @@
+"""The one table from errors to HTTP status, problem type and GraphQL code, and the problem+json handlers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.services.context import Forbidden, Unauthorized
+from api.services.imports import InvalidFile
+from api.services.pagination import InvalidPageToken
+from domain.errors import Conflict, DomainError, NotFound, RuleViolation, ValidationFailed
+
+log = logging.getLogger("territory")
+
+PROBLEM_BASE = "https://territory-engine.dev/problems/"
+PROBLEM_JSON = "application/problem+json"
+
+
+class BadRequest(DomainError):
+    """Malformed input that is not a field problem: bad JSON, bad CSV, a wrong content type."""
+
+    code = "bad_request"
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(DomainError):
+    code = "unsupported_media_type"
+
+
+class NotReady(DomainError):
+    code = "not_ready"
+
+
+# error class -> (HTTP status, title). The code comes from the error itself (a stable string).
+ERROR_TABLE: dict[type[DomainError], tuple[int, str]] = {
+    BadRequest: (400, "Bad request"),
+    InvalidFile: (400, "Bad request"),
+    InvalidPageToken: (400, "Invalid page token"),
+    Unauthorized: (401, "Unauthorized"),
+    Forbidden: (403, "Forbidden"),
+    NotFound: (404, "Not found"),
+    Conflict: (409, "Conflict"),
+    PayloadTooLarge: (413, "Payload too large"),
+    UnsupportedMediaType: (415, "Unsupported media type"),
+    ValidationFailed: (422, "Validation failed"),
+    RuleViolation: (422, "Rule violation"),
+    NotReady: (503, "Service not ready"),
+}
+
+
+def status_for(exc: DomainError) -> tuple[int, str]:
+    for cls in type(exc).__mro__:
+        if cls in ERROR_TABLE:
+            return ERROR_TABLE[cls]
+    return 500, "Internal error"
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    code: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body = {
+        "type": PROBLEM_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "errors": errors or [],
+    }
+    return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def problem_for(exc: DomainError) -> Response:
+    status, title = status_for(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return problem(status, title, exc.detail, exc.code, [e.as_dict() for e in exc.errors], headers)
+
+
+def field_errors_from_pydantic(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for err in errors:
+        loc = [str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path", "header")]
+        kind = err.get("type", "invalid")
+        code = {"extra_forbidden": "unknown_field", "missing": "required"}.get(kind, kind)
+        message = err.get("msg", "invalid value")
+        if kind == "extra_forbidden":
+            message = "unknown or read-only field"
+        out.append({"field": ".".join(loc), "code": code, "message": message})
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> Response:
+        return problem_for(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> Response:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return problem(400, "Bad request", "the body is not valid JSON", "malformed_json")
+        return problem(
+            422,
+            "Validation failed",
+            "the request has invalid fields",
+            "validation_failed",
+            field_errors_from_pydantic(errors),
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
+            exc.status_code, "http_error"
+        )
+        return problem(exc.status_code, str(exc.detail), str(exc.detail), code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return problem(
+            500, "Internal error", "an unexpected error occurred; it has been logged", "internal_error"
+        )

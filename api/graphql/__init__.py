@@ -1,0 +1,1 @@
+"""GraphQL face at /graphql: Strawberry types over the same use cases as REST."""

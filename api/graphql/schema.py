@@ -1,0 +1,541 @@
+"""The Strawberry schema: types generated from the service models, resolvers calling the same use cases."""
+
+from __future__ import annotations
+
+import enum
+import types
+import typing
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+from uuid import UUID
+
+import strawberry
+from fastapi import Request
+from graphql import GraphQLError
+from pydantic import BaseModel, EmailStr
+from pydantic import ValidationError as PydanticValidationError
+from strawberry.extensions import MaskErrors, QueryDepthLimiter
+from strawberry.fastapi import BaseContext, GraphQLRouter
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from api.errors import field_errors_from_pydantic, status_for
+from api.graphql.loaders import Loaders
+from api.services import accounts, assignments, plans, reps, territories
+from api.services import schemas as s
+from api.services.common import NIL
+from api.services.context import AppContext, Principal, Unauthorized
+from domain import model
+from domain.defaults import DEFAULT_PAGE_SIZE, MAX_LOOKUP_BATCH
+from domain.errors import DomainError, ValidationFailed
+from persistence.tenants import authenticate
+
+for _enum in (
+    model.Role,
+    model.RepRole,
+    model.RampStatus,
+    model.Stage,
+    model.ChurnRisk,
+    model.Segment,
+    model.PlanState,
+    model.TerritoryType,
+    model.AssignmentReason,
+):
+    strawberry.enum(_enum)
+
+T = TypeVar("T")
+
+
+# ---------------------------------------------------------------- context
+
+
+class Context(BaseContext):
+    def __init__(self, request: Request, ctx: AppContext, principal: Principal | None):
+        super().__init__()
+        self.request = request
+        self.ctx = ctx
+        self._principal = principal
+        self.loaders = Loaders(ctx, principal) if principal else None
+
+    @property
+    def principal(self) -> Principal:
+        if self._principal is None:
+            raise Unauthorized("send an API key as 'Authorization: Bearer KEY'")
+        return self._principal
+
+
+async def get_context(request: Request) -> Context:
+    ctx: AppContext = request.app.state.ctx
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    principal = None
+    if scheme.lower() == "bearer" and key.strip():
+        record = await authenticate(ctx.engine, key.strip())
+        if record is not None:
+            principal = Principal(record.tenant_id, record.scopes, record.key_id, record.ownership_version)
+    is_ide_page = request.method == "GET" and "query" not in request.query_params
+    if principal is None and not is_ide_page:
+        raise Unauthorized("send a valid API key as 'Authorization: Bearer KEY'")
+    return Context(request, ctx, principal)
+
+
+def _graphql_error(exc: DomainError) -> GraphQLError:
+    status, _ = status_for(exc)
+    return GraphQLError(
+        exc.detail,
+        original_error=exc,
+        extensions={"code": exc.code, "status": status, "errors": [e.as_dict() for e in exc.errors]},
+    )
+
+
+async def call(coro: Awaitable[T]) -> T:
+    """Run a use case in a query resolver; domain errors carry the REST code in `extensions`."""
+    try:
+        return await coro
+    except DomainError as exc:
+        raise _graphql_error(exc)
+
+
+# ---------------------------------------------------------------- types from the service models
+
+
+def _gql_type(annotation: Any) -> Any:
+    """The pydantic field annotation as a Strawberry annotation (dict -> JSON)."""
+    origin = typing.get_origin(annotation)
+    if origin in (types.UnionType, typing.Union):
+        args = [_gql_type(a) for a in typing.get_args(annotation) if a is not type(None)]
+        inner = args[0] if len(args) == 1 else typing.Union[tuple(args)]  # noqa: UP007
+        return inner | None if type(None) in typing.get_args(annotation) else inner
+    if origin is Annotated:
+        return _gql_type(typing.get_args(annotation)[0])
+    if origin is list:
+        return list[_gql_type(typing.get_args(annotation)[0])]
+    if origin is dict or annotation is dict:
+        return JSON
+    if annotation is EmailStr:
+        return str
+    return annotation
+
+
+def output_type(model_cls: type[BaseModel], name: str, extra: dict[str, Any] | None = None) -> type:
+    annotations = {n: _gql_type(f.annotation) for n, f in model_cls.model_fields.items()}
+    namespace: dict[str, Any] = {"__annotations__": annotations, **(extra or {})}
+    return strawberry.type(type(name, (), namespace), description=model_cls.__doc__)
+
+
+def input_type(model_cls: type[BaseModel], name: str) -> type:
+    """Every field optional and UNSET by default, so an update knows what was sent; pydantic validates."""
+    annotations: dict[str, Any] = {}
+    namespace: dict[str, Any] = {}
+    for n, f in model_cls.model_fields.items():
+        t = _gql_type(f.annotation)
+        annotations[n] = (
+            t if f.is_required() else (t | None if typing.get_origin(t) is not types.UnionType else t)
+        )
+        if not f.is_required():
+            namespace[n] = strawberry.UNSET
+    namespace["__annotations__"] = annotations
+    return strawberry.input(type(name, (), namespace))
+
+
+def to_model(data: Any, model_cls: type[BaseModel]) -> BaseModel:
+    values = {k: v for k, v in vars(data).items() if v is not strawberry.UNSET}
+    try:
+        return model_cls.model_validate(values)
+    except PydanticValidationError as exc:
+        raise ValidationFailed(
+            "the input has invalid fields",
+            [
+                __import__("domain.errors", fromlist=["FieldError"]).FieldError(
+                    e["field"], e["code"], e["message"]
+                )
+                for e in field_errors_from_pydantic(exc.errors())
+            ],
+        )
+
+
+@strawberry.type
+class FieldProblem:
+    field: str
+    code: str
+    message: str
+
+
+@strawberry.type(description="An expected failure, with the same code as the REST problem+json")
+class Problem:
+    code: str
+    status: int
+    detail: str
+    errors: list[FieldProblem]
+
+
+def problem_of(exc: DomainError) -> Problem:
+    status, _ = status_for(exc)
+    return Problem(
+        code=exc.code,
+        status=status,
+        detail=exc.detail,
+        errors=[FieldProblem(field=e.field, code=e.code, message=e.message) for e in exc.errors],
+    )
+
+
+async def attempt(coro: Awaitable[T]) -> T | Problem:
+    try:
+        return await coro
+    except DomainError as exc:
+        return problem_of(exc)
+
+
+# ---------------------------------------------------------------- object types with relations
+
+
+async def _active_plan_id(info: Info) -> UUID:
+    cache = info.context.__dict__.setdefault("_active_plan", {})
+    if "id" not in cache:
+        async with info.context.ctx.uow(info.context.principal.tenant_id) as uow:
+            active = await uow.plans.active()
+        cache["id"] = active.id if active else NIL
+    return cache["id"]
+
+
+@strawberry.type
+class Ownership:
+    role: model.Role
+    plan_id: UUID
+    since: datetime
+    locked: bool
+    reason: model.AssignmentReason
+    rep_id: strawberry.Private[UUID]
+    territory_id: strawberry.Private[UUID | None]
+
+    @strawberry.field
+    async def rep(self, info: Info) -> Rep | None:
+        return await info.context.loaders.rep.load(self.rep_id)
+
+    @strawberry.field
+    async def territory(self, info: Info) -> Territory | None:
+        if self.territory_id is None:
+            return None
+        return await info.context.loaders.territory.load(self.territory_id)
+
+
+def _ownership(a: model.Assignment | None) -> Ownership | None:
+    if a is None:
+        return None
+    return Ownership(
+        role=a.role,
+        plan_id=a.plan_id,
+        since=a.valid_from,
+        locked=a.locked,
+        reason=a.reason,
+        rep_id=a.rep_id,
+        territory_id=a.territory_id,
+    )
+
+
+async def _account_owner(
+    root: Any, info: Info, role: model.Role = model.Role.AE, plan_id: UUID | None = None
+) -> Ownership | None:
+    plan = plan_id or await _active_plan_id(info)
+    return _ownership(await info.context.loaders.owner.load((plan, root.id, role.value)))
+
+
+async def _account_parent(root: Any, info: Info) -> Account | None:
+    return None if root.parent_id is None else await info.context.loaders.account.load(root.parent_id)
+
+
+Account = output_type(
+    s.AccountRead,
+    "Account",
+    {
+        "owner": strawberry.field(
+            resolver=_account_owner, description="owner of record for the role (active plan)"
+        ),
+        "parent": strawberry.field(resolver=_account_parent),
+    },
+)
+
+
+async def _rep_accounts(
+    root: Any,
+    info: Info,
+    role: model.Role | None = None,
+    plan_id: UUID | None = None,
+    first: int = DEFAULT_PAGE_SIZE,
+) -> list[Account]:  # type: ignore[valid-type]
+    plan = plan_id or await _active_plan_id(info)
+    key = (root.id, plan, role.value if role else None, min(first, 500))
+    return await info.context.loaders.rep_accounts.load(key)
+
+
+Rep = output_type(s.RepRead, "Rep", {"accounts": strawberry.field(resolver=_rep_accounts)})
+
+
+async def _territory_accounts(root: Any, info: Info, first: int = DEFAULT_PAGE_SIZE) -> list[Account]:  # type: ignore
+    return await info.context.loaders.territory_accounts.load((root.id, root.plan_id, None, min(first, 500)))
+
+
+async def _territory_owner(root: Any, info: Info) -> Rep | None:  # type: ignore[valid-type]
+    return None if root.primary_rep_id is None else await info.context.loaders.rep.load(root.primary_rep_id)
+
+
+Territory = output_type(
+    s.TerritoryRead,
+    "Territory",
+    {
+        "accounts": strawberry.field(resolver=_territory_accounts),
+        "owner": strawberry.field(resolver=_territory_owner, description="the primary rep"),
+    },
+)
+Plan = output_type(s.PlanRead, "Plan")
+Assignment = output_type(s.AssignmentRead, "Assignment")
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class AccountConnection:
+    nodes: list[Account]  # type: ignore[valid-type]
+    page_info: PageInfo
+
+
+@strawberry.type
+class TerritoryConnection:
+    nodes: list[Territory]  # type: ignore[valid-type]
+    page_info: PageInfo
+
+
+@strawberry.input
+class AccountFilter:
+    plan_id: UUID | None = None
+    territory_id: UUID | None = None
+    owner_id: UUID | None = None
+    role: model.Role | None = None
+    segment: model.Segment | None = None
+    stage: model.Stage | None = None
+    parent_id: UUID | None = None
+    external_id: str | None = None
+
+
+@strawberry.type
+class LookupResult:
+    external_id: str
+    status: str
+    role: model.Role
+    plan_id: UUID | None
+    since: datetime | None
+    account_id: UUID | None
+    account_name: str | None
+    rep_id: UUID | None
+    rep_name: str | None
+    rep_email: str | None
+    territory_id: UUID | None
+    territory_name: str | None
+
+
+def _page(page: dict, conn: type) -> Any:
+    return conn(
+        nodes=page["items"],
+        page_info=PageInfo(
+            has_next_page=page["next_page_token"] is not None, end_cursor=page["next_page_token"]
+        ),
+    )
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="One account by id or by external (CRM) id")
+    async def account(
+        self, info: Info, id: UUID | None = None, external_id: str | None = None
+    ) -> Account | None:  # type: ignore
+        c = info.context
+        if id is not None:
+            return await call(accounts.get_account(c.ctx, c.principal, id))
+        if external_id is not None:
+            return await call(accounts.get_account_by_external_id(c.ctx, c.principal, external_id))
+        raise _graphql_error(ValidationFailed("give id or externalId"))
+
+    @strawberry.field
+    async def accounts(
+        self,
+        info: Info,
+        filter: AccountFilter | None = None,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> AccountConnection:
+        c = info.context
+        filters = vars(filter) if filter else {}
+        return _page(
+            await call(accounts.list_accounts(c.ctx, c.principal, dict(filters), after, first)),
+            AccountConnection,
+        )
+
+    @strawberry.field
+    async def territory(self, info: Info, id: UUID) -> Territory:  # type: ignore[valid-type]
+        return await call(territories.get_territory(info.context.ctx, info.context.principal, id))
+
+    @strawberry.field(description="Territories of a plan (default: the active plan)")
+    async def territories(
+        self,
+        info: Info,
+        plan_id: UUID | None = None,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> TerritoryConnection:
+        c = info.context
+        plan = plan_id or await _active_plan_id(info)
+        page = await call(territories.list_territories(c.ctx, c.principal, {"plan_id": plan}, after, first))
+        return _page(page, TerritoryConnection)
+
+    @strawberry.field
+    async def rep(self, info: Info, id: UUID) -> Rep:  # type: ignore[valid-type]
+        return await call(reps.get_rep(info.context.ctx, info.context.principal, id))
+
+    @strawberry.field
+    async def plans(self, info: Info, state: model.PlanState | None = None) -> list[Plan]:  # type: ignore
+        c = info.context
+        page = await call(plans.list_plans(c.ctx, c.principal, {"state": state}, None, 500))
+        return page["items"]
+
+    @strawberry.field(description="Owners of up to 1,000 accounts by external id, in the order asked")
+    async def ownership(
+        self, info: Info, external_ids: list[str], role: model.Role = model.Role.AE
+    ) -> list[LookupResult]:
+        c = info.context
+        if len(external_ids) > MAX_LOOKUP_BATCH:
+            raise _graphql_error(ValidationFailed(f"at most {MAX_LOOKUP_BATCH} external ids"))
+        answers = await call(c.ctx.ownership.lookup(c.principal, external_ids, role))
+        return [
+            LookupResult(
+                external_id=a["external_id"],
+                status=a["status"],
+                role=model.Role(a["role"]),
+                plan_id=a["plan_id"],
+                since=a["since"],
+                account_id=(a["account"] or {}).get("id"),
+                account_name=(a["account"] or {}).get("name"),
+                rep_id=(a["rep"] or {}).get("id"),
+                rep_name=(a["rep"] or {}).get("name"),
+                rep_email=(a["rep"] or {}).get("email"),
+                territory_id=(a["territory"] or {}).get("id"),
+                territory_name=(a["territory"] or {}).get("name"),
+            )
+            for a in answers
+        ]
+
+
+AccountCreateInput = input_type(s.AccountCreate, "AccountCreateInput")
+AccountUpdateInput = input_type(s.AccountUpdate, "AccountUpdateInput")
+RepCreateInput = input_type(s.RepCreate, "RepCreateInput")
+RepUpdateInput = input_type(s.RepUpdate, "RepUpdateInput")
+TerritoryCreateInput = input_type(s.TerritoryCreate, "TerritoryCreateInput")
+TerritoryUpdateInput = input_type(s.TerritoryUpdate, "TerritoryUpdateInput")
+PlanCreateInput = input_type(s.PlanCreate, "PlanCreateInput")
+PlanUpdateInput = input_type(s.PlanUpdate, "PlanUpdateInput")
+AssignmentCreateInput = input_type(s.AssignmentCreate, "AssignmentCreateInput")
+AssignmentUpdateInput = input_type(s.AssignmentUpdate, "AssignmentUpdateInput")
+
+AccountResult = Annotated[Account | Problem, strawberry.union("AccountResult")]  # type: ignore[valid-type]
+RepResult = Annotated[Rep | Problem, strawberry.union("RepResult")]  # type: ignore[valid-type]
+TerritoryResult = Annotated[Territory | Problem, strawberry.union("TerritoryResult")]  # type: ignore
+PlanResult = Annotated[Plan | Problem, strawberry.union("PlanResult")]  # type: ignore[valid-type]
+AssignmentResult = Annotated[Assignment | Problem, strawberry.union("AssignmentResult")]  # type: ignore
+
+
+def _mutate(use_case: Callable, model_cls: type[BaseModel] | None = None) -> Callable:
+    async def run(info: Info, *args: Any) -> Any:
+        c = info.context
+
+        async def go() -> Any:
+            values = list(args)
+            if model_cls is not None:
+                values[-1] = to_model(values[-1], model_cls)
+            return await use_case(c.ctx, c.principal, *values)
+
+        return await attempt(go())
+
+    return run
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    async def create_account(self, info: Info, input: AccountCreateInput) -> AccountResult:  # type: ignore
+        return await _mutate(accounts.create_account, s.AccountCreate)(info, input)
+
+    @strawberry.mutation
+    async def update_account(self, info: Info, id: UUID, input: AccountUpdateInput) -> AccountResult:  # type: ignore
+        return await _mutate(accounts.update_account, s.AccountUpdate)(info, id, input)
+
+    @strawberry.mutation
+    async def create_rep(self, info: Info, input: RepCreateInput) -> RepResult:  # type: ignore
+        return await _mutate(reps.create_rep, s.RepCreate)(info, input)
+
+    @strawberry.mutation
+    async def update_rep(self, info: Info, id: UUID, input: RepUpdateInput) -> RepResult:  # type: ignore
+        return await _mutate(reps.update_rep, s.RepUpdate)(info, id, input)
+
+    @strawberry.mutation
+    async def create_territory(self, info: Info, input: TerritoryCreateInput) -> TerritoryResult:  # type: ignore
+        return await _mutate(territories.create_territory, s.TerritoryCreate)(info, input)
+
+    @strawberry.mutation
+    async def update_territory(self, info: Info, id: UUID, input: TerritoryUpdateInput) -> TerritoryResult:  # type: ignore
+        return await _mutate(territories.update_territory, s.TerritoryUpdate)(info, id, input)
+
+    @strawberry.mutation
+    async def create_plan(self, info: Info, input: PlanCreateInput) -> PlanResult:  # type: ignore
+        return await _mutate(plans.create_plan, s.PlanCreate)(info, input)
+
+    @strawberry.mutation
+    async def update_plan(self, info: Info, id: UUID, input: PlanUpdateInput) -> PlanResult:  # type: ignore
+        return await _mutate(plans.update_plan, s.PlanUpdate)(info, id, input)
+
+    @strawberry.mutation
+    async def activate_plan(self, info: Info, id: UUID) -> PlanResult:  # type: ignore
+        return await _mutate(plans.activate_plan)(info, id)
+
+    @strawberry.mutation
+    async def create_assignment(self, info: Info, input: AssignmentCreateInput) -> AssignmentResult:  # type: ignore
+        return await _mutate(assignments.create_assignment, s.AssignmentCreate)(info, input)
+
+    @strawberry.mutation
+    async def update_assignment(self, info: Info, id: UUID, input: AssignmentUpdateInput) -> AssignmentResult:  # type: ignore
+        return await _mutate(assignments.update_assignment, s.AssignmentUpdate)(info, id, input)
+
+
+def _mask(error: GraphQLError) -> bool:
+    original = getattr(error, "original_error", None)
+    return original is not None and not isinstance(original, DomainError | GraphQLError)
+
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    extensions=[
+        QueryDepthLimiter(max_depth=10),
+        MaskErrors(should_mask_error=_mask, error_message="internal_error"),
+    ],
+)
+
+_IDE = (Path(__file__).resolve().parent.parent / "static" / "graphiql.html").read_text()
+
+
+class _Router(GraphQLRouter):
+    async def render_graphql_ide(self, request: Request) -> Any:
+        from fastapi.responses import HTMLResponse
+
+        return HTMLResponse(_IDE)
+
+
+def graphql_router() -> GraphQLRouter:
+    return _Router(schema, context_getter=get_context)
+
+
+_ = (date, enum)

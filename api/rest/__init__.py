@@ -1,0 +1,1 @@
+"""REST face under /v1: FastAPI routers calling the use cases."""

@@ -1,0 +1,102 @@
+"""One router factory for the create/read/update/delete/list routes every resource shares.
+
+No `from __future__ import annotations` here: FastAPI reads the closures' annotations at runtime.
+"""
+
+from types import SimpleNamespace
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel
+
+from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
+
+
+def add_crud_routes(
+    router: APIRouter,
+    *,
+    singular: str,
+    plural: str,
+    create_model: type[BaseModel],
+    update_model: type[BaseModel],
+    read_model: type[BaseModel],
+    page_model: type[BaseModel],
+    query_model: type[BaseModel],
+    service: SimpleNamespace,
+    delete_doc: str,
+    delete_returns_entity: bool = False,
+) -> None:
+    path = f"/{plural}"
+    EntityId = Annotated[UUID, Path(alias=f"{singular}_id")]
+    item = f"/{plural}/{{{singular}_id}}"
+
+    async def create(body: create_model, p: PrincipalDep, ctx: CtxDep) -> Any:  # type: ignore[valid-type]
+        return read_model.model_validate(await service.create(ctx, p, body))
+
+    async def get(entity_id: EntityId, p: PrincipalDep, ctx: CtxDep) -> Any:
+        return read_model.model_validate(await service.get(ctx, p, entity_id))
+
+    async def update(entity_id: EntityId, body: update_model, p: PrincipalDep, ctx: CtxDep) -> Any:  # type: ignore
+        return read_model.model_validate(await service.update(ctx, p, entity_id, body))
+
+    async def delete(entity_id: EntityId, p: PrincipalDep, ctx: CtxDep) -> Any:
+        result = await service.delete(ctx, p, entity_id)
+        if delete_returns_entity:
+            return read_model.model_validate(result)
+        return Response(status_code=204)
+
+    async def list_(q: Annotated[query_model, Query()], p: PrincipalDep, ctx: CtxDep) -> Any:  # type: ignore
+        filters = q.model_dump(exclude={"page_size", "page_token"})
+        page = await service.list(ctx, p, filters, q.page_token, q.page_size)
+        return page_model.model_validate(page, from_attributes=True)
+
+    item_errors = problem_responses(404, *AUTH_ERRORS)
+    router.add_api_route(
+        path,
+        list_,
+        methods=["GET"],
+        name=f"list_{plural}",
+        response_model=page_model,
+        summary=f"List {plural}",
+        responses=problem_responses(400, *AUTH_ERRORS),
+    )
+    router.add_api_route(
+        path,
+        create,
+        methods=["POST"],
+        name=f"create_{singular}",
+        response_model=read_model,
+        status_code=201,
+        summary=f"Create a {singular}",
+        responses=problem_responses(409, *AUTH_ERRORS),
+    )
+    router.add_api_route(
+        item,
+        get,
+        methods=["GET"],
+        name=f"get_{singular}",
+        response_model=read_model,
+        summary=f"Get a {singular}",
+        responses=item_errors,
+    )
+    router.add_api_route(
+        item,
+        update,
+        methods=["PATCH"],
+        name=f"update_{singular}",
+        response_model=read_model,
+        summary=f"Update a {singular} (only the fields sent)",
+        responses=problem_responses(404, 409, *AUTH_ERRORS),
+    )
+    router.add_api_route(
+        item,
+        delete,
+        methods=["DELETE"],
+        name=f"delete_{singular}",
+        response_model=read_model if delete_returns_entity else None,
+        status_code=200 if delete_returns_entity else 204,
+        summary=f"Delete a {singular}",
+        description=delete_doc,
+        responses=problem_responses(404, 409, *AUTH_ERRORS),
+    )

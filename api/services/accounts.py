@@ -1,0 +1,89 @@
+"""Account use cases."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from uuid import UUID
+
+from api.services.common import NIL, duplicate_external_id, found, referenced
+from api.services.context import AppContext, Principal, changes_from, tenant_settings
+from api.services.pagination import fetch_page
+from api.services.schemas import AccountCreate, AccountUpdate
+from domain.model import Account, Scope
+from domain.rules import check_parent_change, segment_for
+
+
+async def create_account(ctx: AppContext, p: Principal, data: AccountCreate) -> Account:
+    p.require(Scope.WRITE)
+    async with ctx.uow(p.tenant_id) as uow:
+        if await uow.accounts.get_any_by_external_id(data.external_id) is not None:
+            raise duplicate_external_id("account", data.external_id)
+        await referenced(uow.accounts, data.parent_id, "parent_id", "account")
+        settings = await tenant_settings(uow)
+        values = data.model_dump()
+        values["segment"] = segment_for(data.annual_revenue, data.employees, settings.segments)
+        account = await uow.accounts.add(Account(id=uuid.uuid4(), tenant_id=p.tenant_id, **values))
+        await uow.bump_ownership_version()
+        await uow.commit()
+        return account
+
+
+async def get_account(ctx: AppContext, p: Principal, account_id: UUID) -> Account:
+    p.require(Scope.READ)
+    async with ctx.uow(p.tenant_id) as uow:
+        return found(await uow.accounts.get(account_id), "account", account_id)
+
+
+async def get_account_by_external_id(ctx: AppContext, p: Principal, external_id: str) -> Account:
+    p.require(Scope.READ)
+    async with ctx.uow(p.tenant_id) as uow:
+        return found(await uow.accounts.get_by_external_id(external_id), "account", external_id)
+
+
+async def update_account(ctx: AppContext, p: Principal, account_id: UUID, data: AccountUpdate) -> Account:
+    p.require(Scope.WRITE)
+    changes = changes_from(data, AccountCreate)
+    async with ctx.uow(p.tenant_id) as uow:
+        account = found(await uow.accounts.get(account_id), "account", account_id)
+        if "parent_id" in changes:
+            await referenced(uow.accounts, changes["parent_id"], "parent_id", "account")
+            check_parent_change(account.id, changes["parent_id"], await uow.accounts.parent_links())
+        new_ext = changes.get("external_id")
+        if new_ext not in (None, account.external_id) and await uow.accounts.get_any_by_external_id(new_ext):
+            raise duplicate_external_id("account", new_ext)
+        if {"annual_revenue", "employees"} & changes.keys():
+            settings = await tenant_settings(uow)
+            changes["segment"] = segment_for(
+                changes.get("annual_revenue", account.annual_revenue),
+                changes.get("employees", account.employees),
+                settings.segments,
+            )
+        updated = await uow.accounts.update(account_id, changes)
+        await uow.bump_ownership_version()
+        await uow.commit()
+        return updated
+
+
+async def delete_account(ctx: AppContext, p: Principal, account_id: UUID) -> None:
+    """Soft delete: the account leaves lists and lookups, its ownership history stays."""
+    p.require(Scope.WRITE)
+    async with ctx.uow(p.tenant_id) as uow:
+        found(await uow.accounts.get(account_id), "account", account_id)
+        now = ctx.clock.now()
+        await uow.accounts.update(account_id, {"deleted_at": now})
+        await uow.assignments.close_current(now, account_id=account_id)
+        await uow.bump_ownership_version()
+        await uow.commit()
+
+
+async def list_accounts(
+    ctx: AppContext, p: Principal, filters: dict[str, Any], page_token: str | None, page_size: int | None
+) -> dict:
+    p.require(Scope.READ)
+    async with ctx.uow(p.tenant_id) as uow:
+        owned = any(filters.get(k) is not None for k in ("territory_id", "owner_id", "role"))
+        if owned and filters.get("plan_id") is None:
+            active = await uow.plans.active()
+            filters = {**filters, "plan_id": active.id if active else NIL}
+        return await fetch_page(uow.accounts, filters, page_token, page_size)

@@ -1,0 +1,120 @@
+"""Assignment use cases: owners of record per account, role and plan, with full history."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from uuid import UUID
+
+from api.services.common import found, referenced
+from api.services.context import AppContext, Principal, changes_from
+from api.services.pagination import fetch_page
+from api.services.schemas import AssignmentCreate, AssignmentUpdate
+from domain.errors import Conflict, FieldError, ValidationFailed
+from domain.model import Assignment, PlanState, Scope
+
+
+def _owner_exists(role: str) -> Conflict:
+    return Conflict(
+        "the account already has an owner of record for this role in this plan",
+        [FieldError("role", "owner_exists", f"an owner for role {role} already exists")],
+        code="owner_exists",
+    )
+
+
+async def _check_territory(uow: Any, territory_id: UUID | None, plan_id: UUID) -> None:
+    territory = await referenced(uow.territories, territory_id, "territory_id", "territory")
+    if territory is not None and territory.plan_id != plan_id:
+        raise ValidationFailed(
+            "the territory belongs to another plan",
+            [FieldError("territory_id", "other_plan", "the territory must be in the assignment's plan")],
+        )
+
+
+async def create_assignment(ctx: AppContext, p: Principal, data: AssignmentCreate) -> Assignment:
+    p.require(Scope.WRITE)
+    async with ctx.uow(p.tenant_id) as uow:
+        plan = await referenced(uow.plans, data.plan_id, "plan_id", "plan")
+        await referenced(uow.accounts, data.account_id, "account_id", "account")
+        await referenced(uow.reps, data.rep_id, "rep_id", "rep")
+        await _check_territory(uow, data.territory_id, data.plan_id)
+        if plan.state == PlanState.ARCHIVED:
+            raise Conflict("an archived plan cannot change", code="plan_archived")
+        if await uow.assignments.current_owner(data.plan_id, data.account_id, data.role) is not None:
+            raise _owner_exists(data.role)
+        assignment = await uow.assignments.add(
+            Assignment(
+                id=uuid.uuid4(), tenant_id=p.tenant_id, valid_from=ctx.clock.now(), **data.model_dump()
+            )
+        )
+        if plan.state == PlanState.ACTIVE:
+            await uow.bump_ownership_version()
+        await uow.commit()
+        return assignment
+
+
+async def get_assignment(ctx: AppContext, p: Principal, assignment_id: UUID) -> Assignment:
+    p.require(Scope.READ)
+    async with ctx.uow(p.tenant_id) as uow:
+        return found(await uow.assignments.get(assignment_id), "assignment", assignment_id)
+
+
+async def update_assignment(
+    ctx: AppContext, p: Principal, assignment_id: UUID, data: AssignmentUpdate
+) -> Assignment:
+    """Ends the current assignment and starts its successor; the answer is the successor."""
+    p.require(Scope.WRITE)
+    changes = changes_from(data, AssignmentCreate)
+    async with ctx.uow(p.tenant_id) as uow:
+        current = found(await uow.assignments.get(assignment_id), "assignment", assignment_id)
+        if current.valid_to is not None:
+            raise Conflict("this assignment has ended; change the current one", code="assignment_ended")
+        plan = await uow.plans.get(current.plan_id)
+        if plan.state == PlanState.ARCHIVED:
+            raise Conflict("an archived plan cannot change", code="plan_archived")
+        await referenced(uow.reps, changes.get("rep_id"), "rep_id", "rep")
+        if "territory_id" in changes:
+            await _check_territory(uow, changes["territory_id"], current.plan_id)
+        now = ctx.clock.now()
+        await uow.assignments.update(assignment_id, {"valid_to": now})
+        await uow.session.flush()
+        successor = Assignment(
+            **{
+                **current.__dict__,
+                **changes,
+                "id": uuid.uuid4(),
+                "valid_from": now,
+                "valid_to": None,
+            }
+        )
+        if "reason" not in changes:
+            successor.reason = current.reason
+        successor = await uow.assignments.add(successor)
+        if plan.state == PlanState.ACTIVE:
+            await uow.bump_ownership_version()
+        await uow.commit()
+        return successor
+
+
+async def end_assignment(ctx: AppContext, p: Principal, assignment_id: UUID) -> None:
+    p.require(Scope.WRITE)
+    async with ctx.uow(p.tenant_id) as uow:
+        current = found(await uow.assignments.get(assignment_id), "assignment", assignment_id)
+        if current.valid_to is None:
+            await uow.assignments.update(assignment_id, {"valid_to": ctx.clock.now()})
+            plan = await uow.plans.get(current.plan_id)
+            if plan.state == PlanState.ACTIVE:
+                await uow.bump_ownership_version()
+            await uow.commit()
+
+
+async def list_assignments(
+    ctx: AppContext, p: Principal, filters: dict[str, Any], page_token: str | None, page_size: int | None
+) -> dict:
+    p.require(Scope.READ)
+    async with ctx.uow(p.tenant_id) as uow:
+        if filters.get("plan_id") is None and filters.get("account_id") is None:
+            active = await uow.plans.active()
+            if active is not None:
+                filters = {**filters, "plan_id": active.id}
+        return await fetch_page(uow.assignments, filters, page_token, page_size)

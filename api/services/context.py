@@ -1,0 +1,70 @@
+"""What every use case receives: the engine, a unit-of-work factory, the caller, the clock."""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from domain.defaults import TenantSettings, apply_overrides
+from domain.errors import DomainError, FieldError, ValidationFailed
+from domain.model import Scope
+from persistence.repositories import SqlUnitOfWork
+
+
+@dataclass(frozen=True)
+class Principal:
+    tenant_id: UUID
+    scopes: frozenset[str]
+    key_id: UUID | None = None
+    ownership_version: int = 0
+
+    def require(self, scope: Scope) -> None:
+        if scope.value not in self.scopes and Scope.ADMIN.value not in self.scopes:
+            raise Forbidden(f"this key lacks the {scope.value!r} scope")
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class AppContext:
+    engine: AsyncEngine
+    session_factory: async_sessionmaker
+    clock: Any = field(default_factory=SystemClock)
+    ownership: Any = None  # api.services.ownership.OwnershipService, set by the app factory
+
+    def uow(self, tenant_id: UUID) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.session_factory, tenant_id)
+
+
+async def tenant_settings(uow: SqlUnitOfWork) -> TenantSettings:
+    return apply_overrides(await uow.tenant_settings())
+
+
+def changes_from(update: BaseModel, create_model: type[BaseModel]) -> dict[str, Any]:
+    """The fields a PATCH body sent; null is refused for fields the create model does not allow null."""
+    changes = update.model_dump(exclude_unset=True)
+    errors = []
+    for name, value in changes.items():
+        info = create_model.model_fields.get(name)
+        if value is None and info is not None and type(None) not in typing.get_args(info.annotation):
+            errors.append(FieldError(name, "null_not_allowed", f"{name} cannot be null"))
+    if errors:
+        raise ValidationFailed("invalid fields", errors)
+    return changes

@@ -1,0 +1,296 @@
+"""Bulk import (upsert by external id, atomic or partial) and streaming export, in the same format."""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+
+from api.services.context import AppContext, Principal
+from domain import importing as im
+from domain.defaults import apply_overrides
+from domain.errors import DomainError, FieldError, RuleViolation, ValidationFailed
+from domain.model import Scope
+from domain.rules import check_rep_dates, segment_for
+from persistence import bulk
+
+COLUMNS: dict[str, tuple[im.Column, ...]] = {
+    "accounts": im.ACCOUNT_COLUMNS,
+    "reps": im.REP_COLUMNS,
+    "activities": im.ACTIVITY_COLUMNS,
+    "opportunities": im.OPPORTUNITY_COLUMNS,
+}
+
+
+class ImportMode(enum.StrEnum):
+    ATOMIC = "atomic"
+    PARTIAL = "partial"
+
+
+class InvalidFile(DomainError):
+    code = "invalid_file"
+
+
+def records_from_csv(body: bytes) -> tuple[list[str], Iterable[dict[str, Any]]]:
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidFile(f"the CSV is not UTF-8 (byte {exc.start})", code="invalid_csv")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if not header:
+            raise InvalidFile("the CSV is empty: a header row is required", code="invalid_csv")
+        header = [h.strip() for h in header]
+        rows = list(reader)
+    except csv.Error as exc:
+        raise InvalidFile(f"the CSV cannot be read: {exc}", code="invalid_csv")
+    width = len(header)
+
+    def records() -> Iterable[dict[str, Any]]:
+        for values in rows:
+            if len(values) > width:
+                yield {"__too_many_values__": True}
+            else:
+                yield dict(zip(header, values, strict=False))
+
+    return header, records()
+
+
+def records_from_json(body: bytes) -> list[Any]:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidFile(f"the body is not valid JSON: {exc}", code="malformed_json")
+    if not isinstance(data, list):
+        raise InvalidFile("the body must be a JSON array of rows", code="malformed_json")
+    return data
+
+
+def _row_check_errors(
+    kind: str, rows: list[im.ParsedRow], refs: dict[str, Any], existing: dict
+) -> list[FieldError]:
+    """Cross-row and reference checks of the domain, per kind."""
+    if kind == "accounts":
+        parents = {ext: v.get("parent_external_id") for ext, v in existing.items()}
+        return im.check_parent_references(rows, parents)
+    if kind == "reps":
+        errors = []
+        for r in rows:
+            current = existing.get(r.values["external_id"], {})
+            try:
+                check_rep_dates(
+                    r.values.get("start_date", current.get("start_date")),
+                    r.values.get("end_date", current.get("end_date")),
+                )
+            except RuleViolation as exc:
+                errors.extend(FieldError(e.field, e.code, e.message, row=r.row) for e in exc.errors)
+        return errors
+    return im.check_references(
+        rows, "account_external_id", refs["accounts"], "account"
+    ) + im.check_references(rows, "rep_external_id", refs["reps"], "rep")
+
+
+def _depth_order(rows: list[im.ParsedRow]) -> list[im.ParsedRow]:
+    """Parents before children, so each insert finds its parent row (no cycles reach here)."""
+    by_ext = {r.values["external_id"]: r for r in rows}
+    depth: dict[str, int] = {}
+
+    def depth_of(ext: str) -> int:
+        chain = []
+        node: str | None = ext
+        while node is not None and node in by_ext and node not in depth:
+            chain.append(node)
+            node = by_ext[node].values.get("parent_external_id")
+        base = depth.get(node, -1) if node is not None else -1
+        for n in reversed(chain):
+            base += 1
+            depth[n] = base
+        return depth[ext]
+
+    return sorted(rows, key=lambda r: depth_of(r.values["external_id"]))
+
+
+async def import_records(
+    ctx: AppContext,
+    p: Principal,
+    kind: str,
+    records: Iterable[Any],
+    mode: ImportMode = ImportMode.ATOMIC,
+    header: list[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    p.require(Scope.WRITE)
+    columns = COLUMNS[kind]
+    header_errors = im.check_header(header, columns) if header is not None else []
+    if header_errors:
+        raise ValidationFailed(
+            "the CSV header is not valid; nothing was written", header_errors, code="import_failed"
+        )
+    parsed = im.parse_rows(
+        ({"": None} if "__too_many_values__" in r else r for r in records) if header else records,
+        columns,
+        empty_is_null=header is not None,
+    )
+    for e in parsed.errors:
+        if e.field == "" and header is not None:
+            object.__setattr__(e, "code", "too_many_values")
+            object.__setattr__(e, "message", "the row has more values than the header has columns")
+    names = [c.name for c in columns]
+    async with ctx.engine.begin() as conn:
+        existing = await bulk.load_existing(conn, kind, p.tenant_id, names)
+        refs: dict[str, Any] = {}
+        if kind in ("activities", "opportunities"):
+            refs = {
+                "accounts": await bulk.id_map(conn, "accounts", p.tenant_id),
+                "reps": await bulk.id_map(conn, "reps", p.tenant_id),
+            }
+        errors = list(parsed.errors)
+        rows = parsed.rows
+        while True:  # in partial mode, dropping a bad parent can orphan a child: check until stable
+            found = _row_check_errors(kind, rows, refs, existing)
+            errors.extend(found)
+            bad = {e.row for e in found}
+            rows = [r for r in rows if r.row not in bad]
+            if not found or mode == ImportMode.ATOMIC:
+                break
+        errors.sort(key=lambda e: (e.row or 0, e.field))
+        if errors and mode == ImportMode.ATOMIC:
+            raise ValidationFailed(
+                f"{len({e.row for e in errors})} row(s) have errors; nothing was written",
+                errors,
+                code="import_failed",
+            )
+        plan = im.plan_upserts(rows, existing)
+        if kind == "accounts":  # a soft-deleted account named again comes back, with every field sent
+            revived = {
+                r.values["external_id"]
+                for r in rows
+                if existing.get(r.values["external_id"], {}).get("_deleted_at")
+            }
+            if revived:
+                plan.updates = [u for u in plan.updates if u[0].values["external_id"] not in revived] + [
+                    (r, {k: v for k, v in r.values.items() if k != "external_id"})
+                    for r in rows
+                    if r.values["external_id"] in revived
+                ]
+                plan.unchanged = len(rows) - len(plan.creates) - len(plan.updates)
+        await _write(conn, ctx, p, kind, plan, existing, refs, progress)
+        if plan.creates or plan.updates:
+            await bulk.bump_version(conn, p.tenant_id)
+    return {
+        "created": len(plan.creates),
+        "updated": len(plan.updates),
+        "unchanged": plan.unchanged,
+        "errors": [e.as_dict() for e in errors],
+    }
+
+
+async def _write(
+    conn: Any,
+    ctx: AppContext,
+    p: Principal,
+    kind: str,
+    plan: im.UpsertPlan,
+    existing: dict[str, dict[str, Any]],
+    refs: dict[str, Any],
+    progress: Callable[[int], None] | None,
+) -> None:
+    now = ctx.clock.now()
+    defaults = im.defaults_for(COLUMNS[kind])
+    creates = _depth_order(plan.creates) if kind == "accounts" else plan.creates
+    new_ids = {r.values["external_id"]: uuid.uuid4() for r in creates}
+    settings = apply_overrides(await bulk.tenant_settings(conn, p.tenant_id)) if kind == "accounts" else None
+    ids = {ext: v["_id"] for ext, v in existing.items()} | new_ids
+
+    def to_table(values: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+        out = dict(values)
+        if kind == "accounts":
+            if "parent_external_id" in out:
+                parent = out.pop("parent_external_id")
+                out["parent_id"] = ids[parent] if parent else None
+            if {"annual_revenue", "employees"} & values.keys() or not current:
+                merged = {**current, **values}
+                out["segment"] = segment_for(
+                    merged.get("annual_revenue"), merged.get("employees"), settings.segments
+                )
+            out["updated_at"] = now
+            out["deleted_at"] = None
+        elif kind == "reps":
+            out["updated_at"] = now
+        else:
+            for ref, target in (("account_external_id", "account_id"), ("rep_external_id", "rep_id")):
+                if ref in out:
+                    ext = out.pop(ref)
+                    out[target] = refs[target.replace("_id", "s")][ext] if ext else None
+        return out
+
+    create_rows = []
+    for r in creates:
+        values = {**defaults, **r.values}
+        row = to_table(values, {})
+        row.update(id=new_ids[r.values["external_id"]], tenant_id=p.tenant_id, created_at=now)
+        create_rows.append(row)
+    await bulk.insert_many(conn, kind, create_rows)
+    if progress:
+        progress(len(create_rows))
+    update_rows = []
+    for r, changes in plan.updates:
+        current = existing[r.values["external_id"]]
+        row = to_table(changes, current)
+        row["_id"] = current["_id"]
+        update_rows.append(row)
+    await bulk.update_many(conn, kind, p.tenant_id, update_rows)
+    if progress:
+        progress(len(update_rows) + plan.unchanged)
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value)) if abs(value) < 1e15 else repr(value)
+    return str(value)
+
+
+async def export_records(ctx: AppContext, p: Principal, kind: str, fmt: str) -> AsyncIterator[bytes]:
+    """Every row of `kind` in the import format, streamed: CSV with a header, or one JSON array."""
+    p.require(Scope.READ)
+    names = [c.name for c in COLUMNS[kind]]
+
+    async def stream() -> AsyncIterator[bytes]:
+        async with ctx.engine.connect() as conn:
+            if fmt == "csv":
+                buf = io.StringIO()
+                writer = csv.writer(buf, lineterminator="\n")
+                writer.writerow(names)
+                count = 0
+                async for row in bulk.stream_export(conn, kind, p.tenant_id, names):
+                    writer.writerow([_csv_value(row[n]) for n in names])
+                    count += 1
+                    if count % 1000 == 0:
+                        yield buf.getvalue().encode()
+                        buf.seek(0)
+                        buf.truncate()
+                yield buf.getvalue().encode()
+            else:
+                yield b"["
+                first = True
+                async for row in bulk.stream_export(conn, kind, p.tenant_id, names):
+                    yield (b"" if first else b",") + orjson.dumps(row)
+                    first = False
+                yield b"]"
+
+    return stream()

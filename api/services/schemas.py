@@ -1,0 +1,352 @@
+"""Request and response models of the use cases, shared by REST (bodies) and GraphQL (validation)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from domain.defaults import MAX_LOOKUP_BATCH
+from domain.model import (
+    AssignmentReason,
+    ChurnRisk,
+    PlanState,
+    RampStatus,
+    RepRole,
+    Role,
+    Segment,
+    Stage,
+    TerritoryType,
+)
+
+ExternalId = Annotated[str, Field(min_length=1, max_length=255)]
+Name = Annotated[str, Field(min_length=1, max_length=255)]
+Money = Annotated[float, Field(ge=0)]
+Signal = Annotated[float, Field(ge=0, le=100, description="0-100")]
+
+
+class Input(BaseModel):
+    """Bodies reject unknown and read-only fields instead of ignoring them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class AccountFields(Input):
+    name: Name
+    parent_id: UUID | None = None
+    industry: str | None = Field(None, max_length=255)
+    country: str | None = Field(None, max_length=64)
+    region: str | None = Field(None, max_length=64)
+    postal_code: str | None = Field(None, max_length=32)
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+    employees: int | None = Field(None, ge=0)
+    annual_revenue: Money | None = Field(None, description="company annual revenue, dollars")
+    current_arr: Money = 0.0
+    expansion_estimate: Money | None = Field(None, description="whitespace dollars")
+    growth_rate: float | None = Field(None, ge=-1, le=100, description="0.4 = 40% a year")
+    strategic: bool = False
+    churn_risk: ChurnRisk | None = None
+    stage: Stage = Stage.COLD
+    intent: Signal | None = None
+    engagement: Signal | None = None
+    relationship: Signal | None = None
+    competitive: Signal | None = None
+    tags: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=100)
+
+
+class AccountCreate(AccountFields):
+    external_id: ExternalId
+
+
+class AccountUpdate(Input):
+    """Only the fields sent are changed."""
+
+    external_id: ExternalId | None = None
+    name: Name | None = None
+    parent_id: UUID | None = None
+    industry: str | None = Field(None, max_length=255)
+    country: str | None = Field(None, max_length=64)
+    region: str | None = Field(None, max_length=64)
+    postal_code: str | None = Field(None, max_length=32)
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+    employees: int | None = Field(None, ge=0)
+    annual_revenue: Money | None = None
+    current_arr: Money | None = None
+    expansion_estimate: Money | None = None
+    growth_rate: float | None = Field(None, ge=-1, le=100)
+    strategic: bool | None = None
+    churn_risk: ChurnRisk | None = None
+    stage: Stage | None = None
+    intent: Signal | None = None
+    engagement: Signal | None = None
+    relationship: Signal | None = None
+    competitive: Signal | None = None
+    tags: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=100)
+
+
+class AccountRead(AccountFields, Output):
+    model_config = ConfigDict(from_attributes=True, extra="ignore")
+    id: UUID
+    external_id: str
+    segment: Segment | None = Field(None, description="derived from revenue or employees")
+    created_at: datetime
+    updated_at: datetime
+
+
+class RepFields(Input):
+    name: Name
+    email: EmailStr
+    role: RepRole = RepRole.AE
+    ramp_status: RampStatus = RampStatus.RAMPED
+    capacity: float | None = Field(None, ge=0, description="accounts the rep can carry")
+    expertise: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=100)
+    home_region: str | None = Field(None, max_length=64)
+    start_date: date | None = None
+    end_date: date | None = None
+    quota: Money | None = None
+
+
+class RepCreate(RepFields):
+    external_id: ExternalId
+
+
+class RepUpdate(Input):
+    external_id: ExternalId | None = None
+    name: Name | None = None
+    email: EmailStr | None = None
+    role: RepRole | None = None
+    ramp_status: RampStatus | None = None
+    capacity: float | None = Field(None, ge=0)
+    expertise: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=100)
+    home_region: str | None = Field(None, max_length=64)
+    start_date: date | None = None
+    end_date: date | None = None
+    quota: Money | None = None
+
+
+class RepRead(RepFields, Output):
+    model_config = ConfigDict(from_attributes=True, extra="ignore")
+    id: UUID
+    external_id: str
+    email: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class PlanCreate(Input):
+    name: Name
+    state: PlanState = Field(PlanState.DRAFT, description="draft or active; a second active plan is refused")
+    source_plan_id: UUID | None = None
+
+
+class PlanUpdate(Input):
+    name: Name | None = None
+
+
+class PlanRead(Output):
+    id: UUID
+    name: str
+    state: PlanState
+    source_plan_id: UUID | None
+    activated_at: datetime | None
+    archived_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class TerritoryFields(Input):
+    name: Name
+    type: TerritoryType = TerritoryType.GEOGRAPHIC
+    parent_id: UUID | None = None
+    boundary: dict[str, Any] = Field(
+        default_factory=dict, description="boundary rules (see the assignment engine)"
+    )
+    priority: int = 0
+    primary_rep_id: UUID | None = None
+    backup_rep_id: UUID | None = None
+    quota: Money | None = None
+
+
+class TerritoryCreate(TerritoryFields):
+    plan_id: UUID
+
+
+class TerritoryUpdate(Input):
+    name: Name | None = None
+    type: TerritoryType | None = None
+    parent_id: UUID | None = None
+    boundary: dict[str, Any] | None = None
+    priority: int | None = None
+    primary_rep_id: UUID | None = None
+    backup_rep_id: UUID | None = None
+    quota: Money | None = None
+
+
+class TerritoryRead(TerritoryFields, Output):
+    model_config = ConfigDict(from_attributes=True, extra="ignore")
+    id: UUID
+    plan_id: UUID
+    created_at: datetime
+    updated_at: datetime
+
+
+class AssignmentCreate(Input):
+    plan_id: UUID
+    account_id: UUID
+    rep_id: UUID
+    role: Role = Role.AE
+    territory_id: UUID | None = None
+    locked: bool = False
+    reason: AssignmentReason = AssignmentReason.MANUAL
+    note: str | None = Field(None, max_length=1000)
+
+
+class AssignmentUpdate(Input):
+    """An update ends the current assignment and starts a new one: history is never overwritten."""
+
+    rep_id: UUID | None = None
+    territory_id: UUID | None = None
+    locked: bool | None = None
+    reason: AssignmentReason | None = None
+    note: str | None = Field(None, max_length=1000)
+
+
+class AssignmentRead(Output):
+    id: UUID
+    plan_id: UUID
+    account_id: UUID
+    rep_id: UUID
+    role: Role
+    territory_id: UUID | None
+    locked: bool
+    reason: AssignmentReason
+    note: str | None
+    valid_from: datetime
+    valid_to: datetime | None
+
+
+class ActivityRead(Output):
+    id: UUID
+    external_id: str
+    account_id: UUID
+    rep_id: UUID | None
+    occurred_at: datetime
+    kind: str
+    next_step: str | None
+    contact: str | None
+
+
+class OpportunityRead(Output):
+    id: UUID
+    external_id: str
+    account_id: UUID
+    rep_id: UUID | None
+    amount: float
+    status: str
+    stage: str | None
+    created_on: date | None
+    closed_on: date | None
+
+
+class AccountPage(BaseModel):
+    items: list[AccountRead]
+    next_page_token: str | None = Field(
+        None, description="pass as page_token for the next page; null at the end"
+    )
+
+
+class RepPage(BaseModel):
+    items: list[RepRead]
+    next_page_token: str | None = None
+
+
+class PlanPage(BaseModel):
+    items: list[PlanRead]
+    next_page_token: str | None = None
+
+
+class TerritoryPage(BaseModel):
+    items: list[TerritoryRead]
+    next_page_token: str | None = None
+
+
+class AssignmentPage(BaseModel):
+    items: list[AssignmentRead]
+    next_page_token: str | None = None
+
+
+class AccountRef(BaseModel):
+    id: UUID
+    external_id: str
+    name: str
+
+
+class RepRef(BaseModel):
+    id: UUID
+    name: str
+    email: str
+
+
+class TerritoryRef(BaseModel):
+    id: UUID
+    name: str
+
+
+class OwnershipRead(BaseModel):
+    external_id: str
+    status: str = Field(description="owned, unassigned (no owner for the role) or not_found")
+    account: AccountRef | None = None
+    territory: TerritoryRef | None = None
+    rep: RepRef | None = None
+    role: Role
+    plan_id: UUID | None = None
+    since: datetime | None = None
+
+
+class OwnershipLookup(Input):
+    external_ids: list[ExternalId] = Field(min_length=1, max_length=MAX_LOOKUP_BATCH)
+    role: Role = Role.AE
+
+
+class OwnershipLookupResult(BaseModel):
+    results: list[OwnershipRead] = Field(description="in the order of the request")
+
+
+class ImportRowError(BaseModel):
+    row: int = Field(description="1 = the first data row; 0 = the file itself (a CSV header)")
+    field: str
+    code: str
+    message: str
+
+
+class ImportReport(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    errors: list[ImportRowError]
+
+
+class FieldProblem(BaseModel):
+    field: str
+    code: str
+    message: str
+    row: int | None = None
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with a stable code and per-field errors."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[FieldProblem] = Field(default_factory=list)

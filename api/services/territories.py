@@ -1,0 +1,91 @@
+"""Territory use cases: a territory lives inside one plan."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from uuid import UUID
+
+from api.services.common import found, referenced
+from api.services.context import AppContext, Principal, changes_from
+from api.services.pagination import fetch_page
+from api.services.schemas import TerritoryCreate, TerritoryUpdate
+from domain.errors import Conflict, FieldError, ValidationFailed
+from domain.model import Scope, Territory
+from domain.rules import find_parent_cycles
+
+
+async def _check_refs(
+    uow: Any, plan_id: UUID, values: dict[str, Any], territory_id: UUID | None = None
+) -> None:
+    parent = await referenced(uow.territories, values.get("parent_id"), "parent_id", "territory")
+    if parent is not None:
+        if parent.plan_id != plan_id:
+            raise ValidationFailed(
+                "the parent territory belongs to another plan",
+                [FieldError("parent_id", "other_plan", "the parent must be in the same plan")],
+            )
+        if territory_id is not None:
+            links = {
+                t.id: t.parent_id for t in await uow.territories.list({"plan_id": plan_id}, None, 100_000)
+            }
+            links[territory_id] = parent.id
+            if find_parent_cycles(links, [territory_id]):
+                raise ValidationFailed(
+                    "the parent link would form a cycle",
+                    [FieldError("parent_id", "parent_cycle", "the parent is a descendant of this territory")],
+                    code="parent_cycle",
+                )
+    for field in ("primary_rep_id", "backup_rep_id"):
+        await referenced(uow.reps, values.get(field), field, "rep")
+
+
+async def create_territory(ctx: AppContext, p: Principal, data: TerritoryCreate) -> Territory:
+    p.require(Scope.WRITE)
+    async with ctx.uow(p.tenant_id) as uow:
+        await referenced(uow.plans, data.plan_id, "plan_id", "plan")
+        values = data.model_dump()
+        await _check_refs(uow, data.plan_id, values)
+        territory = await uow.territories.add(Territory(id=uuid.uuid4(), tenant_id=p.tenant_id, **values))
+        await uow.commit()
+        return territory
+
+
+async def get_territory(ctx: AppContext, p: Principal, territory_id: UUID) -> Territory:
+    p.require(Scope.READ)
+    async with ctx.uow(p.tenant_id) as uow:
+        return found(await uow.territories.get(territory_id), "territory", territory_id)
+
+
+async def update_territory(
+    ctx: AppContext, p: Principal, territory_id: UUID, data: TerritoryUpdate
+) -> Territory:
+    p.require(Scope.WRITE)
+    changes = changes_from(data, TerritoryCreate)
+    async with ctx.uow(p.tenant_id) as uow:
+        territory = found(await uow.territories.get(territory_id), "territory", territory_id)
+        await _check_refs(uow, territory.plan_id, changes, territory_id)
+        updated = await uow.territories.update(territory_id, changes)
+        await uow.bump_ownership_version()
+        await uow.commit()
+        return updated
+
+
+async def delete_territory(ctx: AppContext, p: Principal, territory_id: UUID) -> None:
+    p.require(Scope.WRITE)
+    async with ctx.uow(p.tenant_id) as uow:
+        found(await uow.territories.get(territory_id), "territory", territory_id)
+        if await uow.assignments.count_current(territory_id=territory_id):
+            raise Conflict(
+                "the territory still holds assignments; move them first", code="territory_not_empty"
+            )
+        await uow.territories.delete(territory_id)
+        await uow.commit()
+
+
+async def list_territories(
+    ctx: AppContext, p: Principal, filters: dict[str, Any], page_token: str | None, page_size: int | None
+) -> dict:
+    p.require(Scope.READ)
+    async with ctx.uow(p.tenant_id) as uow:
+        return await fetch_page(uow.territories, filters, page_token, page_size)

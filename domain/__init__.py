@@ -1,0 +1,1 @@
+"""Pure territory rules: plain data in, plain data out. No I/O, no frameworks."""

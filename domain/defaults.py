@@ -1,0 +1,171 @@
+"""Every number of the domain, once, as one frozen settings object a tenant can override."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.errors import FieldError, ValidationFailed
+
+
+@dataclass(frozen=True)
+class SegmentThresholds:
+    """Company annual revenue bands (seed 003): enterprise > $10M, mid-market $1-10M, SMB < $1M."""
+
+    enterprise_min_revenue: float = 10_000_000.0
+    mid_market_min_revenue: float = 1_000_000.0
+    enterprise_min_employees: int = 1_000
+    mid_market_min_employees: int = 100
+
+
+@dataclass(frozen=True)
+class TierCutoffs:
+    """Tier 1 = top 20% by potential, tier 2 = next 30%, tier 3 = the rest (seeds 001, 003)."""
+
+    tier1_share: float = 0.20
+    tier2_share: float = 0.30
+
+
+@dataclass(frozen=True)
+class ScoringWeights:
+    """Composite score factor weights, each factor on a 1-5 scale (seeds 001, 004)."""
+
+    scale_min: int = 1
+    scale_max: int = 5
+    current_revenue: float = 1.0
+    expansion: float = 1.0
+    industry_growth: float = 1.0
+    whitespace: float = 1.0
+    firmographic_fit: float = 0.0
+    intent: float = 0.0
+    relationship: float = 0.0
+    competitive: float = 0.0
+
+
+@dataclass(frozen=True)
+class CoverageModel:
+    """Touches a year per segment (seed 003) and per tier each quarter (seed 004); account-to-rep ratios."""
+
+    enterprise_visits_per_year: tuple[int, int] = (6, 8)
+    mid_market_visits_per_year: tuple[int, int] = (4, 6)
+    smb_visits_per_year: tuple[int, int] = (2, 3)
+    tier1_touches: tuple[int, int] = (8, 12)
+    tier2_touches: tuple[int, int] = (5, 7)
+    tier3_touches: tuple[int, int] = (2, 3)
+    enterprise_accounts_per_rep: tuple[int, int] = (3, 5)
+    mid_market_accounts_per_rep: tuple[int, int] = (15, 20)
+    smb_accounts_per_rep: tuple[int, int] = (50, 100)
+    hours_per_touch: float = 1.0
+
+
+@dataclass(frozen=True)
+class RepCapacity:
+    """Accounts a rep can carry by ramp status (seed 003) and ramp productivity (seed 002)."""
+
+    new_hire_accounts: int = 6
+    ramping_accounts: tuple[int, int] = (10, 15)
+    ramped_accounts: tuple[int, int] = (20, 30)
+    senior_strategic_accounts: int = 5
+    ramp_productivity: tuple[float, float] = (0.50, 0.75)
+    ramp_quarters: int = 2
+
+
+@dataclass(frozen=True)
+class CoverageRules:
+    """Covered = meaningful touch in 90 days + next step + active contact (seed 001); targets by tier."""
+
+    coverage_window_days: int = 90
+    review_window_days: int = 30
+    meeting_lookahead_days: int = 14
+    tier1_target: float = 0.90
+    tier2_target: float = 0.60
+
+
+@dataclass(frozen=True)
+class EquityRules:
+    """Balance bands (seeds 001, 002, 003)."""
+
+    quota_spread_fine: float = 0.10
+    quota_spread_rebalance: float = 0.20
+    capacity_band: float = 0.20
+    quota_share_of_potential: tuple[float, float] = (0.70, 0.80)
+    movement_churn_per_quarter: float = 0.15
+    movement_static_per_year: float = 0.05
+
+
+@dataclass(frozen=True)
+class DisputeRules:
+    """Disputes are resolved within 5 business days (seed 004)."""
+
+    resolution_business_days: int = 5
+
+
+@dataclass(frozen=True)
+class WinRates:
+    """Default win probability when a segment has too few closed opportunities."""
+
+    default_win_rate: float = 0.20
+    min_closed_opportunities: int = 20
+
+
+@dataclass(frozen=True)
+class TenantSettings:
+    segments: SegmentThresholds = field(default_factory=SegmentThresholds)
+    tiers: TierCutoffs = field(default_factory=TierCutoffs)
+    scoring: ScoringWeights = field(default_factory=ScoringWeights)
+    coverage_model: CoverageModel = field(default_factory=CoverageModel)
+    capacity: RepCapacity = field(default_factory=RepCapacity)
+    coverage: CoverageRules = field(default_factory=CoverageRules)
+    equity: EquityRules = field(default_factory=EquityRules)
+    disputes: DisputeRules = field(default_factory=DisputeRules)
+    win_rates: WinRates = field(default_factory=WinRates)
+
+
+DEFAULTS = TenantSettings()
+
+# Limits of the service itself (not of the domain), kept here so there is one place for numbers.
+MAX_PAGE_SIZE = 500
+DEFAULT_PAGE_SIZE = 50
+MAX_LOOKUP_BATCH = 1_000
+
+
+def settings_to_dict(settings: TenantSettings) -> dict[str, Any]:
+    return dataclasses.asdict(settings)
+
+
+def apply_overrides(overrides: dict[str, Any] | None, base: TenantSettings = DEFAULTS) -> TenantSettings:
+    """Return `base` with a tenant's overrides ({"tiers": {"tier1_share": 0.1}}); unknown keys are errors."""
+    if not overrides:
+        return base
+    errors: list[FieldError] = []
+    sections: dict[str, Any] = {}
+    for section_name, values in overrides.items():
+        if section_name not in {f.name for f in dataclasses.fields(base)}:
+            errors.append(
+                FieldError(section_name, "unknown_field", f"unknown settings section {section_name!r}")
+            )
+            continue
+        section = getattr(base, section_name)
+        if not isinstance(values, dict):
+            errors.append(FieldError(section_name, "invalid_type", "expected an object"))
+            continue
+        known = {f.name: f for f in dataclasses.fields(section)}
+        changes: dict[str, Any] = {}
+        for key, value in values.items():
+            if key not in known:
+                errors.append(
+                    FieldError(f"{section_name}.{key}", "unknown_field", f"unknown setting {key!r}")
+                )
+                continue
+            current = getattr(section, key)
+            if isinstance(current, tuple):
+                value = tuple(value) if isinstance(value, list | tuple) else value
+            if isinstance(current, bool) or not isinstance(value, type(current) | int | float | tuple):
+                errors.append(FieldError(f"{section_name}.{key}", "invalid_type", "wrong type"))
+                continue
+            changes[key] = value
+        sections[section_name] = dataclasses.replace(section, **changes)
+    if errors:
+        raise ValidationFailed("invalid settings", errors)
+    return dataclasses.replace(base, **sections)

@@ -1,0 +1,110 @@
+"""Validation rules of the model: parent cycles, rep dates, one active plan, one owner of record."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping
+from datetime import date
+from typing import TypeVar
+
+from domain.defaults import SegmentThresholds
+from domain.errors import Conflict, FieldError, RuleViolation
+from domain.model import Assignment, Plan, PlanState, Segment
+
+K = TypeVar("K", bound=Hashable)
+
+
+def find_parent_cycles(parents: Mapping[K, K | None], starts: Iterable[K] | None = None) -> list[list[K]]:
+    """Every cycle reachable from `starts` (default: all nodes) in a child -> parent map, each once."""
+    state: dict[K, int] = {}  # 1 = on the current path, 2 = done
+    cycles: list[list[K]] = []
+    for start in parents if starts is None else starts:
+        if state.get(start):
+            continue
+        path: list[K] = []
+        node: K | None = start
+        while node is not None and not state.get(node):
+            state[node] = 1
+            path.append(node)
+            node = parents.get(node)
+        if node is not None and state.get(node) == 1:
+            cycles.append(path[path.index(node) :])
+        for visited in path:
+            state[visited] = 2
+    return cycles
+
+
+def check_parent_change(account_id: K, new_parent_id: K | None, parents: Mapping[K, K | None]) -> None:
+    """Refuse a parent link that would make `account_id` its own ancestor."""
+    if new_parent_id is None:
+        return
+    if new_parent_id == account_id:
+        raise RuleViolation(
+            "an account cannot be its own parent",
+            [FieldError("parent_id", "parent_cycle", "an account cannot be its own parent")],
+            code="parent_cycle",
+        )
+    node: K | None = new_parent_id
+    seen: set[K] = set()
+    while node is not None and node not in seen:
+        if node == account_id:
+            raise RuleViolation(
+                "the parent link would form a cycle",
+                [FieldError("parent_id", "parent_cycle", "the new parent is a descendant of this account")],
+                code="parent_cycle",
+            )
+        seen.add(node)
+        node = parents.get(node)
+
+
+def check_rep_dates(start: date | None, end: date | None) -> None:
+    if start is not None and end is not None and end < start:
+        raise RuleViolation(
+            "a rep's end date cannot be before the start date",
+            [FieldError("end_date", "end_before_start", f"end date {end} is before start date {start}")],
+            code="end_before_start",
+        )
+
+
+def check_single_active_plan(plans: Iterable[Plan]) -> None:
+    active = [p for p in plans if p.state == PlanState.ACTIVE]
+    if len(active) > 1:
+        raise Conflict(
+            "a tenant has at most one active plan",
+            [FieldError("state", "active_plan_exists", "another plan is already active")],
+            code="active_plan_exists",
+        )
+
+
+def check_single_owner(assignments: Iterable[Assignment]) -> None:
+    """At most one current owner of record per (plan, account, role)."""
+    seen: set[tuple] = set()
+    for a in assignments:
+        if a.valid_to is not None:
+            continue
+        key = (a.plan_id, a.account_id, a.role)
+        if key in seen:
+            raise Conflict(
+                "the account already has an owner of record for this role in this plan",
+                [FieldError("role", "owner_exists", f"an owner for role {a.role} already exists")],
+                code="owner_exists",
+            )
+        seen.add(key)
+
+
+def segment_for(
+    annual_revenue: float | None, employees: int | None, bands: SegmentThresholds
+) -> Segment | None:
+    """Segment by company revenue (seed 003), or by employee bands when revenue is unknown."""
+    if annual_revenue is not None:
+        if annual_revenue > bands.enterprise_min_revenue:
+            return Segment.ENTERPRISE
+        if annual_revenue >= bands.mid_market_min_revenue:
+            return Segment.MID_MARKET
+        return Segment.SMB
+    if employees is not None:
+        if employees >= bands.enterprise_min_employees:
+            return Segment.ENTERPRISE
+        if employees >= bands.mid_market_min_employees:
+            return Segment.MID_MARKET
+        return Segment.SMB
+    return None

@@ -1,0 +1,1 @@
+"""Storage below the domain: SQLModel tables, repositories, the unit of work, engines."""

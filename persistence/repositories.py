@@ -1,0 +1,368 @@
+"""Tenant-scoped SQL repositories and the unit of work; rows map to domain dataclasses by field name."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import typing
+from collections.abc import Mapping, Sequence
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from domain import model
+from domain.errors import Conflict, FieldError
+from persistence.tables import (
+    AccountRow,
+    ActivityRow,
+    AssignmentRow,
+    OpportunityRow,
+    PlanRow,
+    RepRow,
+    TenantRow,
+    TerritoryRow,
+    utcnow,
+)
+
+T = TypeVar("T")
+
+
+def _enum_fields(cls: type) -> dict[str, type[enum.Enum]]:
+    """Fields of a domain dataclass whose type is an enum (or an optional enum)."""
+    found: dict[str, type[enum.Enum]] = {}
+    hints = typing.get_type_hints(cls, vars(model))
+    for f in dataclasses.fields(cls):
+        for candidate in (hints[f.name], *typing.get_args(hints[f.name])):
+            if isinstance(candidate, type) and issubclass(candidate, enum.Enum):
+                found[f.name] = candidate
+    return found
+
+
+class SqlRepository(Generic[T]):
+    row: type
+    entity: type
+    # filter name -> column name, for plain equality filters
+    equality_filters: Mapping[str, str] = {}
+
+    def __init__(self, session: AsyncSession, tenant_id: UUID):
+        self.session = session
+        self.tenant_id = tenant_id
+        self._fields = [f.name for f in dataclasses.fields(self.entity)]
+        self._enums = _enum_fields(self.entity)
+
+    def to_domain(self, row: Any) -> T:
+        values = {}
+        for name in self._fields:
+            value = getattr(row, name)
+            if value is not None and name in self._enums:
+                value = self._enums[name](value)
+            values[name] = value
+        return self.entity(**values)
+
+    def _row_values(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: (v.value if isinstance(v, enum.Enum) else v) for k, v in values.items()}
+
+    def scoped(self) -> sa.Select:
+        return sa.select(self.row).where(self.row.tenant_id == self.tenant_id)
+
+    async def get(self, entity_id: UUID) -> T | None:
+        row = await self._get_row(entity_id)
+        return None if row is None else self.to_domain(row)
+
+    async def _get_row(self, entity_id: UUID) -> Any:
+        result = await self.session.execute(self.scoped().where(self.row.id == entity_id))
+        return result.scalar_one_or_none()
+
+    async def add(self, entity: T) -> T:
+        values = self._row_values(dataclasses.asdict(entity))  # type: ignore[call-overload]
+        values["tenant_id"] = self.tenant_id
+        now = utcnow()
+        for stamp in ("created_at", "updated_at"):
+            if stamp in values and values[stamp] is None:
+                values[stamp] = now
+        row = self.row(**values)
+        self.session.add(row)
+        await self._flush()
+        return self.to_domain(row)
+
+    async def update(self, entity_id: UUID, changes: Mapping[str, Any]) -> T:
+        row = await self._get_row(entity_id)
+        for key, value in self._row_values(changes).items():
+            setattr(row, key, value)
+        if hasattr(row, "updated_at"):
+            row.updated_at = utcnow()
+        await self._flush()
+        return self.to_domain(row)
+
+    async def delete(self, entity_id: UUID) -> None:
+        await self.session.execute(
+            sa.delete(self.row).where(self.row.tenant_id == self.tenant_id, self.row.id == entity_id)
+        )
+
+    async def _flush(self) -> None:
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:
+            raise translate_integrity_error(exc)
+
+    def apply_filters(self, stmt: sa.Select, filters: Mapping[str, Any]) -> sa.Select:
+        for name, value in filters.items():
+            if value is None:
+                continue
+            column = self.equality_filters.get(name)
+            if column is not None:
+                value = value.value if isinstance(value, enum.Enum) else value
+                stmt = stmt.where(getattr(self.row, column) == value)
+        return stmt
+
+    async def list(self, filters: Mapping[str, Any], after: UUID | None, limit: int) -> Sequence[T]:
+        stmt = self.apply_filters(self.scoped(), filters)
+        if after is not None:
+            stmt = stmt.where(self.row.id > after)
+        stmt = stmt.order_by(self.row.id).limit(limit)
+        result = await self.session.execute(stmt)
+        return [self.to_domain(r) for r in result.scalars().all()]
+
+    async def get_many(self, ids: Sequence[UUID]) -> list[T]:
+        if not ids:
+            return []
+        result = await self.session.execute(self.scoped().where(self.row.id.in_(list(ids))))
+        return [self.to_domain(r) for r in result.scalars().all()]
+
+
+def translate_integrity_error(exc: IntegrityError) -> Conflict:
+    text = str(exc.orig).lower()
+    if "external_id" in text:
+        return Conflict(
+            "another record already has this external id",
+            [FieldError("external_id", "duplicate_external_id", "external id already in use")],
+            code="duplicate_external_id",
+        )
+    if "one_active" in text or "plans.tenant_id" in text:
+        return Conflict(
+            "a tenant has at most one active plan",
+            [FieldError("state", "active_plan_exists", "another plan is already active")],
+            code="active_plan_exists",
+        )
+    if "one_current_owner" in text or "assignments.plan_id" in text:
+        return Conflict(
+            "the account already has an owner of record for this role in this plan",
+            [FieldError("role", "owner_exists", "an owner for this role already exists")],
+            code="owner_exists",
+        )
+    if "plan_id_name" in text or "territories.plan_id" in text:
+        return Conflict(
+            "a territory with this name already exists in the plan",
+            [FieldError("name", "duplicate_name", "name already in use in this plan")],
+            code="duplicate_name",
+        )
+    return Conflict("the change conflicts with stored data", code="conflict")
+
+
+class SqlAccountRepository(SqlRepository[model.Account]):
+    row = AccountRow
+    entity = model.Account
+    equality_filters = {
+        "segment": "segment",
+        "stage": "stage",
+        "parent_id": "parent_id",
+        "external_id": "external_id",
+    }
+
+    def scoped(self) -> sa.Select:
+        return super().scoped().where(AccountRow.deleted_at.is_(None))
+
+    async def get_by_external_id(self, external_id: str) -> model.Account | None:
+        result = await self.session.execute(self.scoped().where(AccountRow.external_id == external_id))
+        row = result.scalar_one_or_none()
+        return None if row is None else self.to_domain(row)
+
+    async def get_any_by_external_id(self, external_id: str) -> model.Account | None:
+        """Including soft-deleted accounts (their external id stays reserved)."""
+        result = await self.session.execute(
+            sa.select(AccountRow).where(
+                AccountRow.tenant_id == self.tenant_id, AccountRow.external_id == external_id
+            )
+        )
+        row = result.scalar_one_or_none()
+        return None if row is None else self.to_domain(row)
+
+    async def parent_links(self) -> dict[UUID, UUID | None]:
+        result = await self.session.execute(
+            sa.select(AccountRow.id, AccountRow.parent_id).where(AccountRow.tenant_id == self.tenant_id)
+        )
+        return {r.id: r.parent_id for r in result}
+
+    def apply_filters(self, stmt: sa.Select, filters: Mapping[str, Any]) -> sa.Select:
+        stmt = super().apply_filters(stmt, filters)
+        owned = {k: filters.get(k) for k in ("territory_id", "owner_id", "role")}
+        if any(v is not None for v in owned.values()):
+            cond = [
+                AssignmentRow.account_id == AccountRow.id,
+                AssignmentRow.plan_id == filters["plan_id"],
+                AssignmentRow.valid_to.is_(None),
+            ]
+            if owned["territory_id"] is not None:
+                cond.append(AssignmentRow.territory_id == owned["territory_id"])
+            if owned["owner_id"] is not None:
+                cond.append(AssignmentRow.rep_id == owned["owner_id"])
+            if owned["role"] is not None:
+                cond.append(AssignmentRow.role == str(owned["role"]))
+            stmt = stmt.where(sa.exists().where(*cond))
+        return stmt
+
+
+class SqlRepRepository(SqlRepository[model.Rep]):
+    row = RepRow
+    entity = model.Rep
+    equality_filters = {
+        "role": "role",
+        "ramp_status": "ramp_status",
+        "home_region": "home_region",
+        "external_id": "external_id",
+        "email": "email",
+    }
+
+    def apply_filters(self, stmt: sa.Select, filters: Mapping[str, Any]) -> sa.Select:
+        stmt = super().apply_filters(stmt, filters)
+        if filters.get("active") is True:
+            stmt = stmt.where(RepRow.end_date.is_(None))
+        elif filters.get("active") is False:
+            stmt = stmt.where(RepRow.end_date.is_not(None))
+        return stmt
+
+
+class SqlPlanRepository(SqlRepository[model.Plan]):
+    row = PlanRow
+    entity = model.Plan
+    equality_filters = {"state": "state"}
+
+    async def active(self) -> model.Plan | None:
+        result = await self.session.execute(
+            self.scoped().where(PlanRow.state == model.PlanState.ACTIVE.value)
+        )
+        row = result.scalar_one_or_none()
+        return None if row is None else self.to_domain(row)
+
+
+class SqlTerritoryRepository(SqlRepository[model.Territory]):
+    row = TerritoryRow
+    entity = model.Territory
+    equality_filters = {
+        "plan_id": "plan_id",
+        "parent_id": "parent_id",
+        "owner_id": "primary_rep_id",
+        "type": "type",
+    }
+
+
+class SqlAssignmentRepository(SqlRepository[model.Assignment]):
+    row = AssignmentRow
+    entity = model.Assignment
+    equality_filters = {
+        "plan_id": "plan_id",
+        "account_id": "account_id",
+        "territory_id": "territory_id",
+        "owner_id": "rep_id",
+        "role": "role",
+    }
+
+    def apply_filters(self, stmt: sa.Select, filters: Mapping[str, Any]) -> sa.Select:
+        stmt = super().apply_filters(stmt, filters)
+        if filters.get("current", True):
+            stmt = stmt.where(AssignmentRow.valid_to.is_(None))
+        return stmt
+
+    async def current_owner(self, plan_id: UUID, account_id: UUID, role: str) -> model.Assignment | None:
+        result = await self.session.execute(
+            self.scoped().where(
+                AssignmentRow.plan_id == plan_id,
+                AssignmentRow.account_id == account_id,
+                AssignmentRow.role == str(role),
+                AssignmentRow.valid_to.is_(None),
+            )
+        )
+        row = result.scalar_one_or_none()
+        return None if row is None else self.to_domain(row)
+
+    async def count_current(self, **where: Any) -> int:
+        stmt = (
+            sa.select(sa.func.count())
+            .select_from(AssignmentRow)
+            .where(AssignmentRow.tenant_id == self.tenant_id, AssignmentRow.valid_to.is_(None))
+        )
+        for key, value in where.items():
+            stmt = stmt.where(getattr(AssignmentRow, key) == value)
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def close_current(self, now: Any, **where: Any) -> int:
+        """End the current assignments matching `where` (history is kept, never overwritten)."""
+        stmt = sa.update(AssignmentRow).where(
+            AssignmentRow.tenant_id == self.tenant_id, AssignmentRow.valid_to.is_(None)
+        )
+        for key, value in where.items():
+            stmt = stmt.where(getattr(AssignmentRow, key) == value)
+        result = await self.session.execute(stmt.values(valid_to=now))
+        return int(result.rowcount or 0)
+
+
+class SqlActivityRepository(SqlRepository[model.Activity]):
+    row = ActivityRow
+    entity = model.Activity
+    equality_filters = {"account_id": "account_id", "owner_id": "rep_id", "kind": "kind"}
+
+
+class SqlOpportunityRepository(SqlRepository[model.Opportunity]):
+    row = OpportunityRow
+    entity = model.Opportunity
+    equality_filters = {"account_id": "account_id", "owner_id": "rep_id", "status": "status"}
+
+
+class SqlUnitOfWork:
+    """One session and one transaction for one tenant; commit explicitly, rolled back otherwise."""
+
+    def __init__(self, session_factory: async_sessionmaker, tenant_id: UUID):
+        self.session_factory = session_factory
+        self.tenant_id = tenant_id
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        self.session: AsyncSession = self.session_factory()
+        self.accounts = SqlAccountRepository(self.session, self.tenant_id)
+        self.reps = SqlRepRepository(self.session, self.tenant_id)
+        self.plans = SqlPlanRepository(self.session, self.tenant_id)
+        self.territories = SqlTerritoryRepository(self.session, self.tenant_id)
+        self.assignments = SqlAssignmentRepository(self.session, self.tenant_id)
+        self.activities = SqlActivityRepository(self.session, self.tenant_id)
+        self.opportunities = SqlOpportunityRepository(self.session, self.tenant_id)
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.session.rollback()
+        await self.session.close()
+
+    async def commit(self) -> None:
+        try:
+            await self.session.commit()
+        except IntegrityError as exc:
+            await self.session.rollback()
+            raise translate_integrity_error(exc)
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+
+    async def bump_ownership_version(self) -> None:
+        """Every change that a lookup can see bumps the version, in the same transaction."""
+        await self.session.execute(
+            sa.update(TenantRow)
+            .where(TenantRow.id == self.tenant_id)
+            .values(ownership_version=TenantRow.ownership_version + 1)
+        )
+
+    async def tenant_settings(self) -> dict:
+        result = await self.session.execute(
+            sa.select(TenantRow.settings).where(TenantRow.id == self.tenant_id)
+        )
+        return result.scalar_one_or_none() or {}

@@ -1,0 +1,263 @@
+"""SQLModel tables. Every row belongs to a tenant; the schema changes only through Alembic migrations."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """Timezone-aware UTC datetimes on both databases (SQLite stores them naive)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _id() -> Any:
+    return Field(default_factory=uuid.uuid4, primary_key=True, sa_type=sa.Uuid)
+
+
+def _tenant() -> Any:
+    return Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+    )
+
+
+def _fk(target: str, ondelete: str | None = None, nullable: bool = True) -> Any:
+    return Field(
+        default=None,
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey(target, ondelete=ondelete), nullable=nullable),
+    )
+
+
+def _ts(nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=nullable))
+
+
+def _str(length: int, nullable: bool = True, default: Any = None) -> Any:
+    return Field(default=default, sa_column=sa.Column(sa.String(length), nullable=nullable))
+
+
+def _json(default_factory: Any) -> Any:
+    return Field(default_factory=default_factory, sa_column=sa.Column(JSONType, nullable=False))
+
+
+class TenantRow(SQLModel, table=True):
+    __tablename__ = "tenants"
+    id: uuid.UUID = _id()
+    name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False, unique=True))
+    settings: dict = _json(dict)
+    settings_version: int = Field(default=1, sa_column=sa.Column(sa.Integer, nullable=False))
+    ownership_version: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
+    created_at: datetime | None = _ts()
+
+
+class ApiKeyRow(SQLModel, table=True):
+    __tablename__ = "api_keys"
+    id: uuid.UUID = _id()
+    tenant_id: uuid.UUID = _tenant()
+    name: str = _str(200, nullable=False)
+    prefix: str = _str(16, nullable=False)
+    key_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
+    scopes: str = _str(64, nullable=False)
+    created_at: datetime | None = _ts()
+    revoked_at: datetime | None = _ts()
+
+
+class AccountRow(SQLModel, table=True):
+    __tablename__ = "accounts"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "external_id"),
+        sa.Index(None, "tenant_id", "parent_id"),
+        sa.Index(None, "tenant_id", "segment"),
+        sa.Index(None, "tenant_id", "stage"),
+    )
+    id: uuid.UUID = _id()
+    tenant_id: uuid.UUID = _tenant()
+    external_id: str = _str(255, nullable=False)
+    name: str = _str(255, nullable=False)
+    parent_id: uuid.UUID | None = _fk("accounts.id", ondelete="SET NULL")
+    industry: str | None = _str(255)
+    country: str | None = _str(64)
+    region: str | None = _str(64)
+    postal_code: str | None = _str(32)
+    latitude: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    longitude: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    employees: int | None = Field(default=None, sa_column=sa.Column(sa.Integer))
+    annual_revenue: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    current_arr: float = Field(default=0.0, sa_column=sa.Column(sa.Float, nullable=False))
+    expansion_estimate: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    growth_rate: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    strategic: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False))
+    churn_risk: str | None = _str(16)
+    stage: str = _str(16, nullable=False, default="cold")
+    segment: str | None = _str(16)
+    intent: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    engagement: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    relationship: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    competitive: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    tags: list = _json(list)
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+    deleted_at: datetime | None = _ts()
+
+
+class RepRow(SQLModel, table=True):
+    __tablename__ = "reps"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "external_id"), sa.Index(None, "tenant_id", "email"))
+    id: uuid.UUID = _id()
+    tenant_id: uuid.UUID = _tenant()
+    external_id: str = _str(255, nullable=False)
+    name: str = _str(255, nullable=False)
+    email: str = _str(320, nullable=False)
+    role: str = _str(16, nullable=False, default="AE")
+    ramp_status: str = _str(16, nullable=False, default="ramped")
+    capacity: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    expertise: list = _json(list)
+    home_region: str | None = _str(64)
+    start_date: date | None = Field(default=None, sa_column=sa.Column(sa.Date))
+    end_date: date | None = Field(default=None, sa_column=sa.Column(sa.Date))
+    quota: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
+class PlanRow(SQLModel, table=True):
+    __tablename__ = "plans"
+    __table_args__ = (
+        sa.Index(
+            "uq_plans_one_active_per_tenant",
+            "tenant_id",
+            unique=True,
+            postgresql_where=sa.text("state = 'active'"),
+            sqlite_where=sa.text("state = 'active'"),
+        ),
+        sa.Index(None, "tenant_id", "state"),
+    )
+    id: uuid.UUID = _id()
+    tenant_id: uuid.UUID = _tenant()
+    name: str = _str(200, nullable=False)
+    state: str = _str(16, nullable=False, default="draft")
+    source_plan_id: uuid.UUID | None = _fk("plans.id", ondelete="SET NULL")
+    activated_at: datetime | None = _ts()
+    archived_at: datetime | None = _ts()
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
+class TerritoryRow(SQLModel, table=True):
+    __tablename__ = "territories"
+    __table_args__ = (sa.UniqueConstraint("plan_id", "name"), sa.Index(None, "tenant_id", "plan_id"))
+    id: uuid.UUID = _id()
+    tenant_id: uuid.UUID = _tenant()
+    plan_id: uuid.UUID = _fk("plans.id", ondelete="CASCADE", nullable=False)
+    name: str = _str(200, nullable=False)
+    type: str = _str(16, nullable=False, default="geographic")
+    parent_id: uuid.UUID | None = _fk("territories.id", ondelete="SET NULL")
+    boundary: dict = _json(dict)
+    priority: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False))
+    primary_rep_id: uuid.UUID | None = _fk("reps.id", ondelete="SET NULL")
+    backup_rep_id: uuid.UUID | None = _fk("reps.id", ondelete="SET NULL")
+    quota: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
+class AssignmentRow(SQLModel, table=True):
+    __tablename__ = "assignments"
+    __table_args__ = (
+        sa.Index(
+            "uq_assignments_one_current_owner",
+            "plan_id",
+            "account_id",
+            "role",
+            unique=True,
+            postgresql_where=sa.text("valid_to IS NULL"),
+            sqlite_where=sa.text("valid_to IS NULL"),
+        ),
+        sa.Index(None, "tenant_id", "plan_id", "rep_id"),
+        sa.Index(None, "plan_id", "territory_id"),
+        sa.Index(None, "account_id"),
+    )
+    id: uuid.UUID = _id()
+    tenant_id: uuid.UUID = _tenant()
+    plan_id: uuid.UUID = _fk("plans.id", ondelete="CASCADE", nullable=False)
+    account_id: uuid.UUID = _fk("accounts.id", ondelete="CASCADE", nullable=False)
+    territory_id: uuid.UUID | None = _fk("territories.id", ondelete="SET NULL")
+    rep_id: uuid.UUID = _fk("reps.id", ondelete="RESTRICT", nullable=False)
+    role: str = _str(8, nullable=False, default="AE")
+    locked: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False))
+    reason: str = _str(16, nullable=False, default="manual")
+    note: str | None = _str(1000)
+    valid_from: datetime | None = _ts(nullable=False)
+    valid_to: datetime | None = _ts()
+
+
+class ActivityRow(SQLModel, table=True):
+    __tablename__ = "activities"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "external_id"),
+        sa.Index(None, "tenant_id", "account_id", "occurred_at"),
+    )
+    id: uuid.UUID = _id()
+    tenant_id: uuid.UUID = _tenant()
+    external_id: str = _str(255, nullable=False)
+    account_id: uuid.UUID = _fk("accounts.id", ondelete="CASCADE", nullable=False)
+    rep_id: uuid.UUID | None = _fk("reps.id", ondelete="SET NULL")
+    occurred_at: datetime | None = _ts(nullable=False)
+    kind: str = _str(16, nullable=False)
+    next_step: str | None = _str(2000)
+    contact: str | None = _str(255)
+    created_at: datetime | None = _ts()
+
+
+class OpportunityRow(SQLModel, table=True):
+    __tablename__ = "opportunities"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "external_id"),
+        sa.Index(None, "tenant_id", "account_id"),
+    )
+    id: uuid.UUID = _id()
+    tenant_id: uuid.UUID = _tenant()
+    external_id: str = _str(255, nullable=False)
+    account_id: uuid.UUID = _fk("accounts.id", ondelete="CASCADE", nullable=False)
+    rep_id: uuid.UUID | None = _fk("reps.id", ondelete="SET NULL")
+    amount: float = Field(default=0.0, sa_column=sa.Column(sa.Float, nullable=False))
+    status: str = _str(8, nullable=False, default="open")
+    stage: str | None = _str(64)
+    created_on: date | None = Field(default=None, sa_column=sa.Column(sa.Date))
+    closed_on: date | None = Field(default=None, sa_column=sa.Column(sa.Date))
+    created_at: datetime | None = _ts()
+
+
+metadata = SQLModel.metadata

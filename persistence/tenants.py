@@ -1,0 +1,94 @@
+"""Tenants and API keys: keys are stored as SHA-256 hashes and shown once."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from persistence.tables import ApiKeyRow, TenantRow, utcnow
+
+_AUTH = (
+    sa.select(ApiKeyRow.tenant_id, ApiKeyRow.scopes, ApiKeyRow.id, TenantRow.ownership_version)
+    .join(TenantRow, TenantRow.id == ApiKeyRow.tenant_id)
+    .where(ApiKeyRow.key_hash == sa.bindparam("key_hash"), ApiKeyRow.revoked_at.is_(None))
+)
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    tenant_id: uuid.UUID
+    scopes: frozenset[str]
+    key_id: uuid.UUID
+    ownership_version: int
+
+
+def hash_key(key: str) -> str:
+    # API keys carry 256 bits of randomness, so a fast hash is safe; no password hashing is needed.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_key() -> str:
+    return "te_" + secrets.token_urlsafe(32)
+
+
+async def authenticate(engine: AsyncEngine, key: str) -> KeyRecord | None:
+    """One query: the key's tenant and scopes, and the tenant's ownership version."""
+    async with engine.connect() as conn:
+        row = (await conn.execute(_AUTH, {"key_hash": hash_key(key)})).first()
+    if row is None:
+        return None
+    return KeyRecord(row.tenant_id, frozenset(row.scopes.split(",")), row.id, int(row.ownership_version))
+
+
+async def create_tenant(engine: AsyncEngine, name: str, settings: dict[str, Any] | None = None) -> uuid.UUID:
+    tenant_id = uuid.uuid4()
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.insert(TenantRow).values(
+                id=tenant_id,
+                name=name,
+                settings=settings or {},
+                settings_version=1,
+                ownership_version=0,
+                created_at=utcnow(),
+            )
+        )
+    return tenant_id
+
+
+async def find_tenant(engine: AsyncEngine, name: str) -> uuid.UUID | None:
+    async with engine.connect() as conn:
+        return (
+            await conn.execute(sa.select(TenantRow.id).where(TenantRow.name == name))
+        ).scalar_one_or_none()
+
+
+async def create_key(
+    engine: AsyncEngine, tenant_id: uuid.UUID, scopes: list[str], name: str = "default"
+) -> tuple[uuid.UUID, str]:
+    key = new_key()
+    key_id = uuid.uuid4()
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.insert(ApiKeyRow).values(
+                id=key_id,
+                tenant_id=tenant_id,
+                name=name,
+                prefix=key[:10],
+                key_hash=hash_key(key),
+                scopes=",".join(sorted(scopes)),
+                created_at=utcnow(),
+            )
+        )
+    return key_id, key
+
+
+async def revoke_key(engine: AsyncEngine, key_id: uuid.UUID) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(sa.update(ApiKeyRow).where(ApiKeyRow.id == key_id).values(revoked_at=utcnow()))

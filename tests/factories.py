@@ -1,0 +1,56 @@
+"""Small builders for API tests."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+
+
+def uid(prefix: str = "X") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+async def create(client: httpx.AsyncClient, headers: dict, path: str, **body: Any) -> dict:
+    response = await client.post(f"/v1/{path}", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def account(client: httpx.AsyncClient, headers: dict, **fields: Any) -> dict:
+    body = {"external_id": uid("ACC"), "name": "Acme", **fields}
+    return await create(client, headers, "accounts", **body)
+
+
+async def rep(client: httpx.AsyncClient, headers: dict, **fields: Any) -> dict:
+    ext = uid("REP")
+    body = {"external_id": ext, "name": "Sarah Chen", "email": f"{ext.lower()}@example.com", **fields}
+    return await create(client, headers, "reps", **body)
+
+
+async def plan(client: httpx.AsyncClient, headers: dict, **fields: Any) -> dict:
+    return await create(client, headers, "plans", **{"name": "FY27", **fields})
+
+
+async def territory(client: httpx.AsyncClient, headers: dict, plan_id: str, **fields: Any) -> dict:
+    return await create(client, headers, "territories", **{"plan_id": plan_id, "name": uid("T"), **fields})
+
+
+async def owned_account(client: httpx.AsyncClient, headers: dict, **fields: Any) -> dict[str, dict]:
+    """An account owned (AE) by a rep in a territory of a new active plan."""
+    p = await plan(client, headers, state="active")
+    r = await rep(client, headers)
+    t = await territory(client, headers, p["id"], primary_rep_id=r["id"])
+    a = await account(client, headers, **fields)
+    asg = await create(
+        client,
+        headers,
+        "assignments",
+        plan_id=p["id"],
+        account_id=a["id"],
+        rep_id=r["id"],
+        territory_id=t["id"],
+        role="AE",
+    )
+    return {"plan": p, "rep": r, "territory": t, "account": a, "assignment": asg}

@@ -1,0 +1,106 @@
+import uuid
+from datetime import UTC, date, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.defaults import DEFAULTS, apply_overrides
+from domain.errors import Conflict, RuleViolation, ValidationFailed
+from domain.model import Assignment, Plan, PlanState, Role, Segment
+from domain.rules import (
+    check_parent_change,
+    check_rep_dates,
+    check_single_active_plan,
+    check_single_owner,
+    find_parent_cycles,
+    segment_for,
+)
+
+
+def test_find_parent_cycles_reports_each_cycle_once():
+    parents = {"a": "b", "b": "c", "c": "a", "d": "a", "e": None, "f": "f"}
+    cycles = find_parent_cycles(parents)
+    assert sorted(sorted(c) for c in cycles) == [["a", "b", "c"], ["f"]]
+
+
+def test_a_chain_without_loop_has_no_cycle():
+    assert find_parent_cycles({"a": "b", "b": "c", "c": None}) == []
+
+
+@given(st.dictionaries(st.integers(0, 30), st.one_of(st.none(), st.integers(0, 30)), max_size=30))
+def test_every_reported_cycle_is_a_real_loop(parents):
+    for cycle in find_parent_cycles(parents):
+        for i, node in enumerate(cycle):
+            assert parents[node] == cycle[(i + 1) % len(cycle)]
+
+
+def test_parent_change_refuses_a_descendant_and_self():
+    a, b, c = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    links = {a: None, b: a, c: b}
+    with pytest.raises(RuleViolation) as err:
+        check_parent_change(a, c, links)
+    assert err.value.code == "parent_cycle"
+    with pytest.raises(RuleViolation):
+        check_parent_change(a, a, links)
+    check_parent_change(c, a, links)  # re-parenting a grandchild to the root is fine
+
+
+def test_rep_end_date_cannot_precede_start():
+    check_rep_dates(date(2026, 1, 1), date(2026, 1, 1))
+    with pytest.raises(RuleViolation) as err:
+        check_rep_dates(date(2026, 2, 1), date(2026, 1, 31))
+    assert err.value.errors[0].field == "end_date"
+
+
+def test_one_active_plan_per_tenant():
+    t = uuid.uuid4()
+    plans = [Plan(uuid.uuid4(), t, "a", PlanState.ACTIVE), Plan(uuid.uuid4(), t, "b", PlanState.DRAFT)]
+    check_single_active_plan(plans)
+    with pytest.raises(Conflict):
+        check_single_active_plan([*plans, Plan(uuid.uuid4(), t, "c", PlanState.ACTIVE)])
+
+
+def test_one_current_owner_per_account_role_and_plan():
+    t, plan, acc = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    now = datetime.now(UTC)
+    ended = Assignment(uuid.uuid4(), t, plan, acc, uuid.uuid4(), Role.AE, valid_from=now, valid_to=now)
+    current = Assignment(uuid.uuid4(), t, plan, acc, uuid.uuid4(), Role.AE, valid_from=now)
+    csm = Assignment(uuid.uuid4(), t, plan, acc, uuid.uuid4(), Role.CSM, valid_from=now)
+    check_single_owner([ended, current, csm])
+    with pytest.raises(Conflict) as err:
+        check_single_owner(
+            [current, Assignment(uuid.uuid4(), t, plan, acc, uuid.uuid4(), Role.AE, valid_from=now)]
+        )
+    assert err.value.code == "owner_exists"
+
+
+@pytest.mark.parametrize(
+    ("revenue", "employees", "expected"),
+    [
+        (10_000_001, None, Segment.ENTERPRISE),
+        (10_000_000, None, Segment.MID_MARKET),  # seed 003: enterprise is > $10M
+        (1_000_000, None, Segment.MID_MARKET),
+        (999_999, 5000, Segment.SMB),  # revenue decides when known
+        (None, 1000, Segment.ENTERPRISE),
+        (None, 99, Segment.SMB),
+        (None, None, None),
+    ],
+)
+def test_segment_by_revenue_then_employees(revenue, employees, expected):
+    assert segment_for(revenue, employees, DEFAULTS.segments) == expected
+
+
+def test_settings_overrides_replace_only_what_is_named():
+    s = apply_overrides({"tiers": {"tier1_share": 0.1}, "coverage": {"coverage_window_days": 60}})
+    assert s.tiers.tier1_share == 0.1
+    assert s.tiers.tier2_share == DEFAULTS.tiers.tier2_share
+    assert s.coverage.coverage_window_days == 60
+    assert DEFAULTS.coverage.coverage_window_days == 90
+
+
+def test_unknown_or_mistyped_settings_are_named():
+    with pytest.raises(ValidationFailed) as err:
+        apply_overrides({"tiers": {"tier9": 1, "tier1_share": "lots"}, "nope": {}})
+    fields = {e.field for e in err.value.errors}
+    assert fields == {"tiers.tier9", "tiers.tier1_share", "nope"}
