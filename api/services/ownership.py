@@ -124,7 +124,7 @@ class OwnershipService:
 
     async def wait_for_rebuilds(self) -> None:
         for task in list(self._building.values()):
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await task
 
     async def close(self) -> None:

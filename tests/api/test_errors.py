@@ -1,0 +1,125 @@
+"""Bad input of every kind is a 4xx problem+json, never a 500, and loses nothing already stored."""
+
+import httpx
+
+from api.app import create_app
+from api.config import AppSettings
+from tests import factories as f
+
+
+def assert_problem(r, status, code):
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body = r.json()
+    assert body["status"] == status and body["code"] == code
+    assert set(body) >= {"type", "title", "status", "detail", "code", "errors"}
+    assert "Traceback" not in r.text
+    return body
+
+
+async def test_malformed_json_is_400(client, tenant):
+    r = await client.post(
+        "/v1/accounts",
+        content=b'{"external_id": "A",',
+        headers={**tenant.headers, "content-type": "application/json"},
+    )
+    assert_problem(r, 400, "malformed_json")
+
+
+async def test_wrong_types_name_the_field(client, tenant):
+    r = await client.post(
+        "/v1/accounts",
+        json={"external_id": "A", "name": "a", "employees": "many", "stage": "hot"},
+        headers=tenant.headers,
+    )
+    body = assert_problem(r, 422, "validation_failed")
+    assert {e["field"] for e in body["errors"]} == {"employees", "stage"}
+
+
+async def test_bad_path_ids_and_unknown_routes(client, tenant):
+    assert_problem(
+        await client.get("/v1/accounts/not-a-uuid", headers=tenant.headers), 422, "validation_failed"
+    )
+    assert_problem(await client.get("/v1/nothing", headers=tenant.headers), 404, "not_found")
+
+
+async def test_oversized_body_is_413_and_nothing_is_lost(engine, tenant):
+    app = create_app(AppSettings(database_url=str(engine.url), max_body_bytes=2_000), engine=engine)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        kept = await f.account(client, tenant.headers)
+        rows = [{"external_id": f"BIG-{i}", "name": "x" * 50} for i in range(100)]
+        r = await client.post("/v1/accounts/import", json=rows, headers=tenant.headers)
+        assert_problem(r, 413, "payload_too_large")
+
+        async def chunks():  # no content-length: the limit is enforced while streaming
+            for _ in range(10):
+                yield b" " * 500
+
+        r = await client.post(
+            "/v1/accounts/import",
+            content=chunks(),
+            headers={**tenant.headers, "content-type": "application/json"},
+        )
+        assert_problem(r, 413, "payload_too_large")
+        assert (await client.get(f"/v1/accounts/{kept['id']}", headers=tenant.headers)).status_code == 200
+        listed = (await client.get("/v1/accounts", headers=tenant.headers)).json()["items"]
+        assert [a["id"] for a in listed] == [kept["id"]]
+
+
+async def test_bad_csv_is_400(client, tenant):
+    r = await client.post(
+        "/v1/accounts/import",
+        content=b"\xff\xfe\x00garbage",
+        headers={**tenant.headers, "content-type": "text/csv"},
+    )
+    assert_problem(r, 400, "invalid_csv")
+    r = await client.post(
+        "/v1/accounts/import", content=b"", headers={**tenant.headers, "content-type": "text/csv"}
+    )
+    assert_problem(r, 400, "invalid_csv")
+    r = await client.post(
+        "/v1/accounts/import",
+        content=b'external_id,name\n"A,"b\n',
+        headers={**tenant.headers, "content-type": "text/csv"},
+    )
+    assert r.status_code in (400, 422) and r.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_wrong_content_type_is_415(client, tenant):
+    r = await client.post(
+        "/v1/accounts/import",
+        content=b"<xml/>",
+        headers={**tenant.headers, "content-type": "application/xml"},
+    )
+    assert_problem(r, 415, "unsupported_media_type")
+
+
+async def test_health(client):
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    r = await client.get("/readyz")
+    assert r.status_code == 200 and r.json()["status"] == "ready"
+
+
+async def test_readyz_is_503_when_the_database_is_not_migrated(tmp_path):
+    app = create_app(AppSettings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        assert_problem(await client.get("/readyz"), 503, "not_ready")
+    await app.state.ctx.engine.dispose()
+
+
+async def test_docs_and_graphiql_render_from_local_assets(client):
+    docs = await client.get("/docs")
+    assert docs.status_code == 200
+    for page, asset in ((docs.text, "/static/swagger/swagger-ui-bundle.js"),):
+        assert asset in page and "cdn" not in page and "unpkg" not in page
+        assert (await client.get(asset)).status_code == 200
+    ide = await client.get("/graphql", headers={"accept": "text/html"})
+    assert ide.status_code == 200 and "unpkg" not in ide.text
+    for asset in (
+        "graphiql.min.js",
+        "graphiql.min.css",
+        "react.production.min.js",
+        "react-dom.production.min.js",
+    ):
+        assert f"/static/graphiql/{asset}" in ide.text
+        assert (await client.get(f"/static/graphiql/{asset}")).status_code == 200

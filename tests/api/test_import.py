@@ -1,0 +1,215 @@
+"""Bulk import and export through REST, on both databases."""
+
+import csv
+import io
+
+import pytest
+
+from tests import factories as f
+
+CSV = {"content-type": "text/csv"}
+
+
+async def post(client, tenant, kind, body, mode="atomic", csv_body=False):
+    headers = {**tenant.headers, **(CSV if csv_body else {})}
+    kwargs = {"content": body} if csv_body else {"json": body}
+    return await client.post(f"/v1/{kind}/import?mode={mode}", headers=headers, **kwargs)
+
+
+async def test_json_import_creates_then_updates_then_leaves_unchanged(client, tenant):
+    rows = [
+        {"external_id": "P", "name": "Parent", "annual_revenue": 50_000_000},
+        {"external_id": "C", "name": "Child", "parent_external_id": "P", "tags": ["a"]},
+    ]
+    r = await post(client, tenant, "accounts", rows)
+    assert r.json() == {"created": 2, "updated": 0, "unchanged": 0, "errors": []}
+    rows[1]["name"] = "Child Co"
+    r = await post(client, tenant, "accounts", rows)
+    assert r.json() == {"created": 0, "updated": 1, "unchanged": 1, "errors": []}
+    child = (await client.get("/v1/accounts/by-external-id/C", headers=tenant.headers)).json()
+    parent = (await client.get("/v1/accounts/by-external-id/P", headers=tenant.headers)).json()
+    assert child["parent_id"] == parent["id"] and child["name"] == "Child Co"
+    assert parent["segment"] == "enterprise"
+
+
+async def test_children_may_come_before_their_parents_in_the_file(client, tenant):
+    rows = [
+        {"external_id": "G", "name": "g", "parent_external_id": "C"},
+        {"external_id": "C", "name": "c", "parent_external_id": "P"},
+        {"external_id": "P", "name": "p"},
+    ]
+    assert (await post(client, tenant, "accounts", rows)).json()["created"] == 3
+
+
+async def test_atomic_mode_writes_nothing_and_lists_every_error(client, tenant):
+    rows = [
+        {"external_id": "OK", "name": "fine"},
+        {"external_id": "BAD", "name": "x", "employees": -1},
+        {"external_id": "A", "name": "a", "parent_external_id": "B"},
+        {"external_id": "B", "name": "b", "parent_external_id": "A"},
+        {"name": "missing id"},
+    ]
+    r = await post(client, tenant, "accounts", rows)
+    assert r.status_code == 422
+    body = r.json()
+    assert body["code"] == "import_failed"
+    assert {(e["row"], e["field"], e["code"]) for e in body["errors"]} == {
+        (2, "employees", "out_of_range"),
+        (3, "parent_external_id", "parent_cycle"),
+        (4, "parent_external_id", "parent_cycle"),
+        (5, "external_id", "required"),
+    }
+    assert (await client.get("/v1/accounts", headers=tenant.headers)).json()["items"] == []
+
+
+async def test_partial_mode_writes_valid_rows_and_drops_orphans_of_bad_parents(client, tenant):
+    rows = [
+        {"external_id": "OK", "name": "fine"},
+        {"external_id": "BADP", "name": "x", "employees": "lots"},
+        {"external_id": "KID", "name": "k", "parent_external_id": "BADP"},
+    ]
+    r = await post(client, tenant, "accounts", rows, mode="partial")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["created"] == 1
+    assert {(e["row"], e["code"]) for e in body["errors"]} == {
+        (2, "invalid_number"),
+        (3, "unknown_reference"),
+    }
+    listed = (await client.get("/v1/accounts", headers=tenant.headers)).json()["items"]
+    assert [a["external_id"] for a in listed] == ["OK"]
+
+
+async def test_csv_import_and_export_round_trip(client, tenant):
+    text = (
+        "external_id,name,parent_external_id,employees,strategic,stage,tags,annual_revenue\n"
+        "E1,Acme,,5000,true,customer,b;a,20000000\n"
+        "E2,Acme Sub,E1,50,false,cold,,\n"
+    )
+    r = await post(client, tenant, "accounts", text.encode(), csv_body=True)
+    assert r.json() == {"created": 2, "updated": 0, "unchanged": 0, "errors": []}
+    exported = (await client.get("/v1/accounts/export?format=csv", headers=tenant.headers)).text
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    assert [(r["external_id"], r["parent_external_id"], r["tags"], r["strategic"]) for r in rows] == [
+        ("E1", "", "a;b", "true"),
+        ("E2", "E1", "", "false"),
+    ]
+    again = await post(client, tenant, "accounts", exported.encode(), csv_body=True)
+    assert again.json() == {"created": 0, "updated": 0, "unchanged": 2, "errors": []}
+    as_json = (await client.get("/v1/accounts/export?format=json", headers=tenant.headers)).json()
+    assert [a["external_id"] for a in as_json] == ["E1", "E2"]
+    assert (await post(client, tenant, "accounts", as_json)).json()["unchanged"] == 2
+
+
+async def test_csv_header_and_row_shape_errors(client, tenant):
+    r = await post(client, tenant, "accounts", b"external_id,nam\nA,b\n", csv_body=True)
+    body = r.json()
+    assert r.status_code == 422
+    assert {(e["row"], e["field"], e["code"]) for e in body["errors"]} == {
+        (0, "nam", "unknown_field"),
+        (0, "name", "missing_column"),
+    }
+    r = await post(client, tenant, "accounts", b"external_id,name\nA,b,c\n", csv_body=True)
+    assert r.json()["errors"][0]["code"] == "too_many_values"
+
+
+async def test_reps_activities_and_opportunities_resolve_references(client, tenant):
+    await post(client, tenant, "accounts", [{"external_id": "A1", "name": "a"}])
+    r = await post(
+        client,
+        tenant,
+        "reps",
+        [
+            {"external_id": "R1", "name": "Rep", "email": "r@example.com", "start_date": "2025-01-01"},
+            {
+                "external_id": "R2",
+                "name": "Bad",
+                "email": "b@example.com",
+                "start_date": "2025-01-01",
+                "end_date": "2024-01-01",
+            },
+        ],
+        mode="partial",
+    )
+    assert r.json()["created"] == 1 and r.json()["errors"][0]["code"] == "end_before_start"
+    r = await post(
+        client,
+        tenant,
+        "activities",
+        [
+            {
+                "external_id": "X1",
+                "account_external_id": "A1",
+                "rep_external_id": "R1",
+                "occurred_at": "2026-11-01T09:00:00Z",
+                "kind": "call",
+                "next_step": "demo",
+            },
+            {
+                "external_id": "X2",
+                "account_external_id": "NOPE",
+                "occurred_at": "2026-11-01",
+                "kind": "email",
+            },
+        ],
+        mode="partial",
+    )
+    assert r.json()["created"] == 1
+    assert r.json()["errors"] == [
+        {
+            "row": 2,
+            "field": "account_external_id",
+            "code": "unknown_reference",
+            "message": "no account with external id 'NOPE'",
+        }
+    ]
+    r = await post(
+        client,
+        tenant,
+        "opportunities",
+        [
+            {
+                "external_id": "O1",
+                "account_external_id": "A1",
+                "rep_external_id": "R1",
+                "amount": 50000,
+                "status": "won",
+                "created_on": "2026-01-01",
+                "closed_on": "2026-03-01",
+            }
+        ],
+    )
+    assert r.json()["created"] == 1
+    exported = (await client.get("/v1/activities/export", headers=tenant.headers)).json()
+    assert exported[0]["account_external_id"] == "A1" and exported[0]["rep_external_id"] == "R1"
+    opp = (await client.get("/v1/opportunities/export", headers=tenant.headers)).json()
+    assert opp[0]["amount"] == 50000 and opp[0]["status"] == "won"
+
+
+async def test_a_soft_deleted_account_comes_back_on_import(client, tenant):
+    a = await f.account(client, tenant.headers)
+    await client.delete(f"/v1/accounts/{a['id']}", headers=tenant.headers)
+    r = await post(client, tenant, "accounts", [{"external_id": a["external_id"], "name": "Back"}])
+    assert r.json()["updated"] == 1
+    back = await client.get(f"/v1/accounts/{a['id']}", headers=tenant.headers)
+    assert back.status_code == 200 and back.json()["name"] == "Back"
+
+
+async def test_the_body_must_be_an_array(client, tenant):
+    r = await post(client, tenant, "accounts", {"external_id": "A"})
+    assert r.status_code == 400 and r.json()["code"] == "malformed_json"
+
+
+@pytest.mark.pg_only
+async def test_one_hundred_thousand_rows_in_one_request(client, tenant):
+    header = "external_id,name,region,employees,annual_revenue,current_arr,stage\n"
+    body = header + "".join(
+        f"BULK-{i:06d},Company {i},{'East' if i % 2 else 'West'},{i % 900},"
+        f"{(i % 50) * 100000},{i % 7 * 1000},cold\n"
+        for i in range(100_000)
+    )
+    r = await post(client, tenant, "accounts", body.encode(), csv_body=True)
+    assert r.status_code == 200, r.text[:500]
+    assert r.json() == {"created": 100_000, "updated": 0, "unchanged": 0, "errors": []}
+    page = (await client.get("/v1/accounts/by-external-id/BULK-099999", headers=tenant.headers)).json()
+    assert page["name"] == "Company 99999" and page["region"] == "East"
