@@ -295,3 +295,7 @@ def export_schema(check: bool) -> None:
             click.echo(f"wrote {path}")
     if stale:
         raise click.ClickException(f"out of date: {', '.join(stale)}; run 'territory export-schema'")
+
+
+if __name__ == "__main__":
+    main()

@@ -119,9 +119,13 @@ def _gql_type(annotation: Any) -> Any:
     return annotation
 
 
-def output_type(model_cls: type[BaseModel], name: str, extra: dict[str, Any] | None = None) -> type:
+def output_type(
+    model_cls: type[BaseModel], name: str, domain_cls: type, extra: dict[str, Any] | None = None
+) -> type:
+    """A Strawberry type whose values are the domain dataclasses the use cases answer."""
     annotations = {n: _gql_type(f.annotation) for n, f in model_cls.model_fields.items()}
     namespace: dict[str, Any] = {"__annotations__": annotations, **(extra or {})}
+    namespace["is_type_of"] = classmethod(lambda cls, obj, _info: isinstance(obj, cls | domain_cls))
     return strawberry.type(type(name, (), namespace), description=model_cls.__doc__)
 
 
@@ -249,6 +253,7 @@ async def _account_parent(root: Any, info: Info) -> Account | None:
 Account = output_type(
     s.AccountRead,
     "Account",
+    model.Account,
     {
         "owner": strawberry.field(
             resolver=_account_owner, description="owner of record for the role (active plan)"
@@ -270,7 +275,7 @@ async def _rep_accounts(
     return await info.context.loaders.rep_accounts.load(key)
 
 
-Rep = output_type(s.RepRead, "Rep", {"accounts": strawberry.field(resolver=_rep_accounts)})
+Rep = output_type(s.RepRead, "Rep", model.Rep, {"accounts": strawberry.field(resolver=_rep_accounts)})
 
 
 async def _territory_accounts(root: Any, info: Info, first: int = DEFAULT_PAGE_SIZE) -> list[Account]:  # type: ignore
@@ -284,13 +289,14 @@ async def _territory_owner(root: Any, info: Info) -> Rep | None:  # type: ignore
 Territory = output_type(
     s.TerritoryRead,
     "Territory",
+    model.Territory,
     {
         "accounts": strawberry.field(resolver=_territory_accounts),
         "owner": strawberry.field(resolver=_territory_owner, description="the primary rep"),
     },
 )
-Plan = output_type(s.PlanRead, "Plan")
-Assignment = output_type(s.AssignmentRead, "Assignment")
+Plan = output_type(s.PlanRead, "Plan", model.Plan)
+Assignment = output_type(s.AssignmentRead, "Assignment", model.Assignment)
 
 
 @strawberry.type

@@ -13,7 +13,7 @@ router = APIRouter(prefix="/v1", tags=["ownership"])
 
 
 def _json(data: object) -> Response:
-    return Response(orjson.dumps(data, option=orjson.OPT_UTC_Z), media_type="application/json")
+    return Response(orjson.dumps(data, default=str, option=orjson.OPT_UTC_Z), media_type="application/json")
 
 
 @router.get(

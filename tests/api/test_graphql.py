@@ -1,0 +1,174 @@
+"""GraphQL over the same use cases: queries, mutations with typed problems, and batched loading."""
+
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from tests import factories as f
+
+
+async def gql(client, tenant, query, **variables):
+    r = await client.post("/graphql", json={"query": query, "variables": variables}, headers=tenant.headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+@contextmanager
+def count_statements(engine):
+    seen = []
+
+    def before(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", before)
+
+
+async def test_account_by_external_id_with_owner_and_parent(client, tenant):
+    owned = await f.owned_account(client, tenant.headers)
+    child = await f.account(client, tenant.headers, parent_id=owned["account"]["id"])
+    q = """query($e: String!) { account(externalId: $e) { id parent { externalId }
+             owner(role: AE) { rep { name email } territory { name } since } } }"""
+    data = (await gql(client, tenant, q, e=child["external_id"]))["data"]["account"]
+    assert data["parent"] == {"externalId": owned["account"]["external_id"]}
+    assert data["owner"] is None
+    data = (await gql(client, tenant, q, e=owned["account"]["external_id"]))["data"]["account"]
+    assert data["owner"]["rep"]["name"] == "Sarah Chen"
+    assert data["owner"]["territory"]["name"] == owned["territory"]["name"]
+
+
+async def test_accounts_connection_pages_with_filters(client, tenant):
+    for _ in range(5):
+        await f.account(client, tenant.headers, stage="pipeline")
+    q = """query($after: String) { accounts(filter: {stage: PIPELINE}, first: 2, after: $after) {
+             nodes { id } pageInfo { hasNextPage endCursor } } }"""
+    seen, after = [], None
+    while True:
+        page = (await gql(client, tenant, q, after=after))["data"]["accounts"]
+        seen += [n["id"] for n in page["nodes"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(seen) == len(set(seen)) == 5
+
+
+async def test_mutations_return_objects_or_problems_with_rest_codes(client, tenant):
+    m = """mutation($i: AccountCreateInput!) { createAccount(input: $i) {
+             __typename ... on Account { id externalId segment }
+             ... on Problem { code status errors { field code } } } }"""
+    ok = (await gql(client, tenant, m, i={"externalId": "G1", "name": "Acme", "annualRevenue": 5e6}))["data"]
+    assert ok["createAccount"]["__typename"] == "Account" and ok["createAccount"]["segment"] == "MID_MARKET"
+    dup = (await gql(client, tenant, m, i={"externalId": "G1", "name": "Again"}))["data"]["createAccount"]
+    assert dup == {
+        "__typename": "Problem",
+        "code": "duplicate_external_id",
+        "status": 409,
+        "errors": [{"field": "external_id", "code": "duplicate_external_id"}],
+    }
+    bad = (await gql(client, tenant, m, i={"externalId": "G2", "name": "x", "employees": -5}))["data"]
+    assert bad["createAccount"]["code"] == "validation_failed"
+    assert bad["createAccount"]["errors"][0]["field"] == "employees"
+    u = """mutation($id: UUID!) { updateAccount(id: $id, input: {name: "Renamed"}) {
+             ... on Account { name stage } } }"""
+    acc_id = ok["createAccount"]["id"]
+    assert (await gql(client, tenant, u, id=acc_id))["data"]["updateAccount"] == {
+        "name": "Renamed",
+        "stage": "COLD",
+    }
+
+
+async def test_plan_territory_rep_assignment_mutations(client, tenant):
+    rep = (
+        await gql(
+            client,
+            tenant,
+            'mutation { createRep(input: {externalId: "R", name: "Rep", '
+            'email: "r@example.com"}) { ... on Rep { id } } }',
+        )
+    )["data"]["createRep"]
+    plan = await gql(
+        client, tenant, 'mutation { createPlan(input: {name: "P"}) { ... on Plan { id state } } }'
+    )
+    plan = plan["data"]["createPlan"]
+    assert plan["state"] == "DRAFT"
+    t = await gql(
+        client,
+        tenant,
+        "mutation($p: UUID!, $r: UUID!) { createTerritory(input: {planId: $p, "
+        'name: "East", primaryRepId: $r}) { ... on Territory { id owner { name } } } }',
+        p=plan["id"],
+        r=rep["id"],
+    )
+    assert t["data"]["createTerritory"]["owner"] == {"name": "Rep"}
+    acc = await f.account(client, tenant.headers)
+    a = await gql(
+        client,
+        tenant,
+        "mutation($p: UUID!, $a: UUID!, $r: UUID!) { createAssignment(input: "
+        "{planId: $p, accountId: $a, repId: $r}) { __typename ... on Assignment { role reason } } }",
+        p=plan["id"],
+        a=acc["id"],
+        r=rep["id"],
+    )
+    assert a["data"]["createAssignment"] == {"__typename": "Assignment", "role": "AE", "reason": "MANUAL"}
+    act = await gql(
+        client, tenant, "mutation($p: UUID!) { activatePlan(id: $p) { ... on Plan { state } } }", p=plan["id"]
+    )
+    assert act["data"]["activatePlan"] == {"state": "ACTIVE"}
+    look = await gql(
+        client,
+        tenant,
+        "query($e: [String!]!) { ownership(externalIds: $e) { status repName } }",
+        e=[acc["external_id"]],
+    )
+    assert look["data"]["ownership"] == [{"status": "owned", "repName": "Rep"}]
+
+
+async def test_query_errors_carry_the_rest_code(client, tenant):
+    body = await gql(client, tenant, '{ account(externalId: "nope") { id } }')
+    assert body["errors"][0]["extensions"]["code"] == "not_found"
+    assert body["errors"][0]["extensions"]["status"] == 404
+
+
+async def _book(client, tenant, territories, accounts_each):
+    p = await f.plan(client, tenant.headers, state="active")
+    rows, assignments = [], []
+    for t in range(territories):
+        rep = await f.rep(client, tenant.headers, name=f"Rep {t}")
+        terr = await f.territory(client, tenant.headers, p["id"], primary_rep_id=rep["id"])
+        for _ in range(accounts_each):
+            a = await f.account(client, tenant.headers)
+            await f.create(
+                client,
+                tenant.headers,
+                "assignments",
+                plan_id=p["id"],
+                account_id=a["id"],
+                rep_id=rep["id"],
+                territory_id=terr["id"],
+            )
+    return rows, assignments
+
+
+async def test_nested_query_statement_count_does_not_grow_with_page_size(
+    client, engine, tenant, other_tenant
+):
+    q = """query($n: Int!) { territories(first: $n) { nodes { name accounts(first: $n) {
+             externalId owner { rep { name } } } } } }"""
+    await _book(client, tenant, territories=2, accounts_each=2)
+    await _book(client, other_tenant, territories=6, accounts_each=6)
+    with count_statements(engine) as small:
+        data = (await gql(client, tenant, q, n=2))["data"]
+    assert sum(len(t["accounts"]) for t in data["territories"]["nodes"]) == 4
+    with count_statements(engine) as large:
+        r = await client.post(
+            "/graphql", json={"query": q, "variables": {"n": 6}}, headers=other_tenant.headers
+        )
+        data = r.json()["data"]
+    assert sum(len(t["accounts"]) for t in data["territories"]["nodes"]) == 36
+    assert all(a["owner"]["rep"]["name"] for t in data["territories"]["nodes"] for a in t["accounts"])
+    assert len(large) == len(small), (len(small), len(large))
+    assert len(large) <= 10

@@ -1,0 +1,147 @@
+"""Ownership lookup: answers, batch order, and freshness across workers (separate app instances)."""
+
+import asyncio
+
+import httpx
+
+from api.app import create_app
+from api.config import AppSettings
+from tests import factories as f
+
+
+def worker(engine, snapshots=True):
+    """A second app on the same database, as a second uvicorn worker would be."""
+    app = create_app(AppSettings(database_url=str(engine.url), ownership_snapshots=snapshots), engine=engine)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://w"), app
+
+
+async def test_single_lookup_answers_owner_territory_plan_and_since(client, tenant):
+    owned = await f.owned_account(client, tenant.headers)
+    ext = owned["account"]["external_id"]
+    r = await client.get(f"/v1/ownership/{ext}", params={"role": "AE"}, headers=tenant.headers)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "owned"
+    assert body["account"] == {"id": owned["account"]["id"], "external_id": ext, "name": "Acme"}
+    assert body["rep"] == {k: owned["rep"][k] for k in ("id", "name", "email")}
+    assert body["territory"] == {"id": owned["territory"]["id"], "name": owned["territory"]["name"]}
+    assert body["plan_id"] == owned["plan"]["id"]
+    assert body["since"] == owned["assignment"]["valid_from"]
+    r = await client.get(f"/v1/ownership/{ext}", params={"role": "CSM"}, headers=tenant.headers)
+    assert r.json()["status"] == "unassigned" and r.json()["rep"] is None
+    r = await client.get("/v1/ownership/NOPE", headers=tenant.headers)
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
+
+
+async def test_batch_answers_in_order_and_marks_unknown_ids(client, tenant):
+    owned = await f.owned_account(client, tenant.headers)
+    lone = await f.account(client, tenant.headers)
+    ids = ["ghost", owned["account"]["external_id"], lone["external_id"], owned["account"]["external_id"]]
+    r = await client.post("/v1/ownership/lookup", json={"external_ids": ids}, headers=tenant.headers)
+    results = r.json()["results"]
+    assert [x["external_id"] for x in results] == ids
+    assert [x["status"] for x in results] == ["not_found", "owned", "unassigned", "owned"]
+    too_many = {"external_ids": [str(i) for i in range(1001)]}
+    r = await client.post("/v1/ownership/lookup", json=too_many, headers=tenant.headers)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "external_ids"
+
+
+async def test_a_change_shows_on_the_next_lookup_on_every_worker(client, engine, tenant):
+    owned = await f.owned_account(client, tenant.headers)
+    ext = owned["account"]["external_id"]
+    other_rep = await f.rep(client, tenant.headers, name="James Okafor")
+    w2, app2 = worker(engine)
+    async with w2:
+        for c in (client, w2):  # warm both workers' snapshots
+            for _ in range(3):
+                await c.get(f"/v1/ownership/{ext}", headers=tenant.headers)
+            await c.app.state.ctx.ownership.wait_for_rebuilds() if hasattr(c, "app") else None
+        await app2.state.ctx.ownership.wait_for_rebuilds()
+        assert (await w2.get(f"/v1/ownership/{ext}", headers=tenant.headers)).json()["rep"]["id"] == owned[
+            "rep"
+        ]["id"]
+        # the change goes through worker 1; worker 2 answers the next lookup with it
+        r = await client.patch(
+            f"/v1/assignments/{owned['assignment']['id']}",
+            json={"rep_id": other_rep["id"]},
+            headers=tenant.headers,
+        )
+        assert r.status_code == 200
+        for c in (w2, client):
+            got = (await c.get(f"/v1/ownership/{ext}", headers=tenant.headers)).json()
+            assert got["rep"]["name"] == "James Okafor"
+        # a rep rename and an account rename are seen at once too
+        await client.patch(f"/v1/reps/{other_rep['id']}", json={"name": "J. Okafor"}, headers=tenant.headers)
+        await client.patch(
+            f"/v1/accounts/{owned['account']['id']}", json={"name": "Acme 2"}, headers=tenant.headers
+        )
+        got = (await w2.get(f"/v1/ownership/{ext}", headers=tenant.headers)).json()
+        assert (got["rep"]["name"], got["account"]["name"]) == ("J. Okafor", "Acme 2")
+
+
+async def test_snapshot_is_used_once_built_and_matches_sql(client, engine, tenant):
+    owned = await f.owned_account(client, tenant.headers)
+    more = [await f.account(client, tenant.headers) for _ in range(3)]
+    ids = [owned["account"]["external_id"], *(a["external_id"] for a in more), "ghost"]
+    plain, plain_app = worker(engine, snapshots=False)
+    snap, snap_app = worker(engine, snapshots=True)
+    async with plain, snap:
+        want = (
+            await plain.post("/v1/ownership/lookup", json={"external_ids": ids}, headers=tenant.headers)
+        ).json()
+        await snap.post("/v1/ownership/lookup", json={"external_ids": ids}, headers=tenant.headers)
+        await snap_app.state.ctx.ownership.wait_for_rebuilds()
+        rebuilds = snap_app.state.ctx.ownership.rebuilds
+        assert rebuilds >= 1
+        got = (
+            await snap.post("/v1/ownership/lookup", json={"external_ids": ids}, headers=tenant.headers)
+        ).json()
+        assert got == want
+        assert tenant.tenant_id in snap_app.state.ctx.ownership._snapshots
+        assert snap_app.state.ctx.ownership.rebuilds == rebuilds  # answered from the snapshot
+    assert plain_app.state.ctx.ownership.rebuilds == 0
+
+
+async def test_plan_activation_switches_lookups_at_once(client, tenant):
+    owned = await f.owned_account(client, tenant.headers)
+    ext = owned["account"]["external_id"]
+    draft = await f.plan(client, tenant.headers, name="next")
+    new_rep = await f.rep(client, tenant.headers, name="New Owner")
+    await f.create(
+        client,
+        tenant.headers,
+        "assignments",
+        plan_id=draft["id"],
+        account_id=owned["account"]["id"],
+        rep_id=new_rep["id"],
+    )
+    assert (await client.get(f"/v1/ownership/{ext}", headers=tenant.headers)).json()["rep"][
+        "name"
+    ] == "Sarah Chen"
+    await client.post(f"/v1/plans/{draft['id']}/activate", headers=tenant.headers)
+    got = (await client.get(f"/v1/ownership/{ext}", headers=tenant.headers)).json()
+    assert (got["rep"]["name"], got["plan_id"]) == ("New Owner", draft["id"])
+
+
+async def test_concurrent_lookups_during_changes_never_fail(client, tenant):
+    owned = await f.owned_account(client, tenant.headers)
+    ext = owned["account"]["external_id"]
+    reps = [await f.rep(client, tenant.headers, name=f"Rep {i}") for i in range(3)]
+
+    async def lookups():
+        for _ in range(20):
+            r = await client.get(f"/v1/ownership/{ext}", headers=tenant.headers)
+            assert r.status_code == 200 and r.json()["status"] == "owned"
+
+    async def changes():
+        current = owned["assignment"]["id"]
+        for r in reps:
+            current = (
+                await client.patch(
+                    f"/v1/assignments/{current}", json={"rep_id": r["id"]}, headers=tenant.headers
+                )
+            ).json()["id"]
+
+    await asyncio.gather(lookups(), lookups(), changes())
+    final = (await client.get(f"/v1/ownership/{ext}", headers=tenant.headers)).json()
+    assert final["rep"]["name"] == "Rep 2"
