@@ -22,6 +22,7 @@ from api.rest.resources import build_resource_routers
 from api.services.context import AppContext
 from api.services.ownership import OwnershipService
 from persistence.db import make_engine, make_session_factory
+from persistence.keyprobe import KeyProbe
 
 STATIC = Path(__file__).parent / "static"
 SWAGGER = Path(swagger_ui_bundle.swagger_ui_path)
@@ -78,11 +79,13 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
     engine = engine or make_engine(settings.database_url)
     ctx = AppContext(engine=engine, session_factory=make_session_factory(engine))
     ctx.ownership = OwnershipService(engine, use_snapshots=settings.ownership_snapshots)
+    ctx.keys = KeyProbe(engine.url.render_as_string(hide_password=False))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         await ctx.ownership.close()
+        await ctx.keys.close()
         await engine.dispose()
 
     app = FastAPI(
@@ -97,11 +100,12 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
     app.state.ctx = ctx
     app.state.settings = settings
     install_error_handlers(app)
+    app.router.routes.extend(ownership.fast_routes())  # first: the hot path matches the first route tried
+    app.include_router(ownership.router)
     app.include_router(health.router)
     app.include_router(imports.router)  # before /{id} routes: /v1/accounts/export is not an id
     for router in build_resource_routers():
         app.include_router(router)
-    app.include_router(ownership.router)
 
     from api.graphql.schema import graphql_router
 

@@ -34,6 +34,7 @@ class Column:
     default: Any = None
 
 
+_ENUM_VALUES: dict[type, dict[str, enum.Enum]] = {}
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 
@@ -87,11 +88,15 @@ def _coerce(col: Column, value: Any) -> Any:
         raise _Bad("invalid_boolean", f"{value!r} is not true or false")
     if kind == "enum":
         assert col.enum is not None
-        try:
-            return col.enum(str(value).strip())
-        except ValueError:
-            allowed = ", ".join(m.value for m in col.enum)
-            raise _Bad("invalid_choice", f"{value!r} is not one of: {allowed}")
+        members = _ENUM_VALUES.get(col.enum)
+        if members is None:
+            members = _ENUM_VALUES[col.enum] = {m.value: m for m in col.enum}
+        member = members.get(value) if isinstance(value, str) else None
+        if member is None:
+            member = members.get(str(value).strip())
+        if member is None:
+            raise _Bad("invalid_choice", f"{value!r} is not one of: {', '.join(members)}")
+        return member
     if kind == "date":
         if isinstance(value, date) and not isinstance(value, datetime):
             return value

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -70,11 +71,10 @@ async def load_existing(
     table = TABLES[kind]
     # soft-deleted accounts keep their external id; an import brings them back
     stmt = export_select(kind, tenant_id, columns, include_deleted=True).add_columns(table.c.id.label("_id"))
-    result = await conn.stream(stmt)
-    existing: dict[str, dict[str, Any]] = {}
-    async for row in result.mappings():
-        existing[row["external_id"]] = dict(row)
-    return existing
+    result = await conn.execute(stmt)
+    keys = list(result.keys())
+    at = keys.index("external_id")
+    return {row[at]: dict(zip(keys, row, strict=True)) for row in result.all()}
 
 
 async def id_map(conn: AsyncConnection, kind: str, tenant_id: uuid.UUID) -> dict[str, uuid.UUID]:
@@ -85,15 +85,44 @@ async def id_map(conn: AsyncConnection, kind: str, tenant_id: uuid.UUID) -> dict
     return {r.external_id: r.id for r in await conn.execute(stmt)}
 
 
-async def insert_many(conn: AsyncConnection, kind: str, rows: list[dict[str, Any]]) -> None:
+async def insert_many(
+    conn: AsyncConnection, kind: str, rows: list[dict[str, Any]], progress: Any = None
+) -> None:
+    """Insert rows; on PostgreSQL through COPY on the same connection (same transaction)."""
     table = TABLES[kind]
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        columns = sorted({k for r in rows for k in r})
+        defaults = {c: _default(table, c) for c in columns}
+        json_cols = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, sa.JSON)]
+        raw = (await conn.get_raw_connection()).driver_connection
+        for start in range(0, len(rows), BATCH * 4):
+            chunk = rows[start : start + BATCH * 4]
+            records = []
+            for r in chunk:
+                record = [r[c] if c in r else defaults[c] for c in columns]
+                for i in json_cols:
+                    record[i] = orjson.dumps(record[i]).decode()
+                records.append(record)
+            await raw.copy_records_to_table(table.name, records=records, columns=columns)
+            if progress:
+                progress(len(chunk))
+        return
     for start in range(0, len(rows), BATCH):
         batch = [{k: _plain(v) for k, v in r.items()} for r in rows[start : start + BATCH]]
         await conn.execute(sa.insert(table), batch)
+        if progress:
+            progress(len(batch))
+
+
+def _default(table: sa.Table, column: str) -> Any:
+    default = table.c[column].default
+    return default.arg if default is not None and not callable(default.arg) else None
 
 
 async def update_many(
-    conn: AsyncConnection, kind: str, tenant_id: uuid.UUID, rows: list[dict[str, Any]]
+    conn: AsyncConnection, kind: str, tenant_id: uuid.UUID, rows: list[dict[str, Any]], progress: Any = None
 ) -> None:
     """Rows carry `_id` and the full new values; grouped by the set of columns they change."""
     table = TABLES[kind]
@@ -112,6 +141,8 @@ async def update_many(
                 for m in members[start : start + BATCH]
             ]
             await conn.execute(stmt.execution_options(synchronize_session=False), batch)
+            if progress:
+                progress(len(batch))
 
 
 async def bump_version(conn: AsyncConnection, tenant_id: uuid.UUID) -> None:
@@ -132,5 +163,6 @@ async def stream_export(
     conn: AsyncConnection, kind: str, tenant_id: uuid.UUID, columns: Sequence[str]
 ) -> AsyncIterator[dict[str, Any]]:
     result = await conn.stream(export_select(kind, tenant_id, columns).execution_options(yield_per=2_000))
-    async for row in result.mappings():
-        yield dict(row)
+    async for partition in result.mappings().partitions(2_000):
+        for row in partition:
+            yield dict(row)

@@ -26,11 +26,10 @@ from api.graphql.loaders import Loaders
 from api.services import accounts, assignments, plans, reps, territories
 from api.services import schemas as s
 from api.services.common import NIL
-from api.services.context import AppContext, Principal, Unauthorized
+from api.services.context import AppContext, Principal, Unauthorized, authenticate_header
 from domain import model
 from domain.defaults import DEFAULT_PAGE_SIZE, MAX_LOOKUP_BATCH
 from domain.errors import DomainError, ValidationFailed
-from persistence.tenants import authenticate
 
 for _enum in (
     model.Role,
@@ -68,16 +67,9 @@ class Context(BaseContext):
 
 async def get_context(request: Request) -> Context:
     ctx: AppContext = request.app.state.ctx
-    header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
-    principal = None
-    if scheme.lower() == "bearer" and key.strip():
-        record = await authenticate(ctx.engine, key.strip())
-        if record is not None:
-            principal = Principal(record.tenant_id, record.scopes, record.key_id, record.ownership_version)
-    is_ide_page = request.method == "GET" and "query" not in request.query_params
-    if principal is None and not is_ide_page:
-        raise Unauthorized("send a valid API key as 'Authorization: Bearer KEY'")
+    if request.method == "GET" and "query" not in request.query_params:
+        return Context(request, ctx, None)  # the GraphiQL page itself needs no key
+    principal = await authenticate_header(ctx, request.headers.get("authorization"))
     return Context(request, ctx, principal)
 
 

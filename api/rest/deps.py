@@ -6,9 +6,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import ERROR_TABLE
-from api.services.context import AppContext, Principal, Unauthorized
+from api.services.context import AppContext, Principal, authenticate_header
 from api.services.schemas import Problem
-from persistence.tenants import authenticate
 
 bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer te_...`")
 
@@ -18,14 +17,9 @@ def get_ctx(request: Request) -> AppContext:
 
 
 async def get_principal(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-        raise Unauthorized("send an API key as 'Authorization: Bearer KEY'")
-    record = await authenticate(request.app.state.ctx.engine, credentials.credentials)
-    if record is None:
-        raise Unauthorized("the API key is not valid")
-    return Principal(record.tenant_id, record.scopes, record.key_id, record.ownership_version)
+    return await authenticate_header(request.app.state.ctx, request.headers.get("authorization"))
 
 
 CtxDep = Annotated[AppContext, Depends(get_ctx)]

@@ -37,6 +37,17 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+async def authenticate_header(ctx: AppContext, authorization: str | None) -> Principal:
+    """`Authorization: Bearer KEY` -> the caller, with its tenant's current ownership version."""
+    scheme, _, key = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise Unauthorized("send an API key as 'Authorization: Bearer KEY'")
+    record = await ctx.keys.read(key.strip())
+    if record is None:
+        raise Unauthorized("the API key is not valid")
+    return Principal(record.tenant_id, record.scopes, record.key_id, record.ownership_version)
+
+
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
@@ -48,6 +59,7 @@ class AppContext:
     session_factory: async_sessionmaker
     clock: Any = field(default_factory=SystemClock)
     ownership: Any = None  # api.services.ownership.OwnershipService, set by the app factory
+    keys: Any = None  # persistence.keyprobe.KeyProbe, set by the app factory
 
     def uow(self, tenant_id: UUID) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.session_factory, tenant_id)

@@ -237,18 +237,16 @@ async def _write(
         row = to_table(values, {})
         row.update(id=new_ids[r.values["external_id"]], tenant_id=p.tenant_id, created_at=now)
         create_rows.append(row)
-    await bulk.insert_many(conn, kind, create_rows)
-    if progress:
-        progress(len(create_rows))
+    await bulk.insert_many(conn, kind, create_rows, progress)
     update_rows = []
     for r, changes in plan.updates:
         current = existing[r.values["external_id"]]
         row = to_table(changes, current)
         row["_id"] = current["_id"]
         update_rows.append(row)
-    await bulk.update_many(conn, kind, p.tenant_id, update_rows)
+    await bulk.update_many(conn, kind, p.tenant_id, update_rows, progress)
     if progress:
-        progress(len(update_rows) + plan.unchanged)
+        progress(plan.unchanged)
 
 
 def _csv_value(value: Any) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.services.context import Principal
@@ -29,6 +30,7 @@ class Snapshot:
     plan_id: UUID | None
     # external id -> (account ref, {role: owner part})
     entries: dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]]]] = field(default_factory=dict)
+    encoded: dict[tuple[str, str], bytes] = field(default_factory=dict)
 
 
 def _index(rows: Sequence[OwnershipRow]) -> dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]]]]:
@@ -84,6 +86,10 @@ def _answer(external_id: str, role: Role, plan_id: UUID | None, entry: Any) -> d
     }
 
 
+def encode(data: Any) -> bytes:
+    return orjson.dumps(data, default=str, option=orjson.OPT_UTC_Z)
+
+
 class OwnershipService:
     def __init__(self, engine: AsyncEngine, use_snapshots: bool = True):
         self.engine = engine
@@ -102,6 +108,21 @@ class OwnershipService:
         plan_id, rows = await queries.load_some(self.engine, p.tenant_id, list(dict.fromkeys(external_ids)))
         entries = _index(rows)
         return [_answer(e, role, plan_id, entries.get(e)) for e in external_ids]
+
+    async def lookup_one_json(self, p: Principal, external_id: str, role: Role) -> bytes:
+        """The single lookup as JSON bytes; from a current snapshot each answer is encoded once."""
+        snap = self._snapshots.get(p.tenant_id)
+        if snap is not None and snap.version == p.ownership_version and Scope.READ.value in p.scopes:
+            cached = snap.encoded.get((external_id, role.value))
+            if cached is None:
+                entry = snap.entries.get(external_id)
+                if entry is None:
+                    raise NotFound(f"no account with external id {external_id!r}")
+                cached = snap.encoded[(external_id, role.value)] = encode(
+                    _answer(external_id, role, snap.plan_id, entry)
+                )
+            return cached
+        return encode(await self.lookup_one(p, external_id, role))
 
     async def lookup_one(self, p: Principal, external_id: str, role: Role) -> dict[str, Any]:
         (answer,) = await self.lookup(p, [external_id], role)

@@ -1,0 +1,228 @@
+"""Ownership lookup req/s and p50/p99 on PostgreSQL and SQLite, next to a bare FastAPI endpoint.
+
+Loads 100,000 owned accounts, serves the real app with uvicorn (1 worker) and a bare FastAPI endpoint the
+same way, and drives both with wrk (apt-get install wrk) from one thread on random external ids.
+Usage: .venv/bin/python bench/lookup.py [--accounts 100000] [--seconds 10] [--connections 32]
+                                        [--db postgresql,sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import shutil
+import subprocess
+import tempfile
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+from common import Server, account_csv, drop_pg_database, emit, fresh_pg_database, pg_url
+
+from api.services.context import AppContext, Principal
+from api.services.imports import import_records, records_from_csv
+from persistence.db import make_engine, make_session_factory, upgrade
+from persistence.tables import AccountRow, AssignmentRow, PlanRow, RepRow, TerritoryRow
+from persistence.tenants import create_key, create_tenant
+
+LUA = """
+math.randomseed(42)
+wrk.headers["Authorization"] = "Bearer {key}"
+request = function()
+  return wrk.format("GET", string.format("/v1/ownership/B-%07d?role=AE", math.random(0, {n} - 1)))
+end
+"""
+
+
+async def load(url: str, n: int, reps: int = 200) -> str:
+    engine = make_engine(url)
+    await upgrade(engine)
+    tenant = await create_tenant(engine, "bench")
+    _, key = await create_key(engine, tenant, ["read"])
+    ctx = AppContext(engine, make_session_factory(engine))
+    header, records = records_from_csv(account_csv(n))
+    await import_records(ctx, Principal(tenant, frozenset({"admin"})), "accounts", records, header=header)
+    now = datetime.now(UTC)
+    plan_id = uuid.uuid4()
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.insert(PlanRow.__table__).values(
+                id=plan_id,
+                tenant_id=tenant,
+                name="bench",
+                state="active",
+                activated_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        rep_ids = [uuid.uuid4() for _ in range(reps)]
+        await conn.execute(
+            sa.insert(RepRow.__table__),
+            [
+                {
+                    "id": r,
+                    "tenant_id": tenant,
+                    "external_id": f"R{i}",
+                    "name": f"Rep {i}",
+                    "email": f"r{i}@example.com",
+                    "role": "AE",
+                    "ramp_status": "ramped",
+                    "expertise": [],
+                }
+                for i, r in enumerate(rep_ids)
+            ],
+        )
+        territory_ids = [uuid.uuid4() for _ in range(reps)]
+        await conn.execute(
+            sa.insert(TerritoryRow.__table__),
+            [
+                {
+                    "id": t,
+                    "tenant_id": tenant,
+                    "plan_id": plan_id,
+                    "name": f"T{i}",
+                    "type": "geographic",
+                    "boundary": {},
+                    "priority": 0,
+                    "primary_rep_id": rep_ids[i],
+                }
+                for i, t in enumerate(territory_ids)
+            ],
+        )
+        accounts = AccountRow.__table__
+        account_ids = [
+            r.id
+            for r in await conn.execute(
+                sa.select(accounts.c.id)
+                .where(accounts.c.tenant_id == tenant)
+                .order_by(accounts.c.external_id)
+            )
+        ]
+        rows = [
+            {
+                "id": uuid.uuid4(),
+                "tenant_id": tenant,
+                "plan_id": plan_id,
+                "account_id": a,
+                "territory_id": territory_ids[i % reps],
+                "rep_id": rep_ids[i % reps],
+                "role": "AE",
+                "locked": False,
+                "reason": "rule",
+                "valid_from": now,
+            }
+            for i, a in enumerate(account_ids)
+        ]
+        for start in range(0, len(rows), 5000):
+            await conn.execute(sa.insert(AssignmentRow.__table__), rows[start : start + 5000])
+    await engine.dispose()
+    return key
+
+
+def wrk(base: str, script: str, seconds: int, connections: int) -> dict:
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script, base],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+    def ms(text: str) -> float:
+        value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = ms(re.search(r"50%\s+(\S+)", out).group(1))
+    p99 = ms(re.search(r"99%\s+(\S+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": round(rps),
+        "p50_ms": round(p50, 2),
+        "p99_ms": round(p99, 2),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+    }
+
+
+def measure(name: str, app: str, env: dict, key: str, n: int, seconds: int, connections: int) -> dict:
+    server = Server(app, env)
+    try:
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+            f.write(LUA.replace("{key}", key).replace("{n}", str(n)))
+        # warm up (the first lookups build the in-memory snapshot)
+        httpx.get(
+            f"{server.base}/v1/ownership/B-0000001", headers={"Authorization": f"Bearer {key}"}, timeout=60
+        )
+        wrk(server.base, f.name, 3, connections)
+        result = wrk(server.base, f.name, seconds, connections)
+        Path(f.name).unlink()
+        return result
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--db", default="postgresql,sqlite")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    print(f"{'server':<28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'ratio':>8}")
+    bare = measure(
+        "bare",
+        "bare_app:create_app",
+        {"PYTHONPATH": str(Path(__file__).parent)},
+        "x",
+        args.accounts,
+        args.seconds,
+        args.connections,
+    )
+    print(
+        f"{'bare FastAPI endpoint':<28}{bare['rps']:>10}{bare['p50_ms']:>10}{bare['p99_ms']:>10}{'1.00':>8}"
+    )
+    emit({"bench": "lookup", "server": "bare", **bare})
+    for db in args.db.split(","):
+        tmp = tempfile.mkdtemp()
+        name = None
+        if db == "postgresql":
+            name = asyncio.run(fresh_pg_database("bench_lookup"))
+            url = pg_url(name)
+        else:
+            url = f"sqlite+aiosqlite:///{tmp}/bench.db"
+        try:
+            key = asyncio.run(load(url, args.accounts))
+            result = measure(
+                db,
+                "api.app:create_app",
+                {"TERRITORY_DATABASE_URL": url},
+                key,
+                args.accounts,
+                args.seconds,
+                args.connections,
+            )
+        finally:
+            if name:
+                asyncio.run(drop_pg_database(name))
+            shutil.rmtree(tmp, ignore_errors=True)
+        ratio = result["rps"] / bare["rps"]
+        label = f"lookup on {db}"
+        print(f"{label:<28}{result['rps']:>10}{result['p50_ms']:>10}{result['p99_ms']:>10}{ratio:>8.2f}")
+        emit(
+            {
+                "bench": "lookup",
+                "server": db,
+                "accounts": args.accounts,
+                "ratio_to_bare": round(ratio, 3),
+                **result,
+            }
+        )
+
+
+if __name__ == "__main__":
+    main()
