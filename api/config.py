@@ -11,4 +11,5 @@ class AppSettings(BaseSettings):
     database_url: str = DEFAULT_SQLITE_URL
     max_body_bytes: int = 64 * 1024 * 1024
     ownership_snapshots: bool = True
+    ownership_rebuild_interval: float = 1.0
     log_level: str = "info"

@@ -145,6 +145,15 @@ async def update_many(
                 progress(len(batch))
 
 
+ANALYZE_AFTER_ROWS = 1_000
+
+
+async def analyze_if_large(conn: AsyncConnection, kind: str, rows_written: int) -> None:
+    """After a large bulk write PostgreSQL has stale statistics until autovacuum runs; refresh them now."""
+    if conn.dialect.name == "postgresql" and rows_written >= ANALYZE_AFTER_ROWS:
+        await conn.execute(sa.text(f"ANALYZE {TABLES[kind].name}"))
+
+
 async def bump_version(conn: AsyncConnection, tenant_id: uuid.UUID) -> None:
     await conn.execute(
         sa.update(TenantRow)

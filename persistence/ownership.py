@@ -1,91 +1,106 @@
-"""Ownership queries: the whole tenant's ownership for a snapshot, or a few accounts straight from SQL."""
+"""Ownership reads: the whole tenant for a snapshot, or a few accounts, straight from SQL.
+
+Each read is a few simple indexed queries combined in Python, so the answer never depends on the planner
+choosing well for a multi-way outer join (right after a bulk load, table statistics may be missing).
+Ids are returned as the driver gives them (asyncpg has its own UUID type); the api encodes them.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from persistence.tables import AccountRow, AssignmentRow, PlanRow, RepRow, TenantRow, TerritoryRow
 
-
-@dataclass(frozen=True)
-class OwnershipRow:
-    account_id: uuid.UUID
-    external_id: str
-    account_name: str
-    role: str | None
-    rep_id: uuid.UUID | None
-    rep_name: str | None
-    rep_email: str | None
-    territory_id: uuid.UUID | None
-    territory_name: str | None
-    since: datetime | None
+ACCOUNTS = AccountRow.__table__
+ASSIGNMENTS = AssignmentRow.__table__
+REPS = RepRow.__table__
+TERRITORIES = TerritoryRow.__table__
+CHUNK = 1_000
 
 
-def _query(tenant_id: uuid.UUID, plan_id: uuid.UUID | None) -> sa.Select:
-    owner = sa.and_(
-        AssignmentRow.account_id == AccountRow.id,
-        AssignmentRow.plan_id == plan_id,
-        AssignmentRow.valid_to.is_(None),
+@dataclass
+class OwnershipData:
+    """Current ownership in the active plan, indexed for lookups by external id."""
+
+    plan_id: Any
+    accounts: dict[str, tuple[Any, str]] = field(default_factory=dict)  # external id -> (id, name)
+    owners: dict[Any, list[tuple[str, Any, Any, datetime]]] = field(default_factory=dict)  # id -> roles
+    reps: dict[Any, tuple[str, str]] = field(default_factory=dict)  # rep id -> (name, email)
+    territories: dict[Any, str] = field(default_factory=dict)  # territory id -> name
+
+
+async def _active_plan(conn: AsyncConnection, tenant_id: uuid.UUID) -> Any:
+    stmt = sa.select(PlanRow.id).where(PlanRow.tenant_id == tenant_id, PlanRow.state == "active")
+    return (await conn.execute(stmt)).scalar_one_or_none()
+
+
+async def _load(
+    conn: AsyncConnection, tenant_id: uuid.UUID, plan_id: Any, accounts: Sequence[Any]
+) -> OwnershipData:
+    data = OwnershipData(plan_id, {ext: (account_id, name) for account_id, ext, name in accounts})
+    if plan_id is None or not accounts:
+        return data
+    stmt = sa.select(
+        ASSIGNMENTS.c.account_id,
+        ASSIGNMENTS.c.role,
+        ASSIGNMENTS.c.rep_id,
+        ASSIGNMENTS.c.territory_id,
+        ASSIGNMENTS.c.valid_from,
+    ).where(
+        ASSIGNMENTS.c.tenant_id == tenant_id,
+        ASSIGNMENTS.c.plan_id == plan_id,
+        ASSIGNMENTS.c.valid_to.is_(None),
     )
-    return (
-        sa.select(
-            AccountRow.id.label("account_id"),
-            AccountRow.external_id,
-            AccountRow.name.label("account_name"),
-            AssignmentRow.role,
-            RepRow.id.label("rep_id"),
-            RepRow.name.label("rep_name"),
-            RepRow.email.label("rep_email"),
-            TerritoryRow.id.label("territory_id"),
-            TerritoryRow.name.label("territory_name"),
-            AssignmentRow.valid_from.label("since"),
-        )
-        .select_from(AccountRow)
-        .outerjoin(AssignmentRow, owner)
-        .outerjoin(RepRow, RepRow.id == AssignmentRow.rep_id)
-        .outerjoin(TerritoryRow, TerritoryRow.id == AssignmentRow.territory_id)
-        .where(AccountRow.tenant_id == tenant_id, AccountRow.deleted_at.is_(None))
+    if len(accounts) <= CHUNK:
+        stmt = stmt.where(ASSIGNMENTS.c.account_id.in_([a[0] for a in accounts]))
+    owners = data.owners
+    rep_ids: set[Any] = set()
+    territory_ids: set[Any] = set()
+    for account_id, role, rep_id, territory_id, since in (await conn.execute(stmt)).all():
+        owners.setdefault(account_id, []).append((role, rep_id, territory_id, since))
+        rep_ids.add(rep_id)
+        territory_ids.add(territory_id)
+    territory_ids.discard(None)
+    if rep_ids:
+        stmt = sa.select(REPS.c.id, REPS.c.name, REPS.c.email).where(REPS.c.tenant_id == tenant_id)
+        if len(rep_ids) <= CHUNK:
+            stmt = stmt.where(REPS.c.id.in_(rep_ids))
+        data.reps = {r[0]: (r[1], r[2]) for r in (await conn.execute(stmt)).all()}
+    if territory_ids:
+        stmt = sa.select(TERRITORIES.c.id, TERRITORIES.c.name).where(TERRITORIES.c.plan_id == plan_id)
+        if len(territory_ids) <= CHUNK:
+            stmt = stmt.where(TERRITORIES.c.id.in_(territory_ids))
+        data.territories = dict((await conn.execute(stmt)).all())
+    return data
+
+
+def _accounts(tenant_id: uuid.UUID) -> sa.Select:
+    return sa.select(ACCOUNTS.c.id, ACCOUNTS.c.external_id, ACCOUNTS.c.name).where(
+        ACCOUNTS.c.tenant_id == tenant_id, ACCOUNTS.c.deleted_at.is_(None)
     )
 
 
-async def read_state(engine: AsyncEngine, tenant_id: uuid.UUID) -> tuple[int, uuid.UUID | None]:
-    """The tenant's ownership version and active plan, read before the data they label."""
+async def read_version(engine: AsyncEngine, tenant_id: uuid.UUID) -> int:
     async with engine.connect() as conn:
-        version = (
-            await conn.execute(sa.select(TenantRow.ownership_version).where(TenantRow.id == tenant_id))
-        ).scalar_one()
-        plan_id = (
-            await conn.execute(
-                sa.select(PlanRow.id).where(PlanRow.tenant_id == tenant_id, PlanRow.state == "active")
-            )
-        ).scalar_one_or_none()
-    return int(version), plan_id
+        stmt = sa.select(TenantRow.ownership_version).where(TenantRow.id == tenant_id)
+        return int((await conn.execute(stmt)).scalar_one())
 
 
-async def load_all(
-    engine: AsyncEngine, tenant_id: uuid.UUID, plan_id: uuid.UUID | None
-) -> list[OwnershipRow]:
+async def load_all(engine: AsyncEngine, tenant_id: uuid.UUID) -> OwnershipData:
     async with engine.connect() as conn:
-        result = await conn.execute(_query(tenant_id, plan_id))
-        return [OwnershipRow(*r) for r in result]
+        plan_id = await _active_plan(conn, tenant_id)
+        return await _load(conn, tenant_id, plan_id, (await conn.execute(_accounts(tenant_id))).all())
 
 
-async def load_some(
-    engine: AsyncEngine, tenant_id: uuid.UUID, external_ids: Sequence[str]
-) -> tuple[uuid.UUID | None, list[OwnershipRow]]:
+async def load_some(engine: AsyncEngine, tenant_id: uuid.UUID, external_ids: Sequence[str]) -> OwnershipData:
     async with engine.connect() as conn:
-        plan_id = (
-            await conn.execute(
-                sa.select(PlanRow.id).where(PlanRow.tenant_id == tenant_id, PlanRow.state == "active")
-            )
-        ).scalar_one_or_none()
-        result = await conn.execute(
-            _query(tenant_id, plan_id).where(AccountRow.external_id.in_(list(external_ids)))
-        )
-        return plan_id, [OwnershipRow(*r) for r in result]
+        plan_id = await _active_plan(conn, tenant_id)
+        stmt = _accounts(tenant_id).where(ACCOUNTS.c.external_id.in_(list(external_ids)))
+        return await _load(conn, tenant_id, plan_id, (await conn.execute(stmt)).all())

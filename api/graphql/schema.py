@@ -337,6 +337,24 @@ class LookupResult:
     territory_name: str | None
 
 
+def _lookup_result(a: dict[str, Any]) -> LookupResult:
+    account, rep, territory = a["account"] or {}, a["rep"] or {}, a["territory"] or {}
+    return LookupResult(
+        external_id=a["external_id"],
+        status=a["status"],
+        role=model.Role(a["role"]),
+        plan_id=a["plan_id"],
+        since=a["since"],
+        account_id=account.get("id"),
+        account_name=account.get("name"),
+        rep_id=rep.get("id"),
+        rep_name=rep.get("name"),
+        rep_email=rep.get("email"),
+        territory_id=territory.get("id"),
+        territory_name=territory.get("name"),
+    )
+
+
 def _page(page: dict, conn: type) -> Any:
     return conn(
         nodes=page["items"],
@@ -409,23 +427,7 @@ class Query:
         if len(external_ids) > MAX_LOOKUP_BATCH:
             raise _graphql_error(ValidationFailed(f"at most {MAX_LOOKUP_BATCH} external ids"))
         answers = await call(c.ctx.ownership.lookup(c.principal, external_ids, role))
-        return [
-            LookupResult(
-                external_id=a["external_id"],
-                status=a["status"],
-                role=model.Role(a["role"]),
-                plan_id=a["plan_id"],
-                since=a["since"],
-                account_id=(a["account"] or {}).get("id"),
-                account_name=(a["account"] or {}).get("name"),
-                rep_id=(a["rep"] or {}).get("id"),
-                rep_name=(a["rep"] or {}).get("name"),
-                rep_email=(a["rep"] or {}).get("email"),
-                territory_id=(a["territory"] or {}).get("id"),
-                territory_name=(a["territory"] or {}).get("name"),
-            )
-            for a in answers
-        ]
+        return [_lookup_result(a) for a in answers]
 
 
 AccountCreateInput = input_type(s.AccountCreate, "AccountCreateInput")

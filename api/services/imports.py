@@ -184,6 +184,7 @@ async def import_records(
         await _write(conn, ctx, p, kind, plan, existing, refs, progress)
         if plan.creates or plan.updates:
             await bulk.bump_version(conn, p.tenant_id)
+        await bulk.analyze_if_large(conn, kind, len(plan.creates) + len(plan.updates))
     return {
         "created": len(plan.creates),
         "updated": len(plan.updates),
