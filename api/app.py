@@ -79,7 +79,9 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
     engine = engine or make_engine(settings.database_url)
     ctx = AppContext(engine=engine, session_factory=make_session_factory(engine))
     ctx.ownership = OwnershipService(
-        engine, use_snapshots=settings.ownership_snapshots, rebuild_interval=settings.ownership_rebuild_interval
+        engine,
+        use_snapshots=settings.ownership_snapshots,
+        rebuild_interval=settings.ownership_rebuild_interval,
     )
     ctx.keys = KeyProbe(engine.url.render_as_string(hide_password=False))
 

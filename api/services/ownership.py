@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -138,6 +139,13 @@ class OwnershipService:
         version = await queries.read_version(self.engine, tenant_id)
         self._snapshots[tenant_id] = Snapshot(version, await queries.load_all(self.engine, tenant_id))
         self.rebuilds += 1
+        # A snapshot is hundreds of thousands of long-lived objects: keep the cyclic collector from
+        # rescanning them on every full collection (that showed as 190 ms p99 spikes). They are freed by
+        # reference counting when the snapshot is replaced; unfreezing first lets the collection reclaim any
+        # cyclic garbage frozen by the previous rebuild.
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
 
     async def wait_for_rebuilds(self) -> None:
         for task in list(self._building.values()):

@@ -1,0 +1,48 @@
+"""The per-request key and version read: correct, fresh, and coalesced under concurrency on PostgreSQL."""
+
+import asyncio
+
+import pytest
+
+from persistence.keyprobe import KeyProbe
+from persistence.tenants import create_key, revoke_key
+from tests.conftest import make_tenant
+
+
+@pytest.fixture
+async def probe(engine):
+    p = KeyProbe(engine.url.render_as_string(hide_password=False))
+    yield p
+    await p.close()
+
+
+async def test_reads_key_scopes_and_current_version(engine, probe):
+    t = await make_tenant(engine)
+    record = await probe.read(t.read_key)
+    assert record.tenant_id == t.tenant_id and record.scopes == frozenset({"read"})
+    assert await probe.read("te_unknown") is None
+    async with engine.begin() as conn:
+        from persistence.bulk import bump_version
+
+        await bump_version(conn, t.tenant_id)
+    assert (await probe.read(t.read_key)).ownership_version == record.ownership_version + 1
+
+
+async def test_a_revoked_key_is_refused_on_the_next_read(engine, probe):
+    t = await make_tenant(engine)
+    key_id, key = await create_key(engine, t.tenant_id, ["read"])
+    assert await probe.read(key) is not None
+    await revoke_key(engine, key_id)
+    assert await probe.read(key) is None
+
+
+@pytest.mark.pg_only
+async def test_concurrent_reads_share_queries_and_each_gets_its_own_answer(engine, probe):
+    tenants = [await make_tenant(engine) for _ in range(3)]
+    keys = [t.key for t in tenants] * 20 + ["te_nope"] * 5
+    before = probe.queries
+    records = await asyncio.gather(*(probe.read(k) for k in keys))
+    for key, record in zip(keys, records, strict=True):
+        expected = next((t.tenant_id for t in tenants if t.key == key), None)
+        assert (record.tenant_id if record else None) == expected
+    assert probe.queries - before < len(keys)
