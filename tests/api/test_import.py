@@ -3,8 +3,6 @@
 import csv
 import io
 
-import pytest
-
 from tests import factories as f
 
 CSV = {"content-type": "text/csv"}
@@ -200,7 +198,6 @@ async def test_the_body_must_be_an_array(client, tenant):
     assert r.status_code == 400 and r.json()["code"] == "malformed_json"
 
 
-@pytest.mark.pg_only
 async def test_one_hundred_thousand_rows_in_one_request(client, tenant):
     header = "external_id,name,region,employees,annual_revenue,current_arr,stage\n"
     body = header + "".join(
