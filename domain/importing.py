@@ -6,7 +6,7 @@ Rows are numbered from 1 (the first data row); problems with the file itself (a 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -39,89 +39,128 @@ _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 
 
-def _coerce(col: Column, value: Any) -> Any:
-    kind = col.kind
-    if kind == "str":
-        if not isinstance(value, str):
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise _Bad("invalid_type", "expected a string")
-            value = str(value)
-        value = value.strip()
-        if len(value) > col.max_length:
-            raise _Bad("too_long", f"at most {col.max_length} characters")
-        return value
-    if kind in ("int", "float"):
-        if isinstance(value, bool):
-            raise _Bad("invalid_type", f"expected a number, got {value!r}")
-        if isinstance(value, str):
-            try:
-                number: float = float(value.replace(",", "")) if kind == "float" else int(value)
-            except ValueError:
-                raise _Bad(
-                    "invalid_number", f"{value!r} is not a valid {'integer' if kind == 'int' else 'number'}"
-                )
-        elif isinstance(value, int | float):
-            number = value
-        else:
-            raise _Bad("invalid_type", "expected a number")
-        if kind == "int":
-            if number != int(number):
-                raise _Bad("invalid_number", "expected a whole number")
-            number = int(number)
-        else:
-            number = float(number)
-            if number != number or number in (float("inf"), float("-inf")):
-                raise _Bad("invalid_number", "expected a finite number")
-        if col.minimum is not None and number < col.minimum:
-            raise _Bad("out_of_range", f"must be at least {col.minimum:g}")
-        if col.maximum is not None and number > col.maximum:
-            raise _Bad("out_of_range", f"must be at most {col.maximum:g}")
-        return number
-    if kind == "bool":
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        raise _Bad("invalid_boolean", f"{value!r} is not true or false")
-    if kind == "enum":
-        assert col.enum is not None
-        members = _ENUM_VALUES.get(col.enum)
-        if members is None:
-            members = _ENUM_VALUES[col.enum] = {m.value: m for m in col.enum}
-        member = members.get(value) if isinstance(value, str) else None
-        if member is None:
-            member = members.get(str(value).strip())
-        if member is None:
-            raise _Bad("invalid_choice", f"{value!r} is not one of: {', '.join(members)}")
-        return member
-    if kind == "date":
-        if isinstance(value, date) and not isinstance(value, datetime):
-            return value
+def _coerce_str(col: Column, value: Any) -> Any:
+    if type(value) is not str:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _Bad("invalid_type", "expected a string")
+        value = str(value)
+    value = value.strip()
+    if len(value) > col.max_length:
+        raise _Bad("too_long", f"at most {col.max_length} characters")
+    return value
+
+
+def _check_range(col: Column, number: float) -> None:
+    if col.minimum is not None and number < col.minimum:
+        raise _Bad("out_of_range", f"must be at least {col.minimum:g}")
+    if col.maximum is not None and number > col.maximum:
+        raise _Bad("out_of_range", f"must be at most {col.maximum:g}")
+
+
+def _coerce_float(col: Column, value: Any) -> Any:
+    kind = type(value)
+    if kind is str:
         try:
-            return date.fromisoformat(str(value).strip())
+            number = float(value)
         except ValueError:
-            raise _Bad("invalid_date", f"{value!r} is not an ISO date (YYYY-MM-DD)")
-    if kind == "datetime":
-        if isinstance(value, datetime):
-            parsed = value
-        else:
             try:
-                parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+                number = float(value.replace(",", ""))
             except ValueError:
-                raise _Bad("invalid_datetime", f"{value!r} is not an ISO date-time")
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    if kind == "tags":
-        if isinstance(value, str):
-            items = [t.strip() for t in value.split(";")]
-        elif isinstance(value, list):
-            items = [str(t).strip() for t in value]
-        else:
-            raise _Bad("invalid_type", "expected a list of strings or a ';'-separated string")
-        return sorted({t for t in items if t})
-    raise AssertionError(f"unknown column kind {kind}")
+                raise _Bad("invalid_number", f"{value!r} is not a valid number")
+    elif kind is float or kind is int:
+        number = float(value)
+    else:
+        raise _Bad("invalid_type", f"expected a number, got {value!r}")
+    if number != number or number in (_INF, -_INF):
+        raise _Bad("invalid_number", "expected a finite number")
+    _check_range(col, number)
+    return number
+
+
+def _coerce_int(col: Column, value: Any) -> Any:
+    kind = type(value)
+    if kind is str:
+        try:
+            number = int(value)
+        except ValueError:
+            raise _Bad("invalid_number", f"{value!r} is not a valid integer")
+    elif kind is int:
+        number = value
+    elif kind is float:
+        if value != int(value):
+            raise _Bad("invalid_number", "expected a whole number")
+        number = int(value)
+    else:
+        raise _Bad("invalid_type", f"expected a number, got {value!r}")
+    _check_range(col, number)
+    return number
+
+
+def _coerce_bool(col: Column, value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise _Bad("invalid_boolean", f"{value!r} is not true or false")
+
+
+def _coerce_enum(col: Column, value: Any) -> Any:
+    assert col.enum is not None
+    members = _ENUM_VALUES.get(col.enum)
+    if members is None:
+        members = _ENUM_VALUES[col.enum] = {m.value: m for m in col.enum}
+    member = members.get(value) if type(value) is str else None
+    if member is None:
+        member = members.get(str(value).strip())
+    if member is None:
+        raise _Bad("invalid_choice", f"{value!r} is not one of: {', '.join(members)}")
+    return member
+
+
+def _coerce_date(col: Column, value: Any) -> Any:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise _Bad("invalid_date", f"{value!r} is not an ISO date (YYYY-MM-DD)")
+
+
+def _coerce_datetime(col: Column, value: Any) -> Any:
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        try:
+            parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise _Bad("invalid_datetime", f"{value!r} is not an ISO date-time")
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _coerce_tags(col: Column, value: Any) -> Any:
+    if isinstance(value, str):
+        items = [t.strip() for t in value.split(";")]
+    elif isinstance(value, list):
+        items = [str(t).strip() for t in value]
+    else:
+        raise _Bad("invalid_type", "expected a list of strings or a ';'-separated string")
+    return sorted({t for t in items if t})
+
+
+_INF = float("inf")
+COERCE: dict[str, Callable[[Column, Any], Any]] = {
+    "str": _coerce_str,
+    "int": _coerce_int,
+    "float": _coerce_float,
+    "bool": _coerce_bool,
+    "enum": _coerce_enum,
+    "date": _coerce_date,
+    "datetime": _coerce_datetime,
+    "tags": _coerce_tags,
+}
 
 
 ACCOUNT_COLUMNS: tuple[Column, ...] = (
@@ -219,7 +258,7 @@ def parse_rows(
     records: Iterable[Any], columns: Sequence[Column], *, empty_is_null: bool = False
 ) -> ParseResult:
     """Coerce every record; collect every field error of every row; flag duplicate external ids."""
-    by_name = {c.name: c for c in columns}
+    by_name = {c.name: (c, COERCE[c.kind]) for c in columns}
     required = [c for c in columns if c.required]
     result = ParseResult()
     seen: dict[str, int] = {}
@@ -230,15 +269,15 @@ def parse_rows(
         values: dict[str, Any] = {}
         row_errors: list[FieldError] = []
         for key, raw in record.items():
-            col = by_name.get(key)
-            if col is None:
+            spec = by_name.get(key)
+            if spec is None:
                 row_errors.append(FieldError(str(key), "unknown_field", f"unknown field {key!r}", row=index))
                 continue
             if raw is None or (empty_is_null and raw == ""):
-                values[key] = col.default if col.default is not None else None
+                values[key] = spec[0].default
                 continue
             try:
-                values[key] = _coerce(col, raw)
+                values[key] = spec[1](spec[0], raw)
             except _Bad as bad:
                 row_errors.append(FieldError(key, bad.code, bad.message, row=index))
         for col in required:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import operator
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -100,8 +101,10 @@ async def insert_many(
         for start in range(0, len(rows), BATCH * 4):
             chunk = rows[start : start + BATCH * 4]
             records = []
+            same_shape = all(len(r) == len(columns) for r in chunk)
+            pick = operator.itemgetter(*columns)
             for r in chunk:
-                record = [r[c] if c in r else defaults[c] for c in columns]
+                record = list(pick(r)) if same_shape else [r[c] if c in r else defaults[c] for c in columns]
                 for i in json_cols:
                     record[i] = orjson.dumps(record[i]).decode()
                 records.append(record)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import enum
 import io
+import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import date, datetime
@@ -206,18 +207,18 @@ async def _write(
     now = ctx.clock.now()
     defaults = im.defaults_for(COLUMNS[kind])
     creates = _depth_order(plan.creates) if kind == "accounts" else plan.creates
-    new_ids = {r.values["external_id"]: uuid.uuid4() for r in creates}
+    new_ids = dict(zip((r.values["external_id"] for r in creates), _new_ids(len(creates)), strict=True))
     settings = apply_overrides(await bulk.tenant_settings(conn, p.tenant_id)) if kind == "accounts" else None
     ids = {ext: v["_id"] for ext, v in existing.items()} | new_ids
 
-    def to_table(values: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
-        out = dict(values)
+    def to_table(out: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+        """Import values (a fresh dict, changed in place) -> table values."""
         if kind == "accounts":
             if "parent_external_id" in out:
                 parent = out.pop("parent_external_id")
                 out["parent_id"] = ids[parent] if parent else None
-            if {"annual_revenue", "employees"} & values.keys() or not current:
-                merged = {**current, **values}
+            if not current or "annual_revenue" in out or "employees" in out:
+                merged = {**current, **out} if current else out
                 out["segment"] = segment_for(
                     merged.get("annual_revenue"), merged.get("employees"), settings.segments
                 )
@@ -234,20 +235,27 @@ async def _write(
 
     create_rows = []
     for r in creates:
-        values = {**defaults, **r.values}
-        row = to_table(values, {})
-        row.update(id=new_ids[r.values["external_id"]], tenant_id=p.tenant_id, created_at=now)
+        row = to_table({**defaults, **r.values}, {})
+        row["id"] = new_ids[r.values["external_id"]]
+        row["tenant_id"] = p.tenant_id
+        row["created_at"] = now
         create_rows.append(row)
     await bulk.insert_many(conn, kind, create_rows, progress)
     update_rows = []
     for r, changes in plan.updates:
         current = existing[r.values["external_id"]]
-        row = to_table(changes, current)
+        row = to_table(dict(changes), current)
         row["_id"] = current["_id"]
         update_rows.append(row)
     await bulk.update_many(conn, kind, p.tenant_id, update_rows, progress)
     if progress:
         progress(plan.unchanged)
+
+
+def _new_ids(n: int) -> list[uuid.UUID]:
+    """n random (version 4) UUIDs from one read of the system's randomness."""
+    pool = os.urandom(16 * n)
+    return [uuid.UUID(bytes=pool[i : i + 16], version=4) for i in range(0, 16 * n, 16)]
 
 
 def _csv_value(value: Any) -> str:
