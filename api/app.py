@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import swagger_ui_bundle
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
@@ -25,7 +24,6 @@ from persistence.db import make_engine, make_session_factory
 from persistence.keyprobe import KeyProbe
 
 STATIC = Path(__file__).parent / "static"
-SWAGGER = Path(swagger_ui_bundle.swagger_ui_path)
 
 DESCRIPTION = """Territory Engine: scoring, coverage, balanced territories and ownership, as a service.
 
@@ -115,7 +113,7 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
 
     app.include_router(graphql_router(), prefix="/graphql", include_in_schema=False)
 
-    app.mount("/static/swagger", StaticFiles(directory=SWAGGER), name="swagger")
+    app.mount("/static/swagger", StaticFiles(directory=STATIC / "swagger"), name="swagger")
     app.mount("/static/graphiql", StaticFiles(directory=STATIC / "graphiql"), name="graphiql")
 
     @app.get("/docs", include_in_schema=False)

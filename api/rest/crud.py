@@ -28,6 +28,7 @@ def add_crud_routes(
     delete_returns_entity: bool = False,
 ) -> None:
     path = f"/{plural}"
+    article = "an" if singular[0] in "aeiou" else "a"
     EntityId = Annotated[UUID, Path(alias=f"{singular}_id")]
     item = f"/{plural}/{{{singular}_id}}"
 
@@ -68,7 +69,7 @@ def add_crud_routes(
         name=f"create_{singular}",
         response_model=read_model,
         status_code=201,
-        summary=f"Create a {singular}",
+        summary=f"Create {article} {singular}",
         responses=problem_responses(409, *AUTH_ERRORS),
     )
     router.add_api_route(
@@ -77,7 +78,7 @@ def add_crud_routes(
         methods=["GET"],
         name=f"get_{singular}",
         response_model=read_model,
-        summary=f"Get a {singular}",
+        summary=f"Get {article} {singular}",
         responses=item_errors,
     )
     router.add_api_route(
@@ -86,7 +87,7 @@ def add_crud_routes(
         methods=["PATCH"],
         name=f"update_{singular}",
         response_model=read_model,
-        summary=f"Update a {singular} (only the fields sent)",
+        summary=f"Update {article} {singular} (only the fields sent)",
         responses=problem_responses(404, 409, *AUTH_ERRORS),
     )
     router.add_api_route(
@@ -96,7 +97,7 @@ def add_crud_routes(
         name=f"delete_{singular}",
         response_model=read_model if delete_returns_entity else None,
         status_code=200 if delete_returns_entity else 204,
-        summary=f"Delete a {singular}",
+        summary=f"Delete {article} {singular}",
         description=delete_doc,
         responses=problem_responses(404, 409, *AUTH_ERRORS),
     )

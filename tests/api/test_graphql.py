@@ -172,3 +172,29 @@ async def test_nested_query_statement_count_does_not_grow_with_page_size(
     assert all(a["owner"]["rep"]["name"] for t in data["territories"]["nodes"] for a in t["accounts"])
     assert len(large) == len(small), (len(small), len(large))
     assert len(large) <= 10
+
+
+async def test_rep_accounts_and_territory_accounts(client, tenant):
+    owned = await f.owned_account(client, tenant.headers)
+    second = await f.account(client, tenant.headers)
+    await f.create(
+        client,
+        tenant.headers,
+        "assignments",
+        plan_id=owned["plan"]["id"],
+        account_id=second["id"],
+        rep_id=owned["rep"]["id"],
+        role="CSM",
+    )
+    q = """query($r: UUID!, $t: UUID!) {
+             rep(id: $r) { all: accounts { externalId } ae: accounts(role: AE) { externalId } }
+             territory(id: $t) { owner { name } accounts { externalId } } }"""
+    data = (await gql(client, tenant, q, r=owned["rep"]["id"], t=owned["territory"]["id"]))["data"]
+    assert sorted(a["externalId"] for a in data["rep"]["all"]) == sorted(
+        [owned["account"]["external_id"], second["external_id"]]
+    )
+    assert data["rep"]["ae"] == [{"externalId": owned["account"]["external_id"]}]
+    assert data["territory"] == {
+        "owner": {"name": "Sarah Chen"},
+        "accounts": [{"externalId": owned["account"]["external_id"]}],
+    }
