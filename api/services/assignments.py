@@ -22,6 +22,12 @@ def _owner_exists(role: str) -> Conflict:
     )
 
 
+async def _bump_if_active(uow: Any, plan: Any) -> None:
+    """Only the active plan answers lookups, so only its changes move the ownership version."""
+    if plan.state == PlanState.ACTIVE:
+        await uow.bump_ownership_version()
+
+
 async def _check_territory(uow: Any, territory_id: UUID | None, plan_id: UUID) -> None:
     territory = await referenced(uow.territories, territory_id, "territory_id", "territory")
     if territory is not None and territory.plan_id != plan_id:
@@ -47,8 +53,7 @@ async def create_assignment(ctx: AppContext, p: Principal, data: AssignmentCreat
                 id=uuid.uuid4(), tenant_id=p.tenant_id, valid_from=ctx.clock.now(), **data.model_dump()
             )
         )
-        if plan.state == PlanState.ACTIVE:
-            await uow.bump_ownership_version()
+        await _bump_if_active(uow, plan)
         await uow.commit()
         return assignment
 
@@ -90,8 +95,7 @@ async def update_assignment(
         if "reason" not in changes:
             successor.reason = current.reason
         successor = await uow.assignments.add(successor)
-        if plan.state == PlanState.ACTIVE:
-            await uow.bump_ownership_version()
+        await _bump_if_active(uow, plan)
         await uow.commit()
         return successor
 
@@ -102,9 +106,7 @@ async def end_assignment(ctx: AppContext, p: Principal, assignment_id: UUID) -> 
         current = found(await uow.assignments.get(assignment_id), "assignment", assignment_id)
         if current.valid_to is None:
             await uow.assignments.update(assignment_id, {"valid_to": ctx.clock.now()})
-            plan = await uow.plans.get(current.plan_id)
-            if plan.state == PlanState.ACTIVE:
-                await uow.bump_ownership_version()
+            await _bump_if_active(uow, await uow.plans.get(current.plan_id))
             await uow.commit()
 
 

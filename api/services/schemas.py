@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from copy import copy
 from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, create_model
 
 from domain.defaults import MAX_LOOKUP_BATCH
 from domain.model import (
@@ -31,6 +33,23 @@ class Input(BaseModel):
     """Bodies reject unknown and read-only fields instead of ignoring them."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def optional_model(name: str, create: type[BaseModel], exclude: Collection[str] = ()) -> type[BaseModel]:
+    """The PATCH body of a resource: every field of its create body, optional, same constraints.
+
+    Only the fields sent are changed; null is refused where the create body does not allow it.
+    """
+    fields: dict[str, Any] = {}
+    for field_name, info in create.model_fields.items():
+        if field_name in exclude:
+            continue
+        optional = copy(info)
+        optional.default, optional.default_factory = None, None
+        fields[field_name] = (info.annotation | None, optional)
+    model = create_model(name, __base__=Input, **fields)
+    model.__doc__ = "Only the fields sent are changed."
+    return model
 
 
 class Output(BaseModel):
@@ -65,31 +84,7 @@ class AccountCreate(AccountFields):
     external_id: ExternalId
 
 
-class AccountUpdate(Input):
-    """Only the fields sent are changed."""
-
-    external_id: ExternalId | None = None
-    name: Name | None = None
-    parent_id: UUID | None = None
-    industry: str | None = Field(None, max_length=255)
-    country: str | None = Field(None, max_length=64)
-    region: str | None = Field(None, max_length=64)
-    postal_code: str | None = Field(None, max_length=32)
-    latitude: float | None = Field(None, ge=-90, le=90)
-    longitude: float | None = Field(None, ge=-180, le=180)
-    employees: int | None = Field(None, ge=0)
-    annual_revenue: Money | None = None
-    current_arr: Money | None = None
-    expansion_estimate: Money | None = None
-    growth_rate: float | None = Field(None, ge=-1, le=100)
-    strategic: bool | None = None
-    churn_risk: ChurnRisk | None = None
-    stage: Stage | None = None
-    intent: Signal | None = None
-    engagement: Signal | None = None
-    relationship: Signal | None = None
-    competitive: Signal | None = None
-    tags: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=100)
+AccountUpdate = optional_model("AccountUpdate", AccountCreate)
 
 
 class AccountRead(AccountFields, Output):
@@ -118,18 +113,7 @@ class RepCreate(RepFields):
     external_id: ExternalId
 
 
-class RepUpdate(Input):
-    external_id: ExternalId | None = None
-    name: Name | None = None
-    email: EmailStr | None = None
-    role: RepRole | None = None
-    ramp_status: RampStatus | None = None
-    capacity: float | None = Field(None, ge=0)
-    expertise: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=100)
-    home_region: str | None = Field(None, max_length=64)
-    start_date: date | None = None
-    end_date: date | None = None
-    quota: Money | None = None
+RepUpdate = optional_model("RepUpdate", RepCreate)
 
 
 class RepRead(RepFields, Output):
@@ -179,15 +163,7 @@ class TerritoryCreate(TerritoryFields):
     plan_id: UUID
 
 
-class TerritoryUpdate(Input):
-    name: Name | None = None
-    type: TerritoryType | None = None
-    parent_id: UUID | None = None
-    boundary: dict[str, Any] | None = None
-    priority: int | None = None
-    primary_rep_id: UUID | None = None
-    backup_rep_id: UUID | None = None
-    quota: Money | None = None
+TerritoryUpdate = optional_model("TerritoryUpdate", TerritoryCreate, exclude={"plan_id"})
 
 
 class TerritoryRead(TerritoryFields, Output):
