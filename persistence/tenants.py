@@ -13,12 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from persistence.tables import ApiKeyRow, TenantRow, utcnow
 
-_AUTH = (
-    sa.select(ApiKeyRow.tenant_id, ApiKeyRow.scopes, ApiKeyRow.id, TenantRow.ownership_version)
-    .join(TenantRow, TenantRow.id == ApiKeyRow.tenant_id)
-    .where(ApiKeyRow.key_hash == sa.bindparam("key_hash"), ApiKeyRow.revoked_at.is_(None))
-)
-
 
 @dataclass(frozen=True)
 class KeyRecord:
@@ -35,15 +29,6 @@ def hash_key(key: str) -> str:
 
 def new_key() -> str:
     return "te_" + secrets.token_urlsafe(32)
-
-
-async def authenticate(engine: AsyncEngine, key: str) -> KeyRecord | None:
-    """One query: the key's tenant and scopes, and the tenant's ownership version."""
-    async with engine.connect() as conn:
-        row = (await conn.execute(_AUTH, {"key_hash": hash_key(key)})).first()
-    if row is None:
-        return None
-    return KeyRecord(row.tenant_id, frozenset(row.scopes.split(",")), row.id, int(row.ownership_version))
 
 
 async def create_tenant(engine: AsyncEngine, name: str, settings: dict[str, Any] | None = None) -> uuid.UUID:

@@ -156,3 +156,30 @@ async def test_graphql_read_key_cannot_mutate(client, tenant):
     m = 'mutation { createPlan(input: {name: "x"}) { __typename ... on Problem { code status } } }'
     r = await client.post("/graphql", json={"query": m}, headers=tenant.read_headers)
     assert r.json()["data"]["createPlan"] == {"__typename": "Problem", "code": "forbidden", "status": 403}
+
+
+GQL_MUTATIONS = {
+    "accounts": 'updateAccount(id: $id, input: {name: "x"})',
+    "reps": 'updateRep(id: $id, input: {name: "x"})',
+    "territories": 'updateTerritory(id: $id, input: {name: "x"})',
+    "plans": 'updatePlan(id: $id, input: {name: "x"})',
+    "assignments": 'updateAssignment(id: $id, input: {note: "x"})',
+}
+
+
+@pytest.mark.parametrize("resource", sorted(GQL_MUTATIONS))
+async def test_graphql_mutations_on_another_tenants_ids_are_not_found(client, tenant, other_tenant, resource):
+    theirs = await _world(client, other_tenant.headers)
+    fields = "{ __typename ... on Problem { code status } }"
+    m = f"mutation($id: UUID!) {{ {GQL_MUTATIONS[resource]} {fields} }}"
+    r = await client.post(
+        "/graphql", json={"query": m, "variables": {"id": theirs[resource]}}, headers=tenant.headers
+    )
+    (answer,) = r.json()["data"].values()
+    assert answer == {"__typename": "Problem", "code": "not_found", "status": 404}
+    r = await client.get(f"/v1/{resource}/{theirs[resource]}", headers=other_tenant.headers)
+    assert r.status_code == 200 and r.json().get("name") != "x" and r.json().get("note") != "x"
+    activate = "mutation($id: UUID!) { activatePlan(id: $id) { ... on Problem { code } } }"
+    body = {"query": activate, "variables": {"id": theirs["plans"]}}
+    act = await client.post("/graphql", json=body, headers=tenant.headers)
+    assert act.json()["data"]["activatePlan"] == {"code": "not_found"}
