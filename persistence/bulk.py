@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import operator
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from typing import Any
 
 import orjson
@@ -65,25 +65,66 @@ def _plain(value: Any) -> Any:
     return value.value if isinstance(value, enum.Enum) else value
 
 
+def _chunks(values: Collection[str]) -> list[list[str]]:
+    ordered = sorted(values)
+    return [ordered[i : i + BATCH] for i in range(0, len(ordered), BATCH)]
+
+
 async def load_existing(
-    conn: AsyncConnection, kind: str, tenant_id: uuid.UUID, columns: Sequence[str]
+    conn: AsyncConnection,
+    kind: str,
+    tenant_id: uuid.UUID,
+    columns: Sequence[str],
+    external_ids: Collection[str],
 ) -> dict[str, dict[str, Any]]:
-    """Stored rows by external id, in the import format, plus their internal `_id`."""
+    """The stored rows named by `external_ids`, in the import format, plus their internal `_id`."""
     table = TABLES[kind]
     # soft-deleted accounts keep their external id; an import brings them back
-    stmt = export_select(kind, tenant_id, columns, include_deleted=True).add_columns(table.c.id.label("_id"))
-    result = await conn.execute(stmt)
-    keys = list(result.keys())
-    at = keys.index("external_id")
-    return {row[at]: dict(zip(keys, row, strict=True)) for row in result.all()}
+    base = export_select(kind, tenant_id, columns, include_deleted=True).add_columns(table.c.id.label("_id"))
+    existing: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(external_ids):
+        result = await conn.execute(base.where(table.c.external_id.in_(chunk)))
+        keys = list(result.keys())
+        at = keys.index("external_id")
+        existing.update((row[at], dict(zip(keys, row, strict=True))) for row in result.all())
+    return existing
 
 
-async def id_map(conn: AsyncConnection, kind: str, tenant_id: uuid.UUID) -> dict[str, uuid.UUID]:
+async def id_map(
+    conn: AsyncConnection, kind: str, tenant_id: uuid.UUID, external_ids: Collection[str]
+) -> dict[str, uuid.UUID]:
+    """Internal ids of the (live) rows named by `external_ids`."""
     table = TABLES[kind]
     stmt = sa.select(table.c.external_id, table.c.id).where(table.c.tenant_id == tenant_id)
     if kind == "accounts":
         stmt = stmt.where(ACCOUNTS.c.deleted_at.is_(None))
-    return {r.external_id: r.id for r in await conn.execute(stmt)}
+    found: dict[str, uuid.UUID] = {}
+    for chunk in _chunks(external_ids):
+        found.update(
+            (r.external_id, r.id) for r in await conn.execute(stmt.where(table.c.external_id.in_(chunk)))
+        )
+    return found
+
+
+async def ancestor_links(
+    conn: AsyncConnection, tenant_id: uuid.UUID, external_ids: Collection[str]
+) -> dict[str, str | None]:
+    """child -> parent external ids of the named accounts and all their stored ancestors (recursive CTE)."""
+    links: dict[str, str | None] = {}
+    for chunk in _chunks(external_ids):
+        start = (
+            sa.select(ACCOUNTS.c.id, ACCOUNTS.c.parent_id)
+            .where(ACCOUNTS.c.tenant_id == tenant_id, ACCOUNTS.c.external_id.in_(chunk))
+            .cte("chain", recursive=True)
+        )
+        up = ACCOUNTS.alias("up")
+        chain = start.union(sa.select(up.c.id, up.c.parent_id).join(start, up.c.id == start.c.parent_id))
+        child, parent = ACCOUNTS.alias("child"), ACCOUNTS.alias("parent")
+        stmt = sa.select(child.c.external_id, parent.c.external_id).select_from(
+            chain.join(child, child.c.id == chain.c.id).outerjoin(parent, parent.c.id == chain.c.parent_id)
+        )
+        links.update((r[0], r[1]) for r in await conn.execute(stmt))
+    return links
 
 
 async def insert_many(

@@ -190,11 +190,19 @@ class SqlAccountRepository(SqlRepository[model.Account]):
         row = result.scalar_one_or_none()
         return None if row is None else self.to_domain(row)
 
-    async def parent_links(self) -> dict[UUID, UUID | None]:
-        result = await self.session.execute(
-            sa.select(AccountRow.id, AccountRow.parent_id).where(AccountRow.tenant_id == self.tenant_id)
+    async def ancestor_links(self, account_id: UUID) -> dict[UUID, UUID | None]:
+        """child -> parent for the account and all its ancestors (one recursive query, any depth)."""
+        table = AccountRow.__table__
+        start = (
+            sa.select(table.c.id, table.c.parent_id)
+            .where(table.c.tenant_id == self.tenant_id, table.c.id == account_id)
+            .cte("chain", recursive=True)
         )
-        return {r.id: r.parent_id for r in result}
+        up = table.alias("up")
+        chain = start.union(sa.select(up.c.id, up.c.parent_id).join(start, up.c.id == start.c.parent_id))
+        return {
+            r.id: r.parent_id for r in await self.session.execute(sa.select(chain.c.id, chain.c.parent_id))
+        }
 
     def apply_filters(self, stmt: sa.Select, filters: Mapping[str, Any]) -> sa.Select:
         stmt = super().apply_filters(stmt, filters)

@@ -48,7 +48,9 @@ async def update_account(ctx: AppContext, p: Principal, account_id: UUID, data: 
         account = found(await uow.accounts.get(account_id), "account", account_id)
         if "parent_id" in changes:
             await referenced(uow.accounts, changes["parent_id"], "parent_id", "account")
-            check_parent_change(account.id, changes["parent_id"], await uow.accounts.parent_links())
+            new_parent = changes["parent_id"]
+            chain = await uow.accounts.ancestor_links(new_parent) if new_parent else {}
+            check_parent_change(account.id, new_parent, chain)
         new_ext = changes.get("external_id")
         if new_ext not in (None, account.external_id) and await uow.accounts.get_any_by_external_id(new_ext):
             raise duplicate_external_id("account", new_ext)

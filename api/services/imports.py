@@ -79,7 +79,7 @@ def _row_check_errors(
 ) -> list[FieldError]:
     """Cross-row and reference checks of the domain, per kind."""
     if kind == "accounts":
-        parents = {ext: v.get("parent_external_id") for ext, v in existing.items()}
+        parents = {ext: v.get("parent_external_id") for ext, v in existing.items()} | refs["ancestry"]
         return im.check_parent_references(rows, parents)
     if kind == "reps":
         errors = []
@@ -145,13 +145,23 @@ async def import_records(
             object.__setattr__(e, "message", "the row has more values than the header has columns")
     names = [c.name for c in columns]
     async with ctx.engine.begin() as conn:
-        existing = await bulk.load_existing(conn, kind, p.tenant_id, names)
+        # Only what the file names is read: its rows, the accounts and reps it refers to, and the stored
+        # ancestors of its rows and of the parents it names (any new cycle runs through those).
+        named = {r.values["external_id"] for r in parsed.rows}
         refs: dict[str, Any] = {}
+        if kind == "accounts":
+            parents = {r.values.get("parent_external_id") for r in parsed.rows} - {None}
+            existing = await bulk.load_existing(conn, kind, p.tenant_id, names, named | parents)
+            refs["ancestry"] = await bulk.ancestor_links(conn, p.tenant_id, named | parents)
+        else:
+            existing = await bulk.load_existing(conn, kind, p.tenant_id, names, named)
         if kind in ("activities", "opportunities"):
-            refs = {
-                "accounts": await bulk.id_map(conn, "accounts", p.tenant_id),
-                "reps": await bulk.id_map(conn, "reps", p.tenant_id),
+            wanted = {
+                field: {r.values.get(f"{field[:-1]}_external_id") for r in parsed.rows} - {None}
+                for field in ("accounts", "reps")
             }
+            refs["accounts"] = await bulk.id_map(conn, "accounts", p.tenant_id, wanted["accounts"])
+            refs["reps"] = await bulk.id_map(conn, "reps", p.tenant_id, wanted["reps"])
         errors = list(parsed.errors)
         rows = parsed.rows
         while True:  # in partial mode, dropping a bad parent can orphan a child: check until stable

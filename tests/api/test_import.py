@@ -60,6 +60,29 @@ async def test_atomic_mode_writes_nothing_and_lists_every_error(client, tenant):
     assert (await client.get("/v1/accounts", headers=tenant.headers)).json()["items"] == []
 
 
+async def test_a_cycle_through_stored_ancestors_is_found(client, tenant):
+    # stored: X -> S1 -> Y; the file makes Y's parent X (and renames X, keeping its stored parent)
+    stored = [
+        {"external_id": "Y", "name": "y"},
+        {"external_id": "S1", "name": "s1", "parent_external_id": "Y"},
+        {"external_id": "X", "name": "x", "parent_external_id": "S1"},
+    ]
+    assert (await post(client, tenant, "accounts", stored)).json()["created"] == 3
+    r = await post(
+        client,
+        tenant,
+        "accounts",
+        [
+            {"external_id": "Y", "name": "y", "parent_external_id": "X"},
+            {"external_id": "X", "name": "x renamed"},
+        ],
+    )
+    assert r.status_code == 422
+    assert {(e["row"], e["code"]) for e in r.json()["errors"]} == {(1, "parent_cycle"), (2, "parent_cycle")}
+    r = await post(client, tenant, "accounts", [{"external_id": "Y", "name": "y", "parent_external_id": "X"}])
+    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "parent_cycle"
+
+
 async def test_partial_mode_writes_valid_rows_and_drops_orphans_of_bad_parents(client, tenant):
     rows = [
         {"external_id": "OK", "name": "fine"},
