@@ -65,6 +65,17 @@ def _plain(value: Any) -> Any:
     return value.value if isinstance(value, enum.Enum) else value
 
 
+def wants_full_scan(named: int, stored: int) -> bool:
+    """Reading every stored row in one scan beats chunked IN lists once a file names a quarter of them."""
+    return named * 4 >= stored
+
+
+async def count(conn: AsyncConnection, kind: str, tenant_id: uuid.UUID) -> int:
+    table = TABLES[kind]
+    stmt = sa.select(sa.func.count()).select_from(table).where(table.c.tenant_id == tenant_id)
+    return int((await conn.execute(stmt)).scalar_one())
+
+
 def _chunks(values: Collection[str]) -> list[list[str]]:
     ordered = sorted(values)
     return [ordered[i : i + BATCH] for i in range(0, len(ordered), BATCH)]
@@ -75,15 +86,19 @@ async def load_existing(
     kind: str,
     tenant_id: uuid.UUID,
     columns: Sequence[str],
-    external_ids: Collection[str],
+    external_ids: Collection[str] | None,
 ) -> dict[str, dict[str, Any]]:
-    """The stored rows named by `external_ids`, in the import format, plus their internal `_id`."""
+    """The stored rows named by `external_ids` (None: all), in the import format, plus their `_id`."""
     table = TABLES[kind]
     # soft-deleted accounts keep their external id; an import brings them back
     base = export_select(kind, tenant_id, columns, include_deleted=True).add_columns(table.c.id.label("_id"))
+    if external_ids is None:
+        statements = [base]
+    else:
+        statements = [base.where(table.c.external_id.in_(chunk)) for chunk in _chunks(external_ids)]
     existing: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks(external_ids):
-        result = await conn.execute(base.where(table.c.external_id.in_(chunk)))
+    for stmt in statements:
+        result = await conn.execute(stmt)
         keys = list(result.keys())
         at = keys.index("external_id")
         existing.update((row[at], dict(zip(keys, row, strict=True))) for row in result.all())
@@ -98,11 +113,12 @@ async def id_map(
     stmt = sa.select(table.c.external_id, table.c.id).where(table.c.tenant_id == tenant_id)
     if kind == "accounts":
         stmt = stmt.where(ACCOUNTS.c.deleted_at.is_(None))
+    if wants_full_scan(len(external_ids), await count(conn, kind, tenant_id)):
+        return {r.external_id: r.id for r in await conn.execute(stmt)}
     found: dict[str, uuid.UUID] = {}
     for chunk in _chunks(external_ids):
-        found.update(
-            (r.external_id, r.id) for r in await conn.execute(stmt.where(table.c.external_id.in_(chunk)))
-        )
+        rows = await conn.execute(stmt.where(table.c.external_id.in_(chunk)))
+        found.update((r.external_id, r.id) for r in rows)
     return found
 
 

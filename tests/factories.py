@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
+from sqlalchemy import event
 
 
 def uid(prefix: str = "X") -> str:
@@ -54,3 +57,18 @@ async def owned_account(client: httpx.AsyncClient, headers: dict, **fields: Any)
         role="AE",
     )
     return {"plan": p, "rep": r, "territory": t, "account": a, "assignment": asg}
+
+
+@contextmanager
+def count_statements(engine: Any) -> Iterator[list[str]]:
+    """The SQL statements run on `engine` inside the block."""
+    seen: list[str] = []
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", before)

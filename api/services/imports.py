@@ -148,13 +148,15 @@ async def import_records(
         # Only what the file names is read: its rows, the accounts and reps it refers to, and the stored
         # ancestors of its rows and of the parents it names (any new cycle runs through those).
         named = {r.values["external_id"] for r in parsed.rows}
-        refs: dict[str, Any] = {}
+        refs: dict[str, Any] = {"ancestry": {}}
         if kind == "accounts":
-            parents = {r.values.get("parent_external_id") for r in parsed.rows} - {None}
-            existing = await bulk.load_existing(conn, kind, p.tenant_id, names, named | parents)
-            refs["ancestry"] = await bulk.ancestor_links(conn, p.tenant_id, named | parents)
+            named |= {r.values.get("parent_external_id") for r in parsed.rows} - {None}
+        if bulk.wants_full_scan(len(named), await bulk.count(conn, kind, p.tenant_id)):
+            existing = await bulk.load_existing(conn, kind, p.tenant_id, names, None)  # every link is there
         else:
             existing = await bulk.load_existing(conn, kind, p.tenant_id, names, named)
+            if kind == "accounts":
+                refs["ancestry"] = await bulk.ancestor_links(conn, p.tenant_id, named)
         if kind in ("activities", "opportunities"):
             wanted = {
                 field: {r.values.get(f"{field[:-1]}_external_id") for r in parsed.rows} - {None}

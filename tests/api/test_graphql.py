@@ -1,30 +1,13 @@
 """GraphQL over the same use cases: queries, mutations with typed problems, and batched loading."""
 
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
 from tests import factories as f
+from tests.factories import count_statements
 
 
 async def gql(client, tenant, query, **variables):
     r = await client.post("/graphql", json={"query": query, "variables": variables}, headers=tenant.headers)
     assert r.status_code == 200, r.text
     return r.json()
-
-
-@contextmanager
-def count_statements(engine):
-    seen = []
-
-    def before(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", before)
 
 
 async def test_account_by_external_id_with_owner_and_parent(client, tenant):

@@ -3,7 +3,10 @@
 import csv
 import io
 
+import pytest
+
 from tests import factories as f
+from tests.factories import count_statements
 
 CSV = {"content-type": "text/csv"}
 
@@ -60,14 +63,16 @@ async def test_atomic_mode_writes_nothing_and_lists_every_error(client, tenant):
     assert (await client.get("/v1/accounts", headers=tenant.headers)).json()["items"] == []
 
 
-async def test_a_cycle_through_stored_ancestors_is_found(client, tenant):
+@pytest.mark.parametrize("filler", [0, 40])
+async def test_a_cycle_through_stored_ancestors_is_found(client, engine, tenant, filler):
+    """With filler accounts the import reads only what the file names (and the ancestor chains)."""
     # stored: X -> S1 -> Y; the file makes Y's parent X (and renames X, keeping its stored parent)
-    stored = [
+    stored = [{"external_id": f"F{i}", "name": "filler"} for i in range(filler)] + [
         {"external_id": "Y", "name": "y"},
         {"external_id": "S1", "name": "s1", "parent_external_id": "Y"},
         {"external_id": "X", "name": "x", "parent_external_id": "S1"},
     ]
-    assert (await post(client, tenant, "accounts", stored)).json()["created"] == 3
+    assert (await post(client, tenant, "accounts", stored)).json()["created"] == 3 + filler
     r = await post(
         client,
         tenant,
@@ -79,8 +84,42 @@ async def test_a_cycle_through_stored_ancestors_is_found(client, tenant):
     )
     assert r.status_code == 422
     assert {(e["row"], e["code"]) for e in r.json()["errors"]} == {(1, "parent_cycle"), (2, "parent_cycle")}
-    r = await post(client, tenant, "accounts", [{"external_id": "Y", "name": "y", "parent_external_id": "X"}])
+    with count_statements(engine) as statements:
+        r = await post(
+            client, tenant, "accounts", [{"external_id": "Y", "name": "y", "parent_external_id": "X"}]
+        )
     assert r.status_code == 422 and r.json()["errors"][0]["code"] == "parent_cycle"
+    narrow = any("RECURSIVE" in s.upper() for s in statements)
+    assert narrow == (filler > 0)
+    r = await post(
+        client,
+        tenant,
+        "accounts",
+        [
+            {"external_id": "N", "name": "n", "parent_external_id": "X"},
+            {"external_id": "S1", "name": "s1 renamed"},
+        ],
+    )
+    assert r.json() == {"created": 1, "updated": 1, "unchanged": 0, "errors": []}
+    child = (await client.get("/v1/accounts/by-external-id/N", headers=tenant.headers)).json()
+    parent = (await client.get("/v1/accounts/by-external-id/X", headers=tenant.headers)).json()
+    assert child["parent_id"] == parent["id"]
+    r = await post(
+        client,
+        tenant,
+        "activities",
+        [
+            {"external_id": "act", "account_external_id": "N", "occurred_at": "2026-11-01", "kind": "call"},
+            {
+                "external_id": "act2",
+                "account_external_id": "F-none",
+                "occurred_at": "2026-11-01",
+                "kind": "call",
+            },
+        ],
+        mode="partial",
+    )
+    assert r.json()["created"] == 1 and r.json()["errors"][0]["code"] == "unknown_reference"
 
 
 async def test_partial_mode_writes_valid_rows_and_drops_orphans_of_bad_parents(client, tenant):
