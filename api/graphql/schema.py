@@ -16,7 +16,7 @@ from fastapi import Request
 from graphql import GraphQLError
 from pydantic import BaseModel, EmailStr
 from pydantic import ValidationError as PydanticValidationError
-from strawberry.extensions import MaskErrors, QueryDepthLimiter
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.fastapi import BaseContext, GraphQLRouter
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -520,6 +520,8 @@ schema = strawberry.Schema(
     mutation=Mutation,
     extensions=[
         QueryDepthLimiter(max_depth=10),
+        MaxTokensLimiter(max_token_count=5_000),
+        MaxAliasesLimiter(max_alias_count=30),
         MaskErrors(should_mask_error=_mask, error_message="internal_error"),
     ],
 )

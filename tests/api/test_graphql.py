@@ -181,3 +181,12 @@ async def test_rep_accounts_and_territory_accounts(client, tenant):
         "owner": {"name": "Sarah Chen"},
         "accounts": [{"externalId": owned["account"]["external_id"]}],
     }
+
+
+async def test_deep_wide_or_aliased_queries_are_refused(client, tenant):
+    deep = '{ account(externalId: "x") { ' + "parent { " * 12 + "id" + " }" * 12 + " } }"
+    body = await gql(client, tenant, deep)
+    assert "exceeds maximum operation depth" in body["errors"][0]["message"]
+    aliased = "{ " + " ".join(f"a{i}: plans {{ id }}" for i in range(40)) + " }"
+    body = await gql(client, tenant, aliased)
+    assert "aliases found" in body["errors"][0]["message"].lower()
