@@ -270,6 +270,16 @@ def parse_rows(
         row_errors: list[FieldError] = []
         for key, raw in record.items():
             spec = by_name.get(key)
+            if key is None:  # CSV values beyond the header
+                row_errors.append(
+                    FieldError(
+                        "",
+                        "too_many_values",
+                        "the row has more values than the header has columns",
+                        row=index,
+                    )
+                )
+                continue
             if spec is None:
                 row_errors.append(FieldError(str(key), "unknown_field", f"unknown field {key!r}", row=index))
                 continue

@@ -56,10 +56,10 @@ def records_from_csv(body: bytes) -> tuple[list[str], Iterable[dict[str, Any]]]:
 
     def records() -> Iterable[dict[str, Any]]:
         for values in rows:
+            record: dict[Any, Any] = dict(zip(header, values, strict=False))
             if len(values) > width:
-                yield {"__too_many_values__": True}
-            else:
-                yield dict(zip(header, values, strict=False))
+                record[None] = values[width:]  # as csv.DictReader does: values with no column
+            yield record
 
     return header, records()
 
@@ -134,15 +134,7 @@ async def import_records(
         raise ValidationFailed(
             "the CSV header is not valid; nothing was written", header_errors, code="import_failed"
         )
-    parsed = im.parse_rows(
-        ({"": None} if "__too_many_values__" in r else r for r in records) if header else records,
-        columns,
-        empty_is_null=header is not None,
-    )
-    for e in parsed.errors:
-        if e.field == "" and header is not None:
-            object.__setattr__(e, "code", "too_many_values")
-            object.__setattr__(e, "message", "the row has more values than the header has columns")
+    parsed = im.parse_rows(records, columns, empty_is_null=header is not None)
     names = [c.name for c in columns]
     async with ctx.engine.begin() as conn:
         # Only what the file names is read: its rows, the accounts and reps it refers to, and the stored
