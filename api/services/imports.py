@@ -80,6 +80,8 @@ def _row_check_errors(
     """Cross-row and reference checks of the domain, per kind."""
     if kind == "accounts":
         parents = {ext: v.get("parent_external_id") for ext, v in existing.items()} | refs["ancestry"]
+        if not any(r.values.get("parent_external_id") for r in rows):
+            return []  # no row sets a parent: no reference to check, and clearing one makes no cycle
         return im.check_parent_references(rows, parents)
     if kind == "reps":
         errors = []
@@ -210,7 +212,8 @@ async def _write(
 ) -> None:
     now = ctx.clock.now()
     defaults = im.defaults_for(COLUMNS[kind])
-    creates = _depth_order(plan.creates) if kind == "accounts" else plan.creates
+    with_parents = kind == "accounts" and any(r.values.get("parent_external_id") for r in plan.creates)
+    creates = _depth_order(plan.creates) if with_parents else plan.creates
     new_ids = dict(zip((r.values["external_id"] for r in creates), _new_ids(len(creates)), strict=True))
     settings = apply_overrides(await bulk.tenant_settings(conn, p.tenant_id)) if kind == "accounts" else None
     ids = {ext: v["_id"] for ext, v in existing.items()} | new_ids
