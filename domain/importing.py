@@ -87,7 +87,7 @@ def _coerce_int(col: Column, value: Any) -> Any:
     elif kind is int:
         number = value
     elif kind is float:
-        if value != int(value):
+        if value != value or value in (_INF, -_INF) or value != int(value):
             raise _Bad("invalid_number", "expected a whole number")
         number = int(value)
     else:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import enum
 import types
 import typing
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
@@ -29,7 +28,7 @@ from api.services.common import NIL
 from api.services.context import AppContext, Principal, Unauthorized, authenticate_header
 from domain import model
 from domain.defaults import DEFAULT_PAGE_SIZE, MAX_LOOKUP_BATCH
-from domain.errors import DomainError, ValidationFailed
+from domain.errors import DomainError, FieldError, ValidationFailed
 
 for _enum in (
     model.Role,
@@ -137,6 +136,7 @@ def input_type(model_cls: type[BaseModel], name: str) -> type:
 
 
 def to_model(data: Any, model_cls: type[BaseModel]) -> BaseModel:
+    """A GraphQL input as the use case's pydantic body: the fields sent, validated the same way as REST."""
     values = {k: v for k, v in vars(data).items() if v is not strawberry.UNSET}
     try:
         return model_cls.model_validate(values)
@@ -144,9 +144,7 @@ def to_model(data: Any, model_cls: type[BaseModel]) -> BaseModel:
         raise ValidationFailed(
             "the input has invalid fields",
             [
-                __import__("domain.errors", fromlist=["FieldError"]).FieldError(
-                    e["field"], e["code"], e["message"]
-                )
+                FieldError(e["field"], e["code"], e["message"])
                 for e in field_errors_from_pydantic(exc.errors())
             ],
         )
@@ -538,6 +536,3 @@ class _Router(GraphQLRouter):
 
 def graphql_router() -> GraphQLRouter:
     return _Router(schema, context_getter=get_context)
-
-
-_ = (date, enum)

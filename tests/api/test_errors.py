@@ -125,3 +125,42 @@ async def test_docs_and_graphiql_render_from_local_assets(client):
     ):
         assert f"/static/graphiql/{asset}" in ide.text
         assert (await client.get(f"/static/graphiql/{asset}")).status_code == 200
+
+
+async def test_random_import_rows_never_give_a_500(client, tenant):
+    import json
+    import random
+
+    rng = random.Random(11)
+    junk = [None, True, -1, 1e308, "", "x" * 300, [], {}, "2026-13-45", "-5", "cold", "yes", "E-1"]
+    fields = [
+        "external_id",
+        "name",
+        "parent_external_id",
+        "employees",
+        "annual_revenue",
+        "stage",
+        "tags",
+        "strategic",
+        "latitude",
+        "churn_risk",
+        "unknown",
+    ]
+    for _ in range(20):
+        rows = [
+            {f: rng.choice(junk) for f in rng.sample(fields, rng.randint(0, len(fields)))} for _ in range(5)
+        ]
+        body = json.dumps(rows, allow_nan=True).encode()
+        for mode in ("atomic", "partial"):
+            r = await client.post(
+                f"/v1/accounts/import?mode={mode}",
+                content=body,
+                headers={**tenant.headers, "content-type": "application/json"},
+            )
+            assert r.status_code in (200, 422), r.text
+    r = await client.post(
+        "/v1/accounts/import",
+        content=b'[{"external_id": "A", "name": "a", "employees": NaN}]',
+        headers={**tenant.headers, "content-type": "application/json"},
+    )
+    assert r.status_code == 400 and r.json()["code"] == "malformed_json"

@@ -1,5 +1,8 @@
 from datetime import UTC, datetime
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from domain import importing as im
 from domain.model import Stage
 
@@ -133,3 +136,28 @@ def test_references_to_unknown_accounts_are_named():
     ]
     errors = im.check_references(r, "account_external_id", {"A"}, "account")
     assert [(e.row, e.code) for e in errors] == [(2, "unknown_reference")]
+
+
+_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+    st.lists(st.text(max_size=5), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+_keys = st.one_of(st.sampled_from([c.name for c in im.ACCOUNT_COLUMNS]), st.text(max_size=8))
+_records = st.lists(st.one_of(st.dictionaries(_keys, _values, max_size=8), _values), max_size=15)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_records)
+def test_every_row_is_parsed_or_has_errors_and_nothing_raises(records):
+    result = im.parse_rows(records, im.ACCOUNT_COLUMNS)
+    parsed = {r.row for r in result.rows}
+    failed = {e.row for e in result.errors}
+    assert parsed.isdisjoint(failed)
+    assert parsed | failed == set(range(1, len(records) + 1))
+    for r in result.rows:
+        assert r.values["external_id"] and r.values["name"]
