@@ -39,4 +39,6 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-AUTH_ERRORS = (401, 403, 422, 500)
+# every /v1 operation can answer these: malformed JSON, no or bad key, missing scope, a body too large,
+# invalid fields, and (never on purpose) an internal error
+AUTH_ERRORS = (400, 401, 403, 413, 422, 500)
