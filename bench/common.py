@@ -99,6 +99,13 @@ class Server:
         self.stop()
         raise RuntimeError("server did not start")
 
+    def rss_mb(self) -> float:
+        """Resident memory of the server process, from /proc (Linux)."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+        return 0.0
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=10)

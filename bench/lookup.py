@@ -173,7 +173,7 @@ def measure(name: str, app: str, env: dict, key: str, n: int, seconds: int, conn
         wrk(server.base, f.name, 3, connections)
         result = wrk(server.base, f.name, seconds, connections)
         Path(f.name).unlink()
-        return {**result, "warm_up_s": round(warm_s, 2)}
+        return {**result, "warm_up_s": round(warm_s, 2), "rss_mb": server.rss_mb()}
     finally:
         server.stop()
 
@@ -187,7 +187,9 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
-    print(f"{'server':<28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'ratio':>8}{'warm-up s':>11}")
+    print(
+        f"{'server':<28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'ratio':>8}{'warm-up s':>11}{'RSS MB':>9}"
+    )
     bare = measure(
         "bare",
         "bare_app:create_app",
@@ -198,7 +200,7 @@ def main() -> None:
         args.connections,
     )
     row = f"{'bare FastAPI endpoint':<28}{bare['rps']:>10}{bare['p50_ms']:>10}{bare['p99_ms']:>10}{'1.00':>8}"
-    print(f"{row}{bare['warm_up_s']:>11}")
+    print(f"{row}{bare['warm_up_s']:>11}{bare['rss_mb']:>9}")
     emit({"bench": "lookup", "server": "bare", **bare})
     for db in args.db.split(","):
         tmp = tempfile.mkdtemp()
@@ -226,7 +228,7 @@ def main() -> None:
         ratio = result["rps"] / bare["rps"]
         label = f"lookup on {db}"
         row = f"{label:<28}{result['rps']:>10}{result['p50_ms']:>10}{result['p99_ms']:>10}{ratio:>8.2f}"
-        print(f"{row}{result['warm_up_s']:>11}")
+        print(f"{row}{result['warm_up_s']:>11}{result['rss_mb']:>9}")
         emit(
             {
                 "bench": "lookup",

@@ -27,11 +27,17 @@ CHUNK = 1_000
 
 @dataclass
 class OwnershipData:
-    """Current ownership in the active plan, indexed for lookups by external id."""
+    """Current ownership in the active plan, indexed for lookups by external id.
+
+    Kept compact because a snapshot holds a whole tenant: one tuple per account, and rep, territory and
+    timestamp objects shared between the accounts that point at the same one.
+    """
 
     plan_id: Any
-    accounts: dict[str, tuple[Any, str]] = field(default_factory=dict)  # external id -> (id, name)
-    owners: dict[Any, list[tuple[str, Any, Any, datetime]]] = field(default_factory=dict)  # id -> roles
+    # external id -> (account id, account name, ((role, rep id, territory id, since), ...))
+    accounts: dict[str, tuple[Any, str, tuple[tuple[str, Any, Any, datetime], ...]]] = field(
+        default_factory=dict
+    )
     reps: dict[Any, tuple[str, str]] = field(default_factory=dict)  # rep id -> (name, email)
     territories: dict[Any, str] = field(default_factory=dict)  # territory id -> name
 
@@ -44,40 +50,48 @@ async def _active_plan(conn: AsyncConnection, tenant_id: uuid.UUID) -> Any:
 async def _load(
     conn: AsyncConnection, tenant_id: uuid.UUID, plan_id: Any, accounts: Sequence[Any]
 ) -> OwnershipData:
-    data = OwnershipData(plan_id, {ext: (account_id, name) for account_id, ext, name in accounts})
-    if plan_id is None or not accounts:
-        return data
-    stmt = sa.select(
-        ASSIGNMENTS.c.account_id,
-        ASSIGNMENTS.c.role,
-        ASSIGNMENTS.c.rep_id,
-        ASSIGNMENTS.c.territory_id,
-        ASSIGNMENTS.c.valid_from,
-    ).where(
-        ASSIGNMENTS.c.tenant_id == tenant_id,
-        ASSIGNMENTS.c.plan_id == plan_id,
-        ASSIGNMENTS.c.valid_to.is_(None),
-    )
-    if len(accounts) <= CHUNK:
-        stmt = stmt.where(ASSIGNMENTS.c.account_id.in_([a[0] for a in accounts]))
-    owners = data.owners
-    rep_ids: set[Any] = set()
-    territory_ids: set[Any] = set()
-    for account_id, role, rep_id, territory_id, since in (await conn.execute(stmt)).all():
-        owners.setdefault(account_id, []).append((role, rep_id, territory_id, since))
-        rep_ids.add(rep_id)
-        territory_ids.add(territory_id)
-    territory_ids.discard(None)
-    if rep_ids:
-        stmt = sa.select(REPS.c.id, REPS.c.name, REPS.c.email).where(REPS.c.tenant_id == tenant_id)
-        if len(rep_ids) <= CHUNK:
-            stmt = stmt.where(REPS.c.id.in_(rep_ids))
-        data.reps = {r[0]: (r[1], r[2]) for r in (await conn.execute(stmt)).all()}
-    if territory_ids:
-        stmt = sa.select(TERRITORIES.c.id, TERRITORIES.c.name).where(TERRITORIES.c.plan_id == plan_id)
-        if len(territory_ids) <= CHUNK:
-            stmt = stmt.where(TERRITORIES.c.id.in_(territory_ids))
-        data.territories = dict((await conn.execute(stmt)).all())
+    data = OwnershipData(plan_id)
+    owners: dict[Any, list[tuple[str, Any, Any, datetime]]] = {}
+    if plan_id is not None and accounts:
+        stmt = sa.select(
+            ASSIGNMENTS.c.account_id,
+            ASSIGNMENTS.c.role,
+            ASSIGNMENTS.c.rep_id,
+            ASSIGNMENTS.c.territory_id,
+            ASSIGNMENTS.c.valid_from,
+        ).where(
+            ASSIGNMENTS.c.tenant_id == tenant_id,
+            ASSIGNMENTS.c.plan_id == plan_id,
+            ASSIGNMENTS.c.valid_to.is_(None),
+        )
+        if len(accounts) <= CHUNK:
+            stmt = stmt.where(ASSIGNMENTS.c.account_id.in_([a[0] for a in accounts]))
+        shared: dict[Any, Any] = {}  # one object per distinct rep id, territory id and timestamp
+        for account_id, role, rep_id, territory_id, since in (await conn.execute(stmt)).all():
+            owner = (
+                role,
+                shared.setdefault(rep_id, rep_id),
+                shared.setdefault(territory_id, territory_id),
+                shared.setdefault(since, since),
+            )
+            owners.setdefault(account_id, []).append(owner)
+        rep_ids = {o[1] for found in owners.values() for o in found}
+        territory_ids = {o[2] for found in owners.values() for o in found} - {None}
+        if rep_ids:
+            stmt = sa.select(REPS.c.id, REPS.c.name, REPS.c.email).where(REPS.c.tenant_id == tenant_id)
+            if len(rep_ids) <= CHUNK:
+                stmt = stmt.where(REPS.c.id.in_(rep_ids))
+            data.reps = {shared.get(r[0], r[0]): (r[1], r[2]) for r in (await conn.execute(stmt)).all()}
+        if territory_ids:
+            stmt = sa.select(TERRITORIES.c.id, TERRITORIES.c.name).where(TERRITORIES.c.plan_id == plan_id)
+            if len(territory_ids) <= CHUNK:
+                stmt = stmt.where(TERRITORIES.c.id.in_(territory_ids))
+            data.territories = {shared.get(t[0], t[0]): t[1] for t in (await conn.execute(stmt)).all()}
+    none: tuple = ()
+    data.accounts = {
+        ext: (account_id, name, tuple(owners[account_id]) if account_id in owners else none)
+        for account_id, ext, name in accounts
+    }
     return data
 
 
