@@ -62,3 +62,45 @@ def test_serve_demo_answers_lookups_rest_and_graphql(tmp_path: Path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_two_workers_answer_the_new_owner_right_after_a_change(tmp_path: Path):
+    port = _free_port()
+    env = {**os.environ, "TERRITORY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'workers.db'}"}
+    cmd = [sys.executable, "-m", "api.cli", "serve", "--demo", "--port", str(port), "--workers", "2"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        key = None
+        deadline = time.time() + 60
+        while time.time() < deadline and key is None:
+            line = proc.stdout.readline()
+            if line.startswith("demo API key: "):
+                key = line.split(": ", 1)[1].strip()
+        assert key
+        base = f"http://127.0.0.1:{port}"
+        headers = {"Authorization": f"Bearer {key}"}
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        for _ in range(40):  # new connections: the kernel spreads them over both workers; all build snapshots
+            assert httpx.get(f"{base}/v1/ownership/SMB-0001", headers=headers).json()["status"] == "owned"
+        time.sleep(1.5)
+        owner = httpx.get(f"{base}/v1/ownership/SMB-0001", headers=headers).json()
+        others = httpx.get(f"{base}/v1/reps", headers=headers).json()["items"]
+        new_rep = next(r for r in others if r["id"] != owner["rep"]["id"])
+        current = httpx.get(
+            f"{base}/v1/assignments", params={"account_id": owner["account"]["id"]}, headers=headers
+        ).json()["items"][0]
+        r = httpx.patch(
+            f"{base}/v1/assignments/{current['id']}", json={"rep_id": new_rep["id"]}, headers=headers
+        )
+        assert r.status_code == 200
+        for _ in range(40):
+            got = httpx.get(f"{base}/v1/ownership/SMB-0001", headers=headers).json()
+            assert got["rep"]["id"] == new_rep["id"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
