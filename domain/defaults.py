@@ -25,6 +25,9 @@ class TierCutoffs:
 
     tier1_share: float = 0.20
     tier2_share: float = 0.30
+    # absolute thresholds on potential ($); when both are set they replace the shares
+    tier1_min_potential: float | None = None
+    tier2_min_potential: float | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,38 @@ class ScoringWeights:
     intent: float = 0.0
     relationship: float = 0.0
     competitive: float = 0.0
+
+
+@dataclass(frozen=True)
+class ScoringBands:
+    """How account fields map onto the 1-5 factor scale: four ascending thresholds give 2, 3, 4 and 5.
+
+    Current revenue and whitespace use the tiering matrix's bands (seed 003: SMB < $100K, mid-market
+    $100K-500K, enterprise > $500K); industry growth is the yearly rate (seed 001: 40% a year is high).
+    ICP signals (intent, engagement, relationship, competitive) are 0-100 and map linearly.
+    """
+
+    current_arr: tuple[float, float, float, float] = (10_000.0, 50_000.0, 100_000.0, 500_000.0)
+    whitespace: tuple[float, float, float, float] = (10_000.0, 50_000.0, 100_000.0, 500_000.0)
+    growth_rate: tuple[float, float, float, float] = (0.0, 0.05, 0.15, 0.30)
+    company_revenue: tuple[float, float, float, float] = (
+        1_000_000.0,
+        10_000_000.0,
+        50_000_000.0,
+        250_000_000.0,
+    )
+    signal_max: float = 100.0
+    icp_fit_min_score: float = 3.0
+
+
+@dataclass(frozen=True)
+class TieringMatrix:
+    """Seed 003: revenue band (current ARR) x growth potential -> rep type and strategy."""
+
+    enterprise_min_arr: float = 500_000.0
+    mid_market_min_arr: float = 100_000.0
+    high_growth_min_factor: float = 4.0
+    medium_growth_min_factor: float = 2.5
 
 
 @dataclass(frozen=True)
@@ -114,6 +149,8 @@ class TenantSettings:
     segments: SegmentThresholds = field(default_factory=SegmentThresholds)
     tiers: TierCutoffs = field(default_factory=TierCutoffs)
     scoring: ScoringWeights = field(default_factory=ScoringWeights)
+    scoring_bands: ScoringBands = field(default_factory=ScoringBands)
+    tiering_matrix: TieringMatrix = field(default_factory=TieringMatrix)
     coverage_model: CoverageModel = field(default_factory=CoverageModel)
     capacity: RepCapacity = field(default_factory=RepCapacity)
     coverage: CoverageRules = field(default_factory=CoverageRules)

@@ -1,0 +1,180 @@
+"""Composite account scores (seeds 001, 004) and potential in dollars (seed 003), each with its reasons.
+
+A score is a weighted average of factors on a 1-5 scale. Each factor is read from documented account
+fields; a factor whose fields are missing is left out and lowers the confidence instead of failing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from domain.defaults import ScoringBands, TenantSettings, WinRates
+from domain.model import OpportunityStatus, Segment
+
+
+def band(value: float, thresholds: Iterable[float], low: int = 1) -> int:
+    """1 plus the number of ascending thresholds the value reaches: (10, 50, 100, 500) maps 60 to 3."""
+    return low + sum(1 for t in thresholds if value >= t)
+
+
+def linear(signal: float, signal_max: float, low: int = 1, high: int = 5) -> float:
+    """A 0..signal_max signal onto low..high."""
+    share = min(max(signal / signal_max, 0.0), 1.0)
+    return low + (high - low) * share
+
+
+@dataclass(frozen=True)
+class Factor:
+    name: str
+    source_fields: tuple[str, ...]
+    read: Callable[[Any, ScoringBands], float | None]
+    description: str
+
+
+def _banded(
+    field: str, bands_of: Callable[[ScoringBands], tuple[float, ...]]
+) -> Callable[[Any, ScoringBands], Any]:
+    def read(account: Any, bands: ScoringBands) -> float | None:
+        value = getattr(account, field, None)
+        return None if value is None else float(band(value, bands_of(bands)))
+
+    return read
+
+
+def _signal(field: str) -> Callable[[Any, ScoringBands], Any]:
+    def read(account: Any, bands: ScoringBands) -> float | None:
+        value = getattr(account, field, None)
+        return None if value is None else linear(value, bands.signal_max)
+
+    return read
+
+
+FACTORS: tuple[Factor, ...] = (
+    Factor(
+        "current_revenue",
+        ("current_arr",),
+        _banded("current_arr", lambda b: b.current_arr),
+        "current ARR in the bands of scoring_bands.current_arr",
+    ),
+    Factor(
+        "expansion",
+        ("engagement",),
+        _signal("engagement"),
+        "expansion signals: engagement 0-100 (product usage, customer success data)",
+    ),
+    Factor(
+        "industry_growth",
+        ("growth_rate",),
+        _banded("growth_rate", lambda b: b.growth_rate),
+        "yearly growth rate in the bands of scoring_bands.growth_rate",
+    ),
+    Factor(
+        "whitespace",
+        ("expansion_estimate",),
+        _banded("expansion_estimate", lambda b: b.whitespace),
+        "expansion estimate (whitespace $) in the bands of scoring_bands.whitespace",
+    ),
+    Factor(
+        "firmographic_fit",
+        ("annual_revenue",),
+        _banded("annual_revenue", lambda b: b.company_revenue),
+        "company annual revenue in the bands of scoring_bands.company_revenue",
+    ),
+    Factor("intent", ("intent",), _signal("intent"), "intent signal 0-100"),
+    Factor("relationship", ("relationship",), _signal("relationship"), "relationship signal 0-100"),
+    Factor("competitive", ("competitive",), _signal("competitive"), "competitive signal 0-100"),
+)
+
+
+@dataclass(frozen=True)
+class FactorScore:
+    factor: str
+    value: float | None  # 1..5; None when its source fields are missing
+    weight: float
+    contribution: float  # this factor's part of the composite score
+    source_fields: tuple[str, ...]
+    description: str
+
+
+@dataclass(frozen=True)
+class AccountScore:
+    score: float  # scale_min..scale_max
+    confidence: float  # share of the model's weight that had data, 0..1
+    factors: tuple[FactorScore, ...]
+    missing_fields: tuple[str, ...]
+
+
+def score_account(account: Any, settings: TenantSettings) -> AccountScore:
+    """The composite score of one account under the tenant's scoring model, explained factor by factor."""
+    weights = settings.scoring
+    active = [(f, float(getattr(weights, f.name))) for f in FACTORS if getattr(weights, f.name) > 0]
+    read = [(f, w, f.read(account, settings.scoring_bands)) for f, w in active]
+    total = sum(w for _, w, _ in read)
+    known = sum(w for _, w, v in read if v is not None)
+    missing = tuple(field for f, _, v in read if v is None for field in f.source_fields)
+    if total == 0 or known == 0:
+        # nothing known: the lowest score, with confidence 0, spread over the factors by weight
+        low = float(weights.scale_min)
+        factors = tuple(
+            FactorScore(f.name, None, w, low * w / total if total else 0.0, f.source_fields, f.description)
+            for f, w, _ in read
+        )
+        return AccountScore(low, 0.0, factors, missing)
+    factors = tuple(
+        FactorScore(f.name, v, w, 0.0 if v is None else w * v / known, f.source_fields, f.description)
+        for f, w, v in read
+    )
+    score = sum(fs.contribution for fs in factors)
+    return AccountScore(score, known / total, factors, missing)
+
+
+@dataclass(frozen=True)
+class WinRate:
+    rate: float
+    won: int
+    lost: int
+    source: str  # "history" (the tenant's closed opportunities) or "default" (too few of them)
+
+
+def win_rates(
+    closed: Iterable[tuple[Segment | None, OpportunityStatus]], rules: WinRates
+) -> dict[Segment | None, WinRate]:
+    """Historical win rate per segment from closed opportunities; the default where there are too few."""
+    counts: dict[Segment | None, list[int]] = {}
+    for segment, status in closed:
+        if status == OpportunityStatus.OPEN:
+            continue
+        tally = counts.setdefault(segment, [0, 0])
+        tally[0 if status == OpportunityStatus.WON else 1] += 1
+    rates = {}
+    for segment in (*Segment, None):
+        won, lost = counts.get(segment, [0, 0])
+        if won + lost >= rules.min_closed_opportunities:
+            rates[segment] = WinRate(won / (won + lost), won, lost, "history")
+        else:
+            rates[segment] = WinRate(rules.default_win_rate, won, lost, "default")
+    return rates
+
+
+@dataclass(frozen=True)
+class Potential:
+    dollars: float
+    current_arr: float
+    expansion_estimate: float
+    win_probability: float
+    win_rate_source: str
+
+
+def account_potential(account: Any, rates: Mapping[Segment | None, WinRate]) -> Potential:
+    """Seed 003: current ARR + expansion estimate x win probability of the account's segment."""
+    rate = rates.get(getattr(account, "segment", None)) or rates[None]
+    arr = float(getattr(account, "current_arr", 0.0) or 0.0)
+    expansion = float(getattr(account, "expansion_estimate", None) or 0.0)
+    return Potential(arr + expansion * rate.rate, arr, expansion, rate.rate, rate.source)
+
+
+def total_addressable_pipeline(icp_fit_accounts: int, average_deal_size: float, win_rate: float) -> float:
+    """Seed 001: ICP-fit accounts x average deal size x historical win rate."""
+    return icp_fit_accounts * average_deal_size * win_rate
