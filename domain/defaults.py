@@ -92,6 +92,8 @@ class CoverageModel:
     mid_market_accounts_per_rep: tuple[int, int] = (15, 20)
     smb_accounts_per_rep: tuple[int, int] = (50, 100)
     hours_per_touch: float = 1.0
+    # tiers up to this one get proactive coverage; the rest are covered reactively (seed 001 step 3)
+    proactive_max_tier: int = 2
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,10 @@ class RepCapacity:
     senior_strategic_accounts: int = 5
     ramp_productivity: tuple[float, float] = (0.50, 0.75)
     ramp_quarters: int = 2
+    # assumption, not from the seeds: 13 weeks x 30 selling hours of a ramped rep in a quarter
+    selling_hours_per_quarter: float = 390.0
+    # share of reps expected to leave in a year (seed 002: "layer in attrition assumptions")
+    attrition_rate: float = 0.10
 
 
 @dataclass(frozen=True)
