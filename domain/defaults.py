@@ -121,6 +121,8 @@ class CoverageRules:
     meeting_lookahead_days: int = 14
     tier1_target: float = 0.90
     tier2_target: float = 0.60
+    # activity kinds that count as a meaningful touch (emails and social touches count as touches only)
+    meaningful_kinds: tuple[str, ...] = ("call", "meeting", "visit", "video")
 
 
 @dataclass(frozen=True)
