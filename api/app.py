@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.config import AppSettings
 from api.errors import PayloadTooLarge, install_error_handlers, problem_for
 from api.rest import health, imports, ownership
+from api.rest import settings as settings_routes
 from api.rest.resources import build_resource_routers
 from api.services.context import AppContext
 from api.services.ownership import OwnershipService
@@ -108,6 +109,7 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
     app.include_router(imports.router)  # before /{id} routes: /v1/accounts/export is not an id
     for router in build_resource_routers():
         app.include_router(router)
+    app.include_router(settings_routes.router)
 
     from api.graphql.schema import graphql_router
 
@@ -141,6 +143,10 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
                     {"name": "plans", "description": "Territory designs: draft, active, archived"},
                     {"name": "assignments", "description": "Owners of record, with history"},
                     {"name": "import", "description": "Bulk import and export (JSON or CSV)"},
+                    {
+                        "name": "settings",
+                        "description": "The tenant's numbers: scoring, tiers, coverage, capacity",
+                    },
                     {"name": "health", "description": "Liveness and readiness"},
                 ],
             )

@@ -179,6 +179,21 @@ def settings_to_dict(settings: TenantSettings) -> dict[str, Any]:
     return dataclasses.asdict(settings)
 
 
+def _same_kind(current: Any, value: Any) -> bool:
+    """A setting keeps its kind: bool, whole number, number (or None where that is the default), list."""
+    if isinstance(current, bool):
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if isinstance(current, int):
+        return isinstance(value, int)
+    if isinstance(current, float) or current is None:
+        return value is None and current is None or isinstance(value, int | float)
+    if isinstance(current, tuple):
+        return isinstance(value, tuple) and all(isinstance(v, type(current[0]) | int | float) for v in value)
+    return isinstance(value, type(current))
+
+
 def apply_overrides(overrides: dict[str, Any] | None, base: TenantSettings = DEFAULTS) -> TenantSettings:
     """Return `base` with a tenant's overrides ({"tiers": {"tier1_share": 0.1}}); unknown keys are errors."""
     if not overrides:
@@ -204,13 +219,73 @@ def apply_overrides(overrides: dict[str, Any] | None, base: TenantSettings = DEF
                 )
                 continue
             current = getattr(section, key)
-            if isinstance(current, tuple):
-                value = tuple(value) if isinstance(value, list | tuple) else value
-            if isinstance(current, bool) or not isinstance(value, type(current) | int | float | tuple):
-                errors.append(FieldError(f"{section_name}.{key}", "invalid_type", "wrong type"))
+            if isinstance(current, tuple) and isinstance(value, list | tuple):
+                value = tuple(value)
+            if not _same_kind(current, value):
+                expected = "a list" if isinstance(current, tuple) else type(current).__name__
+                errors.append(FieldError(f"{section_name}.{key}", "invalid_type", f"expected {expected}"))
                 continue
             changes[key] = value
         sections[section_name] = dataclasses.replace(section, **changes)
     if errors:
         raise ValidationFailed("invalid settings", errors)
     return dataclasses.replace(base, **sections)
+
+
+def check_settings(settings: TenantSettings) -> None:
+    """Rules a tenant's settings must keep; every broken one is named (ValidationFailed)."""
+    errors: list[FieldError] = []
+
+    def bad(path: str, code: str, message: str) -> None:
+        errors.append(FieldError(path, code, message))
+
+    weights = settings.scoring
+    factor_names = [f.name for f in dataclasses.fields(weights) if f.name not in ("scale_min", "scale_max")]
+    for name in factor_names:
+        if getattr(weights, name) < 0:
+            bad(f"scoring.{name}", "negative_weight", "weights must be zero (factor off) or positive")
+    if not any(getattr(weights, n) > 0 for n in factor_names):
+        bad("scoring", "no_factor", "at least one factor needs a positive weight")
+    if not weights.scale_min < weights.scale_max:
+        bad("scoring.scale_min", "bad_range", "scale_min must be below scale_max")
+    tiers = settings.tiers
+    for name in ("tier1_share", "tier2_share"):
+        if not 0 <= getattr(tiers, name) <= 1:
+            bad(f"tiers.{name}", "out_of_range", "a share is between 0 and 1")
+    if tiers.tier1_share + tiers.tier2_share > 1:
+        bad("tiers", "tiers_overlap", "tier 1 and tier 2 shares add up to more than 100%")
+    t1, t2 = tiers.tier1_min_potential, tiers.tier2_min_potential
+    if (t1 is None) != (t2 is None):
+        bad("tiers", "incomplete_thresholds", "set both absolute thresholds or neither")
+    elif t1 is not None and t2 is not None and not t1 > t2 >= 0:
+        bad(
+            "tiers.tier1_min_potential", "tiers_overlap", "tier 1 threshold must be above tier 2's (and >= 0)"
+        )
+    if not settings.segments.enterprise_min_revenue > settings.segments.mid_market_min_revenue >= 0:
+        bad("segments", "bands_overlap", "enterprise revenue must start above mid-market revenue")
+    for section in dataclasses.fields(settings):
+        values = getattr(settings, section.name)
+        for f in dataclasses.fields(values):
+            value = getattr(values, f.name)
+            numbers = isinstance(value, tuple) and all(isinstance(v, int | float) for v in value)
+            if numbers and list(value) != sorted(value):
+                bad(f"{section.name}.{f.name}", "not_ascending", "values must be in ascending order")
+    for path, value in (
+        ("coverage.tier1_target", settings.coverage.tier1_target),
+        ("coverage.tier2_target", settings.coverage.tier2_target),
+        ("win_rates.default_win_rate", settings.win_rates.default_win_rate),
+        ("capacity.attrition_rate", settings.capacity.attrition_rate),
+        ("equity.capacity_band", settings.equity.capacity_band),
+    ):
+        if not 0 <= value <= 1:
+            bad(path, "out_of_range", "a rate is between 0 and 1")
+    for path, value in (
+        ("coverage.coverage_window_days", settings.coverage.coverage_window_days),
+        ("coverage.review_window_days", settings.coverage.review_window_days),
+        ("capacity.selling_hours_per_quarter", settings.capacity.selling_hours_per_quarter),
+        ("coverage_model.hours_per_touch", settings.coverage_model.hours_per_touch),
+    ):
+        if not value > 0:
+            bad(path, "out_of_range", "must be positive")
+    if errors:
+        raise ValidationFailed("the settings break rules", errors, code="invalid_settings")

@@ -369,6 +369,21 @@ class SqlUnitOfWork:
             .values(ownership_version=TenantRow.ownership_version + 1)
         )
 
+    async def settings_record(self) -> tuple[dict, int]:
+        """The tenant's settings overrides and their version."""
+        stmt = sa.select(TenantRow.settings, TenantRow.settings_version).where(TenantRow.id == self.tenant_id)
+        row = (await self.session.execute(stmt)).one()
+        return row.settings or {}, int(row.settings_version)
+
+    async def replace_settings(self, overrides: dict) -> int:
+        """Store new overrides; the version goes up by one. Answers the new version."""
+        await self.session.execute(
+            sa.update(TenantRow)
+            .where(TenantRow.id == self.tenant_id)
+            .values(settings=overrides, settings_version=TenantRow.settings_version + 1)
+        )
+        return (await self.settings_record())[1]
+
     async def tenant_settings(self) -> dict:
         result = await self.session.execute(
             sa.select(TenantRow.settings).where(TenantRow.id == self.tenant_id)

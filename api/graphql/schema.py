@@ -24,6 +24,7 @@ from api.errors import field_errors_from_pydantic, status_for
 from api.graphql.loaders import Loaders
 from api.services import accounts, assignments, plans, reps, territories
 from api.services import schemas as s
+from api.services import settings as settings_service
 from api.services.common import NIL
 from api.services.context import AppContext, Principal, Unauthorized, authenticate_header
 from domain import model
@@ -289,6 +290,16 @@ Plan = output_type(s.PlanRead, "Plan", model.Plan)
 Assignment = output_type(s.AssignmentRead, "Assignment", model.Assignment)
 
 
+@strawberry.type(description="The tenant's settings: version, overrides and the effective values")
+class Settings:
+    version: int
+    overrides: JSON
+    effective: JSON
+
+
+SettingsResult = Annotated[Settings | Problem, strawberry.union("SettingsResult")]
+
+
 @strawberry.type
 class PageInfo:
     has_next_page: bool
@@ -417,6 +428,10 @@ class Query:
         page = await call(plans.list_plans(c.ctx, c.principal, {"state": state}, None, 500))
         return page["items"]
 
+    @strawberry.field(description="The tenant's settings (admin scope)")
+    async def settings(self, info: Info) -> Settings:
+        return Settings(**await call(settings_service.get_settings(info.context.ctx, info.context.principal)))
+
     @strawberry.field(description="Owners of up to 1,000 accounts by external id, in the order asked")
     async def ownership(
         self, info: Info, external_ids: list[str], role: model.Role = model.Role.AE
@@ -463,6 +478,12 @@ def _mutate(use_case: Callable, model_cls: type[BaseModel] | None = None) -> Cal
 
 @strawberry.type
 class Mutation:
+    @strawberry.mutation(description="Replace the tenant's setting overrides (admin scope)")
+    async def update_settings(self, info: Info, overrides: JSON) -> SettingsResult:
+        c = info.context
+        found = await attempt(settings_service.replace_settings(c.ctx, c.principal, _overrides(overrides)))
+        return found if isinstance(found, Problem) else Settings(**found)
+
     @strawberry.mutation
     async def create_account(self, info: Info, input: AccountCreateInput) -> AccountResult:  # type: ignore
         return await _mutate(accounts.create_account, s.AccountCreate)(info, input)
@@ -506,6 +527,15 @@ class Mutation:
     @strawberry.mutation
     async def update_assignment(self, info: Info, id: UUID, input: AssignmentUpdateInput) -> AssignmentResult:  # type: ignore
         return await _mutate(assignments.update_assignment, s.AssignmentUpdate)(info, id, input)
+
+
+def _overrides(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise ValidationFailed(
+            "overrides must be an object of sections",
+            [FieldError("overrides", "invalid_type", 'expected {"section": {"setting": value}}')],
+        )
+    return value
 
 
 def _mask(error: GraphQLError) -> bool:

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, create_model
 
-from domain.defaults import MAX_LOOKUP_BATCH
+from domain.defaults import MAX_LOOKUP_BATCH, TenantSettings
 from domain.model import (
     AssignmentReason,
     ChurnRisk,
@@ -326,3 +326,16 @@ class Problem(BaseModel):
     detail: str
     code: str
     errors: list[FieldProblem] = Field(default_factory=list)
+
+
+class SettingsRead(BaseModel):
+    version: int = Field(description="goes up by one with every change; results say which version made them")
+    overrides: dict[str, dict[str, Any]] = Field(description="what the tenant changed from the defaults")
+    effective: TenantSettings = Field(description="the defaults with the overrides applied")
+
+
+class SettingsUpdate(Input):
+    overrides: dict[str, dict[str, Any]] = Field(
+        description="the tenant's overrides, replacing the previous ones, "
+        'e.g. {"tiers": {"tier1_share": 0.15}}; {} returns to the defaults'
+    )

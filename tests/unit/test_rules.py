@@ -104,3 +104,19 @@ def test_unknown_or_mistyped_settings_are_named():
         apply_overrides({"tiers": {"tier9": 1, "tier1_share": "lots"}, "nope": {}})
     fields = {e.field for e in err.value.errors}
     assert fields == {"tiers.tier9", "tiers.tier1_share", "nope"}
+
+
+def test_default_settings_keep_every_rule():
+    from domain.defaults import check_settings
+
+    check_settings(DEFAULTS)
+
+
+def test_all_factor_weights_zero_is_refused():
+    from domain.defaults import ScoringWeights, check_settings
+
+    zero = {f: 0.0 for f in ("current_revenue", "expansion", "industry_growth", "whitespace")}
+    with pytest.raises(ValidationFailed) as err:
+        check_settings(apply_overrides({"scoring": zero}))
+    assert [(e.field, e.code) for e in err.value.errors] == [("scoring", "no_factor")]
+    assert ScoringWeights().current_revenue == 1.0

@@ -1,0 +1,34 @@
+"""Tenant settings: the domain's numbers as the tenant overrides them, versioned."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.services.context import AppContext, Principal
+from domain.defaults import apply_overrides, check_settings, settings_to_dict
+from domain.model import Scope
+
+
+def _answer(overrides: dict, version: int) -> dict[str, Any]:
+    return {
+        "version": version,
+        "overrides": overrides,
+        "effective": settings_to_dict(apply_overrides(overrides)),
+    }
+
+
+async def get_settings(ctx: AppContext, p: Principal) -> dict[str, Any]:
+    p.require(Scope.ADMIN)
+    async with ctx.uow(p.tenant_id) as uow:
+        overrides, version = await uow.settings_record()
+        return _answer(overrides, version)
+
+
+async def replace_settings(ctx: AppContext, p: Principal, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Validate first (unknown keys, kinds, then the domain's rules); bad settings leave the old in force."""
+    p.require(Scope.ADMIN)
+    check_settings(apply_overrides(overrides))
+    async with ctx.uow(p.tenant_id) as uow:
+        version = await uow.replace_settings(overrides)
+        await uow.commit()
+        return _answer(overrides, version)
