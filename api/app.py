@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.config import AppSettings
 from api.errors import PayloadTooLarge, install_error_handlers, problem_for
-from api.rest import health, imports, ownership
+from api.rest import health, imports, ownership, scoring
 from api.rest import settings as settings_routes
 from api.rest.resources import build_resource_routers
 from api.services.context import AppContext
@@ -110,6 +110,7 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
     for router in build_resource_routers():
         app.include_router(router)
     app.include_router(settings_routes.router)
+    app.include_router(scoring.router)
 
     from api.graphql.schema import graphql_router
 

@@ -12,14 +12,20 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.tables import AccountRow, ActivityRow, OpportunityRow, RepRow, TenantRow
+from persistence.tables import AccountRow, AccountScoreRow, ActivityRow, OpportunityRow, RepRow, TenantRow
 
 ACCOUNTS = AccountRow.__table__
 REPS = RepRow.__table__
 ACTIVITIES = ActivityRow.__table__
 OPPORTUNITIES = OpportunityRow.__table__
 
-TABLES = {"accounts": ACCOUNTS, "reps": REPS, "activities": ACTIVITIES, "opportunities": OPPORTUNITIES}
+TABLES = {
+    "accounts": ACCOUNTS,
+    "reps": REPS,
+    "activities": ACTIVITIES,
+    "opportunities": OPPORTUNITIES,
+    "account_scores": AccountScoreRow.__table__,
+}
 BATCH = 5_000
 
 

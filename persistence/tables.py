@@ -260,4 +260,24 @@ class OpportunityRow(SQLModel, table=True):
     created_at: datetime | None = _ts()
 
 
+class AccountScoreRow(SQLModel, table=True):
+    """The last scoring run's result for an account, with the settings version that made it."""
+
+    __tablename__ = "account_scores"
+    __table_args__ = (sa.Index(None, "tenant_id", "tier"),)
+    account_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    )
+    tenant_id: uuid.UUID = _tenant()
+    score: float = Field(sa_column=sa.Column(sa.Float, nullable=False))
+    confidence: float = Field(sa_column=sa.Column(sa.Float, nullable=False))
+    potential: float = Field(sa_column=sa.Column(sa.Float, nullable=False))
+    win_probability: float = Field(sa_column=sa.Column(sa.Float, nullable=False))
+    tier: int = Field(sa_column=sa.Column(sa.SmallInteger, nullable=False))
+    icp_fit: bool = Field(sa_column=sa.Column(sa.Boolean, nullable=False))
+    factors: list = _json(list)
+    settings_version: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    computed_at: datetime | None = _ts(nullable=False)
+
+
 metadata = SQLModel.metadata

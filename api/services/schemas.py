@@ -339,3 +339,42 @@ class SettingsUpdate(Input):
         description="the tenant's overrides, replacing the previous ones, "
         'e.g. {"tiers": {"tier1_share": 0.15}}; {} returns to the defaults'
     )
+
+
+class FactorRead(BaseModel):
+    factor: str
+    value: float | None = Field(description="1-5; null when its source fields are missing")
+    weight: float
+    contribution: float = Field(description="this factor's part of the score; the parts add up to the score")
+    source_fields: list[str]
+    description: str
+
+
+class AccountScoreRead(BaseModel):
+    account_id: UUID
+    score: float = Field(description="composite score, 1-5")
+    confidence: float = Field(description="share of the scoring model's weight that had data, 0-1")
+    potential: float = Field(description="current ARR + expansion estimate x win probability, dollars")
+    win_probability: float
+    tier: int = Field(description="1 = top 20% by potential, 2 = next 30%, 3 = the rest (tenant settings)")
+    icp_fit: bool
+    settings_version: int = Field(description="the settings version that made this result")
+    computed_at: datetime
+    factors: list[FactorRead]
+    missing_fields: list[str]
+
+
+class WinRateRead(BaseModel):
+    rate: float
+    won: int
+    lost: int
+    source: str = Field(description="history (the tenant's closed opportunities) or default (too few)")
+
+
+class ScoringRunRead(BaseModel):
+    scored: int
+    settings_version: int
+    tiers: dict[str, int]
+    icp_fit: int
+    win_rates: dict[str, WinRateRead]
+    seconds: float

@@ -1,0 +1,132 @@
+"""Scoring runs: score, potential and tier of every account, stored with the settings version."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Any
+from uuid import UUID
+
+from api.services.common import found
+from api.services.context import AppContext, Principal
+from domain.defaults import apply_overrides
+from domain.errors import NotFound
+from domain.model import OpportunityStatus, Scope, Segment
+from domain.scoring import FACTORS, account_potential, score_account, win_rates
+from domain.tiering import tier_accounts
+from persistence import scoring as store
+
+CHUNK = 10_000
+_DESCRIPTIONS = {f.name: (f.source_fields, f.description) for f in FACTORS}
+
+
+def _segment(value: str | None) -> Segment | None:
+    return Segment(value) if value else None
+
+
+async def run_scoring(ctx: AppContext, p: Principal) -> dict[str, Any]:
+    """Pass 1 scores accounts chunk by chunk and keeps only (id, potential); pass 2 sets tiers 1 and 2."""
+    p.require(Scope.WRITE)
+    started = time.perf_counter()
+    async with ctx.uow(p.tenant_id) as uow:
+        overrides, version = await uow.settings_record()
+    settings = apply_overrides(overrides)
+    now = ctx.clock.now()
+    async with ctx.engine.begin() as conn:
+        counts = await store.closed_opportunity_counts(conn, p.tenant_id)
+        closed = itertools.chain.from_iterable(
+            itertools.repeat((_segment(segment), OpportunityStatus(status)), n)
+            for segment, status, n in counts
+        )
+        rates = win_rates(closed, settings.win_rates)
+        await store.clear_scores(conn, p.tenant_id)
+        potentials: dict[Any, float] = {}
+        icp_fit = 0
+        async for chunk in store.accounts_in_chunks(conn, p.tenant_id, CHUNK):
+            rows = []
+            for account in chunk:
+                scored = score_account(account, settings)
+                potential = account_potential(account, rates)
+                fit = scored.score >= settings.scoring_bands.icp_fit_min_score
+                icp_fit += fit
+                potentials[account.id] = potential.dollars
+                rows.append(
+                    {
+                        "account_id": account.id,
+                        "tenant_id": p.tenant_id,
+                        "score": scored.score,
+                        "confidence": scored.confidence,
+                        "potential": potential.dollars,
+                        "win_probability": potential.win_probability,
+                        "tier": 3,
+                        "icp_fit": fit,
+                        "factors": [[f.factor, f.value, f.weight, f.contribution] for f in scored.factors],
+                        "settings_version": version,
+                        "computed_at": now,
+                    }
+                )
+            await store.write_scores(conn, rows)
+        tiers = tier_accounts(potentials, settings.tiers)
+        upper = {t: [k for k, v in tiers.items() if v == t] for t in (1, 2)}
+        await store.set_tiers(conn, p.tenant_id, upper)
+    return {
+        "scored": len(potentials),
+        "settings_version": version,
+        "tiers": {
+            "1": len(upper[1]),
+            "2": len(upper[2]),
+            "3": len(potentials) - len(upper[1]) - len(upper[2]),
+        },
+        "icp_fit": icp_fit,
+        "win_rates": {
+            str(s.value if s else "unknown"): {
+                "rate": r.rate,
+                "won": r.won,
+                "lost": r.lost,
+                "source": r.source,
+            }
+            for s, r in rates.items()
+        },
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+async def get_score(ctx: AppContext, p: Principal, account_id: UUID) -> dict[str, Any]:
+    """One account's stored score, explained factor by factor."""
+    p.require(Scope.READ)
+    async with ctx.uow(p.tenant_id) as uow:
+        found(await uow.accounts.get(account_id), "account", account_id)
+    async with ctx.engine.connect() as conn:
+        row = await store.read_score(conn, p.tenant_id, account_id)
+    if row is None:
+        raise NotFound("the account has no score yet: run POST /v1/scoring/run", code="not_scored")
+    factors = []
+    missing = []
+    for name, value, weight, contribution in row["factors"]:
+        fields, description = _DESCRIPTIONS[name]
+        factors.append(
+            {
+                "factor": name,
+                "value": value,
+                "weight": weight,
+                "contribution": contribution,
+                "source_fields": list(fields),
+                "description": description,
+            }
+        )
+        if value is None:
+            missing.extend(fields)
+    return {
+        key: row[key]
+        for key in (
+            "account_id",
+            "score",
+            "confidence",
+            "potential",
+            "win_probability",
+            "tier",
+            "icp_fit",
+            "settings_version",
+            "computed_at",
+        )
+    } | {"factors": factors, "missing_fields": missing}

@@ -1,0 +1,84 @@
+"""Reads and writes of a scoring run: accounts in id-ordered chunks, closed opportunities, score rows."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from persistence.bulk import insert_many
+from persistence.tables import AccountRow, AccountScoreRow, OpportunityRow
+
+ACCOUNTS = AccountRow.__table__
+SCORES = AccountScoreRow.__table__
+OPPORTUNITIES = OpportunityRow.__table__
+SCORING_COLUMNS = (
+    "id",
+    "segment",
+    "current_arr",
+    "engagement",
+    "growth_rate",
+    "expansion_estimate",
+    "annual_revenue",
+    "intent",
+    "relationship",
+    "competitive",
+)
+
+
+async def accounts_in_chunks(
+    conn: AsyncConnection, tenant_id: uuid.UUID, size: int
+) -> AsyncIterator[Sequence[Any]]:
+    """Live accounts with the fields scoring reads, `size` at a time (keyset on id: never all in memory)."""
+    after = None
+    while True:
+        stmt = sa.select(*(ACCOUNTS.c[c] for c in SCORING_COLUMNS)).where(
+            ACCOUNTS.c.tenant_id == tenant_id, ACCOUNTS.c.deleted_at.is_(None)
+        )
+        if after is not None:
+            stmt = stmt.where(ACCOUNTS.c.id > after)
+        rows = (await conn.execute(stmt.order_by(ACCOUNTS.c.id).limit(size))).all()
+        if not rows:
+            return
+        yield rows
+        after = rows[-1].id
+
+
+async def closed_opportunity_counts(
+    conn: AsyncConnection, tenant_id: uuid.UUID
+) -> list[tuple[str | None, str, int]]:
+    """(account segment, won|lost, count) of the tenant's closed opportunities."""
+    stmt = (
+        sa.select(ACCOUNTS.c.segment, OPPORTUNITIES.c.status, sa.func.count())
+        .select_from(OPPORTUNITIES.join(ACCOUNTS, ACCOUNTS.c.id == OPPORTUNITIES.c.account_id))
+        .where(OPPORTUNITIES.c.tenant_id == tenant_id, OPPORTUNITIES.c.status.in_(["won", "lost"]))
+        .group_by(ACCOUNTS.c.segment, OPPORTUNITIES.c.status)
+    )
+    return [(r[0], r[1], int(r[2])) for r in await conn.execute(stmt)]
+
+
+async def clear_scores(conn: AsyncConnection, tenant_id: uuid.UUID) -> None:
+    await conn.execute(sa.delete(SCORES).where(SCORES.c.tenant_id == tenant_id))
+
+
+async def write_scores(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    await insert_many(conn, "account_scores", rows)
+
+
+async def set_tiers(conn: AsyncConnection, tenant_id: uuid.UUID, tiers: dict[int, list[Any]]) -> None:
+    stmt = (
+        sa.update(SCORES)
+        .where(SCORES.c.tenant_id == tenant_id, SCORES.c.account_id == sa.bindparam("_id"))
+        .values(tier=sa.bindparam("_tier"))
+    )
+    for tier, ids in tiers.items():
+        for start in range(0, len(ids), 5_000):
+            await conn.execute(stmt, [{"_id": i, "_tier": tier} for i in ids[start : start + 5_000]])
+
+
+async def read_score(conn: AsyncConnection, tenant_id: uuid.UUID, account_id: uuid.UUID) -> Any:
+    stmt = sa.select(SCORES).where(SCORES.c.tenant_id == tenant_id, SCORES.c.account_id == account_id)
+    return (await conn.execute(stmt)).mappings().first()

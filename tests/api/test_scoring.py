@@ -1,0 +1,103 @@
+"""Scoring runs over REST: scores, potential, tiers by potential, explanations, settings version."""
+
+import pytest
+
+from tests import factories as f
+
+
+async def _import(client, tenant, rows):
+    r = await client.post("/v1/accounts/import", json=rows, headers=tenant.headers)
+    assert r.status_code == 200, r.text
+
+
+async def test_run_scores_tiers_by_potential_and_explains(client, tenant):
+    rows = [
+        {
+            "external_id": f"A{i}",
+            "name": f"a{i}",
+            "current_arr": 10_000.0 * i,
+            "expansion_estimate": 0.0,
+            "growth_rate": 0.1,
+            "engagement": 50,
+        }
+        for i in range(10)
+    ]
+    # the growth account: little ARR, big whitespace: the highest potential
+    rows.append(
+        {
+            "external_id": "GROW",
+            "name": "grow",
+            "current_arr": 50_000.0,
+            "expansion_estimate": 2_000_000.0,
+            "growth_rate": 0.4,
+            "engagement": 90,
+        }
+    )
+    await _import(client, tenant, rows)
+    r = await client.post("/v1/scoring/run", headers=tenant.headers)
+    assert r.status_code == 200, r.text
+    run = r.json()
+    # 11 accounts: tier 1 = round(11 x 20%) = 2; tiers 1 and 2 = round(11 x 50%) = 6, so tier 2 = 4
+    assert run["scored"] == 11 and run["tiers"] == {"1": 2, "2": 4, "3": 5}
+    assert run["win_rates"]["smb"]["source"] == "default"
+    grow = (await client.get("/v1/accounts/by-external-id/GROW", headers=tenant.headers)).json()
+    score = (await client.get(f"/v1/accounts/{grow['id']}/score", headers=tenant.headers)).json()
+    assert score["tier"] == 1
+    assert score["potential"] == pytest.approx(50_000 + 2_000_000 * 0.2)
+    assert score["settings_version"] == run["settings_version"]
+    assert sum(fac["contribution"] for fac in score["factors"]) == pytest.approx(score["score"])
+    assert 1 <= score["score"] <= 5
+    by = {fac["factor"]: fac for fac in score["factors"]}
+    assert by["whitespace"]["source_fields"] == ["expansion_estimate"] and by["whitespace"]["value"] == 5
+    low = (await client.get("/v1/accounts/by-external-id/A1", headers=tenant.headers)).json()
+    assert (await client.get(f"/v1/accounts/{low['id']}/score", headers=tenant.headers)).json()["tier"] == 3
+
+
+async def test_missing_data_lowers_confidence_and_is_listed(client, tenant):
+    a = await f.account(client, tenant.headers, current_arr=600_000)
+    await client.post("/v1/scoring/run", headers=tenant.headers)
+    score = (await client.get(f"/v1/accounts/{a['id']}/score", headers=tenant.headers)).json()
+    assert score["confidence"] == pytest.approx(0.25)
+    assert set(score["missing_fields"]) == {"engagement", "growth_rate", "expansion_estimate"}
+
+
+async def test_results_say_which_settings_made_them(client, tenant):
+    a = await f.account(client, tenant.headers, current_arr=600_000, engagement=10)
+    first = (await client.post("/v1/scoring/run", headers=tenant.headers)).json()
+    put = {"overrides": {"scoring": {"expansion": 0.0}}}
+    version = (await client.put("/v1/settings", json=put, headers=tenant.headers)).json()["version"]
+    second = (await client.post("/v1/scoring/run", headers=tenant.headers)).json()
+    assert second["settings_version"] == version == first["settings_version"] + 1
+    score = (await client.get(f"/v1/accounts/{a['id']}/score", headers=tenant.headers)).json()
+    assert score["settings_version"] == version and "expansion" not in {x["factor"] for x in score["factors"]}
+
+
+async def test_win_rates_come_from_the_tenants_closed_opportunities(client, tenant):
+    await _import(client, tenant, [{"external_id": "S", "name": "s", "annual_revenue": 500_000.0}])
+    opps = [
+        {
+            "external_id": f"O{i}",
+            "account_external_id": "S",
+            "amount": 1000.0,
+            "status": "won" if i < 6 else "lost",
+        }
+        for i in range(20)
+    ]
+    r = await client.post("/v1/opportunities/import", json=opps, headers=tenant.headers)
+    assert r.json()["created"] == 20
+    run = (await client.post("/v1/scoring/run", headers=tenant.headers)).json()
+    assert run["win_rates"]["smb"] == {"rate": 0.3, "won": 6, "lost": 14, "source": "history"}
+
+
+async def test_score_errors_and_isolation(client, tenant, other_tenant):
+    a = await f.account(client, tenant.headers)
+    r = await client.get(f"/v1/accounts/{a['id']}/score", headers=tenant.headers)
+    assert r.status_code == 404 and r.json()["code"] == "not_scored"
+    await client.post("/v1/scoring/run", headers=tenant.headers)
+    assert (
+        await client.get(f"/v1/accounts/{a['id']}/score", headers=other_tenant.headers)
+    ).status_code == 404
+    theirs = (await client.post("/v1/scoring/run", headers=other_tenant.headers)).json()
+    assert theirs["scored"] == 0
+    assert (await client.post("/v1/scoring/run", headers=tenant.read_headers)).status_code == 403
+    assert (await client.get(f"/v1/accounts/{a['id']}/score", headers=tenant.headers)).status_code == 200
