@@ -82,3 +82,12 @@ async def set_tiers(conn: AsyncConnection, tenant_id: uuid.UUID, tiers: dict[int
 async def read_score(conn: AsyncConnection, tenant_id: uuid.UUID, account_id: uuid.UUID) -> Any:
     stmt = sa.select(SCORES).where(SCORES.c.tenant_id == tenant_id, SCORES.c.account_id == account_id)
     return (await conn.execute(stmt)).mappings().first()
+
+
+async def read_scores(
+    conn: AsyncConnection, tenant_id: uuid.UUID, account_ids: Sequence[Any]
+) -> dict[Any, Any]:
+    stmt = sa.select(SCORES).where(
+        SCORES.c.tenant_id == tenant_id, SCORES.c.account_id.in_(list(account_ids))
+    )
+    return {row["account_id"]: row for row in (await conn.execute(stmt)).mappings()}

@@ -16,6 +16,7 @@ from persistence.repositories import (
     SqlRepRepository,
     SqlTerritoryRepository,
 )
+from persistence.scoring import read_scores
 from persistence.tables import AccountRow, AssignmentRow
 
 
@@ -29,6 +30,12 @@ class Loaders:
         self.owner = DataLoader(self._owners)
         self.territory_accounts = DataLoader(self._accounts_by("territory_id"))
         self.rep_accounts = DataLoader(self._accounts_by("rep_id"))
+        self.score = DataLoader(self._scores)
+
+    async def _scores(self, ids: list[UUID]) -> list[Any]:
+        async with self.ctx.engine.connect() as conn:
+            found = await read_scores(conn, self.p.tenant_id, ids)
+        return [found.get(i) for i in ids]
 
     def _by_id(self, repo_cls: type) -> Any:
         async def load(ids: list[UUID]) -> list[Any]:

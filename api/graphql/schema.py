@@ -24,6 +24,7 @@ from api.errors import field_errors_from_pydantic, status_for
 from api.graphql.loaders import Loaders
 from api.services import accounts, assignments, plans, reps, territories
 from api.services import schemas as s
+from api.services import scoring as scoring_service
 from api.services import settings as settings_service
 from api.services.common import NIL
 from api.services.context import AppContext, Principal, Unauthorized, authenticate_header
@@ -108,7 +109,10 @@ def _gql_type(annotation: Any) -> Any:
         return JSON
     if annotation is EmailStr:
         return str
-    return annotation
+    return _GENERATED.get(annotation, annotation)
+
+
+_GENERATED: dict[Any, type] = {}  # service model -> its generated Strawberry type, for nested fields
 
 
 def output_type(
@@ -118,7 +122,9 @@ def output_type(
     annotations = {n: _gql_type(f.annotation) for n, f in model_cls.model_fields.items()}
     namespace: dict[str, Any] = {"__annotations__": annotations, **(extra or {})}
     namespace["is_type_of"] = classmethod(lambda cls, obj, _info: isinstance(obj, cls | domain_cls))
-    return strawberry.type(type(name, (), namespace), description=model_cls.__doc__)
+    generated = strawberry.type(type(name, (), namespace), description=model_cls.__doc__)
+    _GENERATED[model_cls] = generated
+    return generated
 
 
 def input_type(model_cls: type[BaseModel], name: str) -> type:
@@ -237,6 +243,16 @@ async def _account_owner(
     return _ownership(await info.context.loaders.owner.load((plan, root.id, role.value)))
 
 
+Factor = output_type(s.FactorRead, "Factor", s.FactorRead)
+AccountScore = output_type(s.AccountScoreRead, "AccountScore", s.AccountScoreRead)
+ScoringRun = output_type(s.ScoringRunRead, "ScoringRun", s.ScoringRunRead)
+
+
+async def _account_score(root: Any, info: Info) -> AccountScore | None:  # type: ignore[valid-type]
+    row = await info.context.loaders.score.load(root.id)
+    return None if row is None else s.AccountScoreRead.model_validate(scoring_service.explain(row))
+
+
 async def _account_parent(root: Any, info: Info) -> Account | None:
     return None if root.parent_id is None else await info.context.loaders.account.load(root.parent_id)
 
@@ -250,6 +266,9 @@ Account = output_type(
             resolver=_account_owner, description="owner of record for the role (active plan)"
         ),
         "parent": strawberry.field(resolver=_account_parent),
+        "score": strawberry.field(
+            resolver=_account_score, description="the last scoring run's result, explained"
+        ),
     },
 )
 
@@ -454,6 +473,7 @@ PlanUpdateInput = input_type(s.PlanUpdate, "PlanUpdateInput")
 AssignmentCreateInput = input_type(s.AssignmentCreate, "AssignmentCreateInput")
 AssignmentUpdateInput = input_type(s.AssignmentUpdate, "AssignmentUpdateInput")
 
+ScoringRunResult = Annotated[ScoringRun | Problem, strawberry.union("ScoringRunResult")]  # type: ignore
 AccountResult = Annotated[Account | Problem, strawberry.union("AccountResult")]  # type: ignore[valid-type]
 RepResult = Annotated[Rep | Problem, strawberry.union("RepResult")]  # type: ignore[valid-type]
 TerritoryResult = Annotated[Territory | Problem, strawberry.union("TerritoryResult")]  # type: ignore
@@ -483,6 +503,12 @@ class Mutation:
         c = info.context
         found = await attempt(settings_service.replace_settings(c.ctx, c.principal, _overrides(overrides)))
         return found if isinstance(found, Problem) else Settings(**found)
+
+    @strawberry.mutation(description="Score, value and tier every account under the current settings")
+    async def run_scoring(self, info: Info) -> ScoringRunResult:  # type: ignore[valid-type]
+        c = info.context
+        found = await attempt(scoring_service.run_scoring(c.ctx, c.principal))
+        return found if isinstance(found, Problem) else s.ScoringRunRead.model_validate(found)
 
     @strawberry.mutation
     async def create_account(self, info: Info, input: AccountCreateInput) -> AccountResult:  # type: ignore

@@ -100,6 +100,11 @@ async def get_score(ctx: AppContext, p: Principal, account_id: UUID) -> dict[str
         row = await store.read_score(conn, p.tenant_id, account_id)
     if row is None:
         raise NotFound("the account has no score yet: run POST /v1/scoring/run", code="not_scored")
+    return explain(row)
+
+
+def explain(row: Any) -> dict[str, Any]:
+    """A stored score row with each factor's description and source fields."""
     factors = []
     missing = []
     for name, value, weight, contribution in row["factors"]:

@@ -101,3 +101,28 @@ async def test_score_errors_and_isolation(client, tenant, other_tenant):
     assert theirs["scored"] == 0
     assert (await client.post("/v1/scoring/run", headers=tenant.read_headers)).status_code == 403
     assert (await client.get(f"/v1/accounts/{a['id']}/score", headers=tenant.headers)).status_code == 200
+
+
+async def test_graphql_run_scoring_and_account_scores_are_batched(client, engine, tenant):
+    from tests.factories import count_statements
+
+    rows = [
+        {"external_id": f"G{i}", "name": f"g{i}", "current_arr": 1000.0 * i, "growth_rate": 0.2}
+        for i in range(6)
+    ]
+    await _import(client, tenant, rows)
+    m = "mutation { runScoring { __typename ... on ScoringRun { scored tiers } } }"
+    run = (await client.post("/graphql", json={"query": m}, headers=tenant.headers)).json()["data"][
+        "runScoring"
+    ]
+    assert run["scored"] == 6 and sum(run["tiers"].values()) == 6
+    q = """{ accounts(first: 6) { nodes { externalId
+             score { score tier settingsVersion factors { factor value } } } } }"""
+    with count_statements(engine) as statements:
+        data = (await client.post("/graphql", json={"query": q}, headers=tenant.headers)).json()["data"]
+    nodes = data["accounts"]["nodes"]
+    assert len(nodes) == 6 and all(n["score"]["factors"] for n in nodes)
+    assert sorted(n["score"]["tier"] for n in nodes) == [1, 2, 2, 3, 3, 3]
+    assert sum("account_scores" in s for s in statements) == 1  # one batched read for all six
+    denied = await client.post("/graphql", json={"query": m}, headers=tenant.read_headers)
+    assert denied.json()["data"]["runScoring"]["__typename"] == "Problem"
