@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -11,26 +11,51 @@ from domain.defaults import TierCutoffs, TieringMatrix
 K = TypeVar("K", bound=Hashable)
 
 
+def _rank_key(key: Hashable, potential: float) -> tuple[float, str]:
+    return (-potential, str(key))
+
+
+@dataclass(frozen=True)
+class TierBoundaries:
+    """The rank keys of the last tier-1 and the last tier-2 account (None: that tier is empty)."""
+
+    last_tier1: tuple[float, str] | None
+    last_tier2: tuple[float, str] | None
+    thresholds: tuple[float, float] | None = None  # absolute mode: (tier 1 min, tier 2 min)
+
+
+def tier_boundaries(potentials: Iterable[tuple[Hashable, float]], cutoffs: TierCutoffs) -> TierBoundaries:
+    """Where tiers 1 and 2 end, from (key, potential) pairs: the only step that needs every account."""
+    if cutoffs.tier1_min_potential is not None and cutoffs.tier2_min_potential is not None:
+        return TierBoundaries(None, None, (cutoffs.tier1_min_potential, cutoffs.tier2_min_potential))
+    ranked = sorted(_rank_key(k, p) for k, p in potentials)
+    n = len(ranked)
+    n1 = round(n * cutoffs.tier1_share)
+    n12 = round(n * (cutoffs.tier1_share + cutoffs.tier2_share))
+    return TierBoundaries(ranked[n1 - 1] if n1 else None, ranked[n12 - 1] if n12 else None)
+
+
+def tier_of(key: Hashable, potential: float, bounds: TierBoundaries) -> int:
+    """Tier 1, 2 or 3 of one account, given the boundaries."""
+    if bounds.thresholds is not None:
+        t1, t2 = bounds.thresholds
+        return 1 if potential >= t1 else 2 if potential >= t2 else 3
+    rank = _rank_key(key, potential)
+    if bounds.last_tier1 is not None and rank <= bounds.last_tier1:
+        return 1
+    if bounds.last_tier2 is not None and rank <= bounds.last_tier2:
+        return 2
+    return 3
+
+
 def tier_accounts(potentials: Mapping[K, float], cutoffs: TierCutoffs) -> dict[K, int]:
     """Tier 1, 2 or 3 per account: by absolute thresholds when both are set, else by shares.
 
     Shares: the top tier1_share of accounts by potential are tier 1, the next tier2_share tier 2, the rest
     tier 3; counts are rounded, so each tier is within one account of its share. Ties break by key.
     """
-    if cutoffs.tier1_min_potential is not None and cutoffs.tier2_min_potential is not None:
-        return {
-            key: 1
-            if value >= cutoffs.tier1_min_potential
-            else 2
-            if value >= cutoffs.tier2_min_potential
-            else 3
-            for key, value in potentials.items()
-        }
-    ranked = sorted(potentials, key=lambda key: (-potentials[key], str(key)))
-    n = len(ranked)
-    n1 = round(n * cutoffs.tier1_share)
-    n12 = round(n * (cutoffs.tier1_share + cutoffs.tier2_share))
-    return {key: 1 if i < n1 else 2 if i < n12 else 3 for i, key in enumerate(ranked)}
+    bounds = tier_boundaries(potentials.items(), cutoffs)
+    return {key: tier_of(key, value, bounds) for key, value in potentials.items()}
 
 
 @dataclass(frozen=True)

@@ -29,13 +29,16 @@ SCORING_COLUMNS = (
 )
 
 
+POTENTIAL_COLUMNS = ("id", "segment", "current_arr", "expansion_estimate")
+
+
 async def accounts_in_chunks(
-    conn: AsyncConnection, tenant_id: uuid.UUID, size: int
+    conn: AsyncConnection, tenant_id: uuid.UUID, size: int, columns: Sequence[str] = SCORING_COLUMNS
 ) -> AsyncIterator[Sequence[Any]]:
-    """Live accounts with the fields scoring reads, `size` at a time (keyset on id: never all in memory)."""
+    """Live accounts with the given fields, `size` at a time (keyset on id: never all in memory)."""
     after = None
     while True:
-        stmt = sa.select(*(ACCOUNTS.c[c] for c in SCORING_COLUMNS)).where(
+        stmt = sa.select(*(ACCOUNTS.c[c] for c in columns)).where(
             ACCOUNTS.c.tenant_id == tenant_id, ACCOUNTS.c.deleted_at.is_(None)
         )
         if after is not None:
@@ -66,17 +69,6 @@ async def clear_scores(conn: AsyncConnection, tenant_id: uuid.UUID) -> None:
 
 async def write_scores(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     await insert_many(conn, "account_scores", rows)
-
-
-async def set_tiers(conn: AsyncConnection, tenant_id: uuid.UUID, tiers: dict[int, list[Any]]) -> None:
-    stmt = (
-        sa.update(SCORES)
-        .where(SCORES.c.tenant_id == tenant_id, SCORES.c.account_id == sa.bindparam("_id"))
-        .values(tier=sa.bindparam("_tier"))
-    )
-    for tier, ids in tiers.items():
-        for start in range(0, len(ids), 5_000):
-            await conn.execute(stmt, [{"_id": i, "_tier": tier} for i in ids[start : start + 5_000]])
 
 
 async def read_score(conn: AsyncConnection, tenant_id: uuid.UUID, account_id: uuid.UUID) -> Any:

@@ -13,7 +13,7 @@ from domain.defaults import apply_overrides
 from domain.errors import NotFound
 from domain.model import OpportunityStatus, Scope, Segment
 from domain.scoring import FACTORS, account_potential, score_account, win_rates
-from domain.tiering import tier_accounts
+from domain.tiering import tier_boundaries, tier_of
 from persistence import scoring as store
 
 CHUNK = 10_000
@@ -25,7 +25,10 @@ def _segment(value: str | None) -> Segment | None:
 
 
 async def run_scoring(ctx: AppContext, p: Principal) -> dict[str, Any]:
-    """Pass 1 scores accounts chunk by chunk and keeps only (id, potential); pass 2 sets tiers 1 and 2."""
+    """Two streaming passes: potentials (for the tier boundaries), then scores written with their tier.
+
+    Only (id, potential) pairs are held for the boundaries; nothing else of the book is in memory at once.
+    """
     p.require(Scope.WRITE)
     started = time.perf_counter()
     async with ctx.uow(p.tenant_id) as uow:
@@ -40,43 +43,43 @@ async def run_scoring(ctx: AppContext, p: Principal) -> dict[str, Any]:
         )
         rates = win_rates(closed, settings.win_rates)
         await store.clear_scores(conn, p.tenant_id)
-        potentials: dict[Any, float] = {}
-        icp_fit = 0
+        # pass 1: potentials only (few columns), to find where tiers 1 and 2 end
+        pairs: list[tuple[Any, float]] = []
+        async for chunk in store.accounts_in_chunks(conn, p.tenant_id, CHUNK, store.POTENTIAL_COLUMNS):
+            pairs.extend((a.id, account_potential(a, rates).dollars) for a in chunk)
+        bounds = tier_boundaries(pairs, settings.tiers)
+        scored, icp_fit, tier_counts = len(pairs), 0, {1: 0, 2: 0, 3: 0}
+        del pairs
+        # pass 2: score every account and write it with its final tier
         async for chunk in store.accounts_in_chunks(conn, p.tenant_id, CHUNK):
             rows = []
             for account in chunk:
-                scored = score_account(account, settings)
+                result = score_account(account, settings)
                 potential = account_potential(account, rates)
-                fit = scored.score >= settings.scoring_bands.icp_fit_min_score
+                fit = result.score >= settings.scoring_bands.icp_fit_min_score
+                tier = tier_of(account.id, potential.dollars, bounds)
                 icp_fit += fit
-                potentials[account.id] = potential.dollars
+                tier_counts[tier] += 1
                 rows.append(
                     {
                         "account_id": account.id,
                         "tenant_id": p.tenant_id,
-                        "score": scored.score,
-                        "confidence": scored.confidence,
+                        "score": result.score,
+                        "confidence": result.confidence,
                         "potential": potential.dollars,
                         "win_probability": potential.win_probability,
-                        "tier": 3,
+                        "tier": tier,
                         "icp_fit": fit,
-                        "factors": [[f.factor, f.value, f.weight, f.contribution] for f in scored.factors],
+                        "factors": [[f.factor, f.value, f.weight, f.contribution] for f in result.factors],
                         "settings_version": version,
                         "computed_at": now,
                     }
                 )
             await store.write_scores(conn, rows)
-        tiers = tier_accounts(potentials, settings.tiers)
-        upper = {t: [k for k, v in tiers.items() if v == t] for t in (1, 2)}
-        await store.set_tiers(conn, p.tenant_id, upper)
     return {
-        "scored": len(potentials),
+        "scored": scored,
         "settings_version": version,
-        "tiers": {
-            "1": len(upper[1]),
-            "2": len(upper[2]),
-            "3": len(potentials) - len(upper[1]) - len(upper[2]),
-        },
+        "tiers": {str(t): n for t, n in tier_counts.items()},
         "icp_fit": icp_fit,
         "win_rates": {
             str(s.value if s else "unknown"): {
