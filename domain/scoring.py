@@ -6,17 +6,18 @@ fields; a factor whose fields are missing is left out and lowers the confidence 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from domain.defaults import ScoringBands, TenantSettings, WinRates
+from domain.defaults import ScoringBands, ScoringWeights, TenantSettings, WinRates
 from domain.model import OpportunityStatus, Segment
 
 
-def band(value: float, thresholds: Iterable[float], low: int = 1) -> int:
+def band(value: float, thresholds: Sequence[float], low: int = 1) -> int:
     """1 plus the number of ascending thresholds the value reaches: (10, 50, 100, 500) maps 60 to 3."""
-    return low + sum(1 for t in thresholds if value >= t)
+    return low + bisect_right(thresholds, value)
 
 
 def linear(signal: float, signal_max: float, low: int = 1, high: int = 5) -> float:
@@ -88,8 +89,7 @@ FACTORS: tuple[Factor, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class FactorScore:
+class FactorScore(NamedTuple):
     factor: str
     value: float | None  # 1..5; None when its source fields are missing
     weight: float
@@ -98,19 +98,33 @@ class FactorScore:
     description: str
 
 
-@dataclass(frozen=True)
-class AccountScore:
+class AccountScore(NamedTuple):
     score: float  # scale_min..scale_max
     confidence: float  # share of the model's weight that had data, 0..1
     factors: tuple[FactorScore, ...]
     missing_fields: tuple[str, ...]
 
 
+_ACTIVE: dict[int, tuple[ScoringWeights, tuple[tuple[Factor, float], ...]]] = {}
+
+
+def _active_factors(weights: ScoringWeights) -> tuple[tuple[Factor, float], ...]:
+    """The factors a scoring model gives weight to, computed once per model object, not once per account
+    (keyed by identity: hashing the frozen model on every call cost more than it saved)."""
+    cached = _ACTIVE.get(id(weights))
+    if cached is None or cached[0] is not weights:
+        if len(_ACTIVE) > 64:
+            _ACTIVE.clear()
+        active = tuple((f, float(getattr(weights, f.name))) for f in FACTORS if getattr(weights, f.name) > 0)
+        cached = _ACTIVE[id(weights)] = (weights, active)
+    return cached[1]
+
+
 def score_account(account: Any, settings: TenantSettings) -> AccountScore:
     """The composite score of one account under the tenant's scoring model, explained factor by factor."""
     weights = settings.scoring
-    active = [(f, float(getattr(weights, f.name))) for f in FACTORS if getattr(weights, f.name) > 0]
-    read = [(f, w, f.read(account, settings.scoring_bands)) for f, w in active]
+    bands = settings.scoring_bands
+    read = [(f, w, f.read(account, bands)) for f, w in _active_factors(weights)]
     total = sum(w for _, w, _ in read)
     known = sum(w for _, w, v in read if v is not None)
     missing = tuple(field for f, _, v in read if v is None for field in f.source_fields)
@@ -126,7 +140,10 @@ def score_account(account: Any, settings: TenantSettings) -> AccountScore:
         FactorScore(f.name, v, w, 0.0 if v is None else w * v / known, f.source_fields, f.description)
         for f, w, v in read
     )
-    score = sum(fs.contribution for fs in factors)
+    # the parts add up to the score; clamping only absorbs float rounding (0.9999999999999999)
+    score = min(
+        max(sum(fs.contribution for fs in factors), float(weights.scale_min)), float(weights.scale_max)
+    )
     return AccountScore(score, known / total, factors, missing)
 
 

@@ -40,11 +40,10 @@ def tier_of(key: Hashable, potential: float, bounds: TierBoundaries) -> int:
     if bounds.thresholds is not None:
         t1, t2 = bounds.thresholds
         return 1 if potential >= t1 else 2 if potential >= t2 else 3
-    rank = _rank_key(key, potential)
-    if bounds.last_tier1 is not None and rank <= bounds.last_tier1:
-        return 1
-    if bounds.last_tier2 is not None and rank <= bounds.last_tier2:
-        return 2
+    for tier, last in ((1, bounds.last_tier1), (2, bounds.last_tier2)):
+        # compare the potential first; the key (a string) only breaks a tie at the boundary
+        if last is not None and (-potential < last[0] or (-potential == last[0] and str(key) <= last[1])):
+            return tier
     return 3
 
 
