@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from typing import Any
@@ -50,32 +51,50 @@ async def run_scoring(ctx: AppContext, p: Principal) -> dict[str, Any]:
         bounds = tier_boundaries(pairs, settings.tiers)
         scored, icp_fit, tier_counts = len(pairs), 0, {1: 0, 2: 0, 3: 0}
         del pairs
-        # pass 2: score every account and write it with its final tier
-        async for chunk in store.accounts_in_chunks(conn, p.tenant_id, CHUNK):
-            rows = []
-            for account in chunk:
-                result = score_account(account, settings)
-                potential = account_potential(account, rates)
-                fit = result.score >= settings.scoring_bands.icp_fit_min_score
-                tier = tier_of(account.id, potential.dollars, bounds)
-                icp_fit += fit
-                tier_counts[tier] += 1
-                rows.append(
-                    {
-                        "account_id": account.id,
-                        "tenant_id": p.tenant_id,
-                        "score": result.score,
-                        "confidence": result.confidence,
-                        "potential": potential.dollars,
-                        "win_probability": potential.win_probability,
-                        "tier": tier,
-                        "icp_fit": fit,
-                        "factors": [[f.factor, f.value, f.weight, f.contribution] for f in result.factors],
-                        "settings_version": version,
-                        "computed_at": now,
-                    }
-                )
-            await store.write_scores(conn, rows)
+        # pass 2: score every account and write it with its final tier. Reads use a second connection,
+        # so the database ingests chunk k (written by a task on this transaction's connection) while
+        # chunk k+1 is scored here.
+        queue: asyncio.Queue[list[dict[str, Any]] | None] = asyncio.Queue(maxsize=2)
+
+        async def write_chunks() -> None:
+            while (rows := await queue.get()) is not None:
+                await store.write_scores(conn, rows)
+
+        writer = asyncio.create_task(write_chunks())
+        icp_min = settings.scoring_bands.icp_fit_min_score
+        try:
+            async with ctx.engine.connect() as reader:
+                async for chunk in store.accounts_in_chunks(reader, p.tenant_id, CHUNK):
+                    rows = []
+                    for account in chunk:
+                        result = score_account(account, settings)
+                        potential = account_potential(account, rates)
+                        fit = result.score >= icp_min
+                        tier = tier_of(account.id, potential.dollars, bounds)
+                        icp_fit += fit
+                        tier_counts[tier] += 1
+                        rows.append(
+                            {
+                                "account_id": account.id,
+                                "tenant_id": p.tenant_id,
+                                "score": result.score,
+                                "confidence": result.confidence,
+                                "potential": potential.dollars,
+                                "win_probability": potential.win_probability,
+                                "tier": tier,
+                                "icp_fit": fit,
+                                "factors": [
+                                    [f.factor, f.value, f.weight, f.contribution] for f in result.factors
+                                ],
+                                "settings_version": version,
+                                "computed_at": now,
+                            }
+                        )
+                    await _hand_over(queue, rows, writer)
+            await _hand_over(queue, None, writer)
+            await writer  # the last chunk is in; a write error surfaces here
+        finally:
+            writer.cancel()
     return {
         "scored": scored,
         "settings_version": version,
@@ -92,6 +111,16 @@ async def run_scoring(ctx: AppContext, p: Principal) -> dict[str, Any]:
         },
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+async def _hand_over(queue: asyncio.Queue, item: Any, writer: asyncio.Task) -> None:
+    """Queue a chunk for the writer; if the writer has failed, raise its error instead of waiting forever."""
+    put = asyncio.ensure_future(queue.put(item))
+    done, _ = await asyncio.wait({put, writer}, return_when=asyncio.FIRST_COMPLETED)
+    if put not in done:
+        put.cancel()
+        await writer
+        raise RuntimeError("the score writer stopped")
 
 
 async def get_score(ctx: AppContext, p: Principal, account_id: UUID) -> dict[str, Any]:
