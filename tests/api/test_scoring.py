@@ -126,3 +126,20 @@ async def test_graphql_run_scoring_and_account_scores_are_batched(client, engine
     assert sum("account_scores" in s for s in statements) == 1  # one batched read for all six
     denied = await client.post("/graphql", json={"query": m}, headers=tenant.read_headers)
     assert denied.json()["data"]["runScoring"]["__typename"] == "Problem"
+
+
+async def test_a_failed_write_surfaces_and_keeps_the_previous_scores(client, tenant, monkeypatch):
+    from persistence import scoring as store
+
+    a = await f.account(client, tenant.headers, current_arr=1000)
+    await client.post("/v1/scoring/run", headers=tenant.headers)
+    before = (await client.get(f"/v1/accounts/{a['id']}/score", headers=tenant.headers)).json()
+
+    async def broken(conn, rows):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store, "write_scores", broken)
+    r = await client.post("/v1/scoring/run", headers=tenant.headers)
+    assert r.status_code == 500 and r.json()["code"] == "internal_error"
+    after = (await client.get(f"/v1/accounts/{a['id']}/score", headers=tenant.headers)).json()
+    assert after == before
