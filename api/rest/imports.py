@@ -2,7 +2,7 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import StreamingResponse
 
 from api.errors import UnsupportedMediaType
@@ -16,6 +16,10 @@ from api.services.imports import (
     records_from_json,
 )
 from api.services.schemas import ImportReport
+from api.services.scoring import rescore_after_import
+
+# accounts carry the scored fields; opportunities move the win rates that potential depends on
+RESCORED_AFTER = ("accounts", "opportunities")
 
 router = APIRouter(prefix="/v1", tags=["import"])
 
@@ -47,6 +51,7 @@ def _request_body(kind: str) -> dict:
 def _add(kind: str) -> None:
     async def import_(
         request: Request,
+        background: BackgroundTasks,
         p: PrincipalDep,
         ctx: CtxDep,
         mode: Annotated[
@@ -62,6 +67,9 @@ def _add(kind: str) -> None:
         else:
             raise UnsupportedMediaType(f"send application/json or text/csv, not {content_type!r}")
         report = await import_records(ctx, p, kind, records, mode, header=header)
+        if kind in RESCORED_AFTER and (report["created"] or report["updated"]):
+            background.add_task(rescore_after_import, ctx, p)
+            report["scoring"] = "scheduled"
         return ImportReport.model_validate(report)
 
     async def export(

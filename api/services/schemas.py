@@ -308,6 +308,11 @@ class ImportReport(BaseModel):
     updated: int
     unchanged: int
     errors: list[ImportRowError]
+    scoring: str | None = Field(
+        None,
+        description="'scheduled': the import changed what scores depend on; scores, potentials and tiers "
+        "are recomputed right after this answer",
+    )
 
 
 class FieldProblem(BaseModel):

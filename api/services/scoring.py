@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import time
 from typing import Any
 from uuid import UUID
@@ -18,6 +19,7 @@ from domain.tiering import tier_boundaries, tier_of
 from persistence import scoring as store
 
 CHUNK = 10_000
+log = logging.getLogger("territory")
 _DESCRIPTIONS = {f.name: (f.source_fields, f.description) for f in FACTORS}
 
 
@@ -111,6 +113,14 @@ async def run_scoring(ctx: AppContext, p: Principal) -> dict[str, Any]:
         },
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+async def rescore_after_import(ctx: AppContext, p: Principal) -> None:
+    """Run after an import's answer is sent; a failure is logged, the previous scores stay in place."""
+    try:
+        await run_scoring(ctx, p)
+    except Exception:  # a background task has no caller to tell
+        log.exception("scoring after an import failed for tenant %s", p.tenant_id)
 
 
 async def _hand_over(queue: asyncio.Queue, item: Any, writer: asyncio.Task) -> None:

@@ -143,3 +143,18 @@ async def test_a_failed_write_surfaces_and_keeps_the_previous_scores(client, ten
     assert r.status_code == 500 and r.json()["code"] == "internal_error"
     after = (await client.get(f"/v1/accounts/{a['id']}/score", headers=tenant.headers)).json()
     assert after == before
+
+
+async def test_an_import_rescores_after_answering(client, tenant):
+    rows = [{"external_id": f"I{i}", "name": f"i{i}", "current_arr": 1000.0 * i} for i in range(5)]
+    r = await client.post("/v1/accounts/import", json=rows, headers=tenant.headers)
+    assert r.json()["scoring"] == "scheduled"
+    acc = (await client.get("/v1/accounts/by-external-id/I4", headers=tenant.headers)).json()
+    first = (await client.get(f"/v1/accounts/{acc['id']}/score", headers=tenant.headers)).json()
+    assert first["tier"] == 1
+    again = await client.post("/v1/accounts/import", json=rows, headers=tenant.headers)
+    assert again.json()["unchanged"] == 5 and again.json()["scoring"] is None  # nothing changed: no rerun
+    rows[0]["current_arr"] = 1_000_000.0
+    await client.post("/v1/accounts/import", json=rows, headers=tenant.headers)
+    top = (await client.get("/v1/accounts/by-external-id/I0", headers=tenant.headers)).json()
+    assert (await client.get(f"/v1/accounts/{top['id']}/score", headers=tenant.headers)).json()["tier"] == 1
