@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.bulk import insert_many
-from persistence.tables import AccountRow, AccountScoreRow, OpportunityRow
+from persistence.tables import AccountRow, AccountScoreRow, OpportunityRow, RepRow
 
 ACCOUNTS = AccountRow.__table__
 SCORES = AccountScoreRow.__table__
@@ -83,3 +83,17 @@ async def read_scores(
         SCORES.c.tenant_id == tenant_id, SCORES.c.account_id.in_(list(account_ids))
     )
     return {row["account_id"]: row for row in (await conn.execute(stmt)).mappings()}
+
+
+async def capacity_inputs(conn: AsyncConnection, tenant_id: uuid.UUID) -> tuple[list[Any], list[str]]:
+    """(account id, segment, tier, potential) of every scored live account; the active reps' ramp statuses."""
+    reps = RepRow.__table__
+    accounts = await conn.execute(
+        sa.select(SCORES.c.account_id, ACCOUNTS.c.segment, SCORES.c.tier, SCORES.c.potential)
+        .select_from(SCORES.join(ACCOUNTS, ACCOUNTS.c.id == SCORES.c.account_id))
+        .where(SCORES.c.tenant_id == tenant_id, ACCOUNTS.c.deleted_at.is_(None))
+    )
+    ramps = await conn.execute(
+        sa.select(reps.c.ramp_status).where(reps.c.tenant_id == tenant_id, reps.c.end_date.is_(None))
+    )
+    return list(accounts.all()), [r[0] for r in ramps]

@@ -23,6 +23,7 @@ from strawberry.types import Info
 from api.errors import field_errors_from_pydantic, status_for
 from api.graphql.loaders import Loaders
 from api.services import accounts, assignments, plans, reps, territories
+from api.services import capacity as capacity_service
 from api.services import schemas as s
 from api.services import scoring as scoring_service
 from api.services import settings as settings_service
@@ -246,6 +247,10 @@ async def _account_owner(
 Factor = output_type(s.FactorRead, "Factor", s.FactorRead)
 AccountScore = output_type(s.AccountScoreRead, "AccountScore", s.AccountScoreRead)
 ScoringRun = output_type(s.ScoringRunRead, "ScoringRun", s.ScoringRunRead)
+CoverageNeed = output_type(s.CoverageNeedRead, "CoverageNeed", s.CoverageNeedRead)
+CapacityChoice = output_type(s.ChoiceRead, "CapacityChoice", s.ChoiceRead)
+Headcount = output_type(s.HeadcountRead, "Headcount", s.HeadcountRead)
+Capacity = output_type(s.CapacityRead, "Capacity", s.CapacityRead)
 
 
 async def _account_score(root: Any, info: Info) -> AccountScore | None:  # type: ignore[valid-type]
@@ -450,6 +455,16 @@ class Query:
     @strawberry.field(description="The tenant's settings (admin scope)")
     async def settings(self, info: Info) -> Settings:
         return Settings(**await call(settings_service.get_settings(info.context.ctx, info.context.principal)))
+
+    @strawberry.field(description="Hours the coverage model needs against the team's; headcount for a target")
+    async def capacity(
+        self, info: Info, target_revenue: float | None = None, quota_per_rep: float | None = None
+    ) -> Capacity:  # type: ignore[valid-type]
+        c = info.context
+        found = await call(
+            capacity_service.capacity_report(c.ctx, c.principal, target_revenue, quota_per_rep)
+        )
+        return s.CapacityRead.model_validate(found)
 
     @strawberry.field(description="Owners of up to 1,000 accounts by external id, in the order asked")
     async def ownership(

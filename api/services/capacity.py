@@ -1,0 +1,42 @@
+"""Capacity before territory: the coverage model's hours against the team's, and headcount."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from api.services.context import AppContext, Principal, tenant_settings
+from domain.capacity import CapacityAccount, capacity_plan, headcount_plan
+from domain.errors import FieldError, ValidationFailed
+from domain.model import RampStatus, Scope
+from persistence import scoring as store
+
+
+async def capacity_report(
+    ctx: AppContext, p: Principal, target_revenue: float | None, quota_per_rep: float | None
+) -> dict[str, Any]:
+    """From the last scoring run's tiers and the active reps; headcount when a revenue target is given."""
+    p.require(Scope.READ)
+    async with ctx.uow(p.tenant_id) as uow:
+        settings = await tenant_settings(uow)
+    async with ctx.engine.connect() as conn:
+        rows, ramps = await store.capacity_inputs(conn, p.tenant_id)
+    accounts = [CapacityAccount(r[0], r[1], int(r[2]), float(r[3])) for r in rows]
+    reps = [RampStatus(r) for r in ramps]
+    plan = capacity_plan(accounts, reps, settings)
+    answer: dict[str, Any] = {
+        "scored_accounts": len(accounts),
+        "active_reps": len(reps),
+        **dataclasses.asdict(plan),
+        "headcount": None,
+    }
+    if target_revenue is not None:
+        if not quota_per_rep:
+            raise ValidationFailed(
+                "headcount needs a quota per rep",
+                [FieldError("quota_per_rep", "required", "give quota_per_rep with target_revenue")],
+            )
+        answer["headcount"] = dataclasses.asdict(
+            headcount_plan(target_revenue, quota_per_rep, reps, settings.capacity)
+        )
+    return answer
