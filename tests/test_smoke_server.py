@@ -1,10 +1,12 @@
-"""One smoke test against a real uvicorn on a free port: `territory serve --demo` end to end."""
+"""Smoke tests against a real uvicorn on a free port: `territory serve --demo`, with one and two workers."""
 
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -16,10 +18,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_serve_demo_answers_lookups_rest_and_graphql(tmp_path: Path):
+@contextmanager
+def demo_server(tmp_path: Path, workers: int = 1) -> Iterator[tuple[str, dict[str, str]]]:
+    """Start `territory serve --demo`; yield its base URL and the headers with the printed demo key."""
     port = _free_port()
     env = {**os.environ, "TERRITORY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'smoke.db'}"}
-    cmd = [sys.executable, "-m", "api.cli", "serve", "--demo", "--port", str(port)]
+    cmd = [sys.executable, "-m", "api.cli", "serve", "--demo", "--port", str(port), "--workers", str(workers)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         key, lines = None, []
@@ -37,7 +41,14 @@ def test_serve_demo_answers_lookups_rest_and_graphql(tmp_path: Path):
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
-        headers = {"Authorization": f"Bearer {key}"}
+        yield base, {"Authorization": f"Bearer {key}"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_serve_demo_answers_lookups_rest_and_graphql(tmp_path: Path):
+    with demo_server(tmp_path) as (base, headers):
         assert httpx.get(f"{base}/readyz").json()["status"] == "ready"
         owner = httpx.get(f"{base}/v1/ownership/ENT-001", headers=headers).json()
         assert owner["status"] == "owned" and owner["rep"]["name"]
@@ -59,32 +70,10 @@ def test_serve_demo_answers_lookups_rest_and_graphql(tmp_path: Path):
         ).json()["items"]
         assert len(enterprise) == 20
         assert httpx.get(f"{base}/v1/accounts").status_code == 401
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_two_workers_answer_the_new_owner_right_after_a_change(tmp_path: Path):
-    port = _free_port()
-    env = {**os.environ, "TERRITORY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'workers.db'}"}
-    cmd = [sys.executable, "-m", "api.cli", "serve", "--demo", "--port", str(port), "--workers", "2"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        key = None
-        deadline = time.time() + 60
-        while time.time() < deadline and key is None:
-            line = proc.stdout.readline()
-            if line.startswith("demo API key: "):
-                key = line.split(": ", 1)[1].strip()
-        assert key
-        base = f"http://127.0.0.1:{port}"
-        headers = {"Authorization": f"Bearer {key}"}
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with demo_server(tmp_path, workers=2) as (base, headers):
         for _ in range(40):  # new connections: the kernel spreads them over both workers; all build snapshots
             assert httpx.get(f"{base}/v1/ownership/SMB-0001", headers=headers).json()["status"] == "owned"
         time.sleep(1.5)
@@ -101,6 +90,3 @@ def test_two_workers_answer_the_new_owner_right_after_a_change(tmp_path: Path):
         for _ in range(40):
             got = httpx.get(f"{base}/v1/ownership/SMB-0001", headers=headers).json()
             assert got["rep"]["id"] == new_rep["id"]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
