@@ -212,7 +212,14 @@ async def _tenant_ctx(tenant: str) -> tuple[Any, Any]:
 @click.option("--mode", type=click.Choice(["atomic", "partial"]), default="atomic", show_default=True)
 def import_(kind: str, file: Path, tenant: str, mode: str) -> None:
     """Import KIND from FILE (.csv or .json), upserting by external id."""
-    from api.services.imports import ImportMode, import_records, records_from_csv, records_from_json
+    from api.services.imports import (
+        ImportMode,
+        import_records,
+        needs_rescoring,
+        records_from_csv,
+        records_from_json,
+    )
+    from api.services.scoring import run_scoring
     from domain.errors import DomainError
 
     body = file.read_bytes()
@@ -226,9 +233,13 @@ def import_(kind: str, file: Path, tenant: str, mode: str) -> None:
         ctx, p = await _tenant_ctx(tenant)
         try:
             with click.progressbar(length=len(records), label=f"importing {kind}", file=sys.stderr) as bar:
-                return await import_records(
+                report = await import_records(
                     ctx, p, kind, records, ImportMode(mode), header=header, progress=bar.update
                 )
+            if needs_rescoring(kind, report):  # as the REST import does, right after the import
+                run = await run_scoring(ctx, p)
+                click.echo(f"scored {run['scored']} accounts (tiers {run['tiers']})", err=True)
+            return report
         finally:
             await ctx.engine.dispose()
 

@@ -12,14 +12,12 @@ from api.services.imports import (
     ImportMode,
     export_records,
     import_records,
+    needs_rescoring,
     records_from_csv,
     records_from_json,
 )
 from api.services.schemas import ImportReport
 from api.services.scoring import rescore_after_import
-
-# accounts carry the scored fields; opportunities move the win rates that potential depends on
-RESCORED_AFTER = ("accounts", "opportunities")
 
 router = APIRouter(prefix="/v1", tags=["import"])
 
@@ -67,7 +65,7 @@ def _add(kind: str) -> None:
         else:
             raise UnsupportedMediaType(f"send application/json or text/csv, not {content_type!r}")
         report = await import_records(ctx, p, kind, records, mode, header=header)
-        if kind in RESCORED_AFTER and (report["created"] or report["updated"]):
+        if needs_rescoring(kind, report):
             background.add_task(rescore_after_import, ctx, p)
             report["scoring"] = "scheduled"
         return ImportReport.model_validate(report)

@@ -29,6 +29,15 @@ COLUMNS: dict[str, tuple[im.Column, ...]] = {
 }
 
 
+# accounts carry the scored fields; opportunities move the win rates that potential depends on
+RESCORED_AFTER = ("accounts", "opportunities")
+
+
+def needs_rescoring(kind: str, report: dict[str, Any]) -> bool:
+    """Whether an import changed what scores, potentials and tiers depend on."""
+    return kind in RESCORED_AFTER and bool(report["created"] or report["updated"])
+
+
 class ImportMode(enum.StrEnum):
     ATOMIC = "atomic"
     PARTIAL = "partial"
