@@ -71,11 +71,6 @@ async def write_scores(conn: AsyncConnection, rows: list[dict[str, Any]]) -> Non
     await insert_many(conn, "account_scores", rows)
 
 
-async def read_score(conn: AsyncConnection, tenant_id: uuid.UUID, account_id: uuid.UUID) -> Any:
-    stmt = sa.select(SCORES).where(SCORES.c.tenant_id == tenant_id, SCORES.c.account_id == account_id)
-    return (await conn.execute(stmt)).mappings().first()
-
-
 async def read_scores(
     conn: AsyncConnection, tenant_id: uuid.UUID, account_ids: Sequence[Any]
 ) -> dict[Any, Any]:

@@ -36,7 +36,7 @@ async def fast_get_ownership(request: Request) -> Response:
         raise ValidationFailed("the request has invalid fields", [FieldError(field, "invalid", message)])
     ctx = request.app.state.ctx
     p = await authenticate_header(ctx, request.headers.get("authorization"))
-    return Response(await ctx.ownership.lookup_one_json(p, external_id, role), media_type="application/json")
+    return _json(await ctx.ownership.lookup_one(p, external_id, role))
 
 
 def fast_routes() -> list[Route]:

@@ -88,9 +88,9 @@ def _row_check_errors(
 ) -> list[FieldError]:
     """Cross-row and reference checks of the domain, per kind."""
     if kind == "accounts":
-        parents = {ext: v.get("parent_external_id") for ext, v in existing.items()} | refs["ancestry"]
         if not any(r.values.get("parent_external_id") for r in rows):
             return []  # no row sets a parent: no reference to check, and clearing one makes no cycle
+        parents = {ext: v.get("parent_external_id") for ext, v in existing.items()} | refs["ancestry"]
         return im.check_parent_references(rows, parents)
     if kind == "reps":
         errors = []

@@ -139,7 +139,7 @@ async def get_score(ctx: AppContext, p: Principal, account_id: UUID) -> dict[str
     async with ctx.uow(p.tenant_id) as uow:
         found(await uow.accounts.get(account_id), "account", account_id)
     async with ctx.engine.connect() as conn:
-        row = await store.read_score(conn, p.tenant_id, account_id)
+        row = (await store.read_scores(conn, p.tenant_id, [account_id])).get(account_id)
     if row is None:
         raise NotFound("the account has no score yet: run POST /v1/scoring/run", code="not_scored")
     return explain(row)
