@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.config import AppSettings
 from api.errors import PayloadTooLarge, install_error_handlers, problem_for
-from api.rest import health, imports, ownership, scoring
+from api.rest import coverage, health, imports, ownership, scoring
 from api.rest import settings as settings_routes
 from api.rest.resources import build_resource_routers
 from api.services.context import AppContext
@@ -111,6 +111,7 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
         app.include_router(router)
     app.include_router(settings_routes.router)
     app.include_router(scoring.router)
+    app.include_router(coverage.router)
 
     from api.graphql.schema import graphql_router
 
@@ -148,6 +149,9 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
                         "name": "settings",
                         "description": "The tenant's numbers: scoring, tiers, coverage, capacity",
                     },
+                    {"name": "scoring", "description": "Scores, potential, tiers and capacity, explained"},
+                    {"name": "coverage", "description": "Covered or why not; overlaps; monthly review lists"},
+                    {"name": "reports", "description": "Coverage review, weekly metrics, territory plan"},
                     {"name": "health", "description": "Liveness and readiness"},
                 ],
             )

@@ -1,157 +1,300 @@
-"""Coverage tracking (seeds 000, 001): an account is covered only when it had a meaningful touch in the
-coverage window, has a documented next step, and has an active contact. Assigned is not covered.
+"""Coverage tracking (seeds 000, 001, 002).
 
-Facts are folded one activity at a time, so ingest can keep them current and reports stay cheap.
+An account is covered only when it had a meaningful touch in the coverage window, has a documented next
+step, and has an active contact (seed 001). Assigned is not covered.
+
+Facts are what an account's activities and open pipeline say, independent of settings and of the clock
+(a timestamp per activity kind, not a count in a window), so they can be kept current on ingest and
+judged at report time under any settings. Each rule here is a predicate (`domain.criteria`): the same
+definition decides one account in Python and a million in SQL.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
+from domain.criteria import Cond, Not, Pred, all_of, any_of, evaluate
 from domain.defaults import CoverageRules
-from domain.model import Stage
+from domain.model import ActivityDirection, ActivityKind, ActivityPath, Stage
+
+KINDS: tuple[str, ...] = tuple(k.value for k in ActivityKind)
+PARTNER_PATHS = (ActivityPath.PARTNER.value, ActivityPath.REFERRAL.value)
+FACT_FIELDS: tuple[str, ...] = (
+    *(f"last_{k}_at" for k in KINDS),  # latest past activity of each kind
+    *(f"next_{k}_at" for k in KINDS),  # earliest planned (future) activity of each kind
+    "last_contact_at",  # latest past activity with a named contact
+    "last_inbound_at",  # latest reply or inbound touch
+    "last_partner_at",  # latest activity through a partner or referral path
+    "last_activity_at",  # the latest past activity: it decides the next step
+    "next_step",
+    "open_pipeline",  # sum of open opportunities
+    "open_opportunities",
+)
 
 
-@dataclass(frozen=True)
-class CoverageFacts:
-    last_touch: datetime | None = None
-    last_meaningful_touch: datetime | None = None
-    last_activity: datetime | None = None  # the latest one decides whether a next step is documented
+class Activity(NamedTuple):
+    occurred_at: datetime
+    kind: str
+    rep: Any = None
     next_step: str | None = None
-    last_contact_touch: datetime | None = None  # latest touch with a named contact
-    touches: tuple[tuple[Any, str | None, datetime], ...] = field(
-        default=()
-    )  # (rep, role, when), recent ones
+    contact: str | None = None
+    direction: str = ActivityDirection.OUTBOUND.value
+    path: str | None = None
 
 
-def add_activity(
-    facts: CoverageFacts,
-    when: datetime,
-    kind: str,
-    rep: Any,
-    role: str | None,
-    next_step: str | None,
-    contact: str | None,
-    rules: CoverageRules,
-    now: datetime,
-) -> CoverageFacts:
-    """The facts after one more activity; touches older than the coverage window are dropped."""
-    if when > now:  # planned (a meeting next week): not a touch yet
+def empty_facts() -> dict[str, Any]:
+    return dict.fromkeys(FACT_FIELDS) | {"open_pipeline": 0.0, "open_opportunities": 0}
+
+
+def _later(a: datetime | None, b: datetime) -> datetime:
+    return b if a is None or b > a else a
+
+
+def add_activity(facts: dict[str, Any], a: Activity, now: datetime) -> dict[str, Any]:
+    """Fold one activity into the facts as of `now` (in place; returns them). Order does not matter."""
+    if a.occurred_at > now:  # planned, a meeting next week: not a touch yet
+        key = f"next_{a.kind}_at"
+        if facts[key] is None or a.occurred_at < facts[key]:
+            facts[key] = a.occurred_at
         return facts
-    meaningful = kind in rules.meaningful_kinds
-    horizon = now - timedelta(days=rules.coverage_window_days)
-    # the latest activity decides the next step; at the same moment, a documented next step wins
-    latest = (
-        facts.last_activity is None
-        or when > facts.last_activity
-        or (when == facts.last_activity and bool(next_step))
-    )
-    return replace(
-        facts,
-        last_touch=max(filter(None, (facts.last_touch, when))),
-        last_meaningful_touch=max(
-            filter(None, (facts.last_meaningful_touch, when if meaningful else None)), default=None
-        ),
-        last_activity=when if latest else facts.last_activity,
-        next_step=(next_step or None) if latest else facts.next_step,
-        last_contact_touch=max(
-            filter(None, (facts.last_contact_touch, when if contact else None)), default=None
-        ),
-        touches=tuple(t for t in (*facts.touches, (rep, role, when)) if t[2] >= horizon),
-    )
+    key = f"last_{a.kind}_at"
+    facts[key] = _later(facts[key], a.occurred_at)
+    if a.contact:
+        facts["last_contact_at"] = _later(facts["last_contact_at"], a.occurred_at)
+    if a.direction == ActivityDirection.INBOUND:
+        facts["last_inbound_at"] = _later(facts["last_inbound_at"], a.occurred_at)
+    if a.path in PARTNER_PATHS:
+        facts["last_partner_at"] = _later(facts["last_partner_at"], a.occurred_at)
+    # the latest activity decides the next step; at the same moment a documented one wins (the greatest
+    # text, so the answer does not depend on the order activities arrive in)
+    latest, step = facts["last_activity_at"], a.next_step or None
+    if latest is None or a.occurred_at > latest:
+        facts["last_activity_at"], facts["next_step"] = a.occurred_at, step
+    elif a.occurred_at == latest and step and (not facts["next_step"] or step > facts["next_step"]):
+        facts["next_step"] = step
+    return facts
+
+
+def add_opportunity(facts: dict[str, Any], amount: float, status: str) -> dict[str, Any]:
+    if status == "open":
+        facts["open_pipeline"] += amount
+        facts["open_opportunities"] += 1
+    return facts
 
 
 def coverage_facts(
-    activities: Iterable[Mapping[str, Any]], rules: CoverageRules, now: datetime
-) -> CoverageFacts:
-    facts = CoverageFacts()
-    for a in sorted(activities, key=lambda a: a["occurred_at"]):
-        facts = add_activity(
-            facts,
-            a["occurred_at"],
-            a["kind"],
-            a.get("rep_id"),
-            a.get("role"),
-            a.get("next_step"),
-            a.get("contact"),
-            rules,
-            now,
-        )
+    activities: Iterable[Activity], now: datetime, opportunities: Iterable[tuple[float, str]] = ()
+) -> dict[str, Any]:
+    facts = empty_facts()
+    for a in activities:
+        add_activity(facts, a, now)
+    for amount, status in opportunities:
+        add_opportunity(facts, amount, status)
     return facts
+
+
+def rep_touches(activities: Iterable[Activity], now: datetime) -> dict[Any, tuple[datetime, int]]:
+    """Per rep: latest past touch and number of past touches (for overlap and 'touched by whom')."""
+    out: dict[Any, tuple[datetime, int]] = {}
+    for a in activities:
+        if a.occurred_at <= now and a.rep is not None:
+            last, n = out.get(a.rep, (a.occurred_at, 0))
+            out[a.rep] = (max(last, a.occurred_at), n + 1)
+    return out
+
+
+def last_touch(facts: Mapping[str, Any], kinds: Iterable[str] = KINDS) -> datetime | None:
+    return max((t for k in kinds if (t := facts.get(f"last_{k}_at")) is not None), default=None)
+
+
+def next_planned(facts: Mapping[str, Any], kinds: Iterable[str] = KINDS) -> datetime | None:
+    return min((t for k in kinds if (t := facts.get(f"next_{k}_at")) is not None), default=None)
+
+
+def touched_since(since: datetime, kinds: Iterable[str] = KINDS) -> Pred:
+    return any_of(*(Cond(f"last_{k}_at", "ge", since) for k in kinds))
+
+
+class Rule(NamedTuple):
+    code: str
+    message: str
+    holds: Pred
+
+
+def coverage_rules(rules: CoverageRules, now: datetime) -> tuple[Rule, ...]:
+    """The three conditions of 'covered' (seed 001), each with the reason given when it fails."""
+    days = rules.coverage_window_days
+    since = now - timedelta(days=days)
+    kinds = ", ".join(rules.meaningful_kinds)
+    return (
+        Rule(
+            "no_meaningful_touch",
+            f"no meaningful touch ({kinds}) in the last {days} days",
+            touched_since(since, rules.meaningful_kinds),
+        ),
+        Rule("no_next_step", "no documented next step on the latest activity", Cond("next_step", "truthy")),
+        Rule(
+            "no_active_contact",
+            f"no touch with a named contact in the last {days} days",
+            Cond("last_contact_at", "ge", since),
+        ),
+    )
+
+
+def covered(rules: CoverageRules, now: datetime) -> Pred:
+    return all_of(*(r.holds for r in coverage_rules(rules, now)))
+
+
+class Reason(NamedTuple):
+    code: str
+    message: str
 
 
 @dataclass(frozen=True)
 class CoverageStatus:
     covered: bool
-    reasons: tuple[str, ...]  # why not, in the words of the rule
+    reasons: tuple[Reason, ...]  # why not, in the words of the rule
 
 
-def coverage_status(facts: CoverageFacts, rules: CoverageRules, now: datetime) -> CoverageStatus:
-    horizon = now - timedelta(days=rules.coverage_window_days)
-    reasons = []
-    if facts.last_meaningful_touch is None or facts.last_meaningful_touch < horizon:
-        reasons.append(f"no meaningful touch in the last {rules.coverage_window_days} days")
-    if not facts.next_step:
-        reasons.append("no documented next step")
-    if facts.last_contact_touch is None or facts.last_contact_touch < horizon:
-        reasons.append(f"no active contact in the last {rules.coverage_window_days} days")
-    return CoverageStatus(not reasons, tuple(reasons))
+def coverage_status(facts: Mapping[str, Any], rules: CoverageRules, now: datetime) -> CoverageStatus:
+    reasons = tuple(
+        Reason(r.code, r.message) for r in coverage_rules(rules, now) if not evaluate(r.holds, facts)
+    )
+    return CoverageStatus(not reasons, reasons)
+
+
+def tier_targets(rules: CoverageRules) -> dict[int, float]:
+    return {1: rules.tier1_target, 2: rules.tier2_target}
 
 
 @dataclass(frozen=True)
-class TierCoverage:
-    tier: int
+class CoverageRate:
     accounts: int
     covered: int
-    rate: float
+    rate: float | None
     target: float | None
-    meets_target: bool
-    failing: tuple[tuple[Any, tuple[str, ...]], ...]  # (account, reasons)
+    meets_target: bool | None  # None when there is no target (tier 3) or no account
 
 
-def coverage_by_tier(
-    accounts: Iterable[tuple[Any, int, CoverageFacts]], rules: CoverageRules, now: datetime
-) -> list[TierCoverage]:
-    """Coverage rate per tier against the targets (tier 1 >= 90%, tier 2 >= 60%), with what fails and why."""
-    grouped: dict[int, list[tuple[Any, CoverageStatus]]] = {}
-    for account, tier, facts in accounts:
-        grouped.setdefault(tier, []).append((account, coverage_status(facts, rules, now)))
-    targets = {1: rules.tier1_target, 2: rules.tier2_target}
-    result = []
-    for tier in sorted(grouped):
-        rows = grouped[tier]
-        covered = sum(1 for _, s in rows if s.covered)
-        rate = covered / len(rows)
-        target = targets.get(tier)
-        result.append(
-            TierCoverage(
-                tier,
-                len(rows),
-                covered,
-                rate,
-                target,
-                target is None or rate >= target,
-                tuple((a, s.reasons) for a, s in rows if not s.covered),
-            )
-        )
-    return result
+def coverage_rate(accounts: int, covered_count: int, target: float | None) -> CoverageRate:
+    rate = covered_count / accounts if accounts else None
+    meets = None if target is None or rate is None else rate >= target
+    return CoverageRate(accounts, covered_count, rate, target, meets)
 
 
-def overlapping_reps(
-    facts: CoverageFacts, rules: CoverageRules, now: datetime, window_days: int | None = None
-) -> dict[str | None, set[Any]]:
-    """Roles whose account was touched by two or more reps of that role in the window (seed 000)."""
-    horizon = now - timedelta(days=window_days or rules.coverage_window_days)
+def overlaps(
+    touches: Iterable[tuple[Any, str | None, datetime]], rules: CoverageRules, now: datetime
+) -> dict[str | None, list[Any]]:
+    """Roles with two or more reps touching the account in the overlap window (seed 000), reps sorted."""
+    since = now - timedelta(days=rules.overlap_window_days)
     by_role: dict[str | None, set[Any]] = {}
-    for rep, role, when in facts.touches:
-        if when >= horizon and rep is not None:
+    for rep, role, last_at in touches:
+        if rep is not None and since <= last_at <= now:
             by_role.setdefault(role, set()).add(rep)
-    return {role: reps for role, reps in by_role.items() if len(reps) >= 2}
+    return {role: sorted(reps, key=str) for role, reps in by_role.items() if len(reps) >= 2}
 
 
-def is_whitespace(stage: Stage, icp_fit: bool, open_pipeline: bool) -> bool:
+def whitespace() -> Pred:
     """Seed 002: ICP-fit accounts minus customers and accounts with open pipeline."""
-    return icp_fit and stage != Stage.CUSTOMER and not open_pipeline
+    return all_of(
+        Cond("icp_fit", "eq", True),
+        Not(Cond("stage", "eq", Stage.CUSTOMER.value)),
+        Not(Cond("open_opportunities", "gt", 0)),
+    )
+
+
+def review_lists(rules: CoverageRules, now: datetime) -> dict[str, Rule]:
+    """Seed 000's monthly review questions, each as a rule over an account row (account, score, facts).
+
+    The `message` says why an account is on the list.
+    """
+    day = timedelta(days=1)
+    review = now - rules.review_window_days * day
+    window = now - rules.coverage_window_days * day
+    dormant = now - rules.dormant_after_days * day
+    soon = now + rules.meeting_lookahead_days * day
+    touched_ever = any_of(*(Cond(f"last_{k}_at", "not_null") for k in KINDS))
+    return {
+        "touched_recently": Rule(
+            "touched_recently",
+            f"touched in the last {rules.review_window_days} days",
+            touched_since(review),
+        ),
+        "prospected_not_contacted": Rule(
+            "prospected_not_contacted",
+            "prospected, but no touch has reached a named contact",
+            all_of(Cond("stage", "eq", Stage.PROSPECTED.value), Not(Cond("last_contact_at", "not_null"))),
+        ),
+        "meetings_next_two_weeks": Rule(
+            "meetings_next_two_weeks",
+            f"a meeting is planned in the next {rules.meeting_lookahead_days} days",
+            any_of(
+                *(
+                    all_of(Cond(f"next_{k}_at", "gt", now), Cond(f"next_{k}_at", "le", soon))
+                    for k in rules.meeting_kinds
+                )
+            ),
+        ),
+        "dormant": Rule(
+            "dormant",
+            f"touched before, but not in the last {rules.dormant_after_days} days (or lapsed): "
+            "needs a re-engagement plan",
+            any_of(
+                Cond("stage", "eq", Stage.LAPSED.value),
+                all_of(touched_ever, Not(touched_since(dormant))),
+            ),
+        ),
+        "partner_path_unused": Rule(
+            "partner_path_unused",
+            f"has a partner or referral path ({', '.join(rules.partner_tags)}) not used in the last "
+            f"{rules.coverage_window_days} days",
+            all_of(
+                Cond("tags", "has_any", tuple(rules.partner_tags)),
+                Not(Cond("last_partner_at", "ge", window)),
+            ),
+        ),
+        "whitespace": Rule(
+            "whitespace",
+            "ICP fit, not a customer, no open pipeline: prospect it",
+            whitespace(),
+        ),
+        "drop_candidates": Rule(
+            "drop_candidates",
+            "lowest tier, not an ICP fit, no pipeline and no reply in the coverage window: deprioritise",
+            all_of(
+                Cond("tier", "ge", 3),
+                Not(Cond("icp_fit", "eq", True)),
+                Not(
+                    Cond("stage", "in", (Stage.CUSTOMER.value, Stage.PIPELINE.value, Stage.ACTIVE_DEAL.value))
+                ),
+                Not(Cond("open_opportunities", "gt", 0)),
+                Not(Cond("last_inbound_at", "ge", window)),
+            ),
+        ),
+        "at_risk": Rule(
+            "at_risk",
+            f"high churn risk, or a customer with no touch in the last {rules.coverage_window_days} days",
+            any_of(
+                Cond("churn_risk", "eq", "high"),
+                all_of(Cond("stage", "eq", Stage.CUSTOMER.value), Not(touched_since(window))),
+            ),
+        ),
+        "expansion": Rule(
+            "expansion",
+            "a customer with an expansion estimate: expansion pipeline",
+            all_of(Cond("stage", "eq", Stage.CUSTOMER.value), Cond("expansion_estimate", "gt", 0)),
+        ),
+    }
+
+
+# Seed 000 'the artifact', territory overview: how stages count up.
+OVERVIEW: dict[str, tuple[str, ...]] = {
+    "active_in_pipeline": (Stage.PIPELINE.value, Stage.ACTIVE_DEAL.value),
+    "customers": (Stage.CUSTOMER.value,),
+    "prospected_not_active": (Stage.PROSPECTED.value,),
+    "cold": (Stage.COLD.value,),
+    "lapsed": (Stage.LAPSED.value,),
+}

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain.errors import FieldError, ValidationFailed
+from domain.model import ActivityKind
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,16 @@ class CoverageRules:
     tier2_target: float = 0.60
     # activity kinds that count as a meaningful touch (emails and social touches count as touches only)
     meaningful_kinds: tuple[str, ...] = ("call", "meeting", "visit", "video")
+    # kinds that are a meeting, for "meetings in the next two weeks" and meeting rates
+    meeting_kinds: tuple[str, ...] = ("meeting", "visit", "video")
+    # touched before, not touched for this long: dormant, needs a re-engagement plan (seed 000)
+    dormant_after_days: int = 90
+    # two or more reps of one role touching an account within this many days: overlap (seed 000)
+    overlap_window_days: int = 30
+    # account tags that mean a partner or referral path exists (seed 000)
+    partner_tags: tuple[str, ...] = ("partner", "referral")
+    # seed 004: tier 1 is "worked" after its touches over 3-4 weeks; the sequence is judged over this window
+    sequence_window_days: int = 28
 
 
 @dataclass(frozen=True)
@@ -270,6 +281,11 @@ def check_settings(settings: TenantSettings) -> None:
             numbers = isinstance(value, tuple) and all(isinstance(v, int | float) for v in value)
             if numbers and list(value) != sorted(value):
                 bad(f"{section.name}.{f.name}", "not_ascending", "values must be in ascending order")
+    kinds = {k.value for k in ActivityKind}
+    for name in ("meaningful_kinds", "meeting_kinds"):
+        unknown = [k for k in getattr(settings.coverage, name) if k not in kinds]
+        if unknown:
+            bad(f"coverage.{name}", "unknown_kind", f"not activity kinds: {', '.join(map(str, unknown))}")
     for path, value in (
         ("coverage.tier1_target", settings.coverage.tier1_target),
         ("coverage.tier2_target", settings.coverage.tier2_target),
@@ -282,6 +298,9 @@ def check_settings(settings: TenantSettings) -> None:
     for path, value in (
         ("coverage.coverage_window_days", settings.coverage.coverage_window_days),
         ("coverage.review_window_days", settings.coverage.review_window_days),
+        ("coverage.dormant_after_days", settings.coverage.dormant_after_days),
+        ("coverage.overlap_window_days", settings.coverage.overlap_window_days),
+        ("coverage.sequence_window_days", settings.coverage.sequence_window_days),
         ("capacity.selling_hours_per_quarter", settings.capacity.selling_hours_per_quarter),
         ("coverage_model.hours_per_touch", settings.coverage_model.hours_per_touch),
     ):

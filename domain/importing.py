@@ -12,7 +12,16 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from domain.errors import FieldError
-from domain.model import ActivityKind, ChurnRisk, OpportunityStatus, RampStatus, RepRole, Stage
+from domain.model import (
+    ActivityDirection,
+    ActivityKind,
+    ActivityPath,
+    ChurnRisk,
+    OpportunityStatus,
+    RampStatus,
+    RepRole,
+    Stage,
+)
 from domain.rules import find_parent_cycles
 
 
@@ -210,6 +219,8 @@ ACTIVITY_COLUMNS: tuple[Column, ...] = (
     Column("kind", "enum", enum=ActivityKind, required=True),
     Column("next_step", "str", max_length=2000),
     Column("contact", "str"),
+    Column("direction", "enum", enum=ActivityDirection, default=ActivityDirection.OUTBOUND),
+    Column("path", "enum", enum=ActivityPath),
 )
 
 OPPORTUNITY_COLUMNS: tuple[Column, ...] = (

@@ -84,6 +84,25 @@ class ActivityKind(enum.StrEnum):
     SOCIAL = "social"
 
 
+class ActivityDirection(enum.StrEnum):
+    """Outbound: the rep reached out. Inbound: the account answered or came to us (a reply)."""
+
+    OUTBOUND = "outbound"
+    INBOUND = "inbound"
+
+
+class ActivityPath(enum.StrEnum):
+    """The path into the account an activity used (seed 000 'Path')."""
+
+    DIRECT = "direct"
+    PARTNER = "partner"
+    REFERRAL = "referral"
+    MARKETING = "marketing"
+    EXECUTIVE = "executive"
+    EVENT = "event"
+    RELATIONSHIP = "relationship"
+
+
 class OpportunityStatus(enum.StrEnum):
     OPEN = "open"
     WON = "won"
@@ -213,6 +232,8 @@ class Activity:
     rep_id: UUID | None = None
     next_step: str | None = None
     contact: str | None = None
+    direction: ActivityDirection = ActivityDirection.OUTBOUND
+    path: ActivityPath | None = None
     created_at: datetime | None = None
 
 

@@ -228,6 +228,7 @@ class ActivityRow(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "external_id"),
         sa.Index(None, "tenant_id", "account_id", "occurred_at"),
+        sa.Index(None, "tenant_id", "occurred_at"),
     )
     id: uuid.UUID = _id()
     tenant_id: uuid.UUID = _tenant()
@@ -238,6 +239,11 @@ class ActivityRow(SQLModel, table=True):
     kind: str = _str(16, nullable=False)
     next_step: str | None = _str(2000)
     contact: str | None = _str(255)
+    direction: str = Field(
+        default="outbound",
+        sa_column=sa.Column(sa.String(8), nullable=False, server_default="outbound"),
+    )
+    path: str | None = _str(16)
     created_at: datetime | None = _ts()
 
 
@@ -278,6 +284,61 @@ class AccountScoreRow(SQLModel, table=True):
     factors: list = _json(list)
     settings_version: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
     computed_at: datetime | None = _ts(nullable=False)
+
+
+KINDS = ("email", "call", "meeting", "visit", "video", "social")  # domain.model.ActivityKind
+
+
+class AccountCoverageRow(SQLModel, table=True):
+    """An account's coverage facts (domain.coverage.FACT_FIELDS), kept current on ingest.
+
+    `as_of` is when they were computed; activities planned after it are in `next_*_at`, and `due_at` (the
+    earliest of those) says when the facts must be computed again because a planned activity happened.
+    """
+
+    __tablename__ = "account_coverage"
+    __table_args__ = (sa.Index(None, "tenant_id", "due_at"),)
+    account_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    )
+    tenant_id: uuid.UUID = _tenant()
+    last_email_at: datetime | None = _ts()
+    last_call_at: datetime | None = _ts()
+    last_meeting_at: datetime | None = _ts()
+    last_visit_at: datetime | None = _ts()
+    last_video_at: datetime | None = _ts()
+    last_social_at: datetime | None = _ts()
+    next_email_at: datetime | None = _ts()
+    next_call_at: datetime | None = _ts()
+    next_meeting_at: datetime | None = _ts()
+    next_visit_at: datetime | None = _ts()
+    next_video_at: datetime | None = _ts()
+    next_social_at: datetime | None = _ts()
+    last_contact_at: datetime | None = _ts()
+    last_inbound_at: datetime | None = _ts()
+    last_partner_at: datetime | None = _ts()
+    last_activity_at: datetime | None = _ts()
+    next_step: str | None = _str(2000)
+    open_pipeline: float = Field(default=0.0, sa_column=sa.Column(sa.Float, nullable=False))
+    open_opportunities: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False))
+    due_at: datetime | None = _ts()
+    as_of: datetime | None = _ts(nullable=False)
+
+
+class AccountRepTouchRow(SQLModel, table=True):
+    """Who touched an account: per rep, the latest past touch and how many (overlap, 'touched by whom')."""
+
+    __tablename__ = "account_rep_touches"
+    __table_args__ = (sa.Index(None, "tenant_id", "rep_id"),)
+    account_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    )
+    rep_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("reps.id", ondelete="CASCADE"), primary_key=True)
+    )
+    tenant_id: uuid.UUID = _tenant()
+    last_touch_at: datetime | None = _ts(nullable=False)
+    touches: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False))
 
 
 metadata = SQLModel.metadata

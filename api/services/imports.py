@@ -20,6 +20,7 @@ from domain.errors import DomainError, FieldError, RuleViolation, ValidationFail
 from domain.model import Scope
 from domain.rules import check_rep_dates, segment_for
 from persistence import bulk
+from persistence import coverage as coverage_store
 
 COLUMNS: dict[str, tuple[im.Column, ...]] = {
     "accounts": im.ACCOUNT_COLUMNS,
@@ -36,6 +37,33 @@ RESCORED_AFTER = ("accounts", "opportunities")
 def needs_rescoring(kind: str, report: dict[str, Any]) -> bool:
     """Whether an import changed what scores, potentials and tiers depend on."""
     return kind in RESCORED_AFTER and bool(report["created"] or report["updated"])
+
+
+# activities and opportunities are what coverage facts are made of
+FACTS_FROM = ("activities", "opportunities")
+
+
+async def _refresh_coverage(
+    conn: Any,
+    ctx: AppContext,
+    p: Principal,
+    plan: im.UpsertPlan,
+    existing: dict[str, dict[str, Any]],
+    refs: dict[str, Any],
+) -> None:
+    """Keep the coverage facts of every account the import touched current, in the import's transaction
+    (an updated activity may have moved from one account to another: both are recomputed)."""
+    named = {r.values["account_external_id"] for r in plan.creates}
+    for r, changes in plan.updates:
+        named.add(existing[r.values["external_id"]]["account_external_id"])
+        named.add(
+            changes.get("account_external_id") or existing[r.values["external_id"]]["account_external_id"]
+        )
+    ids = {refs["accounts"][ext] for ext in named if ext in refs["accounts"]}
+    missing = {ext for ext in named if ext not in refs["accounts"]}
+    if missing:
+        ids |= set((await bulk.id_map(conn, "accounts", p.tenant_id, missing)).values())
+    await coverage_store.refresh_facts(conn, p.tenant_id, ctx.clock.now(), ids)
 
 
 class ImportMode(enum.StrEnum):
@@ -198,6 +226,8 @@ async def import_records(
                 ]
                 plan.unchanged = len(rows) - len(plan.creates) - len(plan.updates)
         await _write(conn, ctx, p, kind, plan, existing, refs, progress)
+        if kind in FACTS_FROM and (plan.creates or plan.updates):
+            await _refresh_coverage(conn, ctx, p, plan, existing, refs)
         if plan.creates or plan.updates:
             await bulk.bump_version(conn, p.tenant_id)
         await bulk.analyze_if_large(conn, kind, len(plan.creates) + len(plan.updates))

@@ -4,121 +4,167 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.coverage import (
-    CoverageFacts,
-    add_activity,
-    coverage_by_tier,
+    KINDS,
+    Activity,
     coverage_facts,
+    coverage_rate,
     coverage_status,
-    is_whitespace,
-    overlapping_reps,
+    covered,
+    last_touch,
+    next_planned,
+    overlaps,
+    rep_touches,
+    review_lists,
+    whitespace,
 )
+from domain.criteria import Cond, Not, all_of, any_of, evaluate, fields_of
 from domain.defaults import DEFAULTS
-from domain.model import Stage
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 RULES = DEFAULTS.coverage
 
 
-def act(days_ago, kind="call", rep="r1", role="AE", next_step="demo", contact="CFO"):
-    return {
-        "occurred_at": NOW - timedelta(days=days_ago),
-        "kind": kind,
-        "rep_id": rep,
-        "role": role,
-        "next_step": next_step,
-        "contact": contact,
-    }
+def act(days_ago, kind="call", rep="r1", next_step="demo", contact="CFO", direction="outbound", path=None):
+    return Activity(NOW - timedelta(days=days_ago), kind, rep, next_step, contact, direction, path)
+
+
+def status(*activities):
+    return coverage_status(coverage_facts(activities, NOW), RULES, NOW)
+
+
+def codes(s):
+    return [r.code for r in s.reasons]
 
 
 def test_covered_needs_a_touch_in_90_days_a_next_step_and_a_contact():
-    assert coverage_status(coverage_facts([act(10)], RULES, NOW), RULES, NOW).covered
-    assert coverage_status(coverage_facts([act(89)], RULES, NOW), RULES, NOW).covered
-    old = coverage_status(coverage_facts([act(91)], RULES, NOW), RULES, NOW)
-    assert not old.covered and old.reasons == (
-        "no meaningful touch in the last 90 days",
-        "no active contact in the last 90 days",
+    assert status(act(10)).covered
+    assert status(act(89)).covered
+    assert codes(status(act(91))) == ["no_meaningful_touch", "no_active_contact"]
+    assert (
+        status(act(91)).reasons[0].message
+        == "no meaningful touch (call, meeting, visit, video) in the last 90 days"
     )
-    no_step = coverage_status(coverage_facts([act(5, next_step="")], RULES, NOW), RULES, NOW)
-    assert no_step.reasons == ("no documented next step",)
-    no_contact = coverage_status(coverage_facts([act(5, contact=None)], RULES, NOW), RULES, NOW)
-    assert no_contact.reasons == ("no active contact in the last 90 days",)
+    assert codes(status(act(5, next_step=""))) == ["no_next_step"]
+    assert codes(status(act(5, contact=None))) == ["no_active_contact"]
+    # the contact may come from an email while the meaningful touch is a call
+    assert status(act(5, contact=None), act(6, kind="email", next_step=None)).covered
 
 
 def test_an_email_is_a_touch_but_not_a_meaningful_one_and_assigned_is_not_covered():
-    facts = coverage_facts([act(3, kind="email")], RULES, NOW)
-    assert facts.last_touch is not None and facts.last_meaningful_touch is None
-    assert not coverage_status(facts, RULES, NOW).covered
-    assert not coverage_status(CoverageFacts(), RULES, NOW).covered  # an assigned account nobody touched
+    facts = coverage_facts([act(3, kind="email")], NOW)
+    assert last_touch(facts) == NOW - timedelta(days=3)
+    assert codes(coverage_status(facts, RULES, NOW)) == ["no_meaningful_touch"]
+    assert codes(status()) == ["no_meaningful_touch", "no_next_step", "no_active_contact"]
 
 
 def test_the_latest_activity_decides_the_next_step_and_future_meetings_are_not_touches():
-    facts = coverage_facts([act(20, next_step="proposal"), act(2, next_step=None)], RULES, NOW)
-    assert facts.next_step is None
-    planned = coverage_facts([act(-7, kind="meeting")], RULES, NOW)
-    assert planned.last_touch is None
+    assert coverage_facts([act(20, next_step="proposal"), act(2, next_step=None)], NOW)["next_step"] is None
+    assert coverage_facts([act(2, next_step=None), act(20, next_step="proposal")], NOW)["next_step"] is None
+    same_time = [act(2, next_step=None), act(2, next_step="b"), act(2, next_step="a")]
+    assert coverage_facts(same_time, NOW)["next_step"] == "b"
+    planned = coverage_facts([act(-7, kind="meeting"), act(-3, kind="meeting"), act(-1, kind="email")], NOW)
+    assert last_touch(planned) is None
+    assert planned["next_meeting_at"] == NOW + timedelta(days=3)
+    assert next_planned(planned) == NOW + timedelta(days=1)
 
 
-def test_coverage_by_tier_against_targets_with_reasons():
-    good = coverage_facts([act(5)], RULES, NOW)
-    bad = coverage_facts([act(120)], RULES, NOW)
-    rows = [(f"t1-{i}", 1, good) for i in range(9)] + [("t1-x", 1, bad)]
-    rows += [(f"t2-{i}", 2, good) for i in range(5)] + [(f"t2-x{i}", 2, bad) for i in range(5)]
-    t1, t2 = coverage_by_tier(rows, RULES, NOW)
-    assert (t1.rate, t1.meets_target) == (0.9, True)  # seed 001: tier 1 >= 90%
-    assert (t2.rate, t2.meets_target) == (0.5, False)  # tier 2 >= 60%
-    assert t1.failing == (
-        ("t1-x", ("no meaningful touch in the last 90 days", "no active contact in the last 90 days")),
+def test_inbound_and_partner_touches_and_open_pipeline_are_facts():
+    facts = coverage_facts(
+        [act(4, direction="inbound"), act(9, path="referral"), act(1, path="direct")],
+        NOW,
+        opportunities=[(100.0, "open"), (50.0, "open"), (70.0, "won")],
     )
+    assert facts["last_inbound_at"] == NOW - timedelta(days=4)
+    assert facts["last_partner_at"] == NOW - timedelta(days=9)
+    assert (facts["open_pipeline"], facts["open_opportunities"]) == (150.0, 2)
+
+
+def test_rates_against_tier_targets():
+    t1 = coverage_rate(10, 9, RULES.tier1_target)
+    assert (t1.rate, t1.meets_target) == (0.9, True)  # seed 001: tier 1 >= 90%
+    t2 = coverage_rate(10, 5, RULES.tier2_target)
+    assert (t2.rate, t2.meets_target) == (0.5, False)  # tier 2 >= 60%
+    assert coverage_rate(0, 0, 0.9).meets_target is None
+    assert coverage_rate(4, 1, None).meets_target is None
 
 
 def test_overlap_is_two_reps_of_the_same_role_in_the_window():
-    facts = coverage_facts(
-        [act(5, rep="a"), act(9, rep="b"), act(3, rep="c", role="SDR"), act(200, rep="d")], RULES, NOW
-    )
-    assert overlapping_reps(facts, RULES, NOW) == {"AE": {"a", "b"}}
-    assert overlapping_reps(facts, RULES, NOW, window_days=7) == {}
+    acts = [act(5, rep="a"), act(9, rep="b"), act(3, rep="c"), act(200, rep="d"), act(40, rep="e")]
+    touches = rep_touches(acts, NOW)
+    assert touches["a"] == (NOW - timedelta(days=5), 1)
+    roles = {"a": "AE", "b": "AE", "c": "SDR", "d": "AE", "e": "AE"}
+    found = overlaps(((r, roles[r], last) for r, (last, _) in touches.items()), RULES, NOW)
+    assert found == {"AE": ["a", "b"]}  # e touched 40 days ago: outside the 30-day window
+
+
+def row(**kw):
+    base = coverage_facts([], NOW) | {
+        "stage": "cold",
+        "tier": 2,
+        "icp_fit": False,
+        "tags": [],
+        "churn_risk": None,
+        "expansion_estimate": None,
+    }
+    return base | kw
+
+
+def on_lists(r):
+    return sorted(name for name, rule in review_lists(RULES, NOW).items() if evaluate(rule.holds, r))
+
+
+def test_monthly_review_lists_of_seed_000():
+    recent = coverage_facts([act(10, contact=None)], NOW)
+    assert on_lists(row(**recent)) == ["touched_recently"]
+    assert on_lists(row(stage="prospected")) == ["prospected_not_contacted"]
+    meeting = coverage_facts([act(-10, kind="meeting")], NOW)
+    assert on_lists(row(**meeting)) == ["meetings_next_two_weeks"]
+    far = coverage_facts([act(-20, kind="meeting")], NOW)
+    assert on_lists(row(**far)) == []
+    old = coverage_facts([act(120)], NOW)
+    assert on_lists(row(**old)) == ["dormant"]
+    assert on_lists(row(tags=["partner"])) == ["partner_path_unused"]
+    used = coverage_facts([act(30, path="partner", contact=None)], NOW)
+    assert "partner_path_unused" not in on_lists(row(tags=["partner"], **used))
+    assert on_lists(row(icp_fit=True)) == ["whitespace"]
+    assert on_lists(row(icp_fit=True, open_opportunities=1)) == []
+    assert on_lists(row(tier=3)) == ["drop_candidates"]
+    assert on_lists(row(tier=3, **coverage_facts([act(5, direction="inbound", contact=None)], NOW))) == [
+        "touched_recently"
+    ]
+    assert on_lists(row(stage="customer", expansion_estimate=5e4)) == ["at_risk", "expansion"]
+    assert on_lists(row(stage="customer", churn_risk="high", **recent)) == ["at_risk", "touched_recently"]
 
 
 def test_whitespace_is_icp_fit_minus_customers_and_open_pipeline():
-    assert is_whitespace(Stage.COLD, icp_fit=True, open_pipeline=False)
-    assert not is_whitespace(Stage.CUSTOMER, icp_fit=True, open_pipeline=False)
-    assert not is_whitespace(Stage.PROSPECTED, icp_fit=True, open_pipeline=True)
-    assert not is_whitespace(Stage.COLD, icp_fit=False, open_pipeline=False)
+    assert evaluate(whitespace(), row(icp_fit=True, stage="lapsed"))
+    assert not evaluate(whitespace(), row(icp_fit=True, stage="customer"))
+    assert not evaluate(whitespace(), row(icp_fit=None))  # not scored: not known to fit
 
 
-activities = st.lists(
-    st.builds(
-        act,
-        st.integers(-10, 200),
-        st.sampled_from(["call", "email", "meeting"]),
-        st.sampled_from(["a", "b"]),
-        st.sampled_from(["AE", "SDR"]),
-        st.sampled_from(["demo", None]),
-        st.sampled_from(["CFO", None]),
-    ),
-    max_size=12,
+def test_a_condition_on_a_missing_value_is_false_and_not_negates_it():
+    assert not evaluate(Cond("x", "ge", 1), {})
+    assert evaluate(Not(Cond("x", "ge", 1)), {"x": None})
+    assert evaluate(any_of(Cond("x", "eq", 1), Cond("y", "has_any", ("a",))), {"y": ["b", "a"]})
+    assert fields_of(all_of(Cond("a", "eq", 1), Not(Cond("b", "eq", 2)))) == {"a", "b"}
+
+
+when = st.integers(min_value=-30, max_value=200)
+activity = st.builds(
+    act,
+    when,
+    kind=st.sampled_from(KINDS),
+    rep=st.sampled_from(["a", "b", "c"]),
+    next_step=st.sampled_from([None, "", "x", "y"]),
+    contact=st.sampled_from([None, "CFO"]),
+    direction=st.sampled_from(["outbound", "inbound"]),
+    path=st.sampled_from([None, "partner", "direct"]),
 )
 
 
-@given(activities, st.randoms())
+@given(st.lists(activity, max_size=12), st.randoms())
 def test_facts_do_not_depend_on_the_order_activities_arrive_in(acts, rnd):
     shuffled = list(acts)
     rnd.shuffle(shuffled)
-    folded = CoverageFacts()
-    for a in shuffled:
-        folded = add_activity(
-            folded,
-            a["occurred_at"],
-            a["kind"],
-            a["rep_id"],
-            a["role"],
-            a["next_step"],
-            a["contact"],
-            RULES,
-            NOW,
-        )
-    in_order = coverage_facts(acts, RULES, NOW)
-    assert folded.last_meaningful_touch == in_order.last_meaningful_touch
-    assert folded.last_contact_touch == in_order.last_contact_touch
-    assert sorted(map(str, folded.touches)) == sorted(map(str, in_order.touches))
-    assert coverage_status(folded, RULES, NOW) == coverage_status(in_order, RULES, NOW)
+    assert coverage_facts(acts, NOW) == coverage_facts(shuffled, NOW)
+    assert evaluate(covered(RULES, NOW), coverage_facts(acts, NOW)) == status(*acts).covered

@@ -1,0 +1,441 @@
+"""Coverage tracking use cases: the coverage report, accounts that fail and why, one account's coverage,
+overlaps, and the monthly review lists of a rep (seeds 000, 001)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from api.services.common import found
+from api.services.context import AppContext, Principal
+from api.services.pagination import check_page_size, decode_token, encode_token
+from domain.coverage import (
+    FACT_FIELDS,
+    coverage_rate,
+    coverage_rules,
+    coverage_status,
+    covered,
+    empty_facts,
+    last_touch,
+    next_planned,
+    overlaps,
+    review_lists,
+    tier_targets,
+)
+from domain.criteria import Not, Pred, all_of, evaluate
+from domain.defaults import TenantSettings, apply_overrides
+from domain.errors import FieldError, ValidationFailed
+from domain.model import Scope
+from persistence import coverage as store
+from persistence.tables import RepRow, TerritoryRow
+
+REPS = RepRow.__table__
+TERRITORIES = TerritoryRow.__table__
+
+
+@dataclass
+class Frame:
+    """What one report is judged under: settings and their version, the moment, the rows of the role."""
+
+    settings: TenantSettings
+    version: int
+    now: datetime
+    rows: store.ReportRows
+    role: str
+
+
+async def frame(ctx: AppContext, p: Principal, role: str) -> Frame:
+    """Settings, the clock, and facts brought up to date (planned activities that have happened since)."""
+    p.require(Scope.READ)
+    async with ctx.uow(p.tenant_id) as uow:
+        overrides, version = await uow.settings_record()
+    now = ctx.clock.now()
+    async with ctx.engine.begin() as conn:
+        await store.refresh_due(conn, p.tenant_id, now)
+    return Frame(
+        apply_overrides(overrides),
+        version,
+        now,
+        store.ReportRows(p.tenant_id, role, ctx.engine.dialect.name),
+        role,
+    )
+
+
+def _bucket(n: int, n_covered: int, target: float | None, failing: dict[str, int]) -> dict[str, Any]:
+    rate = coverage_rate(n, n_covered, target)
+    return {
+        "accounts": n,
+        "covered": n_covered,
+        "rate": rate.rate,
+        "target": rate.target,
+        "meets_target": rate.meets_target,
+        "failing": failing,
+    }
+
+
+async def names(
+    conn: Any, tenant_id: UUID, reps: Sequence[Any], territories: Sequence[Any]
+) -> tuple[dict, dict]:
+    rep_names = {}
+    if reps:
+        stmt = sa.select(REPS.c.id, REPS.c.name).where(
+            REPS.c.tenant_id == tenant_id, REPS.c.id.in_(list(reps))
+        )
+        rep_names = {r.id: r.name for r in await conn.execute(stmt)}
+    territory_names = {}
+    if territories:
+        stmt = sa.select(TERRITORIES.c.id, TERRITORIES.c.name).where(
+            TERRITORIES.c.tenant_id == tenant_id, TERRITORIES.c.id.in_(list(territories))
+        )
+        territory_names = {r.id: r.name for r in await conn.execute(stmt)}
+    return rep_names, territory_names
+
+
+def _filters(f: Frame, tier: int | None, rep_id: UUID | None, territory_id: UUID | None) -> list[Any]:
+    out = []
+    if tier is not None:
+        out.append(f.rows.fields["tier"] == tier)
+    if rep_id is not None:
+        out.append(f.rows.fields["rep_id"] == rep_id)
+    if territory_id is not None:
+        out.append(f.rows.fields["territory_id"] == territory_id)
+    return out
+
+
+async def coverage_report(
+    ctx: AppContext,
+    p: Principal,
+    role: str = "AE",
+    tier: int | None = None,
+    rep_id: UUID | None = None,
+    territory_id: UUID | None = None,
+) -> dict[str, Any]:
+    """Coverage rate by tier (against the targets), by rep and by territory, with failure counts by reason.
+
+    One aggregate query over the tenant (the rules compiled to SQL); nothing per account in Python.
+    """
+    f = await frame(ctx, p, role)
+    rules = coverage_rules(f.settings.coverage, f.now)
+    r = f.rows
+    group = (r.fields["tier"], r.fields["rep_id"], r.fields["territory_id"])
+    stmt = (
+        r.select(
+            *group,
+            sa.func.count().label("n"),
+            r.count_case(covered(f.settings.coverage, f.now), "covered"),
+            *(r.count_case(Not(rule.holds), rule.code) for rule in rules),
+        )
+        .where(*_filters(f, tier, rep_id, territory_id))
+        .group_by(*group)
+    )
+    async with ctx.engine.connect() as conn:
+        result = (await conn.execute(stmt)).all()
+        rep_names, territory_names = await names(
+            conn, p.tenant_id, {x[1] for x in result} - {None}, {x[2] for x in result} - {None}
+        )
+    codes = [rule.code for rule in rules]
+    totals: dict[str, dict[Any, list[int]]] = {"tier": {}, "rep": {}, "territory": {}, "all": {}}
+    for row in result:
+        counts = [int(row.n), int(row.covered or 0), *(int(row._mapping[c] or 0) for c in codes)]
+        for key, value in (("tier", row[0]), ("rep", row[1]), ("territory", row[2]), ("all", None)):
+            acc = totals[key].setdefault(value, [0] * len(counts))
+            for i, c in enumerate(counts):
+                acc[i] += c
+    targets = tier_targets(f.settings.coverage)
+
+    def bucket(counts: list[int], target: float | None = None) -> dict[str, Any]:
+        return _bucket(counts[0], counts[1], target, dict(zip(codes, counts[2:], strict=True)))
+
+    empty = [0] * (2 + len(codes))
+    return {
+        "as_of": f.now,
+        "role": role,
+        "settings_version": f.version,
+        "coverage_window_days": f.settings.coverage.coverage_window_days,
+        "rules": [{"code": rule.code, "message": rule.message} for rule in rules],
+        "total": bucket(totals["all"].get(None, empty)),
+        "by_tier": [
+            {"tier": t} | bucket(c, targets.get(t) if t is not None else None)
+            for t, c in sorted(totals["tier"].items(), key=lambda kv: (kv[0] is None, kv[0] or 0))
+        ],
+        "by_rep": [
+            {"rep_id": rid, "rep_name": rep_names.get(rid)} | bucket(c)
+            for rid, c in sorted(
+                totals["rep"].items(), key=lambda kv: (kv[0] is None, rep_names.get(kv[0]) or "")
+            )
+        ],
+        "by_territory": [
+            {"territory_id": tid, "territory_name": territory_names.get(tid)} | bucket(c)
+            for tid, c in sorted(
+                totals["territory"].items(), key=lambda kv: (kv[0] is None, territory_names.get(kv[0]) or "")
+            )
+        ],
+    }
+
+
+def _facts_of(row: Any) -> dict[str, Any]:
+    facts = empty_facts() | {k: row[k] for k in FACT_FIELDS if row[k] is not None}
+    return facts
+
+
+def account_item(row: Any, f: Frame, lists: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One account's coverage, with the reasons it is not covered and the review lists it is on."""
+    facts = _facts_of(row)
+    status = coverage_status(facts, f.settings.coverage, f.now)
+    lists = lists if lists is not None else review_lists(f.settings.coverage, f.now)
+    judged = dict(row) | facts
+    return {
+        "account_id": row["account_id"],
+        "external_id": row["external_id"],
+        "name": row["name"],
+        "stage": row["stage"],
+        "tier": row["tier"],
+        "potential": row["potential"],
+        "icp_fit": row["icp_fit"],
+        "rep_id": row["rep_id"],
+        "territory_id": row["territory_id"],
+        "covered": status.covered,
+        "reasons": [{"code": r.code, "message": r.message} for r in status.reasons],
+        "last_touch_at": last_touch(facts),
+        "last_meaningful_touch_at": last_touch(facts, f.settings.coverage.meaningful_kinds),
+        "last_contact_at": facts["last_contact_at"],
+        "next_step": facts["next_step"],
+        "next_meeting_at": next_planned(facts, f.settings.coverage.meeting_kinds),
+        "open_pipeline": facts["open_pipeline"],
+        "lists": [name for name, rule in lists.items() if evaluate(rule.holds, judged)],
+    }
+
+
+def _columns(f: Frame) -> list[Any]:
+    return [col.label(name) for name, col in f.rows.fields.items()]
+
+
+async def coverage_accounts(
+    ctx: AppContext,
+    p: Principal,
+    role: str = "AE",
+    covered_only: bool | None = None,
+    tier: int | None = None,
+    rep_id: UUID | None = None,
+    territory_id: UUID | None = None,
+    reason: str | None = None,
+    list_name: str | None = None,
+    page_size: int | None = None,
+    page_token: str | None = None,
+) -> dict[str, Any]:
+    """Accounts with their coverage, filtered (not covered, a reason, a review list...), a page at a time."""
+    size = check_page_size(page_size)
+    after = decode_token(page_token)
+    f = await frame(ctx, p, role)
+    rules = {rule.code: rule for rule in coverage_rules(f.settings.coverage, f.now)}
+    lists = review_lists(f.settings.coverage, f.now)
+    preds: list[Pred] = []
+    if covered_only is not None:
+        pred = covered(f.settings.coverage, f.now)
+        preds.append(pred if covered_only else Not(pred))
+    if reason is not None:
+        if reason not in rules:
+            raise ValidationFailed(
+                "unknown reason", [FieldError("reason", "invalid_choice", f"one of: {', '.join(rules)}")]
+            )
+        preds.append(Not(rules[reason].holds))
+    if list_name is not None:
+        if list_name not in lists:
+            raise ValidationFailed(
+                "unknown review list", [FieldError("list", "invalid_choice", f"one of: {', '.join(lists)}")]
+            )
+        preds.append(lists[list_name].holds)
+    stmt = f.rows.select(*_columns(f)).where(*_filters(f, tier, rep_id, territory_id))
+    if preds:
+        stmt = stmt.where(f.rows.compile(all_of(*preds)))
+    if after is not None:
+        stmt = stmt.where(f.rows.fields["account_id"] > after)
+    stmt = stmt.order_by(f.rows.fields["account_id"]).limit(size + 1)
+    async with ctx.engine.connect() as conn:
+        rows = (await conn.execute(stmt)).mappings().all()
+    items = [account_item(r, f, lists) for r in rows[:size]]
+    return {
+        "as_of": f.now,
+        "settings_version": f.version,
+        "items": items,
+        "next_page_token": encode_token(rows[size - 1]["account_id"]) if len(rows) > size else None,
+    }
+
+
+async def account_coverage(
+    ctx: AppContext, p: Principal, account_id: UUID, role: str = "AE"
+) -> dict[str, Any]:
+    """One account: facts, covered or why not, who touched it (per rep), overlaps and review lists."""
+    async with ctx.uow(p.tenant_id) as uow:
+        found(await uow.accounts.get(account_id), "account", account_id)
+    f = await frame(ctx, p, role)
+    stmt = f.rows.select(*_columns(f)).where(f.rows.fields["account_id"] == account_id)
+    async with ctx.engine.connect() as conn:
+        row = (await conn.execute(stmt)).mappings().one()
+        touches = await store.read_touches(conn, p.tenant_id, [account_id])
+        reps = await _reps(conn, p.tenant_id, [t.rep_id for t in touches])
+    item = account_item(row, f)
+    item["touched_by"] = [
+        {
+            "rep_id": t.rep_id,
+            "rep_name": reps.get(t.rep_id, (None, None))[0],
+            "role": reps.get(t.rep_id, (None, None))[1],
+            "last_touch_at": t.last_touch_at,
+            "touches": t.touches,
+        }
+        for t in sorted(touches, key=lambda t: t.last_touch_at, reverse=True)
+    ]
+    item["overlaps"] = _overlaps(touches, reps, f)
+    return item | {"as_of": f.now, "settings_version": f.version}
+
+
+async def _reps(conn: Any, tenant_id: UUID, ids: Sequence[Any]) -> dict[Any, tuple[str, str]]:
+    if not ids:
+        return {}
+    stmt = sa.select(REPS.c.id, REPS.c.name, REPS.c.role).where(
+        REPS.c.tenant_id == tenant_id, REPS.c.id.in_(list(ids))
+    )
+    return {r.id: (r.name, r.role) for r in await conn.execute(stmt)}
+
+
+def _overlaps(touches: Sequence[Any], reps: dict[Any, tuple[str, str]], f: Frame) -> list[dict[str, Any]]:
+    last = {t.rep_id: t.last_touch_at for t in touches}
+    found_ = overlaps(
+        ((t.rep_id, reps.get(t.rep_id, (None, None))[1], t.last_touch_at) for t in touches),
+        f.settings.coverage,
+        f.now,
+    )
+    return [
+        {
+            "role": role,
+            "reps": [
+                {"rep_id": r, "rep_name": reps.get(r, (None, None))[0], "last_touch_at": last[r]}
+                for r in rep_ids
+            ],
+        }
+        for role, rep_ids in sorted(found_.items(), key=lambda kv: str(kv[0]))
+    ]
+
+
+async def overlap_report(
+    ctx: AppContext,
+    p: Principal,
+    role: str | None = None,
+    page_size: int | None = None,
+    page_token: str | None = None,
+) -> dict[str, Any]:
+    """Accounts touched by two or more reps of the same role within the overlap window (seed 000)."""
+    size = check_page_size(page_size)
+    after = decode_token(page_token)
+    f = await frame(ctx, p, "AE")
+    rules = f.settings.coverage
+    since = f.now - timedelta(days=rules.overlap_window_days)
+    t = store.TOUCHES.c
+    stmt = (
+        sa.select(t.account_id)
+        .select_from(store.TOUCHES.join(REPS, REPS.c.id == t.rep_id))
+        .where(t.tenant_id == p.tenant_id, t.last_touch_at >= since, t.last_touch_at <= f.now)
+        .group_by(t.account_id, REPS.c.role)
+        .having(sa.func.count() >= 2)
+    )
+    if role is not None:
+        stmt = stmt.where(REPS.c.role == role)
+    if after is not None:
+        stmt = stmt.where(t.account_id > after)
+    stmt = sa.select(stmt.subquery().c.account_id).distinct().order_by("account_id").limit(size + 1)
+    async with ctx.engine.connect() as conn:
+        ids = list((await conn.execute(stmt)).scalars())
+        page = ids[:size]
+        touches = await store.read_touches(conn, p.tenant_id, page) if page else []
+        reps = await _reps(conn, p.tenant_id, list({x.rep_id for x in touches}))
+        accounts = {}
+        if page:
+            a = store.ACCOUNTS.c
+            accounts = {
+                r.id: r
+                for r in await conn.execute(sa.select(a.id, a.external_id, a.name).where(a.id.in_(page)))
+            }
+    by_account: dict[Any, list[Any]] = {}
+    for x in touches:
+        by_account.setdefault(x.account_id, []).append(x)
+    items = []
+    for account_id in page:
+        found_ = _overlaps(by_account.get(account_id, []), reps, f)
+        if role is not None:
+            found_ = [o for o in found_ if o["role"] == role]
+        items.append(
+            {
+                "account_id": account_id,
+                "external_id": accounts[account_id].external_id,
+                "name": accounts[account_id].name,
+                "overlaps": found_,
+            }
+        )
+    return {
+        "as_of": f.now,
+        "window_days": rules.overlap_window_days,
+        "items": items,
+        "next_page_token": encode_token(ids[size - 1]) if len(ids) > size else None,
+    }
+
+
+async def rep_review(ctx: AppContext, p: Principal, rep_id: UUID, limit: int = 50) -> dict[str, Any]:
+    """The monthly review with one rep (seed 000): each list with its count and its first accounts, highest
+    potential first, and the rep's coverage rate."""
+    async with ctx.uow(p.tenant_id) as uow:
+        rep = found(await uow.reps.get(rep_id), "rep", rep_id)
+    role = rep.role.value if rep.role.value in ("AE", "SDR", "CSM") else "AE"
+    f = await frame(ctx, p, role)
+    lists = review_lists(f.settings.coverage, f.now)
+    stmt = f.rows.select(*_columns(f)).where(f.rows.fields["rep_id"] == rep_id)
+    async with ctx.engine.connect() as conn:
+        rows = (await conn.execute(stmt)).mappings().all()
+    items = sorted(
+        (account_item(r, f, lists) for r in rows), key=lambda i: (-(i["potential"] or 0), i["external_id"])
+    )
+    out_lists = []
+    for name, rule in lists.items():
+        members = [i for i in items if name in i["lists"]]
+        out_lists.append(
+            {
+                "name": name,
+                "why": rule.message,
+                "count": len(members),
+                "accounts": [_brief(i) for i in members[:limit]],
+            }
+        )
+    n_covered = sum(1 for i in items if i["covered"])
+    return {
+        "as_of": f.now,
+        "settings_version": f.version,
+        "rep_id": rep_id,
+        "rep_name": rep.name,
+        "role": role,
+        "accounts": len(items),
+        "covered": n_covered,
+        "coverage_rate": n_covered / len(items) if items else None,
+        "lists": out_lists,
+    }
+
+
+BRIEF_KEYS = (
+    "account_id",
+    "external_id",
+    "name",
+    "stage",
+    "tier",
+    "potential",
+    "covered",
+    "last_touch_at",
+    "next_meeting_at",
+    "next_step",
+)
+
+
+def _brief(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: item[k] for k in BRIEF_KEYS}

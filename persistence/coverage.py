@@ -1,0 +1,283 @@
+"""Coverage facts kept current on ingest, and the report rows the coverage rules are judged on.
+
+Facts are recomputed set-based (one INSERT ... SELECT per chunk of accounts, or one for the whole tenant),
+never one query per account and never with the activities in Python. The predicates of
+`domain.criteria` compile to SQL here, so a report over a million accounts is a few aggregate queries.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain.criteria import All, AnyOf, Cond, Not, Pred
+from persistence.tables import (
+    KINDS,
+    AccountCoverageRow,
+    AccountRepTouchRow,
+    AccountRow,
+    AccountScoreRow,
+    ActivityRow,
+    AssignmentRow,
+    OpportunityRow,
+    PlanRow,
+    UTCDateTime,
+)
+
+ACCOUNTS = AccountRow.__table__
+ACTIVITIES = ActivityRow.__table__
+OPPORTUNITIES = OpportunityRow.__table__
+COVERAGE = AccountCoverageRow.__table__
+TOUCHES = AccountRepTouchRow.__table__
+SCORES = AccountScoreRow.__table__
+ASSIGNMENTS = AssignmentRow.__table__
+PLANS = PlanRow.__table__
+PARTNER_PATHS = ("partner", "referral")  # domain.coverage.PARTNER_PATHS
+CHUNK = 5_000
+FULL_REFRESH_ABOVE = 20_000  # more accounts than this: recompute the tenant in one statement
+
+
+def _nonempty(col: Any) -> Any:
+    return sa.and_(col.is_not(None), col != "")
+
+
+def _activity_aggregate(tenant_id: uuid.UUID, now: datetime, accounts: Sequence[Any] | None) -> Any:
+    a = ACTIVITIES.c
+    past = a.occurred_at <= now
+    future = a.occurred_at > now
+    cols = [a.account_id]
+    for kind in KINDS:
+        cols.append(
+            sa.func.max(sa.case((sa.and_(a.kind == kind, past), a.occurred_at))).label(f"last_{kind}_at")
+        )
+    for kind in KINDS:
+        cols.append(
+            sa.func.min(sa.case((sa.and_(a.kind == kind, future), a.occurred_at))).label(f"next_{kind}_at")
+        )
+    cols += [
+        sa.func.max(sa.case((sa.and_(past, _nonempty(a.contact)), a.occurred_at))).label("last_contact_at"),
+        sa.func.max(sa.case((sa.and_(past, a.direction == "inbound"), a.occurred_at))).label(
+            "last_inbound_at"
+        ),
+        sa.func.max(sa.case((sa.and_(past, a.path.in_(PARTNER_PATHS)), a.occurred_at))).label(
+            "last_partner_at"
+        ),
+        sa.func.max(sa.case((past, a.occurred_at))).label("last_activity_at"),
+        sa.func.min(sa.case((future, a.occurred_at))).label("due_at"),
+    ]
+    stmt = sa.select(*cols).where(a.tenant_id == tenant_id)
+    if accounts is not None:
+        stmt = stmt.where(a.account_id.in_(accounts))
+    return stmt.group_by(a.account_id).subquery("act")
+
+
+def _opportunity_aggregate(tenant_id: uuid.UUID, accounts: Sequence[Any] | None) -> Any:
+    o = OPPORTUNITIES.c
+    stmt = sa.select(
+        o.account_id,
+        sa.func.sum(o.amount).label("open_pipeline"),
+        sa.func.count().label("open_opportunities"),
+    ).where(o.tenant_id == tenant_id, o.status == "open")
+    if accounts is not None:
+        stmt = stmt.where(o.account_id.in_(accounts))
+    return stmt.group_by(o.account_id).subquery("opp")
+
+
+async def _refresh(
+    conn: AsyncConnection, tenant_id: uuid.UUID, now: datetime, accounts: Sequence[Any] | None
+) -> None:
+    scope_cov = [COVERAGE.c.tenant_id == tenant_id]
+    scope_touch = [TOUCHES.c.tenant_id == tenant_id]
+    if accounts is not None:
+        scope_cov.append(COVERAGE.c.account_id.in_(accounts))
+        scope_touch.append(TOUCHES.c.account_id.in_(accounts))
+    await conn.execute(sa.delete(COVERAGE).where(*scope_cov))
+    await conn.execute(sa.delete(TOUCHES).where(*scope_touch))
+    act = _activity_aggregate(tenant_id, now, accounts)
+    opp = _opportunity_aggregate(tenant_id, accounts)
+    # the latest past activity decides the next step; at the same moment the greatest documented text wins
+    a = ACTIVITIES.c
+    step = (
+        sa.select(sa.func.max(sa.func.nullif(a.next_step, "")))
+        .where(
+            a.tenant_id == tenant_id, a.account_id == ACCOUNTS.c.id, a.occurred_at == act.c.last_activity_at
+        )
+        .scalar_subquery()
+    )
+    facts = [c.name for c in act.c if c.name != "account_id"]
+    select = (
+        sa.select(
+            ACCOUNTS.c.id,
+            ACCOUNTS.c.tenant_id,
+            *(act.c[name] for name in facts),
+            step,
+            sa.func.coalesce(opp.c.open_pipeline, 0.0),
+            sa.func.coalesce(opp.c.open_opportunities, 0),
+            sa.literal(now, UTCDateTime()),
+        )
+        .select_from(
+            ACCOUNTS.outerjoin(act, act.c.account_id == ACCOUNTS.c.id).outerjoin(
+                opp, opp.c.account_id == ACCOUNTS.c.id
+            )
+        )
+        .where(
+            ACCOUNTS.c.tenant_id == tenant_id,
+            sa.or_(act.c.account_id.is_not(None), opp.c.account_id.is_not(None)),
+        )
+    )
+    if accounts is not None:
+        select = select.where(ACCOUNTS.c.id.in_(accounts))
+    columns = ["account_id", "tenant_id", *facts, "next_step", "open_pipeline", "open_opportunities", "as_of"]
+    await conn.execute(sa.insert(COVERAGE).from_select(columns, select))
+    touches = sa.select(
+        a.account_id, a.rep_id, sa.literal(tenant_id, sa.Uuid()), sa.func.max(a.occurred_at), sa.func.count()
+    ).where(a.tenant_id == tenant_id, a.rep_id.is_not(None), a.occurred_at <= now)
+    if accounts is not None:
+        touches = touches.where(a.account_id.in_(accounts))
+    touches = touches.group_by(a.account_id, a.rep_id)
+    await conn.execute(
+        sa.insert(TOUCHES).from_select(
+            ["account_id", "rep_id", "tenant_id", "last_touch_at", "touches"], touches
+        )
+    )
+
+
+async def refresh_facts(
+    conn: AsyncConnection, tenant_id: uuid.UUID, now: datetime, accounts: Collection[Any] | None = None
+) -> None:
+    """Recompute the coverage facts and per-rep touches of `accounts` (None: every account of the tenant)."""
+    if accounts is None or len(accounts) > FULL_REFRESH_ABOVE:
+        await _refresh(conn, tenant_id, now, None)
+        return
+    ids = list(accounts)
+    for i in range(0, len(ids), CHUNK):
+        await _refresh(conn, tenant_id, now, ids[i : i + CHUNK])
+
+
+async def refresh_due(conn: AsyncConnection, tenant_id: uuid.UUID, now: datetime) -> int:
+    """Recompute the facts of accounts whose planned activity has happened since they were computed."""
+    due = (
+        (
+            await conn.execute(
+                sa.select(COVERAGE.c.account_id).where(
+                    COVERAGE.c.tenant_id == tenant_id, COVERAGE.c.due_at <= now
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if due:
+        await refresh_facts(conn, tenant_id, now, due)
+    return len(due)
+
+
+async def read_facts(conn: AsyncConnection, tenant_id: uuid.UUID, account_id: Any) -> dict[str, Any] | None:
+    row = (
+        (
+            await conn.execute(
+                sa.select(COVERAGE).where(
+                    COVERAGE.c.tenant_id == tenant_id, COVERAGE.c.account_id == account_id
+                )
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+async def read_touches(conn: AsyncConnection, tenant_id: uuid.UUID, account_ids: Sequence[Any]) -> list[Any]:
+    """(account id, rep id, last touch, touches) of the accounts."""
+    stmt = sa.select(
+        TOUCHES.c.account_id, TOUCHES.c.rep_id, TOUCHES.c.last_touch_at, TOUCHES.c.touches
+    ).where(TOUCHES.c.tenant_id == tenant_id, TOUCHES.c.account_id.in_(list(account_ids)))
+    return list((await conn.execute(stmt)).all())
+
+
+# ---- report rows: account + score + facts + owner of record in the active plan -------------------------
+
+ACCOUNT_FIELDS = (
+    "external_id",
+    "name",
+    "stage",
+    "segment",
+    "tags",
+    "churn_risk",
+    "expansion_estimate",
+    "current_arr",
+    "industry",
+    "region",
+)
+SCORE_FIELDS = ("tier", "icp_fit", "potential", "score")
+
+
+class ReportRows:
+    """The live accounts of a tenant with their score, facts and owner for one role, as named columns."""
+
+    def __init__(self, tenant_id: uuid.UUID, role: str, dialect: str) -> None:
+        self.dialect = dialect
+        active = (
+            sa.select(PLANS.c.id)
+            .where(PLANS.c.tenant_id == tenant_id, PLANS.c.state == "active")
+            .scalar_subquery()
+        )
+        owner = (
+            sa.select(ASSIGNMENTS.c.account_id, ASSIGNMENTS.c.rep_id, ASSIGNMENTS.c.territory_id)
+            .where(
+                ASSIGNMENTS.c.plan_id == active,
+                ASSIGNMENTS.c.role == role,
+                ASSIGNMENTS.c.valid_to.is_(None),
+            )
+            .subquery("owner")
+        )
+        self.from_ = (
+            ACCOUNTS.outerjoin(SCORES, SCORES.c.account_id == ACCOUNTS.c.id)
+            .outerjoin(COVERAGE, COVERAGE.c.account_id == ACCOUNTS.c.id)
+            .outerjoin(owner, owner.c.account_id == ACCOUNTS.c.id)
+        )
+        self.scope = [ACCOUNTS.c.tenant_id == tenant_id, ACCOUNTS.c.deleted_at.is_(None)]
+        self.fields: dict[str, Any] = {"account_id": ACCOUNTS.c.id}
+        self.fields |= {f: ACCOUNTS.c[f] for f in ACCOUNT_FIELDS}
+        self.fields |= {f: SCORES.c[f] for f in SCORE_FIELDS}
+        self.fields |= {c.name: c for c in COVERAGE.c if c.name not in ("account_id", "tenant_id")}
+        self.fields |= {"rep_id": owner.c.rep_id, "territory_id": owner.c.territory_id}
+
+    def compile(self, pred: Pred) -> Any:
+        """SQL for a domain predicate; a condition on NULL is false, as in `domain.criteria.evaluate`."""
+        if isinstance(pred, All):
+            return sa.and_(sa.true(), *(self.compile(p) for p in pred.parts))
+        if isinstance(pred, AnyOf):
+            return sa.or_(sa.false(), *(self.compile(p) for p in pred.parts))
+        if isinstance(pred, Not):
+            return sa.not_(self.compile(pred.part))
+        assert isinstance(pred, Cond)
+        col = self.fields[pred.field]
+        op, value = pred.op, pred.value
+        if op == "has_any":
+            if self.dialect == "postgresql":
+                test = sa.cast(col, JSONB).op("?|")(sa.cast(sa.literal(list(value)), ARRAY(sa.Text)))
+            else:
+                each = sa.func.json_each(col).table_valued("value")
+                test = sa.exists(sa.select(1).select_from(each).where(each.c.value.in_(list(value))))
+        elif op == "truthy":
+            test = col != ("" if isinstance(col.type, sa.String) else False)
+        elif op == "not_null":
+            test = sa.true()
+        elif op == "in":
+            test = col.in_(list(value))
+        else:
+            test = getattr(col, f"__{op}__")(value)
+        return sa.and_(col.is_not(None), test)
+
+    def select(self, *columns: Any) -> Any:
+        return sa.select(*columns).select_from(self.from_).where(*self.scope)
+
+    def count_case(self, pred: Pred, label: str) -> Any:
+        return sa.func.sum(sa.case((self.compile(pred), 1), else_=0)).label(label)
