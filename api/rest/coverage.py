@@ -183,20 +183,7 @@ async def get_rep_review(
 ) -> Any:
     review = await service.rep_review(ctx, p, rep_id, limit)
     if format == Format.CSV:
-        columns = [
-            "list",
-            "why",
-            "account_id",
-            "external_id",
-            "name",
-            "stage",
-            "tier",
-            "potential",
-            "covered",
-            "last_touch_at",
-            "next_meeting_at",
-            "next_step",
-        ]
+        columns = ["list", "why", *service.BRIEF_KEYS]
         rows = [
             {"list": lst["name"], "why": lst["why"]} | a for lst in review["lists"] for a in lst["accounts"]
         ]
