@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.config import AppSettings
 from api.errors import PayloadTooLarge, install_error_handlers, problem_for
-from api.rest import coverage, health, imports, ownership, scoring
+from api.rest import coverage, health, imports, ownership, reports, scoring
 from api.rest import settings as settings_routes
 from api.rest.resources import build_resource_routers
 from api.services.context import AppContext
@@ -112,6 +112,7 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
     app.include_router(settings_routes.router)
     app.include_router(scoring.router)
     app.include_router(coverage.router)
+    app.include_router(reports.router)
 
     from api.graphql.schema import graphql_router
 

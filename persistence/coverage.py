@@ -20,13 +20,13 @@ from domain.criteria import All, AnyOf, Cond, Not, Pred
 from persistence.tables import (
     KINDS,
     AccountCoverageRow,
-    AccountRepTouchRow,
     AccountRow,
     AccountScoreRow,
     ActivityRow,
     AssignmentRow,
     OpportunityRow,
     PlanRow,
+    RepRow,
     UTCDateTime,
 )
 
@@ -34,10 +34,10 @@ ACCOUNTS = AccountRow.__table__
 ACTIVITIES = ActivityRow.__table__
 OPPORTUNITIES = OpportunityRow.__table__
 COVERAGE = AccountCoverageRow.__table__
-TOUCHES = AccountRepTouchRow.__table__
 SCORES = AccountScoreRow.__table__
 ASSIGNMENTS = AssignmentRow.__table__
 PLANS = PlanRow.__table__
+REPS = RepRow.__table__
 PARTNER_PATHS = ("partner", "referral")  # domain.coverage.PARTNER_PATHS
 CHUNK = 5_000
 FULL_REFRESH_ABOVE = 20_000  # more accounts than this: recompute the tenant in one statement
@@ -92,13 +92,10 @@ def _opportunity_aggregate(tenant_id: uuid.UUID, accounts: Sequence[Any] | None)
 async def _refresh(
     conn: AsyncConnection, tenant_id: uuid.UUID, now: datetime, accounts: Sequence[Any] | None
 ) -> None:
-    scope_cov = [COVERAGE.c.tenant_id == tenant_id]
-    scope_touch = [TOUCHES.c.tenant_id == tenant_id]
+    scope = [COVERAGE.c.tenant_id == tenant_id]
     if accounts is not None:
-        scope_cov.append(COVERAGE.c.account_id.in_(accounts))
-        scope_touch.append(TOUCHES.c.account_id.in_(accounts))
-    await conn.execute(sa.delete(COVERAGE).where(*scope_cov))
-    await conn.execute(sa.delete(TOUCHES).where(*scope_touch))
+        scope.append(COVERAGE.c.account_id.in_(accounts))
+    await conn.execute(sa.delete(COVERAGE).where(*scope))
     act = _activity_aggregate(tenant_id, now, accounts)
     opp = _opportunity_aggregate(tenant_id, accounts)
     # the latest past activity decides the next step; at the same moment the greatest documented text wins
@@ -135,23 +132,12 @@ async def _refresh(
         select = select.where(ACCOUNTS.c.id.in_(accounts))
     columns = ["account_id", "tenant_id", *facts, "next_step", "open_pipeline", "open_opportunities", "as_of"]
     await conn.execute(sa.insert(COVERAGE).from_select(columns, select))
-    touches = sa.select(
-        a.account_id, a.rep_id, sa.literal(tenant_id, sa.Uuid()), sa.func.max(a.occurred_at), sa.func.count()
-    ).where(a.tenant_id == tenant_id, a.rep_id.is_not(None), a.occurred_at <= now)
-    if accounts is not None:
-        touches = touches.where(a.account_id.in_(accounts))
-    touches = touches.group_by(a.account_id, a.rep_id)
-    await conn.execute(
-        sa.insert(TOUCHES).from_select(
-            ["account_id", "rep_id", "tenant_id", "last_touch_at", "touches"], touches
-        )
-    )
 
 
 async def refresh_facts(
     conn: AsyncConnection, tenant_id: uuid.UUID, now: datetime, accounts: Collection[Any] | None = None
 ) -> None:
-    """Recompute the coverage facts and per-rep touches of `accounts` (None: every account of the tenant)."""
+    """Recompute the coverage facts of `accounts` (None: every account of the tenant)."""
     if accounts is None or len(accounts) > FULL_REFRESH_ABOVE:
         await _refresh(conn, tenant_id, now, None)
         return
@@ -193,12 +179,47 @@ async def read_facts(conn: AsyncConnection, tenant_id: uuid.UUID, account_id: An
     return dict(row) if row else None
 
 
-async def read_touches(conn: AsyncConnection, tenant_id: uuid.UUID, account_ids: Sequence[Any]) -> list[Any]:
-    """(account id, rep id, last touch, touches) of the accounts."""
-    stmt = sa.select(
-        TOUCHES.c.account_id, TOUCHES.c.rep_id, TOUCHES.c.last_touch_at, TOUCHES.c.touches
-    ).where(TOUCHES.c.tenant_id == tenant_id, TOUCHES.c.account_id.in_(list(account_ids)))
+async def read_touches(
+    conn: AsyncConnection, tenant_id: uuid.UUID, account_ids: Sequence[Any], now: datetime
+) -> list[Any]:
+    """(account id, rep id, last touch, touches) of the accounts' past activities, per rep.
+
+    Read from the activities' (tenant, account, time) index rather than kept as a table: per (account,
+    rep) pairs are nearly as many as activities, and maintaining them cost more than reading them.
+    """
+    a = ACTIVITIES.c
+    stmt = (
+        sa.select(
+            a.account_id,
+            a.rep_id,
+            sa.func.max(a.occurred_at).label("last_touch_at"),
+            sa.func.count().label("touches"),
+        )
+        .where(
+            a.tenant_id == tenant_id,
+            a.account_id.in_(list(account_ids)),
+            a.rep_id.is_not(None),
+            a.occurred_at <= now,
+        )
+        .group_by(a.account_id, a.rep_id)
+    )
     return list((await conn.execute(stmt)).all())
+
+
+def overlapping_accounts(tenant_id: uuid.UUID, since: datetime, now: datetime, role: str | None) -> Any:
+    """Accounts touched by two or more reps of one role between `since` and `now` (the window's slice of
+    the activities, through the (tenant, time) index)."""
+    a = ACTIVITIES.c
+    stmt = (
+        sa.select(a.account_id)
+        .select_from(ACTIVITIES.join(REPS, REPS.c.id == a.rep_id))
+        .where(a.tenant_id == tenant_id, a.occurred_at >= since, a.occurred_at <= now)
+        .group_by(a.account_id, REPS.c.role)
+        .having(sa.func.count(sa.distinct(a.rep_id)) >= 2)
+    )
+    if role is not None:
+        stmt = stmt.where(REPS.c.role == role)
+    return stmt
 
 
 # ---- report rows: account + score + facts + owner of record in the active plan -------------------------

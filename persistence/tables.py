@@ -301,7 +301,9 @@ class AccountCoverageRow(SQLModel, table=True):
     account_id: uuid.UUID = Field(
         sa_column=sa.Column(sa.Uuid, sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
     )
-    tenant_id: uuid.UUID = _tenant()
+    # no foreign key to tenants: the row goes with its account (which goes with its tenant), and a bulk
+    # recompute of a million rows should not pay a second trigger per row
+    tenant_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, nullable=False))
     last_email_at: datetime | None = _ts()
     last_call_at: datetime | None = _ts()
     last_meeting_at: datetime | None = _ts()
@@ -323,22 +325,6 @@ class AccountCoverageRow(SQLModel, table=True):
     open_opportunities: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False))
     due_at: datetime | None = _ts()
     as_of: datetime | None = _ts(nullable=False)
-
-
-class AccountRepTouchRow(SQLModel, table=True):
-    """Who touched an account: per rep, the latest past touch and how many (overlap, 'touched by whom')."""
-
-    __tablename__ = "account_rep_touches"
-    __table_args__ = (sa.Index(None, "tenant_id", "rep_id"),)
-    account_id: uuid.UUID = Field(
-        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
-    )
-    rep_id: uuid.UUID = Field(
-        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("reps.id", ondelete="CASCADE"), primary_key=True)
-    )
-    tenant_id: uuid.UUID = _tenant()
-    last_touch_at: datetime | None = _ts(nullable=False)
-    touches: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False))
 
 
 metadata = SQLModel.metadata

@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-23 18:24:06.747739
+Create Date: 2026-11-23 18:30:46.052337
 """
 
 from __future__ import annotations
@@ -49,46 +49,11 @@ def upgrade() -> None:
             name=op.f("fk_account_coverage_account_id_accounts"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["tenant_id"],
-            ["tenants.id"],
-            name=op.f("fk_account_coverage_tenant_id_tenants"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("account_id", name=op.f("pk_account_coverage")),
     )
     with op.batch_alter_table("account_coverage", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_account_coverage_tenant_id_due_at"), ["tenant_id", "due_at"], unique=False
-        )
-
-    op.create_table(
-        "account_rep_touches",
-        sa.Column("account_id", sa.Uuid(), nullable=False),
-        sa.Column("rep_id", sa.Uuid(), nullable=False),
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.Column("last_touch_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("touches", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["account_id"],
-            ["accounts.id"],
-            name=op.f("fk_account_rep_touches_account_id_accounts"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["rep_id"], ["reps.id"], name=op.f("fk_account_rep_touches_rep_id_reps"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["tenant_id"],
-            ["tenants.id"],
-            name=op.f("fk_account_rep_touches_tenant_id_tenants"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("account_id", "rep_id", name=op.f("pk_account_rep_touches")),
-    )
-    with op.batch_alter_table("account_rep_touches", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_account_rep_touches_tenant_id_rep_id"), ["tenant_id", "rep_id"], unique=False
         )
 
     with op.batch_alter_table("activities", schema=None) as batch_op:
@@ -110,10 +75,6 @@ def downgrade() -> None:
         batch_op.drop_column("path")
         batch_op.drop_column("direction")
 
-    with op.batch_alter_table("account_rep_touches", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_account_rep_touches_tenant_id_rep_id"))
-
-    op.drop_table("account_rep_touches")
     with op.batch_alter_table("account_coverage", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_account_coverage_tenant_id_due_at"))
 

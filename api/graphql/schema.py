@@ -5,7 +5,7 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
@@ -24,6 +24,8 @@ from api.errors import field_errors_from_pydantic, status_for
 from api.graphql.loaders import Loaders
 from api.services import accounts, assignments, plans, reps, territories
 from api.services import capacity as capacity_service
+from api.services import coverage as coverage_service
+from api.services import reports as reports_service
 from api.services import schemas as s
 from api.services import scoring as scoring_service
 from api.services import settings as settings_service
@@ -253,6 +255,41 @@ Headcount = output_type(s.HeadcountRead, "Headcount", s.HeadcountRead)
 Capacity = output_type(s.CapacityRead, "Capacity", s.CapacityRead)
 
 
+def _out(model_cls: type[BaseModel], name: str) -> type:
+    return output_type(model_cls, name, model_cls)
+
+
+CoverageReason = _out(s.ReasonRead, "CoverageReason")
+CoverageBucket = _out(s.CoverageBucketRead, "CoverageBucket")
+TierCoverage = _out(s.TierCoverageRead, "TierCoverage")
+RepCoverage = _out(s.RepCoverageRead, "RepCoverage")
+TerritoryCoverage = _out(s.TerritoryCoverageRead, "TerritoryCoverage")
+CoverageReport = _out(s.CoverageReportRead, "CoverageReport")
+AccountCoverageItem = _out(s.AccountCoverageItem, "AccountCoverageItem")
+CoveragePage = _out(s.CoveragePage, "CoveragePage")
+Touch = _out(s.TouchRead, "Touch")
+OverlapRep = _out(s.OverlapRepRead, "OverlapRep")
+Overlap = _out(s.OverlapRead, "Overlap")
+AccountCoverage = _out(s.AccountCoverageRead, "AccountCoverage")
+OverlapItem = _out(s.OverlapItem, "OverlapItem")
+OverlapPage = _out(s.OverlapPage, "OverlapPage")
+ReviewAccount = _out(s.ReviewAccountRead, "ReviewAccount")
+ReviewList = _out(s.ReviewListRead, "ReviewList")
+RepReview = _out(s.RepReviewRead, "RepReview")
+ReportAccount = _out(s.ReportAccountRead, "ReportAccount")
+ReviewQuestion = _out(s.ReviewQuestionRead, "ReviewQuestion")
+RepBook = _out(s.RepBookRead, "RepBook")
+ExpansionAccount = _out(s.ExpansionAccountRead, "ExpansionAccount")
+ExpansionPipeline = _out(s.ExpansionPipelineRead, "ExpansionPipeline")
+CoverageReview = _out(s.CoverageReviewRead, "CoverageReview")
+WeeklyMetricsRow = _out(s.WeeklyMetricsRow, "WeeklyMetricsRow")
+WeeklyMetrics = _out(s.WeeklyMetricsRead, "WeeklyMetrics")
+SegmentPlan = _out(s.SegmentPlanRead, "SegmentPlan")
+Segmentation = _out(s.SegmentationRead, "Segmentation")
+CoverageModelPlan = _out(s.CoverageModelPlanRead, "CoverageModelPlan")
+TerritoryPlan = _out(s.TerritoryPlanRead, "TerritoryPlan")
+
+
 async def _account_score(root: Any, info: Info) -> AccountScore | None:  # type: ignore[valid-type]
     row = await info.context.loaders.score.load(root.id)
     return None if row is None else s.AccountScoreRead.model_validate(scoring_service.explain(row))
@@ -465,6 +502,110 @@ class Query:
             capacity_service.capacity_report(c.ctx, c.principal, target_revenue, quota_per_rep)
         )
         return s.CapacityRead.model_validate(found)
+
+    @strawberry.field(description="Coverage rate by tier (against the targets), by rep and by territory")
+    async def coverage(
+        self,
+        info: Info,
+        role: model.Role = model.Role.AE,
+        tier: int | None = None,
+        rep_id: UUID | None = None,
+        territory_id: UUID | None = None,
+    ) -> CoverageReport:  # type: ignore[valid-type]
+        c = info.context
+        report = await call(
+            coverage_service.coverage_report(c.ctx, c.principal, role.value, tier, rep_id, territory_id)
+        )
+        return s.CoverageReportRead.model_validate(report)
+
+    @strawberry.field(description="Accounts with their coverage and why they fail; filter by rule or list")
+    async def coverage_accounts(
+        self,
+        info: Info,
+        role: model.Role = model.Role.AE,
+        covered: bool | None = None,
+        tier: int | None = None,
+        rep_id: UUID | None = None,
+        territory_id: UUID | None = None,
+        reason: str | None = None,
+        list: str | None = None,  # noqa: A002
+        first: int | None = None,
+        after: str | None = None,
+    ) -> CoveragePage:  # type: ignore[valid-type]
+        c = info.context
+        page = await call(
+            coverage_service.coverage_accounts(
+                c.ctx,
+                c.principal,
+                role.value,
+                covered,
+                tier,
+                rep_id,
+                territory_id,
+                reason,
+                list,
+                first,
+                after,
+            )
+        )
+        return s.CoveragePage.model_validate(page)
+
+    @strawberry.field(description="One account: covered or why not, who touched it, overlaps, review lists")
+    async def account_coverage(
+        self, info: Info, id: UUID, role: model.Role = model.Role.AE
+    ) -> AccountCoverage:  # type: ignore[valid-type]
+        c = info.context
+        found = await call(coverage_service.account_coverage(c.ctx, c.principal, id, role.value))
+        return s.AccountCoverageRead.model_validate(found)
+
+    @strawberry.field(description="Accounts touched by two or more reps of one role in the overlap window")
+    async def overlaps(
+        self, info: Info, role: str | None = None, first: int | None = None, after: str | None = None
+    ) -> OverlapPage:  # type: ignore[valid-type]
+        c = info.context
+        page = await call(coverage_service.overlap_report(c.ctx, c.principal, role, first, after))
+        return s.OverlapPage.model_validate(page)
+
+    @strawberry.field(description="A rep's monthly review lists (seed 000), highest potential first")
+    async def rep_review(self, info: Info, rep_id: UUID, limit: int = 50) -> RepReview:  # type: ignore
+        c = info.context
+        if not 1 <= limit <= 500:
+            raise _graphql_error(ValidationFailed("limit must be between 1 and 500"))
+        return s.RepReviewRead.model_validate(
+            await call(coverage_service.rep_review(c.ctx, c.principal, rep_id, limit))
+        )
+
+    @strawberry.field(description="Seed 000's coverage review: overview, by rep, questions, expansion")
+    async def coverage_review(
+        self,
+        info: Info,
+        role: model.Role = model.Role.AE,
+        rep_id: UUID | None = None,
+        territory_id: UUID | None = None,
+        limit: int = 20,
+    ) -> CoverageReview:  # type: ignore[valid-type]
+        c = info.context
+        if not 1 <= limit <= 500:
+            raise _graphql_error(ValidationFailed("limit must be between 1 and 500"))
+        report = await call(
+            reports_service.coverage_review(c.ctx, c.principal, role.value, rep_id, territory_id, limit)
+        )
+        return s.CoverageReviewRead.model_validate(report)
+
+    @strawberry.field(description="Seed 004's weekly metrics per rep and tier")
+    async def weekly_metrics(
+        self, info: Info, week_start: date | None = None, role: model.Role = model.Role.AE
+    ) -> WeeklyMetrics:  # type: ignore[valid-type]
+        c = info.context
+        report = await call(reports_service.weekly_metrics(c.ctx, c.principal, week_start, role.value))
+        return s.WeeklyMetricsRead.model_validate(report)
+
+    @strawberry.field(description="Seed 003's territory plan: segmentation, coverage model and capacity")
+    async def territory_plan(self, info: Info) -> TerritoryPlan:  # type: ignore[valid-type]
+        c = info.context
+        return s.TerritoryPlanRead.model_validate(
+            await call(reports_service.territory_plan(c.ctx, c.principal))
+        )
 
     @strawberry.field(description="Owners of up to 1,000 accounts by external id, in the order asked")
     async def ownership(

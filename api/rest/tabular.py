@@ -45,3 +45,33 @@ def csv_response(columns: Sequence[str], rows: Iterable[dict[str, Any]], filenam
 
 
 CSV_CONTENT = {"text/csv": {"schema": {"type": "string"}}}
+
+
+def flatten(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """A nested report as (section, item, metric, value) rows: lists of objects become one item per
+    element (named by its name, id or position), nested objects extend the metric path."""
+    rows: list[dict[str, Any]] = []
+
+    def label(obj: dict[str, Any], index: int) -> str:
+        for key in ("name", "external_id", "rep_name", "segment", "rep_id", "tier"):
+            if obj.get(key) is not None:
+                return str(obj[key])
+        return str(index)
+
+    def walk(section: str, item: str, path: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(section, item, f"{path}.{k}" if path else k, v)
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            prefix = "/".join(x for x in (item, path) if x)
+            for i, v in enumerate(value):
+                walk(section, f"{prefix}/{label(v, i)}" if prefix else label(v, i), "", v)
+        else:
+            rows.append({"section": section, "item": item, "metric": path, "value": value})
+
+    for key, value in report.items():
+        if isinstance(value, dict | list):
+            walk(key, "", "", value)
+        else:
+            rows.append({"section": "report", "item": "", "metric": key, "value": value})
+    return rows

@@ -277,7 +277,7 @@ async def account_coverage(
     stmt = f.rows.select(*_columns(f)).where(f.rows.fields["account_id"] == account_id)
     async with ctx.engine.connect() as conn:
         row = (await conn.execute(stmt)).mappings().one()
-        touches = await store.read_touches(conn, p.tenant_id, [account_id])
+        touches = await store.read_touches(conn, p.tenant_id, [account_id], f.now)
         reps = await _reps(conn, p.tenant_id, [t.rep_id for t in touches])
     item = account_item(row, f)
     item["touched_by"] = [
@@ -335,23 +335,14 @@ async def overlap_report(
     f = await frame(ctx, p, "AE")
     rules = f.settings.coverage
     since = f.now - timedelta(days=rules.overlap_window_days)
-    t = store.TOUCHES.c
-    stmt = (
-        sa.select(t.account_id)
-        .select_from(store.TOUCHES.join(REPS, REPS.c.id == t.rep_id))
-        .where(t.tenant_id == p.tenant_id, t.last_touch_at >= since, t.last_touch_at <= f.now)
-        .group_by(t.account_id, REPS.c.role)
-        .having(sa.func.count() >= 2)
-    )
-    if role is not None:
-        stmt = stmt.where(REPS.c.role == role)
+    stmt = store.overlapping_accounts(p.tenant_id, since, f.now, role)
     if after is not None:
-        stmt = stmt.where(t.account_id > after)
+        stmt = stmt.where(store.ACTIVITIES.c.account_id > after)
     stmt = sa.select(stmt.subquery().c.account_id).distinct().order_by("account_id").limit(size + 1)
     async with ctx.engine.connect() as conn:
         ids = list((await conn.execute(stmt)).scalars())
         page = ids[:size]
-        touches = await store.read_touches(conn, p.tenant_id, page) if page else []
+        touches = await store.read_touches(conn, p.tenant_id, page, f.now) if page else []
         reps = await _reps(conn, p.tenant_id, list({x.rep_id for x in touches}))
         accounts = {}
         if page:

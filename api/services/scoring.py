@@ -11,7 +11,7 @@ from uuid import UUID
 
 from api.services.common import found
 from api.services.context import AppContext, Principal
-from domain.defaults import apply_overrides
+from domain.defaults import TenantSettings, apply_overrides
 from domain.errors import NotFound
 from domain.model import OpportunityStatus, Scope, Segment
 from domain.scoring import FACTORS, account_potential, score_account, win_rates
@@ -27,6 +27,15 @@ def _segment(value: str | None) -> Segment | None:
     return Segment(value) if value else None
 
 
+async def tenant_win_rates(conn: Any, tenant_id: UUID, settings: TenantSettings) -> dict[Any, Any]:
+    """Win rate per segment from the tenant's closed opportunities (the default where there are too few)."""
+    counts = await store.closed_opportunity_counts(conn, tenant_id)
+    closed = itertools.chain.from_iterable(
+        itertools.repeat((_segment(segment), OpportunityStatus(status)), n) for segment, status, n in counts
+    )
+    return win_rates(closed, settings.win_rates)
+
+
 async def run_scoring(ctx: AppContext, p: Principal) -> dict[str, Any]:
     """Two streaming passes: potentials (for the tier boundaries), then scores written with their tier.
 
@@ -39,12 +48,7 @@ async def run_scoring(ctx: AppContext, p: Principal) -> dict[str, Any]:
     settings = apply_overrides(overrides)
     now = ctx.clock.now()
     async with ctx.engine.begin() as conn:
-        counts = await store.closed_opportunity_counts(conn, p.tenant_id)
-        closed = itertools.chain.from_iterable(
-            itertools.repeat((_segment(segment), OpportunityStatus(status)), n)
-            for segment, status, n in counts
-        )
-        rates = win_rates(closed, settings.win_rates)
+        rates = await tenant_win_rates(conn, p.tenant_id, settings)
         await store.clear_scores(conn, p.tenant_id)
         # pass 1: potentials only (few columns), to find where tiers 1 and 2 end
         pairs: list[tuple[Any, float]] = []

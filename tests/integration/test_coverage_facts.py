@@ -132,7 +132,7 @@ async def test_sql_facts_equal_the_domain_fold_and_sql_rules_select_what_the_dom
                 assert expected == coverage_facts([], NOW), account["external_id"]
                 continue
             assert {k: stored[k] for k in FACT_FIELDS} == expected, account["external_id"]
-            got = await store.read_touches(conn, tenant.tenant_id, [account["id"]])
+            got = await store.read_touches(conn, tenant.tenant_id, [account["id"]], NOW)
             assert {t.rep_id: (t.last_touch_at, t.touches) for t in got} == touches
 
         rows = store.ReportRows(tenant.tenant_id, "AE", engine.dialect.name)

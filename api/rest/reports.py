@@ -1,0 +1,78 @@
+"""Reports as JSON or CSV: coverage review, weekly territory metrics, territory plan sections."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+
+from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
+from api.rest.tabular import CSV_CONTENT, Format, csv_response, flatten
+from api.services import reports as service
+from api.services.schemas import CoverageReviewRead, TerritoryPlanRead, WeeklyMetricsRead
+from domain.model import Role
+
+router = APIRouter(prefix="/v1/reports", tags=["reports"])
+RESPONSES = problem_responses(*AUTH_ERRORS) | {200: {"content": CSV_CONTENT}}
+FormatQ = Annotated[Format, Query(description="json, or csv (section, item, metric, value rows)")]
+
+
+@router.get(
+    "/coverage-review",
+    name="get_coverage_review",
+    response_model=CoverageReviewRead,
+    summary="Seed 000's coverage review: overview, coverage by rep, monthly questions, expansion pipeline",
+    responses=RESPONSES,
+)
+async def get_coverage_review(
+    p: PrincipalDep,
+    ctx: CtxDep,
+    role: Role = Role.AE,
+    rep_id: UUID | None = None,
+    territory_id: UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="accounts listed per question")] = 20,
+    format: FormatQ = Format.JSON,
+) -> Any:
+    report = await service.coverage_review(ctx, p, role.value, rep_id, territory_id, limit)
+    if format == Format.CSV:
+        return csv_response(["section", "item", "metric", "value"], flatten(report), "coverage-review")
+    return CoverageReviewRead.model_validate(report)
+
+
+@router.get(
+    "/weekly-metrics",
+    name="get_weekly_metrics",
+    response_model=WeeklyMetricsRead,
+    summary="Seed 004's weekly metrics per rep and tier: worked, sequences, replies, meetings, pipeline",
+    responses=RESPONSES,
+)
+async def get_weekly_metrics(
+    p: PrincipalDep,
+    ctx: CtxDep,
+    week_start: Annotated[
+        date | None, Query(description="first day of the week; this week's Monday if absent")
+    ] = None,
+    role: Role = Role.AE,
+    format: FormatQ = Format.JSON,
+) -> Any:
+    report = await service.weekly_metrics(ctx, p, week_start, role.value)
+    if format == Format.CSV:
+        columns = list(WeeklyMetricsRead.model_fields["rows"].annotation.__args__[0].model_fields)  # type: ignore
+        return csv_response(columns, report["rows"], "weekly-metrics")
+    return WeeklyMetricsRead.model_validate(report)
+
+
+@router.get(
+    "/territory-plan",
+    name="get_territory_plan",
+    response_model=TerritoryPlanRead,
+    summary="Seed 003's territory plan: segmentation (TAM, TAP, tiers), the coverage model and capacity",
+    responses=RESPONSES,
+)
+async def get_territory_plan(p: PrincipalDep, ctx: CtxDep, format: FormatQ = Format.JSON) -> Any:
+    report = await service.territory_plan(ctx, p)
+    if format == Format.CSV:
+        return csv_response(["section", "item", "metric", "value"], flatten(report), "territory-plan")
+    return TerritoryPlanRead.model_validate(report)

@@ -1,0 +1,187 @@
+"""Reports over REST, JSON and CSV: coverage review (seed 000), weekly metrics (seed 004), territory plan
+(seed 003), each scoped to the caller's tenant."""
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.api.test_coverage import _book, _import
+
+
+async def test_coverage_review_is_seed_000s_artifact(client, tenant):
+    book = await _book(client, tenant)
+    r = await client.get("/v1/reports/coverage-review", headers=tenant.headers)
+    assert r.status_code == 200, r.text
+    review = r.json()
+    assert review["overview"] == {
+        "total_named_accounts": 5,
+        "active_in_pipeline": 0,
+        "customers": 1,
+        "prospected_not_active": 1,
+        "cold": 3,
+        "lapsed": 0,
+        "whitespace": review["overview"]["whitespace"],
+    }
+    (rep,) = review["coverage_by_rep"]
+    assert rep["rep_id"] == book["rep"]["id"] and rep["accounts"] == 5 and rep["covered"] == 1
+    assert rep["by_stage"]["customer"] == 1 and sum(rep["by_tier"].values()) == 5
+    assert rep["lists"]["dormant"] == 1
+    questions = {q["name"]: q for q in review["monthly_questions"]}
+    assert [a["external_id"] for a in questions["dormant"]["accounts"]] == ["COV-2"]
+    assert questions["dormant"]["accounts"][0]["rep_name"] == book["rep"]["name"]
+    assert review["expansion_pipeline"]["accounts"] == 0
+    text = (await client.get("/v1/reports/coverage-review?format=csv", headers=tenant.headers)).text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert {"section": "overview", "item": "", "metric": "customers", "value": "1"} in rows
+    assert any(r["section"] == "monthly_questions" and r["item"].startswith("dormant") for r in rows)
+
+
+async def test_expansion_pipeline_lists_customers_with_expansion_potential(client, tenant):
+    await _import(
+        client,
+        tenant,
+        "accounts",
+        [
+            {"external_id": "X1", "name": "big", "stage": "customer", "expansion_estimate": 90_000},
+            {"external_id": "X2", "name": "small", "stage": "customer", "expansion_estimate": 10_000},
+            {"external_id": "X3", "name": "prospect", "stage": "cold", "expansion_estimate": 500_000},
+        ],
+    )
+    review = (await client.get("/v1/reports/coverage-review", headers=tenant.headers)).json()
+    pipeline = review["expansion_pipeline"]
+    assert pipeline["accounts"] == 2 and pipeline["expansion_estimate"] == 100_000
+    assert [a["external_id"] for a in pipeline["top"]] == ["X1", "X2"]
+
+
+async def test_weekly_metrics_by_rep_and_tier(client, tenant):
+    book = await _book(client, tenant)
+    now = datetime.now(UTC)
+    monday = (now - timedelta(days=now.weekday())).date()
+    rep_ext = book["rep"]["external_id"]
+    # this week: COV-4 gets 2 touches and a reply, COV-5 a meeting; one opportunity created this week
+    at = datetime(monday.year, monday.month, monday.day, 9, tzinfo=UTC)
+    await _import(
+        client,
+        tenant,
+        "activities",
+        [
+            {
+                "external_id": "W1",
+                "account_external_id": "COV-4",
+                "rep_external_id": rep_ext,
+                "occurred_at": at.isoformat(),
+                "kind": "email",
+            },
+            {
+                "external_id": "W2",
+                "account_external_id": "COV-4",
+                "rep_external_id": rep_ext,
+                "occurred_at": (at + timedelta(minutes=5)).isoformat(),
+                "kind": "email",
+                "direction": "inbound",
+            },
+            {
+                "external_id": "W3",
+                "account_external_id": "COV-5",
+                "rep_external_id": rep_ext,
+                "occurred_at": (at + timedelta(minutes=9)).isoformat(),
+                "kind": "meeting",
+            },
+        ],
+    )
+    await _import(
+        client,
+        tenant,
+        "opportunities",
+        [{"external_id": "OP1", "account_external_id": "COV-5", "amount": 40_000, "created_on": str(monday)}],
+    )
+    r = await client.get(f"/v1/reports/weekly-metrics?week_start={monday}", headers=tenant.headers)
+    assert r.status_code == 200, r.text
+    report = r.json()
+    rows = report["rows"]
+    assert report["week_start"] == str(monday) and {x["rep_id"] for x in rows} == {book["rep"]["id"]}
+    assert sum(x["accounts"] for x in rows) == 5
+    by_account_tier = {x["tier"]: x for x in rows}
+    worked = sum(x["accounts_worked"] for x in rows)
+    # the week also holds the earlier activities dated within it (COV-1 5 days ago, COV-3 3 days ago) when
+    # they fall after Monday; count what the import put in this week
+    in_week = {"COV-4", "COV-5"}
+    for ext, days in (("COV-1", 10), ("COV-1", 5), ("COV-3", 3)):
+        if (now - timedelta(days=days)).date() >= monday:
+            in_week.add(ext)
+    assert worked == len(in_week)
+    assert sum(x["pipeline_created"] for x in rows) == 40_000
+    replied = sum((x["reply_rate"] or 0) * x["accounts_worked"] for x in rows)
+    assert replied == pytest.approx(1)
+    assert all(x["sequence_target"] == {1: 8, 2: 5, 3: 2}[x["tier"]] for x in by_account_tier.values())
+    text = (
+        await client.get(f"/v1/reports/weekly-metrics?week_start={monday}&format=csv", headers=tenant.headers)
+    ).text
+    assert sum(int(r["accounts"]) for r in csv.DictReader(io.StringIO(text))) == 5
+    last_year = await client.get("/v1/reports/weekly-metrics?week_start=2025-01-06", headers=tenant.headers)
+    assert all(x["accounts_worked"] == 0 and x["reply_rate"] is None for x in last_year.json()["rows"])
+
+
+async def test_territory_plan_segmentation_and_capacity(client, tenant):
+    await _import(
+        client,
+        tenant,
+        "accounts",
+        [
+            {
+                "external_id": f"E{i}",
+                "name": "e",
+                "annual_revenue": 50e6,
+                "current_arr": 600_000,
+                "intent": 90,
+                "expansion_estimate": 1e6,
+                "growth_rate": 0.4,
+                "engagement": 90,
+            }
+            for i in range(3)
+        ]
+        + [
+            {"external_id": f"S{i}", "name": "s", "annual_revenue": 1e5, "current_arr": 1_000}
+            for i in range(5)
+        ],
+    )
+    await _import(
+        client,
+        tenant,
+        "opportunities",
+        [{"external_id": "WON", "account_external_id": "E0", "amount": 250_000, "status": "won"}],
+    )
+    await client.post("/v1/scoring/run", headers=tenant.headers)
+    r = await client.get("/v1/reports/territory-plan", headers=tenant.headers)
+    assert r.status_code == 200, r.text
+    plan = r.json()
+    segments = {s["segment"]: s for s in plan["segmentation"]["segments"]}
+    ent, smb = segments["enterprise"], segments["smb"]
+    assert (ent["accounts"], smb["accounts"]) == (3, 5)
+    assert ent["average_deal_size"] == 250_000 and ent["win_rate_source"] == "default"
+    # seed 001: TAP = ICP-fit accounts x average deal x win rate
+    assert ent["tap"] == pytest.approx(ent["icp_fit_accounts"] * 250_000 * ent["win_rate"])
+    assert smb["tap"] is None  # no won deal in the segment: no average deal size
+    assert plan["capacity"]["scored_accounts"] == 8
+    assert plan["pending_sections"] == ["assignments", "equity_metrics", "rebalancing_schedule"]
+    text = (await client.get("/v1/reports/territory-plan?format=csv", headers=tenant.headers)).text
+    assert any(
+        r["section"] == "segmentation" and r["metric"] == "tap" for r in csv.DictReader(io.StringIO(text))
+    )
+
+
+async def test_reports_see_only_the_callers_tenant(client, tenant, other_tenant):
+    await _book(client, tenant)
+    review = (await client.get("/v1/reports/coverage-review", headers=other_tenant.headers)).json()
+    assert review["overview"]["total_named_accounts"] == 0 and review["coverage_by_rep"] == []
+    weekly = (await client.get("/v1/reports/weekly-metrics", headers=other_tenant.headers)).json()
+    assert weekly["rows"] == []
+    plan = (await client.get("/v1/reports/territory-plan", headers=other_tenant.headers)).json()
+    assert plan["segmentation"]["segments"] == []
+
+
+async def test_a_bad_week_is_a_422_naming_the_field(client, tenant):
+    r = await client.get("/v1/reports/weekly-metrics?week_start=nope", headers=tenant.headers)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"].endswith("week_start")
