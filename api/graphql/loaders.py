@@ -9,7 +9,8 @@ from uuid import UUID
 import sqlalchemy as sa
 from strawberry.dataloader import DataLoader
 
-from api.services.context import AppContext, Principal
+from api.services.context import AppContext, Principal, tenant_settings
+from domain.defaults import TenantSettings
 from persistence.repositories import (
     SqlAccountRepository,
     SqlAssignmentRepository,
@@ -31,6 +32,14 @@ class Loaders:
         self.territory_accounts = DataLoader(self._accounts_by("territory_id"))
         self.rep_accounts = DataLoader(self._accounts_by("rep_id"))
         self.score = DataLoader(self._scores)
+        self._settings: TenantSettings | None = None
+
+    async def settings(self) -> TenantSettings:
+        """The tenant's settings, read once per request."""
+        if self._settings is None:
+            async with self.ctx.uow(self.p.tenant_id) as uow:
+                self._settings = await tenant_settings(uow)
+        return self._settings
 
     async def _scores(self, ids: list[UUID]) -> list[Any]:
         async with self.ctx.engine.connect() as conn:

@@ -247,6 +247,7 @@ async def _account_owner(
 
 
 Factor = output_type(s.FactorRead, "Factor", s.FactorRead)
+MatrixCell = output_type(s.MatrixCellRead, "MatrixCell", s.MatrixCellRead)
 AccountScore = output_type(s.AccountScoreRead, "AccountScore", s.AccountScoreRead)
 ScoringRun = output_type(s.ScoringRunRead, "ScoringRun", s.ScoringRunRead)
 CoverageNeed = output_type(s.CoverageNeedRead, "CoverageNeed", s.CoverageNeedRead)
@@ -292,7 +293,10 @@ TerritoryPlan = _out(s.TerritoryPlanRead, "TerritoryPlan")
 
 async def _account_score(root: Any, info: Info) -> AccountScore | None:  # type: ignore[valid-type]
     row = await info.context.loaders.score.load(root.id)
-    return None if row is None else s.AccountScoreRead.model_validate(scoring_service.explain(row))
+    if row is None:
+        return None
+    settings = await info.context.loaders.settings()
+    return s.AccountScoreRead.model_validate(scoring_service.explain(row, root.current_arr, settings))
 
 
 async def _account_parent(root: Any, info: Info) -> Account | None:

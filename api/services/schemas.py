@@ -357,6 +357,15 @@ class FactorRead(BaseModel):
     description: str
 
 
+class MatrixCellRead(BaseModel):
+    """Seed 003's tiering matrix: revenue band (current ARR) x growth potential (the whitespace factor)."""
+
+    revenue_band: str = Field(description="enterprise > $500K ARR, mid_market $100K-500K, smb below")
+    growth: str = Field(description="high, medium or low")
+    rep_type: str
+    strategy: str
+
+
 class AccountScoreRead(BaseModel):
     account_id: UUID
     score: float = Field(description="composite score, 1-5")
@@ -369,6 +378,7 @@ class AccountScoreRead(BaseModel):
     computed_at: datetime
     factors: list[FactorRead]
     missing_fields: list[str]
+    matrix: MatrixCellRead
 
 
 class WinRateRead(BaseModel):

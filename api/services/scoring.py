@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import logging
 import time
@@ -10,12 +11,12 @@ from typing import Any
 from uuid import UUID
 
 from api.services.common import found
-from api.services.context import AppContext, Principal
+from api.services.context import AppContext, Principal, tenant_settings
 from domain.defaults import TenantSettings, apply_overrides
 from domain.errors import NotFound
 from domain.model import OpportunityStatus, Scope, Segment
 from domain.scoring import FACTORS, account_potential, score_account, win_rates
-from domain.tiering import tier_boundaries, tier_of
+from domain.tiering import matrix_cell, tier_boundaries, tier_of
 from persistence import scoring as store
 
 CHUNK = 10_000
@@ -141,18 +142,21 @@ async def get_score(ctx: AppContext, p: Principal, account_id: UUID) -> dict[str
     """One account's stored score, explained factor by factor."""
     p.require(Scope.READ)
     async with ctx.uow(p.tenant_id) as uow:
-        found(await uow.accounts.get(account_id), "account", account_id)
+        account = found(await uow.accounts.get(account_id), "account", account_id)
+        settings = await tenant_settings(uow)
     async with ctx.engine.connect() as conn:
         row = (await store.read_scores(conn, p.tenant_id, [account_id])).get(account_id)
     if row is None:
         raise NotFound("the account has no score yet: run POST /v1/scoring/run", code="not_scored")
-    return explain(row)
+    return explain(row, account.current_arr, settings)
 
 
-def explain(row: Any) -> dict[str, Any]:
-    """A stored score row with each factor's description and source fields."""
+def explain(row: Any, current_arr: float, settings: TenantSettings) -> dict[str, Any]:
+    """A stored score row with each factor's description and source fields, and the account's cell of the
+    tiering matrix (seed 003: revenue band x growth potential -> rep type and strategy)."""
     factors = []
     missing = []
+    growth = None
     for name, value, weight, contribution in row["factors"]:
         fields, description = _DESCRIPTIONS[name]
         factors.append(
@@ -167,6 +171,8 @@ def explain(row: Any) -> dict[str, Any]:
         )
         if value is None:
             missing.extend(fields)
+        if name == "whitespace":
+            growth = value
     return {
         key: row[key]
         for key in (
@@ -180,4 +186,8 @@ def explain(row: Any) -> dict[str, Any]:
             "settings_version",
             "computed_at",
         )
-    } | {"factors": factors, "missing_fields": missing}
+    } | {
+        "factors": factors,
+        "missing_fields": missing,
+        "matrix": dataclasses.asdict(matrix_cell(current_arr, growth, settings.tiering_matrix)),
+    }

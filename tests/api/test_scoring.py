@@ -49,6 +49,13 @@ async def test_run_scores_tiers_by_potential_and_explains(client, tenant):
     assert 1 <= score["score"] <= 5
     by = {fac["factor"]: fac for fac in score["factors"]}
     assert by["whitespace"]["source_fields"] == ["expansion_estimate"] and by["whitespace"]["value"] == 5
+    # seed 003's matrix: $50K ARR is the SMB band; whitespace 5 is high growth
+    assert score["matrix"] == {
+        "revenue_band": "smb",
+        "growth": "high",
+        "rep_type": "SDR / Inside Sales",
+        "strategy": "Volume model, digital engagement",
+    }
     low = (await client.get("/v1/accounts/by-external-id/A1", headers=tenant.headers)).json()
     assert (await client.get(f"/v1/accounts/{low['id']}/score", headers=tenant.headers)).json()["tier"] == 3
 
@@ -117,12 +124,14 @@ async def test_graphql_run_scoring_and_account_scores_are_batched(client, engine
     ]
     assert run["scored"] == 6 and sum(run["tiers"].values()) == 6
     q = """{ accounts(first: 6) { nodes { externalId
-             score { score tier settingsVersion factors { factor value } } } } }"""
+             score { score tier settingsVersion factors { factor value }
+             matrix { revenueBand repType } } } } }"""
     with count_statements(engine) as statements:
         data = (await client.post("/graphql", json={"query": q}, headers=tenant.headers)).json()["data"]
     nodes = data["accounts"]["nodes"]
     assert len(nodes) == 6 and all(n["score"]["factors"] for n in nodes)
     assert sorted(n["score"]["tier"] for n in nodes) == [1, 2, 2, 3, 3, 3]
+    assert {n["score"]["matrix"]["revenueBand"] for n in nodes} == {"smb"}  # at most $5K ARR
     assert sum("account_scores" in s for s in statements) == 1  # one batched read for all six
     denied = await client.post("/graphql", json={"query": m}, headers=tenant.read_headers)
     assert denied.json()["data"]["runScoring"]["__typename"] == "Problem"
