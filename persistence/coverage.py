@@ -39,8 +39,7 @@ ASSIGNMENTS = AssignmentRow.__table__
 PLANS = PlanRow.__table__
 REPS = RepRow.__table__
 PARTNER_PATHS = ("partner", "referral")  # domain.coverage.PARTNER_PATHS
-CHUNK = 5_000
-FULL_REFRESH_ABOVE = 20_000  # more accounts than this: recompute the tenant in one statement
+CHUNK = 5_000  # accounts per statement when only some are recomputed
 
 
 def _nonempty(col: Any) -> Any:
@@ -137,8 +136,12 @@ async def _refresh(
 async def refresh_facts(
     conn: AsyncConnection, tenant_id: uuid.UUID, now: datetime, accounts: Collection[Any] | None = None
 ) -> None:
-    """Recompute the coverage facts of `accounts` (None: every account of the tenant)."""
-    if accounts is None or len(accounts) > FULL_REFRESH_ABOVE:
+    """Recompute the coverage facts of `accounts` (None: every account of the tenant, in one statement).
+
+    Named accounts go by chunks through the (tenant, account, time) index, so the cost follows the
+    activities of the accounts an import touched, not the size of the tenant.
+    """
+    if accounts is None:
         await _refresh(conn, tenant_id, now, None)
         return
     ids = list(accounts)
