@@ -195,3 +195,19 @@ def account_potential(account: Any, rates: Mapping[Segment | None, WinRate]) -> 
 def total_addressable_pipeline(icp_fit_accounts: int, average_deal_size: float, win_rate: float) -> float:
     """Seed 001: ICP-fit accounts x average deal size x historical win rate."""
     return icp_fit_accounts * average_deal_size * win_rate
+
+
+def mixed_tap(
+    icp_fit_by_segment: Mapping[Any, int], average_deal: Mapping[Any, float], win_rate: Mapping[Any, float]
+) -> tuple[float, list[Any]]:
+    """TAP of a book spanning segments (a territory): each segment's ICP-fit accounts x its average deal x
+    its win rate, summed; segments with ICP-fit accounts but no average deal are returned as missing."""
+    tap, missing = 0.0, []
+    for segment, n in icp_fit_by_segment.items():
+        if not n:
+            continue
+        if segment not in average_deal:
+            missing.append(segment)
+            continue
+        tap += total_addressable_pipeline(n, average_deal[segment], win_rate[segment])
+    return tap, missing

@@ -20,7 +20,7 @@ from domain.coverage import OVERVIEW, covered, review_lists, whitespace
 from domain.criteria import Cond
 from domain.metrics import rate, sequence_target
 from domain.model import Segment, Stage
-from domain.scoring import total_addressable_pipeline
+from domain.scoring import mixed_tap, total_addressable_pipeline
 from persistence import coverage as store
 
 STAGES = [s.value for s in Stage]
@@ -274,8 +274,22 @@ async def territory_plan(ctx: AppContext, p: Principal) -> dict[str, Any]:
         .where(o.tenant_id == p.tenant_id, o.status == "won")
         .group_by(acc.segment)
     )
+    territory = r.fields["territory_id"]
+    by_territory = (
+        r.select(
+            territory.label("territory_id"),
+            seg.label("segment"),
+            sa.func.count().label("accounts"),
+            r.count_case(Cond("icp_fit", "eq", True), "icp_fit"),
+            sa.func.coalesce(sa.func.sum(r.fields["potential"]), 0.0).label("tam"),
+        )
+        .where(territory.is_not(None))
+        .group_by(territory, seg)
+    )
     async with ctx.engine.connect() as conn:
         segments = (await conn.execute(stmt)).mappings().all()
+        territory_rows = (await conn.execute(by_territory)).mappings().all()
+        _, territory_names = await names(conn, p.tenant_id, [], {x["territory_id"] for x in territory_rows})
         avg_deal = {x[0]: float(x[1]) for x in await conn.execute(deals)}
         rates = await tenant_win_rates(conn, p.tenant_id, f.settings)
     out_segments = []
@@ -300,6 +314,25 @@ async def territory_plan(ctx: AppContext, p: Principal) -> dict[str, Any]:
                 ),
             }
         )
+    rate_of = {x["segment"]: x["win_rate"] for x in out_segments}
+    grouped: dict[Any, list[Any]] = {}
+    for x in territory_rows:
+        grouped.setdefault(x["territory_id"], []).append(x)
+    out_territories = []
+    for tid, rows in sorted(grouped.items(), key=lambda kv: territory_names.get(kv[0]) or ""):
+        icp = {x["segment"]: int(x["icp_fit"] or 0) for x in rows}
+        tap, missing = mixed_tap(icp, avg_deal, rate_of)
+        out_territories.append(
+            {
+                "territory_id": tid,
+                "territory_name": territory_names.get(tid),
+                "accounts": sum(int(x["accounts"]) for x in rows),
+                "icp_fit_accounts": sum(icp.values()),
+                "tam": sum(float(x["tam"]) for x in rows),
+                "tap": tap,
+                "tap_missing_segments": missing,
+            }
+        )
     capacity = await capacity_service.capacity_report(ctx, p, None, None)
     return {
         "as_of": f.now,
@@ -310,6 +343,7 @@ async def territory_plan(ctx: AppContext, p: Principal) -> dict[str, Any]:
                 "mid_market_min_revenue": f.settings.segments.mid_market_min_revenue,
             },
             "segments": out_segments,
+            "territories": out_territories,
             "note": "TAP = ICP-fit accounts x average won deal x win rate (seed 001); TAM is the sum of "
             "potential, shown beside it and never used for balancing; TAP is null without won deals",
         },

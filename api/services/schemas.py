@@ -667,9 +667,22 @@ class SegmentPlanRead(BaseModel):
     )
 
 
+class TerritoryTapRead(BaseModel):
+    territory_id: UUID
+    territory_name: str | None
+    accounts: int
+    icp_fit_accounts: int
+    tam: float
+    tap: float = Field(description="sum over its segments of ICP-fit accounts x average won deal x win rate")
+    tap_missing_segments: list[str | None] = Field(
+        description="segments with ICP-fit accounts but no won deal to size them (left out of `tap`)"
+    )
+
+
 class SegmentationRead(BaseModel):
     thresholds: dict[str, float]
     segments: list[SegmentPlanRead]
+    territories: list[TerritoryTapRead] = Field(description="TAP and TAM per territory of the active plan")
     note: str
 
 

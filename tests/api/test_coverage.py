@@ -224,3 +224,15 @@ async def test_tenants_never_see_each_others_coverage(client, tenant, other_tena
     report = (await client.get("/v1/coverage", headers=other_tenant.headers)).json()
     assert report["total"]["accounts"] == 0
     assert (await client.get("/v1/coverage/overlaps", headers=other_tenant.headers)).json()["items"] == []
+
+
+async def test_changed_settings_apply_to_the_next_report_and_say_their_version(client, tenant):
+    await _book(client, tenant)
+    before = (await client.get("/v1/coverage", headers=tenant.headers)).json()
+    put = {"overrides": {"coverage": {"coverage_window_days": 7}}}
+    assert (await client.put("/v1/settings", json=put, headers=tenant.headers)).status_code == 200
+    after = (await client.get("/v1/coverage", headers=tenant.headers)).json()
+    assert after["settings_version"] == before["settings_version"] + 1
+    # COV-1's call was 10 days ago: outside a 7-day window
+    assert (before["total"]["covered"], after["total"]["covered"]) == (1, 0)
+    assert after["rules"][0]["message"].endswith("in the last 7 days")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests import factories as f
 from tests.api.test_coverage import _book, _import
 
 
@@ -185,3 +186,38 @@ async def test_reports_see_only_the_callers_tenant(client, tenant, other_tenant)
 async def test_a_bad_week_is_a_422_naming_the_field(client, tenant):
     r = await client.get("/v1/reports/weekly-metrics?week_start=nope", headers=tenant.headers)
     assert r.status_code == 422 and r.json()["errors"][0]["field"].endswith("week_start")
+
+
+async def test_territory_plan_has_tap_and_tam_per_territory(client, tenant):
+    owned = await f.owned_account(
+        client,
+        tenant.headers,
+        annual_revenue=50e6,
+        current_arr=600_000,
+        intent=90,
+        expansion_estimate=1e6,
+        growth_rate=0.4,
+        engagement=90,
+    )
+    await _import(
+        client,
+        tenant,
+        "opportunities",
+        [
+            {
+                "external_id": "W",
+                "account_external_id": owned["account"]["external_id"],
+                "amount": 80_000,
+                "status": "won",
+            }
+        ],
+    )
+    await client.post("/v1/scoring/run", headers=tenant.headers)
+    plan = (await client.get("/v1/reports/territory-plan", headers=tenant.headers)).json()
+    (territory,) = plan["segmentation"]["territories"]
+    assert territory["territory_name"] == owned["territory"]["name"] and territory["accounts"] == 1
+    score = (await client.get(f"/v1/accounts/{owned['account']['id']}/score", headers=tenant.headers)).json()
+    assert territory["tam"] == pytest.approx(score["potential"])
+    assert score["icp_fit"] and territory["icp_fit_accounts"] == 1
+    expected = 80_000 * plan["segmentation"]["segments"][0]["win_rate"]  # 1 ICP-fit account x deal x rate
+    assert territory["tap"] == pytest.approx(expected) and territory["tap_missing_segments"] == []

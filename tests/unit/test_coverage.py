@@ -1,5 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,7 +19,9 @@ from domain.coverage import (
     whitespace,
 )
 from domain.criteria import Cond, Not, all_of, any_of, evaluate, fields_of
-from domain.defaults import DEFAULTS
+from domain.defaults import DEFAULTS, apply_overrides, check_settings
+from domain.errors import ValidationFailed
+from domain.metrics import rate, sequence_target
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 RULES = DEFAULTS.coverage
@@ -168,3 +171,15 @@ def test_facts_do_not_depend_on_the_order_activities_arrive_in(acts, rnd):
     rnd.shuffle(shuffled)
     assert coverage_facts(acts, NOW) == coverage_facts(shuffled, NOW)
     assert evaluate(covered(RULES, NOW), coverage_facts(acts, NOW)) == status(*acts).covered
+
+
+def test_settings_name_unknown_activity_kinds():
+    with pytest.raises(ValidationFailed) as caught:
+        check_settings(apply_overrides({"coverage": {"meaningful_kinds": ["call", "fax"]}}))
+    assert [(e.field, e.code) for e in caught.value.errors] == [("coverage.meaningful_kinds", "unknown_kind")]
+
+
+def test_weekly_metric_rules():
+    assert rate(1, 4) == 0.25 and rate(0, 0) is None
+    model = DEFAULTS.coverage_model
+    assert [sequence_target(t, model) for t in (1, 2, 3)] == [8, 5, 2]  # seed 004's low ends

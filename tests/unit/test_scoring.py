@@ -172,3 +172,15 @@ def test_tier_shares_match_the_cutoffs_within_one_account(potentials, s1, s2):
 )
 def test_tiering_matrix_of_seed_003(arr, growth, rep_type):
     assert matrix_cell(arr, growth, DEFAULTS.tiering_matrix).rep_type == rep_type
+
+
+def test_tap_of_a_territory_spanning_segments():
+    from domain.scoring import mixed_tap
+
+    tap, missing = mixed_tap(
+        {"enterprise": 2, "smb": 10, "mid_market": 0, None: 1},
+        {"enterprise": 100_000.0, "smb": 5_000.0},
+        {"enterprise": 0.3, "smb": 0.2, None: 0.2},
+    )
+    assert tap == 2 * 100_000 * 0.3 + 10 * 5_000 * 0.2  # 70,000
+    assert missing == [None]  # ICP-fit accounts with no segment and no won deal to size them
