@@ -11,6 +11,7 @@ from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
 from api.rest.tabular import CSV_CONTENT, Format, csv_response
 from api.services import coverage as service
 from api.services.schemas import (
+    AccountCoverageItem,
     AccountCoverageRead,
     CoveragePage,
     CoverageReportRead,
@@ -25,26 +26,7 @@ RoleQ = Annotated[Role, Query(description="whose ownership counts: the owner of 
 TierQ = Annotated[int | None, Query(ge=1, le=3)]
 PageSize = Annotated[int | None, Query(ge=1, le=500)]
 FormatQ = Annotated[Format, Query(description="json, or csv for a spreadsheet")]
-ITEM_COLUMNS = [
-    "account_id",
-    "external_id",
-    "name",
-    "stage",
-    "tier",
-    "potential",
-    "icp_fit",
-    "rep_id",
-    "territory_id",
-    "covered",
-    "reasons",
-    "last_touch_at",
-    "last_meaningful_touch_at",
-    "last_contact_at",
-    "next_step",
-    "next_meeting_at",
-    "open_pipeline",
-    "lists",
-]
+ITEM_COLUMNS = list(AccountCoverageItem.model_fields)
 BUCKET_COLUMNS = ["accounts", "covered", "rate", "target", "meets_target", "failing"]
 
 

@@ -96,7 +96,7 @@ async def names(
     return rep_names, territory_names
 
 
-def _filters(f: Frame, tier: int | None, rep_id: UUID | None, territory_id: UUID | None) -> list[Any]:
+def filters(f: Frame, tier: int | None, rep_id: UUID | None, territory_id: UUID | None) -> list[Any]:
     out = []
     if tier is not None:
         out.append(f.rows.fields["tier"] == tier)
@@ -130,7 +130,7 @@ async def coverage_report(
             r.count_case(covered(f.settings.coverage, f.now), "covered"),
             *(r.count_case(Not(rule.holds), rule.code) for rule in rules),
         )
-        .where(*_filters(f, tier, rep_id, territory_id))
+        .where(*filters(f, tier, rep_id, territory_id))
         .group_by(*group)
     )
     async with ctx.engine.connect() as conn:
@@ -250,7 +250,7 @@ async def coverage_accounts(
                 "unknown review list", [FieldError("list", "invalid_choice", f"one of: {', '.join(lists)}")]
             )
         preds.append(lists[list_name].holds)
-    stmt = f.rows.select(*_columns(f)).where(*_filters(f, tier, rep_id, territory_id))
+    stmt = f.rows.select(*_columns(f)).where(*filters(f, tier, rep_id, territory_id))
     if preds:
         stmt = stmt.where(f.rows.compile(all_of(*preds)))
     if after is not None:

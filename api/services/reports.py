@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from api.services import capacity as capacity_service
 from api.services.context import AppContext, Principal
-from api.services.coverage import Frame, frame, names
+from api.services.coverage import filters, frame, names
 from api.services.scoring import tenant_win_rates
 from domain.coverage import OVERVIEW, covered, review_lists, whitespace
 from domain.criteria import Cond
@@ -24,15 +24,6 @@ from domain.scoring import mixed_tap, total_addressable_pipeline
 from persistence import coverage as store
 
 STAGES = [s.value for s in Stage]
-
-
-def _scope(f: Frame, rep_id: UUID | None, territory_id: UUID | None) -> list[Any]:
-    out = []
-    if rep_id is not None:
-        out.append(f.rows.fields["rep_id"] == rep_id)
-    if territory_id is not None:
-        out.append(f.rows.fields["territory_id"] == territory_id)
-    return out
 
 
 async def coverage_review(
@@ -48,7 +39,7 @@ async def coverage_review(
     f = await frame(ctx, p, role)
     r = f.rows
     lists = review_lists(f.settings.coverage, f.now)
-    scope = _scope(f, rep_id, territory_id)
+    scope = filters(f, None, rep_id, territory_id)
     overview_cols = [sa.func.count().label("total_named_accounts")]
     overview_cols += [r.count_case(Cond("stage", "in", stages), name) for name, stages in OVERVIEW.items()]
     overview_cols.append(r.count_case(whitespace(), "whitespace"))
