@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.config import AppSettings
 from api.errors import PayloadTooLarge, install_error_handlers, problem_for
-from api.rest import coverage, health, imports, ownership, reports, scoring
+from api.rest import assigning, coverage, health, imports, ownership, reports, scoring
 from api.rest import settings as settings_routes
 from api.rest.resources import build_resource_routers
 from api.services.context import AppContext
@@ -113,6 +113,7 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
     app.include_router(scoring.router)
     app.include_router(coverage.router)
     app.include_router(reports.router)
+    app.include_router(assigning.router)
 
     from api.graphql.schema import graphql_router
 

@@ -21,6 +21,7 @@ OPS: dict[str, Callable[[Any, Any], bool]] = {
     "lt": operator.lt,
     "in": lambda a, b: a in b,
     "has_any": lambda a, b: any(v in b for v in a),  # a list field holds one of the values
+    "prefix": lambda a, b: any(str(a).startswith(p) for p in b),  # text starting with one of the values
     "truthy": lambda a, _: bool(a),
     "not_null": lambda a, _: True,  # reached only when the value is not None
 }

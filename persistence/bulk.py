@@ -12,7 +12,15 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.tables import AccountRow, AccountScoreRow, ActivityRow, OpportunityRow, RepRow, TenantRow
+from persistence.tables import (
+    AccountRow,
+    AccountScoreRow,
+    ActivityRow,
+    AssignmentRow,
+    OpportunityRow,
+    RepRow,
+    TenantRow,
+)
 
 ACCOUNTS = AccountRow.__table__
 REPS = RepRow.__table__
@@ -25,6 +33,7 @@ TABLES = {
     "activities": ACTIVITIES,
     "opportunities": OPPORTUNITIES,
     "account_scores": AccountScoreRow.__table__,
+    "assignments": AssignmentRow.__table__,
 }
 BATCH = 5_000
 

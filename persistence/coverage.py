@@ -290,6 +290,8 @@ class ReportRows:
             else:
                 each = sa.func.json_each(col).table_valued("value")
                 test = sa.exists(sa.select(1).select_from(each).where(each.c.value.in_(list(value))))
+        elif op == "prefix":
+            test = sa.or_(*(col.startswith(v, autoescape=True) for v in value))
         elif op == "truthy":
             test = col != ("" if isinstance(col.type, sa.String) else False)
         elif op == "not_null":

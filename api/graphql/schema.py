@@ -23,6 +23,7 @@ from strawberry.types import Info
 from api.errors import field_errors_from_pydantic, status_for
 from api.graphql.loaders import Loaders
 from api.services import accounts, assignments, plans, reps, territories
+from api.services import assigning as assigning_service
 from api.services import capacity as capacity_service
 from api.services import coverage as coverage_service
 from api.services import reports as reports_service
@@ -290,6 +291,14 @@ TerritoryTap = _out(s.TerritoryTapRead, "TerritoryTap")
 Segmentation = _out(s.SegmentationRead, "Segmentation")
 CoverageModelPlan = _out(s.CoverageModelPlanRead, "CoverageModelPlan")
 TerritoryPlan = _out(s.TerritoryPlanRead, "TerritoryPlan")
+ListedAccount = _out(s.ListedAccount, "ListedAccount")
+TiedTerritory = _out(s.TiedTerritory, "TiedTerritory")
+ConflictAccount = _out(s.ConflictAccount, "ConflictAccount")
+OwnerlessAccount = _out(s.OwnerlessAccount, "OwnerlessAccount")
+ListedAccounts = _out(s.ListedAccounts, "ListedAccounts")
+ConflictAccounts = _out(s.ConflictAccounts, "ConflictAccounts")
+OwnerlessAccounts = _out(s.OwnerlessAccounts, "OwnerlessAccounts")
+AssignByRules = _out(s.AssignByRulesRead, "AssignByRules")
 
 
 async def _account_score(root: Any, info: Info) -> AccountScore | None:  # type: ignore[valid-type]
@@ -635,6 +644,7 @@ AssignmentCreateInput = input_type(s.AssignmentCreate, "AssignmentCreateInput")
 AssignmentUpdateInput = input_type(s.AssignmentUpdate, "AssignmentUpdateInput")
 
 ScoringRunResult = Annotated[ScoringRun | Problem, strawberry.union("ScoringRunResult")]  # type: ignore
+AssignByRulesResult = Annotated[AssignByRules | Problem, strawberry.union("AssignByRulesResult")]  # type: ignore
 AccountResult = Annotated[Account | Problem, strawberry.union("AccountResult")]  # type: ignore[valid-type]
 RepResult = Annotated[Rep | Problem, strawberry.union("RepResult")]  # type: ignore[valid-type]
 TerritoryResult = Annotated[Territory | Problem, strawberry.union("TerritoryResult")]  # type: ignore
@@ -706,6 +716,16 @@ class Mutation:
     @strawberry.mutation
     async def activate_plan(self, info: Info, id: UUID) -> PlanResult:  # type: ignore
         return await _mutate(plans.activate_plan)(info, id)
+
+    @strawberry.mutation(
+        description="Assign every account to the highest-priority matching territory (draft)"
+    )
+    async def assign_by_rules(
+        self, info: Info, plan_id: UUID, role: model.Role = model.Role.AE
+    ) -> AssignByRulesResult:  # type: ignore[valid-type]
+        c = info.context
+        found = await attempt(assigning_service.assign_plan_by_rules(c.ctx, c.principal, plan_id, role))
+        return found if isinstance(found, Problem) else s.AssignByRulesRead.model_validate(found)
 
     @strawberry.mutation
     async def create_assignment(self, info: Info, input: AssignmentCreateInput) -> AssignmentResult:  # type: ignore

@@ -38,6 +38,27 @@ def _postal(rng: random.Random, region: str) -> str:
     return str(rng.randint(10000, 49999) if region == "East" else rng.randint(80000, 99999))
 
 
+# postal ranges of the demo regions, each cut into five territories of equal width
+POSTAL = {"East": (10000, 49999), "West": (80000, 99999)}
+
+
+def _slice(region: str, postal: str) -> int:
+    low, high = POSTAL[region]
+    return (int(postal) - low) * 5 // (high - low + 1)
+
+
+def _boundary(region: str, k: int) -> dict[str, Any]:
+    low, high = POSTAL[region]
+    width = (high - low + 1) // 5
+    postal = [str(low + k * width), str(low + (k + 1) * width - 1)]
+    return {
+        "rules": [
+            {"field": "region", "op": "eq", "value": region},
+            {"field": "postal_code", "op": "between", "value": postal},
+        ]
+    }
+
+
 def demo_rows(seed: int = 3) -> dict[str, list[dict[str, Any]]]:
     rng = random.Random(seed)
     accounts = []
@@ -178,14 +199,14 @@ async def _demo_plan(ctx: AppContext, tenant_id: uuid.UUID, rows: dict[str, list
                     plan.id,
                     f"{region} {i % 5 + 1}",
                     TerritoryType.GEOGRAPHIC,
-                    boundary={"region": region},
+                    boundary=_boundary(region, i % 5),
                     primary_rep_id=reps[rep_ext].id,
                     quota=1_000_000.0,
                 )
             )
         accounts = await uow.accounts.list({}, None, 10_000)
         for account in sorted(accounts, key=lambda a: a.external_id):
-            territory = territories[(account.region, int(account.postal_code) % 5)]
+            territory = territories[(account.region, _slice(account.region, account.postal_code))]
             await uow.assignments.add(
                 Assignment(
                     uuid.uuid4(),

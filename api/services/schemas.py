@@ -701,3 +701,55 @@ class TerritoryPlanRead(BaseModel):
     coverage_model: CoverageModelPlanRead
     capacity: CapacityRead
     pending_sections: list[str] = Field(description="sections that come with the assignment engine")
+
+
+class ListedAccount(BaseModel):
+    account_id: UUID
+    external_id: str
+    name: str
+
+
+class TiedTerritory(BaseModel):
+    territory_id: UUID
+    name: str
+    priority: int
+
+
+class ConflictAccount(ListedAccount):
+    territories: list[TiedTerritory] = Field(description="the territories tied at the top priority")
+
+
+class OwnerlessAccount(ListedAccount):
+    territory_id: UUID
+
+
+class ListedAccounts(BaseModel):
+    count: int
+    accounts: list[ListedAccount] = Field(description="the first 1,000")
+
+
+class ConflictAccounts(BaseModel):
+    count: int
+    accounts: list[ConflictAccount] = Field(description="the first 1,000")
+
+
+class OwnerlessAccounts(BaseModel):
+    count: int
+    accounts: list[OwnerlessAccount] = Field(description="the first 1,000")
+
+
+class AssignByRulesRead(BaseModel):
+    plan_id: UUID
+    role: str
+    accounts: int = Field(description="live accounts considered")
+    assigned: int = Field(description="accounts that had no owner in the plan and got one")
+    moved: int = Field(description="accounts whose owner or territory changed (the old assignment ended)")
+    unchanged: int
+    locked: int = Field(description="locked assignments left where they are")
+    unmatched: ListedAccounts = Field(description="accounts no boundary matches (they keep any owner)")
+    conflicts: ConflictAccounts = Field(
+        description="accounts matched by two territories of the same priority"
+    )
+    territories_without_owner: OwnerlessAccounts = Field(
+        description="accounts matched by a territory that has no primary rep"
+    )

@@ -10,6 +10,7 @@ from api.services.common import found, referenced
 from api.services.context import AppContext, Principal, changes_from
 from api.services.pagination import fetch_page
 from api.services.schemas import TerritoryCreate, TerritoryUpdate
+from domain.boundaries import parse_boundary
 from domain.errors import Conflict, FieldError, ValidationFailed
 from domain.model import Scope, Territory
 from domain.rules import find_parent_cycles
@@ -38,6 +39,8 @@ async def _check_refs(
                 )
     for field in ("primary_rep_id", "backup_rep_id"):
         await referenced(uow.reps, values.get(field), field, "rep")
+    if "boundary" in values:
+        parse_boundary(values["boundary"])  # a bad rule is a 422 naming it
 
 
 async def create_territory(ctx: AppContext, p: Principal, data: TerritoryCreate) -> Territory:

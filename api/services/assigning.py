@@ -1,0 +1,125 @@
+"""Assignment by boundary rules: every account of the tenant to the highest-priority territory of a draft
+plan whose boundary matches it, owned by the territory's primary rep. Unmatched accounts and ties are
+listed, never dropped; locked assignments never move; history is kept (a move ends the old assignment)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Any
+from uuid import UUID
+
+from api.services.common import found
+from api.services.context import AppContext, Principal
+from domain.boundaries import RuleTerritory, assign_by_rules, parse_boundary
+from domain.errors import Conflict, FieldError, ValidationFailed
+from domain.model import AssignmentReason, PlanState, Role, Scope
+from persistence import assigning as store
+
+CHUNK = 10_000
+LISTED = 1_000  # accounts listed per kind of problem; the counts are always complete
+
+
+def _brief(account: dict[str, Any]) -> dict[str, Any]:
+    return {"account_id": account["id"], "external_id": account["external_id"], "name": account["name"]}
+
+
+async def assign_plan_by_rules(
+    ctx: AppContext, p: Principal, plan_id: UUID, role: Role = Role.AE
+) -> dict[str, Any]:
+    p.require(Scope.WRITE)
+    async with ctx.uow(p.tenant_id) as uow:
+        plan = found(await uow.plans.get(plan_id), "plan", plan_id)
+    if plan.state != PlanState.DRAFT:
+        raise Conflict(
+            "rules assign accounts in a draft plan; copy the active plan into a draft, then activate it",
+            code="plan_not_draft",
+        )
+    now = ctx.clock.now()
+    counts = {"accounts": 0, "assigned": 0, "moved": 0, "unchanged": 0, "locked": 0}
+    unmatched: list[dict[str, Any]] = []
+    conflicts: list[dict[str, Any]] = []
+    ownerless: list[dict[str, Any]] = []
+    n_unmatched = n_conflicts = n_ownerless = 0
+    async with ctx.engine.begin() as conn:
+        rows = await store.plan_territories(conn, p.tenant_id, plan_id)
+        territories, errors = [], []
+        for t in rows:
+            try:
+                territories.append(RuleTerritory(t.id, t.name, t.priority, parse_boundary(t.boundary)))
+            except ValidationFailed as exc:  # stored before boundaries were checked
+                errors += [
+                    FieldError(f"territories[{t.name}].{e.field}", e.code, e.message) for e in exc.errors
+                ]
+        if errors:
+            raise ValidationFailed("a territory's boundary is not valid", errors, code="invalid_boundary")
+        info = {t.id: t for t in rows}
+        async for chunk in store.accounts_for_rules(conn, p.tenant_id, CHUNK):
+            counts["accounts"] += len(chunk)
+            by_id = {a["id"]: a for a in chunk}
+            result = assign_by_rules(((a["id"], a) for a in chunk), territories)
+            n_unmatched += len(result.unmatched)
+            unmatched += [_brief(by_id[k]) for k in result.unmatched[: LISTED - len(unmatched)]]
+            for k, tied in result.conflicts.items():
+                n_conflicts += 1
+                if len(conflicts) < LISTED:
+                    conflicts.append(
+                        _brief(by_id[k])
+                        | {
+                            "territories": [
+                                {"territory_id": t, "name": info[t].name, "priority": info[t].priority}
+                                for t in tied
+                            ]
+                        }
+                    )
+            current = await store.current_owners(
+                conn, p.tenant_id, plan_id, role.value, list(result.assigned)
+            )
+            ends, adds = [], []
+            for account_id, territory_id in result.assigned.items():
+                rep_id = info[territory_id].primary_rep_id
+                now_owner = current.get(account_id)
+                if rep_id is None:
+                    n_ownerless += 1
+                    if len(ownerless) < LISTED:
+                        ownerless.append(_brief(by_id[account_id]) | {"territory_id": territory_id})
+                    continue
+                if now_owner is not None and now_owner.locked:
+                    counts["locked"] += 1
+                    continue
+                if now_owner is not None and (now_owner.territory_id, now_owner.rep_id) == (
+                    territory_id,
+                    rep_id,
+                ):
+                    counts["unchanged"] += 1
+                    continue
+                if now_owner is not None:
+                    ends.append(now_owner.id)
+                    counts["moved"] += 1
+                else:
+                    counts["assigned"] += 1
+                adds.append(
+                    {
+                        "id": uuid.UUID(bytes=os.urandom(16), version=4),
+                        "tenant_id": p.tenant_id,
+                        "plan_id": plan_id,
+                        "account_id": account_id,
+                        "territory_id": territory_id,
+                        "rep_id": rep_id,
+                        "role": role.value,
+                        "locked": False,
+                        "reason": AssignmentReason.RULE.value,
+                        "note": f"boundary of {info[territory_id].name}",
+                        "valid_from": now,
+                    }
+                )
+            await store.end_assignments(conn, p.tenant_id, ends, now)
+            await store.add_assignments(conn, adds)
+    return {
+        "plan_id": plan_id,
+        "role": role.value,
+        **counts,
+        "unmatched": {"count": n_unmatched, "accounts": unmatched},
+        "conflicts": {"count": n_conflicts, "accounts": conflicts},
+        "territories_without_owner": {"count": n_ownerless, "accounts": ownerless},
+    }

@@ -1,0 +1,178 @@
+"""Territory boundaries (DOMAIN.md section 7): rules over account fields plus named-account lists, and
+assignment by rules: every account goes to the highest-priority territory that matches it; an account
+matching none is listed, never dropped; a tie at the top priority is reported as a conflict.
+
+A boundary, as stored on a territory:
+
+    {"rules": [{"field": "country", "op": "in", "value": ["US", "CA"]},
+               {"field": "employees", "op": "between", "value": [100, 500]}],
+     "named_accounts": ["ACC-001"]}
+
+An account matches when it is named, or when every rule holds (a boundary with no rule matches only its
+named accounts). Higher `priority` wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.criteria import Cond, Pred, all_of, evaluate
+from domain.errors import FieldError, ValidationFailed
+
+# field -> kind; the operators each kind allows
+FIELDS: dict[str, str] = {
+    "country": "text",
+    "region": "text",
+    "postal_code": "text",
+    "industry": "text",
+    "segment": "text",
+    "stage": "text",
+    "employees": "number",
+    "annual_revenue": "number",
+    "current_arr": "number",
+    "tier": "number",
+    "tags": "list",
+}
+OPERATORS: dict[str, set[str]] = {
+    "text": {"eq", "in", "between", "prefix"},
+    "number": {"eq", "in", "between", "ge", "le"},
+    "list": {"has_any"},
+}
+
+
+@dataclass(frozen=True)
+class Boundary:
+    rules: Pred | None
+    named: frozenset[str] = frozenset()
+
+    def matches(self, account: Mapping[str, Any]) -> bool:
+        if account.get("external_id") in self.named:
+            return True
+        return self.rules is not None and evaluate(self.rules, account)
+
+
+def _conditions(rule: Mapping[str, Any]) -> list[Cond]:
+    op, name, value = rule["op"], rule["field"], rule["value"]
+    if op == "between":
+        return [Cond(name, "ge", value[0]), Cond(name, "le", value[1])]
+    if op == "prefix":
+        return [Cond(name, "prefix", tuple(value) if isinstance(value, list) else (value,))]
+    if op in ("in", "has_any"):
+        return [Cond(name, op, tuple(value))]
+    return [Cond(name, op, value)]
+
+
+def parse_boundary(data: Mapping[str, Any] | None, path: str = "boundary") -> Boundary:
+    """A stored boundary, checked: every problem is a FieldError naming the rule (`boundary.rules[1].op`)."""
+    data = data or {}
+    errors: list[FieldError] = []
+    if not isinstance(data, Mapping):
+        raise ValidationFailed("invalid boundary", [FieldError(path, "invalid_type", "expected an object")])
+    for key in data:
+        if key not in ("rules", "named_accounts"):
+            errors.append(
+                FieldError(f"{path}.{key}", "unknown_field", "a boundary has rules and named_accounts")
+            )
+    rules = data.get("rules") or []
+    named = data.get("named_accounts") or []
+    if not isinstance(rules, list):
+        errors.append(FieldError(f"{path}.rules", "invalid_type", "expected a list of rules"))
+        rules = []
+    if not isinstance(named, list) or not all(isinstance(n, str) and n for n in named):
+        errors.append(FieldError(f"{path}.named_accounts", "invalid_type", "expected a list of external ids"))
+        named = []
+    conds: list[Cond] = []
+    for i, rule in enumerate(rules):
+        at = f"{path}.rules[{i}]"
+        if not isinstance(rule, Mapping) or set(rule) != {"field", "op", "value"}:
+            errors.append(FieldError(at, "invalid_rule", "a rule is {field, op, value}"))
+            continue
+        kind = FIELDS.get(rule["field"])
+        if kind is None:
+            errors.append(FieldError(f"{at}.field", "unknown_field", f"one of: {', '.join(sorted(FIELDS))}"))
+            continue
+        if rule["op"] not in OPERATORS[kind]:
+            allowed = ", ".join(sorted(OPERATORS[kind]))
+            errors.append(FieldError(f"{at}.op", "bad_operator", f"{rule['field']} takes: {allowed}"))
+            continue
+        problem = _value_problem(kind, rule["op"], rule["value"])
+        if problem:
+            errors.append(FieldError(f"{at}.value", "invalid_value", problem))
+            continue
+        conds.extend(_conditions(rule))
+    if errors:
+        raise ValidationFailed("the boundary is not valid", errors, code="invalid_boundary")
+    return Boundary(all_of(*conds) if conds else None, frozenset(named))
+
+
+def _scalar_ok(kind: str, v: Any) -> bool:
+    if kind == "number":
+        return isinstance(v, int | float) and not isinstance(v, bool)
+    return isinstance(v, str)
+
+
+def _value_problem(kind: str, op: str, value: Any) -> str | None:
+    if op == "between":
+        if not (isinstance(value, list) and len(value) == 2 and all(_scalar_ok(kind, v) for v in value)):
+            return "between takes [low, high]"
+        if value[0] > value[1]:
+            return "low must not be above high"
+        return None
+    if op in ("in", "has_any"):
+        if not (
+            isinstance(value, list)
+            and value
+            and all(_scalar_ok("text" if kind == "list" else kind, v) for v in value)
+        ):
+            return f"{op} takes a non-empty list"
+        return None
+    if op == "prefix":
+        items = value if isinstance(value, list) else [value]
+        return (
+            None if items and all(isinstance(v, str) and v for v in items) else "prefix takes text or a list"
+        )
+    return None if _scalar_ok(kind, value) else f"expected a {'number' if kind == 'number' else 'text'}"
+
+
+@dataclass(frozen=True)
+class RuleTerritory:
+    id: Any
+    name: str
+    priority: int
+    boundary: Boundary
+
+
+@dataclass
+class RuleAssignment:
+    assigned: dict[Any, Any] = field(default_factory=dict)  # account key -> territory id
+    unmatched: list[Any] = field(default_factory=list)  # account keys no territory matches
+    conflicts: dict[Any, list[Any]] = field(default_factory=dict)  # account key -> tied territory ids
+
+
+def assign_by_rules(
+    accounts: Iterable[tuple[Any, Mapping[str, Any]]], territories: Iterable[RuleTerritory]
+) -> RuleAssignment:
+    """Each account to its highest-priority matching territory. At the top priority a named-account match
+    beats a rule match; a tie that remains is a conflict (listed, not assigned)."""
+    ordered = sorted(territories, key=lambda t: -t.priority)
+    out = RuleAssignment()
+    for key, account in accounts:
+        best: list[tuple[int, bool, Any]] = []  # (priority, named, territory id)
+        for t in ordered:
+            if best and t.priority < best[0][0]:
+                break  # lower priorities cannot win
+            named = account.get("external_id") in t.boundary.named
+            if named or (t.boundary.rules is not None and evaluate(t.boundary.rules, account)):
+                best.append((t.priority, named, t.id))
+        if not best:
+            out.unmatched.append(key)
+            continue
+        if any(b[1] for b in best):
+            best = [b for b in best if b[1]]
+        if len(best) == 1:
+            out.assigned[key] = best[0][2]
+        else:
+            out.conflicts[key] = [b[2] for b in best]
+    return out

@@ -1,0 +1,97 @@
+"""Bulk reads and writes of a plan's assignments: its territories, the accounts with the fields boundaries
+look at (in id-ordered chunks), the current owners of a chunk, and moving owners set-wise."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from persistence.bulk import insert_many
+from persistence.tables import AccountRow, AccountScoreRow, AssignmentRow, TerritoryRow
+
+ACCOUNTS = AccountRow.__table__
+SCORES = AccountScoreRow.__table__
+ASSIGNMENTS = AssignmentRow.__table__
+TERRITORIES = TerritoryRow.__table__
+BOUNDARY_COLUMNS = (
+    "external_id",
+    "name",
+    "country",
+    "region",
+    "postal_code",
+    "industry",
+    "segment",
+    "stage",
+    "employees",
+    "annual_revenue",
+    "current_arr",
+    "tags",
+)
+
+
+async def plan_territories(conn: AsyncConnection, tenant_id: uuid.UUID, plan_id: Any) -> list[Any]:
+    stmt = sa.select(
+        TERRITORIES.c.id,
+        TERRITORIES.c.name,
+        TERRITORIES.c.priority,
+        TERRITORIES.c.boundary,
+        TERRITORIES.c.primary_rep_id,
+    ).where(TERRITORIES.c.tenant_id == tenant_id, TERRITORIES.c.plan_id == plan_id)
+    return list((await conn.execute(stmt.order_by(TERRITORIES.c.name))).all())
+
+
+async def accounts_for_rules(
+    conn: AsyncConnection, tenant_id: uuid.UUID, size: int
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """Live accounts with the boundary fields and their tier, `size` at a time (keyset on id)."""
+    after = None
+    cols = [ACCOUNTS.c.id, *(ACCOUNTS.c[c] for c in BOUNDARY_COLUMNS), SCORES.c.tier]
+    while True:
+        stmt = (
+            sa.select(*cols)
+            .select_from(ACCOUNTS.outerjoin(SCORES, SCORES.c.account_id == ACCOUNTS.c.id))
+            .where(ACCOUNTS.c.tenant_id == tenant_id, ACCOUNTS.c.deleted_at.is_(None))
+        )
+        if after is not None:
+            stmt = stmt.where(ACCOUNTS.c.id > after)
+        rows = [dict(r) for r in (await conn.execute(stmt.order_by(ACCOUNTS.c.id).limit(size))).mappings()]
+        if not rows:
+            return
+        yield rows
+        after = rows[-1]["id"]
+
+
+async def current_owners(
+    conn: AsyncConnection, tenant_id: uuid.UUID, plan_id: Any, role: str, account_ids: Sequence[Any]
+) -> dict[Any, Any]:
+    """account id -> its current assignment (id, territory_id, rep_id, locked) in the plan for the role."""
+    a = ASSIGNMENTS.c
+    stmt = sa.select(a.id, a.account_id, a.territory_id, a.rep_id, a.locked).where(
+        a.tenant_id == tenant_id,
+        a.plan_id == plan_id,
+        a.role == role,
+        a.valid_to.is_(None),
+        a.account_id.in_(list(account_ids)),
+    )
+    return {r.account_id: r for r in await conn.execute(stmt)}
+
+
+async def end_assignments(
+    conn: AsyncConnection, tenant_id: uuid.UUID, ids: Sequence[Any], now: datetime
+) -> None:
+    for start in range(0, len(ids), 5_000):
+        chunk = list(ids[start : start + 5_000])
+        await conn.execute(
+            sa.update(ASSIGNMENTS)
+            .where(ASSIGNMENTS.c.tenant_id == tenant_id, ASSIGNMENTS.c.id.in_(chunk))
+            .values(valid_to=now)
+        )
+
+
+async def add_assignments(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    await insert_many(conn, "assignments", rows)
