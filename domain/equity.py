@@ -161,13 +161,13 @@ def equity(books: Iterable[Book], settings: TenantSettings) -> Equity:
         )
     if quota.status == "rebalance" and quota.spread is not None:
         flags.append(f"quota: the highest is {quota.spread:.0%} above the lowest")
-    for b in out:
-        if b.load_flag:
-            flags.append(f"{b.name or b.key}: workload at {b.load:.0%} of capacity ({b.load_flag}loaded)")
-        if b.quota is not None and not (b.suggested_quota[0] <= b.quota <= b.suggested_quota[1]):
+    for x in out:
+        if x.load_flag and x.load is not None:
+            flags.append(f"{x.name or x.key}: workload at {x.load:.0%} of capacity ({x.load_flag}loaded)")
+        if x.quota is not None and not (x.suggested_quota[0] <= x.quota <= x.suggested_quota[1]):
             flags.append(
-                f"{b.name or b.key}: quota {b.quota:,.0f} outside 70-80% of potential "
-                f"({b.suggested_quota[0]:,.0f}-{b.suggested_quota[1]:,.0f})"
+                f"{x.name or x.key}: quota {x.quota:,.0f} outside 70-80% of potential "
+                f"({x.suggested_quota[0]:,.0f}-{x.suggested_quota[1]:,.0f})"
             )
     if concentration is not None and fair is not None and len(books) > 1 and concentration > 2 * fair:
         flags.append(
