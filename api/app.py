@@ -107,13 +107,13 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
     app.include_router(ownership.router)
     app.include_router(health.router)
     app.include_router(imports.router)  # before /{id} routes: /v1/accounts/export is not an id
+    app.include_router(assigning.router)  # likewise /v1/plans/compare
     for router in build_resource_routers():
         app.include_router(router)
     app.include_router(settings_routes.router)
     app.include_router(scoring.router)
     app.include_router(coverage.router)
     app.include_router(reports.router)
-    app.include_router(assigning.router)
 
     from api.graphql.schema import graphql_router
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.bulk import insert_many
-from persistence.tables import AccountRow, AccountScoreRow, AssignmentRow, TerritoryRow
+from persistence.tables import AccountRow, AccountScoreRow, AssignmentRow, PlanRow, TerritoryRow
 
 ACCOUNTS = AccountRow.__table__
 SCORES = AccountScoreRow.__table__
@@ -95,3 +95,38 @@ async def end_assignments(
 
 async def add_assignments(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     await insert_many(conn, "assignments", rows)
+
+
+async def territory_rows(conn: AsyncConnection, tenant_id: uuid.UUID, plan_id: Any) -> list[dict[str, Any]]:
+    stmt = sa.select(TERRITORIES).where(
+        TERRITORIES.c.tenant_id == tenant_id, TERRITORIES.c.plan_id == plan_id
+    )
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def add_territories(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(sa.insert(TERRITORIES), rows)
+
+
+async def current_assignments(
+    conn: AsyncConnection, tenant_id: uuid.UUID, plan_id: Any, size: int
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The plan's current assignments (every role), `size` at a time (keyset on id)."""
+    a = ASSIGNMENTS.c
+    after = None
+    while True:
+        stmt = sa.select(ASSIGNMENTS).where(
+            a.tenant_id == tenant_id, a.plan_id == plan_id, a.valid_to.is_(None)
+        )
+        if after is not None:
+            stmt = stmt.where(a.id > after)
+        rows = [dict(r) for r in (await conn.execute(stmt.order_by(a.id).limit(size))).mappings()]
+        if not rows:
+            return
+        yield rows
+        after = rows[-1]["id"]
+
+
+async def add_plan(conn: AsyncConnection, row: dict[str, Any]) -> None:
+    await conn.execute(sa.insert(PlanRow.__table__), [row])

@@ -26,6 +26,7 @@ from api.services import accounts, assignments, plans, reps, territories
 from api.services import assigning as assigning_service
 from api.services import capacity as capacity_service
 from api.services import coverage as coverage_service
+from api.services import equity as equity_service
 from api.services import reports as reports_service
 from api.services import schemas as s
 from api.services import scoring as scoring_service
@@ -299,6 +300,14 @@ ListedAccounts = _out(s.ListedAccounts, "ListedAccounts")
 ConflictAccounts = _out(s.ConflictAccounts, "ConflictAccounts")
 OwnerlessAccounts = _out(s.OwnerlessAccounts, "OwnerlessAccounts")
 AssignByRules = _out(s.AssignByRulesRead, "AssignByRules")
+SpreadType = _out(s.SpreadRead, "Spread")
+BookEquity = _out(s.BookEquityRead, "BookEquity")
+EquityType = _out(s.EquityRead, "Equity")
+PlanEquity = _out(s.PlanEquityRead, "PlanEquity")
+PlanRef = _out(s.PlanRef, "PlanRef")
+Move = _out(s.MoveRead, "Move")
+Moves = _out(s.MovesRead, "Moves")
+PlanCompare = _out(s.PlanCompareRead, "PlanCompare")
 
 
 async def _account_score(root: Any, info: Info) -> AccountScore | None:  # type: ignore[valid-type]
@@ -621,6 +630,22 @@ class Query:
             await call(reports_service.territory_plan(c.ctx, c.principal))
         )
 
+    @strawberry.field(description="Equity of a plan per territory and per rep")
+    async def plan_equity(self, info: Info, plan_id: UUID, role: model.Role = model.Role.AE) -> PlanEquity:  # type: ignore[valid-type]
+        c = info.context
+        return s.PlanEquityRead.model_validate(
+            await call(equity_service.plan_equity(c.ctx, c.principal, plan_id, role.value))
+        )
+
+    @strawberry.field(description="Two plans side by side: moves and each plan's equity")
+    async def compare_plans(
+        self, info: Info, a: UUID, b: UUID, role: model.Role = model.Role.AE
+    ) -> PlanCompare:  # type: ignore[valid-type]
+        c = info.context
+        return s.PlanCompareRead.model_validate(
+            await call(equity_service.compare_plans(c.ctx, c.principal, a, b, role.value))
+        )
+
     @strawberry.field(description="Owners of up to 1,000 accounts by external id, in the order asked")
     async def ownership(
         self, info: Info, external_ids: list[str], role: model.Role = model.Role.AE
@@ -712,6 +737,10 @@ class Mutation:
     @strawberry.mutation
     async def update_plan(self, info: Info, id: UUID, input: PlanUpdateInput) -> PlanResult:  # type: ignore
         return await _mutate(plans.update_plan, s.PlanUpdate)(info, id, input)
+
+    @strawberry.mutation(description="Copy a plan into a draft: territories and current assignments")
+    async def copy_plan(self, info: Info, id: UUID, name: str | None = None) -> PlanResult:  # type: ignore
+        return await _mutate(plans.copy_plan)(info, id, name)
 
     @strawberry.mutation
     async def activate_plan(self, info: Info, id: UUID) -> PlanResult:  # type: ignore

@@ -12,6 +12,7 @@ from api.services.pagination import fetch_page
 from api.services.schemas import PlanCreate, PlanUpdate
 from domain.errors import Conflict, FieldError, ValidationFailed
 from domain.model import Plan, PlanState, Scope
+from persistence import assigning as store
 
 
 def _active_exists() -> Conflict:
@@ -102,3 +103,66 @@ async def list_plans(
     p.require(Scope.READ)
     async with ctx.uow(p.tenant_id) as uow:
         return await fetch_page(uow.plans, filters, page_token, page_size)
+
+
+async def copy_plan(ctx: AppContext, p: Principal, plan_id: UUID, name: str | None = None) -> Plan:
+    """A draft copy of a plan (seed 003 scenarios): its territories and current assignments, to change and
+    compare before activating. History is not copied; the copy starts now."""
+    p.require(Scope.WRITE)
+    async with ctx.uow(p.tenant_id) as uow:
+        source = found(await uow.plans.get(plan_id), "plan", plan_id)
+    now = ctx.clock.now()
+    new_id = uuid.uuid4()
+    async with ctx.engine.begin() as conn:
+        await store.add_plan(
+            conn,
+            {
+                "id": new_id,
+                "tenant_id": p.tenant_id,
+                "name": name or f"Copy of {source.name}",
+                "state": PlanState.DRAFT.value,
+                "source_plan_id": source.id,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        territories = await store.territory_rows(conn, p.tenant_id, plan_id)
+        ids = {t["id"]: uuid.uuid4() for t in territories}
+        copies = []
+        for t in territories:
+            copies.append(
+                t
+                | {
+                    "id": ids[t["id"]],
+                    "plan_id": new_id,
+                    "parent_id": ids.get(t["parent_id"]),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        # parents first, for the foreign key
+        depth = {t["id"]: 0 for t in copies}
+        parents = {t["id"]: t["parent_id"] for t in copies}
+        for t in copies:
+            node, d = t["parent_id"], 0
+            while node is not None:
+                d += 1
+                node = parents.get(node)
+            depth[t["id"]] = d
+        await store.add_territories(conn, sorted(copies, key=lambda t: depth[t["id"]]))
+        async for chunk in store.current_assignments(conn, p.tenant_id, plan_id, 10_000):
+            await store.add_assignments(
+                conn,
+                [
+                    a
+                    | {
+                        "id": uuid.uuid4(),
+                        "plan_id": new_id,
+                        "territory_id": ids.get(a["territory_id"]),
+                        "valid_from": now,
+                    }
+                    for a in chunk
+                ],
+            )
+    async with ctx.uow(p.tenant_id) as uow:
+        return found(await uow.plans.get(new_id), "plan", new_id)
