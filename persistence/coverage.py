@@ -15,6 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from domain.criteria import All, AnyOf, Cond, Not, Pred
 from persistence.tables import (
@@ -40,13 +42,28 @@ PLANS = PlanRow.__table__
 REPS = RepRow.__table__
 PARTNER_PATHS = ("partner", "referral")  # domain.coverage.PARTNER_PATHS
 CHUNK = 5_000  # accounts per statement when only some are recomputed
+FULL_REFRESH_WORK_MEM = "256MB"
 
 
 def _nonempty(col: Any) -> Any:
     return sa.and_(col.is_not(None), col != "")
 
 
-def _activity_aggregate(tenant_id: uuid.UUID, now: datetime, accounts: Sequence[Any] | None) -> Any:
+def _latest_step(a: Any, past: Any, dialect: str) -> Any:
+    """The next step of the latest past activity, in the same pass as the other facts: the greatest of
+    (fixed-width time text + step) is the latest activity and, at one moment, the greatest documented step
+    (an empty step is no step). SQLite stores times as fixed-width text already."""
+    if dialect == "postgresql":
+        stamp, width = sa.func.to_char(sa.func.timezone("UTC", a.occurred_at), "YYYYMMDDHH24MISSUS"), 20
+    else:
+        stamp, width = sa.cast(a.occurred_at, sa.String), 26  # 'YYYY-MM-DD HH:MM:SS.ffffff'
+    keyed = sa.func.max(sa.case((past, stamp + sa.func.coalesce(a.next_step, ""))))
+    return sa.func.nullif(sa.func.substr(keyed, width + 1), "")
+
+
+def _activity_aggregate(
+    tenant_id: uuid.UUID, now: datetime, accounts: Sequence[Any] | None, dialect: str
+) -> Any:
     a = ACTIVITIES.c
     past = a.occurred_at <= now
     future = a.occurred_at > now
@@ -69,6 +86,7 @@ def _activity_aggregate(tenant_id: uuid.UUID, now: datetime, accounts: Sequence[
         ),
         sa.func.max(sa.case((past, a.occurred_at))).label("last_activity_at"),
         sa.func.min(sa.case((future, a.occurred_at))).label("due_at"),
+        _latest_step(a, past, dialect).label("next_step"),
     ]
     stmt = sa.select(*cols).where(a.tenant_id == tenant_id)
     if accounts is not None:
@@ -95,24 +113,14 @@ async def _refresh(
     if accounts is not None:
         scope.append(COVERAGE.c.account_id.in_(accounts))
     await conn.execute(sa.delete(COVERAGE).where(*scope))
-    act = _activity_aggregate(tenant_id, now, accounts)
+    act = _activity_aggregate(tenant_id, now, accounts, conn.dialect.name)
     opp = _opportunity_aggregate(tenant_id, accounts)
-    # the latest past activity decides the next step; at the same moment the greatest documented text wins
-    a = ACTIVITIES.c
-    step = (
-        sa.select(sa.func.max(sa.func.nullif(a.next_step, "")))
-        .where(
-            a.tenant_id == tenant_id, a.account_id == ACCOUNTS.c.id, a.occurred_at == act.c.last_activity_at
-        )
-        .scalar_subquery()
-    )
     facts = [c.name for c in act.c if c.name != "account_id"]
     select = (
         sa.select(
             ACCOUNTS.c.id,
             ACCOUNTS.c.tenant_id,
             *(act.c[name] for name in facts),
-            step,
             sa.func.coalesce(opp.c.open_pipeline, 0.0),
             sa.func.coalesce(opp.c.open_opportunities, 0),
             sa.literal(now, UTCDateTime()),
@@ -129,8 +137,36 @@ async def _refresh(
     )
     if accounts is not None:
         select = select.where(ACCOUNTS.c.id.in_(accounts))
-    columns = ["account_id", "tenant_id", *facts, "next_step", "open_pipeline", "open_opportunities", "as_of"]
+    columns = ["account_id", "tenant_id", *facts, "open_pipeline", "open_opportunities", "as_of"]
+    if accounts is None and conn.dialect.name == "postgresql":
+        # PostgreSQL plans INSERT ... SELECT without parallel workers, but CREATE TABLE AS with them: build
+        # a whole tenant's facts in a scratch table, then copy them in
+        await conn.execute(
+            _CreateTempAs(
+                "coverage_load",
+                select.with_only_columns(
+                    *(c.label(name) for c, name in zip(select.selected_columns, columns, strict=True))
+                ),
+            )
+        )
+        load = sa.table("coverage_load", *(sa.column(n) for n in columns))
+        await conn.execute(sa.insert(COVERAGE).from_select(columns, sa.select(*load.c)))
+        await conn.execute(sa.text("DROP TABLE coverage_load"))
+        return
     await conn.execute(sa.insert(COVERAGE).from_select(columns, select))
+
+
+class _CreateTempAs(Executable, ClauseElement):
+    inherit_cache = False
+
+    def __init__(self, name: str, select: Any) -> None:
+        self.name = name
+        self.select = select
+
+
+@compiles(_CreateTempAs)
+def _create_temp_as(element: _CreateTempAs, compiler: Any, **kw: Any) -> str:
+    return f"CREATE TEMP TABLE {element.name} AS {compiler.process(element.select, **kw)}"
 
 
 async def refresh_facts(
@@ -142,6 +178,8 @@ async def refresh_facts(
     activities of the accounts an import touched, not the size of the tenant.
     """
     if accounts is None:
+        if conn.dialect.name == "postgresql":  # aggregate a whole tenant in memory rather than spill
+            await conn.execute(sa.text(f"SET LOCAL work_mem = '{FULL_REFRESH_WORK_MEM}'"))
         await _refresh(conn, tenant_id, now, None)
         return
     ids = list(accounts)

@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-23 18:30:46.052337
+Create Date: 2026-11-23 19:17:31.392594
 """
 
 from __future__ import annotations
@@ -43,17 +43,15 @@ def upgrade() -> None:
         sa.Column("open_opportunities", sa.Integer(), nullable=False),
         sa.Column("due_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("as_of", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["account_id"],
-            ["accounts.id"],
-            name=op.f("fk_account_coverage_account_id_accounts"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("account_id", name=op.f("pk_account_coverage")),
     )
     with op.batch_alter_table("account_coverage", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_account_coverage_tenant_id_due_at"), ["tenant_id", "due_at"], unique=False
+            batch_op.f("ix_account_coverage_tenant_id_due_at"),
+            ["tenant_id", "due_at"],
+            unique=False,
+            postgresql_where=sa.text("due_at IS NOT NULL"),
+            sqlite_where=sa.text("due_at IS NOT NULL"),
         )
 
     with op.batch_alter_table("activities", schema=None) as batch_op:
@@ -76,7 +74,11 @@ def downgrade() -> None:
         batch_op.drop_column("direction")
 
     with op.batch_alter_table("account_coverage", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_account_coverage_tenant_id_due_at"))
+        batch_op.drop_index(
+            batch_op.f("ix_account_coverage_tenant_id_due_at"),
+            postgresql_where=sa.text("due_at IS NOT NULL"),
+            sqlite_where=sa.text("due_at IS NOT NULL"),
+        )
 
     op.drop_table("account_coverage")
     # ### end Alembic commands ###
