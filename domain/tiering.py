@@ -24,14 +24,35 @@ class TierBoundaries:
     thresholds: tuple[float, float] | None = None  # absolute mode: (tier 1 min, tier 2 min)
 
 
-def tier_boundaries(potentials: Iterable[tuple[Hashable, float]], cutoffs: TierCutoffs) -> TierBoundaries:
-    """Where tiers 1 and 2 end, from (key, potential) pairs: the only step that needs every account."""
+def absolute(cutoffs: TierCutoffs) -> TierBoundaries | None:
+    """The boundaries when the tenant tiers by absolute thresholds (both set), else None (shares)."""
     if cutoffs.tier1_min_potential is not None and cutoffs.tier2_min_potential is not None:
         return TierBoundaries(None, None, (cutoffs.tier1_min_potential, cutoffs.tier2_min_potential))
+    return None
+
+
+def tier_positions(n: int, cutoffs: TierCutoffs) -> tuple[int, int]:
+    """Ranks (1-based, highest potential first) of the last tier-1 and the last tier-2 account; 0: none."""
+    return round(n * cutoffs.tier1_share), round(n * (cutoffs.tier1_share + cutoffs.tier2_share))
+
+
+def boundaries_at(
+    last1: tuple[Hashable, float] | None, last2: tuple[Hashable, float] | None
+) -> TierBoundaries:
+    """The boundaries from the (key, potential) found at the two tier positions (ranked by potential, high
+    first, then by key): what a database can find without sending every account here."""
+    return TierBoundaries(
+        _rank_key(*last1) if last1 is not None else None, _rank_key(*last2) if last2 is not None else None
+    )
+
+
+def tier_boundaries(potentials: Iterable[tuple[Hashable, float]], cutoffs: TierCutoffs) -> TierBoundaries:
+    """Where tiers 1 and 2 end, from (key, potential) pairs: the only step that needs every account."""
+    fixed = absolute(cutoffs)
+    if fixed is not None:
+        return fixed
     ranked = sorted(_rank_key(k, p) for k, p in potentials)
-    n = len(ranked)
-    n1 = round(n * cutoffs.tier1_share)
-    n12 = round(n * (cutoffs.tier1_share + cutoffs.tier2_share))
+    n1, n12 = tier_positions(len(ranked), cutoffs)
     return TierBoundaries(ranked[n1 - 1] if n1 else None, ranked[n12 - 1] if n12 else None)
 
 

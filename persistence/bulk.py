@@ -191,6 +191,31 @@ async def insert_many(
             progress(len(batch))
 
 
+async def insert_tuples(
+    conn: AsyncConnection, kind: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Insert rows given as tuples in `columns` order (no dict per row); COPY on PostgreSQL."""
+    table = TABLES[kind]
+    if not rows:
+        return
+    json_cols = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, sa.JSON)]
+    if conn.dialect.name == "postgresql":
+        raw = (await conn.get_raw_connection()).driver_connection
+        dumps = orjson.dumps
+        if json_cols:
+            records: list[Any] = []
+            for r in rows:
+                record = list(r)
+                for i in json_cols:
+                    record[i] = dumps(record[i]).decode()
+                records.append(record)
+        else:
+            records = rows
+        await raw.copy_records_to_table(table.name, records=records, columns=list(columns))
+        return
+    await insert_many(conn, kind, [dict(zip(columns, r, strict=True)) for r in rows])
+
+
 def _default(table: sa.Table, column: str) -> Any:
     default = table.c[column].default
     return default.arg if default is not None and not callable(default.arg) else None

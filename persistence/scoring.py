@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.bulk import insert_many
+from persistence.bulk import insert_tuples
 from persistence.tables import AccountRow, AccountScoreRow, OpportunityRow, RepRow
 
 ACCOUNTS = AccountRow.__table__
@@ -29,25 +29,17 @@ SCORING_COLUMNS = (
 )
 
 
-POTENTIAL_COLUMNS = ("id", "segment", "current_arr", "expansion_estimate")
-
-
 async def accounts_in_chunks(
     conn: AsyncConnection, tenant_id: uuid.UUID, size: int, columns: Sequence[str] = SCORING_COLUMNS
 ) -> AsyncIterator[Sequence[Any]]:
-    """Live accounts with the given fields, `size` at a time (keyset on id: never all in memory)."""
-    after = None
-    while True:
-        stmt = sa.select(*(ACCOUNTS.c[c] for c in columns)).where(
-            ACCOUNTS.c.tenant_id == tenant_id, ACCOUNTS.c.deleted_at.is_(None)
-        )
-        if after is not None:
-            stmt = stmt.where(ACCOUNTS.c.id > after)
-        rows = (await conn.execute(stmt.order_by(ACCOUNTS.c.id).limit(size))).all()
-        if not rows:
-            return
-        yield rows
-        after = rows[-1].id
+    """Live accounts with the given fields, `size` at a time, from one server-side cursor (a sequential
+    read, never all in memory)."""
+    stmt = sa.select(*(ACCOUNTS.c[c] for c in columns)).where(
+        ACCOUNTS.c.tenant_id == tenant_id, ACCOUNTS.c.deleted_at.is_(None)
+    )
+    result = await conn.stream(stmt.execution_options(yield_per=size))
+    async for part in result.partitions(size):
+        yield part
 
 
 async def closed_opportunity_counts(
@@ -67,8 +59,24 @@ async def clear_scores(conn: AsyncConnection, tenant_id: uuid.UUID) -> None:
     await conn.execute(sa.delete(SCORES).where(SCORES.c.tenant_id == tenant_id))
 
 
-async def write_scores(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    await insert_many(conn, "account_scores", rows)
+SCORE_COLUMNS = (
+    "account_id",
+    "tenant_id",
+    "score",
+    "confidence",
+    "potential",
+    "win_probability",
+    "tier",
+    "icp_fit",
+    "factors",
+    "settings_version",
+    "computed_at",
+)
+
+
+async def write_scores(conn: AsyncConnection, rows: list[tuple[Any, ...]]) -> None:
+    """Score rows as tuples in SCORE_COLUMNS order."""
+    await insert_tuples(conn, "account_scores", SCORE_COLUMNS, rows)
 
 
 async def read_scores(
@@ -92,3 +100,44 @@ async def capacity_inputs(conn: AsyncConnection, tenant_id: uuid.UUID) -> tuple[
         sa.select(reps.c.ramp_status).where(reps.c.tenant_id == tenant_id, reps.c.end_date.is_(None))
     )
     return list(accounts.all()), [r[0] for r in ramps]
+
+
+def potential_expression(rates: Mapping[str | None, float]) -> Any:
+    """domain.scoring.account_potential in SQL: current ARR + expansion estimate x the segment's win rate
+    (the same floating-point operations in the same order, so the values are identical)."""
+    default = rates[None]
+    rate = sa.case(
+        *(
+            (ACCOUNTS.c.segment == segment, sa.literal(r, sa.Float))
+            for segment, r in rates.items()
+            if segment
+        ),
+        else_=sa.literal(default, sa.Float),
+    )
+    return ACCOUNTS.c.current_arr + sa.func.coalesce(ACCOUNTS.c.expansion_estimate, 0.0) * rate
+
+
+async def count_live(conn: AsyncConnection, tenant_id: uuid.UUID) -> int:
+    stmt = sa.select(sa.func.count()).where(
+        ACCOUNTS.c.tenant_id == tenant_id, ACCOUNTS.c.deleted_at.is_(None)
+    )
+    return int((await conn.execute(stmt)).scalar_one())
+
+
+async def at_potential_rank(
+    conn: AsyncConnection, tenant_id: uuid.UUID, rates: Mapping[str | None, float], rank: int
+) -> tuple[Any, float] | None:
+    """(id, potential) of the live account at `rank` (1-based) by potential, highest first, then by id: the
+    order of domain.tiering (ids order the same as bytes, as hex text and as UUID objects)."""
+    if rank < 1:
+        return None
+    potential = potential_expression(rates).label("potential")
+    stmt = (
+        sa.select(ACCOUNTS.c.id, potential)
+        .where(ACCOUNTS.c.tenant_id == tenant_id, ACCOUNTS.c.deleted_at.is_(None))
+        .order_by(potential.desc(), ACCOUNTS.c.id)
+        .offset(rank - 1)
+        .limit(1)
+    )
+    row = (await conn.execute(stmt)).first()
+    return None if row is None else (row.id, float(row.potential))

@@ -16,7 +16,7 @@ from domain.defaults import TenantSettings, apply_overrides
 from domain.errors import NotFound
 from domain.model import OpportunityStatus, Scope, Segment
 from domain.scoring import FACTORS, account_potential, score_account, win_rates
-from domain.tiering import matrix_cell, tier_boundaries, tier_of
+from domain.tiering import absolute, boundaries_at, matrix_cell, tier_of, tier_positions
 from persistence import scoring as store
 
 CHUNK = 10_000
@@ -38,9 +38,10 @@ async def tenant_win_rates(conn: Any, tenant_id: UUID, settings: TenantSettings)
 
 
 async def run_scoring(ctx: AppContext, p: Principal) -> dict[str, Any]:
-    """Two streaming passes: potentials (for the tier boundaries), then scores written with their tier.
+    """One streaming pass: scores, potentials and tiers written chunk by chunk.
 
-    Only (id, potential) pairs are held for the boundaries; nothing else of the book is in memory at once.
+    The tier boundaries come first from the database (two ranked lookups), so nothing of the book is held
+    in memory beyond a chunk, and the accounts are read once.
     """
     p.require(Scope.WRITE)
     started = time.perf_counter()
@@ -51,17 +52,21 @@ async def run_scoring(ctx: AppContext, p: Principal) -> dict[str, Any]:
     async with ctx.engine.begin() as conn:
         rates = await tenant_win_rates(conn, p.tenant_id, settings)
         await store.clear_scores(conn, p.tenant_id)
-        # pass 1: potentials only (few columns), to find where tiers 1 and 2 end
-        pairs: list[tuple[Any, float]] = []
-        async for chunk in store.accounts_in_chunks(conn, p.tenant_id, CHUNK, store.POTENTIAL_COLUMNS):
-            pairs.extend((a.id, account_potential(a, rates).dollars) for a in chunk)
-        bounds = tier_boundaries(pairs, settings.tiers)
-        scored, icp_fit, tier_counts = len(pairs), 0, {1: 0, 2: 0, 3: 0}
-        del pairs
+        # where tiers 1 and 2 end: the database ranks the potentials (the same arithmetic as the domain's),
+        # so only the two accounts at the boundaries come here
+        bounds = absolute(settings.tiers)
+        if bounds is None:
+            by_segment = {(s.value if s else None): r.rate for s, r in rates.items()}
+            n1, n12 = tier_positions(await store.count_live(conn, p.tenant_id), settings.tiers)
+            bounds = boundaries_at(
+                await store.at_potential_rank(conn, p.tenant_id, by_segment, n1),
+                await store.at_potential_rank(conn, p.tenant_id, by_segment, n12),
+            )
+        scored, icp_fit, tier_counts = 0, 0, {1: 0, 2: 0, 3: 0}
         # pass 2: score every account and write it with its final tier. Reads use a second connection,
         # so the database ingests chunk k (written by a task on this transaction's connection) while
         # chunk k+1 is scored here.
-        queue: asyncio.Queue[list[dict[str, Any]] | None] = asyncio.Queue(maxsize=2)
+        queue: asyncio.Queue[list[tuple[Any, ...]] | None] = asyncio.Queue(maxsize=2)
 
         async def write_chunks() -> None:
             while (rows := await queue.get()) is not None:
@@ -73,6 +78,7 @@ async def run_scoring(ctx: AppContext, p: Principal) -> dict[str, Any]:
             async with ctx.engine.connect() as reader:
                 async for chunk in store.accounts_in_chunks(reader, p.tenant_id, CHUNK):
                     rows = []
+                    scored += len(chunk)
                     for account in chunk:
                         result = score_account(account, settings)
                         potential = account_potential(account, rates)
@@ -81,21 +87,19 @@ async def run_scoring(ctx: AppContext, p: Principal) -> dict[str, Any]:
                         icp_fit += fit
                         tier_counts[tier] += 1
                         rows.append(
-                            {
-                                "account_id": account.id,
-                                "tenant_id": p.tenant_id,
-                                "score": result.score,
-                                "confidence": result.confidence,
-                                "potential": potential.dollars,
-                                "win_probability": potential.win_probability,
-                                "tier": tier,
-                                "icp_fit": fit,
-                                "factors": [
-                                    [f.factor, f.value, f.weight, f.contribution] for f in result.factors
-                                ],
-                                "settings_version": version,
-                                "computed_at": now,
-                            }
+                            (
+                                account.id,
+                                p.tenant_id,
+                                result.score,
+                                result.confidence,
+                                potential.dollars,
+                                potential.win_probability,
+                                tier,
+                                fit,
+                                [[f.factor, f.value, f.weight, f.contribution] for f in result.factors],
+                                version,
+                                now,
+                            )
                         )
                     await _hand_over(queue, rows, writer)
             await _hand_over(queue, None, writer)
