@@ -345,3 +345,8 @@ class ReportRows:
 
     def count_case(self, pred: Pred, label: str) -> Any:
         return sa.func.sum(sa.case((self.compile(pred), 1), else_=0)).label(label)
+
+
+async def count_facts(conn: AsyncConnection, tenant_id: uuid.UUID) -> int:
+    stmt = sa.select(sa.func.count()).select_from(COVERAGE).where(COVERAGE.c.tenant_id == tenant_id)
+    return int((await conn.execute(stmt)).scalar_one())

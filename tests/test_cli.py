@@ -59,6 +59,13 @@ def test_db_tenants_keys_import_and_export(cli, tmp_path):
     )
     assert "no tenant" in cli("export", "accounts", "--tenant", "nobody", ok=False).output
 
+    acts = tmp_path / "activities.csv"
+    acts.write_text(
+        "external_id,account_external_id,occurred_at,kind,contact\nA1,P,2026-01-05T10:00:00Z,call,CFO\n"
+    )
+    cli("import", "activities", str(acts), "--tenant", "acme")
+    assert "coverage facts of 1 accounts" in cli("coverage", "refresh", "--tenant", "acme").output
+
 
 def test_export_schema_check_passes_on_the_committed_contract(cli):
     assert cli("export-schema", "--check").exit_code == 0

@@ -14,6 +14,7 @@ from api.services.schemas import (
     AccountCoverageItem,
     AccountCoverageRead,
     CoveragePage,
+    CoverageRefreshRead,
     CoverageReportRead,
     OverlapPage,
     RepReviewRead,
@@ -171,3 +172,14 @@ async def get_rep_review(
         ]
         return csv_response(columns, rows, "review")
     return RepReviewRead.model_validate(review)
+
+
+@router.post(
+    "/coverage/refresh",
+    name="refresh_coverage",
+    response_model=CoverageRefreshRead,
+    summary="Recompute every coverage fact from the activities (admin; imports keep them current)",
+    responses=problem_responses(*AUTH_ERRORS),
+)
+async def refresh_coverage(p: PrincipalDep, ctx: CtxDep) -> CoverageRefreshRead:
+    return CoverageRefreshRead.model_validate(await service.refresh_coverage(ctx, p))

@@ -3,6 +3,7 @@ overlaps, and the monthly review lists of a rep (seeds 000, 001)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -430,3 +431,16 @@ BRIEF_KEYS = (
 
 def _brief(item: dict[str, Any]) -> dict[str, Any]:
     return {k: item[k] for k in BRIEF_KEYS}
+
+
+async def refresh_coverage(ctx: AppContext, p: Principal) -> dict[str, Any]:
+    """Recompute every coverage fact of the tenant from its activities and opportunities (after upgrading
+    to a version that adds facts, or to repair them). Imports keep them current; this is never needed
+    for day-to-day use."""
+    p.require(Scope.ADMIN)
+    started = time.perf_counter()
+    now = ctx.clock.now()
+    async with ctx.engine.begin() as conn:
+        await store.refresh_facts(conn, p.tenant_id, now)
+        accounts = await store.count_facts(conn, p.tenant_id)
+    return {"accounts_with_facts": accounts, "as_of": now, "seconds": round(time.perf_counter() - started, 3)}

@@ -843,3 +843,9 @@ class PlanCompareRead(BaseModel):
 
 class PlanCopy(Input):
     name: str | None = Field(None, min_length=1, max_length=200, description="default: 'Copy of <name>'")
+
+
+class CoverageRefreshRead(BaseModel):
+    accounts_with_facts: int = Field(description="accounts with at least one activity or opportunity")
+    as_of: datetime
+    seconds: float

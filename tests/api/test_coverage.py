@@ -236,3 +236,17 @@ async def test_changed_settings_apply_to_the_next_report_and_say_their_version(c
     # COV-1's call was 10 days ago: outside a 7-day window
     assert (before["total"]["covered"], after["total"]["covered"]) == (1, 0)
     assert after["rules"][0]["message"].endswith("in the last 7 days")
+
+
+async def test_refresh_rebuilds_the_facts_and_needs_admin(client, tenant, engine):
+    await _book(client, tenant)
+    from persistence.coverage import COVERAGE
+
+    async with engine.begin() as conn:  # as after upgrading a database that had activities before facts
+        await conn.execute(COVERAGE.delete().where(COVERAGE.c.tenant_id == tenant.tenant_id))
+    assert (await client.get("/v1/coverage", headers=tenant.headers)).json()["total"]["covered"] == 0
+    assert (await client.post("/v1/coverage/refresh", headers=tenant.read_headers)).status_code == 403
+    r = await client.post("/v1/coverage/refresh", headers=tenant.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["accounts_with_facts"] == 3  # COV-1, COV-2 and COV-3 have activities
+    assert (await client.get("/v1/coverage", headers=tenant.headers)).json()["total"]["covered"] == 1
