@@ -335,4 +335,32 @@ class AccountCoverageRow(SQLModel, table=True):
     as_of: datetime | None = _ts(nullable=False)
 
 
+class OwnershipEventRow(SQLModel, table=True):
+    """Every change of an account's owner of record in the active plan, with its reason: assignments
+    changed in the active plan, and every difference a plan activation makes. Never updated."""
+
+    __tablename__ = "ownership_events"
+    __table_args__ = (
+        sa.Index(None, "tenant_id", "account_id", "changed_at"),
+        sa.Index(None, "tenant_id", "changed_at"),
+    )
+    id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    tenant_id: uuid.UUID = _tenant()
+    account_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, nullable=False))
+    role: str = _str(8, nullable=False)
+    plan_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, nullable=False))
+    from_rep_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid))
+    to_rep_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid))
+    from_territory_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid))
+    to_territory_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid))
+    reason: str = _str(16, nullable=False)
+    note: str | None = _str(1000)
+    changed_at: datetime | None = _ts(nullable=False)
+
+
 metadata = SQLModel.metadata

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
 from api.services import assigning as service
-from api.services import equity, plans
-from api.services.schemas import AssignByRulesRead, PlanCompareRead, PlanCopy, PlanEquityRead, PlanRead
+from api.services import equity, history, plans
+from api.services.schemas import (
+    AssignByRulesRead,
+    MovementRead,
+    OwnershipHistoryPage,
+    PlanCompareRead,
+    PlanCopy,
+    PlanEquityRead,
+    PlanRead,
+)
 from domain.model import Role
 
 router = APIRouter(prefix="/v1", tags=["plans"])
@@ -64,3 +74,39 @@ async def compare_plans(
 )
 async def copy_plan(plan_id: UUID, p: PrincipalDep, ctx: CtxDep, body: PlanCopy | None = None) -> PlanRead:
     return PlanRead.model_validate(await plans.copy_plan(ctx, p, plan_id, body.name if body else None))
+
+
+@router.get(
+    "/accounts/{account_id}/ownership-history",
+    name="get_ownership_history",
+    response_model=OwnershipHistoryPage,
+    summary="Every change of an account's owner of record in the active plan, newest first, with its reason",
+    responses=problem_responses(404, *AUTH_ERRORS),
+)
+async def get_ownership_history(
+    account_id: UUID,
+    p: PrincipalDep,
+    ctx: CtxDep,
+    page_size: Annotated[int | None, Query(ge=1, le=500)] = None,
+    page_token: str | None = None,
+) -> OwnershipHistoryPage:
+    page = await history.account_history(ctx, p, account_id, page_size, page_token)
+    return OwnershipHistoryPage.model_validate(page)
+
+
+@router.get(
+    "/reports/movement",
+    name="get_movement",
+    response_model=MovementRead,
+    tags=["reports"],
+    summary="Movement rate: accounts that changed owner in a window (default the last quarter), seed 001",
+    responses=problem_responses(*AUTH_ERRORS),
+)
+async def get_movement(
+    p: PrincipalDep,
+    ctx: CtxDep,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    role: Role = Role.AE,
+) -> MovementRead:
+    return MovementRead.model_validate(await history.movement_report(ctx, p, since, until, role.value))

@@ -11,7 +11,8 @@ from api.services.context import AppContext, Principal, changes_from
 from api.services.pagination import fetch_page
 from api.services.schemas import AssignmentCreate, AssignmentUpdate
 from domain.errors import Conflict, FieldError, ValidationFailed
-from domain.model import Assignment, PlanState, Scope
+from domain.model import Assignment, AssignmentReason, PlanState, Scope
+from persistence import history
 
 
 def _owner_exists(role: str) -> Conflict:
@@ -22,10 +23,34 @@ def _owner_exists(role: str) -> Conflict:
     )
 
 
-async def _bump_if_active(uow: Any, plan: Any) -> None:
-    """Only the active plan answers lookups, so only its changes move the ownership version."""
-    if plan.state == PlanState.ACTIVE:
-        await uow.bump_ownership_version()
+async def _bump_if_active(
+    uow: Any, plan: Any, before: Assignment | None = None, after: Assignment | None = None, now: Any = None
+) -> None:
+    """Only the active plan answers lookups, so only its changes move the ownership version and enter the
+    ownership history (when the owner or the territory changes)."""
+    if plan.state != PlanState.ACTIVE:
+        return
+    await uow.bump_ownership_version()
+    ref = after or before
+    if ref is None or now is None:
+        return
+    old = (before.rep_id, before.territory_id) if before else (None, None)
+    new = (after.rep_id, after.territory_id) if after else (None, None)
+    if old != new:
+        await history.record(
+            uow.session,
+            tenant_id=ref.tenant_id,
+            account_id=ref.account_id,
+            role=str(ref.role),
+            plan_id=plan.id,
+            from_rep_id=old[0],
+            to_rep_id=new[0],
+            from_territory_id=old[1],
+            to_territory_id=new[1],
+            reason=str(after.reason if after else AssignmentReason.MANUAL),
+            note=(after.note if after else "assignment ended"),
+            changed_at=now,
+        )
 
 
 async def _check_territory(uow: Any, territory_id: UUID | None, plan_id: UUID) -> None:
@@ -48,12 +73,11 @@ async def create_assignment(ctx: AppContext, p: Principal, data: AssignmentCreat
             raise Conflict("an archived plan cannot change", code="plan_archived")
         if await uow.assignments.current_owner(data.plan_id, data.account_id, data.role) is not None:
             raise _owner_exists(data.role)
+        now = ctx.clock.now()
         assignment = await uow.assignments.add(
-            Assignment(
-                id=uuid.uuid4(), tenant_id=p.tenant_id, valid_from=ctx.clock.now(), **data.model_dump()
-            )
+            Assignment(id=uuid.uuid4(), tenant_id=p.tenant_id, valid_from=now, **data.model_dump())
         )
-        await _bump_if_active(uow, plan)
+        await _bump_if_active(uow, plan, None, assignment, now)
         await uow.commit()
         return assignment
 
@@ -95,7 +119,7 @@ async def update_assignment(
         if "reason" not in changes:
             successor.reason = current.reason
         successor = await uow.assignments.add(successor)
-        await _bump_if_active(uow, plan)
+        await _bump_if_active(uow, plan, current, successor, now)
         await uow.commit()
         return successor
 
@@ -105,8 +129,9 @@ async def end_assignment(ctx: AppContext, p: Principal, assignment_id: UUID) -> 
     async with ctx.uow(p.tenant_id) as uow:
         current = found(await uow.assignments.get(assignment_id), "assignment", assignment_id)
         if current.valid_to is None:
-            await uow.assignments.update(assignment_id, {"valid_to": ctx.clock.now()})
-            await _bump_if_active(uow, await uow.plans.get(current.plan_id))
+            now = ctx.clock.now()
+            await uow.assignments.update(assignment_id, {"valid_to": now})
+            await _bump_if_active(uow, await uow.plans.get(current.plan_id), current, None, now)
             await uow.commit()
 
 

@@ -13,6 +13,7 @@ from api.services.schemas import PlanCreate, PlanUpdate
 from domain.errors import Conflict, FieldError, ValidationFailed
 from domain.model import Plan, PlanState, Scope
 from persistence import assigning as store
+from persistence import history
 
 
 def _active_exists() -> Conflict:
@@ -78,7 +79,8 @@ async def delete_plan(ctx: AppContext, p: Principal, plan_id: UUID) -> None:
 
 
 async def activate_plan(ctx: AppContext, p: Principal, plan_id: UUID) -> Plan:
-    """In one transaction: archive the active plan, activate this one, and bump the ownership version."""
+    """In one transaction: archive the active plan, activate this one, record every owner it changes in the
+    ownership history, and bump the ownership version."""
     p.require(Scope.WRITE)
     async with ctx.uow(p.tenant_id) as uow:
         plan = found(await uow.plans.get(plan_id), "plan", plan_id)
@@ -92,6 +94,11 @@ async def activate_plan(ctx: AppContext, p: Principal, plan_id: UUID) -> Plan:
             await uow.plans.update(current.id, {"state": PlanState.ARCHIVED, "archived_at": now})
             await uow.session.flush()
         plan = await uow.plans.update(plan_id, {"state": PlanState.ACTIVE, "activated_at": now})
+        await uow.session.flush()
+        # every owner the switch changes, with the reason its new assignment carries
+        await history.record_activation(
+            uow.session, p.tenant_id, current.id if current else None, plan_id, now
+        )
         await uow.bump_ownership_version()
         await uow.commit()
         return plan

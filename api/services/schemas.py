@@ -849,3 +849,36 @@ class CoverageRefreshRead(BaseModel):
     accounts_with_facts: int = Field(description="accounts with at least one activity or opportunity")
     as_of: datetime
     seconds: float
+
+
+class OwnershipEventRead(BaseModel):
+    id: int
+    account_id: UUID
+    role: str
+    plan_id: UUID = Field(description="the plan that was active after the change")
+    from_rep_id: UUID | None
+    to_rep_id: UUID | None
+    from_territory_id: UUID | None
+    to_territory_id: UUID | None
+    reason: str = Field(description="rule, manual, rebalance, dispute, departure, import, or activation")
+    note: str | None
+    changed_at: datetime
+
+
+class OwnershipHistoryPage(BaseModel):
+    items: list[OwnershipEventRead]
+    next_page_token: str | None
+
+
+class MovementRead(BaseModel):
+    since: datetime
+    until: datetime
+    role: str
+    settings_version: int
+    moved: int = Field(description="accounts whose owner changed at least once in the window")
+    accounts: int
+    rate: float | None
+    per_quarter: float | None = Field(description="the rate scaled to a quarter")
+    per_year: float | None = Field(description="the rate scaled to a year")
+    status: str = Field(description="churn (> 15% a quarter), static (< 5% a year), steady, n/a")
+    message: str

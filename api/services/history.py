@@ -1,0 +1,69 @@
+"""Ownership history of an account, and the movement rate of the tenant (seed 001)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from api.services.common import found
+from api.services.context import AppContext, Principal
+from api.services.pagination import check_page_size
+from domain.defaults import apply_overrides
+from domain.equity import movement
+from domain.errors import FieldError, ValidationFailed
+from domain.model import Scope
+from persistence import history as store
+
+
+async def account_history(
+    ctx: AppContext, p: Principal, account_id: UUID, page_size: int | None, page_token: str | None
+) -> dict[str, Any]:
+    """Every change of the account's owner of record, newest first, each with its reason."""
+    p.require(Scope.READ)
+    size = check_page_size(page_size)
+    after = None
+    if page_token:
+        if not page_token.isdigit():
+            raise ValidationFailed(
+                "the page token is not valid",
+                [
+                    FieldError(
+                        "page_token", "invalid_page_token", "use a next_page_token from a previous page"
+                    )
+                ],
+                code="invalid_page_token",
+            )
+        after = int(page_token)
+    async with ctx.uow(p.tenant_id) as uow:
+        found(await uow.accounts.get(account_id), "account", account_id)
+    async with ctx.engine.connect() as conn:
+        rows = await store.account_history(conn, p.tenant_id, account_id, after, size + 1)
+    return {
+        "items": rows[:size],
+        "next_page_token": str(rows[size - 1]["id"]) if len(rows) > size else None,
+    }
+
+
+async def movement_report(
+    ctx: AppContext, p: Principal, since: datetime | None, until: datetime | None, role: str = "AE"
+) -> dict[str, Any]:
+    """Accounts whose owner changed in the window (default: the last 91 days), against seed 001's bands."""
+    p.require(Scope.READ)
+    until = until or ctx.clock.now()
+    since = since or until - timedelta(days=91.25)
+    if since >= until:
+        raise ValidationFailed(
+            "empty window", [FieldError("since", "bad_range", "since must be before until")]
+        )
+    async with ctx.uow(p.tenant_id) as uow:
+        overrides, version = await uow.settings_record()
+    async with ctx.engine.connect() as conn:
+        moved = await store.moved_accounts(conn, p.tenant_id, since, until, role)
+        accounts = await store.live_accounts(conn, p.tenant_id)
+    days = (until - since).total_seconds() / 86_400
+    result = movement(moved, accounts, days, apply_overrides(overrides))
+    return {"since": since, "until": until, "role": role, "settings_version": version} | dataclasses.asdict(
+        result
+    )

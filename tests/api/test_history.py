@@ -1,0 +1,152 @@
+"""Ownership history: activation records every owner it changes with the reason; changes in the active plan
+are recorded; drafts are not; the movement rate counts them. Activation is atomic under concurrent lookups."""
+
+import asyncio
+
+import pytest
+
+from tests import factories as f
+
+
+async def _history(client, tenant, account_id):
+    r = await client.get(f"/v1/accounts/{account_id}/ownership-history", headers=tenant.headers)
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
+
+
+async def test_activation_and_active_plan_changes_enter_the_history(client, tenant, other_tenant):
+    owned = await f.owned_account(client, tenant.headers)
+    account, rep, plan = owned["account"], owned["rep"], owned["plan"]
+    (first,) = await _history(client, tenant, account["id"])
+    assert (first["from_rep_id"], first["to_rep_id"], first["reason"]) == (None, rep["id"], "manual")
+    # a draft changes nothing in the history until it is activated
+    other = await f.rep(client, tenant.headers)
+    draft = (await client.post(f"/v1/plans/{plan['id']}/copy", headers=tenant.headers)).json()
+    asg = (await client.get(f"/v1/assignments?plan_id={draft['id']}", headers=tenant.headers)).json()[
+        "items"
+    ][0]
+    await client.patch(
+        f"/v1/assignments/{asg['id']}",
+        json={"rep_id": other["id"], "reason": "rebalance", "note": "balance potential"},
+        headers=tenant.headers,
+    )
+    unowned = await f.account(client, tenant.headers)  # owned in the old plan only
+    await f.create(
+        client,
+        tenant.headers,
+        "assignments",
+        plan_id=plan["id"],
+        account_id=unowned["id"],
+        rep_id=rep["id"],
+        role="AE",
+    )
+    assert len(await _history(client, tenant, account["id"])) == 1
+    assert (await client.post(f"/v1/plans/{draft['id']}/activate", headers=tenant.headers)).status_code == 200
+    latest = (await _history(client, tenant, account["id"]))[0]
+    assert (latest["from_rep_id"], latest["to_rep_id"], latest["reason"], latest["note"]) == (
+        rep["id"],
+        other["id"],
+        "rebalance",
+        "balance potential",
+    )
+    assert latest["plan_id"] == draft["id"]
+    dropped = (await _history(client, tenant, unowned["id"]))[0]
+    assert (dropped["to_rep_id"], dropped["reason"]) == (None, "activation")
+    # ending an assignment in the active plan is a change too
+    current = (await client.get(f"/v1/assignments?plan_id={draft['id']}", headers=tenant.headers)).json()[
+        "items"
+    ][0]
+    await client.delete(f"/v1/assignments/{current['id']}", headers=tenant.headers)
+    assert (await _history(client, tenant, account["id"]))[0]["to_rep_id"] is None
+    # pagination, newest first
+    page = (
+        await client.get(
+            f"/v1/accounts/{account['id']}/ownership-history?page_size=2", headers=tenant.headers
+        )
+    ).json()
+    rest = (
+        await client.get(
+            f"/v1/accounts/{account['id']}/ownership-history?page_size=2&page_token={page['next_page_token']}",
+            headers=tenant.headers,
+        )
+    ).json()
+    assert [e["id"] for e in page["items"] + rest["items"]] == sorted(
+        (e["id"] for e in page["items"] + rest["items"]), reverse=True
+    )
+    assert len(page["items"] + rest["items"]) == 3
+    r = await client.get(f"/v1/accounts/{account['id']}/ownership-history", headers=other_tenant.headers)
+    assert r.status_code == 404
+
+
+async def test_movement_rate(client, tenant):
+    owned = await f.owned_account(client, tenant.headers)
+    for _ in range(3):
+        await f.account(client, tenant.headers)  # 4 live accounts, 1 moved
+    r = await client.get("/v1/reports/movement", headers=tenant.headers)
+    assert r.status_code == 200, r.text
+    m = r.json()
+    assert (m["moved"], m["accounts"], m["rate"]) == (1, 4, 0.25)
+    assert m["status"] == "churn"  # 25% in a quarter
+    assert owned["account"]["id"]
+    bad = await client.get(
+        "/v1/reports/movement?since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z", headers=tenant.headers
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "since"
+
+
+@pytest.mark.pg_only
+async def test_activation_is_atomic_under_concurrent_lookups(client, tenant, engine):
+    """Lookups running while a plan is activated see the old owner or the new one, never none; a failed
+    activation leaves the old plan active and records nothing."""
+    owned = await f.owned_account(client, tenant.headers)
+    ext, old_rep = owned["account"]["external_id"], owned["rep"]["id"]
+    new_rep = await f.rep(client, tenant.headers)
+    draft = (await client.post(f"/v1/plans/{owned['plan']['id']}/copy", headers=tenant.headers)).json()
+    asg = (await client.get(f"/v1/assignments?plan_id={draft['id']}", headers=tenant.headers)).json()[
+        "items"
+    ][0]
+    await client.patch(f"/v1/assignments/{asg['id']}", json={"rep_id": new_rep["id"]}, headers=tenant.headers)
+    seen = []
+    stop = asyncio.Event()
+
+    async def look():
+        while not stop.is_set():
+            r = await client.get(f"/v1/ownership/{ext}", headers=tenant.headers)
+            seen.append(r.json().get("rep", {}).get("id") if r.status_code == 200 else r.status_code)
+
+    lookers = [asyncio.create_task(look()) for _ in range(4)]
+    await asyncio.sleep(0.05)
+    assert (await client.post(f"/v1/plans/{draft['id']}/activate", headers=tenant.headers)).status_code == 200
+    await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.gather(*lookers)
+    assert set(seen) <= {old_rep, new_rep["id"]} and seen[-1] == new_rep["id"]
+    after = (await client.get(f"/v1/ownership/{ext}", headers=tenant.headers)).json()
+    assert after["rep"]["id"] == new_rep["id"]
+
+
+async def test_a_failed_activation_changes_nothing(client, tenant, monkeypatch):
+    owned = await f.owned_account(client, tenant.headers)
+    new_rep = await f.rep(client, tenant.headers)
+    draft = (await client.post(f"/v1/plans/{owned['plan']['id']}/copy", headers=tenant.headers)).json()
+    asg = (await client.get(f"/v1/assignments?plan_id={draft['id']}", headers=tenant.headers)).json()[
+        "items"
+    ][0]
+    await client.patch(f"/v1/assignments/{asg['id']}", json={"rep_id": new_rep["id"]}, headers=tenant.headers)
+    from persistence import history
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(history, "record_activation", broken)
+    r = await client.post(f"/v1/plans/{draft['id']}/activate", headers=tenant.headers)
+    assert r.status_code == 500 and r.json()["code"] == "internal_error"
+    plans = {
+        p["id"]: p["state"] for p in (await client.get("/v1/plans", headers=tenant.headers)).json()["items"]
+    }
+    assert plans[owned["plan"]["id"]] == "active" and plans[draft["id"]] == "draft"
+    ext = owned["account"]["external_id"]
+    assert (await client.get(f"/v1/ownership/{ext}", headers=tenant.headers)).json()["rep"]["id"] == owned[
+        "rep"
+    ]["id"]
+    assert len(await _history(client, tenant, owned["account"]["id"])) == 1
