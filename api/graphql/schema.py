@@ -27,6 +27,7 @@ from api.services import assigning as assigning_service
 from api.services import capacity as capacity_service
 from api.services import coverage as coverage_service
 from api.services import equity as equity_service
+from api.services import history as history_service
 from api.services import reports as reports_service
 from api.services import schemas as s
 from api.services import scoring as scoring_service
@@ -308,6 +309,9 @@ PlanRef = _out(s.PlanRef, "PlanRef")
 Move = _out(s.MoveRead, "Move")
 Moves = _out(s.MovesRead, "Moves")
 PlanCompare = _out(s.PlanCompareRead, "PlanCompare")
+OwnershipEvent = _out(s.OwnershipEventRead, "OwnershipEvent")
+OwnershipHistoryPage = _out(s.OwnershipHistoryPage, "OwnershipHistoryPage")
+MovementType = _out(s.MovementRead, "Movement")
 
 
 async def _account_score(root: Any, info: Info) -> AccountScore | None:  # type: ignore[valid-type]
@@ -645,6 +649,26 @@ class Query:
         return s.PlanCompareRead.model_validate(
             await call(equity_service.compare_plans(c.ctx, c.principal, a, b, role.value))
         )
+
+    @strawberry.field(description="Every change of an account's owner of record, newest first")
+    async def ownership_history(
+        self, info: Info, account_id: UUID, first: int | None = None, after: str | None = None
+    ) -> OwnershipHistoryPage:  # type: ignore[valid-type]
+        c = info.context
+        page = await call(history_service.account_history(c.ctx, c.principal, account_id, first, after))
+        return s.OwnershipHistoryPage.model_validate(page)
+
+    @strawberry.field(description="Accounts that changed owner in a window, against seed 001's bands")
+    async def movement(
+        self,
+        info: Info,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        role: model.Role = model.Role.AE,
+    ) -> MovementType:  # type: ignore[valid-type]
+        c = info.context
+        found = await call(history_service.movement_report(c.ctx, c.principal, since, until, role.value))
+        return s.MovementRead.model_validate(found)
 
     @strawberry.field(description="Owners of up to 1,000 accounts by external id, in the order asked")
     async def ownership(

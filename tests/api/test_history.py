@@ -150,3 +150,15 @@ async def test_a_failed_activation_changes_nothing(client, tenant, monkeypatch):
         "rep"
     ]["id"]
     assert len(await _history(client, tenant, owned["account"]["id"])) == 1
+
+
+async def test_graphql_history_and_movement(client, tenant):
+    owned = await f.owned_account(client, tenant.headers)
+    q = """query($a: UUID!) { ownershipHistory(accountId: $a) { items { toRepId reason } nextPageToken }
+             movement { moved accounts status } }"""
+    r = await client.post(
+        "/graphql", json={"query": q, "variables": {"a": owned["account"]["id"]}}, headers=tenant.headers
+    )
+    data = r.json()["data"]
+    assert data["ownershipHistory"]["items"] == [{"toRepId": owned["rep"]["id"], "reason": "manual"}]
+    assert data["movement"] == {"moved": 1, "accounts": 1, "status": "churn"}
