@@ -146,6 +146,12 @@ class EquityRules:
     quota_share_of_potential: tuple[float, float] = (0.70, 0.80)
     movement_churn_per_quarter: float = 0.15
     movement_static_per_year: float = 0.05
+    # the optimiser keeps each rep's potential within this band of the mean (issue 5: +-10%)
+    balance_potential_band: float = 0.10
+    # cost of moving an account, by tier (continuity first: tier-1 moves cost most)
+    move_cost_tier1: float = 9.0
+    move_cost_tier2: float = 3.0
+    move_cost_tier3: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -292,6 +298,7 @@ def check_settings(settings: TenantSettings) -> None:
         ("win_rates.default_win_rate", settings.win_rates.default_win_rate),
         ("capacity.attrition_rate", settings.capacity.attrition_rate),
         ("equity.capacity_band", settings.equity.capacity_band),
+        ("equity.balance_potential_band", settings.equity.balance_potential_band),
     ):
         if not 0 <= value <= 1:
             bad(path, "out_of_range", "a rate is between 0 and 1")

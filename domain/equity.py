@@ -209,3 +209,8 @@ def movement(moved: int, accounts: int, days: float, settings: TenantSettings) -
         status = "steady"
         message = f"{per_quarter:.1%} a quarter, {per_year:.1%} a year"
     return Movement(moved, accounts, rate, per_quarter, per_year, status, message)
+
+
+def move_cost(tier: int | None, settings: TenantSettings) -> float:
+    rules = settings.equity
+    return {1: rules.move_cost_tier1, 2: rules.move_cost_tier2}.get(tier or 3, rules.move_cost_tier3)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.bulk import insert_many
-from persistence.tables import AccountRow, AccountScoreRow, AssignmentRow, PlanRow, TerritoryRow
+from persistence.tables import AccountRow, AccountScoreRow, AssignmentRow, PlanRow, RepRow, TerritoryRow
 
 ACCOUNTS = AccountRow.__table__
 SCORES = AccountScoreRow.__table__
@@ -130,3 +130,50 @@ async def current_assignments(
 
 async def add_plan(conn: AsyncConnection, row: dict[str, Any]) -> None:
     await conn.execute(sa.insert(PlanRow.__table__), [row])
+
+
+async def book_for_balancing(
+    conn: AsyncConnection, tenant_id: uuid.UUID, plan_id: Any, role: str
+) -> list[Any]:
+    """The plan's current owners for the role, with what balancing needs of each account."""
+    a, acc, s = ASSIGNMENTS.c, ACCOUNTS.c, SCORES.c
+    stmt = (
+        sa.select(
+            a.id.label("assignment_id"),
+            a.account_id,
+            a.rep_id,
+            a.territory_id,
+            a.locked,
+            acc.parent_id,
+            acc.industry,
+            s.tier,
+            s.potential,
+        )
+        .select_from(
+            ASSIGNMENTS.join(ACCOUNTS, acc.id == a.account_id).outerjoin(SCORES, s.account_id == a.account_id)
+        )
+        .where(
+            a.tenant_id == tenant_id,
+            a.plan_id == plan_id,
+            a.role == role,
+            a.valid_to.is_(None),
+            acc.deleted_at.is_(None),
+        )
+    )
+    return list((await conn.execute(stmt)).all())
+
+
+async def parent_links(conn: AsyncConnection, tenant_id: uuid.UUID) -> dict[Any, Any]:
+    """account id -> parent id, for the accounts that have a parent."""
+    stmt = sa.select(ACCOUNTS.c.id, ACCOUNTS.c.parent_id).where(
+        ACCOUNTS.c.tenant_id == tenant_id, ACCOUNTS.c.parent_id.is_not(None)
+    )
+    return {r.id: r.parent_id for r in await conn.execute(stmt)}
+
+
+async def active_reps(conn: AsyncConnection, tenant_id: uuid.UUID) -> list[Any]:
+    r = RepRow.__table__.c
+    stmt = sa.select(r.id, r.name, r.role, r.ramp_status, r.expertise).where(
+        r.tenant_id == tenant_id, r.end_date.is_(None)
+    )
+    return list((await conn.execute(stmt)).all())

@@ -28,6 +28,7 @@ from api.services import capacity as capacity_service
 from api.services import coverage as coverage_service
 from api.services import equity as equity_service
 from api.services import history as history_service
+from api.services import rebalancing as rebalancing_service
 from api.services import reports as reports_service
 from api.services import schemas as s
 from api.services import scoring as scoring_service
@@ -312,6 +313,9 @@ PlanCompare = _out(s.PlanCompareRead, "PlanCompare")
 OwnershipEvent = _out(s.OwnershipEventRead, "OwnershipEvent")
 OwnershipHistoryPage = _out(s.OwnershipHistoryPage, "OwnershipHistoryPage")
 MovementType = _out(s.MovementRead, "Movement")
+ProposedMove = _out(s.ProposedMove, "ProposedMove")
+ProposedMoves = _out(s.ProposedMoves, "ProposedMoves")
+RebalanceProposal = _out(s.RebalanceProposalRead, "RebalanceProposal")
 
 
 async def _account_score(root: Any, info: Info) -> AccountScore | None:  # type: ignore[valid-type]
@@ -694,6 +698,7 @@ AssignmentUpdateInput = input_type(s.AssignmentUpdate, "AssignmentUpdateInput")
 
 ScoringRunResult = Annotated[ScoringRun | Problem, strawberry.union("ScoringRunResult")]  # type: ignore
 AssignByRulesResult = Annotated[AssignByRules | Problem, strawberry.union("AssignByRulesResult")]  # type: ignore
+RebalanceResult = Annotated[RebalanceProposal | Problem, strawberry.union("RebalanceResult")]  # type: ignore
 AccountResult = Annotated[Account | Problem, strawberry.union("AccountResult")]  # type: ignore[valid-type]
 RepResult = Annotated[Rep | Problem, strawberry.union("RepResult")]  # type: ignore[valid-type]
 TerritoryResult = Annotated[Territory | Problem, strawberry.union("TerritoryResult")]  # type: ignore
@@ -779,6 +784,18 @@ class Mutation:
         c = info.context
         found = await attempt(assigning_service.assign_plan_by_rules(c.ctx, c.principal, plan_id, role))
         return found if isinstance(found, Problem) else s.AssignByRulesRead.model_validate(found)
+
+    @strawberry.mutation(
+        description="Propose a rebalance in a new draft: moves with reasons, equity before/after"
+    )
+    async def propose_rebalance(
+        self, info: Info, plan_id: UUID, role: model.Role = model.Role.AE, name: str | None = None
+    ) -> RebalanceResult:  # type: ignore[valid-type]
+        c = info.context
+        found = await attempt(
+            rebalancing_service.propose_rebalance(c.ctx, c.principal, plan_id, role.value, name)
+        )
+        return found if isinstance(found, Problem) else s.RebalanceProposalRead.model_validate(found)
 
     @strawberry.mutation
     async def create_assignment(self, info: Info, input: AssignmentCreateInput) -> AssignmentResult:  # type: ignore

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
 from api.services import assigning as service
-from api.services import equity, history, plans
+from api.services import equity, history, plans, rebalancing
 from api.services.schemas import (
     AssignByRulesRead,
     MovementRead,
@@ -19,6 +19,8 @@ from api.services.schemas import (
     PlanCopy,
     PlanEquityRead,
     PlanRead,
+    RebalanceProposalRead,
+    RebalanceRequest,
 )
 from domain.model import Role
 
@@ -110,3 +112,18 @@ async def get_movement(
     role: Role = Role.AE,
 ) -> MovementRead:
     return MovementRead.model_validate(await history.movement_report(ctx, p, since, until, role.value))
+
+
+@router.post(
+    "/plans/{plan_id}/rebalance-proposals",
+    name="propose_rebalance",
+    response_model=RebalanceProposalRead,
+    status_code=201,
+    summary="Propose a rebalance in a new draft: the moves with their reasons, equity before and after",
+    responses=problem_responses(404, *AUTH_ERRORS),
+)
+async def propose_rebalance(
+    plan_id: UUID, p: PrincipalDep, ctx: CtxDep, role: Role = Role.AE, body: RebalanceRequest | None = None
+) -> RebalanceProposalRead:
+    proposal = await rebalancing.propose_rebalance(ctx, p, plan_id, role.value, body.name if body else None)
+    return RebalanceProposalRead.model_validate(proposal)

@@ -882,3 +882,44 @@ class MovementRead(BaseModel):
     per_year: float | None = Field(description="the rate scaled to a year")
     status: str = Field(description="churn (> 15% a quarter), static (< 5% a year), steady, n/a")
     message: str
+
+
+class ProposedMove(BaseModel):
+    account_id: UUID
+    from_rep: UUID | None
+    to_rep: UUID
+    tier: int | None
+    potential: float
+    cost: float = Field(
+        description="the move's weight: tier-1 moves cost most (settings equity.move_cost_tier*)"
+    )
+    reason: str
+
+
+class ProposedMoves(BaseModel):
+    count: int
+    movement_rate: float | None = Field(description="moved accounts / accounts in the plan")
+    accounts: list[ProposedMove] = Field(description="highest potential first, the first 1,000")
+
+
+class RebalanceProposalRead(BaseModel):
+    plan_id: UUID = Field(description="the new draft that holds the proposal; activate it to apply it")
+    source_plan_id: UUID
+    role: str
+    settings_version: int
+    moves: ProposedMoves
+    weighted_moves: float = Field(description="sum of the moved units' costs (families move as one unit)")
+    lower_bound: float | None = Field(
+        description="value-weighted moves any plan with every rep inside the band needs at least; "
+        "null when no plan can meet the band"
+    )
+    gap: float | None = Field(description="(weighted_moves - lower_bound) / weighted_moves")
+    violations: list[str] = Field(description="what the proposal still does not meet, and by how much")
+    infeasible: list[str] = Field(description="what no plan can meet, and why")
+    warnings: list[str] = Field(description="the movement-rate guard: more than 15% moving in a quarter")
+    equity_before: PlanEquityRead
+    equity_after: PlanEquityRead
+
+
+class RebalanceRequest(Input):
+    name: str | None = Field(None, min_length=1, max_length=200, description="the draft's name")

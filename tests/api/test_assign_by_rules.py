@@ -295,3 +295,68 @@ async def test_graphql_copy_compare_and_equity(client, tenant):
     assert data["comparePlans"]["moves"]["count"] == 0
     assert data["comparePlans"]["equityB"]["byRep"]["books"] == [{"key": owned["rep"]["id"], "accounts": 1}]
     assert data["planEquity"]["byTerritory"]["books"] == [{"name": owned["territory"]["name"], "accounts": 1}]
+
+
+async def test_rebalance_proposal_fixes_seed_003s_east_heavy_plan_in_a_draft(client, tenant, other_tenant):
+    """20 enterprise and 500 SMB accounts, 10 geographic reps; East holds 5 enterprise accounts, West 2."""
+    reps = [await f.rep(client, tenant.headers, name=f"Rep {i}") for i in range(10)]
+    plan = await f.plan(client, tenant.headers)
+    rows = []
+    enterprise_of = [5, 2, 2, 2, 2, 2, 2, 1, 1, 1]  # East (rep 0) 5, West (rep 1) 2, ... 20 in all
+    for i, n in enumerate(enterprise_of):
+        mine = [{"external_id": f"ENT-{i}-{k}", "name": "e", "current_arr": 600_000} for k in range(n)]
+        mine += [{"external_id": f"SMB-{i}-{k}", "name": "s", "current_arr": 5_000} for k in range(50)]
+        named = [r["external_id"] for r in mine]
+        await f.territory(
+            client,
+            tenant.headers,
+            plan["id"],
+            name=f"T{i}",
+            primary_rep_id=reps[i]["id"],
+            boundary={"named_accounts": named},
+        )
+        rows += mine
+    await _import(client, tenant, rows)
+    await client.post("/v1/scoring/run", headers=tenant.headers)
+    placed = (await client.post(f"/v1/plans/{plan['id']}/assign-by-rules", headers=tenant.headers)).json()
+    assert placed["assigned"] == 520
+    await client.post(f"/v1/plans/{plan['id']}/activate", headers=tenant.headers)
+    before = (await client.get(f"/v1/plans/{plan['id']}/equity", headers=tenant.headers)).json()
+    assert before["by_rep"]["potential"]["status"] == "rebalance"
+    r = await client.post(f"/v1/plans/{plan['id']}/rebalance-proposals", headers=tenant.headers)
+    assert r.status_code == 201, r.text
+    proposal = r.json()
+    assert proposal["violations"] == [] and proposal["infeasible"] == []
+    assert proposal["equity_after"]["by_rep"]["potential"]["status"] in ("fine", "watch")
+    assert 0 < proposal["moves"]["count"] <= 60  # few moves, not a reshuffle
+    assert all(m["reason"].startswith("balance:") for m in proposal["moves"]["accounts"])
+    assert proposal["lower_bound"] <= proposal["weighted_moves"]
+    # nothing changed in the active plan; the draft holds the moves
+    plans = {
+        x["id"]: x["state"] for x in (await client.get("/v1/plans", headers=tenant.headers)).json()["items"]
+    }
+    assert plans[plan["id"]] == "active" and plans[proposal["plan_id"]] == "draft"
+    again = (await client.get(f"/v1/plans/{plan['id']}/equity", headers=tenant.headers)).json()
+    assert again["by_rep"]["potential"] == before["by_rep"]["potential"]
+    diff = (
+        await client.get(f"/v1/plans/compare?a={plan['id']}&b={proposal['plan_id']}", headers=tenant.headers)
+    ).json()
+    assert diff["moves"]["count"] == proposal["moves"]["count"]
+    assert (
+        await client.post(f"/v1/plans/{plan['id']}/rebalance-proposals", headers=other_tenant.headers)
+    ).status_code == 404
+
+
+async def test_graphql_propose_rebalance(client, tenant):
+    owned = await f.owned_account(client, tenant.headers, current_arr=100_000)
+    await f.rep(client, tenant.headers)  # a second AE with nothing: the book is out of balance
+    await client.post("/v1/scoring/run", headers=tenant.headers)
+    m = """mutation($p: UUID!) { proposeRebalance(planId: $p) { __typename
+             ... on RebalanceProposal { moves { count } infeasible lowerBound }
+             ... on Problem { code } } }"""
+    r = await client.post(
+        "/graphql", json={"query": m, "variables": {"p": owned["plan"]["id"]}}, headers=tenant.headers
+    )
+    got = r.json()["data"]["proposeRebalance"]
+    # one account cannot be split between two reps: reported, not a crash
+    assert got["__typename"] == "RebalanceProposal" and got["infeasible"]

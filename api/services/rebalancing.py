@@ -1,0 +1,141 @@
+"""Rebalance proposals (seeds 001, 003): a new draft copy of a plan with the moves that bring every rep's
+potential into the band, each with its reason, and the equity before and after. Nothing changes until the
+draft is activated."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Any
+from uuid import UUID
+
+from api.services import plans
+from api.services.common import found
+from api.services.context import AppContext, Principal
+from api.services.equity import plan_equity
+from domain.balancing import Bands, RepSlot, rebalance, units_from_accounts
+from domain.defaults import apply_overrides
+from domain.equity import capacity_hours, move_cost, workload_hours
+from domain.model import AssignmentReason, Scope
+from persistence import assigning as store
+
+LISTED = 1_000
+
+
+def _family_roots(parents: dict[Any, Any]) -> dict[Any, Any]:
+    """account -> the top of its parent chain (cycles are refused on write; a guard stops one anyway)."""
+    roots: dict[Any, Any] = {}
+    for start in parents:
+        node, seen = start, set()
+        while node in parents and node not in seen:
+            seen.add(node)
+            node = parents[node]
+        roots[start] = node
+    return roots
+
+
+async def propose_rebalance(
+    ctx: AppContext, p: Principal, plan_id: UUID, role: str = "AE", name: str | None = None
+) -> dict[str, Any]:
+    p.require(Scope.WRITE)
+    async with ctx.uow(p.tenant_id) as uow:
+        source = found(await uow.plans.get(plan_id), "plan", plan_id)
+        overrides, version = await uow.settings_record()
+    settings = apply_overrides(overrides)
+    draft = await plans.copy_plan(ctx, p, plan_id, name or f"Rebalance of {source.name}")
+    now = ctx.clock.now()
+    async with ctx.engine.begin() as conn:
+        book = await store.book_for_balancing(conn, p.tenant_id, draft.id, role)
+        roots = _family_roots(await store.parent_links(conn, p.tenant_id))
+        reps = await store.active_reps(conn, p.tenant_id)
+        territories = await store.plan_territories(conn, p.tenant_id, draft.id)
+        owners = {r.rep_id for r in book}
+        slots = [
+            RepSlot(r.id, capacity_hours(r.ramp_status, settings), frozenset(r.expertise or ()))
+            for r in reps
+            if r.role == role or r.id in owners
+        ]
+        accounts = [
+            {
+                "key": r.account_id,
+                "rep": r.rep_id,
+                "potential": float(r.potential or 0.0),
+                "workload": workload_hours(r.tier, settings),
+                "cost": move_cost(r.tier, settings),
+                "locked": r.locked,
+                "family": roots.get(r.account_id),
+            }
+            for r in book
+        ]
+        units, members = units_from_accounts(accounts)
+        bands = Bands(settings.equity.balance_potential_band, settings.equity.capacity_band)
+        result = rebalance(units, slots, bands)
+        unit_move = {m.unit: m for m in result.moves}
+        by_account = {r.account_id: r for r in book}
+        territory_of: dict[Any, Any] = {}
+        for t in territories:
+            if t.primary_rep_id is not None:
+                territory_of.setdefault(t.primary_rep_id, t.id)
+        ends, adds, moves = [], [], []
+        for unit_key, member_keys in members.items():
+            target = result.assignment[unit_key]
+            move = unit_move.get(unit_key)
+            for account_id in member_keys:
+                row = by_account[account_id]
+                if row.rep_id == target or row.locked:
+                    continue
+                reason = move.reason if move else "family: stays with the parent account's owner"
+                ends.append(row.assignment_id)
+                adds.append(
+                    {
+                        "id": uuid.UUID(bytes=os.urandom(16), version=4),
+                        "tenant_id": p.tenant_id,
+                        "plan_id": draft.id,
+                        "account_id": account_id,
+                        "territory_id": territory_of.get(target, row.territory_id),
+                        "rep_id": target,
+                        "role": role,
+                        "locked": False,
+                        "reason": AssignmentReason.REBALANCE.value,
+                        "note": reason[:1000],
+                        "valid_from": now,
+                    }
+                )
+                moves.append(
+                    {
+                        "account_id": account_id,
+                        "from_rep": row.rep_id,
+                        "to_rep": target,
+                        "tier": row.tier,
+                        "potential": float(row.potential or 0.0),
+                        "cost": move_cost(row.tier, settings),
+                        "reason": reason,
+                    }
+                )
+        await store.end_assignments(conn, p.tenant_id, ends, now)
+        await store.add_assignments(conn, adds)
+    churn = settings.equity.movement_churn_per_quarter
+    rate = len(moves) / len(book) if book else None
+    return {
+        "plan_id": draft.id,
+        "source_plan_id": plan_id,
+        "role": role,
+        "settings_version": version,
+        "moves": {
+            "count": len(moves),
+            "movement_rate": rate,
+            "accounts": sorted(moves, key=lambda m: -m["potential"])[:LISTED],
+        },
+        "weighted_moves": result.weighted_moves,
+        "lower_bound": result.lower_bound,
+        "gap": result.gap,
+        "violations": result.violations,
+        "infeasible": result.infeasible,
+        "warnings": (
+            [f"{rate:.0%} of the accounts would move: above the {churn:.0%} a quarter that is churn"]
+            if rate is not None and rate > churn
+            else []
+        ),
+        "equity_before": await plan_equity(ctx, p, plan_id, role),
+        "equity_after": await plan_equity(ctx, p, draft.id, role),
+    }
