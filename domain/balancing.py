@@ -186,7 +186,9 @@ def rebalance(
 
     # units whose owner is not in the plan (a departed rep) must move first
     for u in sorted(units, key=lambda u: -u.potential):
-        if u.rep not in rep_by_key:
+        if u.rep not in rep_by_key and u.locked:
+            result.infeasible.append(f"{u.key}: locked to {u.rep}, who is not in the plan")
+        elif u.rep not in rep_by_key:
             targets = [r for r in reps if fits(u, r)] or [r for r in reps if _eligible(u, r)]
             if targets:
                 t = min(targets, key=lambda r: load[r.key])

@@ -12,7 +12,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.bulk import insert_many
-from persistence.tables import AccountRow, AccountScoreRow, AssignmentRow, PlanRow, RepRow, TerritoryRow
+from persistence.tables import (
+    AccountRow,
+    AccountScoreRow,
+    AssignmentRow,
+    OpportunityRow,
+    PlanRow,
+    RepRow,
+    TerritoryRow,
+)
 
 ACCOUNTS = AccountRow.__table__
 SCORES = AccountScoreRow.__table__
@@ -177,3 +185,19 @@ async def active_reps(conn: AsyncConnection, tenant_id: uuid.UUID) -> list[Any]:
         r.tenant_id == tenant_id, r.end_date.is_(None)
     )
     return list((await conn.execute(stmt)).all())
+
+
+async def accounts_with_open_pipeline(
+    conn: AsyncConnection, tenant_id: uuid.UUID, account_ids: Sequence[Any]
+) -> set[Any]:
+    o = OpportunityRow.__table__.c
+    found: set[Any] = set()
+    ids = list(account_ids)
+    for start in range(0, len(ids), 5_000):
+        stmt = (
+            sa.select(o.account_id)
+            .distinct()
+            .where(o.tenant_id == tenant_id, o.status == "open", o.account_id.in_(ids[start : start + 5_000]))
+        )
+        found |= set((await conn.execute(stmt)).scalars())
+    return found

@@ -797,6 +797,21 @@ class Mutation:
         )
         return found if isinstance(found, Problem) else s.RebalanceProposalRead.model_validate(found)
 
+    @strawberry.mutation(description="A rep leaves: a draft with open pipeline frozen under an interim owner")
+    async def rep_departure(
+        self,
+        info: Info,
+        rep_id: UUID,
+        date: date,
+        interim_rep_id: UUID | None = None,
+        role: model.Role = model.Role.AE,
+    ) -> RebalanceResult:  # type: ignore[valid-type]
+        c = info.context
+        found = await attempt(
+            rebalancing_service.rep_departure(c.ctx, c.principal, rep_id, date, interim_rep_id, role.value)
+        )
+        return found if isinstance(found, Problem) else s.RebalanceProposalRead.model_validate(found)
+
     @strawberry.mutation
     async def create_assignment(self, info: Info, input: AssignmentCreateInput) -> AssignmentResult:  # type: ignore
         return await _mutate(assignments.create_assignment, s.AssignmentCreate)(info, input)

@@ -13,6 +13,7 @@ from api.services import assigning as service
 from api.services import equity, history, plans, rebalancing
 from api.services.schemas import (
     AssignByRulesRead,
+    DepartureRequest,
     MovementRead,
     OwnershipHistoryPage,
     PlanCompareRead,
@@ -126,4 +127,19 @@ async def propose_rebalance(
     plan_id: UUID, p: PrincipalDep, ctx: CtxDep, role: Role = Role.AE, body: RebalanceRequest | None = None
 ) -> RebalanceProposalRead:
     proposal = await rebalancing.propose_rebalance(ctx, p, plan_id, role.value, body.name if body else None)
+    return RebalanceProposalRead.model_validate(proposal)
+
+
+@router.post(
+    "/reps/{rep_id}/departure",
+    name="rep_departure",
+    response_model=RebalanceProposalRead,
+    status_code=201,
+    summary="A rep leaves: a draft that freezes open pipeline under an interim owner and reassigns the rest",
+    responses=problem_responses(404, 409, *AUTH_ERRORS),
+)
+async def rep_departure(
+    rep_id: UUID, body: DepartureRequest, p: PrincipalDep, ctx: CtxDep, role: Role = Role.AE
+) -> RebalanceProposalRead:
+    proposal = await rebalancing.rep_departure(ctx, p, rep_id, body.date, body.interim_rep_id, role.value)
     return RebalanceProposalRead.model_validate(proposal)

@@ -6,20 +6,31 @@ from __future__ import annotations
 
 import os
 import uuid
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from uuid import UUID
 
 from api.services import plans
-from api.services.common import found
+from api.services.common import found, referenced
 from api.services.context import AppContext, Principal
 from api.services.equity import plan_equity
 from domain.balancing import Bands, RepSlot, rebalance, units_from_accounts
 from domain.defaults import apply_overrides
 from domain.equity import capacity_hours, move_cost, workload_hours
+from domain.errors import Conflict, FieldError, ValidationFailed
 from domain.model import AssignmentReason, Scope
 from persistence import assigning as store
 
 LISTED = 1_000
+
+
+@dataclass(frozen=True)
+class Departure:
+    rep_id: UUID
+    name: str
+    on: date
+    interim_rep_id: UUID | None
 
 
 def _family_roots(parents: dict[Any, Any]) -> dict[Any, Any]:
@@ -35,7 +46,12 @@ def _family_roots(parents: dict[Any, Any]) -> dict[Any, Any]:
 
 
 async def propose_rebalance(
-    ctx: AppContext, p: Principal, plan_id: UUID, role: str = "AE", name: str | None = None
+    ctx: AppContext,
+    p: Principal,
+    plan_id: UUID,
+    role: str = "AE",
+    name: str | None = None,
+    departure: Departure | None = None,
 ) -> dict[str, Any]:
     p.require(Scope.WRITE)
     async with ctx.uow(p.tenant_id) as uow:
@@ -50,20 +66,30 @@ async def propose_rebalance(
         reps = await store.active_reps(conn, p.tenant_id)
         territories = await store.plan_territories(conn, p.tenant_id, draft.id)
         owners = {r.rep_id for r in book}
+        leaving = departure.rep_id if departure else None
         slots = [
             RepSlot(r.id, capacity_hours(r.ramp_status, settings), frozenset(r.expertise or ()))
             for r in reps
-            if r.role == role or r.id in owners
+            if (r.role == role or r.id in owners or (departure and r.id == departure.interim_rep_id))
+            and r.id != leaving
         ]
+        # a departure freezes the accounts with open pipeline under the interim owner (seed 002)
+        frozen: set[Any] = set()
+        if departure is not None and departure.interim_rep_id is not None:
+            theirs = [r.account_id for r in book if r.rep_id == leaving]
+            frozen = await store.accounts_with_open_pipeline(conn, p.tenant_id, theirs)
         accounts = [
             {
                 "key": r.account_id,
-                "rep": r.rep_id,
+                "rep": departure.interim_rep_id if r.account_id in frozen and departure else r.rep_id,
                 "potential": float(r.potential or 0.0),
                 "workload": workload_hours(r.tier, settings),
                 "cost": move_cost(r.tier, settings),
-                "locked": r.locked,
-                "family": roots.get(r.account_id),
+                # a departure moves only the leaving rep's accounts: everyone else's stay where they are
+                "locked": r.locked
+                or r.account_id in frozen
+                or (departure is not None and r.rep_id != leaving),
+                "family": None if r.account_id in frozen else roots.get(r.account_id),
             }
             for r in book
         ]
@@ -85,6 +111,13 @@ async def propose_rebalance(
                 if row.rep_id == target or row.locked:
                     continue
                 reason = move.reason if move else "family: stays with the parent account's owner"
+                if departure is not None and row.rep_id == departure.rep_id:
+                    why = f"departure: {departure.name} leaves on {departure.on}; "
+                    reason = why + (
+                        "interim owner of open pipeline"
+                        if account_id in frozen
+                        else "highest potential first, to the rep with the most room"
+                    )
                 ends.append(row.assignment_id)
                 adds.append(
                     {
@@ -95,8 +128,10 @@ async def propose_rebalance(
                         "territory_id": territory_of.get(target, row.territory_id),
                         "rep_id": target,
                         "role": role,
-                        "locked": False,
-                        "reason": AssignmentReason.REBALANCE.value,
+                        "locked": account_id in frozen,
+                        "reason": (
+                            AssignmentReason.DEPARTURE if departure else AssignmentReason.REBALANCE
+                        ).value,
                         "note": reason[:1000],
                         "valid_from": now,
                     }
@@ -139,3 +174,35 @@ async def propose_rebalance(
         "equity_before": await plan_equity(ctx, p, plan_id, role),
         "equity_after": await plan_equity(ctx, p, draft.id, role),
     }
+
+
+async def rep_departure(
+    ctx: AppContext, p: Principal, rep_id: UUID, on: date, interim_rep_id: UUID | None, role: str = "AE"
+) -> dict[str, Any]:
+    """Seed 002: the rep's end date is set; a draft copy of the active plan freezes their accounts with open
+    pipeline under the interim owner (locked) and gives the rest to the reps with room, highest potential
+    (tier 1) first. Review the draft, then activate it."""
+    p.require(Scope.WRITE)
+    async with ctx.uow(p.tenant_id) as uow:
+        rep = found(await uow.reps.get(rep_id), "rep", rep_id)
+        if interim_rep_id is not None:
+            interim = await referenced(uow.reps, interim_rep_id, "interim_rep_id", "rep")
+            if interim.id == rep_id or interim.end_date is not None:
+                raise ValidationFailed(
+                    "the interim owner must be another rep who is not leaving",
+                    [FieldError("interim_rep_id", "invalid_choice", "another active rep")],
+                )
+        active = await uow.plans.active()
+        if active is None:
+            raise Conflict("there is no active plan to take the rep's accounts from", code="no_active_plan")
+        if rep.start_date is not None and on < rep.start_date:
+            raise ValidationFailed(
+                "the departure is before the rep started",
+                [FieldError("date", "before_start", "the date must be on or after the start date")],
+            )
+    departure = Departure(rep_id, rep.name, on, interim_rep_id)
+    proposal = await propose_rebalance(ctx, p, active.id, role, f"Departure of {rep.name}", departure)
+    async with ctx.uow(p.tenant_id) as uow:  # only once the draft exists
+        await uow.reps.update(rep_id, {"end_date": on})
+        await uow.commit()
+    return proposal

@@ -923,3 +923,13 @@ class RebalanceProposalRead(BaseModel):
 
 class RebalanceRequest(Input):
     name: str | None = Field(None, min_length=1, max_length=200, description="the draft's name")
+
+
+Day = date
+
+
+class DepartureRequest(Input):
+    date: Day = Field(description="the rep's last day; set as the rep's end date")
+    interim_rep_id: UUID | None = Field(
+        None, description="the interim owner of the accounts with open pipeline (they are locked to them)"
+    )

@@ -360,3 +360,82 @@ async def test_graphql_propose_rebalance(client, tenant):
     got = r.json()["data"]["proposeRebalance"]
     # one account cannot be split between two reps: reported, not a crash
     assert got["__typename"] == "RebalanceProposal" and got["infeasible"]
+
+
+async def test_rep_departure_freezes_open_pipeline_and_reassigns_tier_1_first(client, tenant, other_tenant):
+    leaving, a, b, interim = [
+        await f.rep(client, tenant.headers, name=n) for n in ("Lea", "Ann", "Bo", "Ivy")
+    ]
+    plan = await f.plan(client, tenant.headers)
+    books = {"Lea": (leaving, 6), "Ann": (a, 2), "Bo": (b, 2)}
+    rows = []
+    for rep_name, (rep, n) in books.items():
+        mine = [
+            {"external_id": f"{rep_name}-{k}", "name": "x", "current_arr": 100_000 * (k + 1)}
+            for k in range(n)
+        ]
+        await f.territory(
+            client,
+            tenant.headers,
+            plan["id"],
+            name=rep_name,
+            primary_rep_id=rep["id"],
+            boundary={"named_accounts": [r["external_id"] for r in mine]},
+        )
+        rows += mine
+    await _import(client, tenant, rows)
+    opp = [{"external_id": "O1", "account_external_id": "Lea-0", "amount": 50_000, "status": "open"}]
+    assert (
+        await client.post("/v1/opportunities/import", json=opp, headers=tenant.headers)
+    ).status_code == 200
+    await client.post("/v1/scoring/run", headers=tenant.headers)
+    await client.post(f"/v1/plans/{plan['id']}/assign-by-rules", headers=tenant.headers)
+    await client.post(f"/v1/plans/{plan['id']}/activate", headers=tenant.headers)
+
+    body = {"date": "2026-12-31", "interim_rep_id": interim["id"]}
+    r = await client.post(f"/v1/reps/{leaving['id']}/departure", json=body, headers=tenant.headers)
+    assert r.status_code == 201, r.text
+    proposal = r.json()
+    moves = {m["account_id"]: m for m in proposal["moves"]["accounts"]}
+    assert len(moves) == 6 and all(m["from_rep"] == leaving["id"] for m in moves.values())
+    lea0 = (await client.get("/v1/accounts/by-external-id/Lea-0", headers=tenant.headers)).json()
+    frozen = moves[lea0["id"]]
+    assert frozen["to_rep"] == interim["id"] and "interim owner of open pipeline" in frozen["reason"]
+    others = [m for k, m in moves.items() if k != lea0["id"]]
+    assert {m["to_rep"] for m in others} <= {a["id"], b["id"], interim["id"]}
+    assert all(m["reason"].startswith("departure: Lea leaves on 2026-12-31") for m in others)
+    # the draft holds it, locked for the interim owner; the end date is set; the active plan is unchanged
+    asg = (
+        await client.get(
+            f"/v1/assignments?plan_id={proposal['plan_id']}&account_id={lea0['id']}", headers=tenant.headers
+        )
+    ).json()["items"][0]
+    assert (asg["rep_id"], asg["locked"], asg["reason"]) == (interim["id"], True, "departure")
+    assert (await client.get(f"/v1/reps/{leaving['id']}", headers=tenant.headers)).json()[
+        "end_date"
+    ] == "2026-12-31"
+    assert (await client.get("/v1/ownership/Lea-0", headers=tenant.headers)).json()["rep"]["id"] == leaving[
+        "id"
+    ]
+    bad = await client.post(
+        f"/v1/reps/{a['id']}/departure",
+        json={"date": "2026-12-31", "interim_rep_id": a["id"]},
+        headers=tenant.headers,
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "interim_rep_id"
+    assert (
+        await client.post(f"/v1/reps/{a['id']}/departure", json=body, headers=other_tenant.headers)
+    ).status_code == 404
+
+
+async def test_graphql_rep_departure(client, tenant):
+    owned = await f.owned_account(client, tenant.headers, current_arr=1000)
+    other = await f.rep(client, tenant.headers)
+    m = """mutation($r: UUID!) { repDeparture(repId: $r, date: "2026-12-31") { __typename
+             ... on RebalanceProposal { moves { count accounts { toRep reason } } }
+             ... on Problem { code } } }"""
+    r = await client.post(
+        "/graphql", json={"query": m, "variables": {"r": owned["rep"]["id"]}}, headers=tenant.headers
+    )
+    got = r.json()["data"]["repDeparture"]
+    assert got["moves"]["count"] == 1 and got["moves"]["accounts"][0]["toRep"] == other["id"]
