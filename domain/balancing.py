@@ -39,6 +39,7 @@ class RepSlot:
     key: Hashable
     capacity: float | None = None  # workload hours; None: not constrained
     expertise: frozenset[str] = frozenset()
+    share: float = 1.0  # of an even share of potential: a new hire ramping at 50% takes 0.5
 
 
 @dataclass(frozen=True)
@@ -88,16 +89,24 @@ def _shed_cost(units: Sequence[Unit], amount: float) -> float:
     return float("inf")  # cannot shed that much: infeasible
 
 
-def band_limits(units: Sequence[Unit], reps: Sequence[RepSlot], bands: Bands) -> tuple[float, float]:
-    """The band, widened by a rounding tolerance (so a rep at the edge is inside it for every rule here)."""
-    mean = sum(u.potential for u in units) / len(reps) if reps else 0.0
-    tol = 1e-9 * max(1.0, mean)
-    return mean * (1 - bands.potential) - tol, mean * (1 + bands.potential) + tol
+def band_limits(
+    units: Sequence[Unit], reps: Sequence[RepSlot], bands: Bands
+) -> dict[Hashable, tuple[float, float]]:
+    """Each rep's band: its share of the potential, +- the band, widened by a rounding tolerance (so a rep
+    at the edge is inside it for every rule here)."""
+    shares = sum(r.share for r in reps)
+    per_share = sum(u.potential for u in units) / shares if shares else 0.0
+    out = {}
+    for r in reps:
+        target = per_share * r.share
+        tol = 1e-9 * max(1.0, target)
+        out[r.key] = (target * (1 - bands.potential) - tol, target * (1 + bands.potential) + tol)
+    return out
 
 
 def lower_bound(units: Sequence[Unit], reps: Sequence[RepSlot], bands: Bands) -> float:
     """Value-weighted moves any plan with every rep inside the potential band needs, at least."""
-    low, high = band_limits(units, reps, bands)
+    limits = band_limits(units, reps, bands)
     present = {r.key for r in reps}
     by_rep: dict[Hashable, list[Unit]] = {r.key: [] for r in reps}
     for u in units:
@@ -108,6 +117,7 @@ def lower_bound(units: Sequence[Unit], reps: Sequence[RepSlot], bands: Bands) ->
     out = 0.0
     into = 0.0
     for r in reps:
+        low, high = limits[r.key]
         mine = by_rep.get(r.key, [])
         total = sum(u.potential for u in mine)
         if total > high:
@@ -124,13 +134,14 @@ def lower_bound(units: Sequence[Unit], reps: Sequence[RepSlot], bands: Bands) ->
 
 def check_feasible(units: Sequence[Unit], reps: Sequence[RepSlot], bands: Bands) -> list[str]:
     """What no plan can meet, in words (a unit larger than the band itself, locked potential above it)."""
-    low, high = band_limits(units, reps, bands)
+    limits = band_limits(units, reps, bands)
     problems = []
     for u in units:
-        if u.potential > high:
+        room = max((limits[r.key][1] for r in reps if _eligible(u, r)), default=0.0)
+        if reps and u.potential > room:
             problems.append(
-                f"{u.key}: potential {u.potential:,.0f} alone is above the band's top ({high:,.0f}): "
-                f"its owner cannot be within {bands.potential:.0%} of the mean"
+                f"{u.key}: potential {u.potential:,.0f} alone is above the band's top ({room:,.0f}): "
+                f"its owner cannot be within {bands.potential:.0%} of its share"
             )
         if not u.locked and not any(_eligible(u, r) for r in reps):
             problems.append(f"{u.key}: no rep has the expertise it needs ({', '.join(sorted(u.needs))})")
@@ -139,21 +150,28 @@ def check_feasible(units: Sequence[Unit], reps: Sequence[RepSlot], bands: Bands)
         if u.locked:
             locked[u.rep] = locked.get(u.rep, 0.0) + u.potential
     for rep, amount in locked.items():
-        if amount > high:
-            problems.append(f"{rep}: locked potential {amount:,.0f} is above the band's top ({high:,.0f})")
+        if rep in limits and amount > limits[rep][1]:
+            problems.append(
+                f"{rep}: locked potential {amount:,.0f} is above the band's top ({limits[rep][1]:,.0f})"
+            )
     return problems
 
 
 def rebalance(
-    units: Iterable[Unit], reps: Iterable[RepSlot], bands: Bands = Bands(), max_moves: int | None = None
+    units: Iterable[Unit],
+    reps: Iterable[RepSlot],
+    bands: Bands = Bands(),
+    max_moves: int | None = None,
+    only_to: Hashable | None = None,
 ) -> Result:
     """Greedy repair: while a rep is above the band, move its cheapest unit per dollar (that fits) to the
     eligible rep furthest below the mean; then fill reps below the band from reps above the mean. Every
-    move says why. The result carries the lower bound and the gap to it."""
+    move says why. The result carries the lower bound and the gap to it. `only_to`: every move goes to
+    this rep (carving a book for a new one)."""
     units = list(units)
     reps = list(reps)
     rep_by_key = {r.key: r for r in reps}
-    low, high = band_limits(units, reps, bands)
+    limits = band_limits(units, reps, bands)
     where = {u.key: u.rep for u in units}
     load = {r.key: 0.0 for r in reps}
     work = {r.key: 0.0 for r in reps}
@@ -168,7 +186,9 @@ def rebalance(
     limit = max_moves if max_moves is not None else 4 * len(units) + 10
 
     def fits(u: Unit, target: RepSlot) -> bool:
-        if not _eligible(u, target) or load[target.key] + u.potential > high + 1e-9:
+        if only_to is not None and target.key != only_to:
+            return False  # carving a book for one rep: every move goes to it
+        if not _eligible(u, target) or load[target.key] + u.potential > limits[target.key][1]:
             return False
         cap = target.capacity
         return cap is None or work[target.key] + u.workload <= cap * (1 + bands.capacity) + 1e-9
@@ -196,8 +216,8 @@ def rebalance(
     steps = 0
     while steps < limit:
         steps += 1
-        over = [k for k in load if load[k] > high + 1e-9]
-        under = [k for k in load if load[k] < low - 1e-9]
+        over = [k for k in load if load[k] > limits[k][1]]
+        under = [k for k in load if load[k] < limits[k][0]]
         if not over and not under:
             break
         done = False
@@ -216,27 +236,28 @@ def rebalance(
                 move(
                     u,
                     t.key,
-                    f"balance: {source} was {load[source] + u.potential - high:,.0f} above the band's top; "
+                    f"balance: {source} was {load[source] + u.potential - limits[source][1]:,.0f} above the "
+                    f"band's top; "
                     f"{t.key} was the lowest eligible rep",
                 )
                 done = True
                 break
         if not done and under:
-            target = min(under, key=lambda k: load[k])
-            donors = sorted((k for k in load if load[k] - 1e-9 > (low + high) / 2), key=lambda k: -load[k])
+            target = min(under, key=lambda k: load[k] - limits[k][0])
+            donors = sorted((k for k in load if load[k] > sum(limits[k]) / 2), key=lambda k: -load[k])
             for donor in donors:
                 candidates = sorted(
                     (u for u in units if where[u.key] == donor and not u.locked and u.key not in moved),
                     key=lambda u: (u.cost / u.potential if u.potential else float("inf"), -u.potential),
                 )
                 for u in candidates:
-                    if load[donor] - u.potential < low - 1e-9 or not fits(u, rep_by_key[target]):
+                    if load[donor] - u.potential < limits[donor][0] or not fits(u, rep_by_key[target]):
                         continue
                     move(
                         u,
                         target,
-                        f"balance: {target} was {low - load[target]:,.0f} below the band's bottom; "
-                        f"{donor} had potential to spare",
+                        f"balance: {target} was {limits[target][0] - load[target]:,.0f} below the band's "
+                        f"bottom; {donor} had potential to spare",
                     )
                     done = True
                     break
@@ -245,9 +266,10 @@ def rebalance(
         if not done:
             break
     for k in load:
-        if load[k] > high + 1e-9:
+        low, high = limits[k]
+        if load[k] > high:
             result.violations.append(f"{k}: potential {load[k]:,.0f} is {load[k] - high:,.0f} above the band")
-        elif load[k] < low - 1e-9:
+        elif load[k] < low:
             result.violations.append(f"{k}: potential {load[k]:,.0f} is {low - load[k]:,.0f} below the band")
         cap = rep_by_key[k].capacity
         if cap is not None and work[k] > cap * (1 + bands.capacity) + 1e-9:

@@ -812,6 +812,16 @@ class Mutation:
         )
         return found if isinstance(found, Problem) else s.RebalanceProposalRead.model_validate(found)
 
+    @strawberry.mutation(description="A rep joins: a draft with a territory carved for them, sized for ramp")
+    async def rep_arrival(
+        self, info: Info, rep_id: UUID, territory_name: str | None = None, role: model.Role = model.Role.AE
+    ) -> RebalanceResult:  # type: ignore[valid-type]
+        c = info.context
+        found = await attempt(
+            rebalancing_service.rep_arrival(c.ctx, c.principal, rep_id, territory_name, role.value)
+        )
+        return found if isinstance(found, Problem) else s.RebalanceProposalRead.model_validate(found)
+
     @strawberry.mutation
     async def create_assignment(self, info: Info, input: AssignmentCreateInput) -> AssignmentResult:  # type: ignore
         return await _mutate(assignments.create_assignment, s.AssignmentCreate)(info, input)

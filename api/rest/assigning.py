@@ -12,6 +12,7 @@ from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
 from api.services import assigning as service
 from api.services import equity, history, plans, rebalancing
 from api.services.schemas import (
+    ArrivalRequest,
     AssignByRulesRead,
     DepartureRequest,
     MovementRead,
@@ -142,4 +143,21 @@ async def rep_departure(
     rep_id: UUID, body: DepartureRequest, p: PrincipalDep, ctx: CtxDep, role: Role = Role.AE
 ) -> RebalanceProposalRead:
     proposal = await rebalancing.rep_departure(ctx, p, rep_id, body.date, body.interim_rep_id, role.value)
+    return RebalanceProposalRead.model_validate(proposal)
+
+
+@router.post(
+    "/reps/{rep_id}/arrival",
+    name="rep_arrival",
+    response_model=RebalanceProposalRead,
+    status_code=201,
+    summary="A rep joins: a draft with a territory carved for them with the fewest moves, sized for ramp",
+    responses=problem_responses(404, 409, *AUTH_ERRORS),
+)
+async def rep_arrival(
+    rep_id: UUID, p: PrincipalDep, ctx: CtxDep, role: Role = Role.AE, body: ArrivalRequest | None = None
+) -> RebalanceProposalRead:
+    proposal = await rebalancing.rep_arrival(
+        ctx, p, rep_id, body.territory_name if body else None, role.value
+    )
     return RebalanceProposalRead.model_validate(proposal)

@@ -6,23 +6,35 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from uuid import UUID
 
-from api.services import plans
+from api.services import plans, territories
 from api.services.common import found, referenced
 from api.services.context import AppContext, Principal
 from api.services.equity import plan_equity
+from api.services.schemas import TerritoryCreate
 from domain.balancing import Bands, RepSlot, rebalance, units_from_accounts
+from domain.capacity import productivity
 from domain.defaults import apply_overrides
 from domain.equity import capacity_hours, move_cost, workload_hours
 from domain.errors import Conflict, FieldError, ValidationFailed
-from domain.model import AssignmentReason, Scope
+from domain.model import AssignmentReason, RampStatus, Scope
 from persistence import assigning as store
 
 LISTED = 1_000
+
+
+@dataclass(frozen=True)
+class Arrival:
+    rep_id: UUID
+    name: str
+    ramp: str
+    share: float  # of an even share of potential, by ramp status
+    territory_id: UUID
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,7 @@ async def propose_rebalance(
     role: str = "AE",
     name: str | None = None,
     departure: Departure | None = None,
+    arrival: Callable[[Any], Awaitable[Arrival]] | None = None,
 ) -> dict[str, Any]:
     p.require(Scope.WRITE)
     async with ctx.uow(p.tenant_id) as uow:
@@ -59,6 +72,7 @@ async def propose_rebalance(
         overrides, version = await uow.settings_record()
     settings = apply_overrides(overrides)
     draft = await plans.copy_plan(ctx, p, plan_id, name or f"Rebalance of {source.name}")
+    joining = await arrival(draft) if arrival is not None else None
     now = ctx.clock.now()
     async with ctx.engine.begin() as conn:
         book = await store.book_for_balancing(conn, p.tenant_id, draft.id, role)
@@ -68,9 +82,19 @@ async def propose_rebalance(
         owners = {r.rep_id for r in book}
         leaving = departure.rep_id if departure else None
         slots = [
-            RepSlot(r.id, capacity_hours(r.ramp_status, settings), frozenset(r.expertise or ()))
+            RepSlot(
+                r.id,
+                capacity_hours(r.ramp_status, settings),
+                frozenset(r.expertise or ()),
+                joining.share if joining and r.id == joining.rep_id else 1.0,
+            )
             for r in reps
-            if (r.role == role or r.id in owners or (departure and r.id == departure.interim_rep_id))
+            if (
+                r.role == role
+                or r.id in owners
+                or (departure and r.id == departure.interim_rep_id)
+                or (joining and r.id == joining.rep_id)
+            )
             and r.id != leaving
         ]
         # a departure freezes the accounts with open pipeline under the interim owner (seed 002)
@@ -95,7 +119,7 @@ async def propose_rebalance(
         ]
         units, members = units_from_accounts(accounts)
         bands = Bands(settings.equity.balance_potential_band, settings.equity.capacity_band)
-        result = rebalance(units, slots, bands)
+        result = rebalance(units, slots, bands, only_to=joining.rep_id if joining else None)
         unit_move = {m.unit: m for m in result.moves}
         by_account = {r.account_id: r for r in book}
         territory_of: dict[Any, Any] = {}
@@ -111,6 +135,11 @@ async def propose_rebalance(
                 if row.rep_id == target or row.locked:
                     continue
                 reason = move.reason if move else "family: stays with the parent account's owner"
+                if joining is not None and target == joining.rep_id:
+                    reason = (
+                        f"arrival: carving a book for {joining.name} ({joining.ramp}, "
+                        f"{joining.share:.0%} of an even share); " + reason
+                    )
                 if departure is not None and row.rep_id == departure.rep_id:
                     why = f"departure: {departure.name} leaves on {departure.on}; "
                     reason = why + (
@@ -206,3 +235,36 @@ async def rep_departure(
         await uow.reps.update(rep_id, {"end_date": on})
         await uow.commit()
     return proposal
+
+
+async def rep_arrival(
+    ctx: AppContext, p: Principal, rep_id: UUID, territory_name: str | None, role: str = "AE"
+) -> dict[str, Any]:
+    """Seed 002/003: a draft copy of the active plan with a new territory for the rep, carved from the
+    others with the fewest moves, sized for the rep's ramp status (a new hire takes half an even share)."""
+    p.require(Scope.WRITE)
+    async with ctx.uow(p.tenant_id) as uow:
+        rep = found(await uow.reps.get(rep_id), "rep", rep_id)
+        if rep.end_date is not None:
+            raise Conflict("the rep has an end date; an arriving rep has none", code="rep_departed")
+        active = await uow.plans.active()
+        if active is None:
+            raise Conflict("there is no active plan to carve a territory from", code="no_active_plan")
+        overrides, _ = await uow.settings_record()
+    settings = apply_overrides(overrides)
+    share = productivity(RampStatus(rep.ramp_status), settings.capacity)
+
+    async def carve(draft: Any) -> Arrival:
+        territory = await territories.create_territory(
+            ctx,
+            p,
+            TerritoryCreate(
+                plan_id=draft.id,
+                name=territory_name or f"{rep.name}",
+                primary_rep_id=rep_id,
+                boundary={},
+            ),
+        )
+        return Arrival(rep_id, rep.name, rep.ramp_status.value, share, territory.id)
+
+    return await propose_rebalance(ctx, p, active.id, role, f"Arrival of {rep.name}", arrival=carve)

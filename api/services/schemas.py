@@ -933,3 +933,9 @@ class DepartureRequest(Input):
     interim_rep_id: UUID | None = Field(
         None, description="the interim owner of the accounts with open pipeline (they are locked to them)"
     )
+
+
+class ArrivalRequest(Input):
+    territory_name: str | None = Field(
+        None, min_length=1, max_length=200, description="default: the rep's name"
+    )

@@ -439,3 +439,46 @@ async def test_graphql_rep_departure(client, tenant):
     )
     got = r.json()["data"]["repDeparture"]
     assert got["moves"]["count"] == 1 and got["moves"]["accounts"][0]["toRep"] == other["id"]
+
+
+async def test_rep_arrival_carves_a_territory_sized_for_ramp(client, tenant):
+    a, b = await f.rep(client, tenant.headers, name="Ann"), await f.rep(client, tenant.headers, name="Bo")
+    plan = await f.plan(client, tenant.headers)
+    rows = []
+    for rep_name, rep in (("Ann", a), ("Bo", b)):
+        mine = [{"external_id": f"{rep_name}-{k}", "name": "x", "current_arr": 10_000} for k in range(10)]
+        await f.territory(
+            client,
+            tenant.headers,
+            plan["id"],
+            name=rep_name,
+            primary_rep_id=rep["id"],
+            boundary={"named_accounts": [r["external_id"] for r in mine]},
+        )
+        rows += mine
+    await _import(client, tenant, rows)
+    await client.post("/v1/scoring/run", headers=tenant.headers)
+    await client.post(f"/v1/plans/{plan['id']}/assign-by-rules", headers=tenant.headers)
+    await client.post(f"/v1/plans/{plan['id']}/activate", headers=tenant.headers)
+    new = await f.rep(client, tenant.headers, name="Nia", ramp_status="new_hire")
+    r = await client.post(
+        f"/v1/reps/{new['id']}/arrival", json={"territory_name": "North"}, headers=tenant.headers
+    )
+    assert r.status_code == 201, r.text
+    proposal = r.json()
+    # shares 1 : 1 : 0.5 (a new hire at 50%) of 200,000 -> 80,000 : 80,000 : 40,000: four accounts move
+    assert proposal["moves"]["count"] == 4 and proposal["violations"] == []
+    assert all(
+        m["to_rep"] == new["id"] and m["reason"].startswith("arrival: carving a book for Nia")
+        for m in proposal["moves"]["accounts"]
+    )
+    north = [
+        t
+        for t in (
+            await client.get(f"/v1/territories?plan_id={proposal['plan_id']}", headers=tenant.headers)
+        ).json()["items"]
+        if t["name"] == "North"
+    ]
+    assert north and north[0]["primary_rep_id"] == new["id"]
+    books = {x["key"]: x["accounts"] for x in proposal["equity_after"]["by_rep"]["books"]}
+    assert books[new["id"]] == 4

@@ -85,3 +85,12 @@ def test_a_book_already_in_band_gets_zero_moves(sizes):
     result = rebalance(units, REPS)
     assert result.moves == [] and result.lower_bound == 0 and result.gap == 0.0
     assert lower_bound(units, REPS, Bands()) == 0
+
+
+def test_a_new_hire_gets_a_share_sized_for_ramp_with_few_moves():
+    units = [Unit(f"{r}{i}", r, 100.0) for r in "AB" for i in range(10)]  # 2,000 between two reps
+    reps = [RepSlot("A"), RepSlot("B"), RepSlot("NEW", share=0.5)]  # a new hire at 50% productivity
+    result = rebalance(units, reps, Bands(potential=0.10))
+    # shares 1 : 1 : 0.5 of 2,000 -> 800 : 800 : 400
+    assert result.violations == [] and result.after["NEW"] == 400
+    assert len(result.moves) == 4 and all(m.target == "NEW" for m in result.moves)
