@@ -193,6 +193,13 @@ def rebalance(
         cap = target.capacity
         return cap is None or work[target.key] + u.workload <= cap * (1 + bands.capacity) + 1e-9
 
+    # movable units per owner, cheapest per dollar first; a unit moves at most once
+    ratio = {u.key: (u.cost / u.potential if u.potential else float("inf"), -u.potential) for u in units}
+    movable: dict[Hashable, list[Unit]] = {}
+    for u in sorted(units, key=lambda u: ratio[u.key]):
+        if not u.locked:
+            movable.setdefault(u.rep, []).append(u)
+
     def move(u: Unit, target: Hashable, reason: str) -> None:
         source = where[u.key]
         if source in load:
@@ -223,10 +230,7 @@ def rebalance(
         done = False
         if over:
             source = max(over, key=lambda k: load[k])
-            candidates = sorted(
-                (u for u in units if where[u.key] == source and not u.locked and u.key not in moved),
-                key=lambda u: (u.cost / u.potential if u.potential else float("inf"), -u.potential),
-            )
+            candidates = [u for u in movable.get(source, ()) if u.key not in moved]
             for u in candidates:
                 # the excess it removes without pushing the source below the band
                 targets = [r for r in reps if r.key != source and fits(u, r)]
@@ -246,10 +250,7 @@ def rebalance(
             target = min(under, key=lambda k: load[k] - limits[k][0])
             donors = sorted((k for k in load if load[k] > sum(limits[k]) / 2), key=lambda k: -load[k])
             for donor in donors:
-                candidates = sorted(
-                    (u for u in units if where[u.key] == donor and not u.locked and u.key not in moved),
-                    key=lambda u: (u.cost / u.potential if u.potential else float("inf"), -u.potential),
-                )
+                candidates = [u for u in movable.get(donor, ()) if u.key not in moved]
                 for u in candidates:
                     if load[donor] - u.potential < limits[donor][0] or not fits(u, rep_by_key[target]):
                         continue
