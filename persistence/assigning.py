@@ -140,23 +140,12 @@ async def add_plan(conn: AsyncConnection, row: dict[str, Any]) -> None:
     await conn.execute(sa.insert(PlanRow.__table__), [row])
 
 
-async def book_for_balancing(
-    conn: AsyncConnection, tenant_id: uuid.UUID, plan_id: Any, role: str
-) -> list[Any]:
-    """The plan's current owners for the role, with what balancing needs of each account."""
+def owned_book(*columns: Any, tenant_id: uuid.UUID, plan_id: Any, role: str) -> Any:
+    """SELECT `columns` over a plan's current owners for a role, joined to their live accounts and scores;
+    callers add joins with `.join_from` or group it."""
     a, acc, s = ASSIGNMENTS.c, ACCOUNTS.c, SCORES.c
-    stmt = (
-        sa.select(
-            a.id.label("assignment_id"),
-            a.account_id,
-            a.rep_id,
-            a.territory_id,
-            a.locked,
-            acc.parent_id,
-            acc.industry,
-            s.tier,
-            s.potential,
-        )
+    return (
+        sa.select(*columns)
         .select_from(
             ASSIGNMENTS.join(ACCOUNTS, acc.id == a.account_id).outerjoin(SCORES, s.account_id == a.account_id)
         )
@@ -167,6 +156,27 @@ async def book_for_balancing(
             a.valid_to.is_(None),
             acc.deleted_at.is_(None),
         )
+    )
+
+
+async def book_for_balancing(
+    conn: AsyncConnection, tenant_id: uuid.UUID, plan_id: Any, role: str
+) -> list[Any]:
+    """The plan's current owners for the role, with what balancing needs of each account."""
+    a, acc, s = ASSIGNMENTS.c, ACCOUNTS.c, SCORES.c
+    stmt = owned_book(
+        a.id.label("assignment_id"),
+        a.account_id,
+        a.rep_id,
+        a.territory_id,
+        a.locked,
+        acc.parent_id,
+        acc.industry,
+        s.tier,
+        s.potential,
+        tenant_id=tenant_id,
+        plan_id=plan_id,
+        role=role,
     )
     return list((await conn.execute(stmt)).all())
 

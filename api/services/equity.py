@@ -28,7 +28,7 @@ async def book_rows(conn: Any, tenant_id: UUID, plan_id: Any, role: str) -> list
     open pipeline."""
     a, s, acc, c = store.ASSIGNMENTS.c, store.SCORES.c, store.ACCOUNTS.c, COVERAGE.c
     stmt = (
-        sa.select(
+        store.owned_book(
             a.territory_id,
             a.rep_id,
             s.tier,
@@ -37,19 +37,11 @@ async def book_rows(conn: Any, tenant_id: UUID, plan_id: Any, role: str) -> list
             sa.func.count().label("accounts"),
             sa.func.coalesce(sa.func.sum(s.potential), 0.0).label("potential"),
             sa.func.coalesce(sa.func.sum(c.open_pipeline), 0.0).label("pipeline"),
+            tenant_id=tenant_id,
+            plan_id=plan_id,
+            role=role,
         )
-        .select_from(
-            store.ASSIGNMENTS.join(store.ACCOUNTS, acc.id == a.account_id)
-            .outerjoin(store.SCORES, s.account_id == a.account_id)
-            .outerjoin(COVERAGE, c.account_id == a.account_id)
-        )
-        .where(
-            a.tenant_id == tenant_id,
-            a.plan_id == plan_id,
-            a.role == role,
-            a.valid_to.is_(None),
-            acc.deleted_at.is_(None),
-        )
+        .outerjoin(COVERAGE, c.account_id == a.account_id)
         .group_by(a.territory_id, a.rep_id, s.tier, acc.segment, s.icp_fit)
     )
     return list((await conn.execute(stmt)).all())
