@@ -94,3 +94,14 @@ def test_a_new_hire_gets_a_share_sized_for_ramp_with_few_moves():
     # shares 1 : 1 : 0.5 of 2,000 -> 800 : 800 : 400
     assert result.violations == [] and result.after["NEW"] == 400
     assert len(result.moves) == 4 and all(m.target == "NEW" for m in result.moves)
+
+
+def test_workload_is_brought_within_the_capacity_band_keeping_potential_in_band():
+    units = [Unit(f"h{i}", "A", 10.0, workload=10.0) for i in range(5)]  # heavy to cover, little potential
+    units += [Unit(f"a{i}", "A", 190.0, workload=1.0) for i in range(5)]
+    units += [Unit(f"b{i}", "B", 100.0, workload=1.0) for i in range(10)]
+    reps = [RepSlot("A", capacity=32.5), RepSlot("B", capacity=32.5)]  # 65 hours of work between them
+    result = rebalance(units, reps, Bands(potential=0.10, capacity=0.20))
+    assert result.violations == []
+    assert result.moves and all(m.reason.startswith("capacity: A was at") for m in result.moves)
+    assert {m.unit for m in result.moves} <= {f"h{i}" for i in range(5)}  # the heavy, low-potential ones
