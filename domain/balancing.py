@@ -268,62 +268,65 @@ def rebalance(
             break
     # then workload: shed from reps above their capacity band, and fill reps below it, keeping every rep's
     # potential inside its band (seed 001: no rep over- or under-loaded by more than 20%)
-    capped = {r.key: r.capacity for r in reps if r.capacity}
-    cap_of: dict[Hashable, float] = {r.key: r.capacity or float("inf") for r in reps}  # inf: not constrained
+    capped: dict[Hashable, float] = {r.key: r.capacity for r in reps if r.capacity}
 
     def within_potential(k: Hashable, delta: float) -> bool:
         return limits[k][0] <= load[k] + delta <= limits[k][1]
 
+    def util(k: Hashable) -> float:
+        return work[k] / capped[k]
+
+    total_cap = sum(capped.values())
+    utilisation = sum(work[k] for k in capped) / total_cap if total_cap else 1.0
+    structural = bool(capped) and not 1 - bands.capacity <= utilisation <= 1 + bands.capacity
+    if structural:
+        # no reassignment can fix a team that has too much or too little work in all: say so, do not churn
+        result.infeasible.append(
+            f"the book needs {utilisation:.0%} of the team's capacity: not every rep can be within "
+            f"{bands.capacity:.0%} of capacity (hire, raise the tier threshold, or resize the team)"
+        )
     steps = 0
-    while steps < limit:
+    while not structural and steps < limit:
         steps += 1
-        over_cap = [k for k in capped if work[k] > cap_of[k] * (1 + bands.capacity) + 1e-9]
-        under_cap = [k for k in capped if work[k] < cap_of[k] * (1 - bands.capacity) - 1e-9]
+        over_cap = sorted((k for k in capped if util(k) > 1 + bands.capacity + 1e-9), key=lambda k: -util(k))
+        under_cap = sorted((k for k in capped if util(k) < 1 - bands.capacity - 1e-9), key=util)
         if not over_cap and not under_cap:
             break
+        # (source, target): an overloaded rep sheds to anyone with room; an underloaded one takes from the
+        # reps busier than the team as a whole
+        pairs: list[tuple[Hashable, Hashable | None]] = [(k, None) for k in over_cap]
+        for k in under_cap:
+            pairs += [
+                (d, k) for d in sorted(capped, key=lambda d: -util(d)) if util(d) > utilisation and d != k
+            ]
         done = False
-        pairs: list[tuple[Hashable | None, Hashable | None]] = [
-            (k, None) for k in sorted(over_cap, key=lambda k: -work[k] / cap_of[k])
-        ]
-        pairs += [(None, k) for k in sorted(under_cap, key=lambda k: work[k] / cap_of[k])]
-        for source, target_key in pairs:
-            sources = (
-                [source] if source is not None else sorted(work, key=lambda k: -work[k] / (cap_of[k] or 1))
-            )
-            for src in sources:
-                if src == target_key:
+        for src, only in pairs:
+            for u in sorted(
+                (u for u in movable.get(src, ()) if u.key not in moved and u.workload > 0),
+                key=lambda u: u.cost / u.workload,
+            ):
+                if not within_potential(src, -u.potential):
                     continue
-                for u in sorted(
-                    (u for u in movable.get(src, ()) if u.key not in moved and u.workload > 0),
-                    key=lambda u: u.cost / u.workload,
-                ):
-                    if not within_potential(src, -u.potential):
-                        continue
-                    targets = [
-                        r
-                        for r in reps
-                        if r.key != src
-                        and (target_key is None or r.key == target_key)
-                        and fits(u, r)
-                        and within_potential(r.key, u.potential)
-                        and (
-                            cap_of[r.key] is None
-                            or work[r.key] + u.workload <= cap_of[r.key] * (1 + bands.capacity)
-                        )
-                    ]
-                    if not targets:
-                        continue
-                    t = min(targets, key=lambda r: work[r.key] / cap_of[r.key])
-                    move(
-                        u,
-                        t.key,
-                        f"capacity: {src} was at {work[src] / cap_of[src]:.0%} of its capacity; "
-                        f"{t.key} at {work[t.key] / cap_of[t.key]:.0%}",
-                    )
-                    done = True
-                    break
-                if done:
-                    break
+                targets = [
+                    r
+                    for r in reps
+                    if r.key != src
+                    and (only is None or r.key == only)
+                    and r.key in capped
+                    and fits(u, r)
+                    and within_potential(r.key, u.potential)
+                    and work[r.key] + u.workload <= capped[r.key] * (1 + bands.capacity)
+                ]
+                if not targets:
+                    continue
+                t = min(targets, key=lambda r: util(r.key))
+                move(
+                    u,
+                    t.key,
+                    f"capacity: {src} was at {util(src):.0%} of its capacity; {t.key} at {util(t.key):.0%}",
+                )
+                done = True
+                break
             if done:
                 break
         if not done:
