@@ -118,6 +118,20 @@ def touched_since(since: datetime, kinds: Iterable[str] = KINDS) -> Pred:
     return any_of(*(Cond(f"last_{k}_at", "ge", since) for k in kinds))
 
 
+RULE_CODES = ("no_meaningful_touch", "no_next_step", "no_active_contact")
+REVIEW_LISTS = (
+    "touched_recently",
+    "prospected_not_contacted",
+    "meetings_next_two_weeks",
+    "dormant",
+    "partner_path_unused",
+    "whitespace",
+    "drop_candidates",
+    "at_risk",
+    "expansion",
+)
+
+
 class Rule(NamedTuple):
     code: str
     message: str

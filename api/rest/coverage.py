@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
@@ -19,10 +19,13 @@ from api.services.schemas import (
     OverlapPage,
     RepReviewRead,
 )
+from domain.coverage import REVIEW_LISTS, RULE_CODES
 from domain.model import Role
 
 router = APIRouter(prefix="/v1", tags=["coverage"])
 
+ReasonCode = Literal[RULE_CODES]  # type: ignore[valid-type]
+ReviewList = Literal[REVIEW_LISTS]  # type: ignore[valid-type]
 RoleQ = Annotated[Role, Query(description="whose ownership counts: the owner of record for this role")]
 TierQ = Annotated[int | None, Query(ge=1, le=3)]
 PageSize = Annotated[int | None, Query(ge=1, le=500)]
@@ -80,8 +83,10 @@ async def list_coverage_accounts(
     tier: TierQ = None,
     rep_id: UUID | None = None,
     territory_id: UUID | None = None,
-    reason: Annotated[str | None, Query(description="a rule code: only accounts failing it")] = None,
-    list: Annotated[str | None, Query(description="a monthly review list: only accounts on it")] = None,  # noqa: A002
+    reason: Annotated[ReasonCode | None, Query(description="a rule code: only accounts failing it")] = None,
+    list: Annotated[
+        ReviewList | None, Query(description="a monthly review list: only accounts on it")
+    ] = None,  # noqa: A002
     page_size: PageSize = None,
     page_token: str | None = None,
     format: FormatQ = Format.JSON,

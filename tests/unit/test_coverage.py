@@ -183,3 +183,10 @@ def test_weekly_metric_rules():
     assert rate(1, 4) == 0.25 and rate(0, 0) is None
     model = DEFAULTS.coverage_model
     assert [sequence_target(t, model) for t in (1, 2, 3)] == [8, 5, 2]  # seed 004's low ends
+
+
+def test_the_published_names_are_the_rules_and_lists():
+    from domain.coverage import REVIEW_LISTS, RULE_CODES, coverage_rules
+
+    assert tuple(r.code for r in coverage_rules(RULES, NOW)) == RULE_CODES
+    assert tuple(review_lists(RULES, NOW)) == REVIEW_LISTS
