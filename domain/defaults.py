@@ -190,6 +190,8 @@ DEFAULTS = TenantSettings()
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 50
 MAX_LOOKUP_BATCH = 1_000
+# accounts listed in one answer (unmatched, conflicts, moves...); the counts beside them are complete
+MAX_LISTED_ACCOUNTS = 1_000
 
 
 def settings_to_dict(settings: TenantSettings) -> dict[str, Any]:

@@ -49,6 +49,7 @@ async def plan_territories(conn: AsyncConnection, tenant_id: uuid.UUID, plan_id:
         TERRITORIES.c.priority,
         TERRITORIES.c.boundary,
         TERRITORIES.c.primary_rep_id,
+        TERRITORIES.c.quota,
     ).where(TERRITORIES.c.tenant_id == tenant_id, TERRITORIES.c.plan_id == plan_id)
     return list((await conn.execute(stmt.order_by(TERRITORIES.c.name))).all())
 

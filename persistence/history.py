@@ -9,11 +9,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from persistence.tables import AccountRow, AssignmentRow, OwnershipEventRow, UTCDateTime
+from persistence.tables import AssignmentRow, OwnershipEventRow, UTCDateTime
 
 EVENTS = OwnershipEventRow.__table__
 ASSIGNMENTS = AssignmentRow.__table__
-ACCOUNTS = AccountRow.__table__
 COLUMNS = [
     "tenant_id",
     "account_id",
@@ -118,12 +117,5 @@ async def moved_accounts(db: Any, tenant_id: uuid.UUID, since: datetime, until: 
         EVENTS.c.role == role,
         EVENTS.c.changed_at >= since,
         EVENTS.c.changed_at < until,
-    )
-    return int((await db.execute(stmt)).scalar_one())
-
-
-async def live_accounts(db: Any, tenant_id: uuid.UUID) -> int:
-    stmt = sa.select(sa.func.count()).where(
-        ACCOUNTS.c.tenant_id == tenant_id, ACCOUNTS.c.deleted_at.is_(None)
     )
     return int((await db.execute(stmt)).scalar_one())

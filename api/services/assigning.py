@@ -12,12 +12,12 @@ from uuid import UUID
 from api.services.common import found
 from api.services.context import AppContext, Principal
 from domain.boundaries import RuleTerritory, assign_by_rules, parse_boundary
+from domain.defaults import MAX_LISTED_ACCOUNTS
 from domain.errors import Conflict, FieldError, ValidationFailed
 from domain.model import AssignmentReason, PlanState, Role, Scope
 from persistence import assigning as store
 
 CHUNK = 10_000
-LISTED = 1_000  # accounts listed per kind of problem; the counts are always complete
 
 
 def _brief(account: dict[str, Any]) -> dict[str, Any]:
@@ -59,10 +59,10 @@ async def assign_plan_by_rules(
             by_id = {a["id"]: a for a in chunk}
             result = assign_by_rules(((a["id"], a) for a in chunk), territories)
             n_unmatched += len(result.unmatched)
-            unmatched += [_brief(by_id[k]) for k in result.unmatched[: LISTED - len(unmatched)]]
+            unmatched += [_brief(by_id[k]) for k in result.unmatched[: MAX_LISTED_ACCOUNTS - len(unmatched)]]
             for k, tied in result.conflicts.items():
                 n_conflicts += 1
-                if len(conflicts) < LISTED:
+                if len(conflicts) < MAX_LISTED_ACCOUNTS:
                     conflicts.append(
                         _brief(by_id[k])
                         | {
@@ -81,7 +81,7 @@ async def assign_plan_by_rules(
                 now_owner = current.get(account_id)
                 if rep_id is None:
                     n_ownerless += 1
-                    if len(ownerless) < LISTED:
+                    if len(ownerless) < MAX_LISTED_ACCOUNTS:
                         ownerless.append(_brief(by_id[account_id]) | {"territory_id": territory_id})
                     continue
                 if now_owner is not None and now_owner.locked:

@@ -82,12 +82,7 @@ def _bucket(n: int, n_covered: int, target: float | None, failing: dict[str, int
 async def names(
     conn: Any, tenant_id: UUID, reps: Sequence[Any], territories: Sequence[Any]
 ) -> tuple[dict, dict]:
-    rep_names = {}
-    if reps:
-        stmt = sa.select(REPS.c.id, REPS.c.name).where(
-            REPS.c.tenant_id == tenant_id, REPS.c.id.in_(list(reps))
-        )
-        rep_names = {r.id: r.name for r in await conn.execute(stmt)}
+    rep_names = {k: name for k, (name, _) in (await _reps(conn, tenant_id, list(reps))).items()}
     territory_names = {}
     if territories:
         stmt = sa.select(TERRITORIES.c.id, TERRITORIES.c.name).where(

@@ -12,12 +12,13 @@ import sqlalchemy as sa
 from api.services.common import found
 from api.services.context import AppContext, Principal
 from api.services.scoring import tenant_win_rates
-from domain.defaults import TenantSettings, apply_overrides
+from domain.defaults import MAX_LISTED_ACCOUNTS, TenantSettings, apply_overrides
 from domain.equity import Book, Equity, capacity_hours, equity, workload_hours
 from domain.model import Scope, Segment
 from domain.scoring import total_addressable_pipeline
 from persistence import assigning as store
 from persistence.coverage import COVERAGE, OPPORTUNITIES
+from persistence.scoring import count_live
 from persistence.tables import RepRow
 
 REPS = RepRow.__table__
@@ -100,7 +101,6 @@ async def plan_equity(ctx: AppContext, p: Principal, plan_id: UUID, role: str = 
         deals = await average_won_deal(conn, p.tenant_id)
         win = await tenant_win_rates(conn, p.tenant_id, settings)
         territories = {t.id: t for t in await store.plan_territories(conn, p.tenant_id, plan_id)}
-        quota_of = await _territory_quotas(conn, p.tenant_id, plan_id)
         rep_ids = list({r.rep_id for r in rows})
         reps = {}
         if rep_ids:
@@ -115,7 +115,7 @@ async def plan_equity(ctx: AppContext, p: Principal, plan_id: UUID, role: str = 
             rows,
             "territory_id",
             {k: t.name for k, t in territories.items()},
-            quota_of,
+            {k: t.quota for k, t in territories.items()},
             None,
             deals,
             rates,
@@ -143,12 +143,6 @@ async def plan_equity(ctx: AppContext, p: Principal, plan_id: UUID, role: str = 
         "by_territory": _as_dict(by_territory),
         "by_rep": _as_dict(by_rep),
     }
-
-
-async def _territory_quotas(conn: Any, tenant_id: UUID, plan_id: Any) -> dict[Any, float | None]:
-    t = store.TERRITORIES.c
-    stmt = sa.select(t.id, t.quota).where(t.tenant_id == tenant_id, t.plan_id == plan_id)
-    return {r.id: r.quota for r in await conn.execute(stmt)}
 
 
 def _as_dict(e: Equity) -> dict[str, Any]:
@@ -202,19 +196,13 @@ async def compare_plans(ctx: AppContext, p: Principal, a: UUID, b: UUID, role: s
         .select_from(base)
         .where(*scope)
         .order_by(s.potential.desc().nulls_last(), acc.id)
-        .limit(MOVES_LISTED)
+        .limit(MAX_LISTED_ACCOUNTS)
     )
     count = sa.select(sa.func.count()).select_from(base).where(*scope)
     async with ctx.engine.connect() as conn:
         moves = (await conn.execute(stmt)).mappings().all()
         n_moves = int((await conn.execute(count)).scalar_one())
-        total = int(
-            (
-                await conn.execute(
-                    sa.select(sa.func.count()).where(acc.tenant_id == p.tenant_id, acc.deleted_at.is_(None))
-                )
-            ).scalar_one()
-        )
+        total = await count_live(conn, p.tenant_id)
     return {
         "a": {"plan_id": plan_a.id, "name": plan_a.name, "state": plan_a.state.value},
         "b": {"plan_id": plan_b.id, "name": plan_b.name, "state": plan_b.state.value},
@@ -227,6 +215,3 @@ async def compare_plans(ctx: AppContext, p: Principal, a: UUID, b: UUID, role: s
         "equity_a": await plan_equity(ctx, p, a, role),
         "equity_b": await plan_equity(ctx, p, b, role),
     }
-
-
-MOVES_LISTED = 1_000

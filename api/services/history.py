@@ -15,6 +15,7 @@ from domain.equity import movement
 from domain.errors import FieldError, ValidationFailed
 from domain.model import Scope
 from persistence import history as store
+from persistence.scoring import count_live
 
 
 async def account_history(
@@ -61,7 +62,7 @@ async def movement_report(
         overrides, version = await uow.settings_record()
     async with ctx.engine.connect() as conn:
         moved = await store.moved_accounts(conn, p.tenant_id, since, until, role)
-        accounts = await store.live_accounts(conn, p.tenant_id)
+        accounts = await count_live(conn, p.tenant_id)
     days = (until - since).total_seconds() / 86_400
     result = movement(moved, accounts, days, apply_overrides(overrides))
     return {"since": since, "until": until, "role": role, "settings_version": version} | dataclasses.asdict(

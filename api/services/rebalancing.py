@@ -19,13 +19,11 @@ from api.services.equity import plan_equity
 from api.services.schemas import TerritoryCreate
 from domain.balancing import Bands, RepSlot, rebalance, units_from_accounts
 from domain.capacity import productivity
-from domain.defaults import apply_overrides
+from domain.defaults import MAX_LISTED_ACCOUNTS, apply_overrides
 from domain.equity import capacity_hours, move_cost, workload_hours
 from domain.errors import Conflict, FieldError, ValidationFailed
 from domain.model import AssignmentReason, RampStatus, Scope
 from persistence import assigning as store
-
-LISTED = 1_000
 
 
 @dataclass(frozen=True)
@@ -188,7 +186,7 @@ async def propose_rebalance(
         "moves": {
             "count": len(moves),
             "movement_rate": rate,
-            "accounts": sorted(moves, key=lambda m: -m["potential"])[:LISTED],
+            "accounts": sorted(moves, key=lambda m: -m["potential"])[:MAX_LISTED_ACCOUNTS],
         },
         "weighted_moves": result.weighted_moves,
         "lower_bound": result.lower_bound,

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from api.services import capacity as capacity_service
 from api.services.context import AppContext, Principal
 from api.services.coverage import filters, frame, names
+from api.services.equity import average_won_deal
 from api.services.scoring import tenant_win_rates
 from domain.coverage import OVERVIEW, covered, review_lists, whitespace
 from domain.criteria import Cond
@@ -258,13 +259,6 @@ async def territory_plan(ctx: AppContext, p: Principal) -> dict[str, Any]:
         sa.func.coalesce(sa.func.sum(r.fields["potential"]), 0.0).label("tam"),
         *(r.count_case(Cond("tier", "eq", t), f"tier:{t}") for t in (1, 2, 3)),
     ).group_by(seg)
-    o, acc = store.OPPORTUNITIES.c, store.ACCOUNTS.c
-    deals = (
-        sa.select(acc.segment, sa.func.avg(o.amount))
-        .select_from(store.OPPORTUNITIES.join(store.ACCOUNTS, acc.id == o.account_id))
-        .where(o.tenant_id == p.tenant_id, o.status == "won")
-        .group_by(acc.segment)
-    )
     territory = r.fields["territory_id"]
     by_territory = (
         r.select(
@@ -281,7 +275,7 @@ async def territory_plan(ctx: AppContext, p: Principal) -> dict[str, Any]:
         segments = (await conn.execute(stmt)).mappings().all()
         territory_rows = (await conn.execute(by_territory)).mappings().all()
         _, territory_names = await names(conn, p.tenant_id, [], {x["territory_id"] for x in territory_rows})
-        avg_deal = {x[0]: float(x[1]) for x in await conn.execute(deals)}
+        avg_deal = await average_won_deal(conn, p.tenant_id)
         rates = await tenant_win_rates(conn, p.tenant_id, f.settings)
     out_segments = []
     for x in sorted(segments, key=lambda x: (x["segment"] is None, x["segment"] or "")):
