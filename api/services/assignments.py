@@ -23,7 +23,7 @@ def _owner_exists(role: str) -> Conflict:
     )
 
 
-async def _bump_if_active(
+async def _on_active_plan_change(
     uow: Any, plan: Any, before: Assignment | None = None, after: Assignment | None = None, now: Any = None
 ) -> None:
     """Only the active plan answers lookups, so only its changes move the ownership version and enter the
@@ -77,7 +77,7 @@ async def create_assignment(ctx: AppContext, p: Principal, data: AssignmentCreat
         assignment = await uow.assignments.add(
             Assignment(id=uuid.uuid4(), tenant_id=p.tenant_id, valid_from=now, **data.model_dump())
         )
-        await _bump_if_active(uow, plan, None, assignment, now)
+        await _on_active_plan_change(uow, plan, None, assignment, now)
         await uow.commit()
         return assignment
 
@@ -119,7 +119,7 @@ async def update_assignment(
         if "reason" not in changes:
             successor.reason = current.reason
         successor = await uow.assignments.add(successor)
-        await _bump_if_active(uow, plan, current, successor, now)
+        await _on_active_plan_change(uow, plan, current, successor, now)
         await uow.commit()
         return successor
 
@@ -131,7 +131,7 @@ async def end_assignment(ctx: AppContext, p: Principal, assignment_id: UUID) -> 
         if current.valid_to is None:
             now = ctx.clock.now()
             await uow.assignments.update(assignment_id, {"valid_to": now})
-            await _bump_if_active(uow, await uow.plans.get(current.plan_id), current, None, now)
+            await _on_active_plan_change(uow, await uow.plans.get(current.plan_id), current, None, now)
             await uow.commit()
 
 
