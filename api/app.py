@@ -16,10 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.config import AppSettings
 from api.errors import PayloadTooLarge, install_error_handlers, problem_for
-from api.rest import assigning, coverage, health, imports, ownership, reports, scoring
+from api.rest import assigning, coverage, health, imports, operations, ownership, reports, scoring
 from api.rest import settings as settings_routes
 from api.rest.resources import build_resource_routers
 from api.services.context import AppContext
+from api.services.operations import Runner
 from api.services.ownership import OwnershipService
 from persistence.db import make_engine, make_session_factory
 from persistence.keyprobe import KeyProbe
@@ -83,10 +84,12 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
         rebuild_interval=settings.ownership_rebuild_interval,
     )
     ctx.keys = KeyProbe(engine.url.render_as_string(hide_password=False))
+    ctx.operations = Runner()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        await ctx.operations.close()
         await ctx.ownership.close()
         await ctx.keys.close()
         await engine.dispose()
@@ -114,6 +117,7 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
     app.include_router(scoring.router)
     app.include_router(coverage.router)
     app.include_router(reports.router)
+    app.include_router(operations.router)
 
     from api.graphql.schema import graphql_router
 

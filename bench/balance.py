@@ -1,4 +1,4 @@
-"""Balance a synthetic book with the optimiser of `domain.balancing` and print what it reached.
+"""Balance a synthetic book with the optimiser of `domain.optimiser` and print what it reached.
 
 The book is reproducible (seeded): lognormal potentials; 10% of accounts locked (in-flight deals); 5% in
 parent families of 2-4 that move as one; two of six industries need expertise that half the reps have; a
@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common import emit  # noqa: E402
 
-from domain.balancing import Bands, RepSlot, rebalance, units_from_accounts  # noqa: E402
+from domain.balancing import Bands, RepSlot, units_from_accounts  # noqa: E402
+from domain.optimiser import optimise  # noqa: E402
 
 SIZES = {"10k": (10_000, 50), "100k": (100_000, 200), "1m": (1_000_000, 2_000)}
 INDUSTRIES = ["software", "retail", "manufacturing", "media", "healthcare", "finance"]
@@ -77,7 +78,16 @@ def run(name: str, n: int, reps: int) -> dict:
     accounts, slots = book(n, reps)
     units, _ = units_from_accounts(accounts)
     start = time.perf_counter()
-    result = rebalance(units, slots, Bands(potential=0.05, capacity=0.20))
+    stages: dict[str, float] = {}
+    last = [start, "start"]
+
+    def progress(fraction: float, message: str) -> None:
+        now = time.perf_counter()
+        stages[str(last[1])] = round(now - float(last[0]), 2)
+        last[:] = [now, message]
+        print(f"  {now - start:7.1f}s {fraction:4.0%} {message}", flush=True)
+
+    result = optimise(units, slots, Bands(potential=0.05, capacity=0.20), progress=progress)
     seconds = time.perf_counter() - start
     mean = sum(result.after.values()) / len(result.after)
     worst_dev = max(abs(v - mean) / mean for v in result.after.values())
@@ -103,12 +113,14 @@ def run(name: str, n: int, reps: int) -> dict:
         "violations": len(result.violations),
         "infeasible": len(result.infeasible),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "stage_seconds": stages,
     }
     print(
         f"{name:>5} {n:>9,} x {reps:<5,} {seconds:8.1f}s  potential dev {before_dev:6.1%} -> {worst_dev:6.1%}"
         f"  capacity dev {worst_load:6.1%}  moves {len(result.moves):,}"
         f" (weighted {result.weighted_moves:,.0f})"
         f"  bound {record['lower_bound']}  gap {record['gap']}  violations {len(result.violations)}"
+        f"  peak RSS {record['peak_rss_mb']:,} MB"
     )
     return record
 

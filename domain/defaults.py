@@ -152,6 +152,10 @@ class EquityRules:
     move_cost_tier1: float = 9.0
     move_cost_tier2: float = 3.0
     move_cost_tier3: float = 1.0
+    # accounts in these industries go only to reps whose expertise names the industry (empty: no rule)
+    expertise_industries: tuple[str, ...] = ()
+    # parent and subsidiaries stay with one owner and move as one (False: each account on its own)
+    keep_families: bool = True
 
 
 @dataclass(frozen=True)

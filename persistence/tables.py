@@ -363,4 +363,27 @@ class OwnershipEventRow(SQLModel, table=True):
     changed_at: datetime | None = _ts(nullable=False)
 
 
+class OperationRow(SQLModel, table=True):
+    """A long-running piece of work (an optimisation): its state, progress and result, readable from any
+    worker. The worker running it writes a heartbeat; one that stops writing is reported as lost."""
+
+    __tablename__ = "operations"
+    __table_args__ = (sa.Index(None, "tenant_id", "created_at"),)
+    id: uuid.UUID = _id()
+    tenant_id: uuid.UUID = _tenant()
+    kind: str = _str(40, nullable=False)
+    state: str = _str(16, nullable=False)
+    progress: float = Field(default=0.0, sa_column=sa.Column(sa.Float, nullable=False))
+    message: str | None = _str(500)
+    subject_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid))
+    request: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(JSONType, nullable=False))
+    result: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(JSONType))
+    error: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(JSONType))
+    cancel_requested: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False))
+    created_at: datetime | None = _ts(nullable=False)
+    started_at: datetime | None = _ts()
+    finished_at: datetime | None = _ts()
+    heartbeat_at: datetime | None = _ts()
+
+
 metadata = SQLModel.metadata

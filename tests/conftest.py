@@ -85,6 +85,7 @@ async def engine(db_url: str) -> AsyncIterator:
 async def app(engine):  # noqa: ANN001
     application = create_app(AppSettings(database_url=str(engine.url)), engine=engine)
     yield application
+    await application.state.ctx.operations.close()
     await application.state.ctx.ownership.close()
 
 

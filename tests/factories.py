@@ -72,3 +72,28 @@ def count_statements(engine: Any) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", before)
+
+
+async def seed_003_plan(client: httpx.AsyncClient, headers: dict) -> tuple[dict, list[dict]]:
+    """Seed 003's example, active: 20 enterprise and 500 SMB accounts with 10 reps, one named-account
+    territory each; East (rep 0) holds 5 enterprise accounts, West (rep 1) 2, the others 1 or 2."""
+    reps = [await rep(client, headers, name=f"Rep {i}") for i in range(10)]
+    the_plan = await plan(client, headers)
+    rows = []
+    enterprise_of = [5, 2, 2, 2, 2, 2, 2, 1, 1, 1]
+    for i, n in enumerate(enterprise_of):
+        mine = [{"external_id": f"ENT-{i}-{k}", "name": "e", "current_arr": 600_000} for k in range(n)]
+        mine += [{"external_id": f"SMB-{i}-{k}", "name": "s", "current_arr": 5_000} for k in range(50)]
+        named = [r["external_id"] for r in mine]
+        await territory(
+            client, headers, the_plan["id"], name=f"T{i}", primary_rep_id=reps[i]["id"],
+            boundary={"named_accounts": named},
+        )  # fmt: skip
+        rows += mine
+    r = await client.post("/v1/accounts/import", json=rows, headers=headers)
+    assert r.status_code == 200, r.text
+    await client.post("/v1/scoring/run", headers=headers)
+    placed = (await client.post(f"/v1/plans/{the_plan['id']}/assign-by-rules", headers=headers)).json()
+    assert placed["assigned"] == 520
+    await client.post(f"/v1/plans/{the_plan['id']}/activate", headers=headers)
+    return the_plan, reps

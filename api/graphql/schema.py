@@ -28,6 +28,7 @@ from api.services import capacity as capacity_service
 from api.services import coverage as coverage_service
 from api.services import equity as equity_service
 from api.services import history as history_service
+from api.services import operations as operations_service
 from api.services import rebalancing as rebalancing_service
 from api.services import reports as reports_service
 from api.services import schemas as s
@@ -316,6 +317,11 @@ MovementType = _out(s.MovementRead, "Movement")
 ProposedMove = _out(s.ProposedMove, "ProposedMove")
 ProposedMoves = _out(s.ProposedMoves, "ProposedMoves")
 RebalanceProposal = _out(s.RebalanceProposalRead, "RebalanceProposal")
+strawberry.enum(s.OperationState)
+_GENERATED[s.FieldProblem] = FieldProblem
+OperationErrorType = _out(s.OperationError, "OperationError")
+Operation = _out(s.OperationRead, "Operation")
+OperationPage = _out(s.OperationPage, "OperationPage")
 
 
 async def _account_score(root: Any, info: Info) -> AccountScore | None:  # type: ignore[valid-type]
@@ -638,6 +644,30 @@ class Query:
             await call(reports_service.territory_plan(c.ctx, c.principal))
         )
 
+    @strawberry.field(description="An operation: state, progress, and its result or error")
+    async def operation(self, info: Info, id: UUID) -> Operation:  # type: ignore[valid-type]
+        c = info.context
+        return s.OperationRead.model_validate(
+            await call(operations_service.get_operation(c.ctx, c.principal, id))
+        )
+
+    @strawberry.field(description="Operations, newest first")
+    async def operations(
+        self,
+        info: Info,
+        state: s.OperationState | None = None,
+        kind: str | None = None,
+        page_token: str | None = None,
+        page_size: int | None = None,
+    ) -> OperationPage:  # type: ignore[valid-type]
+        c = info.context
+        page = await call(
+            operations_service.list_operations(
+                c.ctx, c.principal, state.value if state else None, kind, page_token, page_size
+            )
+        )
+        return s.OperationPage.model_validate(page)
+
     @strawberry.field(description="Equity of a plan per territory and per rep")
     async def plan_equity(self, info: Info, plan_id: UUID, role: model.Role = model.Role.AE) -> PlanEquity:  # type: ignore[valid-type]
         c = info.context
@@ -699,6 +729,8 @@ AssignmentUpdateInput = input_type(s.AssignmentUpdate, "AssignmentUpdateInput")
 ScoringRunResult = Annotated[ScoringRun | Problem, strawberry.union("ScoringRunResult")]  # type: ignore
 AssignByRulesResult = Annotated[AssignByRules | Problem, strawberry.union("AssignByRulesResult")]  # type: ignore
 RebalanceResult = Annotated[RebalanceProposal | Problem, strawberry.union("RebalanceResult")]  # type: ignore
+OperationResult = Annotated[Operation | Problem, strawberry.union("OperationResult")]  # type: ignore
+OptimizeInput = input_type(s.OptimizeRequest, "OptimizeInput")
 AccountResult = Annotated[Account | Problem, strawberry.union("AccountResult")]  # type: ignore[valid-type]
 RepResult = Annotated[Rep | Problem, strawberry.union("RepResult")]  # type: ignore[valid-type]
 TerritoryResult = Annotated[Territory | Problem, strawberry.union("TerritoryResult")]  # type: ignore
@@ -796,6 +828,30 @@ class Mutation:
             rebalancing_service.propose_rebalance(c.ctx, c.principal, plan_id, role.value, name)
         )
         return found if isinstance(found, Problem) else s.RebalanceProposalRead.model_validate(found)
+
+    @strawberry.mutation(
+        description="Optimise a plan's balance: returns the operation; its result is the proposal in a draft"
+    )
+    async def optimize_plan(
+        self,
+        info: Info,
+        plan_id: UUID,
+        input: OptimizeInput | None = None,  # type: ignore[valid-type]
+    ) -> OperationResult:  # type: ignore[valid-type]
+        c = info.context
+
+        async def go() -> Any:
+            body = to_model(input, s.OptimizeRequest) if input is not None else s.OptimizeRequest()
+            return await rebalancing_service.start_optimize(c.ctx, c.principal, plan_id, body)
+
+        found = await attempt(go())
+        return found if isinstance(found, Problem) else s.OperationRead.model_validate(found)
+
+    @strawberry.mutation(description="Ask an operation to stop: it stops within seconds and keeps nothing")
+    async def cancel_operation(self, info: Info, id: UUID) -> OperationResult:  # type: ignore[valid-type]
+        c = info.context
+        found = await attempt(operations_service.cancel_operation(c.ctx, c.principal, id))
+        return found if isinstance(found, Problem) else s.OperationRead.model_validate(found)
 
     @strawberry.mutation(description="A rep leaves: a draft with open pipeline frozen under an interim owner")
     async def rep_departure(

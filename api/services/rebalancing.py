@@ -4,6 +4,7 @@ draft is activated."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import Awaitable, Callable
@@ -17,12 +18,13 @@ from api.services.common import found, referenced
 from api.services.context import AppContext, Principal
 from api.services.equity import plan_equity
 from api.services.schemas import TerritoryCreate
-from domain.balancing import Bands, RepSlot, rebalance, units_from_accounts
+from domain.balancing import Bands, RepSlot, units_from_accounts
 from domain.capacity import productivity
 from domain.defaults import MAX_LISTED_ACCOUNTS, apply_overrides
 from domain.equity import capacity_hours, move_cost, workload_hours
 from domain.errors import Conflict, FieldError, ValidationFailed
 from domain.model import AssignmentReason, RampStatus, Scope
+from domain.optimiser import Progress, optimise
 from persistence import assigning as store
 
 
@@ -33,6 +35,16 @@ class Arrival:
     ramp: str
     share: float  # of an even share of potential, by ramp status
     territory_id: UUID
+
+
+@dataclass(frozen=True)
+class Options:
+    """The optimiser's objectives and constraints; None takes the tenant's setting."""
+
+    potential_band: float | None = None
+    capacity_band: float | None = None
+    expertise: bool = True  # accounts in the expertise industries go only to reps with that expertise
+    keep_families: bool | None = None  # parent and subsidiaries move as one
 
 
 @dataclass(frozen=True)
@@ -63,18 +75,59 @@ async def propose_rebalance(
     name: str | None = None,
     departure: Departure | None = None,
     arrival: Callable[[Any], Awaitable[Arrival]] | None = None,
+    options: Options = Options(),
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
+    """A draft copy of the plan with the optimiser's moves. The book is read in one transaction, the
+    optimiser runs in a worker thread (the event loop keeps answering ownership lookups), and the moves
+    are written in another; a failed or cancelled run deletes its draft, so nothing is left of it."""
     p.require(Scope.WRITE)
     async with ctx.uow(p.tenant_id) as uow:
         source = found(await uow.plans.get(plan_id), "plan", plan_id)
         overrides, version = await uow.settings_record()
     settings = apply_overrides(overrides)
     draft = await plans.copy_plan(ctx, p, plan_id, name or f"Rebalance of {source.name}")
+    try:
+        return await _propose(
+            ctx,
+            p,
+            plan_id,
+            draft,
+            role,
+            settings,
+            version,
+            departure,
+            arrival,
+            options,
+            progress,
+            should_stop,
+        )
+    except BaseException:
+        await plans.delete_plan(ctx, p, draft.id)
+        raise
+
+
+async def _propose(
+    ctx: AppContext,
+    p: Principal,
+    plan_id: UUID,
+    draft: Any,
+    role: str,
+    settings: Any,
+    version: int,
+    departure: Departure | None,
+    arrival: Callable[[Any], Awaitable[Arrival]] | None,
+    options: Options,
+    progress: Progress | None,
+    should_stop: Callable[[], bool] | None,
+) -> dict[str, Any]:
     joining = await arrival(draft) if arrival is not None else None
-    now = ctx.clock.now()
-    async with ctx.engine.begin() as conn:
+    expert = {i.lower() for i in settings.equity.expertise_industries} if options.expertise else set()
+    keep_families = settings.equity.keep_families if options.keep_families is None else options.keep_families
+    async with ctx.engine.connect() as conn:
         book = await store.book_for_balancing(conn, p.tenant_id, draft.id, role)
-        roots = _family_roots(await store.parent_links(conn, p.tenant_id))
+        roots = _family_roots(await store.parent_links(conn, p.tenant_id)) if keep_families else {}
         reps = await store.active_reps(conn, p.tenant_id)
         territories = await store.plan_territories(conn, p.tenant_id, draft.id)
         owners = {r.rep_id for r in book}
@@ -83,7 +136,7 @@ async def propose_rebalance(
             RepSlot(
                 r.id,
                 capacity_hours(r.ramp_status, settings),
-                frozenset(r.expertise or ()),
+                frozenset(e.lower() for e in r.expertise or ()),
                 joining.share if joining and r.id == joining.rep_id else 1.0,
             )
             for r in reps
@@ -100,80 +153,94 @@ async def propose_rebalance(
         if departure is not None and departure.interim_rep_id is not None:
             theirs = [r.account_id for r in book if r.rep_id == leaving]
             frozen = await store.accounts_with_open_pipeline(conn, p.tenant_id, theirs)
-        accounts = [
-            {
-                "key": r.account_id,
-                "rep": departure.interim_rep_id if r.account_id in frozen and departure else r.rep_id,
-                "potential": float(r.potential or 0.0),
-                "workload": workload_hours(r.tier, settings),
-                "cost": move_cost(r.tier, settings),
-                # a departure moves only the leaving rep's accounts: everyone else's stay where they are
-                "locked": r.locked
-                or r.account_id in frozen
-                or (departure is not None and r.rep_id != leaving),
-                "family": None if r.account_id in frozen else roots.get(r.account_id),
-            }
-            for r in book
-        ]
-        units, members = units_from_accounts(accounts)
-        bands = Bands(settings.equity.balance_potential_band, settings.equity.capacity_band)
-        result = rebalance(units, slots, bands, only_to=joining.rep_id if joining else None)
-        unit_move = {m.unit: m for m in result.moves}
-        by_account = {r.account_id: r for r in book}
-        territory_of: dict[Any, Any] = {}
-        for t in territories:
-            if t.primary_rep_id is not None:
-                territory_of.setdefault(t.primary_rep_id, t.id)
-        ends, adds, moves = [], [], []
-        for unit_key, member_keys in members.items():
-            target = result.assignment[unit_key]
-            move = unit_move.get(unit_key)
-            for account_id in member_keys:
-                row = by_account[account_id]
-                if row.rep_id == target or row.locked:
-                    continue
-                reason = move.reason if move else "family: stays with the parent account's owner"
-                if joining is not None and target == joining.rep_id:
-                    reason = (
-                        f"arrival: carving a book for {joining.name} ({joining.ramp}, "
-                        f"{joining.share:.0%} of an even share); " + reason
-                    )
-                if departure is not None and row.rep_id == departure.rep_id:
-                    why = f"departure: {departure.name} leaves on {departure.on}; "
-                    reason = why + (
-                        "interim owner of open pipeline"
-                        if account_id in frozen
-                        else "highest potential first, to the rep with the most room"
-                    )
-                ends.append(row.assignment_id)
-                adds.append(
-                    {
-                        "id": uuid.UUID(bytes=os.urandom(16), version=4),
-                        "tenant_id": p.tenant_id,
-                        "plan_id": draft.id,
-                        "account_id": account_id,
-                        "territory_id": territory_of.get(target, row.territory_id),
-                        "rep_id": target,
-                        "role": role,
-                        "locked": account_id in frozen,
-                        "reason": (
-                            AssignmentReason.DEPARTURE if departure else AssignmentReason.REBALANCE
-                        ).value,
-                        "note": reason[:1000],
-                        "valid_from": now,
-                    }
+    accounts = [
+        {
+            "key": r.account_id,
+            "rep": departure.interim_rep_id if r.account_id in frozen and departure else r.rep_id,
+            "potential": float(r.potential or 0.0),
+            "workload": workload_hours(r.tier, settings),
+            "cost": move_cost(r.tier, settings),
+            # a departure moves only the leaving rep's accounts: everyone else's stay where they are
+            "locked": r.locked or r.account_id in frozen or (departure is not None and r.rep_id != leaving),
+            "family": None if r.account_id in frozen else roots.get(r.account_id),
+            "needs": [r.industry.lower()] if r.industry and r.industry.lower() in expert else [],
+        }
+        for r in book
+    ]
+    units, members = units_from_accounts(accounts)
+    bands = Bands(
+        options.potential_band
+        if options.potential_band is not None
+        else settings.equity.balance_potential_band,
+        options.capacity_band if options.capacity_band is not None else settings.equity.capacity_band,
+    )
+    result = await asyncio.to_thread(
+        optimise,
+        units,
+        slots,
+        bands,
+        only_to=joining.rep_id if joining else None,
+        progress=progress,
+        should_stop=should_stop,
+    )
+    now = ctx.clock.now()
+    unit_move = {m.unit: m for m in result.moves}
+    by_account = {r.account_id: r for r in book}
+    territory_of: dict[Any, Any] = {}
+    for t in territories:
+        if t.primary_rep_id is not None:
+            territory_of.setdefault(t.primary_rep_id, t.id)
+    ends, adds, moves = [], [], []
+    for unit_key, member_keys in members.items():
+        target = result.assignment[unit_key]
+        move = unit_move.get(unit_key)
+        for account_id in member_keys:
+            row = by_account[account_id]
+            if row.rep_id == target or row.locked:
+                continue
+            reason = move.reason if move else "family: stays with the parent account's owner"
+            if move and len(member_keys) > 1:
+                reason = f"family: moves with its parent, {len(member_keys)} accounts as one; " + reason
+            if joining is not None and target == joining.rep_id:
+                reason = (
+                    f"arrival: carving a book for {joining.name} ({joining.ramp}, "
+                    f"{joining.share:.0%} of an even share); " + reason
                 )
-                moves.append(
-                    {
-                        "account_id": account_id,
-                        "from_rep": row.rep_id,
-                        "to_rep": target,
-                        "tier": row.tier,
-                        "potential": float(row.potential or 0.0),
-                        "cost": move_cost(row.tier, settings),
-                        "reason": reason,
-                    }
+            if departure is not None and row.rep_id == departure.rep_id:
+                why = f"departure: {departure.name} leaves on {departure.on}; "
+                reason = why + (
+                    "interim owner of open pipeline"
+                    if account_id in frozen
+                    else "highest potential first, to the rep with the most room"
                 )
+            ends.append(row.assignment_id)
+            adds.append(
+                {
+                    "id": uuid.UUID(bytes=os.urandom(16), version=4),
+                    "tenant_id": p.tenant_id,
+                    "plan_id": draft.id,
+                    "account_id": account_id,
+                    "territory_id": territory_of.get(target, row.territory_id),
+                    "rep_id": target,
+                    "role": role,
+                    "locked": account_id in frozen,
+                    "reason": (AssignmentReason.DEPARTURE if departure else AssignmentReason.REBALANCE).value,
+                    "note": reason[:1000],
+                    "valid_from": now,
+                }
+            )
+            moves.append(
+                {
+                    "account_id": account_id,
+                    "from_rep": row.rep_id,
+                    "to_rep": target,
+                    "tier": row.tier,
+                    "potential": float(row.potential or 0.0),
+                    "cost": move_cost(row.tier, settings),
+                    "reason": reason,
+                }
+            )
+    async with ctx.engine.begin() as conn:
         await store.end_assignments(conn, p.tenant_id, ends, now)
         await store.add_assignments(conn, adds)
     churn = settings.equity.movement_churn_per_quarter
@@ -266,3 +333,30 @@ async def rep_arrival(
         return Arrival(rep_id, rep.name, rep.ramp_status.value, share, territory.id)
 
     return await propose_rebalance(ctx, p, active.id, role, f"Arrival of {rep.name}", arrival=carve)
+
+
+async def start_optimize(ctx: AppContext, p: Principal, plan_id: UUID, request: Any) -> dict[str, Any]:
+    """`POST /v1/plans/{id}/optimize`: an operation that writes the optimiser's proposal into a new draft
+    plan (the plan itself is not changed). `request`: an OptimizeRequest."""
+    from api.services import operations
+    from api.services.schemas import RebalanceProposalRead
+
+    p.require(Scope.WRITE)
+    async with ctx.uow(p.tenant_id) as uow:
+        found(await uow.plans.get(plan_id), "plan", plan_id)
+    options = Options(request.potential_band, request.capacity_band, request.expertise, request.keep_families)
+
+    async def work(reporter: operations.Reporter) -> dict[str, Any]:
+        proposal = await propose_rebalance(
+            ctx,
+            p,
+            plan_id,
+            request.role.value,
+            request.name,
+            options=options,
+            progress=reporter.progress,
+            should_stop=reporter.should_stop,
+        )
+        return RebalanceProposalRead.model_validate(proposal).model_dump(mode="json")
+
+    return await operations.start(ctx, p, "optimize", plan_id, request.model_dump(mode="json"), work)

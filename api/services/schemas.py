@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from copy import copy
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -939,3 +940,58 @@ class ArrivalRequest(Input):
     territory_name: str | None = Field(
         None, min_length=1, max_length=200, description="default: the rep's name"
     )
+
+
+class OptimizeRequest(Input):
+    """The optimiser's objectives and constraints; what is left out takes the tenant's settings."""
+
+    name: str | None = Field(None, min_length=1, max_length=200, description="the draft's name")
+    role: Role = Field(Role.AE, description="the role whose book is balanced")
+    potential_band: float | None = Field(
+        None, gt=0, le=1, description="each rep's potential within this share of its share of the mean"
+    )
+    capacity_band: float | None = Field(
+        None, gt=0, le=1, description="each rep's workload within this share of its capacity"
+    )
+    expertise: bool = Field(
+        True, description="accounts in the tenant's expertise industries go only to reps with that expertise"
+    )
+    keep_families: bool | None = Field(
+        None, description="a parent and its subsidiaries move as one (default: the tenant's setting)"
+    )
+
+
+class OperationState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class OperationError(BaseModel):
+    code: str
+    detail: str
+    errors: list[FieldProblem] = Field(default_factory=list)
+
+
+class OperationRead(BaseModel):
+    id: UUID
+    kind: str = Field(description="what it does: optimize")
+    state: OperationState
+    progress: float = Field(description="0 to 1")
+    message: str | None = Field(description="the stage it is at, in words")
+    subject_id: UUID | None = Field(description="the plan it works on")
+    cancel_requested: bool
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    result: RebalanceProposalRead | None = Field(
+        description="when succeeded: the proposal, in a new draft plan (activate it to apply it)"
+    )
+    error: OperationError | None = Field(description="when failed: why")
+
+
+class OperationPage(BaseModel):
+    items: list[OperationRead]
+    next_page_token: str | None = None

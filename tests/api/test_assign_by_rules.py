@@ -299,28 +299,7 @@ async def test_graphql_copy_compare_and_equity(client, tenant):
 
 async def test_rebalance_proposal_fixes_seed_003s_east_heavy_plan_in_a_draft(client, tenant, other_tenant):
     """20 enterprise and 500 SMB accounts, 10 geographic reps; East holds 5 enterprise accounts, West 2."""
-    reps = [await f.rep(client, tenant.headers, name=f"Rep {i}") for i in range(10)]
-    plan = await f.plan(client, tenant.headers)
-    rows = []
-    enterprise_of = [5, 2, 2, 2, 2, 2, 2, 1, 1, 1]  # East (rep 0) 5, West (rep 1) 2, ... 20 in all
-    for i, n in enumerate(enterprise_of):
-        mine = [{"external_id": f"ENT-{i}-{k}", "name": "e", "current_arr": 600_000} for k in range(n)]
-        mine += [{"external_id": f"SMB-{i}-{k}", "name": "s", "current_arr": 5_000} for k in range(50)]
-        named = [r["external_id"] for r in mine]
-        await f.territory(
-            client,
-            tenant.headers,
-            plan["id"],
-            name=f"T{i}",
-            primary_rep_id=reps[i]["id"],
-            boundary={"named_accounts": named},
-        )
-        rows += mine
-    await _import(client, tenant, rows)
-    await client.post("/v1/scoring/run", headers=tenant.headers)
-    placed = (await client.post(f"/v1/plans/{plan['id']}/assign-by-rules", headers=tenant.headers)).json()
-    assert placed["assigned"] == 520
-    await client.post(f"/v1/plans/{plan['id']}/activate", headers=tenant.headers)
+    plan, _ = await f.seed_003_plan(client, tenant.headers)
     before = (await client.get(f"/v1/plans/{plan['id']}/equity", headers=tenant.headers)).json()
     assert before["by_rep"]["potential"]["status"] == "rebalance"
     r = await client.post(f"/v1/plans/{plan['id']}/rebalance-proposals", headers=tenant.headers)

@@ -1,0 +1,224 @@
+"""Long-running operations (issue 5): work too large for one request, such as optimising a large book.
+
+Starting one writes its row (`queued`) and returns at once (REST: 202 with the operation). The worker that
+started it runs it as a task: the CPU-heavy part in a thread, so the event loop keeps answering ownership
+lookups. Every second it writes the progress and a heartbeat, and reads whether anyone (on any worker)
+asked to cancel. A row whose heartbeat stops (its worker died) reads as `failed` with `operation_lost`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from api.services.context import AppContext, Principal
+from api.services.pagination import InvalidPageToken, check_page_size
+from domain.errors import Conflict, DomainError, FieldError, NotFound
+from domain.model import Scope
+from domain.optimiser import Cancelled
+from persistence import operations as store
+
+log = logging.getLogger("territory.operations")
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
+UNFINISHED = [QUEUED, RUNNING]
+HEARTBEAT_SECONDS = 1.0
+LOST_AFTER_SECONDS = 60.0
+
+
+class Reporter:
+    """Handed to the work: `progress` may be called from any thread; `should_stop` says a cancel came."""
+
+    def __init__(self) -> None:
+        self.fraction = 0.0
+        self.message = "queued"
+        self.stop = threading.Event()
+
+    def progress(self, fraction: float, message: str) -> None:
+        self.fraction, self.message = max(self.fraction, min(fraction, 1.0)), message
+
+    def should_stop(self) -> bool:
+        return self.stop.is_set()
+
+
+Work = Callable[[Reporter], Awaitable[dict[str, Any]]]
+
+
+class Runner:
+    """The operations this process runs."""
+
+    def __init__(self) -> None:
+        self.tasks: dict[UUID, asyncio.Task[None]] = {}
+        self.reporters: dict[UUID, Reporter] = {}
+
+    async def close(self) -> None:
+        """On shutdown: ask every running operation to stop, and wait for them to record it."""
+        for reporter in self.reporters.values():
+            reporter.stop.set()
+        if self.tasks:
+            await asyncio.wait(list(self.tasks.values()), timeout=30)
+
+
+async def start(
+    ctx: AppContext, p: Principal, kind: str, subject_id: UUID | None, request: dict[str, Any], work: Work
+) -> dict[str, Any]:
+    now = ctx.clock.now()
+    op_id = uuid.uuid4()
+    row = {
+        "id": op_id,
+        "tenant_id": p.tenant_id,
+        "kind": kind,
+        "state": QUEUED,
+        "progress": 0.0,
+        "message": "queued",
+        "subject_id": subject_id,
+        "request": request,
+        "cancel_requested": False,
+        "created_at": now,
+        "heartbeat_at": now,
+    }
+    await store.insert(ctx.engine, row)
+    reporter = Reporter()
+    runner: Runner = ctx.operations
+    runner.reporters[op_id] = reporter
+    task = asyncio.create_task(_drive(ctx, p.tenant_id, op_id, reporter, work))
+    runner.tasks[op_id] = task
+
+    def forget(_: Any) -> None:
+        runner.tasks.pop(op_id, None)
+        runner.reporters.pop(op_id, None)
+
+    task.add_done_callback(forget)
+    return await get_operation(ctx, p, op_id)
+
+
+async def _drive(ctx: AppContext, tenant_id: UUID, op_id: UUID, reporter: Reporter, work: Work) -> None:
+    now = ctx.clock.now()
+    await store.update(ctx.engine, tenant_id, op_id, state=RUNNING, started_at=now, heartbeat_at=now)
+    beat = asyncio.create_task(_heartbeat(ctx, tenant_id, op_id, reporter))
+    final: dict[str, Any]
+    try:
+        result = await work(reporter)
+        final = {"state": SUCCEEDED, "progress": 1.0, "message": "done", "result": result}
+    except Cancelled:
+        final = {"state": CANCELLED, "message": "cancelled; nothing was kept"}
+    except asyncio.CancelledError:
+        final = {"state": CANCELLED, "message": "cancelled: the service stopped; nothing was kept"}
+    except DomainError as exc:
+        final = {
+            "state": FAILED,
+            "message": exc.detail,
+            "error": {"code": exc.code, "detail": exc.detail, "errors": [e.as_dict() for e in exc.errors]},
+        }
+    except Exception:  # recorded on the operation: the caller polls, nobody else would see it
+        log.exception("operation %s failed", op_id)
+        final = {
+            "state": FAILED,
+            "message": "internal error",
+            "error": {"code": "internal_error", "detail": "the operation failed; the service logged why"},
+        }
+    finally:
+        beat.cancel()
+    if final["state"] != SUCCEEDED:
+        final["progress"] = reporter.fraction
+    when = ctx.clock.now()
+    await store.update(ctx.engine, tenant_id, op_id, finished_at=when, heartbeat_at=when, **final)
+
+
+async def _heartbeat(ctx: AppContext, tenant_id: UUID, op_id: UUID, reporter: Reporter) -> None:
+    while True:
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+        try:
+            await store.update(
+                ctx.engine,
+                tenant_id,
+                op_id,
+                progress=reporter.fraction,
+                message=reporter.message[:500],
+                heartbeat_at=ctx.clock.now(),
+            )
+            if await store.cancel_requested(ctx.engine, tenant_id, op_id):
+                reporter.stop.set()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a missed beat is not fatal; the next one may pass
+            log.warning("operation %s: heartbeat failed", op_id, exc_info=True)
+
+
+def _present(ctx: AppContext, row: Any) -> dict[str, Any]:
+    out = dict(row._mapping)
+    beat = out.get("heartbeat_at")
+    lost = beat is not None and ctx.clock.now() - beat > timedelta(seconds=LOST_AFTER_SECONDS)
+    if out["state"] in UNFINISHED and lost:
+        out["state"] = FAILED
+        out["error"] = {
+            "code": "operation_lost",
+            "detail": "the worker running it stopped (no heartbeat); start it again",
+            "errors": [],
+        }
+    return out
+
+
+async def get_operation(ctx: AppContext, p: Principal, op_id: UUID) -> dict[str, Any]:
+    p.require(Scope.READ)
+    row = await store.get(ctx.engine, p.tenant_id, op_id)
+    if row is None:
+        raise NotFound(f"operation {op_id} not found")
+    return _present(ctx, row)
+
+
+async def cancel_operation(ctx: AppContext, p: Principal, op_id: UUID) -> dict[str, Any]:
+    """Ask an operation to stop; it stops at its next check (within seconds) and keeps nothing."""
+    p.require(Scope.WRITE)
+    current = await get_operation(ctx, p, op_id)
+    if current["state"] not in UNFINISHED or not await store.request_cancel(
+        ctx.engine, p.tenant_id, op_id, UNFINISHED
+    ):
+        raise Conflict(f"the operation has already {current['state']}", code="operation_finished")
+    reporter = ctx.operations.reporters.get(op_id) if ctx.operations else None
+    if reporter is not None:
+        reporter.stop.set()  # this worker runs it: no need to wait for the heartbeat
+    return await get_operation(ctx, p, op_id)
+
+
+def _token(row: Any) -> str:
+    raw = json.dumps({"v": 1, "at": row.created_at.isoformat(), "after": str(row.id)}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _untoken(token: str | None) -> tuple[datetime, UUID] | None:
+    if not token:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode((token + "=" * (-len(token) % 4)).encode()))
+        return datetime.fromisoformat(data["at"]), UUID(data["after"])
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise InvalidPageToken(
+            "the page token is not valid",
+            [FieldError("page_token", "invalid_page_token", "use a next_page_token from a previous page")],
+        )
+
+
+async def list_operations(
+    ctx: AppContext,
+    p: Principal,
+    state: str | None = None,
+    kind: str | None = None,
+    page_token: str | None = None,
+    page_size: int | None = None,
+) -> dict[str, Any]:
+    """Newest first."""
+    p.require(Scope.READ)
+    size = check_page_size(page_size)
+    rows = await store.page(ctx.engine, p.tenant_id, size + 1, _untoken(page_token), state, kind)
+    items = [_present(ctx, r) for r in rows[:size]]
+    return {"items": items, "next_page_token": _token(rows[size - 1]) if len(rows) > size else None}

@@ -1,0 +1,686 @@
+"""The balanced-assignment optimiser (issue 5, seed 001 step 4), vectorised with numpy.
+
+The problem: place every unit (an account, or a family that moves as one) with one rep so that each rep's
+potential lies in its band around its share of the mean, and its workload in its band around its capacity,
+moving as little value as possible (a move costs the unit's weight: tier-1 accounts cost most). Locked
+units stay; a unit goes only to a rep with the expertise it needs; a unit whose owner is not in the plan,
+or lacks the expertise the unit needs, must move.
+
+The bound is a Lagrangian relaxation of the rep bands. With a price per rep on potential (pi) and on
+workload (sigma), each unit independently takes the rep where `move cost + pi * potential + sigma *
+workload` is least, and
+
+    D(pi, sigma) = sum over units of that least cost - sum over reps of (pi * the band's edge it prices)
+
+is at most the weighted moves of *any* plan that meets every band, for any prices (weak duality): every
+rep and every unit take part, so the bound holds for all reps, not only the candidates searched. The
+prices are found by subgradient ascent on D (Polyak steps against the best plan found), which reaches the
+LP relaxation's value. A unit's least cost is an argmin over the lower envelope of one line per rep (in
+workload per dollar), so one evaluation costs O(units log reps).
+
+The plan: each unit at its argmin under the best prices (the LP leaves only a few units fractional, one
+per binding band), then a repair that moves single units, cheapest per unit of violation removed, until
+every band holds or no move helps. What still fails is listed with its size.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from domain.balancing import Bands, Move, RepSlot, Result, Unit, band_limits
+
+Progress = Callable[[float, str], None]
+
+
+class Cancelled(Exception):
+    """The caller asked the optimiser to stop."""
+
+
+@dataclass
+class Book:
+    """Units and reps as arrays; potential and workload scaled to a mean of one."""
+
+    units: list[Unit]
+    reps: list[RepSlot]
+    p: np.ndarray
+    w: np.ndarray
+    m: np.ndarray  # cost of moving
+    cur: np.ndarray  # index of the current rep, -1 when not in the plan
+    locked: np.ndarray
+    movable: np.ndarray  # not locked, and some rep may take it
+    forced: np.ndarray  # must move: owner not in the plan, or without the expertise the unit needs
+    group: np.ndarray  # eligibility group
+    elig: np.ndarray  # (groups, reps): may this group go to this rep
+    lo: np.ndarray
+    hi: np.ndarray
+    wlo: np.ndarray
+    whi: np.ndarray
+    p_scale: float
+    w_scale: float
+    infeasible: list[str] = field(default_factory=list)
+
+
+def build(
+    units: Iterable[Unit], reps: Iterable[RepSlot], bands: Bands, only_to: Hashable | None = None
+) -> Book:
+    units, reps = list(units), list(reps)
+    index = {r.key: i for i, r in enumerate(reps)}
+    n, k = len(units), len(reps)
+    p = np.fromiter((u.potential for u in units), float, n)
+    w = np.fromiter((u.workload for u in units), float, n)
+    m = np.fromiter((u.cost for u in units), float, n)
+    cur = np.fromiter((index.get(u.rep, -1) for u in units), np.int64, n)
+    locked = np.fromiter((u.locked for u in units), bool, n)
+    groups: dict[frozenset[str], int] = {}
+    group = np.fromiter((groups.setdefault(u.needs, len(groups)) for u in units), np.int64, n)
+    needs = sorted(groups, key=groups.__getitem__)
+    elig = np.array([[g <= r.expertise for r in reps] for g in needs], bool).reshape(len(needs), k)
+    able = elig[group, np.maximum(cur, 0)] if n and k else np.zeros(n, bool)
+    if only_to is not None:
+        elig &= np.array([r.key == only_to for r in reps], bool)[None, :]
+    movable = ~locked & elig[group].any(axis=1) if k else np.zeros(n, bool)
+    # must move: the owner is not in the plan, or lacks the expertise the unit needs (not when carving
+    # a book for a newcomer, which moves nothing but to them)
+    forced = movable & ((cur < 0) | (~able & (only_to is None)))
+    limits = band_limits(units, reps, bands)
+    lo = np.array([limits[r.key][0] for r in reps])
+    hi = np.array([limits[r.key][1] for r in reps])
+    cap = np.array([r.capacity if r.capacity else math.nan for r in reps])
+    wlo = np.where(np.isnan(cap), -np.inf, cap * (1 - bands.capacity))
+    whi = np.where(np.isnan(cap), np.inf, cap * (1 + bands.capacity))
+    infeasible = _problems(units, reps, bands, p, cur, locked, group, elig, needs, hi)
+    capped = ~np.isnan(cap)
+    if capped.all() and k:
+        # no reassignment can fix a team with too much or too little work in all: say so, do not churn
+        util = w[(cur >= 0) | movable].sum() / cap.sum()
+        if not 1 - bands.capacity <= util <= 1 + bands.capacity:
+            infeasible.append(
+                f"the book needs {util:.0%} of the team's capacity: not every rep can be within "
+                f"{bands.capacity:.0%} of capacity (hire, raise the tier threshold, or resize the team)"
+            )
+            wlo[:], whi[:] = -np.inf, np.inf
+    p_scale = float(p.mean()) if n and p.mean() > 0 else 1.0
+    w_scale = float(w.mean()) if n and w.mean() > 0 else 1.0
+    return Book(
+        units, reps, p / p_scale, w / w_scale, m, cur, locked, movable, forced, group, elig,
+        lo / p_scale, hi / p_scale, wlo / w_scale, whi / w_scale, p_scale, w_scale, infeasible,
+    )  # fmt: skip
+
+
+def _problems(
+    units: list[Unit], reps: list[RepSlot], bands: Bands, p: np.ndarray, cur: np.ndarray,
+    locked: np.ndarray, group: np.ndarray, elig: np.ndarray, needs: list[frozenset[str]], hi: np.ndarray,
+) -> list[str]:  # fmt: skip
+    """What no plan can meet, in words: a unit larger than the band of every rep it may go to, a unit no
+    rep may take, locked potential above a rep's band, a unit locked to a rep who is not in the plan."""
+    out = []
+    room = np.where(elig, hi[None, :], -np.inf).max(axis=1) if len(reps) else np.full(len(needs), -np.inf)
+    for i in np.flatnonzero(p > room[group] + 1e-9 * np.abs(room[group])).tolist():
+        if np.isfinite(room[group[i]]):
+            out.append(
+                f"{units[i].key}: potential {p[i]:,.0f} alone is above the band's top "
+                f"({room[group[i]]:,.0f}): its owner cannot be within {bands.potential:.0%} of its share"
+            )
+    for i in np.flatnonzero(~locked & ~np.isfinite(room[group])).tolist():
+        out.append(
+            f"{units[i].key}: no rep has the expertise it needs ({', '.join(sorted(needs[group[i]]))})"
+        )
+    for i in np.flatnonzero(locked & (cur < 0)).tolist():
+        out.append(f"{units[i].key}: locked to {units[i].rep}, who is not in the plan")
+    held = np.bincount(cur[locked & (cur >= 0)], p[locked & (cur >= 0)], len(reps))
+    for j in np.flatnonzero(held > hi + 1e-9 * np.abs(hi)).tolist():
+        out.append(f"{reps[j].key}: locked potential {held[j]:,.0f} is above the band's top ({hi[j]:,.0f})")
+    return out
+
+
+def _envelope(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lower envelope over t >= 0 of the lines a[i] + b[i] * t: the lines in order and where each
+    stops being least (breakpoints, one fewer than lines)."""
+    order = np.lexsort((a, -b))  # steepest first; among equal slopes the lowest first
+    a, b = a.tolist(), b.tolist()  # plain floats: nearly parallel lines meet at +-inf, without a warning
+    lines: list[int] = []
+    starts: list[float] = []
+    for i in order.tolist():
+        if lines and b[lines[-1]] == b[i]:
+            continue  # same slope, higher line
+        while lines:
+            j = lines[-1]
+            x = (a[i] - a[j]) / (b[j] - b[i])  # where i drops below j
+            if x <= starts[-1]:
+                lines.pop()
+                starts.pop()
+            else:
+                break
+        if not lines:
+            lines.append(i)
+            starts.append(-math.inf)
+        else:
+            x = (a[i] - a[lines[-1]]) / (b[lines[-1]] - b[i])
+            lines.append(i)
+            starts.append(x)
+    return np.array(lines, np.int64), np.array(starts[1:])
+
+
+@dataclass
+class Relaxed:
+    value: float  # D(pi, sigma): a lower bound on the weighted moves
+    choice: np.ndarray  # each unit's rep at these prices
+    load: np.ndarray
+    work: np.ndarray
+
+
+class Solver:
+    def __init__(self, book: Book) -> None:
+        self.b = book
+        b = book
+        self.movable = b.movable
+        with np.errstate(divide="ignore"):
+            self.t = np.where(b.p > 0, b.w / np.where(b.p > 0, b.p, 1.0), np.inf)
+        self.members = [np.flatnonzero(self.movable & (b.group == g)) for g in range(b.elig.shape[0])]
+        self.reps_of = [np.flatnonzero(b.elig[g]) for g in range(b.elig.shape[0])]
+        self.home = np.where(b.cur >= 0, b.cur, 0)
+        self.capped = np.isfinite(b.whi)
+        self.sample = 20000  # units searched, besides the moved ones, for a move into a rep
+
+    def relax(self, pi: np.ndarray, sigma: np.ndarray) -> Relaxed:
+        b = self.b
+        n = len(b.p)
+        best = np.full(n, -1, np.int64)
+        best_cost = np.full(n, np.inf)
+        for idx, reps in zip(self.members, self.reps_of, strict=True):
+            if not len(idx) or not len(reps):
+                continue
+            lines, breaks = _envelope(pi[reps], sigma[reps])
+            r = reps[lines[np.searchsorted(breaks, self.t[idx], side="right")]]
+            best[idx] = r
+            best_cost[idx] = b.p[idx] * pi[r] + b.w[idx] * sigma[r]
+        stay_cost = np.where(b.cur >= 0, b.p * pi[self.home] + b.w * sigma[self.home], np.inf)
+        stay_cost[b.forced] = np.inf
+        move_cost = b.m + best_cost
+        moving = move_cost < stay_cost
+        choice = np.where(moving, best, b.cur)
+        cost = np.where(moving, move_cost, stay_cost)
+        placed = choice >= 0
+        value = float(cost[placed].sum())
+        value -= float(np.where(pi > 0, pi * b.hi, pi * b.lo).sum())
+        c = self.capped
+        value -= float(np.where(sigma[c] > 0, sigma[c] * b.whi[c], sigma[c] * b.wlo[c]).sum())
+        k = len(b.reps)
+        load = np.bincount(choice[placed], b.p[placed], k)
+        work = np.bincount(choice[placed], b.w[placed], k)
+        return Relaxed(value, choice, load, work)
+
+    def weighted(self, choice: np.ndarray) -> float:
+        b = self.b
+        return float(b.m[(choice != b.cur) & (choice >= 0)].sum())
+
+    def violation(self, load: np.ndarray, work: np.ndarray) -> np.ndarray:
+        b = self.b
+        over = np.maximum(np.maximum(load - b.hi, b.lo - load), 0.0)
+        wover = np.maximum(np.maximum(work - b.whi, b.wlo - work), 0.0)
+        return over + np.where(self.capped, wover, 0.0)
+
+    def repair(self, choice: np.ndarray, should_stop: Callable[[], bool] | None = None) -> np.ndarray:
+        """Single-unit moves, cheapest per unit of violation removed, until every band holds or no move
+        reduces the total violation; then units go back home wherever both bands still hold.
+
+        Moves into a rep are searched among the units already moved (re-routing one costs nothing more)
+        and a fixed, seeded sample of the others; moves out of a rep go to the reps with the most room.
+        Both keep a step cheap on a large book."""
+        b = self.b
+        a = choice.copy()
+        k = len(b.reps)
+        placed = a >= 0
+        load = np.bincount(a[placed], b.p[placed], k)
+        work = np.bincount(a[placed], b.w[placed], k)
+        capped = self.capped
+        width = np.maximum(b.hi - b.lo, 1e-9)
+        wwidth = np.where(capped, np.maximum(b.whi - b.wlo, 1e-9), np.inf)
+        wlo0 = np.where(capped, b.wlo, 0.0)
+        rng = np.random.default_rng(0)
+        others = np.flatnonzero(self.movable & (a == b.cur))
+        if len(others) > self.sample:
+            others = np.sort(rng.choice(others, self.sample, replace=False))
+        pool = np.union1d(np.flatnonzero(self.movable & (a != b.cur)), others)
+        # the pool's own arrays: a step touches only these
+        pp, pw, pm, pcur, pg = b.p[pool], b.w[pool], b.m[pool], b.cur[pool], b.group[pool]
+        pa = a[pool]
+        fan = min(k, 64)
+
+        def f(ld: np.ndarray, wk: np.ndarray, r: np.ndarray) -> np.ndarray:
+            over = np.maximum(np.maximum(ld - b.hi[r], b.lo[r] - ld), 0.0)
+            wover = np.maximum(np.maximum(wk - b.whi[r], b.wlo[r] - wk), 0.0)
+            return over + np.where(capped[r], wover, 0.0)
+
+        tried: set[int] = set()
+        for _ in range(4 * len(a) + 10):
+            if should_stop is not None and should_stop():
+                raise Cancelled
+            viol = self.violation(load, work)
+            failing = np.flatnonzero(viol > 1e-12)
+            bad = [int(r) for r in failing[np.argsort(-viol[failing])] if int(r) not in tried]
+            if not bad:
+                break
+            v = bad[0]
+            best = None  # (score, unit, source, target)
+            # out of v: its movable units, to the reps with the most room
+            units = np.flatnonzero((a == v) & self.movable)
+            if len(units):
+                room = np.maximum((load - b.lo) / width, (work - wlo0) / wwidth)
+                room[v] = np.inf
+                reps = np.argpartition(room, fan - 1)[:fan] if fan < k else np.arange(k)
+                dest = b.elig[b.group[units]][:, reps]
+                dest &= (reps != v)[None, :]
+                pu, wu = b.p[units][:, None], b.w[units][:, None]
+                dv = f(load[v] - pu, work[v] - wu, np.array([v])) - viol[v]  # (n, 1)
+                dd = (
+                    f(load[reps][None, :] + pu, work[reps][None, :] + wu, reps[None, :]) - viol[reps][None, :]
+                )
+                dviol = dv + dd
+                home = b.cur[units][:, None]
+                dcost = np.where(reps[None, :] != home, b.m[units][:, None], 0.0) - np.where(
+                    home != v, b.m[units][:, None], 0.0
+                )
+                ok = dest & (dviol < -1e-12)
+                if ok.any():
+                    score = np.where(ok, dcost / np.where(ok, -dviol, 1.0), np.inf)
+                    row, col = np.unravel_index(int(np.argmin(score)), score.shape)
+                    best = (float(score[row, col]), int(units[row]), v, int(reps[col]))
+            # into v: a unit of the pool, held by another rep, that may go to v
+            sel = np.flatnonzero((pa != v) & (pa >= 0) & b.elig[pg, v])
+            if len(sel):
+                src = pa[sel]
+                ds = f(load[src] - pp[sel], work[src] - pw[sel], src) - viol[src]
+                dv = f(load[v] + pp[sel], work[v] + pw[sel], np.full(len(sel), v)) - viol[v]
+                dviol = ds + dv
+                dcost = np.where(pcur[sel] != v, pm[sel], 0.0) - np.where(pcur[sel] != src, pm[sel], 0.0)
+                ok = dviol < -1e-12
+                if ok.any():
+                    score = np.where(ok, dcost / np.where(ok, -dviol, 1.0), np.inf)
+                    i = int(np.argmin(score))
+                    if best is None or score[i] < best[0]:
+                        best = (float(score[i]), int(pool[sel[i]]), int(src[i]), v)
+            if best is None:
+                tried.add(v)
+                continue
+            _, u, s, t = best
+            a[u] = t
+            at = np.searchsorted(pool, u)
+            if at < len(pool) and pool[at] == u:
+                pa[at] = t
+            load[s] -= b.p[u]
+            work[s] -= b.w[u]
+            load[t] += b.p[u]
+            work[t] += b.w[u]
+            tried.clear()
+        # home again: a moved unit whose return keeps both reps within their bands (or no worse) goes back
+        lo, hi, wl, wh = b.lo.tolist(), b.hi.tolist(), b.wlo.tolist(), b.whi.tolist()
+        cap_ = capped.tolist()
+
+        def off(r: int, ld: float, wk: float) -> float:
+            out = max(ld - hi[r], lo[r] - ld, 0.0)
+            return out + (max(wk - wh[r], wl[r] - wk, 0.0) if cap_[r] else 0.0)
+
+        moved = np.flatnonzero((a != b.cur) & (b.cur >= 0) & ~b.forced & (a >= 0))
+        ld_, wk_ = load.tolist(), work.tolist()
+        for u in moved[np.argsort(-b.m[moved], kind="stable")].tolist():
+            s, h = int(a[u]), int(b.cur[u])
+            up, uw = float(b.p[u]), float(b.w[u])
+            before = off(s, ld_[s], wk_[s]) + off(h, ld_[h], wk_[h])
+            after = off(s, ld_[s] - up, wk_[s] - uw) + off(h, ld_[h] + up, wk_[h] + uw)
+            if after <= before + 1e-12:
+                a[u] = h
+                ld_[s] -= up
+                wk_[s] -= uw
+                ld_[h] += up
+                wk_[h] += uw
+        return a
+
+
+@dataclass
+class Pooled:
+    """The pooled LP: which units leave their rep (fractions), and how much potential and workload each
+    rep takes from each eligibility group's pool."""
+
+    leave: np.ndarray  # per unit, in [0, 1]; forced units 1, others that cannot move 0
+    flow_p: np.ndarray  # (groups, reps)
+    flow_w: np.ndarray
+    pi: np.ndarray  # prices of the reps' potential and workload rows (the LP's duals, negated)
+    sigma: np.ndarray
+    value: float
+    short: np.ndarray  # per rep, potential the LP could not bring into the band (scaled)
+    wshort: np.ndarray
+
+
+def _pooled_lp(solver: Solver, time_limit: float | None = None) -> Pooled:
+    """Relax where a leaving unit goes: it joins its eligibility group's pool, and each rep takes any
+    amount of potential and of workload from the pools it may take from. A unit's leave fraction costs
+    its weight. Every plan maps onto this LP, so its value is at most the plan's weighted moves; its rows
+    are only the pools and the reps, so it stays small (rows: 2 x groups + 2 x reps). Elastic columns at
+    a prohibitive price keep it feasible and measure what no plan can fix."""
+    import highspy  # a compiled solver, loaded when the optimiser first runs
+
+    b = solver.b
+    k, groups = len(b.reps), b.elig.shape[0]
+    capped = solver.capped
+    free = np.flatnonzero(b.movable & ~b.forced & (b.cur >= 0))
+    forced = b.forced
+    stays = (b.cur >= 0) & ~forced
+    base_p = np.bincount(b.cur[stays], b.p[stays], k)
+    base_w = np.bincount(b.cur[stays], b.w[stays], k)
+    pool_p = np.bincount(b.group[forced], b.p[forced], groups)
+    pool_w = np.bincount(b.group[forced], b.w[forced], groups)
+    nw = int(capped.sum())
+    wrow = np.full(k, -1, np.int64)
+    wrow[capped] = 2 * groups + k + np.arange(nw)
+    rows = 2 * groups + k + nw
+    # leave columns: + into the pool's rows, - out of the owner's rows
+    g, c = b.group[free], b.cur[free]
+    with_w = capped[c]
+    nnz = 3 + with_w.astype(np.int64)
+    start = np.concatenate(([0], np.cumsum(nnz)))
+    idx = np.empty(int(start[-1]), np.int64)
+    val = np.empty(int(start[-1]))
+    head = start[:-1]
+    idx[head], val[head] = g, b.p[free]
+    idx[head + 1], val[head + 1] = groups + g, b.w[free]
+    idx[head + 2], val[head + 2] = 2 * groups + c, -b.p[free]
+    hw = np.flatnonzero(with_w)
+    idx[start[hw] + 3], val[start[hw] + 3] = wrow[c[hw]], -b.w[free[hw]]
+    # flow columns: out of a pool, into a rep; potential and workload apart
+    fg, fr = np.nonzero(b.elig)
+    nf = len(fg)
+    f_idx = np.stack((fg, 2 * groups + fr), axis=1).ravel()
+    f_val = np.tile([-1.0, 1.0], nf)
+    h_has = capped[fr]
+    h_idx = [groups + fg, np.where(h_has, wrow[fr], -1)]
+    h_pairs = np.stack(h_idx, axis=1)
+    h_nnz = 1 + h_has.astype(np.int64)
+    h_flat = h_pairs[np.stack((np.ones(nf, bool), h_has), axis=1)]
+    h_val = np.stack((-np.ones(nf), np.ones(nf)), axis=1)[np.stack((np.ones(nf, bool), h_has), axis=1)]
+    # elastic columns on the reps' rows
+    band = np.arange(2 * groups, rows)
+    penalty = 1e4 * max(1.0, float(b.m.max()) if len(b.m) else 1.0)
+    lengths = np.concatenate((nnz, np.full(nf, 2), h_nnz, np.ones(2 * len(band), np.int64)))
+    lp = highspy.HighsLp()
+    lp.num_col_ = len(lengths)
+    lp.num_row_ = rows
+    lp.col_cost_ = np.concatenate((b.m[free], np.zeros(2 * nf), np.full(2 * len(band), penalty)))
+    lp.col_lower_ = np.zeros(lp.num_col_)
+    lp.col_upper_ = np.concatenate((np.ones(len(free)), np.full(lp.num_col_ - len(free), np.inf)))
+    lp.row_lower_ = np.concatenate((-pool_p, -pool_w, b.lo - base_p, (b.wlo - base_w)[capped]))
+    lp.row_upper_ = np.concatenate((-pool_p, -pool_w, b.hi - base_p, (b.whi - base_w)[capped]))
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.concatenate(([0], np.cumsum(lengths)))
+    lp.a_matrix_.index_ = np.concatenate((idx, f_idx, h_flat, band, band))
+    lp.a_matrix_.value_ = np.concatenate((val, f_val, h_val, np.ones(len(band)), -np.ones(len(band))))
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(time_limit))
+    h.passModel(lp)
+    h.run()
+    sol = h.getSolution()
+    x = np.asarray(sol.col_value)
+    duals = np.asarray(sol.row_dual)
+    leave = forced.astype(float)
+    leave[free] = x[: len(free)]
+    flows = x[len(free) : len(free) + 2 * nf]
+    flow_p = np.zeros((groups, k))
+    flow_w = np.zeros((groups, k))
+    flow_p[fg, fr] = flows[:nf]
+    flow_w[fg, fr] = flows[nf:]
+    slack = x[len(free) + 2 * nf :]
+    excess = slack[: len(band)] + slack[len(band) :]
+    pi = -duals[2 * groups : 2 * groups + k]
+    sigma = np.zeros(k)
+    sigma[capped] = -duals[2 * groups + k :]
+    wshort = np.zeros(k)
+    wshort[capped] = excess[k:]
+    value = float(h.getInfo().objective_function_value) + float(b.m[forced].sum())
+    return Pooled(leave, flow_p, flow_w, pi, sigma, value, excess[:k], wshort)
+
+
+def _route(solver: Solver, pooled: Pooled) -> np.ndarray:
+    """A plan from the pooled LP: the units it sends away (rounded) go, largest first, to the eligible
+    rep whose bands they fill least far (the fullest of potential and workload, as a share of the band),
+    so that every rep ends as far inside its bands as the leaving units allow."""
+    b = solver.b
+    k = len(b.reps)
+    choice = b.cur.copy()
+    capped = solver.capped
+    going = b.movable & (pooled.leave > 0.5)
+    stays = ~going & (choice >= 0)
+    load = np.bincount(choice[stays], b.p[stays], k)
+    work = np.bincount(choice[stays], b.w[stays], k)
+    leaving = np.flatnonzero(going)
+    mid, width = (b.hi + b.lo) / 2, np.maximum(b.hi - b.lo, 1e-9)
+    wmid = np.where(capped, (np.where(capped, b.whi, 0) + np.where(capped, b.wlo, 0)) / 2, 0.0)
+    wwidth = np.where(
+        capped, np.maximum(np.where(capped, b.whi - np.where(capped, b.wlo, 0), 1), 1e-9), np.inf
+    )
+    for u in leaving[np.argsort(-b.p[leaving], kind="stable")].tolist():
+        g = b.group[u]
+        # how much further from the middle of its bands the rep ends (squared, as shares of the bands)
+        dp, dw = (load - mid) / width, (work - wmid) / wwidth
+        fill = ((dp + b.p[u] / width) ** 2 - dp**2) + ((dw + b.w[u] / wwidth) ** 2 - dw**2)
+        fill = np.where(b.elig[g], fill, np.inf)
+        if b.cur[u] >= 0 and not b.forced[u]:
+            fill[b.cur[u]] = np.inf  # it leaves
+        r = int(np.argmin(fill))
+        if not np.isfinite(fill[r]):
+            r = int(b.cur[u])  # nowhere else to go
+            if r < 0:
+                continue
+        choice[u] = r
+        load[r] += b.p[u]
+        work[r] += b.w[u]
+    return choice
+
+
+def _exact(solver: Solver, seconds: float) -> tuple[np.ndarray, float | None] | None:
+    """The whole assignment as a MIP, for a book small enough (HiGHS, with elastic band rows so that a
+    book no plan can balance still gets its least-violating plan). Returns the plan and the solver's
+    proven bound on the weighted moves (None when the bands cannot all hold)."""
+    import highspy
+
+    b = solver.b
+    k = len(b.reps)
+    mv = np.flatnonzero(b.movable)
+    allowed = b.elig[b.group[mv]].copy()
+    home = (b.cur[mv] >= 0) & ~b.forced[mv]
+    allowed[np.flatnonzero(home), b.cur[mv][home]] = True
+    row, rep = np.nonzero(allowed)
+    u = mv[row]
+    n, ncol = len(mv), len(u)
+    fixed = ~b.movable & (b.cur >= 0)
+    fixed_p = np.bincount(b.cur[fixed], b.p[fixed], k)
+    fixed_w = np.bincount(b.cur[fixed], b.w[fixed], k)
+    capped = solver.capped
+    wrow = np.full(k, -1, np.int64)
+    wrow[capped] = n + k + np.arange(int(capped.sum()))
+    rows = n + k + int(capped.sum())
+    has_w = capped[rep]
+    nnz = 2 + has_w.astype(np.int64)
+    start = np.concatenate(([0], np.cumsum(nnz)))
+    idx = np.empty(int(start[-1]), np.int64)
+    val = np.empty(int(start[-1]))
+    idx[start[:-1]], val[start[:-1]] = row, 1.0
+    idx[start[:-1] + 1], val[start[:-1] + 1] = n + rep, b.p[u]
+    hw = np.flatnonzero(has_w)
+    idx[start[hw] + 2], val[start[hw] + 2] = wrow[rep[hw]], b.w[u[hw]]
+    band = np.arange(n, rows)
+    penalty = 1e4 * max(1.0, float(b.m.max()))
+    lengths = np.concatenate((nnz, np.ones(2 * len(band), np.int64)))
+    lp = highspy.HighsLp()
+    lp.num_col_ = len(lengths)
+    lp.num_row_ = rows
+    lp.col_cost_ = np.concatenate((np.where(rep != b.cur[u], b.m[u], 0.0), np.full(2 * len(band), penalty)))
+    lp.col_lower_ = np.zeros(lp.num_col_)
+    lp.col_upper_ = np.concatenate((np.ones(ncol), np.full(2 * len(band), np.inf)))
+    lp.row_lower_ = np.concatenate((np.ones(n), b.lo - fixed_p, (b.wlo - fixed_w)[capped]))
+    lp.row_upper_ = np.concatenate((np.ones(n), b.hi - fixed_p, (b.whi - fixed_w)[capped]))
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.concatenate(([0], np.cumsum(lengths)))
+    lp.a_matrix_.index_ = np.concatenate((idx, band, band))
+    lp.a_matrix_.value_ = np.concatenate((val, np.ones(len(band)), -np.ones(len(band))))
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * ncol + [highspy.HighsVarType.kContinuous] * (
+        2 * len(band)
+    )
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(seconds))
+    h.setOptionValue("mip_rel_gap", 1e-6)
+    h.passModel(lp)
+    h.run()
+    if not h.getInfo().primal_solution_status:
+        return None  # no plan at all (the solver failed): the caller takes the large-book path
+    x = np.asarray(h.getSolution().col_value)
+    choice = b.cur.copy()
+    take = x[:ncol] > 0.5
+    choice[u[take]] = rep[take]
+    info = h.getInfo()
+    slack = float(x[ncol:].sum()) if len(x) > ncol else 0.0
+    bound = None if slack > 1e-6 else min(float(info.mip_dual_bound), float(info.objective_function_value))
+    return choice, bound
+
+
+def optimise(
+    units: Iterable[Unit],
+    reps: Iterable[RepSlot],
+    bands: Bands = Bands(),
+    only_to: Hashable | None = None,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    exact_pairs: int = 20_000,
+    exact_seconds: float = 10.0,
+) -> Result:
+    """Balance the book: the pooled LP decides which units leave and where the potential should go, a
+    routing places them, a repair fixes what rounding broke; the Lagrangian value at the LP's prices is
+    the bound every plan meeting the bands needs, at least. See the module's docstring."""
+
+    def stage(fraction: float, message: str) -> None:
+        if should_stop is not None and should_stop():
+            raise Cancelled
+        if progress is not None:
+            progress(fraction, message)
+
+    stage(0.0, "reading the book")
+    book = build(units, reps, bands, only_to)
+    solver = Solver(book)
+    stage(0.1, "solving the relaxation")
+    pooled = _pooled_lp(solver)
+    feasible = pooled.short.max(initial=0.0) <= 1e-6 and pooled.wshort.max(initial=0.0) <= 1e-6
+    pairs = int(book.elig[book.group[book.movable]].sum())
+    exact = None
+    if pairs <= exact_pairs:
+        stage(0.3, "solving exactly")
+        exact = _exact(solver, exact_seconds)
+    if exact is not None:
+        plan, proven = exact
+        feasible = feasible and proven is not None
+    else:
+        stage(0.5, "placing the units that leave")
+        plan = _route(solver, pooled)
+        stage(0.6, "repairing the bands")
+        plan = solver.repair(plan, should_stop)
+        proven = None
+    stage(0.9, "proving the bound")
+    bound = None
+    if feasible:
+        bound = max(solver.relax(pooled.pi, pooled.sigma).value, proven if proven is not None else -math.inf)
+    result = _result(book, solver, plan, bound)
+    if not feasible:
+        for j in np.flatnonzero(pooled.short > 1e-6).tolist():
+            result.infeasible.append(
+                f"{book.reps[j].key}: no plan brings its potential into the band: at least "
+                f"{pooled.short[j] * book.p_scale:,.0f} outside it"
+            )
+        for j in np.flatnonzero(pooled.wshort > 1e-6).tolist():
+            result.infeasible.append(
+                f"{book.reps[j].key}: no plan brings its workload into the band: at least "
+                f"{pooled.wshort[j] * book.w_scale:,.1f} h outside it"
+            )
+    stage(1.0, "done")
+    return result
+
+
+def _loads(book: Book, choice: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    placed = choice >= 0
+    k = len(book.reps)
+    return np.bincount(choice[placed], book.p[placed], k), np.bincount(choice[placed], book.w[placed], k)
+
+
+def _result(book: Book, solver: Solver, plan: np.ndarray, bound: float | None) -> Result:
+    b = book
+    keys = [r.key for r in b.reps]
+    load0, work0 = _loads(b, b.cur)
+    load1, work1 = _loads(b, plan)
+    result = Result(
+        before={k: float(v * b.p_scale) for k, v in zip(keys, load0, strict=True)},
+        after={k: float(v * b.p_scale) for k, v in zip(keys, load1, strict=True)},
+        infeasible=list(b.infeasible),
+    )
+    for i in np.flatnonzero(plan != b.cur).tolist():
+        u = b.units[i]
+        if plan[i] < 0:
+            continue
+        s, t = int(b.cur[i]), int(plan[i])
+        result.moves.append(
+            Move(u.key, u.rep, keys[t], u.cost, u.potential, _reason(b, i, s, t, load0, work0))
+        )
+    result.assignment = {u.key: (keys[plan[i]] if plan[i] >= 0 else u.rep) for i, u in enumerate(b.units)}
+    for j, key in enumerate(keys):
+        lo, hi = b.lo[j] * b.p_scale, b.hi[j] * b.p_scale
+        ld = load1[j] * b.p_scale
+        if ld > hi:
+            result.violations.append(f"{key}: potential {ld:,.0f} is {ld - hi:,.0f} above the band")
+        elif ld < lo:
+            result.violations.append(f"{key}: potential {ld:,.0f} is {lo - ld:,.0f} below the band")
+        wk = work1[j] * b.w_scale
+        if solver.capped[j] and wk > b.whi[j] * b.w_scale + 1e-9:
+            result.violations.append(f"{key}: workload {wk:,.1f} h is above {b.whi[j] * b.w_scale:,.1f} h")
+        elif solver.capped[j] and wk < b.wlo[j] * b.w_scale - 1e-9:
+            result.violations.append(f"{key}: workload {wk:,.1f} h is below {b.wlo[j] * b.w_scale:,.1f} h")
+    result.weighted_moves = sum(m.cost for m in result.moves)
+    result.lower_bound = None if bound is None else max(bound, 0.0)
+    w, lb = result.weighted_moves, result.lower_bound
+    result.gap = None if lb is None else (w - lb) / w if w else 0.0
+    return result
+
+
+def _reason(b: Book, i: int, s: int, t: int, load: np.ndarray, work: np.ndarray) -> str:
+    """Why unit i moved from rep s to rep t, in words, from the state before any move."""
+    u = b.units[i]
+    target = b.reps[t].key
+    if s < 0:
+        return f"its owner {u.rep} is not in the plan; {target} had room"
+    source = b.reps[s].key
+    if b.forced[i]:
+        return f"expertise: {source} lacks {', '.join(sorted(u.needs))}; {target} has it"
+    balance, capacity = [], []
+    if load[s] > b.hi[s]:
+        balance.append(f"{source} was {(load[s] - b.hi[s]) * b.p_scale:,.0f} above the band's top")
+    if load[t] < b.lo[t]:
+        balance.append(f"{target} was {(b.lo[t] - load[t]) * b.p_scale:,.0f} below the band's bottom")
+    cap = np.where(
+        np.isfinite(b.whi),
+        (np.where(np.isfinite(b.whi), b.whi, 0) + np.where(np.isfinite(b.wlo), b.wlo, 0)) / 2,
+        1.0,
+    )
+    if np.isfinite(b.whi[s]) and work[s] > b.whi[s]:
+        capacity.append(f"{source} was at {work[s] / cap[s]:.0%} of its capacity")
+    if np.isfinite(b.wlo[t]) and work[t] < b.wlo[t]:
+        capacity.append(f"{target} was at {work[t] / cap[t]:.0%} of its capacity")
+    why = []
+    if balance:
+        why.append("balance: " + ", ".join(balance))
+    if capacity:
+        why.append("capacity: " + ", ".join(capacity))
+    if not why:
+        why.append(f"balance: {target} had room for it within its bands")
+    return "; ".join(why)

@@ -1,0 +1,173 @@
+"""Long-running operations: optimise runs as one (202, poll, result in a draft), progress and cancel reach
+the caller, failures are recorded with their code, a worker that died is reported, tenants are apart."""
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+from api.services import operations
+from api.services.context import Principal
+from domain.errors import ValidationFailed
+from domain.optimiser import Cancelled
+from persistence import operations as store
+from tests import factories as f
+
+
+async def poll(client, headers, op_id, until=("succeeded", "failed", "cancelled"), seconds=60.0):
+    for _ in range(int(seconds / 0.05)):
+        r = await client.get(f"/v1/operations/{op_id}", headers=headers)
+        assert r.status_code == 200, r.text
+        if r.json()["state"] in until:
+            return r.json()
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"operation {op_id} still {r.json()['state']}")
+
+
+async def test_optimize_is_an_operation_whose_result_is_a_draft_at_the_bound(client, tenant, other_tenant):
+    plan, _ = await f.seed_003_plan(client, tenant.headers)
+    body = {"name": "Optimised", "potential_band": 0.10, "keep_families": True}
+    r = await client.post(f"/v1/plans/{plan['id']}/optimize", json=body, headers=tenant.headers)
+    assert r.status_code == 202, r.text
+    op = r.json()
+    assert r.headers["location"] == f"/v1/operations/{op['id']}"
+    assert op["kind"] == "optimize" and op["subject_id"] == plan["id"] and op["result"] is None
+    done = await poll(client, tenant.headers, op["id"])
+    assert done["state"] == "succeeded" and done["progress"] == 1.0 and done["error"] is None
+    result = done["result"]
+    assert result["violations"] == [] and result["source_plan_id"] == plan["id"]
+    assert result["equity_before"]["by_rep"]["potential"]["status"] == "rebalance"
+    assert result["equity_after"]["by_rep"]["potential"]["status"] in ("fine", "watch")
+    assert 0 < result["moves"]["count"] <= 60
+    assert all(m["reason"] for m in result["moves"]["accounts"])
+    assert 0 <= result["lower_bound"] <= result["weighted_moves"] and result["gap"] is not None
+    plans = {x["id"]: x for x in (await client.get("/v1/plans", headers=tenant.headers)).json()["items"]}
+    assert plans[plan["id"]]["state"] == "active"  # nothing changes until the draft is activated
+    assert plans[result["plan_id"]]["state"] == "draft" and plans[result["plan_id"]]["name"] == "Optimised"
+    listed = (await client.get("/v1/operations?state=succeeded", headers=tenant.headers)).json()
+    assert [o["id"] for o in listed["items"]] == [op["id"]]
+    assert (await client.get(f"/v1/operations/{op['id']}", headers=other_tenant.headers)).status_code == 404
+    assert (await client.get("/v1/operations", headers=other_tenant.headers)).json()["items"] == []
+    assert (
+        await client.post(f"/v1/plans/{plan['id']}/optimize", headers=other_tenant.headers)
+    ).status_code == 404
+    # a finished operation cannot be cancelled
+    r = await client.post(f"/v1/operations/{op['id']}/cancel", headers=tenant.headers)
+    assert r.status_code == 409 and r.json()["code"] == "operation_finished"
+
+
+async def test_optimize_refuses_bad_bands_naming_the_field(client, tenant):
+    plan = await f.plan(client, tenant.headers)
+    r = await client.post(
+        f"/v1/plans/{plan['id']}/optimize", json={"potential_band": 0}, headers=tenant.headers
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "potential_band"
+    r = await client.post(f"/v1/plans/{plan['id']}/optimize", json={"speed": "max"}, headers=tenant.headers)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "speed"
+    assert (await client.get("/v1/operations", headers=tenant.headers)).json()["items"] == []
+
+
+async def test_progress_is_written_and_a_cancel_stops_the_work(app, client, tenant):
+    ctx = app.state.ctx
+    p = Principal(tenant.tenant_id, frozenset({"read", "write"}))
+    halfway = asyncio.Event()
+
+    async def work(reporter):
+        reporter.progress(0.5, "halfway")
+        halfway.set()
+        await asyncio.to_thread(reporter.stop.wait)  # as the optimiser does: its thread checks the flag
+        raise Cancelled
+
+    op = await operations.start(ctx, p, "test", None, {}, work)
+    await halfway.wait()
+    running = await poll(client, tenant.headers, op["id"], until=("running",))
+    for _ in range(100):  # the heartbeat writes the progress within a second or so
+        running = (await client.get(f"/v1/operations/{op['id']}", headers=tenant.headers)).json()
+        if running["progress"] == 0.5:
+            break
+        await asyncio.sleep(0.05)
+    assert running["progress"] == 0.5 and running["message"] == "halfway"
+    r = await client.post(f"/v1/operations/{op['id']}/cancel", headers=tenant.headers)
+    assert r.status_code == 202 and r.json()["cancel_requested"] is True
+    done = await poll(client, tenant.headers, op["id"])
+    assert done["state"] == "cancelled" and done["progress"] == 0.5
+
+
+async def test_a_cancel_from_another_worker_arrives_through_the_row(app, client, tenant):
+    ctx = app.state.ctx
+    p = Principal(tenant.tenant_id, frozenset({"read", "write"}))
+
+    async def work(reporter):
+        await asyncio.to_thread(reporter.stop.wait)  # as the optimiser does: its thread checks the flag
+        raise Cancelled
+
+    op = await operations.start(ctx, p, "test", None, {}, work)
+    # another worker only has the database: it flags the row, and this worker's heartbeat reads it
+    assert await store.request_cancel(ctx.engine, tenant.tenant_id, op["id"], ["queued", "running"])
+    done = await poll(client, tenant.headers, op["id"], seconds=10)
+    assert done["state"] == "cancelled"
+
+
+async def test_failures_are_recorded_with_their_code(app, client, tenant):
+    ctx = app.state.ctx
+    p = Principal(tenant.tenant_id, frozenset({"read", "write"}))
+
+    async def refused(reporter):
+        raise ValidationFailed("no", [])
+
+    async def broken(reporter):
+        raise RuntimeError("bug")
+
+    a = await operations.start(ctx, p, "test", None, {}, refused)
+    b = await operations.start(ctx, p, "test", None, {}, broken)
+    done_a = await poll(client, tenant.headers, a["id"])
+    done_b = await poll(client, tenant.headers, b["id"])
+    assert done_a["state"] == "failed" and done_a["error"]["code"] == "validation_failed"
+    assert done_b["state"] == "failed" and done_b["error"]["code"] == "internal_error"
+    assert "bug" not in done_b["error"]["detail"]  # internals stay in the log
+
+
+async def test_an_operation_whose_worker_died_reads_as_lost(app, client, tenant):
+    ctx = app.state.ctx
+    long_ago = ctx.clock.now() - timedelta(minutes=10)
+    op_id = uuid.uuid4()
+    await store.insert(
+        ctx.engine,
+        {
+            "id": op_id, "tenant_id": tenant.tenant_id, "kind": "optimize", "state": "running",
+            "progress": 0.3, "message": "repairing", "request": {}, "cancel_requested": False,
+            "created_at": long_ago, "heartbeat_at": long_ago,
+        },
+    )  # fmt: skip
+    got = (await client.get(f"/v1/operations/{op_id}", headers=tenant.headers)).json()
+    assert got["state"] == "failed" and got["error"]["code"] == "operation_lost"
+
+
+async def test_graphql_optimize_plan_and_operation(client, tenant):
+    owned = await f.owned_account(client, tenant.headers, current_arr=100_000)
+    await client.post("/v1/scoring/run", headers=tenant.headers)
+    m = """mutation($p: UUID!) { optimizePlan(planId: $p, input: {potentialBand: 0.2}) { __typename
+             ... on Operation { id state kind } ... on Problem { code } } }"""
+    r = await client.post(
+        "/graphql", json={"query": m, "variables": {"p": owned["plan"]["id"]}}, headers=tenant.headers
+    )
+    got = r.json()["data"]["optimizePlan"]
+    assert got["__typename"] == "Operation" and got["kind"] == "optimize"
+    await poll(client, tenant.headers, got["id"])
+    q = """query($id: UUID!) { operation(id: $id) { state result { moves { count } lowerBound } }
+             operations(state: SUCCEEDED) { items { id } } }"""
+    data = (
+        await client.post(
+            "/graphql", json={"query": q, "variables": {"id": got["id"]}}, headers=tenant.headers
+        )
+    ).json()["data"]
+    assert data["operation"]["state"] == "SUCCEEDED"
+    assert data["operation"]["result"]["moves"]["count"] == 0  # one rep, one account: nothing to move
+    assert data["operations"]["items"] == [{"id": got["id"]}]
+    bad = """mutation($p: UUID!) { optimizePlan(planId: $p, input: {potentialBand: 5}) { __typename
+             ... on Problem { code errors { field } } } }"""
+    r = await client.post(
+        "/graphql", json={"query": bad, "variables": {"p": owned["plan"]["id"]}}, headers=tenant.headers
+    )
+    assert r.json()["data"]["optimizePlan"] == {
+        "__typename": "Problem", "code": "validation_failed", "errors": [{"field": "potential_band"}]
+    }  # fmt: skip
