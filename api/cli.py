@@ -276,6 +276,110 @@ def coverage_refresh(tenant: str) -> None:
     click.echo(f"coverage facts of {result['accounts_with_facts']} accounts in {result['seconds']} s")
 
 
+@main.command("optimize")
+@click.option("--tenant", required=True, help="Tenant name.")
+@click.option("--plan", "plan_id", type=click.UUID, default=None, help="Default: the active plan.")
+@click.option("--role", default="AE", show_default=True)
+@click.option("--name", default=None, help="The draft's name.")
+@click.option("--potential-band", type=float, default=None, help="Default: the tenant's setting (0.10).")
+@click.option("--capacity-band", type=float, default=None, help="Default: the tenant's setting (0.20).")
+@click.option("--no-expertise", is_flag=True, help="Ignore the expertise industries.")
+@click.option("--split-families", is_flag=True, help="Let subsidiaries move apart from their parent.")
+def optimize(
+    tenant: str,
+    plan_id: Any,
+    role: str,
+    name: str | None,
+    potential_band: float | None,
+    capacity_band: float | None,
+    no_expertise: bool,
+    split_families: bool,
+) -> None:
+    """Balance a plan: write the optimiser's proposal into a new draft plan, with a progress bar. The run
+    is an operation like `POST /v1/plans/{id}/optimize`, listed by `GET /v1/operations`."""
+    from pydantic import ValidationError
+
+    from api.services.operations import Runner, get_operation
+    from api.services.rebalancing import start_optimize
+    from api.services.schemas import OptimizeRequest
+    from domain.errors import DomainError
+
+    try:
+        request = OptimizeRequest(
+            name=name,
+            role=role,
+            potential_band=potential_band,
+            capacity_band=capacity_band,
+            expertise=not no_expertise,
+            keep_families=False if split_families else None,
+        )
+    except ValidationError as exc:
+        raise click.BadParameter("; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors()))
+
+    async def go() -> dict:
+        ctx, p = await _tenant_ctx(tenant)
+        ctx.operations = runner = Runner()
+        try:
+            target = plan_id
+            if target is None:
+                async with ctx.uow(p.tenant_id) as uow:
+                    active = await uow.plans.active()
+                if active is None:
+                    raise click.ClickException("the tenant has no active plan; name one with --plan")
+                target = active.id
+            op = await start_optimize(ctx, p, target, request)
+            reporter, task = runner.reporters[op["id"]], runner.tasks[op["id"]]
+            if sys.stderr.isatty():
+                shown = 0
+                with click.progressbar(
+                    length=100,
+                    label="optimising",
+                    file=sys.stderr,
+                    show_eta=False,
+                    item_show_func=lambda _: reporter.message,
+                ) as bar:
+                    while not task.done():
+                        await asyncio.wait({task}, timeout=0.2)
+                        now = int(reporter.fraction * 100)
+                        bar.update(now - shown, None)
+                        shown = now
+            else:  # a log, not a terminal: one line per stage
+                said = None
+                while True:
+                    await asyncio.wait({task}, timeout=0.2)
+                    line = f"optimising {reporter.fraction:4.0%} {reporter.message}"
+                    if line != said:
+                        click.echo(line, err=True)
+                        said = line
+                    if task.done():
+                        break
+            return await get_operation(ctx, p, op["id"])
+        finally:
+            await runner.close()
+            await ctx.engine.dispose()
+
+    try:
+        done = _run(go())
+    except DomainError as exc:
+        raise click.ClickException(exc.detail)
+    if done["state"] != "succeeded":
+        error = done.get("error") or {}
+        raise click.ClickException(f"{done['state']}: {error.get('detail') or done.get('message')}")
+    result = done["result"]
+    summary = {
+        "operation": str(done["id"]),
+        "draft_plan_id": result["plan_id"],
+        "moves": result["moves"]["count"],
+        "weighted_moves": result["weighted_moves"],
+        "lower_bound": result["lower_bound"],
+        "gap": result["gap"],
+        "violations": result["violations"],
+        "infeasible": result["infeasible"],
+        "warnings": result["warnings"],
+    }
+    click.echo(json.dumps(summary, indent=2))
+
+
 @main.command("export")
 @click.argument("kind", type=click.Choice(KINDS))
 @click.option("--tenant", required=True)

@@ -212,6 +212,8 @@ def _same_kind(current: Any, value: Any) -> bool:
         return isinstance(value, int)
     if isinstance(current, float) or current is None:
         return value is None and current is None or isinstance(value, int | float)
+    if isinstance(current, tuple) and not current:
+        return isinstance(value, tuple) and all(isinstance(v, str) for v in value)  # empty lists hold names
     if isinstance(current, tuple):
         return isinstance(value, tuple) and all(isinstance(v, type(current[0]) | int | float) for v in value)
     return isinstance(value, type(current))

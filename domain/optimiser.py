@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -228,9 +229,9 @@ class Solver:
         """Single-unit moves, cheapest per unit of violation removed, until every band holds or no move
         reduces the total violation; then units go back home wherever both bands still hold.
 
-        Moves into a rep are searched among the units already moved (re-routing one costs nothing more)
-        and a fixed, seeded sample of the others; moves out of a rep go to the reps with the most room.
-        Both keep a step cheap on a large book."""
+        A step fixes the rep furthest outside its bands: it sends one of its units to one of the reps with
+        the most room, or takes one from the reps with the most to spare. Each rep's units are kept in a
+        set, so a step costs O(units of a few reps), not O(book): a large book repairs in seconds."""
         b = self.b
         a = choice.copy()
         k = len(b.reps)
@@ -241,20 +242,35 @@ class Solver:
         width = np.maximum(b.hi - b.lo, 1e-9)
         wwidth = np.where(capped, np.maximum(b.whi - b.wlo, 1e-9), np.inf)
         wlo0 = np.where(capped, b.wlo, 0.0)
-        rng = np.random.default_rng(0)
-        others = np.flatnonzero(self.movable & (a == b.cur))
-        if len(others) > self.sample:
-            others = np.sort(rng.choice(others, self.sample, replace=False))
-        pool = np.union1d(np.flatnonzero(self.movable & (a != b.cur)), others)
-        # the pool's own arrays: a step touches only these
-        pp, pw, pm, pcur, pg = b.p[pool], b.w[pool], b.m[pool], b.cur[pool], b.group[pool]
-        pa = a[pool]
+        wmid = np.where(capped, wlo0 + np.where(capped, b.whi - wlo0, 0.0) / 2, 0.0)
+        mid = (b.lo + b.hi) / 2
+        movable = np.flatnonzero(self.movable & placed)
+        order = movable[np.argsort(a[movable], kind="stable")]
+        cuts = np.searchsorted(a[order], np.arange(k + 1))
+        members = [order[cuts[r] : cuts[r + 1]] for r in range(k)]
         fan = min(k, 64)
+        donors_n = min(k, 32)
+        # units already moved, with their own copies of what a step reads (contiguous, so a step over
+        # even 100,000 of them stays cheap); room to grow as the repair moves more
+        moved = np.flatnonzero(self.movable & placed & (a != b.cur))
+        size = len(moved)
+        room_for = max(2 * size, 1024)
+        mv = np.zeros(room_for, np.int64)
+        mv_p, mv_w, mv_m = np.zeros(room_for), np.zeros(room_for), np.zeros(room_for)
+        mv_cur, mv_g = np.zeros(room_for, np.int64), np.zeros(room_for, np.int64)
+        mv[:size], mv_p[:size], mv_w[:size], mv_m[:size] = moved, b.p[moved], b.w[moved], b.m[moved]
+        mv_cur[:size], mv_g[:size] = b.cur[moved], b.group[moved]
+        mv_a = np.zeros(room_for, np.int64)
+        mv_a[:size] = a[moved]
+        slot = {int(u): i for i, u in enumerate(moved.tolist())}
 
         def f(ld: np.ndarray, wk: np.ndarray, r: np.ndarray) -> np.ndarray:
             over = np.maximum(np.maximum(ld - b.hi[r], b.lo[r] - ld), 0.0)
             wover = np.maximum(np.maximum(wk - b.whi[r], b.wlo[r] - wk), 0.0)
             return over + np.where(capped[r], wover, 0.0)
+
+        def units_of(reps: np.ndarray) -> np.ndarray:
+            return np.concatenate([members[r] for r in reps.tolist()]) if len(reps) else np.zeros(0, np.int64)
 
         tried: set[int] = set()
         for _ in range(4 * len(a) + 10):
@@ -267,8 +283,8 @@ class Solver:
                 break
             v = bad[0]
             best = None  # (score, unit, source, target)
-            # out of v: its movable units, to the reps with the most room
-            units = np.flatnonzero((a == v) & self.movable)
+            # out of v: its units, to the reps with the most room
+            units = units_of(np.array([v]))
             if len(units):
                 room = np.maximum((load - b.lo) / width, (work - wlo0) / wwidth)
                 room[v] = np.inf
@@ -277,9 +293,8 @@ class Solver:
                 dest &= (reps != v)[None, :]
                 pu, wu = b.p[units][:, None], b.w[units][:, None]
                 dv = f(load[v] - pu, work[v] - wu, np.array([v])) - viol[v]  # (n, 1)
-                dd = (
-                    f(load[reps][None, :] + pu, work[reps][None, :] + wu, reps[None, :]) - viol[reps][None, :]
-                )
+                there = reps[None, :]
+                dd = f(load[there] + pu, work[there] + wu, there) - viol[there]
                 dviol = dv + dd
                 home = b.cur[units][:, None]
                 dcost = np.where(reps[None, :] != home, b.m[units][:, None], 0.0) - np.where(
@@ -290,28 +305,51 @@ class Solver:
                     score = np.where(ok, dcost / np.where(ok, -dviol, 1.0), np.inf)
                     row, col = np.unravel_index(int(np.argmin(score)), score.shape)
                     best = (float(score[row, col]), int(units[row]), v, int(reps[col]))
-            # into v: a unit of the pool, held by another rep, that may go to v
-            sel = np.flatnonzero((pa != v) & (pa >= 0) & b.elig[pg, v])
-            if len(sel):
-                src = pa[sel]
-                ds = f(load[src] - pp[sel], work[src] - pw[sel], src) - viol[src]
-                dv = f(load[v] + pp[sel], work[v] + pw[sel], np.full(len(sel), v)) - viol[v]
+            # into v: a unit already moved (re-routing it costs nothing more), or one of the reps with the
+            # most to spare
+            spare = -np.maximum((load - mid) / width, np.where(capped, (work - wmid) / wwidth, -np.inf))
+            spare[v] = np.inf
+            donors = np.argpartition(spare, donors_n - 1)[:donors_n] if donors_n < k else np.arange(k)
+            units = units_of(donors[donors != v])
+            units = units[b.elig[b.group[units], v]] if len(units) else units
+            fits_v = b.elig[:, v]
+            take = np.flatnonzero((mv_a[:size] != v) & fits_v[mv_g[:size]])
+            cand = np.concatenate((units, mv[take]))
+            if len(cand):
+                src = np.concatenate((a[units], mv_a[take]))
+                up = np.concatenate((b.p[units], mv_p[take]))
+                uw = np.concatenate((b.w[units], mv_w[take]))
+                um = np.concatenate((b.m[units], mv_m[take]))
+                home = np.concatenate((b.cur[units], mv_cur[take]))
+                ds = f(load[src] - up, work[src] - uw, src) - viol[src]
+                dv = f(load[v] + up, work[v] + uw, np.full(len(cand), v)) - viol[v]
                 dviol = ds + dv
-                dcost = np.where(pcur[sel] != v, pm[sel], 0.0) - np.where(pcur[sel] != src, pm[sel], 0.0)
+                dcost = np.where(home != v, um, 0.0) - np.where(home != src, um, 0.0)
                 ok = dviol < -1e-12
                 if ok.any():
                     score = np.where(ok, dcost / np.where(ok, -dviol, 1.0), np.inf)
                     i = int(np.argmin(score))
                     if best is None or score[i] < best[0]:
-                        best = (float(score[i]), int(pool[sel[i]]), int(src[i]), v)
+                        best = (float(score[i]), int(cand[i]), int(src[i]), v)
             if best is None:
                 tried.add(v)
                 continue
             _, u, s, t = best
+            if a[u] == b.cur[u]:
+                if size == len(mv):
+                    mv, mv_p, mv_w, mv_m, mv_cur, mv_g, mv_a = (
+                        np.concatenate((x, np.zeros_like(x)))
+                        for x in (mv, mv_p, mv_w, mv_m, mv_cur, mv_g, mv_a)
+                    )
+                mv[size], mv_p[size], mv_w[size], mv_m[size] = u, b.p[u], b.w[u], b.m[u]
+                mv_cur[size], mv_g[size], mv_a[size] = b.cur[u], b.group[u], t
+                slot[u] = size
+                size += 1
+            elif u in slot:
+                mv_a[slot[u]] = t
             a[u] = t
-            at = np.searchsorted(pool, u)
-            if at < len(pool) and pool[at] == u:
-                pa[at] = t
+            members[s] = members[s][members[s] != u]
+            members[t] = np.append(members[t], u)
             load[s] -= b.p[u]
             work[s] -= b.w[u]
             load[t] += b.p[u]
@@ -356,13 +394,67 @@ class Pooled:
     wshort: np.ndarray
 
 
+def _highs() -> Any:
+    """A silent HiGHS instance. highspy's `Highs` wrapper prints a banner to stdout when it is made
+    (before any option can be set), which would corrupt a CLI's JSON output; its core class does not."""
+    import highspy
+
+    core = getattr(getattr(highspy, "_core", None), "_Highs", None)
+    h = core() if core is not None else highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+def _solve(
+    cost: np.ndarray,
+    upper: np.ndarray,
+    lengths: np.ndarray,
+    index: np.ndarray,
+    value: np.ndarray,
+    row_lower: np.ndarray,
+    row_upper: np.ndarray,
+    elastic: np.ndarray,
+    penalty: float,
+    integer: int = 0,
+    options: dict[str, Any] | None = None,
+) -> tuple[Any, int]:
+    """Solve min cost.x over columns given column-wise (lengths, index, value), 0 <= x <= upper, rows
+    within their bounds, the first `integer` columns whole. The `elastic` rows get one column up and one
+    down at `penalty`, so the model is always feasible and the slack says by how much it is not.
+    Returns the solved HiGHS instance and the number of own columns (the slack columns follow)."""
+    import highspy  # a compiled solver, loaded when the optimiser first runs
+
+    own = len(cost)
+    lengths = np.concatenate((lengths, np.ones(2 * len(elastic), np.int64)))
+    lp = highspy.HighsLp()
+    lp.num_col_ = len(lengths)
+    lp.num_row_ = len(row_lower)
+    lp.col_cost_ = np.concatenate((cost, np.full(2 * len(elastic), penalty)))
+    lp.col_lower_ = np.zeros(lp.num_col_)
+    lp.col_upper_ = np.concatenate((upper, np.full(2 * len(elastic), np.inf)))
+    lp.row_lower_ = row_lower
+    lp.row_upper_ = row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.concatenate(([0], np.cumsum(lengths)))
+    lp.a_matrix_.index_ = np.concatenate((index, elastic, elastic))
+    lp.a_matrix_.value_ = np.concatenate((value, np.ones(len(elastic)), -np.ones(len(elastic))))
+    if integer:
+        kinds = [highspy.HighsVarType.kInteger] * integer
+        lp.integrality_ = kinds + [highspy.HighsVarType.kContinuous] * (lp.num_col_ - integer)
+    h = _highs()
+    for name, setting in (options or {}).items():
+        h.setOptionValue(name, setting)
+    h.passModel(lp)
+    h.run()
+    return h, own
+
+
 def _pooled_lp(solver: Solver, time_limit: float | None = None) -> Pooled:
     """Relax where a leaving unit goes: it joins its eligibility group's pool, and each rep takes any
     amount of potential and of workload from the pools it may take from. A unit's leave fraction costs
     its weight. Every plan maps onto this LP, so its value is at most the plan's weighted moves; its rows
     are only the pools and the reps, so it stays small (rows: 2 x groups + 2 x reps). Elastic columns at
     a prohibitive price keep it feasible and measure what no plan can fix."""
-    import highspy  # a compiled solver, loaded when the optimiser first runs
 
     b = solver.b
     k, groups = len(b.reps), b.elig.shape[0]
@@ -402,28 +494,20 @@ def _pooled_lp(solver: Solver, time_limit: float | None = None) -> Pooled:
     h_nnz = 1 + h_has.astype(np.int64)
     h_flat = h_pairs[np.stack((np.ones(nf, bool), h_has), axis=1)]
     h_val = np.stack((-np.ones(nf), np.ones(nf)), axis=1)[np.stack((np.ones(nf, bool), h_has), axis=1)]
-    # elastic columns on the reps' rows
-    band = np.arange(2 * groups, rows)
+    band = np.arange(2 * groups, rows)  # the reps' rows are elastic
     penalty = 1e4 * max(1.0, float(b.m.max()) if len(b.m) else 1.0)
-    lengths = np.concatenate((nnz, np.full(nf, 2), h_nnz, np.ones(2 * len(band), np.int64)))
-    lp = highspy.HighsLp()
-    lp.num_col_ = len(lengths)
-    lp.num_row_ = rows
-    lp.col_cost_ = np.concatenate((b.m[free], np.zeros(2 * nf), np.full(2 * len(band), penalty)))
-    lp.col_lower_ = np.zeros(lp.num_col_)
-    lp.col_upper_ = np.concatenate((np.ones(len(free)), np.full(lp.num_col_ - len(free), np.inf)))
-    lp.row_lower_ = np.concatenate((-pool_p, -pool_w, b.lo - base_p, (b.wlo - base_w)[capped]))
-    lp.row_upper_ = np.concatenate((-pool_p, -pool_w, b.hi - base_p, (b.whi - base_w)[capped]))
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = np.concatenate(([0], np.cumsum(lengths)))
-    lp.a_matrix_.index_ = np.concatenate((idx, f_idx, h_flat, band, band))
-    lp.a_matrix_.value_ = np.concatenate((val, f_val, h_val, np.ones(len(band)), -np.ones(len(band))))
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    if time_limit is not None:
-        h.setOptionValue("time_limit", float(time_limit))
-    h.passModel(lp)
-    h.run()
+    h, _ = _solve(
+        np.concatenate((b.m[free], np.zeros(2 * nf))),
+        np.concatenate((np.ones(len(free)), np.full(2 * nf, np.inf))),
+        np.concatenate((nnz, np.full(nf, 2), h_nnz)),
+        np.concatenate((idx, f_idx, h_flat)),
+        np.concatenate((val, f_val, h_val)),
+        np.concatenate((-pool_p, -pool_w, b.lo - base_p, (b.wlo - base_w)[capped])),
+        np.concatenate((-pool_p, -pool_w, b.hi - base_p, (b.whi - base_w)[capped])),
+        band,
+        penalty,
+        options={"time_limit": float(time_limit)} if time_limit is not None else None,
+    )
     sol = h.getSolution()
     x = np.asarray(sol.col_value)
     duals = np.asarray(sol.row_dual)
@@ -486,7 +570,6 @@ def _exact(solver: Solver, seconds: float) -> tuple[np.ndarray, float | None] | 
     """The whole assignment as a MIP, for a book small enough (HiGHS, with elastic band rows so that a
     book no plan can balance still gets its least-violating plan). Returns the plan and the solver's
     proven bound on the weighted moves (None when the bands cannot all hold)."""
-    import highspy
 
     b = solver.b
     k = len(b.reps)
@@ -513,30 +596,19 @@ def _exact(solver: Solver, seconds: float) -> tuple[np.ndarray, float | None] | 
     idx[start[:-1] + 1], val[start[:-1] + 1] = n + rep, b.p[u]
     hw = np.flatnonzero(has_w)
     idx[start[hw] + 2], val[start[hw] + 2] = wrow[rep[hw]], b.w[u[hw]]
-    band = np.arange(n, rows)
-    penalty = 1e4 * max(1.0, float(b.m.max()))
-    lengths = np.concatenate((nnz, np.ones(2 * len(band), np.int64)))
-    lp = highspy.HighsLp()
-    lp.num_col_ = len(lengths)
-    lp.num_row_ = rows
-    lp.col_cost_ = np.concatenate((np.where(rep != b.cur[u], b.m[u], 0.0), np.full(2 * len(band), penalty)))
-    lp.col_lower_ = np.zeros(lp.num_col_)
-    lp.col_upper_ = np.concatenate((np.ones(ncol), np.full(2 * len(band), np.inf)))
-    lp.row_lower_ = np.concatenate((np.ones(n), b.lo - fixed_p, (b.wlo - fixed_w)[capped]))
-    lp.row_upper_ = np.concatenate((np.ones(n), b.hi - fixed_p, (b.whi - fixed_w)[capped]))
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = np.concatenate(([0], np.cumsum(lengths)))
-    lp.a_matrix_.index_ = np.concatenate((idx, band, band))
-    lp.a_matrix_.value_ = np.concatenate((val, np.ones(len(band)), -np.ones(len(band))))
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * ncol + [highspy.HighsVarType.kContinuous] * (
-        2 * len(band)
+    h, _ = _solve(
+        np.where(rep != b.cur[u], b.m[u], 0.0),
+        np.ones(ncol),
+        nnz,
+        idx,
+        val,
+        np.concatenate((np.ones(n), b.lo - fixed_p, (b.wlo - fixed_w)[capped])),
+        np.concatenate((np.ones(n), b.hi - fixed_p, (b.whi - fixed_w)[capped])),
+        np.arange(n, rows),
+        1e4 * max(1.0, float(b.m.max())),
+        integer=ncol,
+        options={"time_limit": float(seconds), "mip_rel_gap": 1e-6},
     )
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", float(seconds))
-    h.setOptionValue("mip_rel_gap", 1e-6)
-    h.passModel(lp)
-    h.run()
     if not h.getInfo().primal_solution_status:
         return None  # no plan at all (the solver failed): the caller takes the large-book path
     x = np.asarray(h.getSolution().col_value)
@@ -661,7 +733,8 @@ def _reason(b: Book, i: int, s: int, t: int, load: np.ndarray, work: np.ndarray)
         return f"its owner {u.rep} is not in the plan; {target} had room"
     source = b.reps[s].key
     if b.forced[i]:
-        return f"expertise: {source} lacks {', '.join(sorted(u.needs))}; {target} has it"
+        lacking = sorted(u.needs - b.reps[s].expertise)
+        return f"expertise: {source} lacks {', '.join(lacking)}; {target} has it"
     balance, capacity = [], []
     if load[s] > b.hi[s]:
         balance.append(f"{source} was {(load[s] - b.hi[s]) * b.p_scale:,.0f} above the band's top")

@@ -173,6 +173,7 @@ async def book_for_balancing(
         a.locked,
         acc.parent_id,
         acc.industry,
+        acc.region,
         s.tier,
         s.potential,
         tenant_id=tenant_id,

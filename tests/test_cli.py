@@ -69,3 +69,30 @@ def test_db_tenants_keys_import_and_export(cli, tmp_path):
 
 def test_export_schema_check_passes_on_the_committed_contract(cli):
     assert cli("export-schema", "--check").exit_code == 0
+
+
+def test_optimize_shows_progress_and_writes_a_draft(cli, tmp_path):
+    import asyncio
+
+    from api.services.context import AppContext
+    from api.services.demo import ensure_demo
+    from persistence.db import make_engine, make_session_factory
+
+    cli("db", "upgrade")
+
+    async def demo() -> None:
+        engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+        try:
+            await ensure_demo(AppContext(engine=engine, session_factory=make_session_factory(engine)))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(demo())
+    result = cli("optimize", "--tenant", "demo", "--name", "Balanced", "--potential-band", "0.15")
+    assert "optimising" in result.stderr and "100% done" in result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["draft_plan_id"] and summary["moves"] >= 0
+    assert summary["lower_bound"] is None or summary["lower_bound"] <= summary["weighted_moves"] + 1e-9
+    bad = cli("optimize", "--tenant", "demo", "--potential-band", "3", ok=False)
+    assert bad.exit_code != 0 and "potential_band" in bad.output
+    assert "no tenant" in cli("optimize", "--tenant", "nobody", ok=False).output

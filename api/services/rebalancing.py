@@ -45,6 +45,7 @@ class Options:
     capacity_band: float | None = None
     expertise: bool = True  # accounts in the expertise industries go only to reps with that expertise
     keep_families: bool | None = None  # parent and subsidiaries move as one
+    geography: bool = False  # an account goes only to a rep whose book already has accounts in its region
 
 
 @dataclass(frozen=True)
@@ -132,11 +133,17 @@ async def _propose(
         territories = await store.plan_territories(conn, p.tenant_id, draft.id)
         owners = {r.rep_id for r in book}
         leaving = departure.rep_id if departure else None
+        # geography: a rep covers the regions its book has accounts in; an account needs its region
+        regions: dict[Any, set[str]] = {}
+        if options.geography:
+            for r in book:
+                if r.region:
+                    regions.setdefault(r.rep_id, set()).add(f"region:{r.region.lower()}")
         slots = [
             RepSlot(
                 r.id,
                 capacity_hours(r.ramp_status, settings),
-                frozenset(e.lower() for e in r.expertise or ()),
+                frozenset(e.lower() for e in r.expertise or ()) | frozenset(regions.get(r.id, ())),
                 joining.share if joining and r.id == joining.rep_id else 1.0,
             )
             for r in reps
@@ -163,7 +170,8 @@ async def _propose(
             # a departure moves only the leaving rep's accounts: everyone else's stay where they are
             "locked": r.locked or r.account_id in frozen or (departure is not None and r.rep_id != leaving),
             "family": None if r.account_id in frozen else roots.get(r.account_id),
-            "needs": [r.industry.lower()] if r.industry and r.industry.lower() in expert else [],
+            "needs": ([r.industry.lower()] if r.industry and r.industry.lower() in expert else [])
+            + ([f"region:{r.region.lower()}"] if options.geography and r.region else []),
         }
         for r in book
     ]
@@ -211,7 +219,7 @@ async def _propose(
                 reason = why + (
                     "interim owner of open pipeline"
                     if account_id in frozen
-                    else "highest potential first, to the rep with the most room"
+                    else "reassigned, tier-1 accounts first, to a rep with room in its bands"
                 )
             ends.append(row.assignment_id)
             adds.append(
@@ -344,7 +352,9 @@ async def start_optimize(ctx: AppContext, p: Principal, plan_id: UUID, request: 
     p.require(Scope.WRITE)
     async with ctx.uow(p.tenant_id) as uow:
         found(await uow.plans.get(plan_id), "plan", plan_id)
-    options = Options(request.potential_band, request.capacity_band, request.expertise, request.keep_families)
+    options = Options(
+        request.potential_band, request.capacity_band, request.expertise, request.keep_families, request.geography
+    )
 
     async def work(reporter: operations.Reporter) -> dict[str, Any]:
         proposal = await propose_rebalance(

@@ -959,6 +959,11 @@ class OptimizeRequest(Input):
     keep_families: bool | None = Field(
         None, description="a parent and its subsidiaries move as one (default: the tenant's setting)"
     )
+    geography: bool = Field(
+        False,
+        description="keep territories in their regions: an account goes only to a rep whose book already "
+        "has accounts in the account's region",
+    )
 
 
 class OperationState(StrEnum):

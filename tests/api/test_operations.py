@@ -171,3 +171,46 @@ async def test_graphql_optimize_plan_and_operation(client, tenant):
     assert r.json()["data"]["optimizePlan"] == {
         "__typename": "Problem", "code": "validation_failed", "errors": [{"field": "potential_band"}]
     }  # fmt: skip
+
+
+async def test_geography_keeps_accounts_in_their_regions_and_expertise_is_a_setting(client, tenant):
+    """Two east reps (one holding all of the east) and one west rep: with geography, the east rebalances
+    between the east reps only; healthcare accounts go only to a rep with that expertise."""
+    overrides = {"overrides": {"equity": {"expertise_industries": ["Healthcare"]}}}
+    r = await client.put("/v1/settings", json=overrides, headers=tenant.headers)
+    assert r.status_code == 200, r.text
+    east_a = await f.rep(client, tenant.headers, name="East A")
+    east_b = await f.rep(client, tenant.headers, name="East B", expertise=["healthcare"])
+    west = await f.rep(client, tenant.headers, name="West")
+    plan = await f.plan(client, tenant.headers)
+    rows, named = [], {east_a["id"]: [], east_b["id"]: [], west["id"]: []}
+    for i in range(12):
+        industry = "healthcare" if i < 4 else "retail"
+        rows.append({"external_id": f"E{i}", "name": "e", "region": "east", "industry": industry,
+                     "current_arr": 50_000})  # fmt: skip
+        named[east_a["id"] if i != 11 else east_b["id"]].append(f"E{i}")
+    for i in range(6):
+        rows.append({"external_id": f"W{i}", "name": "w", "region": "west", "current_arr": 50_000})
+        named[west["id"]].append(f"W{i}")
+    r = await client.post("/v1/accounts/import", json=rows, headers=tenant.headers)
+    assert r.status_code == 200, r.text
+    for rep_id, accounts in named.items():
+        await f.territory(
+            client, tenant.headers, plan["id"], primary_rep_id=rep_id, boundary={"named_accounts": accounts}
+        )
+    await client.post("/v1/scoring/run", headers=tenant.headers)
+    await client.post(f"/v1/plans/{plan['id']}/assign-by-rules", headers=tenant.headers)
+    body = {"geography": True, "potential_band": 0.5, "capacity_band": 1.0}
+    op = (await client.post(f"/v1/plans/{plan['id']}/optimize", json=body, headers=tenant.headers)).json()
+    result = (await poll(client, tenant.headers, op["id"]))["result"]
+    moves = result["moves"]["accounts"]
+    assert moves and all(m["to_rep"] == east_b["id"] for m in moves)  # only east accounts, only to East B
+    by_id = {
+        a["id"]: a
+        for a in (await client.get("/v1/accounts?page_size=100", headers=tenant.headers)).json()["items"]
+    }
+    assert all(by_id[m["account_id"]]["region"] == "east" for m in moves)
+    # East A's healthcare accounts had to leave it: it lacks the expertise
+    healthcare = {a["id"] for a in by_id.values() if a["industry"] == "healthcare"}
+    assert healthcare <= {m["account_id"] for m in moves}
+    assert all(m["reason"].startswith("expertise: ") for m in moves if m["account_id"] in healthcare)

@@ -106,6 +106,14 @@ def test_unknown_or_mistyped_settings_are_named():
     assert fields == {"tiers.tier9", "tiers.tier1_share", "nope"}
 
 
+def test_a_list_setting_empty_by_default_takes_names_only():
+    s = apply_overrides({"equity": {"expertise_industries": ["healthcare"], "keep_families": False}})
+    assert s.equity.expertise_industries == ("healthcare",) and s.equity.keep_families is False
+    with pytest.raises(ValidationFailed) as err:
+        apply_overrides({"equity": {"expertise_industries": [3]}})
+    assert [e.field for e in err.value.errors] == ["equity.expertise_industries"]
+
+
 def test_default_settings_keep_every_rule():
     from domain.defaults import check_settings
 
