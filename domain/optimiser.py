@@ -35,6 +35,7 @@ import numpy as np
 from domain.balancing import Bands, Move, RepSlot, Result, Unit, band_limits
 
 Progress = Callable[[float, str], None]
+SEARCHED = 30_000  # moved units a repair step weighs for a move into a rep
 
 
 class Cancelled(Exception):
@@ -250,17 +251,23 @@ class Solver:
         members = [order[cuts[r] : cuts[r + 1]] for r in range(k)]
         fan = min(k, 64)
         donors_n = min(k, 32)
+        # a free move (re-routing a moved unit) still counts a little, so that of two free moves the one
+        # that fixes more is taken: fewer, larger steps
+        eps = 0.2 * float(b.m[b.m > 0].min()) if (b.m > 0).any() else 0.01
         # units already moved, with their own copies of what a step reads (contiguous, so a step over
         # even 100,000 of them stays cheap); room to grow as the repair moves more
         moved = np.flatnonzero(self.movable & placed & (a != b.cur))
         size = len(moved)
         room_for = max(2 * size, 1024)
-        mv = np.zeros(room_for, np.int64)
-        mv_p, mv_w, mv_m = np.zeros(room_for), np.zeros(room_for), np.zeros(room_for)
-        mv_cur, mv_g = np.zeros(room_for, np.int64), np.zeros(room_for, np.int64)
+        mv: np.ndarray = np.zeros(room_for, np.int64)
+        mv_p: np.ndarray = np.zeros(room_for)
+        mv_w: np.ndarray = np.zeros(room_for)
+        mv_m: np.ndarray = np.zeros(room_for)
+        mv_cur: np.ndarray = np.zeros(room_for, np.int64)
+        mv_g: np.ndarray = np.zeros(room_for, np.int64)
         mv[:size], mv_p[:size], mv_w[:size], mv_m[:size] = moved, b.p[moved], b.w[moved], b.m[moved]
         mv_cur[:size], mv_g[:size] = b.cur[moved], b.group[moved]
-        mv_a = np.zeros(room_for, np.int64)
+        mv_a: np.ndarray = np.zeros(room_for, np.int64)
         mv_a[:size] = a[moved]
         slot = {int(u): i for i, u in enumerate(moved.tolist())}
 
@@ -272,69 +279,8 @@ class Solver:
         def units_of(reps: np.ndarray) -> np.ndarray:
             return np.concatenate([members[r] for r in reps.tolist()]) if len(reps) else np.zeros(0, np.int64)
 
-        tried: set[int] = set()
-        for _ in range(4 * len(a) + 10):
-            if should_stop is not None and should_stop():
-                raise Cancelled
-            viol = self.violation(load, work)
-            failing = np.flatnonzero(viol > 1e-12)
-            bad = [int(r) for r in failing[np.argsort(-viol[failing])] if int(r) not in tried]
-            if not bad:
-                break
-            v = bad[0]
-            best = None  # (score, unit, source, target)
-            # out of v: its units, to the reps with the most room
-            units = units_of(np.array([v]))
-            if len(units):
-                room = np.maximum((load - b.lo) / width, (work - wlo0) / wwidth)
-                room[v] = np.inf
-                reps = np.argpartition(room, fan - 1)[:fan] if fan < k else np.arange(k)
-                dest = b.elig[b.group[units]][:, reps]
-                dest &= (reps != v)[None, :]
-                pu, wu = b.p[units][:, None], b.w[units][:, None]
-                dv = f(load[v] - pu, work[v] - wu, np.array([v])) - viol[v]  # (n, 1)
-                there = reps[None, :]
-                dd = f(load[there] + pu, work[there] + wu, there) - viol[there]
-                dviol = dv + dd
-                home = b.cur[units][:, None]
-                dcost = np.where(reps[None, :] != home, b.m[units][:, None], 0.0) - np.where(
-                    home != v, b.m[units][:, None], 0.0
-                )
-                ok = dest & (dviol < -1e-12)
-                if ok.any():
-                    score = np.where(ok, dcost / np.where(ok, -dviol, 1.0), np.inf)
-                    row, col = np.unravel_index(int(np.argmin(score)), score.shape)
-                    best = (float(score[row, col]), int(units[row]), v, int(reps[col]))
-            # into v: a unit already moved (re-routing it costs nothing more), or one of the reps with the
-            # most to spare
-            spare = -np.maximum((load - mid) / width, np.where(capped, (work - wmid) / wwidth, -np.inf))
-            spare[v] = np.inf
-            donors = np.argpartition(spare, donors_n - 1)[:donors_n] if donors_n < k else np.arange(k)
-            units = units_of(donors[donors != v])
-            units = units[b.elig[b.group[units], v]] if len(units) else units
-            fits_v = b.elig[:, v]
-            take = np.flatnonzero((mv_a[:size] != v) & fits_v[mv_g[:size]])
-            cand = np.concatenate((units, mv[take]))
-            if len(cand):
-                src = np.concatenate((a[units], mv_a[take]))
-                up = np.concatenate((b.p[units], mv_p[take]))
-                uw = np.concatenate((b.w[units], mv_w[take]))
-                um = np.concatenate((b.m[units], mv_m[take]))
-                home = np.concatenate((b.cur[units], mv_cur[take]))
-                ds = f(load[src] - up, work[src] - uw, src) - viol[src]
-                dv = f(load[v] + up, work[v] + uw, np.full(len(cand), v)) - viol[v]
-                dviol = ds + dv
-                dcost = np.where(home != v, um, 0.0) - np.where(home != src, um, 0.0)
-                ok = dviol < -1e-12
-                if ok.any():
-                    score = np.where(ok, dcost / np.where(ok, -dviol, 1.0), np.inf)
-                    i = int(np.argmin(score))
-                    if best is None or score[i] < best[0]:
-                        best = (float(score[i]), int(cand[i]), int(src[i]), v)
-            if best is None:
-                tried.add(v)
-                continue
-            _, u, s, t = best
+        def shift(u: int, s: int, t: int) -> None:
+            nonlocal mv, mv_p, mv_w, mv_m, mv_cur, mv_g, mv_a, size
             if a[u] == b.cur[u]:
                 if size == len(mv):
                     mv, mv_p, mv_w, mv_m, mv_cur, mv_g, mv_a = (
@@ -354,6 +300,134 @@ class Solver:
             work[s] -= b.w[u]
             load[t] += b.p[u]
             work[t] += b.w[u]
+
+        def swap(
+            v: int, viol: np.ndarray, width: np.ndarray, wwidth: np.ndarray, wlo0: np.ndarray
+        ) -> tuple[int, int, int] | None:
+            """When no single move helps rep v (too much potential but too little work, say), exchange
+            one of its units with one of a partner's: the partners with the most room and the most to
+            spare. Cheapest per unit of violation removed, as for single moves."""
+            mine = units_of(np.array([v]))
+            if not len(mine):
+                return None
+            room = np.maximum((load - b.lo) / width, (work - wlo0) / wwidth)
+            spare = -np.maximum((load - mid) / width, np.where(capped, (work - wmid) / wwidth, -np.inf))
+            room[v] = spare[v] = np.inf
+            n = min(k - 1, 8)
+            if n <= 0:
+                return None
+            partners = np.unique(
+                np.concatenate((np.argpartition(room, n - 1)[:n], np.argpartition(spare, n - 1)[:n]))
+            )
+            best_pair, best_score = None, np.inf
+            for r in partners.tolist():
+                theirs = units_of(np.array([r]))
+                if r == v or not len(theirs):
+                    continue
+                x_ok = b.elig[b.group[mine], r][:, None]
+                y_ok = b.elig[b.group[theirs], v][None, :]
+                dp = b.p[theirs][None, :] - b.p[mine][:, None]  # what v gains
+                dw = b.w[theirs][None, :] - b.w[mine][:, None]
+                dviol = (
+                    f(load[v] + dp, work[v] + dw, np.array([v])) - viol[v]
+                    + f(load[r] - dp, work[r] - dw, np.array([r])) - viol[r]
+                )  # fmt: skip
+                cx, cy = b.cur[mine][:, None], b.cur[theirs][None, :]
+                mx, my = b.m[mine][:, None], b.m[theirs][None, :]
+                dcost = np.where(cx != r, mx, 0.0) - np.where(cx != v, mx, 0.0)
+                dcost = dcost + np.where(cy != v, my, 0.0) - np.where(cy != r, my, 0.0)
+                ok = x_ok & y_ok & (dviol < -1e-12)
+                if not ok.any():
+                    continue
+                score = np.where(ok, (dcost + 2 * eps) / np.where(ok, -dviol, 1.0), np.inf)
+                i, j = np.unravel_index(int(np.argmin(score)), score.shape)
+                if score[i, j] < best_score:
+                    best_score, best_pair = float(score[i, j]), (int(mine[i]), int(theirs[j]), int(r))
+            return best_pair
+
+        tried: set[int] = set()
+        wide: set[int] = set()
+        for steps in range(4 * len(a) + 10):
+            if should_stop is not None and should_stop():
+                raise Cancelled
+            viol = self.violation(load, work)
+            failing = np.flatnonzero(viol > 1e-12)
+            bad = [int(r) for r in failing[np.argsort(-viol[failing])] if int(r) not in tried]
+            if not bad:
+                break
+            v = bad[0]
+            best = None  # (score, unit, source, target)
+            # out of v: its units, to the reps with the most room
+            units = units_of(np.array([v]))
+            if len(units):
+                room = np.maximum((load - b.lo) / width, (work - wlo0) / wwidth)
+                room[v] = np.inf
+                width_v = min(k, 4 * fan) if v in wide else fan
+                reps = np.argpartition(room, width_v - 1)[:width_v] if width_v < k else np.arange(k)
+                dest = b.elig[b.group[units]][:, reps]
+                dest &= (reps != v)[None, :]
+                pu, wu = b.p[units][:, None], b.w[units][:, None]
+                dv = f(load[v] - pu, work[v] - wu, np.array([v])) - viol[v]  # (n, 1)
+                there = reps[None, :]
+                dd = f(load[there] + pu, work[there] + wu, there) - viol[there]
+                dviol = dv + dd
+                home = b.cur[units][:, None]
+                dcost = np.where(reps[None, :] != home, b.m[units][:, None], 0.0) - np.where(
+                    home != v, b.m[units][:, None], 0.0
+                )
+                ok = dest & (dviol < -1e-12)
+                if ok.any():
+                    score = np.where(ok, (dcost + eps) / np.where(ok, -dviol, 1.0), np.inf)
+                    row, col = np.unravel_index(int(np.argmin(score)), score.shape)
+                    best = (float(score[row, col]), int(units[row]), v, int(reps[col]))
+            # into v: a unit already moved (re-routing it costs nothing more), or one of the reps with the
+            # most to spare
+            spare = -np.maximum((load - mid) / width, np.where(capped, (work - wmid) / wwidth, -np.inf))
+            spare[v] = np.inf
+            many = min(k, 8 * donors_n) if v in wide else donors_n
+            donors = np.argpartition(spare, many - 1)[:many] if many < k else np.arange(k)
+            units = units_of(donors[donors != v])
+            units = units[b.elig[b.group[units], v]] if len(units) else units
+            fits_v = b.elig[:, v]
+            # only a moved unit whose rep stays within (or comes nearer) its bands without it can help
+            src_all = mv_a[:size]
+            keep = (load[src_all] - mv_p[:size] >= b.lo[src_all]) | (viol[src_all] > 0)
+            take = np.flatnonzero(keep & (src_all != v) & fits_v[mv_g[:size]])
+            if len(take) > SEARCHED:  # a window that moves on each step: every moved unit gets its turn
+                start = (steps * SEARCHED) % len(take)
+                take = np.roll(take, -start)[:SEARCHED]
+            cand = np.concatenate((units, mv[take]))
+            if len(cand):
+                src = np.concatenate((a[units], mv_a[take]))
+                up = np.concatenate((b.p[units], mv_p[take]))
+                uw = np.concatenate((b.w[units], mv_w[take]))
+                um = np.concatenate((b.m[units], mv_m[take]))
+                home = np.concatenate((b.cur[units], mv_cur[take]))
+                ds = f(load[src] - up, work[src] - uw, src) - viol[src]
+                dv = f(load[v] + up, work[v] + uw, np.full(len(cand), v)) - viol[v]
+                dviol = ds + dv
+                dcost = np.where(home != v, um, 0.0) - np.where(home != src, um, 0.0)
+                ok = dviol < -1e-12
+                if ok.any():
+                    score = np.where(ok, (dcost + eps) / np.where(ok, -dviol, 1.0), np.inf)
+                    i = int(np.argmin(score))
+                    if best is None or score[i] < best[0]:
+                        best = (float(score[i]), int(cand[i]), int(src[i]), v)
+            if best is None and v not in wide:
+                wide.add(v)  # search every rep before giving up on this one
+                continue
+            if best is None:
+                pair = swap(v, viol, width, wwidth, wlo0)
+                if pair is None:
+                    tried.add(v)
+                    continue
+                (x, y, r) = pair
+                shift(x, v, r)
+                shift(y, r, v)
+                tried.clear()
+                continue
+            _, u, s, t = best
+            shift(u, s, t)
             tried.clear()
         # home again: a moved unit whose return keeps both reps within their bands (or no worse) goes back
         lo, hi, wl, wh = b.lo.tolist(), b.hi.tolist(), b.wlo.tolist(), b.whi.tolist()
@@ -367,15 +441,15 @@ class Solver:
         ld_, wk_ = load.tolist(), work.tolist()
         for u in moved[np.argsort(-b.m[moved], kind="stable")].tolist():
             s, h = int(a[u]), int(b.cur[u])
-            up, uw = float(b.p[u]), float(b.w[u])
+            gain_p, gain_w = float(b.p[u]), float(b.w[u])
             before = off(s, ld_[s], wk_[s]) + off(h, ld_[h], wk_[h])
-            after = off(s, ld_[s] - up, wk_[s] - uw) + off(h, ld_[h] + up, wk_[h] + uw)
+            after = off(s, ld_[s] - gain_p, wk_[s] - gain_w) + off(h, ld_[h] + gain_p, wk_[h] + gain_w)
             if after <= before + 1e-12:
                 a[u] = h
-                ld_[s] -= up
-                wk_[s] -= uw
-                ld_[h] += up
-                wk_[h] += uw
+                ld_[s] -= gain_p
+                wk_[s] -= gain_w
+                ld_[h] += gain_p
+                wk_[h] += gain_w
         return a
 
 
@@ -511,13 +585,6 @@ def _pooled_lp(solver: Solver, time_limit: float | None = None) -> Pooled:
     sol = h.getSolution()
     x = np.asarray(sol.col_value)
     duals = np.asarray(sol.row_dual)
-    leave = forced.astype(float)
-    leave[free] = x[: len(free)]
-    flows = x[len(free) : len(free) + 2 * nf]
-    flow_p = np.zeros((groups, k))
-    flow_w = np.zeros((groups, k))
-    flow_p[fg, fr] = flows[:nf]
-    flow_w[fg, fr] = flows[nf:]
     slack = x[len(free) + 2 * nf :]
     excess = slack[: len(band)] + slack[len(band) :]
     pi = -duals[2 * groups : 2 * groups + k]
@@ -526,6 +593,13 @@ def _pooled_lp(solver: Solver, time_limit: float | None = None) -> Pooled:
     wshort = np.zeros(k)
     wshort[capped] = excess[k:]
     value = float(h.getInfo().objective_function_value) + float(b.m[forced].sum())
+    leave = forced.astype(float)
+    leave[free] = x[: len(free)]
+    flows = x[len(free) : len(free) + 2 * nf]
+    flow_p = np.zeros((groups, k))
+    flow_w = np.zeros((groups, k))
+    flow_p[fg, fr] = flows[:nf]
+    flow_w[fg, fr] = flows[nf:]
     return Pooled(leave, flow_p, flow_w, pi, sigma, value, excess[:k], wshort)
 
 
@@ -547,7 +621,10 @@ def _route(solver: Solver, pooled: Pooled) -> np.ndarray:
     wwidth = np.where(
         capped, np.maximum(np.where(capped, b.whi - np.where(capped, b.wlo, 0), 1), 1e-9), np.inf
     )
-    for u in leaving[np.argsort(-b.p[leaving], kind="stable")].tolist():
+    # the units with the fewest reps to go to first (an account needing expertise only experts may
+    # take; the others fill whoever is left), largest first within each
+    breadth = b.elig.sum(axis=1)[b.group[leaving]]
+    for u in leaving[np.lexsort((-b.p[leaving], breadth))].tolist():
         g = b.group[u]
         # how much further from the middle of its bands the rep ends (squared, as shares of the bands)
         dp, dw = (load - mid) / width, (work - wmid) / wwidth
