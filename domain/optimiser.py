@@ -345,14 +345,20 @@ class Solver:
                     best_score, best_pair = float(score[i, j]), (int(mine[i]), int(theirs[j]), int(r))
             return best_pair
 
-        tried: set[int] = set()
+        tried: set[int] = set()  # reps no move helps, until the next round
         wide: set[int] = set()
+        progressed = False
         for steps in range(4 * len(a) + 10):
             if should_stop is not None and should_stop():
                 raise Cancelled
             viol = self.violation(load, work)
             failing = np.flatnonzero(viol > 1e-12)
             bad = [int(r) for r in failing[np.argsort(-viol[failing])] if int(r) not in tried]
+            if not bad and progressed and tried:
+                # a round through the stuck reps: moves since they were tried may have opened a way
+                tried.clear()
+                progressed = False
+                continue
             if not bad:
                 break
             v = bad[0]
@@ -424,11 +430,11 @@ class Solver:
                 (x, y, r) = pair
                 shift(x, v, r)
                 shift(y, r, v)
-                tried.clear()
+                progressed = True
                 continue
             _, u, s, t = best
             shift(u, s, t)
-            tried.clear()
+            progressed = True
         # home again: a moved unit whose return keeps both reps within their bands (or no worse) goes back
         lo, hi, wl, wh = b.lo.tolist(), b.hi.tolist(), b.wlo.tolist(), b.whi.tolist()
         cap_ = capped.tolist()
