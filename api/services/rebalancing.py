@@ -160,94 +160,105 @@ async def _propose(
         if departure is not None and departure.interim_rep_id is not None:
             theirs = [r.account_id for r in book if r.rep_id == leaving]
             frozen = await store.accounts_with_open_pipeline(conn, p.tenant_id, theirs)
-    accounts = [
-        {
-            "key": r.account_id,
-            "rep": departure.interim_rep_id if r.account_id in frozen and departure else r.rep_id,
-            "potential": float(r.potential or 0.0),
-            "workload": workload_hours(r.tier, settings),
-            "cost": move_cost(r.tier, settings),
-            # a departure moves only the leaving rep's accounts: everyone else's stay where they are
-            "locked": r.locked or r.account_id in frozen or (departure is not None and r.rep_id != leaving),
-            "family": None if r.account_id in frozen else roots.get(r.account_id),
-            "needs": ([r.industry.lower()] if r.industry and r.industry.lower() in expert else [])
-            + ([f"region:{r.region.lower()}"] if options.geography and r.region else []),
-        }
-        for r in book
-    ]
-    units, members = units_from_accounts(accounts)
-    bands = Bands(
-        options.potential_band
-        if options.potential_band is not None
-        else settings.equity.balance_potential_band,
-        options.capacity_band if options.capacity_band is not None else settings.equity.capacity_band,
-    )
-    result = await asyncio.to_thread(
-        optimise,
-        units,
-        slots,
-        bands,
-        only_to=joining.rep_id if joining else None,
-        progress=progress,
-        should_stop=should_stop,
-    )
+
     now = ctx.clock.now()
-    unit_move = {m.unit: m for m in result.moves}
-    by_account = {r.account_id: r for r in book}
-    territory_of: dict[Any, Any] = {}
-    for t in territories:
-        if t.primary_rep_id is not None:
-            territory_of.setdefault(t.primary_rep_id, t.id)
-    ends, adds, moves = [], [], []
-    for unit_key, member_keys in members.items():
-        target = result.assignment[unit_key]
-        move = unit_move.get(unit_key)
-        for account_id in member_keys:
-            row = by_account[account_id]
-            if row.rep_id == target or row.locked:
-                continue
-            reason = move.reason if move else "family: stays with the parent account's owner"
-            if move and len(member_keys) > 1:
-                reason = f"family: moves with its parent, {len(member_keys)} accounts as one; " + reason
-            if joining is not None and target == joining.rep_id:
-                reason = (
-                    f"arrival: carving a book for {joining.name} ({joining.ramp}, "
-                    f"{joining.share:.0%} of an even share); " + reason
+
+    def compute() -> tuple[Any, list[Any], list[dict[str, Any]], list[dict[str, Any]]]:
+        """The units, the optimiser and the rows it changes: plain Python and numpy, run in a worker
+        thread so that the event loop keeps answering (a 1M-account book takes minutes)."""
+        accounts = [
+            {
+                "key": r.account_id,
+                "rep": departure.interim_rep_id if r.account_id in frozen and departure else r.rep_id,
+                "potential": float(r.potential or 0.0),
+                "workload": workload_hours(r.tier, settings),
+                "cost": move_cost(r.tier, settings),
+                # a departure moves only the leaving rep's accounts: everyone else's stay where they are
+                "locked": r.locked
+                or r.account_id in frozen
+                or (departure is not None and r.rep_id != leaving),
+                "family": None if r.account_id in frozen else roots.get(r.account_id),
+                "needs": ([r.industry.lower()] if r.industry and r.industry.lower() in expert else [])
+                + ([f"region:{r.region.lower()}"] if options.geography and r.region else []),
+            }
+            for r in book
+        ]
+        units, members = units_from_accounts(accounts)
+        bands = Bands(
+            options.potential_band
+            if options.potential_band is not None
+            else settings.equity.balance_potential_band,
+            options.capacity_band if options.capacity_band is not None else settings.equity.capacity_band,
+        )
+        result = optimise(
+            units,
+            slots,
+            bands,
+            only_to=joining.rep_id if joining else None,
+            progress=progress,
+            should_stop=should_stop,
+        )
+        unit_move = {m.unit: m for m in result.moves}
+        by_account = {r.account_id: r for r in book}
+        territory_of: dict[Any, Any] = {}
+        for t in territories:
+            if t.primary_rep_id is not None:
+                territory_of.setdefault(t.primary_rep_id, t.id)
+        ends, adds, moves = [], [], []
+        for unit_key, member_keys in members.items():
+            target = result.assignment[unit_key]
+            move = unit_move.get(unit_key)
+            for account_id in member_keys:
+                row = by_account[account_id]
+                if row.rep_id == target or row.locked:
+                    continue
+                reason = move.reason if move else "family: stays with the parent account's owner"
+                if move and len(member_keys) > 1:
+                    reason = f"family: moves with its parent, {len(member_keys)} accounts as one; " + reason
+                if joining is not None and target == joining.rep_id:
+                    reason = (
+                        f"arrival: carving a book for {joining.name} ({joining.ramp}, "
+                        f"{joining.share:.0%} of an even share); " + reason
+                    )
+                if departure is not None and row.rep_id == departure.rep_id:
+                    why = f"departure: {departure.name} leaves on {departure.on}; "
+                    reason = why + (
+                        "interim owner of open pipeline"
+                        if account_id in frozen
+                        else "reassigned, tier-1 accounts first, to a rep with room in its bands"
+                    )
+                ends.append(row.assignment_id)
+                adds.append(
+                    {
+                        "id": uuid.UUID(bytes=os.urandom(16), version=4),
+                        "tenant_id": p.tenant_id,
+                        "plan_id": draft.id,
+                        "account_id": account_id,
+                        "territory_id": territory_of.get(target, row.territory_id),
+                        "rep_id": target,
+                        "role": role,
+                        "locked": account_id in frozen,
+                        "reason": (
+                            AssignmentReason.DEPARTURE if departure else AssignmentReason.REBALANCE
+                        ).value,
+                        "note": reason[:1000],
+                        "valid_from": now,
+                    }
                 )
-            if departure is not None and row.rep_id == departure.rep_id:
-                why = f"departure: {departure.name} leaves on {departure.on}; "
-                reason = why + (
-                    "interim owner of open pipeline"
-                    if account_id in frozen
-                    else "reassigned, tier-1 accounts first, to a rep with room in its bands"
+                moves.append(
+                    {
+                        "account_id": account_id,
+                        "from_rep": row.rep_id,
+                        "to_rep": target,
+                        "tier": row.tier,
+                        "potential": float(row.potential or 0.0),
+                        "cost": move_cost(row.tier, settings),
+                        "reason": reason,
+                    }
                 )
-            ends.append(row.assignment_id)
-            adds.append(
-                {
-                    "id": uuid.UUID(bytes=os.urandom(16), version=4),
-                    "tenant_id": p.tenant_id,
-                    "plan_id": draft.id,
-                    "account_id": account_id,
-                    "territory_id": territory_of.get(target, row.territory_id),
-                    "rep_id": target,
-                    "role": role,
-                    "locked": account_id in frozen,
-                    "reason": (AssignmentReason.DEPARTURE if departure else AssignmentReason.REBALANCE).value,
-                    "note": reason[:1000],
-                    "valid_from": now,
-                }
-            )
-            moves.append(
-                {
-                    "account_id": account_id,
-                    "from_rep": row.rep_id,
-                    "to_rep": target,
-                    "tier": row.tier,
-                    "potential": float(row.potential or 0.0),
-                    "cost": move_cost(row.tier, settings),
-                    "reason": reason,
-                }
-            )
+        return result, ends, adds, moves
+
+    result, ends, adds, moves = await asyncio.to_thread(compute)
     async with ctx.engine.begin() as conn:
         await store.end_assignments(conn, p.tenant_id, ends, now)
         await store.add_assignments(conn, adds)
@@ -353,7 +364,11 @@ async def start_optimize(ctx: AppContext, p: Principal, plan_id: UUID, request: 
     async with ctx.uow(p.tenant_id) as uow:
         found(await uow.plans.get(plan_id), "plan", plan_id)
     options = Options(
-        request.potential_band, request.capacity_band, request.expertise, request.keep_families, request.geography
+        request.potential_band,
+        request.capacity_band,
+        request.expertise,
+        request.keep_families,
+        request.geography,
     )
 
     async def work(reporter: operations.Reporter) -> dict[str, Any]:
