@@ -3,7 +3,9 @@
 Loads 100,000 owned accounts, serves the real app with uvicorn (1 worker) and a bare FastAPI endpoint the
 same way, and drives both with wrk (apt-get install wrk) from one thread on random external ids.
 Usage: .venv/bin/python bench/lookup.py [--accounts 100000] [--seconds 10] [--connections 32]
-                                        [--db postgresql,sqlite]
+                                        [--db postgresql,sqlite] [--during-optimize]
+--during-optimize skews and scores the book, then measures again while an optimisation of it runs in the
+same worker (POST /v1/plans/{id}/optimize).
 """
 
 from __future__ import annotations
@@ -38,11 +40,14 @@ end
 """
 
 
-async def load(url: str, n: int, reps: int = 200) -> str:
+async def load(url: str, n: int, reps: int = 200, skew: bool = False) -> tuple[str, str, str]:
+    """The book; with `skew`, owners far out of balance (rep i holds a share growing with i) and scored,
+    for the optimiser to have work. Returns a read key, a write key and the plan's id."""
     engine = make_engine(url)
     await upgrade(engine)
     tenant = await create_tenant(engine, "bench")
     _, key = await create_key(engine, tenant, ["read"])
+    _, write_key = await create_key(engine, tenant, ["read", "write"])
     ctx = AppContext(engine, make_session_factory(engine))
     header, records = records_from_csv(account_csv(n))
     await import_records(ctx, Principal(tenant, frozenset({"admin"})), "accounts", records, header=header)
@@ -95,6 +100,10 @@ async def load(url: str, n: int, reps: int = 200) -> str:
             ],
         )
         accounts = AccountRow.__table__
+
+        def owner(i: int) -> int:
+            return min(reps - 1, int(reps * (i / n) ** 0.5)) if skew else i % reps
+
         account_ids = [
             r.id
             for r in await conn.execute(
@@ -109,8 +118,8 @@ async def load(url: str, n: int, reps: int = 200) -> str:
                 "tenant_id": tenant,
                 "plan_id": plan_id,
                 "account_id": a,
-                "territory_id": territory_ids[i % reps],
-                "rep_id": rep_ids[i % reps],
+                "territory_id": territory_ids[owner(i)],
+                "rep_id": rep_ids[owner(i)],
                 "role": "AE",
                 "locked": False,
                 "reason": "rule",
@@ -120,8 +129,12 @@ async def load(url: str, n: int, reps: int = 200) -> str:
         ]
         for start in range(0, len(rows), 5000):
             await conn.execute(sa.insert(AssignmentRow.__table__), rows[start : start + 5000])
+    if skew:
+        from api.services.scoring import run_scoring
+
+        await run_scoring(ctx, Principal(tenant, frozenset({"admin"})))
     await engine.dispose()
-    return key
+    return key, write_key, str(plan_id)
 
 
 def wrk(base: str, script: str, seconds: int, connections: int) -> dict:
@@ -162,7 +175,18 @@ def warm_up(base: str, key: str, limit_s: float = 120.0) -> float:
     return time.perf_counter() - start
 
 
-def measure(name: str, app: str, env: dict, key: str, n: int, seconds: int, connections: int) -> dict:
+def measure(
+    name: str,
+    app: str,
+    env: dict,
+    key: str,
+    n: int,
+    seconds: int,
+    connections: int,
+    optimize: tuple[str, str] | None = None,
+) -> dict:
+    """wrk against the server; with `optimize` (write key, plan id), wrk again while an optimisation of
+    the plan runs in the same worker, to show what it costs the lookups."""
     server = Server(app, env)
     try:
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
@@ -172,6 +196,24 @@ def measure(name: str, app: str, env: dict, key: str, n: int, seconds: int, conn
         warm_s = warm_up(server.base, key)
         wrk(server.base, f.name, 3, connections)
         result = wrk(server.base, f.name, seconds, connections)
+        if optimize is not None:
+            write_key, plan_id = optimize
+            headers = {"Authorization": f"Bearer {write_key}"}
+            with httpx.Client(base_url=server.base, headers=headers, timeout=60) as client:
+                started = time.perf_counter()
+                op = client.post(f"/v1/plans/{plan_id}/optimize", json={"potential_band": 0.05}).json()
+                during = wrk(server.base, f.name, seconds, connections)
+                while (state := client.get(f"/v1/operations/{op['id']}").json())["state"] in (
+                    "queued",
+                    "running",
+                ):
+                    time.sleep(0.5)
+                result["during_optimize"] = {
+                    **during,
+                    "optimize_state": state["state"],
+                    "optimize_s": round(time.perf_counter() - started, 1),
+                    "moves": (state.get("result") or {}).get("moves", {}).get("count"),
+                }
         Path(f.name).unlink()
         return {**result, "warm_up_s": round(warm_s, 2), "rss_mb": server.rss_mb()}
     finally:
@@ -184,6 +226,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--db", default="postgresql,sqlite")
+    parser.add_argument(
+        "--during-optimize",
+        action="store_true",
+        help="skew and score the book, then measure again while POST /v1/plans/{id}/optimize runs",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -211,7 +258,7 @@ def main() -> None:
         else:
             url = f"sqlite+aiosqlite:///{tmp}/bench.db"
         try:
-            key = asyncio.run(load(url, args.accounts))
+            key, write_key, plan_id = asyncio.run(load(url, args.accounts, skew=args.during_optimize))
             result = measure(
                 db,
                 "api.app:create_app",
@@ -220,6 +267,7 @@ def main() -> None:
                 args.accounts,
                 args.seconds,
                 args.connections,
+                (write_key, plan_id) if args.during_optimize else None,
             )
         finally:
             if name:
@@ -229,6 +277,10 @@ def main() -> None:
         label = f"lookup on {db}"
         row = f"{label:<28}{result['rps']:>10}{result['p50_ms']:>10}{result['p99_ms']:>10}{ratio:>8.2f}"
         print(f"{row}{result['warm_up_s']:>11}{result['rss_mb']:>9}")
+        if "during_optimize" in result:
+            d = result["during_optimize"]
+            row = f"{'  while optimising':<28}{d['rps']:>10}{d['p50_ms']:>10}{d['p99_ms']:>10}"
+            print(f"{row}  (optimize {d['optimize_state']} in {d['optimize_s']} s, {d['moves']} moves)")
         emit(
             {
                 "bench": "lookup",

@@ -17,7 +17,7 @@ import threading
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from api.services.context import AppContext, Principal
@@ -26,11 +26,13 @@ from domain.errors import Conflict, DomainError, FieldError, NotFound
 from domain.model import Scope
 from domain.optimiser import Cancelled
 from persistence import operations as store
+from persistence.db import make_engine, make_session_factory
 
 log = logging.getLogger("territory.operations")
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
 UNFINISHED = [QUEUED, RUNNING]
+T = TypeVar("T")
 HEARTBEAT_SECONDS = 1.0
 LOST_AFTER_SECONDS = 60.0
 
@@ -152,6 +154,25 @@ async def _heartbeat(ctx: AppContext, tenant_id: UUID, op_id: UUID, reporter: Re
             raise
         except Exception:  # a missed beat is not fatal; the next one may pass
             log.warning("operation %s: heartbeat failed", op_id, exc_info=True)
+
+
+async def off_the_loop(ctx: AppContext, use_case: Callable[[AppContext], Awaitable[T]]) -> T:
+    """Run a use case in a worker thread with its own event loop and its own engine, so that neither its
+    computing nor its handling of a large book's rows (reading 1M rows, writing the moves, the equity
+    before and after) ever holds this worker's event loop, which keeps answering ownership lookups."""
+
+    def in_thread() -> T:
+        async def go() -> T:
+            engine = make_engine(ctx.engine.url.render_as_string(hide_password=False))
+            try:
+                own = AppContext(engine, make_session_factory(engine), clock=ctx.clock)
+                return await use_case(own)
+            finally:
+                await engine.dispose()
+
+        return asyncio.run(go())
+
+    return await asyncio.to_thread(in_thread)
 
 
 def _present(ctx: AppContext, row: Any) -> dict[str, Any]:

@@ -372,16 +372,19 @@ async def start_optimize(ctx: AppContext, p: Principal, plan_id: UUID, request: 
     )
 
     async def work(reporter: operations.Reporter) -> dict[str, Any]:
-        proposal = await propose_rebalance(
-            ctx,
-            p,
-            plan_id,
-            request.role.value,
-            request.name,
-            options=options,
-            progress=reporter.progress,
-            should_stop=reporter.should_stop,
-        )
+        async def propose(own: AppContext) -> dict[str, Any]:
+            return await propose_rebalance(
+                own,
+                p,
+                plan_id,
+                request.role.value,
+                request.name,
+                options=options,
+                progress=reporter.progress,
+                should_stop=reporter.should_stop,
+            )
+
+        proposal = await operations.off_the_loop(ctx, propose)
         return RebalanceProposalRead.model_validate(proposal).model_dump(mode="json")
 
     return await operations.start(ctx, p, "optimize", plan_id, request.model_dump(mode="json"), work)
