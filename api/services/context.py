@@ -70,6 +70,12 @@ async def tenant_settings(uow: SqlUnitOfWork) -> TenantSettings:
     return apply_overrides(await uow.tenant_settings())
 
 
+async def versioned_settings(uow: SqlUnitOfWork) -> tuple[TenantSettings, int]:
+    """The tenant's effective settings and their version (answers name the version they used)."""
+    overrides, version = await uow.settings_record()
+    return apply_overrides(overrides), version
+
+
 def changes_from(update: BaseModel, create_model: type[BaseModel]) -> dict[str, Any]:
     """The fields a PATCH body sent; null is refused for fields the create model does not allow null."""
     changes = update.model_dump(exclude_unset=True)

@@ -13,7 +13,7 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from api.services.common import found
-from api.services.context import AppContext, Principal
+from api.services.context import AppContext, Principal, versioned_settings
 from api.services.pagination import check_page_size, decode_token, encode_token
 from domain.coverage import (
     FACT_FIELDS,
@@ -29,7 +29,7 @@ from domain.coverage import (
     tier_targets,
 )
 from domain.criteria import Not, Pred, all_of, evaluate
-from domain.defaults import TenantSettings, apply_overrides
+from domain.defaults import TenantSettings
 from domain.errors import FieldError, ValidationFailed
 from domain.model import Scope
 from persistence import coverage as store
@@ -54,12 +54,12 @@ async def frame(ctx: AppContext, p: Principal, role: str) -> Frame:
     """Settings, the clock, and facts brought up to date (planned activities that have happened since)."""
     p.require(Scope.READ)
     async with ctx.uow(p.tenant_id) as uow:
-        overrides, version = await uow.settings_record()
+        settings, version = await versioned_settings(uow)
     now = ctx.clock.now()
     async with ctx.engine.begin() as conn:
         await store.refresh_due(conn, p.tenant_id, now)
     return Frame(
-        apply_overrides(overrides),
+        settings,
         version,
         now,
         store.ReportRows(p.tenant_id, role, ctx.engine.dialect.name),

@@ -10,9 +10,9 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from api.services.common import found
-from api.services.context import AppContext, Principal
+from api.services.context import AppContext, Principal, versioned_settings
 from api.services.scoring import tenant_win_rates
-from domain.defaults import MAX_LISTED_ACCOUNTS, TenantSettings, apply_overrides
+from domain.defaults import MAX_LISTED_ACCOUNTS, TenantSettings
 from domain.equity import Book, Equity, capacity_hours, equity, workload_hours
 from domain.model import Scope, Segment
 from domain.scoring import total_addressable_pipeline
@@ -94,8 +94,7 @@ async def plan_equity(ctx: AppContext, p: Principal, plan_id: UUID, role: str = 
     p.require(Scope.READ)
     async with ctx.uow(p.tenant_id) as uow:
         found(await uow.plans.get(plan_id), "plan", plan_id)
-        overrides, version = await uow.settings_record()
-    settings = apply_overrides(overrides)
+        settings, version = await versioned_settings(uow)
     async with ctx.engine.connect() as conn:
         rows = await book_rows(conn, p.tenant_id, plan_id, role)
         deals = await average_won_deal(conn, p.tenant_id)

@@ -8,9 +8,8 @@ from typing import Any
 from uuid import UUID
 
 from api.services.common import found
-from api.services.context import AppContext, Principal
+from api.services.context import AppContext, Principal, versioned_settings
 from api.services.pagination import check_page_size
-from domain.defaults import apply_overrides
 from domain.equity import movement
 from domain.errors import FieldError, ValidationFailed
 from domain.model import Scope
@@ -59,12 +58,12 @@ async def movement_report(
             "empty window", [FieldError("since", "bad_range", "since must be before until")]
         )
     async with ctx.uow(p.tenant_id) as uow:
-        overrides, version = await uow.settings_record()
+        settings, version = await versioned_settings(uow)
     async with ctx.engine.connect() as conn:
         moved = await store.moved_accounts(conn, p.tenant_id, since, until, role)
         accounts = await count_live(conn, p.tenant_id)
     days = (until - since).total_seconds() / 86_400
-    result = movement(moved, accounts, days, apply_overrides(overrides))
+    result = movement(moved, accounts, days, settings)
     return {"since": since, "until": until, "role": role, "settings_version": version} | dataclasses.asdict(
         result
     )

@@ -15,12 +15,12 @@ from uuid import UUID
 
 from api.services import plans, territories
 from api.services.common import found, referenced
-from api.services.context import AppContext, Principal
+from api.services.context import AppContext, Principal, versioned_settings
 from api.services.equity import plan_equity
 from api.services.schemas import TerritoryCreate
 from domain.balancing import Bands, RepSlot, units_from_accounts
 from domain.capacity import productivity
-from domain.defaults import MAX_LISTED_ACCOUNTS, apply_overrides
+from domain.defaults import MAX_LISTED_ACCOUNTS
 from domain.equity import capacity_hours, move_cost, workload_hours
 from domain.errors import Conflict, FieldError, ValidationFailed
 from domain.model import AssignmentReason, RampStatus, Scope
@@ -86,8 +86,7 @@ async def propose_rebalance(
     p.require(Scope.WRITE)
     async with ctx.uow(p.tenant_id) as uow:
         source = found(await uow.plans.get(plan_id), "plan", plan_id)
-        overrides, version = await uow.settings_record()
-    settings = apply_overrides(overrides)
+        settings, version = await versioned_settings(uow)
     draft = await plans.copy_plan(ctx, p, plan_id, name or f"Rebalance of {source.name}")
     try:
         return await _propose(
@@ -334,8 +333,7 @@ async def rep_arrival(
         active = await uow.plans.active()
         if active is None:
             raise Conflict("there is no active plan to carve a territory from", code="no_active_plan")
-        overrides, _ = await uow.settings_record()
-    settings = apply_overrides(overrides)
+        settings, _ = await versioned_settings(uow)
     share = productivity(RampStatus(rep.ramp_status), settings.capacity)
 
     async def carve(draft: Any) -> Arrival:

@@ -11,8 +11,8 @@ from typing import Any
 from uuid import UUID
 
 from api.services.common import found
-from api.services.context import AppContext, Principal, tenant_settings
-from domain.defaults import TenantSettings, apply_overrides
+from api.services.context import AppContext, Principal, tenant_settings, versioned_settings
+from domain.defaults import TenantSettings
 from domain.errors import NotFound
 from domain.model import OpportunityStatus, Scope, Segment
 from domain.scoring import FACTORS, account_potential, score_account, win_rates
@@ -46,8 +46,7 @@ async def run_scoring(ctx: AppContext, p: Principal) -> dict[str, Any]:
     p.require(Scope.WRITE)
     started = time.perf_counter()
     async with ctx.uow(p.tenant_id) as uow:
-        overrides, version = await uow.settings_record()
-    settings = apply_overrides(overrides)
+        settings, version = await versioned_settings(uow)
     now = ctx.clock.now()
     async with ctx.engine.begin() as conn:
         rates = await tenant_win_rates(conn, p.tenant_id, settings)
