@@ -730,7 +730,8 @@ def optimise(
     stage(0.1, "solving the relaxation")
     pooled = _pooled_lp(solver)
     feasible = pooled.short.max(initial=0.0) <= 1e-6 and pooled.wshort.max(initial=0.0) <= 1e-6
-    pairs = int(book.elig[book.group[book.movable]].sum())
+    # (unit, eligible rep) pairs, counted per eligibility group: never a units x reps array
+    pairs = int(np.bincount(book.group[book.movable], minlength=len(book.elig)) @ book.elig.sum(axis=1))
     exact = None
     if pairs <= exact_pairs:
         stage(0.3, "solving exactly")
