@@ -6,6 +6,14 @@ moving as little value as possible (a move costs the unit's weight: tier-1 accou
 units stay; a unit goes only to a rep with the expertise it needs; a unit whose owner is not in the plan,
 or lacks the expertise the unit needs, must move.
 
+A book of up to 20,000 (unit, eligible rep) pairs is solved exactly, as a MIP. A larger one goes
+through a pooled LP: which units leave their rep (a fraction each), and how much potential and workload
+each rep takes from a pool of the leaving units of each eligibility group. Its rows are only the pools
+and the reps. The units it sends away are placed, the most constrained first and largest first, where they
+leave their new rep nearest the middle of its bands; a repair then moves single units (or swaps two),
+cheapest per unit of violation removed, until every band holds or nothing helps. What still fails is
+listed with its size.
+
 The bound is a Lagrangian relaxation of the rep bands. With a price per rep on potential (pi) and on
 workload (sigma), each unit independently takes the rep where `move cost + pi * potential + sigma *
 workload` is least, and
@@ -14,13 +22,8 @@ workload` is least, and
 
 is at most the weighted moves of *any* plan that meets every band, for any prices (weak duality): every
 rep and every unit take part, so the bound holds for all reps, not only the candidates searched. The
-prices are found by subgradient ascent on D (Polyak steps against the best plan found), which reaches the
-LP relaxation's value. A unit's least cost is an argmin over the lower envelope of one line per rep (in
-workload per dollar), so one evaluation costs O(units log reps).
-
-The plan: each unit at its argmin under the best prices (the LP leaves only a few units fractional, one
-per binding band), then a repair that moves single units, cheapest per unit of violation removed, until
-every band holds or no move helps. What still fails is listed with its size.
+prices are the pooled LP's duals. A unit's least cost is an argmin over the lower envelope of one line per
+rep (in workload per dollar), so one evaluation costs O(units log reps).
 """
 
 from __future__ import annotations
@@ -167,14 +170,6 @@ def _envelope(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.array(lines, np.int64), np.array(starts[1:])
 
 
-@dataclass
-class Relaxed:
-    value: float  # D(pi, sigma): a lower bound on the weighted moves
-    choice: np.ndarray  # each unit's rep at these prices
-    load: np.ndarray
-    work: np.ndarray
-
-
 class Solver:
     def __init__(self, book: Book) -> None:
         self.b = book
@@ -186,9 +181,9 @@ class Solver:
         self.reps_of = [np.flatnonzero(b.elig[g]) for g in range(b.elig.shape[0])]
         self.home = np.where(b.cur >= 0, b.cur, 0)
         self.capped = np.isfinite(b.whi)
-        self.sample = 20000  # units searched, besides the moved ones, for a move into a rep
 
-    def relax(self, pi: np.ndarray, sigma: np.ndarray) -> Relaxed:
+    def relax(self, pi: np.ndarray, sigma: np.ndarray) -> float:
+        """D(pi, sigma): a lower bound on the weighted moves of every plan meeting the bands."""
         b = self.b
         n = len(b.p)
         best = np.full(n, -1, np.int64)
@@ -206,19 +201,11 @@ class Solver:
         moving = move_cost < stay_cost
         choice = np.where(moving, best, b.cur)
         cost = np.where(moving, move_cost, stay_cost)
-        placed = choice >= 0
-        value = float(cost[placed].sum())
+        value = float(cost[choice >= 0].sum())
         value -= float(np.where(pi > 0, pi * b.hi, pi * b.lo).sum())
         c = self.capped
         value -= float(np.where(sigma[c] > 0, sigma[c] * b.whi[c], sigma[c] * b.wlo[c]).sum())
-        k = len(b.reps)
-        load = np.bincount(choice[placed], b.p[placed], k)
-        work = np.bincount(choice[placed], b.w[placed], k)
-        return Relaxed(value, choice, load, work)
-
-    def weighted(self, choice: np.ndarray) -> float:
-        b = self.b
-        return float(b.m[(choice != b.cur) & (choice >= 0)].sum())
+        return value
 
     def violation(self, load: np.ndarray, work: np.ndarray) -> np.ndarray:
         b = self.b
@@ -231,8 +218,9 @@ class Solver:
         reduces the total violation; then units go back home wherever both bands still hold.
 
         A step fixes the rep furthest outside its bands: it sends one of its units to one of the reps with
-        the most room, or takes one from the reps with the most to spare. Each rep's units are kept in a
-        set, so a step costs O(units of a few reps), not O(book): a large book repairs in seconds."""
+        the most room, or takes one from the reps with the most to spare (or from the units already moved,
+        whose re-routing costs nothing more). Each rep's units are kept in an array, so a step costs
+        O(units of a few reps and a window of the moved ones), not O(book)."""
         b = self.b
         a = choice.copy()
         k = len(b.reps)
@@ -461,15 +449,12 @@ class Solver:
 
 @dataclass
 class Pooled:
-    """The pooled LP: which units leave their rep (fractions), and how much potential and workload each
-    rep takes from each eligibility group's pool."""
+    """The pooled LP's answer: which units leave their rep (fractions), the reps' prices, and what the LP
+    could not bring into the bands."""
 
     leave: np.ndarray  # per unit, in [0, 1]; forced units 1, others that cannot move 0
-    flow_p: np.ndarray  # (groups, reps)
-    flow_w: np.ndarray
     pi: np.ndarray  # prices of the reps' potential and workload rows (the LP's duals, negated)
     sigma: np.ndarray
-    value: float
     short: np.ndarray  # per rep, potential the LP could not bring into the band (scaled)
     wshort: np.ndarray
 
@@ -497,14 +482,13 @@ def _solve(
     penalty: float,
     integer: int = 0,
     options: dict[str, Any] | None = None,
-) -> tuple[Any, int]:
+) -> Any:
     """Solve min cost.x over columns given column-wise (lengths, index, value), 0 <= x <= upper, rows
     within their bounds, the first `integer` columns whole. The `elastic` rows get one column up and one
     down at `penalty`, so the model is always feasible and the slack says by how much it is not.
-    Returns the solved HiGHS instance and the number of own columns (the slack columns follow)."""
+    Returns the solved HiGHS instance; the slack columns follow the given ones."""
     import highspy  # a compiled solver, loaded when the optimiser first runs
 
-    own = len(cost)
     lengths = np.concatenate((lengths, np.ones(2 * len(elastic), np.int64)))
     lp = highspy.HighsLp()
     lp.num_col_ = len(lengths)
@@ -526,7 +510,7 @@ def _solve(
         h.setOptionValue(name, setting)
     h.passModel(lp)
     h.run()
-    return h, own
+    return h
 
 
 def _pooled_lp(solver: Solver, time_limit: float | None = None) -> Pooled:
@@ -576,7 +560,7 @@ def _pooled_lp(solver: Solver, time_limit: float | None = None) -> Pooled:
     h_val = np.stack((-np.ones(nf), np.ones(nf)), axis=1)[np.stack((np.ones(nf, bool), h_has), axis=1)]
     band = np.arange(2 * groups, rows)  # the reps' rows are elastic
     penalty = 1e4 * max(1.0, float(b.m.max()) if len(b.m) else 1.0)
-    h, _ = _solve(
+    h = _solve(
         np.concatenate((b.m[free], np.zeros(2 * nf))),
         np.concatenate((np.ones(len(free)), np.full(2 * nf, np.inf))),
         np.concatenate((nnz, np.full(nf, 2), h_nnz)),
@@ -598,21 +582,15 @@ def _pooled_lp(solver: Solver, time_limit: float | None = None) -> Pooled:
     sigma[capped] = -duals[2 * groups + k :]
     wshort = np.zeros(k)
     wshort[capped] = excess[k:]
-    value = float(h.getInfo().objective_function_value) + float(b.m[forced].sum())
     leave = forced.astype(float)
     leave[free] = x[: len(free)]
-    flows = x[len(free) : len(free) + 2 * nf]
-    flow_p = np.zeros((groups, k))
-    flow_w = np.zeros((groups, k))
-    flow_p[fg, fr] = flows[:nf]
-    flow_w[fg, fr] = flows[nf:]
-    return Pooled(leave, flow_p, flow_w, pi, sigma, value, excess[:k], wshort)
+    return Pooled(leave, pi, sigma, excess[:k], wshort)
 
 
 def _route(solver: Solver, pooled: Pooled) -> np.ndarray:
-    """A plan from the pooled LP: the units it sends away (rounded) go, largest first, to the eligible
-    rep whose bands they fill least far (the fullest of potential and workload, as a share of the band),
-    so that every rep ends as far inside its bands as the leaving units allow."""
+    """A plan from the pooled LP: the units it sends away (rounded) go, the most constrained and the
+    largest first, to the eligible rep they leave nearest the middle of its bands (potential and
+    workload, as shares of the bands), so that every rep ends as far inside as the leaving units allow."""
     b = solver.b
     k = len(b.reps)
     choice = b.cur.copy()
@@ -679,7 +657,7 @@ def _exact(solver: Solver, seconds: float) -> tuple[np.ndarray, float | None] | 
     idx[start[:-1] + 1], val[start[:-1] + 1] = n + rep, b.p[u]
     hw = np.flatnonzero(has_w)
     idx[start[hw] + 2], val[start[hw] + 2] = wrow[rep[hw]], b.w[u[hw]]
-    h, _ = _solve(
+    h = _solve(
         np.where(rep != b.cur[u], b.m[u], 0.0),
         np.ones(ncol),
         nnz,
@@ -748,7 +726,7 @@ def optimise(
     stage(0.9, "proving the bound")
     bound = None
     if feasible:
-        bound = max(solver.relax(pooled.pi, pooled.sigma).value, proven if proven is not None else -math.inf)
+        bound = max(solver.relax(pooled.pi, pooled.sigma), proven if proven is not None else -math.inf)
     result = _result(book, solver, plan, bound)
     if not feasible:
         for j in np.flatnonzero(pooled.short > 1e-6).tolist():
