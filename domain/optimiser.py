@@ -180,7 +180,13 @@ class Solver:
         self.members = [np.flatnonzero(self.movable & (b.group == g)) for g in range(b.elig.shape[0])]
         self.reps_of = [np.flatnonzero(b.elig[g]) for g in range(b.elig.shape[0])]
         self.home = np.where(b.cur >= 0, b.cur, 0)
-        self.capped = np.isfinite(b.whi)
+        self.capped = capped = np.isfinite(b.whi)
+        # the bands' middles and widths; workload's are 0 (middle) and infinite (width) where a rep has
+        # no capacity, so that its workload never counts
+        self.mid, self.width = (b.lo + b.hi) / 2, np.maximum(b.hi - b.lo, 1e-9)
+        self.wlo0 = np.where(capped, b.wlo, 0.0)
+        self.wmid = (self.wlo0 + np.where(capped, b.whi, 0.0)) / 2  # the capacity itself
+        self.wwidth = np.where(capped, np.maximum(np.where(capped, b.whi, 0.0) - self.wlo0, 1e-9), np.inf)
 
     def relax(self, pi: np.ndarray, sigma: np.ndarray) -> float:
         """D(pi, sigma): a lower bound on the weighted moves of every plan meeting the bands."""
@@ -207,11 +213,14 @@ class Solver:
         value -= float(np.where(sigma[c] > 0, sigma[c] * b.whi[c], sigma[c] * b.wlo[c]).sum())
         return value
 
-    def violation(self, load: np.ndarray, work: np.ndarray) -> np.ndarray:
+    def violation(self, load: np.ndarray, work: np.ndarray, r: Any = None) -> np.ndarray:
+        """How far outside its bands each rep is, in scaled potential plus scaled hours; `r`: the reps
+        `load` and `work` belong to (an index array, broadcast), every rep when None."""
         b = self.b
-        over = np.maximum(np.maximum(load - b.hi, b.lo - load), 0.0)
-        wover = np.maximum(np.maximum(work - b.whi, b.wlo - work), 0.0)
-        return over + np.where(self.capped, wover, 0.0)
+        r = slice(None) if r is None else r
+        over = np.maximum(np.maximum(load - b.hi[r], b.lo[r] - load), 0.0)
+        wover = np.maximum(np.maximum(work - b.whi[r], b.wlo[r] - work), 0.0)
+        return over + np.where(self.capped[r], wover, 0.0)
 
     def repair(self, choice: np.ndarray, should_stop: Callable[[], bool] | None = None) -> np.ndarray:
         """Single-unit moves, cheapest per unit of violation removed, until every band holds or no move
@@ -227,12 +236,8 @@ class Solver:
         placed = a >= 0
         load = np.bincount(a[placed], b.p[placed], k)
         work = np.bincount(a[placed], b.w[placed], k)
-        capped = self.capped
-        width = np.maximum(b.hi - b.lo, 1e-9)
-        wwidth = np.where(capped, np.maximum(b.whi - b.wlo, 1e-9), np.inf)
-        wlo0 = np.where(capped, b.wlo, 0.0)
-        wmid = np.where(capped, wlo0 + np.where(capped, b.whi - wlo0, 0.0) / 2, 0.0)
-        mid = (b.lo + b.hi) / 2
+        capped, mid, width = self.capped, self.mid, self.width
+        wlo0, wmid, wwidth = self.wlo0, self.wmid, self.wwidth
         movable = np.flatnonzero(self.movable & placed)
         order = movable[np.argsort(a[movable], kind="stable")]
         cuts = np.searchsorted(a[order], np.arange(k + 1))
@@ -259,10 +264,13 @@ class Solver:
         mv_a[:size] = a[moved]
         slot = {int(u): i for i, u in enumerate(moved.tolist())}
 
-        def f(ld: np.ndarray, wk: np.ndarray, r: np.ndarray) -> np.ndarray:
-            over = np.maximum(np.maximum(ld - b.hi[r], b.lo[r] - ld), 0.0)
-            wover = np.maximum(np.maximum(wk - b.whi[r], b.wlo[r] - wk), 0.0)
-            return over + np.where(capped[r], wover, 0.0)
+        f = self.violation
+
+        def fullness() -> np.ndarray:  # the fuller of each rep's two bands, as a share (low: most room)
+            return np.maximum((load - b.lo) / width, (work - wlo0) / wwidth)
+
+        def surplus() -> np.ndarray:  # how far above the middle of its bands each rep is (high: to spare)
+            return np.maximum((load - mid) / width, np.where(capped, (work - wmid) / wwidth, -np.inf))
 
         def units_of(reps: np.ndarray) -> np.ndarray:
             return np.concatenate([members[r] for r in reps.tolist()]) if len(reps) else np.zeros(0, np.int64)
@@ -289,17 +297,14 @@ class Solver:
             load[t] += b.p[u]
             work[t] += b.w[u]
 
-        def swap(
-            v: int, viol: np.ndarray, width: np.ndarray, wwidth: np.ndarray, wlo0: np.ndarray
-        ) -> tuple[int, int, int] | None:
+        def swap(v: int, viol: np.ndarray) -> tuple[int, int, int] | None:
             """When no single move helps rep v (too much potential but too little work, say), exchange
             one of its units with one of a partner's: the partners with the most room and the most to
             spare. Cheapest per unit of violation removed, as for single moves."""
-            mine = units_of(np.array([v]))
+            mine = members[v]
             if not len(mine):
                 return None
-            room = np.maximum((load - b.lo) / width, (work - wlo0) / wwidth)
-            spare = -np.maximum((load - mid) / width, np.where(capped, (work - wmid) / wwidth, -np.inf))
+            room, spare = fullness(), -surplus()
             room[v] = spare[v] = np.inf
             n = min(k - 1, 8)
             if n <= 0:
@@ -309,7 +314,7 @@ class Solver:
             )
             best_pair, best_score = None, np.inf
             for r in partners.tolist():
-                theirs = units_of(np.array([r]))
+                theirs = members[r]
                 if r == v or not len(theirs):
                     continue
                 x_ok = b.elig[b.group[mine], r][:, None]
@@ -352,9 +357,9 @@ class Solver:
             v = bad[0]
             best = None  # (score, unit, source, target)
             # out of v: its units, to the reps with the most room
-            units = units_of(np.array([v]))
+            units = members[v]
             if len(units):
-                room = np.maximum((load - b.lo) / width, (work - wlo0) / wwidth)
+                room = fullness()
                 room[v] = np.inf
                 width_v = min(k, 4 * fan) if v in wide else fan
                 reps = np.argpartition(room, width_v - 1)[:width_v] if width_v < k else np.arange(k)
@@ -376,7 +381,7 @@ class Solver:
                     best = (float(score[row, col]), int(units[row]), v, int(reps[col]))
             # into v: a unit already moved (re-routing it costs nothing more), or one of the reps with the
             # most to spare
-            spare = -np.maximum((load - mid) / width, np.where(capped, (work - wmid) / wwidth, -np.inf))
+            spare = -surplus()
             spare[v] = np.inf
             many = min(k, 8 * donors_n) if v in wide else donors_n
             donors = np.argpartition(spare, many - 1)[:many] if many < k else np.arange(k)
@@ -411,7 +416,7 @@ class Solver:
                 wide.add(v)  # search every rep before giving up on this one
                 continue
             if best is None:
-                pair = swap(v, viol, width, wwidth, wlo0)
+                pair = swap(v, viol)
                 if pair is None:
                     tried.add(v)
                     continue
@@ -427,7 +432,8 @@ class Solver:
         lo, hi, wl, wh = b.lo.tolist(), b.hi.tolist(), b.wlo.tolist(), b.whi.tolist()
         cap_ = capped.tolist()
 
-        def off(r: int, ld: float, wk: float) -> float:
+        def off(r: int, ld: float, wk: float) -> float:  # `violation` for one rep, on plain floats: this
+            # loop visits every moved unit, and numpy's per-call cost would dominate it
             out = max(ld - hi[r], lo[r] - ld, 0.0)
             return out + (max(wk - wh[r], wl[r] - wk, 0.0) if cap_[r] else 0.0)
 
@@ -594,17 +600,12 @@ def _route(solver: Solver, pooled: Pooled) -> np.ndarray:
     b = solver.b
     k = len(b.reps)
     choice = b.cur.copy()
-    capped = solver.capped
     going = b.movable & (pooled.leave > 0.5)
     stays = ~going & (choice >= 0)
     load = np.bincount(choice[stays], b.p[stays], k)
     work = np.bincount(choice[stays], b.w[stays], k)
     leaving = np.flatnonzero(going)
-    mid, width = (b.hi + b.lo) / 2, np.maximum(b.hi - b.lo, 1e-9)
-    wmid = np.where(capped, (np.where(capped, b.whi, 0) + np.where(capped, b.wlo, 0)) / 2, 0.0)
-    wwidth = np.where(
-        capped, np.maximum(np.where(capped, b.whi - np.where(capped, b.wlo, 0), 1), 1e-9), np.inf
-    )
+    mid, width, wmid, wwidth = solver.mid, solver.width, solver.wmid, solver.wwidth
     # the units with the fewest reps to go to first (an account needing expertise only experts may
     # take; the others fill whoever is left), largest first within each
     breadth = b.elig.sum(axis=1)[b.group[leaving]]
@@ -765,7 +766,7 @@ def _result(book: Book, solver: Solver, plan: np.ndarray, bound: float | None) -
             continue
         s, t = int(b.cur[i]), int(plan[i])
         result.moves.append(
-            Move(u.key, u.rep, keys[t], u.cost, u.potential, _reason(b, i, s, t, load0, work0))
+            Move(u.key, u.rep, keys[t], u.cost, u.potential, _reason(solver, i, s, t, load0, work0))
         )
     result.assignment = {u.key: (keys[plan[i]] if plan[i] >= 0 else u.rep) for i, u in enumerate(b.units)}
     for j, key in enumerate(keys):
@@ -787,8 +788,10 @@ def _result(book: Book, solver: Solver, plan: np.ndarray, bound: float | None) -
     return result
 
 
-def _reason(b: Book, i: int, s: int, t: int, load: np.ndarray, work: np.ndarray) -> str:
+def _reason(solver: Solver, i: int, s: int, t: int, load: np.ndarray, work: np.ndarray) -> str:
     """Why unit i moved from rep s to rep t, in words, from the state before any move."""
+    b = solver.b
+    cap = solver.wmid
     u = b.units[i]
     target = b.reps[t].key
     if s < 0:
@@ -802,11 +805,6 @@ def _reason(b: Book, i: int, s: int, t: int, load: np.ndarray, work: np.ndarray)
         balance.append(f"{source} was {(load[s] - b.hi[s]) * b.p_scale:,.0f} above the band's top")
     if load[t] < b.lo[t]:
         balance.append(f"{target} was {(b.lo[t] - load[t]) * b.p_scale:,.0f} below the band's bottom")
-    cap = np.where(
-        np.isfinite(b.whi),
-        (np.where(np.isfinite(b.whi), b.whi, 0) + np.where(np.isfinite(b.wlo), b.wlo, 0)) / 2,
-        1.0,
-    )
     if np.isfinite(b.whi[s]) and work[s] > b.whi[s]:
         capacity.append(f"{source} was at {work[s] / cap[s]:.0%} of its capacity")
     if np.isfinite(b.wlo[t]) and work[t] < b.wlo[t]:
