@@ -9,9 +9,6 @@ asked to cancel. A row whose heartbeat stops (its worker died) reads as `failed`
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import json
 import logging
 import threading
 import uuid
@@ -21,8 +18,8 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from api.services.context import AppContext, Principal
-from api.services.pagination import InvalidPageToken, check_page_size
-from domain.errors import Conflict, DomainError, FieldError, NotFound
+from api.services.pagination import check_page_size, decode_cursor, encode_cursor
+from domain.errors import Conflict, DomainError, NotFound
 from domain.model import Scope
 from domain.optimiser import Cancelled
 from persistence import operations as store
@@ -212,21 +209,11 @@ async def cancel_operation(ctx: AppContext, p: Principal, op_id: UUID) -> dict[s
 
 
 def _token(row: Any) -> str:
-    raw = json.dumps({"v": 1, "at": row.created_at.isoformat(), "after": str(row.id)}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return encode_cursor(at=row.created_at.isoformat(), after=str(row.id))
 
 
 def _untoken(token: str | None) -> tuple[datetime, UUID] | None:
-    if not token:
-        return None
-    try:
-        data = json.loads(base64.urlsafe_b64decode((token + "=" * (-len(token) % 4)).encode()))
-        return datetime.fromisoformat(data["at"]), UUID(data["after"])
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
-        raise InvalidPageToken(
-            "the page token is not valid",
-            [FieldError("page_token", "invalid_page_token", "use a next_page_token from a previous page")],
-        )
+    return decode_cursor(token, lambda data: (datetime.fromisoformat(data["at"]), UUID(data["after"])))
 
 
 async def list_operations(

@@ -5,35 +5,47 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 from uuid import UUID
 
 from domain.defaults import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from domain.errors import DomainError, FieldError
+
+T = TypeVar("T")
 
 
 class InvalidPageToken(DomainError):
     code = "invalid_page_token"
 
 
-def encode_token(last_id: UUID) -> str:
-    raw = json.dumps({"v": 1, "after": str(last_id)}).encode()
+def encode_cursor(**fields: str) -> str:
+    """An opaque page token holding the keyset position after which the next page starts."""
+    raw = json.dumps({"v": 1, **fields}).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_token(token: str | None) -> UUID | None:
+def decode_cursor(token: str | None, parse: Callable[[dict[str, Any]], T]) -> T | None:
+    """The position in a token made by `encode_cursor`, read by `parse`; a token that is not one is an
+    InvalidPageToken naming `page_token`."""
     if not token:
         return None
     try:
         padded = token + "=" * (-len(token) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return UUID(data["after"])
+        return parse(json.loads(base64.urlsafe_b64decode(padded.encode())))
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise InvalidPageToken(
             "the page token is not valid",
             [FieldError("page_token", "invalid_page_token", "use a next_page_token from a previous page")],
         )
+
+
+def encode_token(last_id: UUID) -> str:
+    return encode_cursor(after=str(last_id))
+
+
+def decode_token(token: str | None) -> UUID | None:
+    return decode_cursor(token, lambda data: UUID(data["after"]))
 
 
 def check_page_size(page_size: int | None) -> int:

@@ -64,6 +64,8 @@ async def test_optimize_refuses_bad_bands_naming_the_field(client, tenant):
     r = await client.post(f"/v1/plans/{plan['id']}/optimize", json={"speed": "max"}, headers=tenant.headers)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "speed"
     assert (await client.get("/v1/operations", headers=tenant.headers)).json()["items"] == []
+    r = await client.get("/v1/operations?page_token=nope", headers=tenant.headers)
+    assert r.status_code == 400 and r.json()["code"] == "invalid_page_token"
 
 
 async def test_progress_is_written_and_a_cancel_stops_the_work(app, client, tenant):
@@ -124,6 +126,12 @@ async def test_failures_are_recorded_with_their_code(app, client, tenant):
     assert done_a["state"] == "failed" and done_a["error"]["code"] == "validation_failed"
     assert done_b["state"] == "failed" and done_b["error"]["code"] == "internal_error"
     assert "bug" not in done_b["error"]["detail"]  # internals stay in the log
+    first = (await client.get("/v1/operations?page_size=1", headers=tenant.headers)).json()
+    token = first["next_page_token"]
+    second = (
+        await client.get(f"/v1/operations?page_size=1&page_token={token}", headers=tenant.headers)
+    ).json()
+    assert {first["items"][0]["id"], second["items"][0]["id"]} == {str(a["id"]), str(b["id"])}
 
 
 async def test_an_operation_whose_worker_died_reads_as_lost(app, client, tenant):
