@@ -13,11 +13,11 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from api.services import plans, territories
+from api.services import operations, plans, territories
 from api.services.common import found, referenced
 from api.services.context import AppContext, Principal, versioned_settings
 from api.services.equity import plan_equity
-from api.services.schemas import TerritoryCreate
+from api.services.schemas import RebalanceProposalRead, TerritoryCreate
 from domain.balancing import Bands, RepSlot, units_from_accounts
 from domain.capacity import productivity
 from domain.defaults import MAX_LISTED_ACCOUNTS
@@ -54,6 +54,11 @@ class Departure:
     name: str
     on: date
     interim_rep_id: UUID | None
+
+
+def _region(name: str) -> str:
+    """The need an account has, and the coverage a rep has, for a region (geography option)."""
+    return f"region:{name.lower()}"
 
 
 def _family_roots(parents: dict[Any, Any]) -> dict[Any, Any]:
@@ -137,7 +142,7 @@ async def _propose(
         if options.geography:
             for r in book:
                 if r.region:
-                    regions.setdefault(r.rep_id, set()).add(f"region:{r.region.lower()}")
+                    regions.setdefault(r.rep_id, set()).add(_region(r.region))
         slots = [
             RepSlot(
                 r.id,
@@ -178,7 +183,7 @@ async def _propose(
                 or (departure is not None and r.rep_id != leaving),
                 "family": None if r.account_id in frozen else roots.get(r.account_id),
                 "needs": ([r.industry.lower()] if r.industry and r.industry.lower() in expert else [])
-                + ([f"region:{r.region.lower()}"] if options.geography and r.region else []),
+                + ([_region(r.region)] if options.geography and r.region else []),
             }
             for r in book
         ]
@@ -355,9 +360,6 @@ async def rep_arrival(
 async def start_optimize(ctx: AppContext, p: Principal, plan_id: UUID, request: Any) -> dict[str, Any]:
     """`POST /v1/plans/{id}/optimize`: an operation that writes the optimiser's proposal into a new draft
     plan (the plan itself is not changed). `request`: an OptimizeRequest."""
-    from api.services import operations
-    from api.services.schemas import RebalanceProposalRead
-
     p.require(Scope.WRITE)
     async with ctx.uow(p.tenant_id) as uow:
         found(await uow.plans.get(plan_id), "plan", plan_id)
