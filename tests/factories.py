@@ -74,24 +74,39 @@ def count_statements(engine: Any) -> Iterator[list[str]]:
         event.remove(engine.sync_engine, "before_cursor_execute", before)
 
 
+async def named_books(
+    client: httpx.AsyncClient, headers: dict, plan_id: str, books: dict[str, tuple[dict, list[dict]]]
+) -> None:
+    """Per book (name: (rep, account rows)): a territory of that name owned by the rep, naming its
+    accounts; then every book's accounts are imported."""
+    rows = []
+    for name, (owner, mine) in books.items():
+        named = [r["external_id"] for r in mine]
+        await territory(
+            client,
+            headers,
+            plan_id,
+            name=name,
+            primary_rep_id=owner["id"],
+            boundary={"named_accounts": named},
+        )
+        rows += mine
+    r = await client.post("/v1/accounts/import", json=rows, headers=headers)
+    assert r.status_code == 200, r.text
+
+
 async def seed_003_plan(client: httpx.AsyncClient, headers: dict) -> tuple[dict, list[dict]]:
     """Seed 003's example, active: 20 enterprise and 500 SMB accounts with 10 reps, one named-account
     territory each; East (rep 0) holds 5 enterprise accounts, West (rep 1) 2, the others 1 or 2."""
     reps = [await rep(client, headers, name=f"Rep {i}") for i in range(10)]
     the_plan = await plan(client, headers)
-    rows = []
+    books = {}
     enterprise_of = [5, 2, 2, 2, 2, 2, 2, 1, 1, 1]
     for i, n in enumerate(enterprise_of):
         mine = [{"external_id": f"ENT-{i}-{k}", "name": "e", "current_arr": 600_000} for k in range(n)]
         mine += [{"external_id": f"SMB-{i}-{k}", "name": "s", "current_arr": 5_000} for k in range(50)]
-        named = [r["external_id"] for r in mine]
-        await territory(
-            client, headers, the_plan["id"], name=f"T{i}", primary_rep_id=reps[i]["id"],
-            boundary={"named_accounts": named},
-        )  # fmt: skip
-        rows += mine
-    r = await client.post("/v1/accounts/import", json=rows, headers=headers)
-    assert r.status_code == 200, r.text
+        books[f"T{i}"] = (reps[i], mine)
+    await named_books(client, headers, the_plan["id"], books)
     await client.post("/v1/scoring/run", headers=headers)
     placed = (await client.post(f"/v1/plans/{the_plan['id']}/assign-by-rules", headers=headers)).json()
     assert placed["assigned"] == 520

@@ -351,23 +351,15 @@ async def test_rep_departure_freezes_open_pipeline_and_reassigns_tier_1_first(cl
         await f.rep(client, tenant.headers, name=n) for n in ("Lea", "Ann", "Bo", "Ivy")
     ]
     plan = await f.plan(client, tenant.headers)
-    books = {"Lea": (leaving, 6), "Ann": (a, 2), "Bo": (b, 2)}
-    rows = []
-    for rep_name, (rep, n) in books.items():
-        mine = [
-            {"external_id": f"{rep_name}-{k}", "name": "x", "current_arr": 100_000 * (k + 1)}
-            for k in range(n)
-        ]
-        await f.territory(
-            client,
-            tenant.headers,
-            plan["id"],
-            name=rep_name,
-            primary_rep_id=rep["id"],
-            boundary={"named_accounts": [r["external_id"] for r in mine]},
+    sizes = {"Lea": (leaving, 6), "Ann": (a, 2), "Bo": (b, 2)}
+    books = {
+        name: (
+            rep,
+            [{"external_id": f"{name}-{k}", "name": "x", "current_arr": 100_000 * (k + 1)} for k in range(n)],
         )
-        rows += mine
-    await _import(client, tenant, rows)
+        for name, (rep, n) in sizes.items()
+    }
+    await f.named_books(client, tenant.headers, plan["id"], books)
     opp = [{"external_id": "O1", "account_external_id": "Lea-0", "amount": 50_000, "status": "open"}]
     assert (
         await client.post("/v1/opportunities/import", json=opp, headers=tenant.headers)
@@ -428,19 +420,11 @@ async def test_graphql_rep_departure(client, tenant):
 async def test_rep_arrival_carves_a_territory_sized_for_ramp(client, tenant):
     a, b = await f.rep(client, tenant.headers, name="Ann"), await f.rep(client, tenant.headers, name="Bo")
     plan = await f.plan(client, tenant.headers)
-    rows = []
-    for rep_name, rep in (("Ann", a), ("Bo", b)):
-        mine = [{"external_id": f"{rep_name}-{k}", "name": "x", "current_arr": 10_000} for k in range(10)]
-        await f.territory(
-            client,
-            tenant.headers,
-            plan["id"],
-            name=rep_name,
-            primary_rep_id=rep["id"],
-            boundary={"named_accounts": [r["external_id"] for r in mine]},
-        )
-        rows += mine
-    await _import(client, tenant, rows)
+    books = {
+        name: (rep, [{"external_id": f"{name}-{k}", "name": "x", "current_arr": 10_000} for k in range(10)])
+        for name, rep in (("Ann", a), ("Bo", b))
+    }
+    await f.named_books(client, tenant.headers, plan["id"], books)
     await client.post("/v1/scoring/run", headers=tenant.headers)
     await client.post(f"/v1/plans/{plan['id']}/assign-by-rules", headers=tenant.headers)
     await client.post(f"/v1/plans/{plan['id']}/activate", headers=tenant.headers)

@@ -191,21 +191,16 @@ async def test_geography_keeps_accounts_in_their_regions_and_expertise_is_a_sett
     east_b = await f.rep(client, tenant.headers, name="East B", expertise=["healthcare"])
     west = await f.rep(client, tenant.headers, name="West")
     plan = await f.plan(client, tenant.headers)
-    rows, named = [], {east_a["id"]: [], east_b["id"]: [], west["id"]: []}
-    for i in range(12):
-        industry = "healthcare" if i < 4 else "retail"
-        rows.append({"external_id": f"E{i}", "name": "e", "region": "east", "industry": industry,
-                     "current_arr": 50_000})  # fmt: skip
-        named[east_a["id"] if i != 11 else east_b["id"]].append(f"E{i}")
-    for i in range(6):
-        rows.append({"external_id": f"W{i}", "name": "w", "region": "west", "current_arr": 50_000})
-        named[west["id"]].append(f"W{i}")
-    r = await client.post("/v1/accounts/import", json=rows, headers=tenant.headers)
-    assert r.status_code == 200, r.text
-    for rep_id, accounts in named.items():
-        await f.territory(
-            client, tenant.headers, plan["id"], primary_rep_id=rep_id, boundary={"named_accounts": accounts}
-        )
+    east = [
+        {"external_id": f"E{i}", "name": "e", "region": "east", "current_arr": 50_000,
+         "industry": "healthcare" if i < 4 else "retail"}
+        for i in range(12)
+    ]  # fmt: skip
+    west_rows = [
+        {"external_id": f"W{i}", "name": "w", "region": "west", "current_arr": 50_000} for i in range(6)
+    ]
+    books = {"East A": (east_a, east[:11]), "East B": (east_b, east[11:]), "West": (west, west_rows)}
+    await f.named_books(client, tenant.headers, plan["id"], books)
     await client.post("/v1/scoring/run", headers=tenant.headers)
     await client.post(f"/v1/plans/{plan['id']}/assign-by-rules", headers=tenant.headers)
     body = {"geography": True, "potential_band": 0.5, "capacity_band": 1.0}
