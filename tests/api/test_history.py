@@ -94,18 +94,24 @@ async def test_movement_rate(client, tenant):
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "since"
 
 
-@pytest.mark.pg_only
-async def test_activation_is_atomic_under_concurrent_lookups(client, tenant, engine):
-    """Lookups running while a plan is activated see the old owner or the new one, never none; a failed
-    activation leaves the old plan active and records nothing."""
-    owned = await f.owned_account(client, tenant.headers)
-    ext, old_rep = owned["account"]["external_id"], owned["rep"]["id"]
+async def _draft_giving_it_to_a_new_rep(client, tenant, owned):
+    """A draft copy of the owned account's plan in which a new rep owns it: (the new rep, the draft)."""
     new_rep = await f.rep(client, tenant.headers)
     draft = (await client.post(f"/v1/plans/{owned['plan']['id']}/copy", headers=tenant.headers)).json()
     asg = (await client.get(f"/v1/assignments?plan_id={draft['id']}", headers=tenant.headers)).json()[
         "items"
     ][0]
     await client.patch(f"/v1/assignments/{asg['id']}", json={"rep_id": new_rep["id"]}, headers=tenant.headers)
+    return new_rep, draft
+
+
+@pytest.mark.pg_only
+async def test_activation_is_atomic_under_concurrent_lookups(client, tenant, engine):
+    """Lookups running while a plan is activated see the old owner or the new one, never none; a failed
+    activation leaves the old plan active and records nothing."""
+    owned = await f.owned_account(client, tenant.headers)
+    ext, old_rep = owned["account"]["external_id"], owned["rep"]["id"]
+    new_rep, draft = await _draft_giving_it_to_a_new_rep(client, tenant, owned)
     seen = []
     stop = asyncio.Event()
 
@@ -127,12 +133,7 @@ async def test_activation_is_atomic_under_concurrent_lookups(client, tenant, eng
 
 async def test_a_failed_activation_changes_nothing(client, tenant, monkeypatch):
     owned = await f.owned_account(client, tenant.headers)
-    new_rep = await f.rep(client, tenant.headers)
-    draft = (await client.post(f"/v1/plans/{owned['plan']['id']}/copy", headers=tenant.headers)).json()
-    asg = (await client.get(f"/v1/assignments?plan_id={draft['id']}", headers=tenant.headers)).json()[
-        "items"
-    ][0]
-    await client.patch(f"/v1/assignments/{asg['id']}", json={"rep_id": new_rep["id"]}, headers=tenant.headers)
+    new_rep, draft = await _draft_giving_it_to_a_new_rep(client, tenant, owned)
     from persistence import history
 
     async def broken(*args, **kwargs):
