@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +23,7 @@ from api.rest.resources import build_resource_routers
 from api.services.context import AppContext
 from api.services.operations import Runner
 from api.services.ownership import OwnershipService
+from persistence.changes import REQUEST_ID
 from persistence.db import make_engine, make_session_factory
 from persistence.keyprobe import KeyProbe
 
@@ -33,6 +35,29 @@ Authenticate with `Authorization: Bearer KEY` (create a key with `territory tena
 Every error is RFC 9457 `application/problem+json` with a stable `code` and per-field `errors`.
 Lists are cursor-paginated: pass `next_page_token` back as `page_token`.
 """
+
+
+class RequestId:
+    """Every request has an id: the caller's `X-Request-Id` (up to 64 characters) or a new one. It is
+    echoed in the answer and recorded with every change the request makes (the change log)."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        given = next((v for k, v in scope.get("headers", ()) if k == b"x-request-id"), b"")
+        request_id = given.decode("latin-1")[:64] if given else uuid.uuid4().hex
+        REQUEST_ID.set(request_id)
+
+        async def with_id(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode("latin-1"))]
+            await send(message)
+
+        return await self.app(scope, receive, with_id)
 
 
 class BodyLimit:
@@ -82,8 +107,10 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
         engine,
         use_snapshots=settings.ownership_snapshots,
         rebuild_interval=settings.ownership_rebuild_interval,
+        memory_budget_mb=settings.ownership_memory_mb,
+        catch_up_limit=settings.ownership_catch_up_limit,
     )
-    ctx.keys = KeyProbe(engine.url.render_as_string(hide_password=False))
+    ctx.keys = KeyProbe(engine.url.render_as_string(hide_password=False), settings.key_cache_seconds)
     ctx.operations = Runner()
 
     @asynccontextmanager
@@ -166,4 +193,5 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
 
     app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(RequestId)
     return app

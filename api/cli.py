@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from api.config import AppSettings
+from persistence.changes import ACTOR
 from persistence.db import head_revision, is_sqlite, make_engine
 
 KINDS = ["accounts", "reps", "activities", "opportunities"]
@@ -24,6 +25,7 @@ def _run(coro: Any) -> Any:
 @click.group()
 def main() -> None:
     """Territory Engine."""
+    ACTOR.set("cli")  # changes made from the command line are recorded as the CLI's
 
 
 @main.command()

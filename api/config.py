@@ -11,5 +11,13 @@ class AppSettings(BaseSettings):
     database_url: str = DEFAULT_SQLITE_URL
     max_body_bytes: int = 64 * 1024 * 1024
     ownership_snapshots: bool = True
+    # seconds between two whole builds of one tenant's index (a tenant dropped from memory, or a plan switch)
     ownership_rebuild_interval: float = 1.0
+    # memory for ownership indexes per worker process; past it the least recently used tenants are dropped
+    # (answered from SQL until rebuilt)
+    ownership_memory_mb: float = 1024.0
+    # a worker this many changes behind builds its index anew instead of applying them one by one
+    ownership_catch_up_limit: int = 20_000
+    # how long a key the database confirmed is accepted by lookups while the database cannot be reached
+    key_cache_seconds: float = 60.0
     log_level: str = "info"

@@ -14,7 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.services.context import Forbidden, Unauthorized
 from api.services.imports import InvalidFile
 from api.services.pagination import InvalidPageToken
-from domain.errors import Conflict, DomainError, NotFound, RuleViolation, ValidationFailed
+from domain.errors import Conflict, DomainError, NotFound, RuleViolation, Unavailable, ValidationFailed
+from persistence.db import is_unavailable
 
 log = logging.getLogger("territory")
 
@@ -54,7 +55,9 @@ ERROR_TABLE: dict[type[DomainError], tuple[int, str]] = {
     ValidationFailed: (422, "Validation failed"),
     RuleViolation: (422, "Rule violation"),
     NotReady: (503, "Service not ready"),
+    Unavailable: (503, "Service unavailable"),
 }
+RETRY_AFTER_SECONDS = "5"
 
 
 def status_for(exc: DomainError) -> tuple[int, str]:
@@ -86,6 +89,8 @@ def problem(
 def problem_for(exc: DomainError) -> Response:
     status, title = status_for(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 503:
+        headers = {"Retry-After": RETRY_AFTER_SECONDS}
     return problem(status, title, exc.detail, exc.code, [e.as_dict() for e in exc.errors], headers)
 
 
@@ -129,6 +134,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
+        if is_unavailable(exc):
+            log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+            return problem_for(Unavailable("the database cannot be reached; retry"))
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem(
             500, "Internal error", "an unexpected error occurred; it has been logged", "internal_error"

@@ -107,6 +107,25 @@ def parse_boundary(data: Mapping[str, Any] | None, path: str = "boundary") -> Bo
     return Boundary(all_of(*conds) if conds else None, frozenset(named))
 
 
+_SHOWN = {"eq": "=", "ge": ">=", "le": "<=", "in": "in", "prefix": "starts with", "has_any": "has any of"}
+
+
+def describe_boundary(data: Mapping[str, Any] | None) -> str:
+    """A stored boundary in words, for the reason an account is owned: 'region = East and postal_code
+    10000-29999'. Named accounts read 'named account'."""
+    parts = []
+    for rule in (data or {}).get("rules") or []:
+        op, value = rule.get("op"), rule.get("value")
+        if op == "between" and isinstance(value, list) and len(value) == 2:
+            parts.append(f"{rule.get('field')} {value[0]}-{value[1]}")
+        else:
+            shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+            parts.append(f"{rule.get('field')} {_SHOWN.get(op, op)} {shown}")
+    if (data or {}).get("named_accounts"):
+        parts.append("or a named account")
+    return " and ".join(parts)[:900] or "named accounts"
+
+
 def _scalar_ok(kind: str, v: Any) -> bool:
     if kind == "number":
         return isinstance(v, int | float) and not isinstance(v, bool)

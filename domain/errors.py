@@ -46,3 +46,9 @@ class RuleViolation(DomainError):
     """A domain rule refuses the change (a parent cycle, a second active plan, ...)."""
 
     code = "rule_violation"
+
+
+class Unavailable(DomainError):
+    """A dependency (the database) cannot be reached; retry later. Nothing was changed."""
+
+    code = "database_unavailable"

@@ -72,6 +72,7 @@ class AssignmentReason(enum.StrEnum):
     REBALANCE = "rebalance"
     DISPUTE = "dispute"
     DEPARTURE = "departure"
+    ARRIVAL = "arrival"
     IMPORT = "import"
 
 

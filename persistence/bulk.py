@@ -254,14 +254,6 @@ async def analyze_if_large(conn: AsyncConnection, kind: str, rows_written: int) 
         await conn.execute(sa.text(f"ANALYZE {TABLES[kind].name}"))
 
 
-async def bump_version(conn: AsyncConnection, tenant_id: uuid.UUID) -> None:
-    await conn.execute(
-        sa.update(TenantRow)
-        .where(TenantRow.id == tenant_id)
-        .values(ownership_version=TenantRow.ownership_version + 1)
-    )
-
-
 async def tenant_settings(conn: AsyncConnection, tenant_id: uuid.UUID) -> dict:
     return (
         await conn.execute(sa.select(TenantRow.settings).where(TenantRow.id == tenant_id))

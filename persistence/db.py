@@ -93,3 +93,34 @@ def revisions_in_order() -> list[str]:
 async def current_revision(engine: AsyncEngine) -> str | None:
     async with engine.connect() as conn:
         return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether an error means the database could not be reached (down, restarting, the connection lost),
+    as opposed to a query it refused: the first is a 503 to retry, the second a bug or a conflict."""
+    import socket
+
+    import asyncpg
+    from sqlalchemy.exc import DBAPIError
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, OSError) and "connect" in str(current).lower():
+            return True  # asyncpg's "Multiple exceptions: Connect call failed" when every address refused
+        if isinstance(
+            current,
+            ConnectionError
+            | TimeoutError
+            | socket.gaierror
+            | asyncpg.PostgresConnectionError
+            | asyncpg.CannotConnectNowError
+            | asyncpg.ConnectionDoesNotExistError
+            | asyncpg.InterfaceError,
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+    return False

@@ -7,16 +7,23 @@ Every request reads both, so a lookup is never staler than the last commit on an
   finished before any of them arrived. Under load one round trip serves many requests.
 - SQLite: a primary-key read on a plain sqlite3 connection used from the event loop's thread (WAL readers
   never block, and the read takes microseconds).
+
+When PostgreSQL cannot be reached, a read raises `Unavailable` at once (connects time out after a second,
+and for a second after a failure no new attempt is made), and `cached` answers what the last successful
+read said of a key, for at most `cache_seconds`: that is how long a revoked key can live during an outage.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
+import time
 import uuid
 
 import asyncpg
 
+from domain.errors import Unavailable
 from persistence.db import is_sqlite
 from persistence.tenants import KeyRecord, hash_key
 
@@ -26,9 +33,16 @@ SQL = (
 )
 
 
+MAX_CACHED = 10_000
+RETRY_AFTER_FAILURE = 1.0
+
+
 class KeyProbe:
-    def __init__(self, url: str):
+    def __init__(self, url: str, cache_seconds: float = 60.0):
         self.url = url
+        self.cache_seconds = cache_seconds
+        self._verified: dict[str, tuple[KeyRecord, float]] = {}  # digest -> (record, when read)
+        self._down_until = 0.0
         self._pool: asyncpg.Pool | None = None
         self._pool_lock = asyncio.Lock()
         self._sqlite: sqlite3.Connection | None = None
@@ -37,13 +51,34 @@ class KeyProbe:
         self.queries = 0
 
     async def read(self, key: str) -> KeyRecord | None:
+        """The key's record with its tenant's log head, read now; None for an unknown or revoked key."""
         digest = hash_key(key)
+        record = await self._read(digest)
+        if record is None:
+            self._verified.pop(digest, None)
+        else:
+            if len(self._verified) >= MAX_CACHED:
+                self._verified.clear()
+            self._verified[digest] = (record, time.monotonic())
+        return record
+
+    def cached(self, key: str) -> KeyRecord | None:
+        """What the last successful read said of the key, if at most `cache_seconds` old, without the
+        log head (it is not known)."""
+        found = self._verified.get(hash_key(key))
+        if found is None or time.monotonic() - found[1] > self.cache_seconds:
+            return None
+        return dataclasses.replace(found[0], ownership_version=None)
+
+    async def _read(self, digest: str) -> KeyRecord | None:
         if is_sqlite(self.url):
             row = self._sqlite_conn().execute(SQL + "k.key_hash = ?", (digest,)).fetchone()
             self.queries += 1
             if row is None:
                 return None
             return KeyRecord(uuid.UUID(row[1]), frozenset(row[2].split(",")), uuid.UUID(row[3]), int(row[4]))
+        if time.monotonic() < self._down_until:
+            raise Unavailable("the database cannot be reached")
         future = asyncio.get_running_loop().create_future()
         self._pending.setdefault(digest, []).append(future)
         if not self._draining:
@@ -60,6 +95,11 @@ class KeyProbe:
                     rows = await pool.fetch(SQL + "k.key_hash = ANY($1::text[])", list(batch))
                     self.queries += 1
                 except Exception as exc:  # every waiter sees the failure
+                    if not isinstance(exc, asyncpg.PostgresError) or isinstance(
+                        exc, asyncpg.PostgresConnectionError | asyncpg.CannotConnectNowError
+                    ):
+                        self._down_until = time.monotonic() + RETRY_AFTER_FAILURE
+                        exc = Unavailable(f"the database cannot be reached: {type(exc).__name__}")
                     for futures in batch.values():
                         for f in futures:
                             if not f.done():
@@ -94,7 +134,9 @@ class KeyProbe:
         async with self._pool_lock:
             if self._pool is None:
                 dsn = self.url.replace("postgresql+asyncpg://", "postgresql://")
-                self._pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+                self._pool = await asyncpg.create_pool(
+                    dsn, min_size=1, max_size=2, timeout=1, command_timeout=2
+                )
         return self._pool
 
     async def close(self) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain.changes import Change
+from persistence import changes as change_log
 from persistence.tables import OperationRow
 
 OPERATIONS = OperationRow.__table__
@@ -20,11 +23,15 @@ async def insert(engine: AsyncEngine, row: dict[str, Any]) -> None:
         await conn.execute(sa.insert(OPERATIONS).values(**row))
 
 
-async def update(engine: AsyncEngine, tenant_id: uuid.UUID, op_id: uuid.UUID, **values: Any) -> None:
+async def update(
+    engine: AsyncEngine, tenant_id: uuid.UUID, op_id: uuid.UUID, events: Sequence[Change] = (), **values: Any
+) -> None:
+    """`events`: changes for the log (an operation that finished), in the same transaction."""
     async with engine.begin() as conn:
         await conn.execute(
             sa.update(OPERATIONS).where(C.tenant_id == tenant_id, C.id == op_id).values(**values)
         )
+        await change_log.append(conn, tenant_id, events)
 
 
 async def get(engine: AsyncEngine, tenant_id: uuid.UUID, op_id: uuid.UUID) -> Any | None:

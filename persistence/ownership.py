@@ -1,8 +1,8 @@
-"""Ownership reads: the whole tenant for a snapshot, or a few accounts, straight from SQL.
+"""Ownership reads for lookups: a whole tenant at one log position (to build an index), a few accounts
+(answers from SQL while no index is ready), the changes after a seq, and ownership as of a past date.
 
 Each read is a few simple indexed queries combined in Python, so the answer never depends on the planner
 choosing well for a multi-way outer join (right after a bulk load, table statistics may be missing).
-Ids are returned as the driver gives them (asyncpg has its own UUID type); the api encodes them.
 """
 
 from __future__ import annotations
@@ -16,105 +16,260 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from persistence.tables import AccountRow, AssignmentRow, PlanRow, RepRow, TenantRow, TerritoryRow
+from persistence.tables import AccountRow, AssignmentRow, ChangeRow, PlanRow, RepRow, TenantRow, TerritoryRow
 
 ACCOUNTS = AccountRow.__table__
 ASSIGNMENTS = AssignmentRow.__table__
+CHANGES = ChangeRow.__table__
 REPS = RepRow.__table__
 TERRITORIES = TerritoryRow.__table__
 CHUNK = 1_000
 
 
+def _uuid(value: Any) -> uuid.UUID | None:
+    """asyncpg answers its own UUID type; the index keys small tables by the standard one."""
+    return None if value is None else value if type(value) is uuid.UUID else uuid.UUID(bytes=value.bytes)
+
+
 @dataclass
-class OwnershipData:
-    """Current ownership in the active plan, indexed for lookups by external id.
+class OwnershipRows:
+    """What an ownership index is built from (domain.ownership.OwnershipIndex.build), at log position
+    `seq`."""
 
-    Kept compact because a snapshot holds a whole tenant: one tuple per account, and rep, territory and
-    timestamp objects shared between the accounts that point at the same one.
-    """
+    seq: int
+    plan_id: uuid.UUID | None
+    accounts: list[tuple[Any, str, str]] = field(default_factory=list)
+    owners: list[tuple[Any, ...]] = field(default_factory=list)
+    reps: list[tuple[Any, ...]] = field(default_factory=list)
+    territories: list[tuple[Any, str]] = field(default_factory=list)
 
-    plan_id: Any
-    # external id -> (account id, account name, ((role, rep id, territory id, since), ...))
-    accounts: dict[str, tuple[Any, str, tuple[tuple[str, Any, Any, datetime], ...]]] = field(
-        default_factory=dict
+
+async def _read(conn: AsyncConnection, tenant_id: uuid.UUID, external_ids: Sequence[str] | None) -> Any:
+    seq = int(
+        (
+            await conn.execute(sa.select(TenantRow.ownership_version).where(TenantRow.id == tenant_id))
+        ).scalar_one()
     )
-    reps: dict[Any, tuple[str, str]] = field(default_factory=dict)  # rep id -> (name, email)
-    territories: dict[Any, str] = field(default_factory=dict)  # territory id -> name
-
-
-async def _active_plan(conn: AsyncConnection, tenant_id: uuid.UUID) -> Any:
-    stmt = sa.select(PlanRow.id).where(PlanRow.tenant_id == tenant_id, PlanRow.state == "active")
-    return (await conn.execute(stmt)).scalar_one_or_none()
-
-
-async def _load(
-    conn: AsyncConnection, tenant_id: uuid.UUID, plan_id: Any, accounts: Sequence[Any]
-) -> OwnershipData:
-    data = OwnershipData(plan_id)
-    owners: dict[Any, list[tuple[str, Any, Any, datetime]]] = {}
-    if plan_id is not None and accounts:
-        stmt = sa.select(
-            ASSIGNMENTS.c.account_id,
-            ASSIGNMENTS.c.role,
-            ASSIGNMENTS.c.rep_id,
-            ASSIGNMENTS.c.territory_id,
-            ASSIGNMENTS.c.valid_from,
-        ).where(
-            ASSIGNMENTS.c.tenant_id == tenant_id,
-            ASSIGNMENTS.c.plan_id == plan_id,
-            ASSIGNMENTS.c.valid_to.is_(None),
-        )
-        if len(accounts) <= CHUNK:
-            stmt = stmt.where(ASSIGNMENTS.c.account_id.in_([a[0] for a in accounts]))
-        shared: dict[Any, Any] = {}  # one object per distinct rep id, territory id and timestamp
-        for account_id, role, rep_id, territory_id, since in (await conn.execute(stmt)).all():
-            owner = (
-                role,
-                shared.setdefault(rep_id, rep_id),
-                shared.setdefault(territory_id, territory_id),
-                shared.setdefault(since, since),
-            )
-            owners.setdefault(account_id, []).append(owner)
-        rep_ids = {o[1] for found in owners.values() for o in found}
-        territory_ids = {o[2] for found in owners.values() for o in found} - {None}
-        if rep_ids:
-            stmt = sa.select(REPS.c.id, REPS.c.name, REPS.c.email).where(REPS.c.tenant_id == tenant_id)
-            if len(rep_ids) <= CHUNK:
-                stmt = stmt.where(REPS.c.id.in_(rep_ids))
-            data.reps = {shared.get(r[0], r[0]): (r[1], r[2]) for r in (await conn.execute(stmt)).all()}
-        if territory_ids:
-            stmt = sa.select(TERRITORIES.c.id, TERRITORIES.c.name).where(TERRITORIES.c.plan_id == plan_id)
-            if len(territory_ids) <= CHUNK:
-                stmt = stmt.where(TERRITORIES.c.id.in_(territory_ids))
-            data.territories = {shared.get(t[0], t[0]): t[1] for t in (await conn.execute(stmt)).all()}
-    none: tuple = ()
-    data.accounts = {
-        ext: (account_id, name, tuple(owners[account_id]) if account_id in owners else none)
-        for account_id, ext, name in accounts
-    }
-    return data
-
-
-def _accounts(tenant_id: uuid.UUID) -> sa.Select:
-    return sa.select(ACCOUNTS.c.id, ACCOUNTS.c.external_id, ACCOUNTS.c.name).where(
+    plan_stmt = sa.select(PlanRow.id).where(PlanRow.tenant_id == tenant_id, PlanRow.state == "active")
+    plan_id = _uuid((await conn.execute(plan_stmt)).scalar_one_or_none())
+    rows = OwnershipRows(seq, plan_id)
+    stmt = sa.select(ACCOUNTS.c.id, ACCOUNTS.c.external_id, ACCOUNTS.c.name).where(
         ACCOUNTS.c.tenant_id == tenant_id, ACCOUNTS.c.deleted_at.is_(None)
     )
+    if external_ids is not None:
+        stmt = stmt.where(ACCOUNTS.c.external_id.in_(list(external_ids)))
+    rows.accounts = [tuple(r) for r in (await conn.execute(stmt)).all()]
+    if plan_id is None or not rows.accounts:
+        return rows
+    a = ASSIGNMENTS.c
+    stmt = sa.select(a.account_id, a.role, a.rep_id, a.territory_id, a.valid_from, a.reason, a.note).where(
+        a.tenant_id == tenant_id, a.plan_id == plan_id, a.valid_to.is_(None)
+    )
+    some = external_ids is not None and len(rows.accounts) <= CHUNK
+    if some:
+        stmt = stmt.where(a.account_id.in_([r[0] for r in rows.accounts]))
+    assignments = (await conn.execute(stmt)).all()
+    since = await _since(conn, tenant_id, [r[0] for r in rows.accounts] if some else None)
+    rep_ids = {r.rep_id for r in assignments}
+    for r in assignments:
+        last = since.get((r.account_id, r.role))
+        # the time the owner took effect: its last change in the log (an activation that kept the owner
+        # logs nothing), or the assignment's start for owners older than the log
+        when = last[1] if last is not None and last[0] == r.rep_id else r.valid_from
+        rows.owners.append(
+            (r.account_id, r.role, _uuid(r.rep_id), _uuid(r.territory_id), when, r.reason, r.note)
+        )
+    stmt = sa.select(REPS.c.id, REPS.c.name, REPS.c.email, REPS.c.end_date).where(
+        REPS.c.tenant_id == tenant_id
+    )
+    if len(rep_ids) <= CHUNK:
+        stmt = stmt.where(REPS.c.id.in_(list(rep_ids)))
+    rows.reps = [(_uuid(r[0]), r[1], r[2], r[3]) for r in (await conn.execute(stmt)).all()]
+    stmt = sa.select(TERRITORIES.c.id, TERRITORIES.c.name).where(TERRITORIES.c.plan_id == plan_id)
+    rows.territories = [(_uuid(r[0]), r[1]) for r in (await conn.execute(stmt)).all()]
+    return rows
 
 
-async def read_version(engine: AsyncEngine, tenant_id: uuid.UUID) -> int:
+async def _since(
+    conn: AsyncConnection, tenant_id: uuid.UUID, account_ids: Sequence[Any] | None
+) -> dict[tuple[Any, str], tuple[Any, datetime]]:
+    """(account, role) -> (rep, valid_from) of its last owner change."""
+    c = CHANGES.c
+    where = [c.tenant_id == tenant_id, c.kind == "owner"]
+    if account_ids is not None:
+        where.append(c.subject_id.in_(list(account_ids)))
+    last = (
+        sa.select(c.subject_id, c.role, sa.func.max(c.seq).label("seq"))
+        .where(*where)
+        .group_by(c.subject_id, c.role)
+        .subquery()
+    )
+    stmt = sa.select(c.subject_id, c.role, c.to_rep_id, c.valid_from).join(
+        last, sa.and_(last.c.subject_id == c.subject_id, last.c.role == c.role, last.c.seq == c.seq)
+    )
+    rows = await conn.execute(stmt.where(c.tenant_id == tenant_id))
+    return {(r.subject_id, r.role): (r.to_rep_id, r.valid_from) for r in rows}
+
+
+async def read_all(engine: AsyncEngine, tenant_id: uuid.UUID) -> OwnershipRows:
+    """The whole tenant at one log position: on PostgreSQL one REPEATABLE READ transaction, on SQLite one
+    read transaction (WAL), so the rows are exactly the state at `seq`."""
+    async with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execution_options(isolation_level="REPEATABLE READ")
+        else:
+            await conn.exec_driver_sql("BEGIN")
+        return await _read(conn, tenant_id, None)
+
+
+async def read_some(engine: AsyncEngine, tenant_id: uuid.UUID, external_ids: Sequence[str]) -> OwnershipRows:
+    async with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execution_options(isolation_level="REPEATABLE READ")
+        return await _read(conn, tenant_id, list(set(external_ids)))
+
+
+async def changes_after(engine: AsyncEngine, tenant_id: uuid.UUID, after: int, limit: int) -> list[Any]:
+    stmt = (
+        sa.select(CHANGES)
+        .where(CHANGES.c.tenant_id == tenant_id, CHANGES.c.seq > after)
+        .order_by(CHANGES.c.seq)
+        .limit(limit)
+    )
+    async with engine.connect() as conn:
+        return list((await conn.execute(stmt)).all())
+
+
+async def head(engine: AsyncEngine, tenant_id: uuid.UUID) -> int:
     async with engine.connect() as conn:
         stmt = sa.select(TenantRow.ownership_version).where(TenantRow.id == tenant_id)
         return int((await conn.execute(stmt)).scalar_one())
 
 
-async def load_all(engine: AsyncEngine, tenant_id: uuid.UUID) -> OwnershipData:
-    async with engine.connect() as conn:
-        plan_id = await _active_plan(conn, tenant_id)
-        return await _load(conn, tenant_id, plan_id, (await conn.execute(_accounts(tenant_id))).all())
+async def _latest(
+    conn: AsyncConnection,
+    tenant_id: uuid.UUID,
+    kind: str,
+    subject_ids: Sequence[Any],
+    at: datetime,
+) -> list[Any]:
+    """The last change of each subject (and role) of a kind that took effect at or before `at`."""
+    if not subject_ids:
+        return []
+    c = CHANGES.c
+    where = [c.tenant_id == tenant_id, c.kind == kind, c.valid_from <= at, c.subject_id.in_(subject_ids)]
+    last = (
+        sa.select(c.subject_id, c.role, sa.func.max(c.seq).label("seq"))
+        .where(*where)
+        .group_by(c.subject_id, c.role)
+        .subquery()
+    )
+    stmt = sa.select(CHANGES).join(
+        last,
+        sa.and_(
+            last.c.subject_id == c.subject_id,
+            sa.or_(last.c.role == c.role, sa.and_(last.c.role.is_(None), c.role.is_(None))),
+            last.c.seq == c.seq,
+        ),
+    )
+    return list((await conn.execute(stmt.where(c.tenant_id == tenant_id))).all())
 
 
-async def load_some(engine: AsyncEngine, tenant_id: uuid.UUID, external_ids: Sequence[str]) -> OwnershipData:
+async def read_as_of(
+    engine: AsyncEngine, tenant_id: uuid.UUID, external_ids: Sequence[str], at: datetime
+) -> OwnershipRows:
+    """Ownership as it was at `at`, from the change log: the accounts that had these external ids, their
+    owners, and the names they then had. Accounts, owners, reps and territories older than the log (it
+    starts at migration 0007) are taken from the tables as they are now, if they existed at `at`."""
+    c, acc = CHANGES.c, ACCOUNTS.c
+    wanted = list(set(external_ids))
     async with engine.connect() as conn:
-        plan_id = await _active_plan(conn, tenant_id)
-        stmt = _accounts(tenant_id).where(ACCOUNTS.c.external_id.in_(list(external_ids)))
-        return await _load(conn, tenant_id, plan_id, (await conn.execute(stmt)).all())
+        if conn.dialect.name == "postgresql":
+            await conn.execution_options(isolation_level="REPEATABLE READ")
+        seq_stmt = sa.select(sa.func.max(c.seq)).where(c.tenant_id == tenant_id, c.valid_from <= at)
+        seq = int((await conn.execute(seq_stmt)).scalar() or 0)
+        plan_stmt = (
+            sa.select(c.subject_id)
+            .where(c.tenant_id == tenant_id, c.kind == "plan", c.valid_from <= at)
+            .order_by(c.seq.desc())
+            .limit(1)
+        )
+        plan_id = (await conn.execute(plan_stmt)).scalar()
+        if plan_id is None:  # activated before the log began
+            plan_stmt = sa.select(PlanRow.id).where(
+                PlanRow.tenant_id == tenant_id, PlanRow.activated_at <= at
+            )
+            plan_stmt = plan_stmt.order_by(PlanRow.activated_at.desc()).limit(1)
+            plan_id = (await conn.execute(plan_stmt)).scalar()
+        rows = OwnershipRows(seq, _uuid(plan_id))
+        named = sa.select(c.subject_id, c.external_id).where(
+            c.tenant_id == tenant_id, c.kind == "account", c.external_id.in_(wanted)
+        )
+        mentioned = (await conn.execute(named)).all()
+        candidates = list({r.subject_id for r in mentioned})
+        for r in await _latest(conn, tenant_id, "account", candidates, at):
+            if r.external_id in wanted and not (r.data or {}).get("deleted"):
+                rows.accounts.append((r.subject_id, r.external_id, r.data.get("name", "")))
+        known = {r.external_id for r in mentioned}
+        older = [e for e in wanted if e not in known]  # never named in the log: older than it
+        if older:
+            stmt = sa.select(acc.id, acc.external_id, acc.name).where(
+                acc.tenant_id == tenant_id,
+                acc.external_id.in_(older),
+                sa.or_(acc.created_at.is_(None), acc.created_at <= at),
+                sa.or_(acc.deleted_at.is_(None), acc.deleted_at > at),
+            )
+            rows.accounts += [tuple(r) for r in (await conn.execute(stmt)).all()]
+        if plan_id is None or not rows.accounts:
+            return rows
+        ids = [r[0] for r in rows.accounts]
+        owners = await _latest(conn, tenant_id, "owner", ids, at)
+        rows.owners = [
+            (r.subject_id, r.role, _uuid(r.to_rep_id), _uuid(r.to_territory_id), r.valid_from)
+            + (r.cause, r.reason)
+            for r in owners
+            if r.to_rep_id is not None
+        ]
+        ever = sa.select(c.subject_id).where(
+            c.tenant_id == tenant_id, c.kind == "owner", c.subject_id.in_(ids)
+        )
+        logged = set((await conn.execute(ever.distinct())).scalars())
+        unlogged = [i for i in ids if i not in logged]
+        if unlogged:  # owners older than the log, if they still hold the account and held it at `at`
+            a = ASSIGNMENTS.c
+            stmt = sa.select(
+                a.account_id, a.role, a.rep_id, a.territory_id, a.valid_from, a.reason, a.note
+            ).where(
+                a.tenant_id == tenant_id,
+                a.plan_id == plan_id,
+                a.account_id.in_(unlogged),
+                a.valid_from <= at,
+                sa.or_(a.valid_to.is_(None), a.valid_to > at),
+            )
+            rows.owners += [
+                (r[0], r[1], _uuid(r[2]), _uuid(r[3]), r[4], r[5], r[6]) for r in await conn.execute(stmt)
+            ]
+        rows.reps = await _named_as_of(conn, tenant_id, "rep", {o[2] for o in rows.owners}, at)
+        territory_ids = {o[3] for o in rows.owners} - {None}
+        rows.territories = await _named_as_of(conn, tenant_id, "territory", territory_ids, at)
+        return rows
+
+
+async def _named_as_of(
+    conn: AsyncConnection, tenant_id: uuid.UUID, kind: str, ids: set[Any], at: datetime
+) -> list[tuple[Any, ...]]:
+    """Reps (id, name, email, end date) or territories (id, name) as they were at `at`; those the log has
+    no change of are read as they are now."""
+    out: dict[Any, tuple[Any, ...]] = {}
+    for r in await _latest(conn, tenant_id, kind, list(ids), at):
+        d = r.data or {}
+        out[_uuid(r.subject_id)] = (
+            (d.get("name"), d.get("email"), d.get("end_date")) if kind == "rep" else (d.get("name"),)
+        )
+    rest = [i for i in ids if i not in out]
+    if rest:
+        t = REPS if kind == "rep" else TERRITORIES
+        cols = [t.c.id, t.c.name] + ([t.c.email, t.c.end_date] if kind == "rep" else [])
+        for r in await conn.execute(sa.select(*cols).where(t.c.tenant_id == tenant_id, t.c.id.in_(rest))):
+            out[_uuid(r[0])] = tuple(r[1:])
+    return [(i, *v) for i, v in out.items()]

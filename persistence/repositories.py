@@ -14,7 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain import model
+from domain.changes import Change
 from domain.errors import Conflict, FieldError
+from persistence import changes as change_log
 from persistence.tables import (
     AccountRow,
     ActivityRow,
@@ -338,6 +340,7 @@ class SqlUnitOfWork:
 
     async def __aenter__(self) -> SqlUnitOfWork:
         self.session: AsyncSession = self.session_factory()
+        self.changes: list[Change] = []
         self.accounts = SqlAccountRepository(self.session, self.tenant_id)
         self.reps = SqlRepRepository(self.session, self.tenant_id)
         self.plans = SqlPlanRepository(self.session, self.tenant_id)
@@ -351,8 +354,17 @@ class SqlUnitOfWork:
         await self.session.rollback()
         await self.session.close()
 
+    def record(self, *changes: Change) -> None:
+        """Changes a lookup can see, or events to tell; written to the change log at commit, in the same
+        transaction, with the tenant's version moved to the log's new head."""
+        self.changes.extend(changes)
+
     async def commit(self) -> None:
         try:
+            if self.changes:
+                await self.session.flush()
+                await change_log.append(self.session, self.tenant_id, self.changes)
+                self.changes = []
             await self.session.commit()
         except IntegrityError as exc:
             await self.session.rollback()
@@ -360,14 +372,6 @@ class SqlUnitOfWork:
 
     async def rollback(self) -> None:
         await self.session.rollback()
-
-    async def bump_ownership_version(self) -> None:
-        """Every change that a lookup can see bumps the version, in the same transaction."""
-        await self.session.execute(
-            sa.update(TenantRow)
-            .where(TenantRow.id == self.tenant_id)
-            .values(ownership_version=TenantRow.ownership_version + 1)
-        )
 
     async def settings_record(self) -> tuple[dict, int]:
         """The tenant's settings overrides and their version."""

@@ -335,32 +335,49 @@ class AccountCoverageRow(SQLModel, table=True):
     as_of: datetime | None = _ts(nullable=False)
 
 
-class OwnershipEventRow(SQLModel, table=True):
-    """Every change of an account's owner of record in the active plan, with its reason: assignments
-    changed in the active plan, and every difference a plan activation makes. Never updated."""
+class ChangeRow(SQLModel, table=True):
+    """The change log: every change a lookup can see (owners, accounts, reps, territories, plan switches)
+    and every event other services hear of, in one gap-free sequence per tenant. Never updated.
 
-    __tablename__ = "ownership_events"
+    `seq` comes from the tenant row (tenants.ownership_version is the head), taken as the last step of the
+    writing transaction, so seq order is commit order per tenant. Keys lead with tenant_id
+    (docs/change-stream.md, running at scale)."""
+
+    __tablename__ = "change_log"
     __table_args__ = (
-        sa.Index(None, "tenant_id", "account_id", "changed_at"),
-        sa.Index(None, "tenant_id", "changed_at"),
-    )
-    id: int | None = Field(
-        default=None,
-        sa_column=sa.Column(
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+        sa.Index(None, "tenant_id", "subject_id", "role", "seq"),
+        sa.Index(None, "tenant_id", "kind", "valid_from"),
+        sa.Index(
+            None,
+            "tenant_id",
+            "external_id",
+            "seq",
+            postgresql_where=sa.text("external_id IS NOT NULL"),
+            sqlite_where=sa.text("external_id IS NOT NULL"),
         ),
     )
-    tenant_id: uuid.UUID = _tenant()
-    account_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, nullable=False))
-    role: str = _str(8, nullable=False)
-    plan_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, nullable=False))
+    tenant_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    seq: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=False))
+    kind: str = _str(16, nullable=False)
+    subject_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, nullable=False))
+    external_id: str | None = _str(255)  # account changes: the external id after the change
+    role: str | None = _str(8)
+    plan_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid))
     from_rep_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid))
     to_rep_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid))
     from_territory_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid))
     to_territory_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid))
-    reason: str = _str(16, nullable=False)
-    note: str | None = _str(1000)
-    changed_at: datetime | None = _ts(nullable=False)
+    cause: str = _str(16, nullable=False)
+    reason: str | None = _str(1000)
+    data: dict = _json(dict)
+    valid_from: datetime | None = _ts(nullable=False)
+    recorded_at: datetime | None = _ts(nullable=False)
+    actor: str | None = _str(64)
+    request_id: str | None = _str(64)
 
 
 class OperationRow(SQLModel, table=True):

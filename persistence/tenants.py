@@ -19,7 +19,7 @@ class KeyRecord:
     tenant_id: uuid.UUID
     scopes: frozenset[str]
     key_id: uuid.UUID
-    ownership_version: int
+    ownership_version: int | None  # the tenant's change-log head; None when it could not be read
 
 
 def hash_key(key: str) -> str:

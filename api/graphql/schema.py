@@ -311,7 +311,7 @@ PlanRef = _out(s.PlanRef, "PlanRef")
 Move = _out(s.MoveRead, "Move")
 Moves = _out(s.MovesRead, "Moves")
 PlanCompare = _out(s.PlanCompareRead, "PlanCompare")
-OwnershipEvent = _out(s.OwnershipEventRead, "OwnershipEvent")
+OwnershipChange = _out(s.OwnershipChangeRead, "OwnershipChange")
 OwnershipHistoryPage = _out(s.OwnershipHistoryPage, "OwnershipHistoryPage")
 MovementType = _out(s.MovementRead, "Movement")
 ProposedMove = _out(s.ProposedMove, "ProposedMove")
@@ -442,6 +442,9 @@ class LookupResult:
     rep_email: str | None
     territory_id: UUID | None
     territory_name: str | None
+    cause: str | None = strawberry.field(description="why the rep owns the account: the cause")
+    reason: str | None = strawberry.field(description="why the rep owns the account: the rule or reason")
+    seq: int = strawberry.field(description="the change-log position the answer reflects")
 
 
 def _lookup_result(a: dict[str, Any]) -> LookupResult:
@@ -459,6 +462,9 @@ def _lookup_result(a: dict[str, Any]) -> LookupResult:
         rep_email=rep.get("email"),
         territory_id=territory.get("id"),
         territory_name=territory.get("name"),
+        cause=(a["why"] or {}).get("cause"),
+        reason=(a["why"] or {}).get("reason"),
+        seq=a["seq"],
     )
 
 
@@ -704,14 +710,23 @@ class Query:
         found = await call(history_service.movement_report(c.ctx, c.principal, since, until, role.value))
         return s.MovementRead.model_validate(found)
 
-    @strawberry.field(description="Owners of up to 1,000 accounts by external id, in the order asked")
+    @strawberry.field(
+        description="Owners of up to 1,000 accounts by external id, in the order asked, and why; with "
+        "asOf, as they were at that time"
+    )
     async def ownership(
-        self, info: Info, external_ids: list[str], role: model.Role = model.Role.AE
+        self,
+        info: Info,
+        external_ids: list[str],
+        role: model.Role = model.Role.AE,
+        as_of: datetime | None = None,
     ) -> list[LookupResult]:
         c = info.context
         if len(external_ids) > MAX_LOOKUP_BATCH:
             raise _graphql_error(ValidationFailed(f"at most {MAX_LOOKUP_BATCH} external ids"))
-        answers = await call(c.ctx.ownership.lookup(c.principal, external_ids, role))
+        if as_of is not None and as_of.tzinfo is None:
+            raise _graphql_error(ValidationFailed("asOf needs a time zone, e.g. 2026-03-31T00:00:00Z"))
+        answers = await call(c.ctx.ownership.lookup(c.principal, external_ids, role, as_of))
         return [_lookup_result(a) for a in answers]
 
 

@@ -10,8 +10,10 @@ from api.services.common import NIL, duplicate_external_id, found, referenced
 from api.services.context import AppContext, Principal, changes_from, tenant_settings
 from api.services.pagination import fetch_page
 from api.services.schemas import AccountCreate, AccountUpdate
+from domain.changes import ChangeKind, account_change, owner_changes, owners_of, shows_differently
 from domain.model import Account, Scope
 from domain.rules import check_parent_change, segment_for
+from persistence import history
 
 
 async def create_account(ctx: AppContext, p: Principal, data: AccountCreate) -> Account:
@@ -24,7 +26,7 @@ async def create_account(ctx: AppContext, p: Principal, data: AccountCreate) -> 
         values = data.model_dump()
         values["segment"] = segment_for(data.annual_revenue, data.employees, settings.segments)
         account = await uow.accounts.add(Account(id=uuid.uuid4(), tenant_id=p.tenant_id, **values))
-        await uow.bump_ownership_version()
+        uow.record(account_change(account.id, ctx.clock.now(), account.external_id, account.name))
         await uow.commit()
         return account
 
@@ -62,7 +64,8 @@ async def update_account(ctx: AppContext, p: Principal, account_id: UUID, data: 
                 settings.segments,
             )
         updated = await uow.accounts.update(account_id, changes)
-        await uow.bump_ownership_version()
+        if shows_differently(changes, ChangeKind.ACCOUNT):
+            uow.record(account_change(account.id, ctx.clock.now(), updated.external_id, updated.name))
         await uow.commit()
         return updated
 
@@ -71,11 +74,17 @@ async def delete_account(ctx: AppContext, p: Principal, account_id: UUID) -> Non
     """Soft delete: the account leaves lists and lookups, its ownership history stays."""
     p.require(Scope.WRITE)
     async with ctx.uow(p.tenant_id) as uow:
-        found(await uow.accounts.get(account_id), "account", account_id)
+        account = found(await uow.accounts.get(account_id), "account", account_id)
         now = ctx.clock.now()
+        active = await uow.plans.active()
+        owners = await history.plan_owners(uow.session, p.tenant_id, active.id, account_id) if active else []
         await uow.accounts.update(account_id, {"deleted_at": now})
         await uow.assignments.close_current(now, account_id=account_id)
-        await uow.bump_ownership_version()
+        uow.record(account_change(account_id, now, account.external_id, account.name, deleted=True))
+        if active is not None:
+            uow.record(
+                *owner_changes(owners_of(owners), {}, active.id, now, "manual", "the account was removed")
+            )
         await uow.commit()
 
 

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from api.services.common import found
 from api.services.context import AppContext, Principal
-from domain.boundaries import RuleTerritory, assign_by_rules, parse_boundary
+from domain.boundaries import RuleTerritory, assign_by_rules, describe_boundary, parse_boundary
 from domain.defaults import MAX_LISTED_ACCOUNTS
 from domain.errors import Conflict, FieldError, ValidationFailed
 from domain.model import AssignmentReason, PlanState, Role, Scope
@@ -54,6 +54,7 @@ async def assign_plan_by_rules(
         if errors:
             raise ValidationFailed("a territory's boundary is not valid", errors, code="invalid_boundary")
         info = {t.id: t for t in rows}
+        notes = {t.id: f"boundary of {t.name}: {describe_boundary(t.boundary)}" for t in rows}
         async for chunk in store.accounts_for_rules(conn, p.tenant_id, CHUNK):
             counts["accounts"] += len(chunk)
             by_id = {a["id"]: a for a in chunk}
@@ -109,7 +110,7 @@ async def assign_plan_by_rules(
                         "role": role.value,
                         "locked": False,
                         "reason": AssignmentReason.RULE.value,
-                        "note": f"boundary of {info[territory_id].name}",
+                        "note": notes[territory_id],
                         "valid_from": now,
                     }
                 )

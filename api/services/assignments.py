@@ -10,9 +10,9 @@ from api.services.common import found, referenced
 from api.services.context import AppContext, Principal, changes_from
 from api.services.pagination import fetch_page
 from api.services.schemas import AssignmentCreate, AssignmentUpdate
+from domain.changes import Cause, owner_changes, owners_of
 from domain.errors import Conflict, FieldError, ValidationFailed
-from domain.model import Assignment, AssignmentReason, PlanState, Scope
-from persistence import history
+from domain.model import Assignment, PlanState, Scope
 
 
 def _owner_exists(role: str) -> Conflict:
@@ -23,34 +23,23 @@ def _owner_exists(role: str) -> Conflict:
     )
 
 
-async def _on_active_plan_change(
-    uow: Any, plan: Any, before: Assignment | None = None, after: Assignment | None = None, now: Any = None
+def _record_owner_change(
+    uow: Any, plan: Any, now: Any, before: Assignment | None = None, after: Assignment | None = None
 ) -> None:
-    """Only the active plan answers lookups, so only its changes move the ownership version and enter the
-    ownership history (when the owner or the territory changes)."""
+    """Only the active plan answers lookups, so only its changes enter the change log (through the one
+    rule, domain.changes.owner_changes, that plan activation uses too)."""
     if plan.state != PlanState.ACTIVE:
         return
-    await uow.bump_ownership_version()
-    ref = after or before
-    if ref is None or now is None:
-        return
-    old = (before.rep_id, before.territory_id) if before else (None, None)
-    new = (after.rep_id, after.territory_id) if after else (None, None)
-    if old != new:
-        await history.record(
-            uow.session,
-            tenant_id=ref.tenant_id,
-            account_id=ref.account_id,
-            role=str(ref.role),
-            plan_id=plan.id,
-            from_rep_id=old[0],
-            to_rep_id=new[0],
-            from_territory_id=old[1],
-            to_territory_id=new[1],
-            reason=str(after.reason if after else AssignmentReason.MANUAL),
-            note=(after.note if after else "assignment ended"),
-            changed_at=now,
+    uow.record(
+        *owner_changes(
+            owners_of([before] if before else []),
+            owners_of([after] if after else []),
+            plan.id,
+            now,
+            dropped_cause=Cause.MANUAL.value,
+            dropped_reason="assignment ended",
         )
+    )
 
 
 async def _check_territory(uow: Any, territory_id: UUID | None, plan_id: UUID) -> None:
@@ -77,7 +66,7 @@ async def create_assignment(ctx: AppContext, p: Principal, data: AssignmentCreat
         assignment = await uow.assignments.add(
             Assignment(id=uuid.uuid4(), tenant_id=p.tenant_id, valid_from=now, **data.model_dump())
         )
-        await _on_active_plan_change(uow, plan, None, assignment, now)
+        _record_owner_change(uow, plan, now, after=assignment)
         await uow.commit()
         return assignment
 
@@ -119,7 +108,7 @@ async def update_assignment(
         if "reason" not in changes:
             successor.reason = current.reason
         successor = await uow.assignments.add(successor)
-        await _on_active_plan_change(uow, plan, current, successor, now)
+        _record_owner_change(uow, plan, now, current, successor)
         await uow.commit()
         return successor
 
@@ -131,7 +120,7 @@ async def end_assignment(ctx: AppContext, p: Principal, assignment_id: UUID) -> 
         if current.valid_to is None:
             now = ctx.clock.now()
             await uow.assignments.update(assignment_id, {"valid_to": now})
-            await _on_active_plan_change(uow, await uow.plans.get(current.plan_id), current, None, now)
+            _record_owner_change(uow, await uow.plans.get(current.plan_id), now, before=current)
             await uow.commit()
 
 

@@ -12,8 +12,9 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from domain.defaults import TenantSettings, apply_overrides
-from domain.errors import DomainError, FieldError, ValidationFailed
+from domain.errors import DomainError, FieldError, Unavailable, ValidationFailed
 from domain.model import Scope
+from persistence.changes import ACTOR
 from persistence.repositories import SqlUnitOfWork
 
 
@@ -22,7 +23,7 @@ class Principal:
     tenant_id: UUID
     scopes: frozenset[str]
     key_id: UUID | None = None
-    ownership_version: int = 0
+    ownership_version: int | None = 0  # the change-log head read with the key; None during an outage
 
     def require(self, scope: Scope) -> None:
         if scope.value not in self.scopes and Scope.ADMIN.value not in self.scopes:
@@ -37,14 +38,24 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
-async def authenticate_header(ctx: AppContext, authorization: str | None) -> Principal:
-    """`Authorization: Bearer KEY` -> the caller, with its tenant's current ownership version."""
+async def authenticate_header(
+    ctx: AppContext, authorization: str | None, outage_ok: bool = False
+) -> Principal:
+    """`Authorization: Bearer KEY` -> the caller, with its tenant's change-log head. With `outage_ok`
+    (lookups), a key the database confirmed within the cache window is accepted while it cannot be
+    reached, with no head (the caller answers from memory and says how old that is)."""
     scheme, _, key = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("send an API key as 'Authorization: Bearer KEY'")
-    record = await ctx.keys.read(key.strip())
+    try:
+        record = await ctx.keys.read(key.strip())
+    except Unavailable:
+        record = ctx.keys.cached(key.strip()) if outage_ok else None
+        if record is None:
+            raise
     if record is None:
         raise Unauthorized("the API key is not valid")
+    ACTOR.set(str(record.key_id))
     return Principal(record.tenant_id, record.scopes, record.key_id, record.ownership_version)
 
 

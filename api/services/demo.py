@@ -9,6 +9,8 @@ from typing import Any
 
 from api.services.context import AppContext, Principal
 from api.services.imports import import_records
+from domain.boundaries import describe_boundary as _describe
+from domain.changes import Change, ChangeKind, owner_changes, owners_of
 from domain.model import Assignment, AssignmentReason, Plan, PlanState, Role, Territory, TerritoryType
 from persistence.tenants import create_key, create_tenant, find_tenant
 
@@ -205,21 +207,27 @@ async def _demo_plan(ctx: AppContext, tenant_id: uuid.UUID, rows: dict[str, list
                 )
             )
         accounts = await uow.accounts.list({}, None, 10_000)
+        added = []
         for account in sorted(accounts, key=lambda a: a.external_id):
             territory = territories[(account.region, _slice(account.region, account.postal_code))]
-            await uow.assignments.add(
-                Assignment(
-                    uuid.uuid4(),
-                    tenant_id,
-                    plan.id,
-                    account.id,
-                    territory.primary_rep_id,
-                    Role.AE,
-                    territory.id,
-                    locked=account.stage == "active_deal",
-                    reason=AssignmentReason.RULE,
-                    valid_from=now,
+            rule = f"boundary of {territory.name}: {_describe(territory.boundary)}"
+            added.append(
+                await uow.assignments.add(
+                    Assignment(
+                        uuid.uuid4(),
+                        tenant_id,
+                        plan.id,
+                        account.id,
+                        territory.primary_rep_id,
+                        Role.AE,
+                        territory.id,
+                        locked=account.stage == "active_deal",
+                        reason=AssignmentReason.RULE,
+                        note=rule,
+                        valid_from=now,
+                    )
                 )
             )
-        await uow.bump_ownership_version()
+        activated = Change(ChangeKind.PLAN, plan.id, now, plan_id=plan.id, cause="activation")
+        uow.record(activated, *owner_changes({}, owners_of(added), plan.id, now))
         await uow.commit()

@@ -23,7 +23,7 @@ async def account_history(
     """Every change of the account's owner of record, newest first, each with its reason."""
     p.require(Scope.READ)
     size = check_page_size(page_size)
-    after = None
+    before = None
     if page_token:
         if not page_token.isdigit():
             raise ValidationFailed(
@@ -35,15 +35,13 @@ async def account_history(
                 ],
                 code="invalid_page_token",
             )
-        after = int(page_token)
+        before = int(page_token)
     async with ctx.uow(p.tenant_id) as uow:
         found(await uow.accounts.get(account_id), "account", account_id)
     async with ctx.engine.connect() as conn:
-        rows = await store.account_history(conn, p.tenant_id, account_id, after, size + 1)
-    return {
-        "items": rows[:size],
-        "next_page_token": str(rows[size - 1]["id"]) if len(rows) > size else None,
-    }
+        rows = await store.account_history(conn, p.tenant_id, account_id, before, size + 1)
+    items = [r | {"account_id": r["subject_id"]} for r in rows[:size]]
+    return {"items": items, "next_page_token": str(rows[size - 1]["seq"]) if len(rows) > size else None}
 
 
 async def movement_report(

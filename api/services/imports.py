@@ -15,11 +15,13 @@ import orjson
 
 from api.services.context import AppContext, Principal
 from domain import importing as im
+from domain.changes import Change, ChangeKind, account_change, rep_change, shows_differently
 from domain.defaults import apply_overrides
 from domain.errors import DomainError, FieldError, RuleViolation, ValidationFailed
 from domain.model import Scope
 from domain.rules import check_rep_dates, segment_for
 from persistence import bulk
+from persistence import changes as change_log
 from persistence import coverage as coverage_store
 
 COLUMNS: dict[str, tuple[im.Column, ...]] = {
@@ -225,11 +227,10 @@ async def import_records(
                     if r.values["external_id"] in revived
                 ]
                 plan.unchanged = len(rows) - len(plan.creates) - len(plan.updates)
-        await _write(conn, ctx, p, kind, plan, existing, refs, progress)
+        changes = await _write(conn, ctx, p, kind, plan, existing, refs, progress)
         if kind in FACTS_FROM and (plan.creates or plan.updates):
             await _refresh_coverage(conn, ctx, p, plan, existing, refs)
-        if plan.creates or plan.updates:
-            await bulk.bump_version(conn, p.tenant_id)
+        await change_log.append(conn, p.tenant_id, changes)
         await bulk.analyze_if_large(conn, kind, len(plan.creates) + len(plan.updates))
     return {
         "created": len(plan.creates),
@@ -248,7 +249,8 @@ async def _write(
     existing: dict[str, dict[str, Any]],
     refs: dict[str, Any],
     progress: Callable[[int], None] | None,
-) -> None:
+) -> list[Change]:
+    """Writes the rows; answers the changes a lookup will show (accounts' and reps' names, ids, dates)."""
     now = ctx.clock.now()
     defaults = im.defaults_for(COLUMNS[kind])
     with_parents = kind == "accounts" and any(r.values.get("parent_external_id") for r in plan.creates)
@@ -296,6 +298,24 @@ async def _write(
     await bulk.update_many(conn, kind, p.tenant_id, update_rows, progress)
     if progress:
         progress(plan.unchanged)
+    shown = ChangeKind.ACCOUNT if kind == "accounts" else ChangeKind.REP if kind == "reps" else None
+    if shown is None:
+        return []
+    visible = [(row, {}) for row in create_rows] + [
+        (row, existing[r.values["external_id"]])
+        for row, (r, _) in zip(update_rows, plan.updates, strict=True)
+        if shows_differently({k for k in row if k != "deleted_at"}, shown)
+        or existing[r.values["external_id"]].get("_deleted_at")  # a removed account comes back
+    ]
+    make, fields = (
+        (account_change, ("external_id", "name"))
+        if shown == ChangeKind.ACCOUNT
+        else (rep_change, ("name", "email", "end_date"))
+    )
+    return [
+        make(row.get("id", row.get("_id")), now, *(row.get(k, current.get(k)) for k in fields))
+        for row, current in visible
+    ]
 
 
 def _new_ids(n: int) -> list[uuid.UUID]:

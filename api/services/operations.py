@@ -19,6 +19,7 @@ from uuid import UUID
 
 from api.services.context import AppContext, Principal
 from api.services.pagination import check_page_size, decode_cursor, encode_cursor
+from domain.changes import Change, ChangeKind
 from domain.errors import Conflict, DomainError, NotFound
 from domain.model import Scope
 from domain.optimiser import Cancelled
@@ -130,7 +131,15 @@ async def _drive(ctx: AppContext, tenant_id: UUID, op_id: UUID, reporter: Report
     if final["state"] != SUCCEEDED:
         final["progress"] = reporter.fraction
     when = ctx.clock.now()
-    await store.update(ctx.engine, tenant_id, op_id, finished_at=when, heartbeat_at=when, **final)
+    event = Change(
+        ChangeKind.OPERATION,
+        op_id,
+        when,
+        cause=final["state"],
+        reason=final["message"],
+        data={"state": final["state"], "error": final.get("error")},
+    )
+    await store.update(ctx.engine, tenant_id, op_id, [event], finished_at=when, heartbeat_at=when, **final)
 
 
 async def _heartbeat(ctx: AppContext, tenant_id: UUID, op_id: UUID, reporter: Reporter) -> None:

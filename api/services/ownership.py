@@ -1,20 +1,25 @@
-"""Ownership lookup, the hot path: a per-tenant in-memory snapshot checked against the ownership version.
+"""Ownership lookup, the hot path: a per-tenant index in memory, kept current from the change log.
 
-Every change a lookup can see bumps the tenant's ownership version in the same transaction, and the
-version is read with the API key on every request, so a lookup is never staler than the last commit,
-on any worker. When the snapshot is stale the lookup is answered from SQL while one rebuild runs; rebuilds
-of one tenant are at least `rebuild_interval` seconds apart, so a tenant under constant writes is served
-from SQL instead of rebuilding back to back.
+Every request reads its tenant's log head with the API key (persistence.keyprobe), so an answer is never
+older than the last commit, on any worker. When the index is behind, the request waits for the changes
+after the index's seq (one query shared by every waiting request, applied in O(changes)); on PostgreSQL a
+LISTEN connection wakes the worker at each commit, so it usually has them already. A whole build happens
+only at first use, after a plan switch, or when a worker is far behind; it runs in a thread with its own
+connection, and lookups meanwhile are answered from SQL. Indexes share a memory budget per worker; the
+least recently used tenants are dropped first, and then answered from SQL until they are rebuilt.
+During a database outage the index answers as it is, and says how old it is (docs/change-stream.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
+import logging
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -24,8 +29,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.services.context import Principal
 from domain.errors import NotFound
 from domain.model import Role, Scope
+from domain.ownership import OwnershipIndex
 from persistence import ownership as queries
-from persistence.ownership import OwnershipData
+from persistence.changes import to_change
+from persistence.db import make_engine
+
+log = logging.getLogger("territory.ownership")
 
 
 def encode(data: Any) -> bytes:
@@ -34,112 +43,245 @@ def encode(data: Any) -> bytes:
     return orjson.dumps(data, default=str, option=orjson.OPT_UTC_Z)
 
 
-def answer(data: OwnershipData, external_id: str, role: Role) -> dict[str, Any]:
-    """One lookup answer: owned, unassigned (no owner for the role) or not_found."""
-    base = {
-        "external_id": external_id,
-        "status": "not_found",
-        "role": role.value,
-        "plan_id": data.plan_id,
-        "account": None,
-        "territory": None,
-        "rep": None,
-        "since": None,
-    }
-    found = data.accounts.get(external_id)
-    if found is None:
-        return base
-    account_id, name, owners = found
-    base["account"] = {"id": account_id, "external_id": external_id, "name": name}
-    for owner_role, rep_id, territory_id, since in owners:
-        if owner_role == role.value:
-            rep_name, rep_email = data.reps[rep_id]
-            territory = (
-                None
-                if territory_id is None
-                else {"id": territory_id, "name": data.territories.get(territory_id)}
-            )
-            base.update(
-                status="owned",
-                rep={"id": rep_id, "name": rep_name, "email": rep_email},
-                territory=territory,
-                since=since,
-            )
-            return base
-    base["status"] = "unassigned"
-    return base
-
-
 @dataclass
-class Snapshot:
-    version: int
-    data: OwnershipData
+class Freshness:
+    """What a set of answers reflects: the log position, and seconds since it was known to be current
+    (0 unless the database could not be asked)."""
+
+    seq: int
+    age: float
+
+    def headers(self) -> dict[str, str]:
+        return {"Ownership-Seq": str(self.seq), "Ownership-Age": f"{self.age:.0f}"}
+
+
+def _index_from(rows: queries.OwnershipRows) -> OwnershipIndex:
+    return OwnershipIndex.build(
+        rows.seq, rows.plan_id, rows.accounts, rows.owners, rows.reps, rows.territories
+    )
 
 
 class OwnershipService:
-    def __init__(self, engine: AsyncEngine, use_snapshots: bool = True, rebuild_interval: float = 1.0):
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        use_snapshots: bool = True,
+        rebuild_interval: float = 1.0,
+        memory_budget_mb: float = 1024.0,
+        catch_up_limit: int = 20_000,
+        listen: bool = True,
+    ):
         self.engine = engine
+        self.url = engine.url.render_as_string(hide_password=False)
         self.use_snapshots = use_snapshots
         self.rebuild_interval = rebuild_interval
-        self._snapshots: dict[UUID, Snapshot] = {}
+        self.memory_budget = int(memory_budget_mb * 1024 * 1024)
+        self.catch_up_limit = catch_up_limit
+        self.listen = listen and engine.dialect.name == "postgresql"
+        self._indexes: OrderedDict[UUID, OwnershipIndex] = OrderedDict()  # least recently used first
+        self._confirmed: dict[UUID, float] = {}  # monotonic time the index was last known current
         self._building: dict[UUID, asyncio.Task] = {}
-        self._last_rebuild: dict[UUID, float] = {}
-        self.rebuilds = 0
+        self._catching: dict[UUID, asyncio.Task] = {}
+        self._last_build: dict[UUID, float] = {}
+        self._listener: asyncio.Task | None = None
+        self.builds = 0
+        self.applied = 0
+        self.evictions = 0
 
-    def _current(self, p: Principal) -> Snapshot | None:
-        snap = self._snapshots.get(p.tenant_id)
-        if snap is not None and snap.version == p.ownership_version:
-            return snap
-        if self.use_snapshots:
-            self._schedule_rebuild(p.tenant_id)
-        return None
+    # -- answering --------------------------------------------------------------------------------------
 
-    async def lookup(self, p: Principal, external_ids: Sequence[str], role: Role) -> list[dict[str, Any]]:
+    async def lookup(
+        self, p: Principal, external_ids: Sequence[str], role: Role, as_of: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        return (await self.lookup_with_freshness(p, external_ids, role, as_of))[0]
+
+    async def lookup_with_freshness(
+        self, p: Principal, external_ids: Sequence[str], role: Role, as_of: datetime | None = None
+    ) -> tuple[list[dict[str, Any]], Freshness]:
         p.require(Scope.READ)
-        snap = self._current(p)
-        data = (
-            snap.data if snap else await queries.load_some(self.engine, p.tenant_id, list(set(external_ids)))
-        )
-        return [answer(data, e, role) for e in external_ids]
+        if as_of is not None:
+            index = _index_from(await queries.read_as_of(self.engine, p.tenant_id, external_ids, as_of))
+            return [index.answer(e, role.value) for e in external_ids], Freshness(index.seq, 0.0)
+        index = await self._current(p)
+        if index is None:
+            index = _index_from(await queries.read_some(self.engine, p.tenant_id, external_ids))
+            age = 0.0
+        else:
+            age = time.monotonic() - self._confirmed.get(p.tenant_id, time.monotonic())
+        return [index.answer(e, role.value) for e in external_ids], Freshness(index.seq, age)
 
-    async def lookup_one(self, p: Principal, external_id: str, role: Role) -> dict[str, Any]:
-        (found,) = await self.lookup(p, [external_id], role)
+    async def lookup_one(
+        self, p: Principal, external_id: str, role: Role, as_of: datetime | None = None
+    ) -> tuple[dict[str, Any], Freshness]:
+        (found,), fresh = await self.lookup_with_freshness(p, [external_id], role, as_of)
         if found["status"] == "not_found":
             raise NotFound(f"no account with external id {external_id!r}")
-        return found
+        return found, fresh
 
-    def _schedule_rebuild(self, tenant_id: UUID) -> None:
-        task = self._building.get(tenant_id)
+    async def _current(self, p: Principal) -> OwnershipIndex | None:
+        """The tenant's index if it holds every change up to the head the request read; None to answer
+        from SQL. `p.ownership_version` is None when the database could not be asked (an outage): the
+        index answers as it is."""
+        if not self.use_snapshots:
+            return None
+        if self.listen and self._listener is None:
+            self._listener = asyncio.get_running_loop().create_task(self._listen())
+        tenant = p.tenant_id
+        index = self._indexes.get(tenant)
+        if index is None:
+            self._schedule_build(tenant)
+            return None
+        self._indexes.move_to_end(tenant)
+        target = p.ownership_version
+        if target is None:
+            return index
+        if index.seq < target:
+            await self._catch_up(tenant, target)
+            index = self._indexes.get(tenant)
+            if index is None or index.seq < target:
+                return None
+        self._confirmed[tenant] = time.monotonic()
+        return index
+
+    # -- keeping indexes current ------------------------------------------------------------------------
+
+    async def _catch_up(self, tenant: UUID, target: int) -> None:
+        """Apply the changes up to at least `target`; concurrent requests share one reader. A worker
+        more than `catch_up_limit` changes behind builds anew instead (and answers from SQL meanwhile)."""
+        index = self._indexes.get(tenant)
+        if index is not None and self.catch_up_limit and target - index.seq > self.catch_up_limit:
+            self._schedule_build(tenant, force=True)
+            return
+        for _ in range(3):
+            task = self._catching.get(tenant)
+            if task is None or task.done():
+                task = asyncio.get_running_loop().create_task(self._apply_new(tenant))
+                self._catching[tenant] = task
+            with contextlib.suppress(Exception):
+                await asyncio.shield(task)
+            index = self._indexes.get(tenant)
+            if index is None or index.seq >= target or tenant in self._building:
+                return
+            if task.done() and (task.cancelled() or task.exception() is not None):
+                return
+
+    async def _apply_new(self, tenant: UUID) -> None:
+        """Read and apply the changes after the index's seq, a batch at a time (each batch is applied
+        without yielding, at about a microsecond a change; batches yield to the event loop)."""
+        batch = 2_000
+        while True:
+            index = self._indexes.get(tenant)
+            if index is None:
+                return
+            rows = await queries.changes_after(self.engine, tenant, index.seq, batch)
+            if self._indexes.get(tenant) is not index:
+                continue  # replaced by a build meanwhile
+            for row in rows:
+                if row.seq != index.seq + 1 or not index.apply(row.seq, to_change(row)):
+                    self._schedule_build(tenant, force=True)
+                    return
+                self.applied += 1
+            if len(rows) < batch:
+                self._confirmed[tenant] = time.monotonic()
+                return
+            await asyncio.sleep(0)
+
+    def _schedule_build(self, tenant: UUID, force: bool = False) -> None:
+        task = self._building.get(tenant)
         if task is not None and not task.done():
             return
-        if time.monotonic() - self._last_rebuild.get(tenant_id, float("-inf")) < self.rebuild_interval:
+        now = time.monotonic()
+        if not force and now - self._last_build.get(tenant, float("-inf")) < self.rebuild_interval:
             return
-        self._last_rebuild[tenant_id] = time.monotonic()
-        task = asyncio.get_running_loop().create_task(self._rebuild(tenant_id))
-        task.add_done_callback(
-            lambda t: t.cancelled() or t.exception()
-        )  # retrieved; the next request retries
-        self._building[tenant_id] = task
+        self._last_build[tenant] = now
+        task = asyncio.get_running_loop().create_task(self._build(tenant))
+        self._building[tenant] = task
 
-    async def _rebuild(self, tenant_id: UUID) -> None:
-        # The version is read before the data, so a snapshot is never labelled newer than what it holds.
-        version = await queries.read_version(self.engine, tenant_id)
-        self._snapshots[tenant_id] = Snapshot(version, await queries.load_all(self.engine, tenant_id))
-        self.rebuilds += 1
-        # A snapshot is hundreds of thousands of long-lived objects: keep the cyclic collector from
-        # rescanning them on every full collection (that showed as 190 ms p99 spikes). They are freed by
-        # reference counting when the snapshot is replaced; unfreezing first lets the collection reclaim any
-        # cyclic garbage frozen by the previous rebuild.
-        gc.unfreeze()
-        gc.collect()
-        gc.freeze()
+        def done(t: asyncio.Task) -> None:
+            if self._building.get(tenant) is t:
+                del self._building[tenant]
+            if not t.cancelled() and t.exception() is not None:
+                log.warning("ownership index of %s: build failed: %r", tenant, t.exception())
+
+        task.add_done_callback(done)
+
+    async def _build(self, tenant: UUID) -> None:
+        """Read and index the whole tenant in a worker thread with its own connection, so the event loop
+        keeps answering; then catch up from the seq it was built at."""
+        url = self.url
+
+        def in_thread() -> OwnershipIndex:
+            async def read() -> queries.OwnershipRows:
+                engine = make_engine(url, pool_size=1, max_overflow=0) if "postgresql" in url else None
+                engine = engine or make_engine(url)
+                try:
+                    return await queries.read_all(engine, tenant)
+                finally:
+                    await engine.dispose()
+
+            return _index_from(asyncio.run(read()))
+
+        index = await asyncio.to_thread(in_thread)
+        self.builds += 1
+        if index.nbytes > self.memory_budget:
+            log.warning("ownership index of %s needs %d bytes, over the budget", tenant, index.nbytes)
+            self._indexes.pop(tenant, None)
+            return
+        old = self._indexes.pop(tenant, None)
+        if old is not None and old.seq > index.seq:
+            index = old  # a catch-up moved past the build meanwhile (cannot happen on one read; be safe)
+        self._indexes[tenant] = index
+        self._confirmed[tenant] = time.monotonic()
+        self._evict(keep=tenant)
+        await self._apply_new(tenant)
+
+    def _evict(self, keep: UUID) -> None:
+        total = sum(i.nbytes for i in self._indexes.values())
+        for tenant in list(self._indexes):
+            if total <= self.memory_budget:
+                return
+            if tenant == keep:
+                continue
+            total -= self._indexes.pop(tenant).nbytes
+            self.evictions += 1
+
+    async def _listen(self) -> None:
+        """PostgreSQL: wake at every commit (NOTIFY 'tenant:seq'); after a lost connection, reconnect and
+        catch every index up, since notifications sent meanwhile are lost."""
+        from persistence.changes import listen
+
+        def woken(tenant: UUID, seq: int) -> None:
+            index = self._indexes.get(tenant)
+            if index is not None and index.seq < seq and tenant not in self._building:
+                task = self._catching.get(tenant)
+                if task is None or task.done():
+                    self._catching[tenant] = asyncio.get_running_loop().create_task(self._apply_new(tenant))
+
+        def reconnected() -> None:
+            for tenant in list(self._indexes):
+                woken(tenant, 1 << 62)
+
+        await listen(self.url, woken, reconnected)
+
+    def memory(self) -> dict[str, Any]:
+        return {
+            "tenants": len(self._indexes),
+            "bytes": sum(i.nbytes for i in self._indexes.values()),
+            "budget": self.memory_budget,
+            "evictions": self.evictions,
+        }
 
     async def wait_for_rebuilds(self) -> None:
-        for task in list(self._building.values()):
+        for task in list(self._building.values()) + list(self._catching.values()):
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await task
 
     async def close(self) -> None:
-        for task in self._building.values():
+        tasks = list(self._building.values()) + list(self._catching.values())
+        if self._listener is not None:
+            tasks.append(self._listener)
+        for task in tasks:
             task.cancel()
-        await self.wait_for_rebuilds()
+        for task in tasks:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await task

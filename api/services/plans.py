@@ -10,6 +10,7 @@ from api.services.common import found, referenced
 from api.services.context import AppContext, Principal, changes_from
 from api.services.pagination import fetch_page
 from api.services.schemas import PlanCreate, PlanUpdate
+from domain.changes import Change, ChangeKind, owner_changes, owners_of
 from domain.errors import Conflict, FieldError, ValidationFailed
 from domain.model import Plan, PlanState, Scope
 from persistence import assigning as store
@@ -46,9 +47,15 @@ async def create_plan(ctx: AppContext, p: Principal, data: PlanCreate) -> Plan:
             )
         )
         if plan.state == PlanState.ACTIVE:
-            await uow.bump_ownership_version()
+            uow.record(_activated(plan, now))
         await uow.commit()
         return plan
+
+
+def _activated(plan: Plan, now: Any) -> Change:
+    return Change(
+        ChangeKind.PLAN, plan.id, now, plan_id=plan.id, cause="activation", data={"name": plan.name}
+    )
 
 
 async def get_plan(ctx: AppContext, p: Principal, plan_id: UUID) -> Plan:
@@ -79,8 +86,8 @@ async def delete_plan(ctx: AppContext, p: Principal, plan_id: UUID) -> None:
 
 
 async def activate_plan(ctx: AppContext, p: Principal, plan_id: UUID) -> Plan:
-    """In one transaction: archive the active plan, activate this one, record every owner it changes in the
-    ownership history, and bump the ownership version."""
+    """In one transaction: archive the active plan, activate this one, and log the switch and every owner
+    it changes (the same rule a direct assignment edit goes through)."""
     p.require(Scope.WRITE)
     async with ctx.uow(p.tenant_id) as uow:
         plan = found(await uow.plans.get(plan_id), "plan", plan_id)
@@ -95,11 +102,9 @@ async def activate_plan(ctx: AppContext, p: Principal, plan_id: UUID) -> Plan:
             await uow.session.flush()
         plan = await uow.plans.update(plan_id, {"state": PlanState.ACTIVE, "activated_at": now})
         await uow.session.flush()
-        # every owner the switch changes, with the reason its new assignment carries
-        await history.record_activation(
-            uow.session, p.tenant_id, current.id if current else None, plan_id, now
-        )
-        await uow.bump_ownership_version()
+        before = await history.plan_owners(uow.session, p.tenant_id, current.id) if current else []
+        after = await history.plan_owners(uow.session, p.tenant_id, plan_id)
+        uow.record(_activated(plan, now), *owner_changes(owners_of(before), owners_of(after), plan_id, now))
         await uow.commit()
         return plan
 

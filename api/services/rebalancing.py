@@ -243,7 +243,11 @@ async def _propose(
                         "role": role,
                         "locked": account_id in frozen,
                         "reason": (
-                            AssignmentReason.DEPARTURE if departure else AssignmentReason.REBALANCE
+                            AssignmentReason.DEPARTURE
+                            if departure
+                            else AssignmentReason.ARRIVAL
+                            if joining is not None and target == joining.rep_id
+                            else AssignmentReason.REBALANCE
                         ).value,
                         "note": reason[:1000],
                         "valid_from": now,

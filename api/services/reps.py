@@ -10,8 +10,13 @@ from api.services.common import duplicate_external_id, found
 from api.services.context import AppContext, Principal, changes_from
 from api.services.pagination import fetch_page
 from api.services.schemas import RepCreate, RepUpdate
+from domain.changes import Change, ChangeKind, rep_change, shows_differently
 from domain.model import Rep, Scope
 from domain.rules import check_rep_dates
+
+
+def _rep_change(rep: Rep, ctx: AppContext) -> Change:
+    return rep_change(rep.id, ctx.clock.now(), rep.name, rep.email, rep.end_date)
 
 
 async def create_rep(ctx: AppContext, p: Principal, data: RepCreate) -> Rep:
@@ -21,6 +26,7 @@ async def create_rep(ctx: AppContext, p: Principal, data: RepCreate) -> Rep:
         if await uow.reps.list({"external_id": data.external_id}, None, 1):
             raise duplicate_external_id("rep", data.external_id)
         rep = await uow.reps.add(Rep(id=uuid.uuid4(), tenant_id=p.tenant_id, **data.model_dump()))
+        uow.record(_rep_change(rep, ctx))
         await uow.commit()
         return rep
 
@@ -41,7 +47,8 @@ async def update_rep(ctx: AppContext, p: Principal, rep_id: UUID, data: RepUpdat
         if new_ext not in (None, rep.external_id) and await uow.reps.list({"external_id": new_ext}, None, 1):
             raise duplicate_external_id("rep", new_ext)
         updated = await uow.reps.update(rep_id, changes)
-        await uow.bump_ownership_version()
+        if shows_differently(changes, ChangeKind.REP):
+            uow.record(_rep_change(updated, ctx))
         await uow.commit()
         return updated
 
@@ -55,6 +62,7 @@ async def end_rep(ctx: AppContext, p: Principal, rep_id: UUID) -> Rep:
             today = ctx.clock.now().date()
             end = max(today, rep.start_date) if rep.start_date else today
             rep = await uow.reps.update(rep_id, {"end_date": end})
+            uow.record(_rep_change(rep, ctx))
             await uow.commit()
         return rep
 

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, create_model
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, create_model
 
 from domain.defaults import MAX_LOOKUP_BATCH, TenantSettings
 from domain.model import (
@@ -272,11 +272,17 @@ class RepRef(BaseModel):
     id: UUID
     name: str
     email: str
+    end_date: date | None = Field(None, description="set when the rep leaves")
 
 
 class TerritoryRef(BaseModel):
     id: UUID
     name: str
+
+
+class OwnershipWhy(BaseModel):
+    cause: str = Field(description="rule, manual, rebalance, departure, arrival, import or dispute")
+    reason: str | None = Field(description="the rule, the move's reason or the note")
 
 
 class OwnershipRead(BaseModel):
@@ -287,12 +293,15 @@ class OwnershipRead(BaseModel):
     rep: RepRef | None = None
     role: Role
     plan_id: UUID | None = None
-    since: datetime | None = None
+    since: datetime | None = Field(None, description="when this rep became the owner of record")
+    why: OwnershipWhy | None = Field(None, description="why this rep owns the account")
+    seq: int = Field(description="the change-log position the answer reflects")
 
 
 class OwnershipLookup(Input):
     external_ids: list[ExternalId] = Field(min_length=1, max_length=MAX_LOOKUP_BATCH)
     role: Role = Role.AE
+    as_of: AwareDatetime | None = Field(None, description="answer as of this time, from the change log")
 
 
 class OwnershipLookupResult(BaseModel):
@@ -852,22 +861,30 @@ class CoverageRefreshRead(BaseModel):
     seconds: float
 
 
-class OwnershipEventRead(BaseModel):
-    id: int
+class OwnershipChangeRead(BaseModel):
+    seq: int = Field(
+        description="the change's position in the tenant's change log (gap-free, in commit order)"
+    )
     account_id: UUID
     role: str
-    plan_id: UUID = Field(description="the plan that was active after the change")
+    plan_id: UUID | None = Field(description="the plan that was active after the change")
     from_rep_id: UUID | None
     to_rep_id: UUID | None
     from_territory_id: UUID | None
     to_territory_id: UUID | None
-    reason: str = Field(description="rule, manual, rebalance, dispute, departure, import, or activation")
-    note: str | None
-    changed_at: datetime
+    cause: str = Field(
+        description="rule, manual, rebalance, departure, arrival, import, dispute, or activation (an owner "
+        "the activated plan drops)"
+    )
+    reason: str | None = Field(description="the reason text: the rule, the move's reason, the note")
+    valid_from: datetime = Field(description="when the change takes effect")
+    recorded_at: datetime
+    actor: str | None = Field(description="the API key's id, or 'cli'")
+    request_id: str | None
 
 
 class OwnershipHistoryPage(BaseModel):
-    items: list[OwnershipEventRead]
+    items: list[OwnershipChangeRead]
     next_page_token: str | None
 
 

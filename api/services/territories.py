@@ -11,6 +11,7 @@ from api.services.context import AppContext, Principal, changes_from
 from api.services.pagination import fetch_page
 from api.services.schemas import TerritoryCreate, TerritoryUpdate
 from domain.boundaries import parse_boundary
+from domain.changes import ChangeKind, shows_differently, territory_change
 from domain.errors import Conflict, FieldError, ValidationFailed
 from domain.model import Scope, Territory
 from domain.rules import find_parent_cycles
@@ -50,6 +51,7 @@ async def create_territory(ctx: AppContext, p: Principal, data: TerritoryCreate)
         values = data.model_dump()
         await _check_refs(uow, data.plan_id, values)
         territory = await uow.territories.add(Territory(id=uuid.uuid4(), tenant_id=p.tenant_id, **values))
+        uow.record(territory_change(territory.id, territory.plan_id, ctx.clock.now(), territory.name))
         await uow.commit()
         return territory
 
@@ -69,7 +71,8 @@ async def update_territory(
         territory = found(await uow.territories.get(territory_id), "territory", territory_id)
         await _check_refs(uow, territory.plan_id, changes, territory_id)
         updated = await uow.territories.update(territory_id, changes)
-        await uow.bump_ownership_version()
+        if shows_differently(changes, ChangeKind.TERRITORY):
+            uow.record(territory_change(updated.id, updated.plan_id, ctx.clock.now(), updated.name))
         await uow.commit()
         return updated
 

@@ -18,7 +18,8 @@ async def test_activation_and_active_plan_changes_enter_the_history(client, tena
     owned = await f.owned_account(client, tenant.headers)
     account, rep, plan = owned["account"], owned["rep"], owned["plan"]
     (first,) = await _history(client, tenant, account["id"])
-    assert (first["from_rep_id"], first["to_rep_id"], first["reason"]) == (None, rep["id"], "manual")
+    assert (first["from_rep_id"], first["to_rep_id"], first["cause"]) == (None, rep["id"], "manual")
+    assert first["actor"] and first["request_id"] and first["seq"] >= 1
     # a draft changes nothing in the history until it is activated
     other = await f.rep(client, tenant.headers)
     draft = (await client.post(f"/v1/plans/{plan['id']}/copy", headers=tenant.headers)).json()
@@ -43,7 +44,7 @@ async def test_activation_and_active_plan_changes_enter_the_history(client, tena
     assert len(await _history(client, tenant, account["id"])) == 1
     assert (await client.post(f"/v1/plans/{draft['id']}/activate", headers=tenant.headers)).status_code == 200
     latest = (await _history(client, tenant, account["id"]))[0]
-    assert (latest["from_rep_id"], latest["to_rep_id"], latest["reason"], latest["note"]) == (
+    assert (latest["from_rep_id"], latest["to_rep_id"], latest["cause"], latest["reason"]) == (
         rep["id"],
         other["id"],
         "rebalance",
@@ -51,7 +52,7 @@ async def test_activation_and_active_plan_changes_enter_the_history(client, tena
     )
     assert latest["plan_id"] == draft["id"]
     dropped = (await _history(client, tenant, unowned["id"]))[0]
-    assert (dropped["to_rep_id"], dropped["reason"]) == (None, "activation")
+    assert (dropped["to_rep_id"], dropped["cause"]) == (None, "activation")
     # ending an assignment in the active plan is a change too
     current = (await client.get(f"/v1/assignments?plan_id={draft['id']}", headers=tenant.headers)).json()[
         "items"
@@ -70,8 +71,8 @@ async def test_activation_and_active_plan_changes_enter_the_history(client, tena
             headers=tenant.headers,
         )
     ).json()
-    assert [e["id"] for e in page["items"] + rest["items"]] == sorted(
-        (e["id"] for e in page["items"] + rest["items"]), reverse=True
+    assert [e["seq"] for e in page["items"] + rest["items"]] == sorted(
+        (e["seq"] for e in page["items"] + rest["items"]), reverse=True
     )
     assert len(page["items"] + rest["items"]) == 3
     r = await client.get(f"/v1/accounts/{account['id']}/ownership-history", headers=other_tenant.headers)
@@ -139,7 +140,7 @@ async def test_a_failed_activation_changes_nothing(client, tenant, monkeypatch):
     async def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(history, "record_activation", broken)
+    monkeypatch.setattr(history, "plan_owners", broken)
     r = await client.post(f"/v1/plans/{draft['id']}/activate", headers=tenant.headers)
     assert r.status_code == 500 and r.json()["code"] == "internal_error"
     plans = {
@@ -155,11 +156,11 @@ async def test_a_failed_activation_changes_nothing(client, tenant, monkeypatch):
 
 async def test_graphql_history_and_movement(client, tenant):
     owned = await f.owned_account(client, tenant.headers)
-    q = """query($a: UUID!) { ownershipHistory(accountId: $a) { items { toRepId reason } nextPageToken }
+    q = """query($a: UUID!) { ownershipHistory(accountId: $a) { items { toRepId cause } nextPageToken }
              movement { moved accounts status } }"""
     r = await client.post(
         "/graphql", json={"query": q, "variables": {"a": owned["account"]["id"]}}, headers=tenant.headers
     )
     data = r.json()["data"]
-    assert data["ownershipHistory"]["items"] == [{"toRepId": owned["rep"]["id"], "reason": "manual"}]
+    assert data["ownershipHistory"]["items"] == [{"toRepId": owned["rep"]["id"], "cause": "manual"}]
     assert data["movement"] == {"moved": 1, "accounts": 1, "status": "churn"}

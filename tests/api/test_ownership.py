@@ -23,7 +23,9 @@ async def test_single_lookup_answers_owner_territory_plan_and_since(client, tena
     body = r.json()
     assert body["status"] == "owned"
     assert body["account"] == {"id": owned["account"]["id"], "external_id": ext, "name": "Acme"}
-    assert body["rep"] == {k: owned["rep"][k] for k in ("id", "name", "email")}
+    assert body["rep"] == {k: owned["rep"][k] for k in ("id", "name", "email", "end_date")}
+    assert body["why"] == {"cause": "manual", "reason": None} and body["seq"] >= 1
+    assert r.headers["ownership-seq"] == str(body["seq"]) and r.headers["ownership-age"] == "0"
     assert body["territory"] == {"id": owned["territory"]["id"], "name": owned["territory"]["name"]}
     assert body["plan_id"] == owned["plan"]["id"]
     assert body["since"] == owned["assignment"]["valid_from"]
@@ -91,15 +93,15 @@ async def test_snapshot_is_used_once_built_and_matches_sql(client, engine, tenan
         ).json()
         await snap.post("/v1/ownership/lookup", json={"external_ids": ids}, headers=tenant.headers)
         await snap_app.state.ctx.ownership.wait_for_rebuilds()
-        rebuilds = snap_app.state.ctx.ownership.rebuilds
-        assert rebuilds >= 1
+        builds = snap_app.state.ctx.ownership.builds
+        assert builds >= 1
         got = (
             await snap.post("/v1/ownership/lookup", json={"external_ids": ids}, headers=tenant.headers)
         ).json()
         assert got == want
-        assert tenant.tenant_id in snap_app.state.ctx.ownership._snapshots
-        assert snap_app.state.ctx.ownership.rebuilds == rebuilds  # answered from the snapshot
-    assert plain_app.state.ctx.ownership.rebuilds == 0
+        assert tenant.tenant_id in snap_app.state.ctx.ownership._indexes
+        assert snap_app.state.ctx.ownership.builds == builds  # answered from the index
+    assert plain_app.state.ctx.ownership.builds == 0
 
 
 async def test_plan_activation_switches_lookups_at_once(client, tenant):

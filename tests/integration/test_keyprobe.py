@@ -1,9 +1,13 @@
 """The per-request key and version read: correct, fresh, and coalesced under concurrency on PostgreSQL."""
 
 import asyncio
+import uuid
+from datetime import UTC, datetime
 
 import pytest
 
+from domain.changes import rep_change
+from persistence import changes
 from persistence.keyprobe import KeyProbe
 from persistence.tenants import create_key, revoke_key
 from tests.conftest import make_tenant
@@ -22,9 +26,7 @@ async def test_reads_key_scopes_and_current_version(engine, probe):
     assert record.tenant_id == t.tenant_id and record.scopes == frozenset({"read"})
     assert await probe.read("te_unknown") is None
     async with engine.begin() as conn:
-        from persistence.bulk import bump_version
-
-        await bump_version(conn, t.tenant_id)
+        await changes.append(conn, t.tenant_id, [rep_change(uuid.uuid4(), datetime.now(UTC), "R", "r@x.io")])
     assert (await probe.read(t.read_key)).ownership_version == record.ownership_version + 1
 
 

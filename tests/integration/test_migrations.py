@@ -49,3 +49,48 @@ async def test_sqlite_upgrades_to_head_too(tmp_path):
     await downgrade(engine, "base")
     assert await current_revision(engine) is None
     await engine.dispose()
+
+
+@pytest.mark.pg_only
+async def test_ownership_events_become_the_first_changes_of_each_tenants_log(fresh_pg):
+    import uuid
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+
+    await upgrade(fresh_pg, "0006")
+    tenants = [uuid.uuid4(), uuid.uuid4()]
+    account, rep = uuid.uuid4(), uuid.uuid4()
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    async with fresh_pg.begin() as conn:
+        for i, t in enumerate(tenants):
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO tenants (id, name, settings, settings_version, ownership_version) "
+                    "VALUES (:id, :name, '{}', 1, 40)"
+                ),
+                {"id": t, "name": f"t{i}"},
+            )
+        for k, t in enumerate([tenants[0], tenants[1], tenants[0]]):
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO ownership_events (tenant_id, account_id, role, plan_id, to_rep_id, reason, "
+                    "note, changed_at) VALUES (:t, :a, 'AE', :p, :r, 'rule', :n, :at)"
+                ),
+                {"t": t, "a": account, "p": uuid.uuid4(), "r": rep, "n": f"note {k}", "at": now},
+            )
+    await upgrade(fresh_pg, "0007")
+    async with fresh_pg.connect() as conn:
+        rows = (
+            await conn.execute(
+                sa.text("SELECT tenant_id, seq, kind, cause, reason FROM change_log ORDER BY tenant_id, seq")
+            )
+        ).all()
+        heads = dict((await conn.execute(sa.text("SELECT id, ownership_version FROM tenants"))).all())
+    mine = [(r.seq, r.kind, r.cause, r.reason) for r in rows if r.tenant_id == tenants[0]]
+    assert mine == [(1, "owner", "rule", "note 0"), (2, "owner", "rule", "note 2")]
+    assert heads == {tenants[0]: 2, tenants[1]: 1}
+    await downgrade(fresh_pg, "0006")
+    async with fresh_pg.connect() as conn:
+        notes = (await conn.execute(sa.text("SELECT note FROM ownership_events ORDER BY id"))).scalars().all()
+    assert sorted(notes) == ["note 0", "note 1", "note 2"]

@@ -1,0 +1,152 @@
+"""The change log's entries, and the one rule that says what an ownership change is (docs/change-stream.md).
+
+Every writer of assignments (direct edits, plan activation, imports, proposals once activated) turns its
+before and after into changes with `owner_changes`, so that two paths never disagree on what changed.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+
+class ChangeKind(enum.StrEnum):
+    OWNER = "owner"  # an account's owner of record for a role, in the active plan
+    ACCOUNT = "account"  # an account's external id or name, its creation or removal
+    REP = "rep"  # a rep's name, email or end date
+    TERRITORY = "territory"  # a territory's name (active plan)
+    PLAN = "plan"  # a plan became the active one
+    OPERATION = "operation"  # a long-running operation finished
+
+
+class Cause(enum.StrEnum):
+    """Why an owner changed. The assignment's reason, plus `activation` for an owner a plan switch drops."""
+
+    RULE = "rule"
+    MANUAL = "manual"
+    ACTIVATION = "activation"
+    REBALANCE = "rebalance"  # the optimiser's proposals
+    DEPARTURE = "departure"
+    ARRIVAL = "arrival"
+    IMPORT = "import"
+    DISPUTE = "dispute"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """An owner of record as the log sees it: who, in which territory, and why."""
+
+    rep_id: UUID
+    territory_id: UUID | None
+    cause: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: ChangeKind
+    subject_id: UUID  # the account (owner, account), rep, territory, plan or operation
+    valid_from: datetime  # when it takes effect
+    role: str | None = None
+    plan_id: UUID | None = None
+    from_rep_id: UUID | None = None
+    to_rep_id: UUID | None = None
+    from_territory_id: UUID | None = None
+    to_territory_id: UUID | None = None
+    cause: str = Cause.MANUAL.value
+    reason: str | None = None
+    # what a lookup shows of the subject after the change: account {external_id, name, deleted};
+    # rep {name, email, end_date}; territory {name, plan_id}; operation {kind, state, ...}
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+Key = tuple[UUID, str]  # (account id, role)
+
+
+def owner_changes(
+    before: Mapping[Key, Owner],
+    after: Mapping[Key, Owner],
+    plan_id: UUID,
+    at: datetime,
+    dropped_cause: str = Cause.ACTIVATION.value,
+    dropped_reason: str = "no owner for this role in the activated plan",
+) -> list[Change]:
+    """One change per (account, role) whose rep or territory differs between `before` and `after`.
+
+    A change of territory alone is a change (the lookup answer shows the territory). The cause and reason
+    are the new owner's; an owner that `after` drops gets `dropped_cause`. Ordered by account and role,
+    so the same edit always yields the same changes in the same order.
+    """
+    out: list[Change] = []
+    for key in sorted(before.keys() | after.keys(), key=lambda k: (str(k[0]), k[1])):
+        old, new = before.get(key), after.get(key)
+        old_pair = (old.rep_id, old.territory_id) if old else (None, None)
+        new_pair = (new.rep_id, new.territory_id) if new else (None, None)
+        if old_pair == new_pair:
+            continue
+        out.append(
+            Change(
+                kind=ChangeKind.OWNER,
+                subject_id=key[0],
+                valid_from=at,
+                role=key[1],
+                plan_id=plan_id,
+                from_rep_id=old_pair[0],
+                to_rep_id=new_pair[0],
+                from_territory_id=old_pair[1],
+                to_territory_id=new_pair[1],
+                cause=new.cause if new else dropped_cause,
+                reason=new.reason if new else dropped_reason,
+            )
+        )
+    return out
+
+
+def owners_of(rows: Iterable[Any]) -> dict[Key, Owner]:
+    """(account, role) -> Owner from assignment-like objects or mappings (account_id, role, rep_id,
+    territory_id, reason, note)."""
+    out: dict[Key, Owner] = {}
+    for r in rows:
+        get: Any = r.get if isinstance(r, Mapping) else lambda name, r=r: getattr(r, name)
+        out[(get("account_id"), str(get("role")))] = Owner(
+            get("rep_id"), get("territory_id"), str(get("reason")), get("note")
+        )
+    return out
+
+
+def account_change(
+    account_id: UUID, at: datetime, external_id: str, name: str, deleted: bool = False
+) -> Change:
+    return Change(
+        ChangeKind.ACCOUNT,
+        account_id,
+        at,
+        data={"external_id": external_id, "name": name, "deleted": deleted},
+    )
+
+
+def rep_change(rep_id: UUID, at: datetime, name: str, email: str, end_date: Any = None) -> Change:
+    return Change(
+        ChangeKind.REP,
+        rep_id,
+        at,
+        data={"name": name, "email": email, "end_date": None if end_date is None else str(end_date)},
+    )
+
+
+def territory_change(territory_id: UUID, plan_id: UUID, at: datetime, name: str) -> Change:
+    return Change(ChangeKind.TERRITORY, territory_id, at, plan_id=plan_id, data={"name": name})
+
+
+def shows_differently(fields: Iterable[str], kind: ChangeKind) -> bool:
+    """Whether an edit of these fields changes what a lookup shows (only those enter the log)."""
+    visible = {
+        ChangeKind.ACCOUNT: {"external_id", "name", "deleted_at"},
+        ChangeKind.REP: {"name", "email", "end_date"},
+        ChangeKind.TERRITORY: {"name"},
+    }[kind]
+    return bool(visible & set(fields))

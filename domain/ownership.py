@@ -1,0 +1,400 @@
+"""Who owns what, as a compact index that the change log keeps current (docs/change-stream.md).
+
+One index per tenant per worker answers "who owns account X?" from memory. It is built once from the
+database, then each change after its `seq` is applied in O(1): no rebuild per change. It is compact
+(numpy arrays and one byte blob, about 100 bytes an owned account) because a worker holds whole tenants:
+- accounts are rows; row order at build time is by account id, so the id index is the id array itself;
+- external ids and names live in one UTF-8 blob (offset, length per row);
+- an external id is found by binary search of the sorted 64-bit hashes, then checked against the blob;
+- owners are arrays per role (rep, territory, since, cause, reason), the reps and territories small tables.
+Rows and ids added after the build go to small dicts; past a limit the index asks to be rebuilt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import numpy as np
+
+from domain.changes import Change, ChangeKind
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+NONE = -1
+_REASON_CACHE = 4_096  # distinct reason texts remembered for sharing blob space (rule notes repeat)
+
+
+def _us(when: datetime) -> int:
+    return (when - EPOCH) // timedelta(microseconds=1)
+
+
+def _when(us: int) -> datetime:
+    return EPOCH + timedelta(microseconds=us)
+
+
+def _halves(ids: Sequence[UUID]) -> tuple[np.ndarray, np.ndarray]:
+    raw = np.frombuffer(b"".join(i.bytes for i in ids), dtype=">u8").reshape(-1, 2)
+    return raw[:, 0].astype(np.uint64), raw[:, 1].astype(np.uint64)
+
+
+class _Role:
+    """Owner arrays of one role, row-aligned with the accounts."""
+
+    def __init__(self, capacity: int):
+        self.rep = np.full(capacity, NONE, np.int32)
+        self.territory = np.full(capacity, NONE, np.int32)
+        self.since = np.zeros(capacity, np.int64)
+        self.cause = np.zeros(capacity, np.uint8)
+        self.reason_off = np.zeros(capacity, np.uint32)
+        self.reason_len = np.zeros(capacity, np.uint16)
+
+    def arrays(self) -> list[np.ndarray]:
+        return [self.rep, self.territory, self.since, self.cause, self.reason_off, self.reason_len]
+
+    def grow(self, capacity: int) -> None:
+        for name in ("rep", "territory", "since", "cause", "reason_off", "reason_len"):
+            old = getattr(self, name)
+            new = np.full(capacity, NONE if name in ("rep", "territory") else 0, old.dtype)
+            new[: len(old)] = old
+            setattr(self, name, new)
+
+
+class OwnershipIndex:
+    """Current ownership in the active plan at log position `seq`."""
+
+    def __init__(self, seq: int, plan_id: UUID | None, extra_limit: int = 50_000):
+        self.seq = seq
+        self.plan_id = plan_id
+        self.extra_limit = extra_limit
+        self.n = 0
+        self.sorted_n = 0  # rows [0, sorted_n) are ordered by id
+        self.hi = np.zeros(0, np.uint64)
+        self.lo = np.zeros(0, np.uint64)
+        self.ext_off = np.zeros(0, np.uint32)
+        self.ext_len = np.zeros(0, np.uint16)
+        self.name_off = np.zeros(0, np.uint32)
+        self.name_len = np.zeros(0, np.uint16)
+        self.alive = np.zeros(0, np.bool_)
+        self.ext_keys = np.zeros(0, np.int64)  # sorted hashes of the external ids at build time
+        self.ext_rows = np.zeros(0, np.int32)
+        self.blob = bytearray()
+        self.ext_extra: dict[str, int] = {}  # external ids given after the build -> row
+        self.id_extra: dict[UUID, int] = {}  # accounts added after the build -> row
+        self.roles: dict[str, _Role] = {}
+        self.reps: list[tuple[UUID, str, str, str | None]] = []  # (id, name, email, end date)
+        self.rep_index: dict[UUID, int] = {}
+        self.territories: list[tuple[UUID, str]] = []
+        self.territory_index: dict[UUID, int] = {}
+        self.causes: list[str] = []
+        self._reasons: dict[str, tuple[int, int]] = {}
+
+    # -- building ---------------------------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        seq: int,
+        plan_id: UUID | None,
+        accounts: Sequence[tuple[UUID, str, str]],
+        owners: Iterable[tuple[UUID, str, UUID, UUID | None, datetime, str, str | None]],
+        reps: Iterable[tuple[UUID, str, str, Any]],
+        territories: Iterable[tuple[UUID, str]],
+        extra_limit: int = 50_000,
+    ) -> OwnershipIndex:
+        """accounts: (id, external id, name); owners: (account id, role, rep id, territory id, since,
+        cause, reason); reps: (id, name, email, end date); territories: (id, name)."""
+        index = cls(seq, plan_id, extra_limit)
+        for rep in reps:
+            index._put_rep(*rep)
+        for territory_id, name in territories:
+            index._put_territory(territory_id, name)
+        n = len(accounts)
+        hi, lo = _halves([a[0] for a in accounts]) if n else (np.zeros(0, np.uint64),) * 2
+        order = np.lexsort((lo, hi))
+        index.hi, index.lo = hi[order], lo[order]
+        ext = [accounts[i][1].encode() for i in order.tolist()]
+        names = [accounts[i][2].encode() for i in order.tolist()]
+        index.ext_len = np.fromiter(map(len, ext), np.uint16, n)
+        index.name_len = np.fromiter(map(len, names), np.uint16, n)
+        lengths = np.empty(2 * n, np.int64)
+        lengths[0::2], lengths[1::2] = index.ext_len, index.name_len
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.uint32)
+        index.ext_off, index.name_off = starts[0::2].copy(), starts[1::2].copy()
+        index.blob = bytearray(b"".join(b for pair in zip(ext, names, strict=True) for b in pair))
+        index.alive = np.ones(n, np.bool_)
+        hashes = np.fromiter((hash(accounts[i][1]) for i in order.tolist()), np.int64, n)
+        by_hash = np.argsort(hashes, kind="stable")
+        index.ext_keys, index.ext_rows = hashes[by_hash], by_hash.astype(np.int32)
+        index.n = index.sorted_n = n
+        by_role: dict[str, list[tuple[Any, ...]]] = {}
+        for owner in owners:
+            by_role.setdefault(owner[1], []).append(owner)
+        for role, rows in by_role.items():
+            index._set_owners(role, rows)
+        return index
+
+    def _set_owners(self, role: str, rows: list[tuple[Any, ...]]) -> None:
+        """Many owners of one role at once (the build): one array assignment per field."""
+        found = self._rows_of([r[0] for r in rows])
+        keep = found >= 0
+        rows = [r for r, k in zip(rows, keep.tolist(), strict=True) if k]
+        at = found[keep]
+        owners = self.roles.get(role)
+        if owners is None:
+            owners = self.roles[role] = _Role(len(self.hi))
+        owners.rep[at] = np.fromiter((self.rep_index[r[2]] for r in rows), np.int32, len(rows))
+        territory = self.territory_index
+        owners.territory[at] = np.fromiter(
+            (NONE if r[3] is None else territory[r[3]] for r in rows), np.int32, len(rows)
+        )
+        owners.since[at] = np.fromiter((_us(r[4]) for r in rows), np.int64, len(rows))
+        owners.cause[at] = np.fromiter((self._cause(r[5]) for r in rows), np.uint8, len(rows))
+        places = [self._reason(r[6]) for r in rows]
+        owners.reason_off[at] = np.fromiter((p[0] for p in places), np.uint32, len(rows))
+        owners.reason_len[at] = np.fromiter((p[1] for p in places), np.uint16, len(rows))
+
+    def _rows_of(self, ids: Sequence[UUID]) -> np.ndarray:
+        """Rows of many accounts at once (-1 for unknown ones): a vectorised binary search."""
+        if not ids:
+            return np.zeros(0, np.int64)
+        hi, lo = _halves(ids)
+        keys = self.hi[: self.sorted_n]
+        at = np.minimum(np.searchsorted(keys, hi), max(self.sorted_n - 1, 0)).astype(np.int64)
+        hit = (keys[at] == hi) & (self.lo[at] == lo) if self.sorted_n else np.zeros(len(ids), np.bool_)
+        rows = np.where(hit, at, NONE)
+        for k in np.flatnonzero(~hit).tolist():  # added after the build, or sharing a high half
+            row = self.row_of_id(ids[k])
+            rows[k] = NONE if row is None else row
+        return rows
+
+    # -- reading ----------------------------------------------------------------------------------------
+
+    def _text(self, off: Any, length: Any) -> str:
+        o = int(off)
+        return self.blob[o : o + int(length)].decode(errors="replace")
+
+    def row_of_id(self, account_id: UUID) -> int | None:
+        extra = self.id_extra.get(account_id)
+        if extra is not None:
+            return extra
+        h, low = account_id.int >> 64, account_id.int & 0xFFFF_FFFF_FFFF_FFFF
+        keys = self.hi
+        i = int(np.searchsorted(keys[: self.sorted_n], np.uint64(h)))
+        while i < self.sorted_n and int(keys[i]) == h:
+            if int(self.lo[i]) == low:
+                return i
+            i += 1
+        return None
+
+    def row_of_external_id(self, external_id: str) -> int | None:
+        encoded = external_id.encode()
+        extra = self.ext_extra.get(external_id)
+        if extra is not None and self._ext_is(extra, encoded):
+            return extra
+        h = hash(external_id)
+        keys = self.ext_keys
+        i = int(np.searchsorted(keys, h))
+        while i < len(keys) and int(keys[i]) == h:
+            row = int(self.ext_rows[i])
+            if self._ext_is(row, encoded):
+                return row
+            i += 1
+        return None
+
+    def _ext_is(self, row: int, encoded: bytes) -> bool:
+        o = int(self.ext_off[row])
+        return bool(self.alive[row]) and self.blob[o : o + int(self.ext_len[row])] == encoded
+
+    def answer(self, external_id: str, role: str) -> dict[str, Any]:
+        """One lookup answer: owned, unassigned (no owner for the role) or not_found, with why."""
+        base: dict[str, Any] = {
+            "external_id": external_id,
+            "status": "not_found",
+            "role": role,
+            "plan_id": self.plan_id,
+            "account": None,
+            "territory": None,
+            "rep": None,
+            "since": None,
+            "why": None,
+            "seq": self.seq,
+        }
+        row = self.row_of_external_id(external_id)
+        if row is None:
+            return base
+        account_id = UUID(int=(int(self.hi[row]) << 64) | int(self.lo[row]))
+        name = self._text(self.name_off[row], self.name_len[row])
+        base["account"] = {"id": account_id, "external_id": external_id, "name": name}
+        owners = self.roles.get(role)
+        rep = NONE if owners is None else int(owners.rep[row])
+        if owners is None or rep == NONE:
+            base["status"] = "unassigned"
+            return base
+        rep_id, rep_name, email, end_date = self.reps[rep]
+        t = int(owners.territory[row])
+        base.update(
+            status="owned",
+            rep={"id": rep_id, "name": rep_name, "email": email, "end_date": end_date},
+            territory=None if t == NONE else {"id": self.territories[t][0], "name": self.territories[t][1]},
+            since=_when(int(owners.since[row])),
+            why={
+                "cause": self.causes[int(owners.cause[row])],
+                "reason": self._text(owners.reason_off[row], owners.reason_len[row]) or None,
+            },
+        )
+        return base
+
+    @property
+    def nbytes(self) -> int:
+        arrays: list[np.ndarray] = [self.hi, self.lo, self.ext_off, self.ext_len, self.name_off]
+        arrays += [self.name_len, self.alive]
+        arrays += [self.ext_keys, self.ext_rows, *(a for r in self.roles.values() for a in r.arrays())]
+        tables = 200 * (len(self.reps) + len(self.territories) + len(self._reasons))
+        extras = 150 * (len(self.ext_extra) + len(self.id_extra))
+        return sum(a.nbytes for a in arrays) + len(self.blob) + tables + extras
+
+    @property
+    def owned(self) -> int:
+        return max((int(np.count_nonzero(r.rep[: self.n] != NONE)) for r in self.roles.values()), default=0)
+
+    # -- applying changes -------------------------------------------------------------------------------
+
+    def apply(self, seq: int, change: Change) -> bool:
+        """Apply one change at log position `seq`. False: the index cannot follow it (a plan switch, an
+        unknown rep or territory, too many additions) and must be rebuilt; it is then left unchanged."""
+        kind = change.kind
+        if kind == ChangeKind.PLAN:
+            return False
+        if kind == ChangeKind.ACCOUNT:
+            if not self._apply_account(change):
+                return False
+        elif kind == ChangeKind.OWNER:
+            if change.plan_id != self.plan_id:
+                return False
+            row = self.row_of_id(change.subject_id)
+            if row is None or change.role is None:
+                return False
+            if change.to_rep_id is None:
+                owners = self.roles.get(change.role)
+                if owners is not None:
+                    owners.rep[row] = NONE
+            else:
+                if change.to_rep_id not in self.rep_index:
+                    return False
+                if change.to_territory_id is not None and change.to_territory_id not in self.territory_index:
+                    return False
+                self._set_owner(
+                    row,
+                    change.role,
+                    change.to_rep_id,
+                    change.to_territory_id,
+                    change.valid_from,
+                    change.cause,
+                    change.reason,
+                )
+        elif kind == ChangeKind.REP:
+            d = change.data
+            self._put_rep(change.subject_id, d["name"], d["email"], d.get("end_date"))
+        elif kind == ChangeKind.TERRITORY and change.plan_id == self.plan_id:
+            self._put_territory(change.subject_id, change.data["name"])
+        self.seq = seq
+        return True
+
+    def _apply_account(self, change: Change) -> bool:
+        d = change.data
+        row = self.row_of_id(change.subject_id)
+        if row is None:
+            if d.get("deleted"):
+                return True
+            if len(self.id_extra) >= self.extra_limit:
+                return False
+            row = self._append_row(change.subject_id)
+            self.id_extra[change.subject_id] = row
+        elif d.get("deleted"):
+            self.alive[row] = False
+            return True
+        ext, name = d["external_id"].encode(), d["name"].encode()
+        if self.blob[int(self.ext_off[row]) : int(self.ext_off[row]) + int(self.ext_len[row])] != ext or (
+            not self.alive[row]
+        ):
+            if len(self.ext_extra) >= self.extra_limit:
+                return False
+            self.ext_off[row], self.ext_len[row] = self._put_bytes(ext)
+            self.ext_extra[d["external_id"]] = row
+        self.name_off[row], self.name_len[row] = self._put_bytes(name)
+        self.alive[row] = True
+        return True
+
+    def _put_bytes(self, data: bytes) -> tuple[int, int]:
+        off = len(self.blob)
+        self.blob += data
+        return off, len(data)
+
+    def _append_row(self, account_id: UUID) -> int:
+        if self.n == len(self.hi):
+            capacity = self.n + self.n // 4 + 1024
+            for name in ("hi", "lo", "ext_off", "ext_len", "name_off", "name_len", "alive"):
+                old = getattr(self, name)
+                new = np.zeros(capacity, old.dtype)
+                new[: len(old)] = old
+                setattr(self, name, new)
+            for owners in self.roles.values():
+                owners.grow(capacity)
+        row = self.n
+        self.hi[row], self.lo[row] = account_id.int >> 64, account_id.int & 0xFFFF_FFFF_FFFF_FFFF
+        self.n += 1
+        return row
+
+    def _set_owner(
+        self,
+        row: int,
+        role: str,
+        rep_id: UUID,
+        territory_id: UUID | None,
+        since: datetime,
+        cause: str,
+        reason: str | None,
+    ) -> None:
+        owners = self.roles.get(role)
+        if owners is None:
+            owners = self.roles[role] = _Role(len(self.hi))
+        owners.rep[row] = self.rep_index[rep_id]
+        owners.territory[row] = NONE if territory_id is None else self.territory_index[territory_id]
+        owners.since[row] = _us(since)
+        owners.cause[row] = self._cause(cause)
+        owners.reason_off[row], owners.reason_len[row] = self._reason(reason)
+
+    def _cause(self, cause: str) -> int:
+        if cause not in self.causes:
+            self.causes.append(cause)
+        return self.causes.index(cause)
+
+    def _reason(self, reason: str | None) -> tuple[int, int]:
+        """Where a reason text sits in the blob; repeated texts (rule notes) share one copy."""
+        text = reason or ""
+        place = self._reasons.get(text)
+        if place is None:
+            place = self._put_bytes(text.encode()[:65_535])  # notes are at most 1,000 characters
+            if len(self._reasons) >= _REASON_CACHE:
+                self._reasons.clear()
+            self._reasons[text] = place
+        return place
+
+    def _put_rep(self, rep_id: UUID, name: str, email: str, end_date: Any) -> None:
+        entry = (rep_id, name, email, None if end_date is None else str(end_date))
+        i = self.rep_index.get(rep_id)
+        if i is None:
+            self.rep_index[rep_id] = len(self.reps)
+            self.reps.append(entry)
+        else:
+            self.reps[i] = entry
+
+    def _put_territory(self, territory_id: UUID, name: str) -> None:
+        i = self.territory_index.get(territory_id)
+        if i is None:
+            self.territory_index[territory_id] = len(self.territories)
+            self.territories.append((territory_id, name))
+        else:
+            self.territories[i] = (territory_id, name)

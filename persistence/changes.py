@@ -1,0 +1,163 @@
+"""The change log: append changes in the writer's transaction, read them after a seq, and wake workers.
+
+`append` takes the seqs from the tenant row (`ownership_version` is the head) as the last step before the
+commit: the row lock serialises a tenant's writers, so the seqs are gap-free and in commit order, and a
+reader that has seen seq N has seen everything before it. On PostgreSQL it also sends NOTIFY, which is
+delivered at commit to every worker LISTENing (docs/change-stream.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import sqlalchemy as sa
+
+from domain.changes import Change, ChangeKind
+from persistence.tables import ChangeRow, TenantRow
+
+log = logging.getLogger("territory.changes")
+CHANGES = ChangeRow.__table__
+CHANNEL = "territory_changes"
+# Who is writing, for the log's actor and request_id columns: set per request by the api, "cli" by the CLI.
+ACTOR: ContextVar[str | None] = ContextVar("territory_actor", default=None)
+REQUEST_ID: ContextVar[str | None] = ContextVar("territory_request_id", default=None)
+BATCH = 5_000
+
+
+def _dialect(db: Any) -> str:
+    bind = getattr(db, "bind", None)
+    return (bind or db).dialect.name
+
+
+def _row(tenant_id: uuid.UUID, seq: int, c: Change, now: datetime, actor: Any, request: Any) -> dict:
+    return {
+        "tenant_id": tenant_id,
+        "seq": seq,
+        "kind": c.kind.value,
+        "subject_id": c.subject_id,
+        "external_id": c.data.get("external_id") if c.kind == ChangeKind.ACCOUNT else None,
+        "role": c.role,
+        "plan_id": c.plan_id,
+        "from_rep_id": c.from_rep_id,
+        "to_rep_id": c.to_rep_id,
+        "from_territory_id": c.from_territory_id,
+        "to_territory_id": c.to_territory_id,
+        "cause": c.cause,
+        "reason": None if c.reason is None else c.reason[:1000],
+        "data": dict(c.data),
+        "valid_from": c.valid_from,
+        "recorded_at": now,
+        "actor": actor,
+        "request_id": request,
+    }
+
+
+async def append(db: Any, tenant_id: uuid.UUID, changes: Sequence[Change]) -> int | None:
+    """Write the changes at the end of the tenant's log, in the caller's transaction (`db`: a session or a
+    connection). Answers the new head seq, or None when there was nothing to write."""
+    if not changes:
+        return None
+    result = await db.execute(
+        sa.update(TenantRow)
+        .where(TenantRow.id == tenant_id)
+        .values(ownership_version=TenantRow.ownership_version + len(changes))
+        .returning(TenantRow.ownership_version)
+    )
+    head = int(result.scalar_one())
+    first = head - len(changes) + 1
+    now, actor, request = datetime.now(UTC), ACTOR.get(), REQUEST_ID.get()
+    rows = [_row(tenant_id, first + i, c, now, actor, request) for i, c in enumerate(changes)]
+    for start in range(0, len(rows), BATCH):
+        await db.execute(sa.insert(CHANGES), rows[start : start + BATCH])
+    if _dialect(db) == "postgresql":
+        await db.execute(sa.select(sa.func.pg_notify(CHANNEL, f"{tenant_id}:{head}")))
+    return head
+
+
+def to_change(r: Any) -> Change:
+    return Change(
+        kind=ChangeKind(r.kind),
+        subject_id=r.subject_id,
+        valid_from=r.valid_from,
+        role=r.role,
+        plan_id=r.plan_id,
+        from_rep_id=r.from_rep_id,
+        to_rep_id=r.to_rep_id,
+        from_territory_id=r.from_territory_id,
+        to_territory_id=r.to_territory_id,
+        cause=r.cause,
+        reason=r.reason,
+        data=r.data or {},
+    )
+
+
+async def read_after(
+    db: Any, tenant_id: uuid.UUID, after: int, limit: int, kinds: Sequence[str] | None = None
+) -> list[Any]:
+    """Rows with seq > after, in seq order, at most `limit`."""
+    stmt = sa.select(CHANGES).where(CHANGES.c.tenant_id == tenant_id, CHANGES.c.seq > after)
+    if kinds:
+        stmt = stmt.where(CHANGES.c.kind.in_(list(kinds)))
+    return list((await db.execute(stmt.order_by(CHANGES.c.seq).limit(limit))).all())
+
+
+async def head(db: Any, tenant_id: uuid.UUID) -> int:
+    stmt = sa.select(TenantRow.ownership_version).where(TenantRow.id == tenant_id)
+    return int((await db.execute(stmt)).scalar_one())
+
+
+async def count_after(db: Any, tenant_id: uuid.UUID, after: int) -> int:
+    stmt = sa.select(sa.func.count()).where(CHANGES.c.tenant_id == tenant_id, CHANGES.c.seq > after)
+    return int((await db.execute(stmt)).scalar_one())
+
+
+async def listen(
+    url: str,
+    woken: Callable[[uuid.UUID, int], None],
+    reconnected: Callable[[], None],
+    retry_seconds: float = 1.0,
+) -> None:
+    """Run until cancelled: LISTEN on a dedicated connection (not through PgBouncer in transaction mode)
+    and call `woken(tenant, seq)` per NOTIFY; after the connection is lost, reconnect with a pause and call
+    `reconnected()`, since notifications sent meanwhile are gone."""
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+    first = True
+    while True:
+        lost = asyncio.Event()
+        conn = None
+        try:
+            conn = await asyncpg.connect(dsn, timeout=5)
+            conn.add_termination_listener(lambda _c, lost=lost: lost.set())
+
+            def notified(_c: Any, _pid: int, _channel: str, payload: str) -> None:
+                tenant, _, seq = payload.partition(":")
+                with contextlib.suppress(ValueError):
+                    woken(uuid.UUID(tenant), int(seq))
+
+            await conn.add_listener(CHANNEL, notified)
+            if not first:
+                reconnected()
+            first = False
+            while not lost.is_set():  # a silent network loss shows only when we ask
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(lost.wait(), 5)
+                if not lost.is_set():
+                    await asyncio.wait_for(conn.fetchval("SELECT 1"), 5)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the database is down or the connection broke: try again
+            log.info("change listener: %r; reconnecting", exc)
+            first = False
+        finally:
+            if conn is not None and not conn.is_closed():
+                with contextlib.suppress(Exception):
+                    await conn.close(timeout=1)
+        await asyncio.sleep(retry_seconds)
