@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.config import AppSettings
 from api.errors import PayloadTooLarge, install_error_handlers, problem_for
-from api.rest import assigning, coverage, health, imports, operations, ownership, reports, scoring
+from api.rest import assigning, coverage, events, health, imports, operations, ownership, reports, scoring
 from api.rest import settings as settings_routes
 from api.rest.resources import build_resource_routers
 from api.services.context import AppContext
+from api.services.events import Deliverer
 from api.services.operations import Runner
 from api.services.ownership import OwnershipService
 from persistence.changes import REQUEST_ID
@@ -115,7 +118,15 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if settings.worker_in_process:
+            ctx.deliverer = Deliverer(ctx, retry_scale=settings.webhook_retry_scale)
+            worker = asyncio.create_task(ctx.deliverer.run())
         yield
+        if worker is not None:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
         await ctx.operations.close()
         await ctx.ownership.close()
         await ctx.keys.close()
@@ -145,6 +156,7 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
     app.include_router(coverage.router)
     app.include_router(reports.router)
     app.include_router(operations.router)
+    app.include_router(events.router)
 
     from api.graphql.schema import graphql_router
 
@@ -185,6 +197,7 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
                     {"name": "scoring", "description": "Scores, potential, tiers and capacity, explained"},
                     {"name": "coverage", "description": "Covered or why not; overlaps; monthly review lists"},
                     {"name": "reports", "description": "Coverage review, weekly metrics, territory plan"},
+                    {"name": "events", "description": "Events from the change log: a feed and webhooks"},
                     {"name": "health", "description": "Liveness and readiness"},
                 ],
             )

@@ -20,4 +20,9 @@ class AppSettings(BaseSettings):
     ownership_catch_up_limit: int = 20_000
     # how long a key the database confirmed is accepted by lookups while the database cannot be reached
     key_cache_seconds: float = 60.0
+    # run the background worker (webhook delivery) inside each API process; turn off where separate
+    # `territory worker` processes do it
+    worker_in_process: bool = True
+    # multiplies the webhook retry schedule (domain.defaults.WEBHOOK_RETRY_SECONDS): below 1 retries sooner
+    webhook_retry_scale: float = 1.0
     log_level: str = "info"

@@ -196,6 +196,13 @@ DEFAULT_PAGE_SIZE = 50
 MAX_LOOKUP_BATCH = 1_000
 # accounts listed in one answer (unmatched, conflicts, moves...); the counts beside them are complete
 MAX_LISTED_ACCOUNTS = 1_000
+# Webhook retries (docs/change-stream.md): the Standard Webhooks schedule (immediately, 5 s, 5 min, 30 min,
+# 2 h, 5 h, 10 h, 10 h), continued to about three days in all; after the last one the endpoint is disabled
+# and keeps its place, so re-enabling it delivers everything it missed.
+WEBHOOK_RETRY_SECONDS = (5, 300, 1_800, 7_200, 18_000, 36_000, 36_000, 50_400, 86_400)
+WEBHOOK_TIMEOUT_SECONDS = 10.0
+WEBHOOK_SECRET_OVERLAP_HOURS = 24.0  # after a rotation, the old secret signs too for this long
+WEBHOOK_BATCH = 100  # events one endpoint is sent per turn
 
 
 def settings_to_dict(settings: TenantSettings) -> dict[str, Any]:

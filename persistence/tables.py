@@ -403,4 +403,54 @@ class OperationRow(SQLModel, table=True):
     heartbeat_at: datetime | None = _ts()
 
 
+class WebhookEndpointRow(SQLModel, table=True):
+    """A tenant's webhook receiver and its place in the change log: every event up to `delivered_seq` was
+    delivered (or is not of a type it wants). One worker at a time holds a lease on it, taken with
+    FOR UPDATE SKIP LOCKED, so its events go out in log order; a lease that is not renewed expires."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (sa.Index(None, "enabled", "next_attempt_at"),)
+    tenant_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, primary_key=True))
+    url: str = _str(2000, nullable=False)
+    description: str | None = _str(500)
+    types: list = _json(list)  # empty: every type
+    secret: str = _str(100, nullable=False)
+    previous_secret: str | None = _str(100)
+    previous_until: datetime | None = _ts()
+    enabled: bool = Field(default=True, sa_column=sa.Column(sa.Boolean, nullable=False))
+    disabled_reason: str | None = _str(500)
+    delivered_seq: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
+    attempts: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False))
+    next_attempt_at: datetime | None = _ts()
+    replay_from: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger))
+    replay_to: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger))
+    lease_owner: str | None = _str(100)  # the worker delivering to it now
+    lease_until: datetime | None = _ts()  # after this, another worker may take it over
+    created_at: datetime | None = _ts(nullable=False)
+    updated_at: datetime | None = _ts(nullable=False)
+
+
+class WebhookAttemptRow(SQLModel, table=True):
+    """Every delivery attempt of every event to every endpoint: the delivery log."""
+
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (sa.Index(None, "tenant_id", "endpoint_id", "at"),)
+    tenant_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, primary_key=True))
+    endpoint_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, primary_key=True))
+    seq: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=False))
+    attempt: int = Field(sa_column=sa.Column(sa.Integer, primary_key=True, autoincrement=False))
+    event_id: str = _str(80, nullable=False)
+    event_type: str = _str(40, nullable=False)
+    status_code: int | None = Field(default=None, sa_column=sa.Column(sa.Integer))
+    error: str | None = _str(500)
+    duration_ms: float = Field(default=0.0, sa_column=sa.Column(sa.Float, nullable=False))
+    at: datetime | None = _ts(nullable=False)
+    worker: str | None = _str(100)
+
+
 metadata = SQLModel.metadata

@@ -27,6 +27,8 @@ from api.services import assigning as assigning_service
 from api.services import capacity as capacity_service
 from api.services import coverage as coverage_service
 from api.services import equity as equity_service
+from api.services import events as events_service
+from api.services import events_schemas as es
 from api.services import history as history_service
 from api.services import operations as operations_service
 from api.services import rebalancing as rebalancing_service
@@ -321,6 +323,9 @@ strawberry.enum(s.OperationState)
 _GENERATED[s.FieldProblem] = FieldProblem
 OperationErrorType = _out(s.OperationError, "OperationError")
 Operation = _out(s.OperationRead, "Operation")
+strawberry.enum(es.EventType, name="EventType")
+EventGQL = _out(es.EventRead, "Event")
+EventPage = _out(es.EventPage, "EventPage")
 OperationPage = _out(s.OperationPage, "OperationPage")
 
 
@@ -709,6 +714,19 @@ class Query:
         c = info.context
         found = await call(history_service.movement_report(c.ctx, c.principal, since, until, role.value))
         return s.MovementRead.model_validate(found)
+
+    @strawberry.field(description="Events after a position in the change log, oldest first (the feed)")
+    async def events(
+        self,
+        info: Info,
+        after: int = 0,
+        types: list[es.EventType] | None = None,
+        first: int | None = None,
+    ) -> EventPage:  # type: ignore[valid-type]
+        c = info.context
+        wanted = [t.value for t in types or []]
+        page = await call(events_service.list_events(c.ctx, c.principal, after, wanted, first))
+        return es.EventPage.model_validate(es.EventPage.model_validate(page).model_dump(mode="json"))
 
     @strawberry.field(
         description="Owners of up to 1,000 accounts by external id, in the order asked, and why; with "

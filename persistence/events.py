@@ -1,0 +1,159 @@
+"""Events and webhooks in SQL: log entries as events with the names they mention, webhook endpoints, the
+claim of a due endpoint by one worker (FOR UPDATE SKIP LOCKED), and the delivery log."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from persistence.tables import (
+    AccountRow,
+    ChangeRow,
+    PlanRow,
+    RepRow,
+    TenantRow,
+    TerritoryRow,
+    WebhookAttemptRow,
+    WebhookEndpointRow,
+)
+
+CHANGES = ChangeRow.__table__
+ENDPOINTS = WebhookEndpointRow.__table__
+ATTEMPTS = WebhookAttemptRow.__table__
+E = ENDPOINTS.c
+
+
+async def log_entries(
+    db: Any, tenant_id: uuid.UUID, after: int, limit: int, kinds: Sequence[str], upto: int | None = None
+) -> list[Any]:
+    c = CHANGES.c
+    stmt = sa.select(CHANGES).where(c.tenant_id == tenant_id, c.seq > after, c.kind.in_(list(kinds)))
+    if upto is not None:
+        stmt = stmt.where(c.seq <= upto)
+    return list((await db.execute(stmt.order_by(c.seq).limit(limit))).all())
+
+
+async def names(db: Any, tenant_id: uuid.UUID, rows: Sequence[Any]) -> dict[str, dict[Any, Any]]:
+    """The accounts, reps, territories and plans the entries mention, by id, as they are now."""
+    wanted: dict[str, set[Any]] = {"accounts": set(), "reps": set(), "territories": set(), "plans": set()}
+    for r in rows:
+        if r.kind == "owner":
+            wanted["accounts"].add(r.subject_id)
+            wanted["reps"] |= {r.from_rep_id, r.to_rep_id} - {None}
+            wanted["territories"] |= {r.from_territory_id, r.to_territory_id} - {None}
+        elif r.kind == "plan":
+            wanted["plans"].add(r.subject_id)
+    tables = {
+        "accounts": (AccountRow.__table__, ("external_id", "name")),
+        "reps": (RepRow.__table__, ("name", "email")),
+        "territories": (TerritoryRow.__table__, ("name",)),
+        "plans": (PlanRow.__table__, ("name",)),
+    }
+    out: dict[str, dict[Any, Any]] = {}
+    for key, (table, columns) in tables.items():
+        ids = list(wanted[key])
+        out[key] = {}
+        if ids:
+            stmt = sa.select(table.c.id, *(table.c[col] for col in columns)).where(
+                table.c.tenant_id == tenant_id, table.c.id.in_(ids)
+            )
+            out[key] = {r[0]: dict(zip(columns, r[1:], strict=True)) for r in await db.execute(stmt)}
+    return out
+
+
+async def head(db: Any, tenant_id: uuid.UUID) -> int:
+    stmt = sa.select(TenantRow.ownership_version).where(TenantRow.id == tenant_id)
+    return int((await db.execute(stmt)).scalar_one())
+
+
+# -- endpoints ----------------------------------------------------------------------------------------
+
+
+async def add_endpoint(db: Any, row: dict[str, Any]) -> None:
+    await db.execute(sa.insert(ENDPOINTS).values(**row))
+
+
+async def get_endpoint(db: Any, tenant_id: uuid.UUID, endpoint_id: uuid.UUID) -> Any | None:
+    stmt = sa.select(ENDPOINTS).where(E.tenant_id == tenant_id, E.id == endpoint_id)
+    return (await db.execute(stmt)).first()
+
+
+async def list_endpoints(db: Any, tenant_id: uuid.UUID, after: uuid.UUID | None, limit: int) -> list[Any]:
+    stmt = sa.select(ENDPOINTS).where(E.tenant_id == tenant_id)
+    if after is not None:
+        stmt = stmt.where(E.id > after)
+    return list((await db.execute(stmt.order_by(E.id).limit(limit))).all())
+
+
+async def update_endpoint(db: Any, tenant_id: uuid.UUID, endpoint_id: uuid.UUID, **values: Any) -> None:
+    await db.execute(
+        sa.update(ENDPOINTS).where(E.tenant_id == tenant_id, E.id == endpoint_id).values(**values)
+    )
+
+
+async def delete_endpoint(db: Any, tenant_id: uuid.UUID, endpoint_id: uuid.UUID) -> None:
+    await db.execute(
+        sa.delete(ATTEMPTS).where(ATTEMPTS.c.tenant_id == tenant_id, ATTEMPTS.c.endpoint_id == endpoint_id)
+    )
+    await db.execute(sa.delete(ENDPOINTS).where(E.tenant_id == tenant_id, E.id == endpoint_id))
+
+
+async def claim_due(db: Any, now: datetime, owner: str, lease_seconds: float) -> Any | None:
+    """Lease one enabled endpoint that has something to send, no retry pending and no live lease; rows
+    another worker is claiming at the same moment are skipped (FOR UPDATE SKIP LOCKED on PostgreSQL).
+    Answers the endpoint as leased, or None. Commit right after, so the lease is seen by every worker."""
+    heads = sa.select(TenantRow.ownership_version).where(TenantRow.id == E.tenant_id).scalar_subquery()
+    stmt = sa.select(E.tenant_id, E.id).where(
+        E.enabled.is_(True),
+        sa.or_(E.next_attempt_at.is_(None), E.next_attempt_at <= now),
+        sa.or_(E.lease_until.is_(None), E.lease_until < now),
+        sa.or_(E.delivered_seq < heads, E.replay_from.is_not(None)),
+    )
+    stmt = stmt.order_by(E.next_attempt_at.nulls_first(), E.id).limit(1).with_for_update(skip_locked=True)
+    found = (await db.execute(stmt)).first()
+    if found is None:
+        return None
+    until = now + timedelta(seconds=lease_seconds)
+    await update_endpoint(db, found.tenant_id, found.id, lease_owner=owner, lease_until=until)
+    return await get_endpoint(db, found.tenant_id, found.id)
+
+
+async def renew(db: Any, endpoint: Any, owner: str, until: datetime, **values: Any) -> bool:
+    """Write the endpoint's progress if this worker still holds its lease; False if it lost it."""
+    result = await db.execute(
+        sa.update(ENDPOINTS)
+        .where(E.tenant_id == endpoint.tenant_id, E.id == endpoint.id, E.lease_owner == owner)
+        .values(lease_until=until, **values)
+    )
+    return bool(result.rowcount)
+
+
+async def next_due(db: Any) -> datetime | None:
+    """The earliest retry time of an enabled endpoint (to know how long a worker may sleep)."""
+    stmt = sa.select(sa.func.min(E.next_attempt_at)).where(E.enabled.is_(True))
+    return (await db.execute(stmt)).scalar()
+
+
+async def record_attempt(db: Any, row: dict[str, Any]) -> None:
+    """`attempt` is numbered per endpoint and event: a replay's sending is the next attempt of it."""
+    a = ATTEMPTS.c
+    stmt = sa.select(sa.func.coalesce(sa.func.max(a.attempt), 0)).where(
+        a.tenant_id == row["tenant_id"], a.endpoint_id == row["endpoint_id"], a.seq == row["seq"]
+    )
+    row = row | {"attempt": int((await db.execute(stmt)).scalar_one()) + 1}
+    await db.execute(sa.insert(ATTEMPTS).values(**row))
+
+
+async def attempts(
+    db: Any, tenant_id: uuid.UUID, endpoint_id: uuid.UUID, before: tuple[int, int] | None, limit: int
+) -> list[Any]:
+    """Newest first; `before`: (seq, attempt) of the last row of the previous page."""
+    a = ATTEMPTS.c
+    stmt = sa.select(ATTEMPTS).where(a.tenant_id == tenant_id, a.endpoint_id == endpoint_id)
+    if before is not None:
+        stmt = stmt.where(sa.tuple_(a.seq, a.attempt) < sa.tuple_(*before))
+    return list((await db.execute(stmt.order_by(a.seq.desc(), a.attempt.desc()).limit(limit))).all())
