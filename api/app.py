@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,9 +21,9 @@ from api.rest import assigning, coverage, events, health, imports, operations, o
 from api.rest import settings as settings_routes
 from api.rest.resources import build_resource_routers
 from api.services.context import AppContext
-from api.services.events import Deliverer
 from api.services.operations import Runner
 from api.services.ownership import OwnershipService
+from api.services.worker import Worker
 from persistence.changes import REQUEST_ID
 from persistence.db import make_engine, make_session_factory
 from persistence.keyprobe import KeyProbe
@@ -118,15 +116,12 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        worker = None
-        if settings.worker_in_process:
-            ctx.deliverer = Deliverer(ctx, retry_scale=settings.webhook_retry_scale)
-            worker = asyncio.create_task(ctx.deliverer.run())
+        worker = Worker(ctx, retry_scale=settings.webhook_retry_scale) if settings.worker_in_process else None
+        if worker is not None:
+            worker.start()
         yield
         if worker is not None:
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+            await worker.stop()
         await ctx.operations.close()
         await ctx.ownership.close()
         await ctx.keys.close()

@@ -29,6 +29,41 @@ def main() -> None:
 
 
 @main.command()
+@click.option("--concurrency", default=4, show_default=True, type=int, help="Webhook endpoints at once.")
+@click.option("--operations/--no-operations", default=True, help="Run long-running operations.")
+@click.option("--webhooks/--no-webhooks", default=True, help="Deliver webhooks.")
+def worker(concurrency: int, operations: bool, webhooks: bool) -> None:
+    """Run a background worker: webhook delivery and long-running operations. Start as many as you like,
+    on any hosts, against one PostgreSQL database: they share the work (FOR UPDATE SKIP LOCKED)."""
+    import signal
+
+    from api.services.context import AppContext
+    from api.services.operations import Runner
+    from api.services.worker import Worker
+    from persistence.db import make_session_factory
+
+    settings = AppSettings()
+
+    async def go() -> None:
+        engine = make_engine(settings.database_url)
+        ctx = AppContext(engine=engine, session_factory=make_session_factory(engine), operations=Runner())
+        running = Worker(ctx, webhooks, operations, settings.webhook_retry_scale, concurrency)
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)  # type: ignore[union-attr]
+        click.echo(f"worker {ctx.operations.name}: webhooks={webhooks} operations={operations}", err=True)
+        try:
+            await running.run()
+        except asyncio.CancelledError:
+            click.echo("worker stopping", err=True)
+        finally:
+            await engine.dispose()
+
+    _run(go())
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int)
@@ -329,32 +364,43 @@ def optimize(
                 if active is None:
                     raise click.ClickException("the tenant has no active plan; name one with --plan")
                 target = active.id
+            working = asyncio.create_task(runner.run(ctx))  # this process is a worker too
             op = await start_optimize(ctx, p, target, request)
-            reporter, task = runner.reporters[op["id"]], runner.tasks[op["id"]]
+
+            async def state() -> tuple[bool, float, str]:
+                """Done?, progress and message: live from this process's run, else from the row (a
+                `territory worker` elsewhere may have taken it)."""
+                row = await get_operation(ctx, p, op["id"])
+                live = runner.reporters.get(op["id"])
+                done = row["state"] not in ("queued", "running")
+                if live is not None and not done:
+                    return False, live.fraction, live.message
+                return done, row["progress"], row["message"] or ""
+
             if sys.stderr.isatty():
                 shown = 0
                 with click.progressbar(
-                    length=100,
-                    label="optimising",
-                    file=sys.stderr,
-                    show_eta=False,
-                    item_show_func=lambda _: reporter.message,
+                    length=100, label="optimising", file=sys.stderr, show_eta=False
                 ) as bar:
-                    while not task.done():
-                        await asyncio.wait({task}, timeout=0.2)
-                        now = int(reporter.fraction * 100)
-                        bar.update(now - shown, None)
-                        shown = now
+                    while True:
+                        done, fraction, _ = await state()
+                        bar.update(int(fraction * 100) - shown, None)
+                        shown = int(fraction * 100)
+                        if done:
+                            break
+                        await asyncio.sleep(0.2)
             else:  # a log, not a terminal: one line per stage
                 said = None
                 while True:
-                    await asyncio.wait({task}, timeout=0.2)
-                    line = f"optimising {reporter.fraction:4.0%} {reporter.message}"
+                    done, fraction, message = await state()
+                    line = f"optimising {fraction:4.0%} {message}"
                     if line != said:
                         click.echo(line, err=True)
                         said = line
-                    if task.done():
+                    if done:
                         break
+                    await asyncio.sleep(0.2)
+            working.cancel()
             return await get_operation(ctx, p, op["id"])
         finally:
             await runner.close()

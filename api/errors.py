@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.services.context import Forbidden, Unauthorized
@@ -58,6 +60,14 @@ ERROR_TABLE: dict[type[DomainError], tuple[int, str]] = {
     Unavailable: (503, "Service unavailable"),
 }
 RETRY_AFTER_SECONDS = "5"
+
+# what a database that cannot be reached raises (persistence.db.is_unavailable tells which of them mean that)
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    DBAPIError,
+    OSError,  # ConnectionRefusedError, TimeoutError, socket.gaierror
+    asyncpg.PostgresError,  # PostgresConnectionError, CannotConnectNowError
+    asyncpg.InterfaceError,
+)
 
 
 def status_for(exc: DomainError) -> tuple[int, str]:
@@ -132,9 +142,21 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         return problem(exc.status_code, str(exc.detail), str(exc.detail), code)
 
+    async def _database(request: Request, exc: Exception) -> Response:
+        """The classes a lost database surfaces as, answered 503 here: Starlette hands `Exception` to its
+        last-resort middleware, which re-raises after answering, so uvicorn logs an unhandled exception
+        and drops the client's connection. Anything else of these classes goes on to `_unexpected`."""
+        if not is_unavailable(exc):
+            raise exc
+        log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+        return problem_for(Unavailable("the database cannot be reached; retry"))
+
+    for cls in DATABASE_ERRORS:
+        app.add_exception_handler(cls, _database)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        if is_unavailable(exc):
+        if is_unavailable(exc):  # wrapped in something else: answered, but the connection is dropped
             log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
             return problem_for(Unavailable("the database cannot be reached; retry"))
         log.exception("unexpected error on %s %s", request.method, request.url.path)

@@ -80,3 +80,27 @@ async def page(
     stmt = stmt.order_by(C.created_at.desc(), C.id.desc()).limit(limit)
     async with engine.connect() as conn:
         return list((await conn.execute(stmt)).all())
+
+
+async def claim_queued(engine: AsyncEngine, worker: str, now: datetime) -> Any | None:
+    """Take the oldest queued operation for this worker: FOR UPDATE SKIP LOCKED, so two workers never take
+    the same one (PostgreSQL); answers it as running, or None."""
+    async with engine.begin() as conn:
+        stmt = (
+            sa.select(C.tenant_id, C.id)
+            .where(C.state == "queued")
+            .order_by(C.created_at)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        found = (await conn.execute(stmt)).first()
+        if found is None:
+            return None
+        taken = await conn.execute(
+            sa.update(OPERATIONS)
+            .where(C.tenant_id == found.tenant_id, C.id == found.id, C.state == "queued")
+            .values(state="running", started_at=now, heartbeat_at=now, worker=worker)
+        )
+        if not taken.rowcount:  # SQLite: another task of this process took it first
+            return None
+        return (await conn.execute(sa.select(OPERATIONS).where(C.id == found.id))).first()

@@ -385,7 +385,16 @@ class OperationRow(SQLModel, table=True):
     worker. The worker running it writes a heartbeat; one that stops writing is reported as lost."""
 
     __tablename__ = "operations"
-    __table_args__ = (sa.Index(None, "tenant_id", "created_at"),)
+    __table_args__ = (
+        sa.Index(None, "tenant_id", "created_at"),
+        sa.Index(
+            None,
+            "state",
+            "created_at",
+            postgresql_where=sa.text("state = 'queued'"),
+            sqlite_where=sa.text("state = 'queued'"),
+        ),
+    )
     id: uuid.UUID = _id()
     tenant_id: uuid.UUID = _tenant()
     kind: str = _str(40, nullable=False)
@@ -397,6 +406,8 @@ class OperationRow(SQLModel, table=True):
     result: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(JSONType))
     error: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(JSONType))
     cancel_requested: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False))
+    actor: str | None = _str(64)  # the API key that started it (its changes are recorded as that key's)
+    worker: str | None = _str(100)  # the worker process running it
     created_at: datetime | None = _ts(nullable=False)
     started_at: datetime | None = _ts()
     finished_at: datetime | None = _ts()

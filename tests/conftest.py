@@ -15,6 +15,7 @@ import pytest
 
 from api.app import create_app
 from api.config import AppSettings
+from api.services.worker import Worker
 from persistence.db import make_engine, upgrade
 from persistence.tenants import create_key, create_tenant
 
@@ -84,7 +85,12 @@ async def engine(db_url: str) -> AsyncIterator:
 @pytest.fixture(scope="session")
 async def app(engine):  # noqa: ANN001
     application = create_app(AppSettings(database_url=str(engine.url)), engine=engine)
+    # httpx's ASGI transport runs no lifespan: start the in-process worker's operations as serve would
+    # (webhook delivery is driven by the tests that need it, step by step)
+    worker = Worker(application.state.ctx, webhooks=False)
+    worker.start()
     yield application
+    await worker.stop()
     await application.state.ctx.operations.close()
     await application.state.ctx.ownership.close()
 

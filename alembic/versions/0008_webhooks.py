@@ -1,4 +1,5 @@
-"""webhooks: endpoints with their place in the change log, and every delivery attempt
+"""webhooks: endpoints with their place in the change log, and every delivery attempt; operations are
+claimed by workers (who started each, which worker runs it, and an index of the queued ones)
 
 Revision ID: 0008
 Revises: 0007
@@ -75,8 +76,23 @@ def upgrade() -> None:
             batch_op.f("ix_webhook_attempts_tenant_id_endpoint_id_at"), ["tenant_id", "endpoint_id", "at"]
         )
 
+    with op.batch_alter_table("operations", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("actor", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("worker", sa.String(length=100), nullable=True))
+        batch_op.create_index(
+            batch_op.f("ix_operations_state_created_at"),
+            ["state", "created_at"],
+            unique=False,
+            postgresql_where=sa.text("state = 'queued'"),
+            sqlite_where=sa.text("state = 'queued'"),
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("operations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_operations_state_created_at"))
+        batch_op.drop_column("worker")
+        batch_op.drop_column("actor")
     with op.batch_alter_table("webhook_attempts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_webhook_attempts_tenant_id_endpoint_id_at"))
     op.drop_table("webhook_attempts")

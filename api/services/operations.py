@@ -1,15 +1,19 @@
 """Long-running operations (issue 5): work too large for one request, such as optimising a large book.
 
-Starting one writes its row (`queued`) and returns at once (REST: 202 with the operation). The worker that
-started it runs it as a task: the CPU-heavy part in a thread, so the event loop keeps answering ownership
-lookups. Every second it writes the progress and a heartbeat, and reads whether anyone (on any worker)
-asked to cancel. A row whose heartbeat stops (its worker died) reads as `failed` with `operation_lost`.
+Starting one writes its row (`queued`) and returns at once (REST: 202 with the operation). A worker (a
+`territory worker` process, or the one inside an API process) takes it from the table and runs it as a
+task: the CPU-heavy part in a thread, so the event loop keeps answering ownership lookups. Every second it
+writes the progress and a heartbeat, and reads whether anyone (on any worker) asked to cancel. A row whose
+heartbeat stops (its worker died, or no worker took it) reads as `failed` with `operation_lost`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import socket
 import threading
 import uuid
 from collections.abc import Awaitable, Callable
@@ -24,6 +28,7 @@ from domain.errors import Conflict, DomainError, NotFound
 from domain.model import Scope
 from domain.optimiser import Cancelled
 from persistence import operations as store
+from persistence.changes import ACTOR
 from persistence.db import make_engine, make_session_factory
 
 log = logging.getLogger("territory.operations")
@@ -50,15 +55,58 @@ class Reporter:
         return self.stop.is_set()
 
 
-Work = Callable[[Reporter], Awaitable[dict[str, Any]]]
+# kind -> the use case that runs it: (context, caller, subject id, request, reporter) -> result
+Handler = Callable[[AppContext, Principal, UUID | None, dict[str, Any], Reporter], Awaitable[dict[str, Any]]]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(kind: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        HANDLERS[kind] = handler
+        return handler
+
+    return register
 
 
 class Runner:
-    """The operations this process runs."""
+    """Runs operations in this process: takes queued ones from the table (any worker process may take
+    any operation; FOR UPDATE SKIP LOCKED keeps them apart) and drives them, `concurrency` at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, concurrency: int = 1, poll_seconds: float = 1.0) -> None:
         self.tasks: dict[UUID, asyncio.Task[None]] = {}
         self.reporters: dict[UUID, Reporter] = {}
+        self.concurrency = concurrency
+        self.poll_seconds = poll_seconds
+        self.wake = asyncio.Event()
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+    async def run(self, ctx: AppContext) -> None:
+        while True:
+            if len(self.tasks) < self.concurrency:
+                try:
+                    row = await store.claim_queued(ctx.engine, self.name, ctx.clock.now())
+                except Exception as exc:  # the database is away: wait and try again
+                    log.warning("operations: cannot claim: %r", exc)
+                    row = None
+                if row is not None:
+                    self._drive(ctx, row)
+                    continue
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.poll_seconds)
+
+    def _drive(self, ctx: AppContext, row: Any) -> None:
+        reporter = Reporter()
+        self.reporters[row.id] = reporter
+        task = asyncio.create_task(_drive(ctx, row, reporter))
+        self.tasks[row.id] = task
+
+        def forget(_: Any) -> None:
+            self.tasks.pop(row.id, None)
+            self.reporters.pop(row.id, None)
+            self.wake.set()
+
+        task.add_done_callback(forget)
 
     async def close(self) -> None:
         """On shutdown: ask every running operation to stop, and wait for them to record it."""
@@ -69,8 +117,9 @@ class Runner:
 
 
 async def start(
-    ctx: AppContext, p: Principal, kind: str, subject_id: UUID | None, request: dict[str, Any], work: Work
+    ctx: AppContext, p: Principal, kind: str, subject_id: UUID | None, request: dict[str, Any]
 ) -> dict[str, Any]:
+    """Queue an operation for a worker (this process's, if it runs one, is woken at once)."""
     now = ctx.clock.now()
     op_id = uuid.uuid4()
     row = {
@@ -83,31 +132,30 @@ async def start(
         "subject_id": subject_id,
         "request": request,
         "cancel_requested": False,
+        "actor": str(p.key_id) if p.key_id else ACTOR.get(),
         "created_at": now,
         "heartbeat_at": now,
     }
     await store.insert(ctx.engine, row)
-    reporter = Reporter()
-    runner: Runner = ctx.operations
-    runner.reporters[op_id] = reporter
-    task = asyncio.create_task(_drive(ctx, p.tenant_id, op_id, reporter, work))
-    runner.tasks[op_id] = task
-
-    def forget(_: Any) -> None:
-        runner.tasks.pop(op_id, None)
-        runner.reporters.pop(op_id, None)
-
-    task.add_done_callback(forget)
+    if ctx.operations is not None:
+        ctx.operations.wake.set()
     return await get_operation(ctx, p, op_id)
 
 
-async def _drive(ctx: AppContext, tenant_id: UUID, op_id: UUID, reporter: Reporter, work: Work) -> None:
-    now = ctx.clock.now()
-    await store.update(ctx.engine, tenant_id, op_id, state=RUNNING, started_at=now, heartbeat_at=now)
+async def _drive(ctx: AppContext, row: Any, reporter: Reporter) -> None:
+    tenant_id, op_id = row.tenant_id, row.id
+    ACTOR.set(row.actor)  # the changes it makes are recorded as the starting key's
+    key_id = None
+    with contextlib.suppress(TypeError, ValueError):
+        key_id = UUID(row.actor)
+    p = Principal(tenant_id, frozenset({Scope.READ.value, Scope.WRITE.value}), key_id)  # as start checked
     beat = asyncio.create_task(_heartbeat(ctx, tenant_id, op_id, reporter))
     final: dict[str, Any]
     try:
-        result = await work(reporter)
+        handler = HANDLERS.get(row.kind)
+        if handler is None:
+            raise DomainError(f"no worker here runs operations of kind {row.kind!r}", code="unknown_kind")
+        result = await handler(ctx, p, row.subject_id, dict(row.request or {}), reporter)
         final = {"state": SUCCEEDED, "progress": 1.0, "message": "done", "result": result}
     except Cancelled:
         final = {"state": CANCELLED, "message": "cancelled; nothing was kept"}
@@ -186,12 +234,13 @@ def _present(ctx: AppContext, row: Any) -> dict[str, Any]:
     beat = out.get("heartbeat_at")
     lost = beat is not None and ctx.clock.now() - beat > timedelta(seconds=LOST_AFTER_SECONDS)
     if out["state"] in UNFINISHED and lost:
+        detail = (
+            "no worker took it; is a 'territory worker' running? start it again"
+            if out["state"] == QUEUED
+            else "the worker running it stopped (no heartbeat); start it again"
+        )
         out["state"] = FAILED
-        out["error"] = {
-            "code": "operation_lost",
-            "detail": "the worker running it stopped (no heartbeat); start it again",
-            "errors": [],
-        }
+        out["error"] = {"code": "operation_lost", "detail": detail, "errors": []}
     return out
 
 

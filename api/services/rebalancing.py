@@ -17,7 +17,7 @@ from api.services import operations, plans, territories
 from api.services.common import found, referenced
 from api.services.context import AppContext, Principal, versioned_settings
 from api.services.equity import plan_equity
-from api.services.schemas import RebalanceProposalRead, TerritoryCreate
+from api.services.schemas import OptimizeRequest, RebalanceProposalRead, TerritoryCreate
 from domain.balancing import Bands, RepSlot, units_from_accounts
 from domain.capacity import productivity
 from domain.defaults import MAX_LISTED_ACCOUNTS
@@ -367,28 +367,31 @@ async def start_optimize(ctx: AppContext, p: Principal, plan_id: UUID, request: 
     p.require(Scope.WRITE)
     async with ctx.uow(p.tenant_id) as uow:
         found(await uow.plans.get(plan_id), "plan", plan_id)
+    return await operations.start(ctx, p, "optimize", plan_id, request.model_dump(mode="json"))
+
+
+@operations.handles("optimize")
+async def run_optimize(
+    ctx: AppContext, p: Principal, plan_id: UUID | None, request: dict[str, Any], reporter: Any
+) -> dict[str, Any]:
+    """The optimize operation, in a worker: the proposal is written into a new draft plan."""
+    body = OptimizeRequest.model_validate(request)
     options = Options(
-        request.potential_band,
-        request.capacity_band,
-        request.expertise,
-        request.keep_families,
-        request.geography,
+        body.potential_band, body.capacity_band, body.expertise, body.keep_families, body.geography
     )
 
-    async def work(reporter: operations.Reporter) -> dict[str, Any]:
-        async def propose(own: AppContext) -> dict[str, Any]:
-            return await propose_rebalance(
-                own,
-                p,
-                plan_id,
-                request.role.value,
-                request.name,
-                options=options,
-                progress=reporter.progress,
-                should_stop=reporter.should_stop,
-            )
+    async def propose(own: AppContext) -> dict[str, Any]:
+        assert plan_id is not None
+        return await propose_rebalance(
+            own,
+            p,
+            plan_id,
+            body.role.value,
+            body.name,
+            options=options,
+            progress=reporter.progress,
+            should_stop=reporter.should_stop,
+        )
 
-        proposal = await operations.off_the_loop(ctx, propose)
-        return RebalanceProposalRead.model_validate(proposal).model_dump(mode="json")
-
-    return await operations.start(ctx, p, "optimize", plan_id, request.model_dump(mode="json"), work)
+    proposal = await operations.off_the_loop(ctx, propose)
+    return RebalanceProposalRead.model_validate(proposal).model_dump(mode="json")

@@ -5,12 +5,21 @@ import asyncio
 import uuid
 from datetime import timedelta
 
+import pytest
+
 from api.services import operations
 from api.services.context import Principal
 from domain.errors import ValidationFailed
 from domain.optimiser import Cancelled
 from persistence import operations as store
 from tests import factories as f
+
+
+async def start_with(ctx, p, work):
+    """Queue an operation of a kind made for the test, run by `work(reporter)` in the worker."""
+    kind = f"test-{uuid.uuid4().hex[:8]}"
+    operations.HANDLERS[kind] = lambda _ctx, _p, _subject, _request, reporter: work(reporter)
+    return await operations.start(ctx, p, kind, None, {})
 
 
 async def poll(client, headers, op_id, until=("succeeded", "failed", "cancelled"), seconds=60.0):
@@ -79,7 +88,7 @@ async def test_progress_is_written_and_a_cancel_stops_the_work(app, client, tena
         await asyncio.to_thread(reporter.stop.wait)  # as the optimiser does: its thread checks the flag
         raise Cancelled
 
-    op = await operations.start(ctx, p, "test", None, {}, work)
+    op = await start_with(ctx, p, work)
     await halfway.wait()
     running = await poll(client, tenant.headers, op["id"], until=("running",))
     for _ in range(100):  # the heartbeat writes the progress within a second or so
@@ -102,7 +111,7 @@ async def test_a_cancel_from_another_worker_arrives_through_the_row(app, client,
         await asyncio.to_thread(reporter.stop.wait)  # as the optimiser does: its thread checks the flag
         raise Cancelled
 
-    op = await operations.start(ctx, p, "test", None, {}, work)
+    op = await start_with(ctx, p, work)
     # another worker only has the database: it flags the row, and this worker's heartbeat reads it
     assert await store.request_cancel(ctx.engine, tenant.tenant_id, op["id"], ["queued", "running"])
     done = await poll(client, tenant.headers, op["id"], seconds=10)
@@ -119,8 +128,8 @@ async def test_failures_are_recorded_with_their_code(app, client, tenant):
     async def broken(reporter):
         raise RuntimeError("bug")
 
-    a = await operations.start(ctx, p, "test", None, {}, refused)
-    b = await operations.start(ctx, p, "test", None, {}, broken)
+    a = await start_with(ctx, p, refused)
+    b = await start_with(ctx, p, broken)
     done_a = await poll(client, tenant.headers, a["id"])
     done_b = await poll(client, tenant.headers, b["id"])
     assert done_a["state"] == "failed" and done_a["error"]["code"] == "validation_failed"
@@ -217,3 +226,27 @@ async def test_geography_keeps_accounts_in_their_regions_and_expertise_is_a_sett
     healthcare = {a["id"] for a in by_id.values() if a["industry"] == "healthcare"}
     assert healthcare <= {m["account_id"] for m in moves}
     assert all(m["reason"].startswith("expertise: ") for m in moves if m["account_id"] in healthcare)
+
+
+@pytest.mark.pg_only
+async def test_workers_share_queued_operations_and_run_each_once(app, client, tenant):
+    ctx = app.state.ctx
+    p = Principal(tenant.tenant_id, frozenset({"read", "write"}))
+    runs: list[str] = []
+
+    async def work(reporter):
+        await asyncio.sleep(0.05)
+        runs.append(reporter.message)
+
+    others = [operations.Runner(concurrency=2, poll_seconds=0.05) for _ in range(2)]
+    tasks = [asyncio.create_task(r.run(ctx)) for r in others]
+    try:
+        ops = [await start_with(ctx, p, work) for _ in range(8)]
+        done = [await poll(client, tenant.headers, op["id"]) for op in ops]
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    assert [d["state"] for d in done] == ["succeeded"] * 8 and len(runs) == 8
+    workers = {(await store.get(ctx.engine, tenant.tenant_id, op["id"])).worker for op in ops}
+    assert len(workers) >= 2  # the in-process worker and the two others took turns
