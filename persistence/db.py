@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./territory.db"
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def is_sqlite(url: str) -> bool:
@@ -43,6 +44,8 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
+    # an unreachable database fails a request in seconds (503), never holds it for asyncpg's default 60 s
+    kwargs.setdefault("connect_args", {"timeout": CONNECT_TIMEOUT_SECONDS})
     return create_async_engine(url, pool_pre_ping=False, **kwargs)
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
@@ -57,6 +57,18 @@ async def owned_account(client: httpx.AsyncClient, headers: dict, **fields: Any)
         role="AE",
     )
     return {"plan": p, "rep": r, "territory": t, "account": a, "assignment": asg}
+
+
+@asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of another app instance on the same database (as another worker process would be); its
+    background tasks and connections are closed afterwards."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://w") as client:
+        try:
+            yield client
+        finally:
+            await app.state.ctx.ownership.close()
+            await app.state.ctx.keys.close()
 
 
 @contextmanager

@@ -10,10 +10,8 @@ from tests import factories as f
 
 
 def _worker(engine):
-    import httpx
-
     app = create_app(AppSettings(database_url=str(engine.url)), engine=engine)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://w"), app
+    return f.serving(app), app
 
 
 async def _timeline(client, tenant, ext):
@@ -65,9 +63,9 @@ async def test_a_direct_edit_and_an_activation_record_the_same_territory_only_ch
 async def test_changes_are_applied_to_a_warm_index_without_a_rebuild(client, engine, tenant):
     owned = await f.owned_account(client, tenant.headers)
     ext = owned["account"]["external_id"]
-    w, app = _worker(engine)
+    serving, app = _worker(engine)
     service = app.state.ctx.ownership
-    async with w:
+    async with serving as w:
         await w.get(f"/v1/ownership/{ext}", headers=tenant.headers)
         await service.wait_for_rebuilds()
         builds, applied = service.builds, service.applied
@@ -181,3 +179,44 @@ async def test_as_of_answers_what_a_lookup_answered_at_that_time(client, tenant)
     assert gql.json()["data"]["ownership"] == [
         {"repName": "Owner 1", "cause": "manual", "seq": seen[2][1]["seq"]}
     ]
+
+
+async def test_the_memory_budget_drops_the_least_recently_used_tenant(client, engine, tenant, other_tenant):
+    first = await f.owned_account(client, tenant.headers)
+    second = await f.owned_account(client, other_tenant.headers)
+    settings = AppSettings(database_url=str(engine.url), ownership_memory_mb=1, ownership_rebuild_interval=0)
+    app = create_app(settings, engine=engine)
+    service = app.state.ctx.ownership
+    async with f.serving(app) as w:
+        for owned, keys in ((first, tenant), (second, other_tenant)):
+            await w.get(f"/v1/ownership/{owned['account']['external_id']}", headers=keys.headers)
+            await service.wait_for_rebuilds()
+            # room for one tenant's index, not two (as ownership_memory_mb sets it)
+            service.memory_budget = int(service._indexes[keys.tenant_id].nbytes * 1.5)
+        assert list(service._indexes) == [other_tenant.tenant_id] and service.evictions == 1
+        # the dropped tenant is answered from SQL, rightly, and rebuilt (dropping the other)
+        got = await w.get(f"/v1/ownership/{first['account']['external_id']}", headers=tenant.headers)
+        assert got.json()["rep"]["id"] == first["rep"]["id"]
+        await service.wait_for_rebuilds()
+        assert list(service._indexes) == [tenant.tenant_id]
+        assert service.memory()["bytes"] <= service.memory()["budget"]
+
+
+async def test_a_worker_far_behind_builds_anew(client, engine, tenant):
+    owned = await f.owned_account(client, tenant.headers)
+    ext = owned["account"]["external_id"]
+    app = create_app(AppSettings(database_url=str(engine.url), ownership_catch_up_limit=3), engine=engine)
+    service = app.state.ctx.ownership
+    service.listen = False  # else NOTIFY keeps it current as the changes come
+    async with f.serving(app) as w:
+        await w.get(f"/v1/ownership/{ext}", headers=tenant.headers)
+        await service.wait_for_rebuilds()
+        builds = service.builds
+        for i in range(5):
+            await client.patch(
+                f"/v1/accounts/{owned['account']['id']}", json={"name": f"N{i}"}, headers=tenant.headers
+            )
+        got = (await w.get(f"/v1/ownership/{ext}", headers=tenant.headers)).json()
+        assert got["account"]["name"] == "N4"  # answered from SQL meanwhile
+        await service.wait_for_rebuilds()
+        assert service.builds == builds + 1

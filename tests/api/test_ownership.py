@@ -2,8 +2,6 @@
 
 import asyncio
 
-import httpx
-
 from api.app import create_app
 from api.config import AppSettings
 from tests import factories as f
@@ -12,7 +10,7 @@ from tests import factories as f
 def worker(engine, snapshots=True):
     """A second app on the same database, as a second uvicorn worker would be."""
     app = create_app(AppSettings(database_url=str(engine.url), ownership_snapshots=snapshots), engine=engine)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://w"), app
+    return f.serving(app), app
 
 
 async def test_single_lookup_answers_owner_territory_plan_and_since(client, tenant):
@@ -52,8 +50,8 @@ async def test_a_change_shows_on_the_next_lookup_on_every_worker(client, engine,
     owned = await f.owned_account(client, tenant.headers)
     ext = owned["account"]["external_id"]
     other_rep = await f.rep(client, tenant.headers, name="James Okafor")
-    w2, app2 = worker(engine)
-    async with w2:
+    serving, app2 = worker(engine)
+    async with serving as w2:
         for c in (client, w2):  # warm both workers' snapshots
             for _ in range(3):
                 await c.get(f"/v1/ownership/{ext}", headers=tenant.headers)
@@ -85,9 +83,9 @@ async def test_snapshot_is_used_once_built_and_matches_sql(client, engine, tenan
     owned = await f.owned_account(client, tenant.headers)
     more = [await f.account(client, tenant.headers) for _ in range(3)]
     ids = [owned["account"]["external_id"], *(a["external_id"] for a in more), "ghost"]
-    plain, plain_app = worker(engine, snapshots=False)
-    snap, snap_app = worker(engine, snapshots=True)
-    async with plain, snap:
+    plain_serving, plain_app = worker(engine, snapshots=False)
+    snap_serving, snap_app = worker(engine, snapshots=True)
+    async with plain_serving as plain, snap_serving as snap:
         want = (
             await plain.post("/v1/ownership/lookup", json={"external_ids": ids}, headers=tenant.headers)
         ).json()
