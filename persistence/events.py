@@ -138,14 +138,27 @@ async def next_due(db: Any) -> datetime | None:
     return (await db.execute(stmt)).scalar()
 
 
-async def record_attempt(db: Any, row: dict[str, Any]) -> None:
-    """`attempt` is numbered per endpoint and event: a replay's sending is the next attempt of it."""
+async def record_attempts(db: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """`attempt` is numbered per endpoint and event: a retry or a replay's sending is the next one."""
+    if not rows:
+        return
     a = ATTEMPTS.c
-    stmt = sa.select(sa.func.coalesce(sa.func.max(a.attempt), 0)).where(
-        a.tenant_id == row["tenant_id"], a.endpoint_id == row["endpoint_id"], a.seq == row["seq"]
+    first = rows[0]
+    stmt = (
+        sa.select(a.seq, sa.func.max(a.attempt))
+        .where(
+            a.tenant_id == first["tenant_id"],
+            a.endpoint_id == first["endpoint_id"],
+            a.seq.in_({r["seq"] for r in rows}),
+        )
+        .group_by(a.seq)
     )
-    row = row | {"attempt": int((await db.execute(stmt)).scalar_one()) + 1}
-    await db.execute(sa.insert(ATTEMPTS).values(**row))
+    last = dict((await db.execute(stmt)).all())
+    numbered = []
+    for r in rows:
+        last[r["seq"]] = last.get(r["seq"], 0) + 1
+        numbered.append(r | {"attempt": last[r["seq"]]})
+    await db.execute(sa.insert(ATTEMPTS), numbered)
 
 
 async def attempts(

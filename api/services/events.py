@@ -37,6 +37,7 @@ from persistence import events as store
 
 log = logging.getLogger("territory.events")
 LEASE_SECONDS = 60.0
+FLUSH_EVENTS, FLUSH_SECONDS = 50, 0.5  # delivered events are written down at least this often
 
 
 def _ref(found: dict[Any, Any], key: Any, **extra: Any) -> dict[str, Any] | None:
@@ -387,51 +388,65 @@ class Deliverer:
             events, rows = await _events(conn, tenant, after, WEBHOOK_BATCH, types, upto)
         attempts = endpoint.attempts
         sent_upto = after
+        pending: list[dict[str, Any]] = []  # attempts not written yet
+        flushed = time.monotonic()
+
+        async def flush(**values: Any) -> bool:
+            """Write the attempts so far and the endpoint's place: one transaction for many events (a
+            worker that dies before it may send them again, with the same ids)."""
+            nonlocal pending, flushed
+            async with self.ctx.engine.begin() as conn:
+                await store.record_attempts(conn, pending)
+                lease = self.ctx.clock.now() + timedelta(seconds=LEASE_SECONDS)
+                kept = await store.renew(conn, endpoint, self.name, lease, **values)
+            pending, flushed = [], time.monotonic()
+            return kept
+
+        def place() -> dict[str, Any]:
+            return {"replay_from": sent_upto + 1} if replaying else {"delivered_seq": sent_upto}
+
         for event in events:
             ok, status, error, took = await self._send(endpoint, event)
             attempts += 1
             now = self.ctx.clock.now()
-            async with self.ctx.engine.begin() as conn:
-                await store.record_attempt(
-                    conn,
-                    {
-                        "tenant_id": tenant,
-                        "endpoint_id": endpoint.id,
-                        "seq": event["seq"],
-                        "attempt": attempts,
-                        "event_id": event["id"],
-                        "event_type": event["type"],
-                        "status_code": status,
-                        "error": error,
-                        "duration_ms": took,
-                        "at": now,
-                        "worker": self.name,
-                    },
-                )
-                if ok:
-                    self.sent += 1
-                    attempts, sent_upto = 0, event["seq"]
-                    progress = {"attempts": 0, "next_attempt_at": None}
-                    progress |= {"replay_from": sent_upto + 1} if replaying else {"delivered_seq": sent_upto}
-                    lease = now + timedelta(seconds=LEASE_SECONDS)
-                    if not await store.renew(conn, endpoint, self.name, lease, **progress):
-                        return  # the lease was lost (this worker stalled); another worker carries on
-                    continue
-                failure: dict[str, Any] = {"attempts": attempts}
-                retry = ev.next_attempt(now, attempts, self.retry_scale)
-                if status == 410:
-                    failure |= {"enabled": False, "disabled_reason": "the receiver answered 410 Gone"}
-                elif retry is None:
-                    failure |= {
-                        "enabled": False,
-                        "disabled_reason": f"no success in {attempts} attempts over "
-                        f"{sum(WEBHOOK_RETRY_SECONDS) * self.retry_scale / 3600:.0f} hours; "
-                        "enable it to resume where it stopped",
-                    }
-                else:
-                    failure["next_attempt_at"] = retry
-                await store.renew(conn, endpoint, self.name, now, **failure)
-                return
+            pending.append(
+                {
+                    "tenant_id": tenant,
+                    "endpoint_id": endpoint.id,
+                    "seq": event["seq"],
+                    "event_id": event["id"],
+                    "event_type": event["type"],
+                    "status_code": status,
+                    "error": error,
+                    "duration_ms": took,
+                    "at": now,
+                    "worker": self.name,
+                }
+            )
+            if ok:
+                self.sent += 1
+                attempts, sent_upto = 0, event["seq"]
+                due = len(pending) >= FLUSH_EVENTS or time.monotonic() - flushed > FLUSH_SECONDS
+                if due and not await flush(attempts=0, next_attempt_at=None, **place()):
+                    return  # the lease was lost (this worker stalled); another worker carries on
+                continue
+            failure: dict[str, Any] = {"attempts": attempts, **place()}
+            retry = ev.next_attempt(now, attempts, self.retry_scale)
+            if status == 410:
+                failure |= {"enabled": False, "disabled_reason": "the receiver answered 410 Gone"}
+            elif retry is None:
+                failure |= {
+                    "enabled": False,
+                    "disabled_reason": f"no success in {attempts} attempts over "
+                    f"{sum(WEBHOOK_RETRY_SECONDS) * self.retry_scale / 3600:.0f} hours; "
+                    "enable it to resume where it stopped",
+                }
+            else:
+                failure["next_attempt_at"] = retry
+            await flush(**failure)
+            return
+        if pending and not await flush(attempts=0, next_attempt_at=None, **place()):
+            return
         # every event up to here went out; entries that are not its events are passed over too
         done_upto = rows[-1].seq if len(rows) == WEBHOOK_BATCH else max(upto or 0, sent_upto)
         if replaying:
