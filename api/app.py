@@ -110,6 +110,7 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
         rebuild_interval=settings.ownership_rebuild_interval,
         memory_budget_mb=settings.ownership_memory_mb,
         catch_up_limit=settings.ownership_catch_up_limit,
+        listen_url=settings.listen_database_url,
     )
     ctx.keys = KeyProbe(engine.url.render_as_string(hide_password=False), settings.key_cache_seconds)
     ctx.operations = Runner()

@@ -10,6 +10,9 @@ class AppSettings(BaseSettings):
 
     database_url: str = DEFAULT_SQLITE_URL
     max_body_bytes: int = 64 * 1024 * 1024
+    # PostgreSQL: where the LISTEN connection goes when database_url points at PgBouncer in transaction
+    # mode (LISTEN needs a session of its own); default: database_url
+    listen_database_url: str | None = None
     ownership_snapshots: bool = True
     # seconds between two whole builds of one tenant's index (a tenant dropped from memory, or a plan switch)
     ownership_rebuild_interval: float = 1.0

@@ -21,6 +21,7 @@ import asyncpg
 import sqlalchemy as sa
 
 from domain.changes import Change, ChangeKind
+from persistence.db import asyncpg_dsn
 from persistence.tables import ChangeRow, TenantRow
 
 log = logging.getLogger("territory.changes")
@@ -128,13 +129,13 @@ async def listen(
     """Run until cancelled: LISTEN on a dedicated connection (not through PgBouncer in transaction mode)
     and call `woken(tenant, seq)` per NOTIFY; after the connection is lost, reconnect with a pause and call
     `reconnected()`, since notifications sent meanwhile are gone."""
-    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+    dsn, options = asyncpg_dsn(url)
     first = True
     while True:
         lost = asyncio.Event()
         conn = None
         try:
-            conn = await asyncpg.connect(dsn, timeout=5)
+            conn = await asyncpg.connect(dsn, timeout=5, **options)
             conn.add_termination_listener(lambda _c, lost=lost: lost.set())
 
             def notified(_c: Any, _pid: int, _channel: str, payload: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 from alembic import command
@@ -47,6 +48,18 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # an unreachable database fails a request in seconds (503), never holds it for asyncpg's default 60 s
     kwargs.setdefault("connect_args", {"timeout": CONNECT_TIMEOUT_SECONDS})
     return create_async_engine(url, pool_pre_ping=False, **kwargs)
+
+
+def asyncpg_dsn(url: str) -> tuple[str, dict[str, Any]]:
+    """A SQLAlchemy URL as a DSN for a raw asyncpg connection, and its connect options. Behind PgBouncer in
+    transaction mode, put `?prepared_statement_cache_size=0` on the URL: SQLAlchemy then prepares nothing,
+    and neither do the raw connections (statement_cache_size=0)."""
+    parts = urlsplit(url.replace("postgresql+asyncpg://", "postgresql://"))
+    query = dict(parse_qsl(parts.query))
+    options: dict[str, Any] = {}
+    if query.pop("prepared_statement_cache_size", None) == "0":
+        options["statement_cache_size"] = 0
+    return urlunsplit(parts._replace(query=urlencode(query))), options
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker:

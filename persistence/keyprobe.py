@@ -24,7 +24,7 @@ import uuid
 import asyncpg
 
 from domain.errors import Unavailable
-from persistence.db import is_sqlite
+from persistence.db import asyncpg_dsn, is_sqlite
 from persistence.tenants import KeyRecord, hash_key
 
 SQL = (
@@ -133,9 +133,9 @@ class KeyProbe:
     async def _make_pool(self) -> asyncpg.Pool:
         async with self._pool_lock:
             if self._pool is None:
-                dsn = self.url.replace("postgresql+asyncpg://", "postgresql://")
+                dsn, options = asyncpg_dsn(self.url)
                 self._pool = await asyncpg.create_pool(
-                    dsn, min_size=1, max_size=2, timeout=1, command_timeout=2
+                    dsn, min_size=1, max_size=2, timeout=1, command_timeout=2, **options
                 )
         return self._pool
 

@@ -70,9 +70,11 @@ class OwnershipService:
         memory_budget_mb: float = 1024.0,
         catch_up_limit: int = 20_000,
         listen: bool = True,
+        listen_url: str | None = None,
     ):
         self.engine = engine
         self.url = engine.url.render_as_string(hide_password=False)
+        self.listen_url = listen_url or self.url
         self.use_snapshots = use_snapshots
         self.rebuild_interval = rebuild_interval
         self.memory_budget = int(memory_budget_mb * 1024 * 1024)
@@ -261,7 +263,7 @@ class OwnershipService:
             for tenant in list(self._indexes):
                 woken(tenant, 1 << 62)
 
-        await listen(self.url, woken, reconnected)
+        await listen(self.listen_url, woken, reconnected)
 
     def memory(self) -> dict[str, Any]:
         return {

@@ -48,3 +48,13 @@ async def test_concurrent_reads_share_queries_and_each_gets_its_own_answer(engin
         expected = next((t.tenant_id for t in tenants if t.key == key), None)
         assert (record.tenant_id if record else None) == expected
     assert probe.queries - before < len(keys)
+
+
+def test_behind_pgbouncer_raw_connections_prepare_nothing_either():
+    from persistence.db import asyncpg_dsn
+
+    dsn, options = asyncpg_dsn(
+        "postgresql+asyncpg://app@pgb:6432/t?prepared_statement_cache_size=0&ssl=require"
+    )
+    assert (dsn, options) == ("postgresql://app@pgb:6432/t?ssl=require", {"statement_cache_size": 0})
+    assert asyncpg_dsn("postgresql+asyncpg://app@db/t") == ("postgresql://app@db/t", {})
