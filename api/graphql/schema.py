@@ -703,6 +703,15 @@ class Query:
         page = await call(history_service.account_history(c.ctx, c.principal, account_id, first, after))
         return s.OwnershipHistoryPage.model_validate(page)
 
+    @strawberry.field(description="Every owner change of an account, by external id, newest first")
+    async def ownership_timeline(
+        self, info: Info, external_id: str, first: int | None = None, after: str | None = None
+    ) -> OwnershipHistoryPage:  # type: ignore[valid-type]
+        c = info.context
+        account = await call(accounts.get_account_by_external_id(c.ctx, c.principal, external_id))
+        page = await call(history_service.account_history(c.ctx, c.principal, account.id, first, after))
+        return s.OwnershipHistoryPage.model_validate(page)
+
     @strawberry.field(description="Accounts that changed owner in a window, against seed 001's bands")
     async def movement(
         self,
