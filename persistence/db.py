@@ -45,8 +45,11 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    # an unreachable database fails a request in seconds (503), never holds it for asyncpg's default 60 s
-    kwargs.setdefault("connect_args", {"timeout": CONNECT_TIMEOUT_SECONDS})
+    # an unreachable database fails a request in seconds (503), never holds it for asyncpg's default 60 s;
+    # behind PgBouncer (prepared_statement_cache_size=0 on the URL) asyncpg must not name statements either:
+    # named ones outlive the transaction on the pooled server connection and collide across processes
+    _, options = asyncpg_dsn(url)
+    kwargs.setdefault("connect_args", {"timeout": CONNECT_TIMEOUT_SECONDS, **options})
     return create_async_engine(url, pool_pre_ping=False, **kwargs)
 
 

@@ -58,3 +58,23 @@ def test_behind_pgbouncer_raw_connections_prepare_nothing_either():
     )
     assert (dsn, options) == ("postgresql://app@pgb:6432/t?ssl=require", {"statement_cache_size": 0})
     assert asyncpg_dsn("postgresql+asyncpg://app@db/t") == ("postgresql://app@db/t", {})
+
+
+@pytest.mark.pg_only
+async def test_with_the_pgbouncer_option_no_statement_outlives_its_transaction(engine):
+    """Named prepared statements stay on a pooled server connection behind PgBouncer and collide with
+    another process's; with the option the engine prepares only unnamed ones."""
+    import sqlalchemy as sa
+
+    from persistence.db import make_engine
+
+    url = engine.url.render_as_string(hide_password=False) + "?prepared_statement_cache_size=0"
+    plain = make_engine(url, pool_size=1, max_overflow=0)
+    try:
+        async with plain.connect() as conn:
+            for _ in range(3):
+                await conn.execute(sa.text("SELECT count(*) FROM tenants WHERE name <> :n"), {"n": "x"})
+            left = (await conn.execute(sa.text("SELECT count(*) FROM pg_prepared_statements"))).scalar()
+        assert left == 0
+    finally:
+        await plain.dispose()
