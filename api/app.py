@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -120,6 +121,8 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
         worker = Worker(ctx, retry_scale=settings.webhook_retry_scale) if settings.worker_in_process else None
         if worker is not None:
             worker.start()
+        gc.collect()
+        gc.freeze()  # the app's own objects: see OwnershipService._build
         yield
         if worker is not None:
             await worker.stop()

@@ -106,15 +106,68 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     click.echo(f"REST docs: {base}/docs")
     click.echo(f"GraphQL:   {base}/graphql")
     sys.stdout.flush()
+    if workers > 1:
+        _serve_processes(host, port, workers, settings.log_level)
+        return
     uvicorn.run(
         "api.app:create_app",
         factory=True,
         host=host,
         port=port,
-        workers=workers,
         log_level=settings.log_level,
         access_log=False,
     )
+
+
+def _serve_processes(host: str, port: int, workers: int, log_level: str) -> None:
+    """N independent uvicorn processes, each with its own socket on the same port (SO_REUSEPORT: the kernel
+    spreads connections over them, where one shared socket let one process take them all) and TCP_NODELAY
+    on it (uvicorn's own --workers leaves Nagle on, and each keep-alive request then waits ~40 ms for a
+    delayed ACK). A process that dies is started again; SIGTERM or Ctrl-C stops them all."""
+    import signal
+    import socket
+    import subprocess
+    import time
+
+    def start() -> subprocess.Popen:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # accepted sockets inherit it (Linux)
+        sock.bind((host, port))
+        fd = sock.fileno()
+        cmd = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--fd", str(fd)]
+        cmd += ["--log-level", log_level, "--no-access-log"]
+        try:
+            return subprocess.Popen(cmd, pass_fds=[fd])
+        finally:
+            sock.close()  # the child holds its own copy
+
+    procs = [start() for _ in range(workers)]
+    stopping = False
+
+    def stop(*_: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while not stopping:
+        time.sleep(0.5)
+        for i, proc in enumerate(procs):
+            if proc.poll() is not None and not stopping:
+                click.echo(
+                    f"worker process {proc.pid} exited ({proc.returncode}); starting another", err=True
+                )
+                procs[i] = start()
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 @main.group()
