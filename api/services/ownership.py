@@ -56,6 +56,22 @@ class Freshness:
         return {"Ownership-Seq": str(self.seq), "Ownership-Age": f"{self.age:.0f}"}
 
 
+_paused = 0
+
+
+def _pause_collector() -> None:
+    global _paused
+    _paused += 1
+    gc.disable()
+
+
+def _resume_collector() -> None:
+    global _paused
+    _paused -= 1
+    if _paused == 0:
+        gc.enable()
+
+
 def _index_from(rows: queries.OwnershipRows) -> OwnershipIndex:
     return OwnershipIndex.build(
         rows.seq, rows.plan_id, rows.accounts, rows.owners, rows.reps, rows.territories
@@ -224,7 +240,14 @@ class OwnershipService:
 
             return _index_from(asyncio.run(read()))
 
-        index = await asyncio.to_thread(in_thread)
+        # The build makes hundreds of thousands of short-lived rows: each automatic collection would scan
+        # them, holding the GIL (so the event loop) for 100-400 ms at 100k accounts. Reference counting
+        # frees them; the cyclic collector waits until no build runs.
+        _pause_collector()
+        try:
+            index = await asyncio.to_thread(in_thread)
+        finally:
+            _resume_collector()
         self.builds += 1
         if index.nbytes > self.memory_budget:
             log.warning("ownership index of %s needs %d bytes, over the budget", tenant, index.nbytes)
