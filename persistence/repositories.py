@@ -62,6 +62,9 @@ class SqlRepository(Generic[T]):
         # once per class, not per unit of work (get_type_hints cost 1.6 ms a write)
         self._fields = _field_names(self.entity)
         self._enums = _enum_fields(self.entity)
+        # rows read in this unit of work, by id: an update after a get does not read the row again (the
+        # session would hand back the same object, its loaded values untouched, after a second query)
+        self._rows: dict[Any, Any] = {}
 
     def to_domain(self, row: Any) -> T:
         values = {}
@@ -84,7 +87,10 @@ class SqlRepository(Generic[T]):
 
     async def _get_row(self, entity_id: UUID) -> Any:
         result = await self.session.execute(self.scoped().where(self.row.id == entity_id))
-        return result.scalar_one_or_none()
+        row = result.scalar_one_or_none()
+        if row is not None:
+            self._rows[entity_id] = row
+        return row
 
     async def add(self, entity: T) -> T:
         values = self._row_values(dataclasses.asdict(entity))  # type: ignore[call-overload]
@@ -99,7 +105,7 @@ class SqlRepository(Generic[T]):
         return self.to_domain(row)
 
     async def update(self, entity_id: UUID, changes: Mapping[str, Any]) -> T:
-        row = await self._get_row(entity_id)
+        row = self._rows.get(entity_id) or await self._get_row(entity_id)
         for key, value in self._row_values(changes).items():
             setattr(row, key, value)
         if hasattr(row, "updated_at"):
@@ -108,6 +114,7 @@ class SqlRepository(Generic[T]):
         return self.to_domain(row)
 
     async def delete(self, entity_id: UUID) -> None:
+        self._rows.pop(entity_id, None)
         await self.session.execute(
             sa.delete(self.row).where(self.row.tenant_id == self.tenant_id, self.row.id == entity_id)
         )
