@@ -118,7 +118,11 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        worker = Worker(ctx, retry_scale=settings.webhook_retry_scale) if settings.worker_in_process else None
+        worker = (
+            Worker(ctx, retry_scale=settings.webhook_retry_scale, listen_url=settings.listen_database_url)
+            if settings.worker_in_process
+            else None
+        )
         if worker is not None:
             worker.start()
         gc.collect()

@@ -47,7 +47,9 @@ def worker(concurrency: int, operations: bool, webhooks: bool) -> None:
     async def go() -> None:
         engine = make_engine(settings.database_url)
         ctx = AppContext(engine=engine, session_factory=make_session_factory(engine), operations=Runner())
-        running = Worker(ctx, webhooks, operations, settings.webhook_retry_scale, concurrency)
+        running = Worker(
+            ctx, webhooks, operations, settings.webhook_retry_scale, concurrency, settings.listen_database_url
+        )
         task = asyncio.current_task()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -34,6 +34,7 @@ from domain.defaults import (
 from domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from domain.model import Scope
 from persistence import events as store
+from persistence.changes import listen
 
 log = logging.getLogger("territory.events")
 LEASE_SECONDS = 60.0
@@ -327,9 +328,15 @@ class Deliverer:
     processes on any hosts, can share one database."""
 
     def __init__(
-        self, ctx: AppContext, concurrency: int = 4, retry_scale: float = 1.0, poll_seconds: float = 1.0
+        self,
+        ctx: AppContext,
+        concurrency: int = 4,
+        retry_scale: float = 1.0,
+        poll_seconds: float = 1.0,
+        listen_url: str | None = None,
     ):
         self.ctx = ctx
+        self.listen_url = listen_url
         self.concurrency = concurrency
         self.retry_scale = retry_scale
         self.poll_seconds = poll_seconds
@@ -339,8 +346,12 @@ class Deliverer:
         self._client: httpx.AsyncClient | None = None
 
     async def run(self) -> None:
+        jobs = [self._loop() for _ in range(self.concurrency)]
+        if self.ctx.engine.dialect.name == "postgresql":  # woken at each commit, not only every second
+            url = self.listen_url or self.ctx.engine.url.render_as_string(hide_password=False)
+            jobs.append(listen(url, lambda _tenant, _seq: self.wake.set(), self.wake.set))
         try:
-            await asyncio.gather(*(self._loop() for _ in range(self.concurrency)))
+            await asyncio.gather(*jobs)
         finally:
             await self.aclose()
 

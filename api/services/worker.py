@@ -22,12 +22,13 @@ class Worker:
         operations: bool = True,
         retry_scale: float = 1.0,
         delivery_concurrency: int = 4,
+        listen_url: str | None = None,
     ):
         self.ctx = ctx
         self.webhooks = webhooks
         self.operations = operations
         if webhooks:
-            ctx.deliverer = Deliverer(ctx, delivery_concurrency, retry_scale)
+            ctx.deliverer = Deliverer(ctx, delivery_concurrency, retry_scale, listen_url=listen_url)
         self._task: asyncio.Task[Any] | None = None
 
     async def run(self) -> None:

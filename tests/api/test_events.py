@@ -230,3 +230,22 @@ async def test_graphql_events_feed(client, tenant):
     page = r.json()["data"]["events"]
     assert [e["type"] for e in page["items"]] == ["OWNERSHIP_CHANGED"]
     assert page["items"][0]["data"]["cause"] == "manual" and not page["hasMore"]
+
+
+@pytest.mark.pg_only
+async def test_a_running_deliverer_is_woken_by_each_commit(client, tenant, app, receiver):
+    made = await _endpoint(client, tenant, receiver.url, types=["ownership.changed"])
+    receiver.secrets = [made["secret"]]
+    deliverer = Deliverer(app.state.ctx, concurrency=1, poll_seconds=60)  # it would poll once a minute
+    running = asyncio.create_task(deliverer.run())
+    try:
+        await asyncio.sleep(0.5)  # its first look found nothing; it now waits
+        await f.owned_account(client, tenant.headers)
+        for _ in range(100):
+            if receiver.got:
+                break
+            await asyncio.sleep(0.05)
+        assert [e["type"] for e in receiver.got] == ["ownership.changed"]
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
