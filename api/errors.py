@@ -117,6 +117,11 @@ def field_errors_from_pydantic(errors: list[dict[str, Any]]) -> list[dict[str, A
     return out
 
 
+def _unavailable(request: Request, exc: Exception) -> Response:
+    log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+    return problem_for(Unavailable("the database cannot be reached; retry"))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> Response:
@@ -148,8 +153,7 @@ def install_error_handlers(app: FastAPI) -> None:
         and drops the client's connection. Anything else of these classes goes on to `_unexpected`."""
         if not is_unavailable(exc):
             raise exc
-        log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
-        return problem_for(Unavailable("the database cannot be reached; retry"))
+        return _unavailable(request, exc)
 
     for cls in DATABASE_ERRORS:
         app.add_exception_handler(cls, _database)
@@ -157,8 +161,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         if is_unavailable(exc):  # wrapped in something else: answered, but the connection is dropped
-            log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
-            return problem_for(Unavailable("the database cannot be reached; retry"))
+            return _unavailable(request, exc)
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem(
             500, "Internal error", "an unexpected error occurred; it has been logged", "internal_error"

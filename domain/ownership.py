@@ -39,8 +39,20 @@ def _halves(ids: Sequence[UUID]) -> tuple[np.ndarray, np.ndarray]:
     return raw[:, 0].astype(np.uint64), raw[:, 1].astype(np.uint64)
 
 
+def _grow(holder: Any, names: Sequence[str], capacity: int) -> None:
+    """Each named array of `holder` copied into a larger one; the new rows take the empty value of their
+    kind (NONE for rep and territory indexes, else 0)."""
+    for name in names:
+        old = getattr(holder, name)
+        new = np.full(capacity, NONE if name in ("rep", "territory") else 0, old.dtype)
+        new[: len(old)] = old
+        setattr(holder, name, new)
+
+
 class _Role:
     """Owner arrays of one role, row-aligned with the accounts."""
+
+    ARRAYS = ("rep", "territory", "since", "cause", "reason_off", "reason_len")
 
     def __init__(self, capacity: int):
         self.rep = np.full(capacity, NONE, np.int32)
@@ -51,18 +63,16 @@ class _Role:
         self.reason_len = np.zeros(capacity, np.uint16)
 
     def arrays(self) -> list[np.ndarray]:
-        return [self.rep, self.territory, self.since, self.cause, self.reason_off, self.reason_len]
+        return [getattr(self, name) for name in self.ARRAYS]
 
     def grow(self, capacity: int) -> None:
-        for name in ("rep", "territory", "since", "cause", "reason_off", "reason_len"):
-            old = getattr(self, name)
-            new = np.full(capacity, NONE if name in ("rep", "territory") else 0, old.dtype)
-            new[: len(old)] = old
-            setattr(self, name, new)
+        _grow(self, self.ARRAYS, capacity)
 
 
 class OwnershipIndex:
     """Current ownership in the active plan at log position `seq`."""
+
+    ROW_ARRAYS = ("hi", "lo", "ext_off", "ext_len", "name_off", "name_len", "alive")  # one entry per row
 
     def __init__(self, seq: int, plan_id: UUID | None, extra_limit: int = 50_000):
         self.seq = seq
@@ -248,8 +258,7 @@ class OwnershipIndex:
 
     @property
     def nbytes(self) -> int:
-        arrays: list[np.ndarray] = [self.hi, self.lo, self.ext_off, self.ext_len, self.name_off]
-        arrays += [self.name_len, self.alive]
+        arrays: list[np.ndarray] = [getattr(self, name) for name in self.ROW_ARRAYS]
         arrays += [self.ext_keys, self.ext_rows, *(a for r in self.roles.values() for a in r.arrays())]
         tables = 200 * (len(self.reps) + len(self.territories) + len(self._reasons))
         extras = 150 * (len(self.ext_extra) + len(self.id_extra))
@@ -335,11 +344,7 @@ class OwnershipIndex:
     def _append_row(self, account_id: UUID) -> int:
         if self.n == len(self.hi):
             capacity = self.n + self.n // 4 + 1024
-            for name in ("hi", "lo", "ext_off", "ext_len", "name_off", "name_len", "alive"):
-                old = getattr(self, name)
-                new = np.zeros(capacity, old.dtype)
-                new[: len(old)] = old
-                setattr(self, name, new)
+            _grow(self, self.ROW_ARRAYS, capacity)
             for owners in self.roles.values():
                 owners.grow(capacity)
         row = self.n

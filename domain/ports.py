@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
+from domain.changes import Change
 from domain.model import Account, Assignment, Plan, Rep, Territory
 
 T = TypeVar("T")
@@ -52,4 +53,4 @@ class UnitOfWork(Protocol):
 
     async def commit(self) -> None: ...
     async def rollback(self) -> None: ...
-    async def bump_ownership_version(self) -> None: ...
+    def record(self, *changes: Change) -> None: ...

@@ -143,22 +143,26 @@ def to_change(r: Any) -> Change:
 
 
 async def read_after(
-    db: Any, tenant_id: uuid.UUID, after: int, limit: int, kinds: Sequence[str] | None = None
+    db: Any,
+    tenant_id: uuid.UUID,
+    after: int,
+    limit: int,
+    kinds: Sequence[str] | None = None,
+    upto: int | None = None,
 ) -> list[Any]:
-    """Rows with seq > after, in seq order, at most `limit`."""
-    stmt = sa.select(CHANGES).where(CHANGES.c.tenant_id == tenant_id, CHANGES.c.seq > after)
-    if kinds:
-        stmt = stmt.where(CHANGES.c.kind.in_(list(kinds)))
-    return list((await db.execute(stmt.order_by(CHANGES.c.seq).limit(limit))).all())
+    """Entries with after < seq (<= upto), of these kinds (all when None), in seq order, at most `limit`."""
+    c = CHANGES.c
+    stmt = sa.select(CHANGES).where(c.tenant_id == tenant_id, c.seq > after)
+    if kinds is not None:
+        stmt = stmt.where(c.kind.in_(list(kinds)))
+    if upto is not None:
+        stmt = stmt.where(c.seq <= upto)
+    return list((await db.execute(stmt.order_by(c.seq).limit(limit))).all())
 
 
 async def head(db: Any, tenant_id: uuid.UUID) -> int:
+    """The tenant's last seq (tenants.ownership_version)."""
     stmt = sa.select(TenantRow.ownership_version).where(TenantRow.id == tenant_id)
-    return int((await db.execute(stmt)).scalar_one())
-
-
-async def count_after(db: Any, tenant_id: uuid.UUID, after: int) -> int:
-    stmt = sa.select(sa.func.count()).where(CHANGES.c.tenant_id == tenant_id, CHANGES.c.seq > after)
     return int((await db.execute(stmt)).scalar_one())
 
 

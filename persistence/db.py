@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
@@ -18,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./territory.db"
 CONNECT_TIMEOUT_SECONDS = 5
+T = TypeVar("T")
 
 
 def is_sqlite(url: str) -> bool:
@@ -63,6 +66,23 @@ def asyncpg_dsn(url: str) -> tuple[str, dict[str, Any]]:
     if query.pop("prepared_statement_cache_size", None) == "0":
         options["statement_cache_size"] = 0
     return urlunsplit(parts._replace(query=urlencode(query))), options
+
+
+async def in_own_thread(url: str, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """`work(engine)` in a worker thread with its own event loop and its own engine on `url`, so that
+    neither its queries nor its computing hold the caller's event loop (which goes on answering lookups)."""
+
+    def in_thread() -> T:
+        async def go() -> T:
+            engine = make_engine(url)
+            try:
+                return await work(engine)
+            finally:
+                await engine.dispose()
+
+        return asyncio.run(go())
+
+    return await asyncio.to_thread(in_thread)
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker:

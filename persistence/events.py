@@ -12,7 +12,6 @@ import sqlalchemy as sa
 
 from persistence.tables import (
     AccountRow,
-    ChangeRow,
     PlanRow,
     RepRow,
     TenantRow,
@@ -21,20 +20,9 @@ from persistence.tables import (
     WebhookEndpointRow,
 )
 
-CHANGES = ChangeRow.__table__
 ENDPOINTS = WebhookEndpointRow.__table__
 ATTEMPTS = WebhookAttemptRow.__table__
 E = ENDPOINTS.c
-
-
-async def log_entries(
-    db: Any, tenant_id: uuid.UUID, after: int, limit: int, kinds: Sequence[str], upto: int | None = None
-) -> list[Any]:
-    c = CHANGES.c
-    stmt = sa.select(CHANGES).where(c.tenant_id == tenant_id, c.seq > after, c.kind.in_(list(kinds)))
-    if upto is not None:
-        stmt = stmt.where(c.seq <= upto)
-    return list((await db.execute(stmt.order_by(c.seq).limit(limit))).all())
 
 
 async def names(db: Any, tenant_id: uuid.UUID, rows: Sequence[Any]) -> dict[str, dict[Any, Any]]:
@@ -63,11 +51,6 @@ async def names(db: Any, tenant_id: uuid.UUID, rows: Sequence[Any]) -> dict[str,
             )
             out[key] = {r[0]: dict(zip(columns, r[1:], strict=True)) for r in await db.execute(stmt)}
     return out
-
-
-async def head(db: Any, tenant_id: uuid.UUID) -> int:
-    stmt = sa.select(TenantRow.ownership_version).where(TenantRow.id == tenant_id)
-    return int((await db.execute(stmt)).scalar_one())
 
 
 # -- endpoints ----------------------------------------------------------------------------------------

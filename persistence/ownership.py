@@ -16,7 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from persistence.tables import AccountRow, AssignmentRow, ChangeRow, PlanRow, RepRow, TenantRow, TerritoryRow
+from persistence import changes as change_log
+from persistence.tables import AccountRow, AssignmentRow, ChangeRow, PlanRow, RepRow, TerritoryRow
 
 ACCOUNTS = AccountRow.__table__
 ASSIGNMENTS = AssignmentRow.__table__
@@ -45,11 +46,7 @@ class OwnershipRows:
 
 
 async def _read(conn: AsyncConnection, tenant_id: uuid.UUID, external_ids: Sequence[str] | None) -> Any:
-    seq = int(
-        (
-            await conn.execute(sa.select(TenantRow.ownership_version).where(TenantRow.id == tenant_id))
-        ).scalar_one()
-    )
+    seq = await change_log.head(conn, tenant_id)
     plan_stmt = sa.select(PlanRow.id).where(PlanRow.tenant_id == tenant_id, PlanRow.state == "active")
     plan_id = _uuid((await conn.execute(plan_stmt)).scalar_one_or_none())
     rows = OwnershipRows(seq, plan_id)
@@ -94,70 +91,54 @@ async def _since(
     conn: AsyncConnection, tenant_id: uuid.UUID, account_ids: Sequence[Any] | None
 ) -> dict[tuple[Any, str], tuple[Any, datetime]]:
     """(account, role) -> (rep, valid_from) of its last owner change."""
-    c = CHANGES.c
-    where = [c.tenant_id == tenant_id, c.kind == "owner"]
-    if account_ids is not None:
-        where.append(c.subject_id.in_(list(account_ids)))
-    last = (
-        sa.select(c.subject_id, c.role, sa.func.max(c.seq).label("seq"))
-        .where(*where)
-        .group_by(c.subject_id, c.role)
-        .subquery()
-    )
-    stmt = sa.select(c.subject_id, c.role, c.to_rep_id, c.valid_from).join(
-        last, sa.and_(last.c.subject_id == c.subject_id, last.c.role == c.role, last.c.seq == c.seq)
-    )
-    rows = await conn.execute(stmt.where(c.tenant_id == tenant_id))
-    return {(r.subject_id, r.role): (r.to_rep_id, r.valid_from) for r in rows}
+    last = await _latest(conn, tenant_id, "owner", account_ids)
+    return {(r.subject_id, r.role): (r.to_rep_id, r.valid_from) for r in last}
+
+
+async def _one_snapshot(conn: AsyncConnection) -> None:
+    """Every read that follows sees one state of the database: on PostgreSQL one REPEATABLE READ
+    transaction, on SQLite one read transaction (WAL). So the rows are exactly the state at the seq read."""
+    if conn.dialect.name == "postgresql":
+        await conn.execution_options(isolation_level="REPEATABLE READ")
+    else:
+        await conn.exec_driver_sql("BEGIN")
 
 
 async def read_all(engine: AsyncEngine, tenant_id: uuid.UUID) -> OwnershipRows:
-    """The whole tenant at one log position: on PostgreSQL one REPEATABLE READ transaction, on SQLite one
-    read transaction (WAL), so the rows are exactly the state at `seq`."""
+    """The whole tenant at one log position."""
     async with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            await conn.execution_options(isolation_level="REPEATABLE READ")
-        else:
-            await conn.exec_driver_sql("BEGIN")
+        await _one_snapshot(conn)
         return await _read(conn, tenant_id, None)
 
 
 async def read_some(engine: AsyncEngine, tenant_id: uuid.UUID, external_ids: Sequence[str]) -> OwnershipRows:
     async with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            await conn.execution_options(isolation_level="REPEATABLE READ")
+        await _one_snapshot(conn)
         return await _read(conn, tenant_id, list(set(external_ids)))
 
 
 async def changes_after(engine: AsyncEngine, tenant_id: uuid.UUID, after: int, limit: int) -> list[Any]:
-    stmt = (
-        sa.select(CHANGES)
-        .where(CHANGES.c.tenant_id == tenant_id, CHANGES.c.seq > after)
-        .order_by(CHANGES.c.seq)
-        .limit(limit)
-    )
     async with engine.connect() as conn:
-        return list((await conn.execute(stmt)).all())
-
-
-async def head(engine: AsyncEngine, tenant_id: uuid.UUID) -> int:
-    async with engine.connect() as conn:
-        stmt = sa.select(TenantRow.ownership_version).where(TenantRow.id == tenant_id)
-        return int((await conn.execute(stmt)).scalar_one())
+        return await change_log.read_after(conn, tenant_id, after, limit)
 
 
 async def _latest(
     conn: AsyncConnection,
     tenant_id: uuid.UUID,
     kind: str,
-    subject_ids: Sequence[Any],
-    at: datetime,
+    subject_ids: Sequence[Any] | None,
+    at: datetime | None = None,
 ) -> list[Any]:
-    """The last change of each subject (and role) of a kind that took effect at or before `at`."""
-    if not subject_ids:
+    """The last change of each subject (and role) of a kind: of these subjects (all when None), that took
+    effect at or before `at` (any time when None)."""
+    if subject_ids is not None and not subject_ids:
         return []
     c = CHANGES.c
-    where = [c.tenant_id == tenant_id, c.kind == kind, c.valid_from <= at, c.subject_id.in_(subject_ids)]
+    where = [c.tenant_id == tenant_id, c.kind == kind]
+    if subject_ids is not None:
+        where.append(c.subject_id.in_(list(subject_ids)))
+    if at is not None:
+        where.append(c.valid_from <= at)
     last = (
         sa.select(c.subject_id, c.role, sa.func.max(c.seq).label("seq"))
         .where(*where)
@@ -184,8 +165,7 @@ async def read_as_of(
     c, acc = CHANGES.c, ACCOUNTS.c
     wanted = list(set(external_ids))
     async with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            await conn.execution_options(isolation_level="REPEATABLE READ")
+        await _one_snapshot(conn)
         seq_stmt = sa.select(sa.func.max(c.seq)).where(c.tenant_id == tenant_id, c.valid_from <= at)
         seq = int((await conn.execute(seq_stmt)).scalar() or 0)
         plan_stmt = (

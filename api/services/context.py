@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import typing
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -57,6 +60,11 @@ async def authenticate_header(
         raise Unauthorized("the API key is not valid")
     ACTOR.set(str(record.key_id))
     return Principal(record.tenant_id, record.scopes, record.key_id, record.ownership_version)
+
+
+def worker_name() -> str:
+    """Names the process doing background work, in the rows it takes (host, pid, a random tail)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class SystemClock:

@@ -9,9 +9,7 @@ import asyncio
 import base64
 import contextlib
 import logging
-import os
 import secrets
-import socket
 import time
 import uuid
 from datetime import datetime, timedelta
@@ -22,7 +20,7 @@ import httpx
 import orjson
 from standardwebhooks import Webhook
 
-from api.services.context import AppContext, Principal
+from api.services.context import AppContext, Principal, worker_name
 from api.services.pagination import check_page_size, decode_cursor, encode_cursor
 from domain import events as ev
 from domain.defaults import (
@@ -33,6 +31,7 @@ from domain.defaults import (
 )
 from domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from domain.model import Scope
+from persistence import changes as change_log
 from persistence import events as store
 from persistence.changes import listen
 
@@ -98,7 +97,7 @@ def _check_types(types: list[str] | None, field: str = "types") -> list[str]:
 async def _events(
     db: Any, tenant_id: uuid.UUID, after: int, limit: int, types: list[str], upto: int | None = None
 ) -> tuple[list[dict[str, Any]], list[Any]]:
-    rows = await store.log_entries(db, tenant_id, after, limit, ev.kinds_for(types or None), upto)
+    rows = await change_log.read_after(db, tenant_id, after, limit, ev.kinds_for(types or None), upto)
     names = await store.names(db, tenant_id, rows)
     out = []
     for row in rows:
@@ -117,7 +116,7 @@ async def list_events(
     wanted = _check_types(types)
     size = check_page_size(page_size)
     async with ctx.engine.connect() as conn:
-        head = await store.head(conn, p.tenant_id)
+        head = await change_log.head(conn, p.tenant_id)
         items, rows = await _events(conn, p.tenant_id, after, size, wanted, head)
     more = len(rows) == size
     next_after = rows[-1].seq if more else max(after, head)
@@ -189,7 +188,7 @@ async def create_endpoint(
                 "types": _check_types(types),
                 "secret": secret,
                 "enabled": True,
-                "delivered_seq": await store.head(conn, p.tenant_id),
+                "delivered_seq": await change_log.head(conn, p.tenant_id),
                 "attempts": 0,
                 "created_at": now,
                 "updated_at": now,
@@ -276,7 +275,7 @@ async def replay(
         row = await _endpoint(conn, p, endpoint_id)
         if row.replay_from is not None:
             raise Conflict("a replay of this endpoint is still running", code="replay_running")
-        head = await store.head(conn, p.tenant_id)
+        head = await change_log.head(conn, p.tenant_id)
         await store.update_endpoint(
             conn,
             p.tenant_id,
@@ -340,7 +339,7 @@ class Deliverer:
         self.concurrency = concurrency
         self.retry_scale = retry_scale
         self.poll_seconds = poll_seconds
-        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.name = worker_name()
         self.wake = asyncio.Event()
         self.sent = 0
         self._client: httpx.AsyncClient | None = None
@@ -393,7 +392,7 @@ class Deliverer:
         types = list(endpoint.types or [])
         replaying = endpoint.replay_from is not None
         async with self.ctx.engine.connect() as conn:
-            head = await store.head(conn, tenant)
+            head = await change_log.head(conn, tenant)
             after = endpoint.replay_from - 1 if replaying else endpoint.delivered_seq
             upto = endpoint.replay_to if replaying else head
             events, rows = await _events(conn, tenant, after, WEBHOOK_BATCH, types, upto)

@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 import threading
 import uuid
 from collections.abc import Awaitable, Callable
@@ -21,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
-from api.services.context import AppContext, Principal
+from api.services.context import AppContext, Principal, worker_name
 from api.services.pagination import check_page_size, decode_cursor, encode_cursor
 from domain.changes import Change, ChangeKind
 from domain.errors import Conflict, DomainError, NotFound
@@ -29,7 +27,7 @@ from domain.model import Scope
 from domain.optimiser import Cancelled
 from persistence import operations as store
 from persistence.changes import ACTOR
-from persistence.db import make_engine, make_session_factory
+from persistence.db import in_own_thread, make_session_factory
 
 log = logging.getLogger("territory.operations")
 
@@ -78,7 +76,7 @@ class Runner:
         self.concurrency = concurrency
         self.poll_seconds = poll_seconds
         self.wake = asyncio.Event()
-        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.name = worker_name()
 
     async def run(self, ctx: AppContext) -> None:
         while True:
@@ -215,18 +213,10 @@ async def off_the_loop(ctx: AppContext, use_case: Callable[[AppContext], Awaitab
     computing nor its handling of a large book's rows (reading 1M rows, writing the moves, the equity
     before and after) ever holds this worker's event loop, which keeps answering ownership lookups."""
 
-    def in_thread() -> T:
-        async def go() -> T:
-            engine = make_engine(ctx.engine.url.render_as_string(hide_password=False))
-            try:
-                own = AppContext(engine, make_session_factory(engine), clock=ctx.clock)
-                return await use_case(own)
-            finally:
-                await engine.dispose()
+    def run(engine: Any) -> Awaitable[T]:
+        return use_case(AppContext(engine, make_session_factory(engine), clock=ctx.clock))
 
-        return asyncio.run(go())
-
-    return await asyncio.to_thread(in_thread)
+    return await in_own_thread(ctx.engine.url.render_as_string(hide_password=False), run)
 
 
 def _present(ctx: AppContext, row: Any) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from domain.model import Role, Scope
 from domain.ownership import OwnershipIndex
 from persistence import ownership as queries
 from persistence.changes import to_change
-from persistence.db import make_engine
+from persistence.db import in_own_thread
 
 log = logging.getLogger("territory.ownership")
 
@@ -227,25 +227,16 @@ class OwnershipService:
     async def _build(self, tenant: UUID) -> None:
         """Read and index the whole tenant in a worker thread with its own connection, so the event loop
         keeps answering; then catch up from the seq it was built at."""
-        url = self.url
 
-        def in_thread() -> OwnershipIndex:
-            async def read() -> queries.OwnershipRows:
-                engine = make_engine(url, pool_size=1, max_overflow=0) if "postgresql" in url else None
-                engine = engine or make_engine(url)
-                try:
-                    return await queries.read_all(engine, tenant)
-                finally:
-                    await engine.dispose()
-
-            return _index_from(asyncio.run(read()))
+        async def read_and_index(engine: AsyncEngine) -> OwnershipIndex:
+            return _index_from(await queries.read_all(engine, tenant))
 
         # The build makes hundreds of thousands of short-lived rows: each automatic collection would scan
         # them, holding the GIL (so the event loop) for 100-400 ms at 100k accounts. Reference counting
         # frees them; the cyclic collector waits until no build runs.
         _pause_collector()
         try:
-            index = await asyncio.to_thread(in_thread)
+            index = await in_own_thread(self.url, read_and_index)
         finally:
             _resume_collector()
         self.builds += 1
