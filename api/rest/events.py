@@ -11,6 +11,7 @@ from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
 from api.services import events
 from api.services.context import changes_from
 from api.services.events_schemas import (
+    MAX_SEQ,
     EventPage,
     EventType,
     WebhookAttemptPage,
@@ -40,7 +41,9 @@ def _wake(ctx: object) -> None:
 async def list_events(
     p: PrincipalDep,
     ctx: CtxDep,
-    after: Annotated[int, Query(ge=0, description="the seq after which to start (0: from the start)")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_SEQ, description="the seq after which to start (0: from the start)")
+    ] = 0,
     types: Annotated[list[EventType] | None, Query(description="only these types")] = None,
     page_size: Annotated[int | None, Query(ge=1, le=500)] = None,
 ) -> EventPage:

@@ -131,8 +131,13 @@ def new_secret() -> str:
 
 
 def _check_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.netloc)
+        _ = parts.port  # raises on a port that is not a number
+    except ValueError:  # "Invalid IPv6 URL" and the like
+        valid = False
+    if not valid:
         raise ValidationFailed(
             "the url is not valid", [FieldError("url", "invalid_url", "an http:// or https:// URL")]
         )
@@ -222,6 +227,10 @@ async def update_endpoint(
     """Enabling a disabled endpoint resumes where it stopped: it gets every event it missed."""
     p.require(Scope.ADMIN)
     values = dict(changes)
+    if "enabled" in values and values["enabled"] is None:
+        raise ValidationFailed(
+            "invalid fields", [FieldError("enabled", "null_not_allowed", "enabled cannot be null")]
+        )
     if "url" in values:
         _check_url(values["url"])
     if "types" in values:

@@ -12,6 +12,8 @@ from pydantic import BaseModel, Field
 from api.services.schemas import Input
 from domain import events as ev
 
+MAX_SEQ = 2**63 - 1  # seqs are 64-bit (change_log.seq)
+URL_PATTERN = r"^https?://[^/\s]+"  # the contract says what create_endpoint checks
 EventType = StrEnum("EventType", {t.replace(".", "_").upper(): t for t in ev.TYPES})  # type: ignore[misc]
 
 
@@ -37,13 +39,13 @@ class EventPage(BaseModel):
 
 
 class WebhookEndpointCreate(Input):
-    url: str = Field(min_length=1, max_length=2000, description="http:// or https://")
+    url: str = Field(min_length=1, max_length=2000, pattern=URL_PATTERN, description="http:// or https://")
     types: list[EventType] | None = Field(None, description="the event types to send; none: every type")
     description: str | None = Field(None, max_length=500)
 
 
 class WebhookEndpointUpdate(Input):
-    url: str | None = Field(None, min_length=1, max_length=2000)
+    url: str | None = Field(None, min_length=1, max_length=2000, pattern=URL_PATTERN)
     types: list[EventType] | None = None
     description: str | None = Field(None, max_length=500)
     enabled: bool | None = Field(None, description="true resumes a disabled endpoint where it stopped")
@@ -74,8 +76,8 @@ class WebhookEndpointPage(BaseModel):
 
 
 class WebhookReplay(Input):
-    from_seq: int = Field(ge=1)
-    to_seq: int | None = Field(None, ge=1, description="default: from_seq (one event)")
+    from_seq: int = Field(ge=1, le=MAX_SEQ)
+    to_seq: int | None = Field(None, ge=1, le=MAX_SEQ, description="default: from_seq (one event)")
 
 
 class WebhookAttemptRead(BaseModel):

@@ -101,6 +101,8 @@ async def test_the_feed_lists_events_after_a_seq_with_names(client, tenant):
     assert small["has_more"] and small["next_after"] < page["head"]
     bad = await client.get("/v1/events?types=nope", headers=tenant.headers)
     assert bad.status_code == 422
+    huge = await client.get(f"/v1/events?after={2**63}", headers=tenant.headers)
+    assert huge.status_code == 422 and huge.json()["errors"][0]["field"] == "after"
 
 
 async def test_webhooks_are_signed_ordered_and_survive_a_receiver_outage(client, tenant, app, receiver):
@@ -195,8 +197,13 @@ async def test_endpoints_are_admin_only_and_per_tenant(client, tenant, other_ten
     assert r.status_code == 404
     r = await client.get("/v1/webhook-endpoints", headers=tenant.read_headers)
     assert r.status_code == 403
-    bad = await client.post("/v1/webhook-endpoints", json={"url": "ftp://x"}, headers=tenant.headers)
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "url"
+    for url in ("ftp://x", "http://[", "http://host:port"):
+        bad = await client.post("/v1/webhook-endpoints", json={"url": url}, headers=tenant.headers)
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "url", url
+    r = await client.patch(
+        f"/v1/webhook-endpoints/{made['id']}", json={"enabled": None}, headers=tenant.headers
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "enabled"
     assert (
         await client.delete(f"/v1/webhook-endpoints/{made['id']}", headers=tenant.headers)
     ).status_code == 204
