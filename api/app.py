@@ -90,6 +90,15 @@ class BodyLimit:
         return await self.app(scope, limited, send)
 
 
+class TerritoryApp(FastAPI):
+    """FastAPI with the ownership lookup served in front of its stack (api.rest.ownership.serve_lookup)."""
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if ownership.is_lookup(scope) and await ownership.serve_lookup(self, scope, send):
+            return
+        await super().__call__(scope, receive, send)
+
+
 def _problem_media_types(spec: dict[str, Any]) -> dict[str, Any]:
     """Error answers are documented as application/problem+json, which is what they are."""
     for path in spec.get("paths", {}).values():
@@ -135,7 +144,7 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
         await ctx.keys.close()
         await engine.dispose()
 
-    app = FastAPI(
+    app = TerritoryApp(
         title="Territory Engine",
         version="0.1.0",
         description=DESCRIPTION,
@@ -147,7 +156,6 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
     app.state.ctx = ctx
     app.state.settings = settings
     install_error_handlers(app)
-    app.router.routes.extend(ownership.fast_routes())  # first: the hot path matches the first route tried
     app.include_router(ownership.router)
     app.include_router(health.router)
     app.include_router(imports.router)  # before /{id} routes: /v1/accounts/export is not an id

@@ -105,6 +105,12 @@ async def claim_due(db: Any, now: datetime, owner: str, lease_seconds: float) ->
     return await get_endpoint(db, found.tenant_id, found.id)
 
 
+async def tenants_with_endpoints(db: Any) -> set[uuid.UUID]:
+    """The tenants with at least one enabled endpoint (whose commits are worth a delivery's claim)."""
+    stmt = sa.select(E.tenant_id).where(E.enabled.is_(True)).distinct()
+    return set((await db.execute(stmt)).scalars())
+
+
 async def renew(db: Any, endpoint: Any, owner: str, until: datetime, **values: Any) -> bool:
     """Write the endpoint's progress if this worker still holds its lease; False if it lost it."""
     result = await db.execute(

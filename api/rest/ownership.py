@@ -1,17 +1,19 @@
 """Ownership lookup: who owns account X, one at a time or up to 1,000 per call."""
 
-from datetime import datetime
-from typing import Annotated
+import uuid
+from typing import Annotated, Any
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from starlette.routing import Route
+from pydantic import AwareDatetime
 
+from api.errors import problem_for
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
 from api.services import accounts, history
 from api.services.context import authenticate_header
 from api.services.ownership import Freshness, encode
 from api.services.schemas import OwnershipHistoryPage, OwnershipLookup, OwnershipLookupResult, OwnershipRead
-from domain.errors import FieldError, ValidationFailed
+from domain.errors import DomainError
 from domain.model import Role
 
 router = APIRouter(prefix="/v1", tags=["ownership"])
@@ -27,48 +29,64 @@ def _json(data: object, fresh: Freshness) -> Response:
     return Response(encode(data), media_type="application/json", headers=fresh.headers())
 
 
-def _as_of(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        when = None
-    if when is None or when.tzinfo is None:
-        raise ValidationFailed(
-            "the request has invalid fields",
-            [
-                FieldError(
-                    "as_of", "invalid", "an ISO 8601 date-time with a time zone, e.g. 2026-03-31T00:00:00Z"
-                )
-            ],
-        )
-    return when
-
-
 _ROLES = {r.value: r for r in Role}
+_PREFIX = "/v1/ownership/"
 
 
-async def fast_get_ownership(request: Request) -> Response:
-    """GET /v1/ownership/{external_id} without FastAPI's parameter machinery (the hot path).
-
-    Mounted ahead of the documented route below, which stays the OpenAPI description; it validates the
-    same things the documented route does and answers the same problems.
+async def serve_lookup(app: Any, scope: dict, send: Any) -> bool:
+    """GET /v1/ownership/{external_id} in front of FastAPI's routing, middleware and parameter machinery:
+    the hot path (docs/change-stream.md, lookups). It answers only the common request, a current lookup
+    by a valid key; anything else (as_of, an invalid role or id, a database error) returns False before
+    anything is sent, and the documented route below answers it, with the same validation and problems.
     """
-    external_id = request.path_params["external_id"]
-    role = _ROLES.get(request.query_params.get("role", "AE"))
-    if role is None or len(external_id) > 255:
-        field = "role" if role is None else "external_id"
-        message = f"role must be one of {', '.join(_ROLES)}" if role is None else "at most 255 characters"
-        raise ValidationFailed("the request has invalid fields", [FieldError(field, "invalid", message)])
-    as_of = _as_of(request.query_params.get("as_of"))
-    ctx = request.app.state.ctx
-    p = await authenticate_header(ctx, request.headers.get("authorization"), outage_ok=as_of is None)
-    return _json(*await ctx.ownership.lookup_one(p, external_id, role, as_of))
+    external_id = scope["path"][len(_PREFIX) :]
+    if not external_id or "/" in external_id or len(external_id) > 255:
+        return False
+    role = Role.AE
+    if scope["query_string"]:
+        query = parse_qs(scope["query_string"].decode("latin-1"))
+        if "as_of" in query or len(query.get("role", ())) > 1:
+            return False
+        if "role" in query:
+            found = _ROLES.get(query["role"][0])
+            if found is None:
+                return False
+            role = found
+    authorization = request_id = None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            authorization = value.decode("latin-1")
+        elif name == b"x-request-id":
+            request_id = value.decode("latin-1")[:64]
+    headers = [(b"x-request-id", (request_id or uuid.uuid4().hex).encode("latin-1"))]
+    ctx = app.state.ctx
+    try:
+        p = await authenticate_header(ctx, authorization, outage_ok=True)
+        data, fresh = await ctx.ownership.lookup_one(p, external_id, role)
+    except DomainError as exc:
+        response = problem_for(exc)
+        response.raw_headers.extend(headers)
+        await response(scope, _no_body, send)
+        return True
+    except Exception:  # a database error, say: the full stack answers (a 503 with Retry-After)
+        return False
+    body = encode(data)
+    headers += [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *((k.lower().encode(), v.encode()) for k, v in fresh.headers().items()),
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+    return True
 
 
-def fast_routes() -> list[Route]:
-    return [Route("/v1/ownership/{external_id}", fast_get_ownership, methods=["GET"])]
+async def _no_body() -> dict:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+def is_lookup(scope: dict) -> bool:
+    return scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith(_PREFIX)
 
 
 @router.get(
@@ -85,7 +103,7 @@ async def get_ownership(
     external_id: Annotated[str, Path(max_length=255)],
     role: Annotated[Role, Query()] = Role.AE,
     as_of: Annotated[
-        datetime | None, Query(description="answer as of this time (ISO 8601 with a time zone)")
+        AwareDatetime | None, Query(description="answer as of this time (ISO 8601 with a time zone)")
     ] = None,
 ) -> Response:
     # The hot path: no dependency chain; the key is read the same way get_principal reads it.

@@ -9,6 +9,7 @@ import asyncio
 import base64
 import contextlib
 import logging
+import math
 import secrets
 import time
 import uuid
@@ -352,12 +353,13 @@ class Deliverer:
         self.wake = asyncio.Event()
         self.sent = 0
         self._client: httpx.AsyncClient | None = None
+        self._tenants: set[uuid.UUID] | None = None  # tenants with an enabled endpoint, at the last poll
 
     async def run(self) -> None:
-        jobs = [self._loop() for _ in range(self.concurrency)]
+        jobs = [self._dispatch()]
         if self.ctx.engine.dialect.name == "postgresql":  # woken at each commit, not only every second
             url = self.listen_url or self.ctx.engine.url.render_as_string(hide_password=False)
-            jobs.append(listen(url, lambda _tenant, _seq: self.wake.set(), self.wake.set))
+            jobs.append(listen(url, self._notified, self.wake.set))
         try:
             await asyncio.gather(*jobs)
         finally:
@@ -368,32 +370,70 @@ class Deliverer:
             await self._client.aclose()
             self._client = None
 
-    async def _loop(self) -> None:
+    def _notified(self, tenant: uuid.UUID, _seq: int) -> None:
+        """A commit's NOTIFY: worth a claim only for a tenant with an endpoint (the others' writes cost
+        this worker nothing; an endpoint created since the last poll is found at the next one)."""
+        if self._tenants is None or tenant in self._tenants:
+            self.wake.set()
+
+    async def _dispatch(self) -> None:
+        """One claimer: a lease per wake-up (a commit, a finished delivery, the poll), at most
+        `concurrency` deliveries at once, each in its own task."""
+        running: set[asyncio.Task[None]] = set()
+
+        def finished(task: asyncio.Task[None]) -> None:
+            running.discard(task)
+            self.wake.set()
+
+        polled = -math.inf
         while True:
-            try:
-                worked = await self.deliver_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the database is away, or a bug: log, wait, go on
-                log.warning("webhook delivery: %r", exc)
-                worked = False
-            if not worked:
-                self.wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), self.poll_seconds)
+            if time.monotonic() - polled >= self.poll_seconds:
+                polled = time.monotonic()
+                await self._refresh_tenants()
+            if len(running) < self.concurrency:
+                try:
+                    endpoint = await self._claim()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # the database is away, or a bug: log, wait, go on
+                    log.warning("webhook delivery: %r", exc)
+                    endpoint = None
+                if endpoint is not None:
+                    task = asyncio.create_task(self._deliver_leased(endpoint))
+                    running.add(task)
+                    task.add_done_callback(finished)
+                    continue
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.poll_seconds)
+
+    async def _refresh_tenants(self) -> None:
+        try:
+            async with self.ctx.engine.connect() as conn:
+                self._tenants = await store.tenants_with_endpoints(conn)
+        except Exception:  # the database is away: wake on every commit until it is back
+            self._tenants = None
+
+    async def _claim(self) -> Any | None:
+        async with self.ctx.engine.begin() as conn:
+            return await store.claim_due(conn, self.ctx.clock.now(), self.name, LEASE_SECONDS)
+
+    async def _deliver_leased(self, endpoint: Any) -> None:
+        try:
+            await self._deliver(endpoint)
+        except Exception as exc:  # the lease runs out and the endpoint is claimed again
+            log.warning("webhook delivery: %r", exc)
+        finally:
+            with contextlib.suppress(Exception):
+                async with self.ctx.engine.begin() as conn:
+                    await store.renew(conn, endpoint, self.name, self.ctx.clock.now(), lease_owner=None)
 
     async def deliver_once(self) -> bool:
         """Lease one due endpoint and send it what it is owed; False when none was due."""
-        now = self.ctx.clock.now()
-        async with self.ctx.engine.begin() as conn:
-            endpoint = await store.claim_due(conn, now, self.name, LEASE_SECONDS)
+        endpoint = await self._claim()
         if endpoint is None:
             return False
-        try:
-            await self._deliver(endpoint)
-        finally:
-            async with self.ctx.engine.begin() as conn:
-                await store.renew(conn, endpoint, self.name, now, lease_owner=None)
+        await self._deliver_leased(endpoint)
         return True
 
     async def _deliver(self, endpoint: Any) -> None:

@@ -145,3 +145,30 @@ async def test_concurrent_lookups_during_changes_never_fail(client, tenant):
     await asyncio.gather(lookups(), lookups(), changes())
     final = (await client.get(f"/v1/ownership/{ext}", headers=tenant.headers)).json()
     assert final["rep"]["name"] == "Rep 2"
+
+
+async def test_the_hot_path_answers_every_edge_as_the_documented_route_does(client, tenant):
+    owned = await f.owned_account(client, tenant.headers)
+    ext = owned["account"]["external_id"]
+    r = await client.get(f"/v1/ownership/{ext}", headers={**tenant.headers, "X-Request-Id": "trace-1"})
+    assert r.status_code == 200 and r.headers["x-request-id"] == "trace-1"
+    assert r.headers["content-type"] == "application/json" and r.json()["status"] == "owned"
+    r = await client.get(f"/v1/ownership/{ext}", headers=tenant.headers)
+    assert len(r.headers["x-request-id"]) == 32  # a new one when the caller sends none
+    r = await client.get(f"/v1/ownership/{ext}", params={"role": "Boss"}, headers=tenant.headers)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "role"
+    r = await client.get(f"/v1/ownership/{'x' * 256}", headers=tenant.headers)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "external_id"
+    r = await client.get(f"/v1/ownership/{ext}", headers={"Authorization": "Bearer nope"})
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    assert r.headers["content-type"] == "application/problem+json" and "x-request-id" in r.headers
+    r = await client.get(f"/v1/ownership/{ext}")
+    assert r.status_code == 401 and r.json()["code"] == "unauthorized"
+    r = await client.get("/v1/ownership/NOPE", headers={**tenant.headers, "X-Request-Id": "trace-2"})
+    assert r.status_code == 404 and r.headers["x-request-id"] == "trace-2"
+    r = await client.get(f"/v1/ownership/{ext}", params={"as_of": "2026-03-31"}, headers=tenant.headers)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "as_of"
+    r = await client.get(f"/v1/ownership/{ext}/timeline", headers=tenant.headers)
+    assert r.status_code == 200 and r.json()["items"]
+    r = await client.post(f"/v1/ownership/{ext}", headers=tenant.headers)
+    assert r.status_code == 405
