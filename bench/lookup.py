@@ -4,17 +4,17 @@ Loads 100,000 owned accounts, serves the real app with uvicorn (1 worker) and a 
 same way, and drives both with wrk (apt-get install wrk) from one thread on random external ids.
 Usage: .venv/bin/python bench/lookup.py [--accounts 100000] [--seconds 10] [--connections 32]
                                         [--db postgresql,sqlite] [--during-optimize]
-                                        [--writes W] [--probes 4] [--workers 1,2]
+                                        [--writes W] [--probes 2] [--workers 1,2]
                                         [--server uvicorn,gunicorn,reuseport] [--profile DIR]
        .venv/bin/python bench/lookup.py --index-only [--accounts 1000000] [--db postgresql]
 --during-optimize skews and scores the book, then measures again while an optimisation of it runs in the
 same worker (POST /v1/plans/{id}/optimize).
 --writes W measures the lookups again while a separate process drives W writes a second through the API
 (alternately PATCH /v1/accounts/{id}, a new name, and PATCH /v1/assignments/{id}, another rep), and right
-after each write's answer opens --probes new connections and looks the account up on each: freshness is
-the time from the write's answer to each answer that shows the change; an answer that does not is stale.
-The probes' connections are traced to the worker process that answered (/proc), so every worker's
-freshness is known.
+after each write's answer looks the account up on every worker: freshness is the time from the write's
+answer to the first answer of each worker that shows the change; an answer that does not is stale. The
+probes go over --probes keep-alive connections per worker, each traced once to the worker process that
+holds it (/proc), so every worker's freshness is known.
 --workers N (or a list) serves with N processes, in each --server set-up: uvicorn (--workers N), gunicorn
 (UvicornWorker) or reuseport (N uvicorn processes, each with its own SO_REUSEPORT socket on one port). The
 bare endpoint is measured in the same set-up.
@@ -75,6 +75,7 @@ request = function()
   return wrk.format("GET", string.format("/v1/ownership/B-%07d?role=AE", math.random(0, {n} - 1)))
 end
 """
+BARE_APP = ("bare_app:create_app", {"PYTHONPATH": str(Path(__file__).parent)})
 IMPORT_CHUNK = 100_000  # rows per import call (what one import request takes)
 
 
@@ -275,7 +276,9 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, s
 
 
 class Writer:
-    """Runs in its own process: W writes a second, each followed by probes on new connections."""
+    """Runs in its own process: W writes a second, each followed by a lookup on every worker until it shows
+    the change. The probes go over keep-alive connections opened once and traced to the worker process that
+    holds each (a new connection per probe cost the server and this process more than the writes did)."""
 
     def __init__(self, cfg: dict[str, Any]):
         self.cfg = cfg
@@ -293,44 +296,90 @@ class Writer:
         self.probe_status: Counter = Counter()
         self.per_worker: dict[str, dict[str, Any]] = defaultdict(lambda: {"answers": 0, "stale": 0, "ms": []})
         self.done_at: list[float] = []
+        self.lines: dict[int, asyncio.Queue] = {}  # worker pid -> its idle probe connections
         self.request = (
             "GET /v1/ownership/{ext}?role=AE HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
             "Authorization: Bearer {key}\r\n\r\n"
         )
 
-    async def _attempt(self, ext: str) -> tuple[Any, int, int, dict[str, str], bytes, float]:
-        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
-        local_port = writer.get_extra_info("sockname")[1]
+    async def _ask(self, line: tuple[Any, Any], ext: str) -> tuple[int, dict[str, str], bytes]:
+        reader, writer = line
         writer.write(self.request.format(ext=ext, port=self.port, key=self.cfg["read_key"]).encode("latin-1"))
-        status, headers, body = await _read_response(reader)
-        return writer, local_port, status, headers, body, time.perf_counter()
+        return await _read_response(reader)
 
-    async def probe(self, ext: str, shows: Any, answered: float) -> list[dict[str, Any]]:
-        """Look the account up on new connections until an answer shows the change (at most 5 s). The
-        connections stay open until the caller has traced them to a worker."""
-        attempts: list[dict[str, Any]] = []
-        while True:
-            try:
-                writer, local_port, status, headers, body, at = await self._attempt(ext)
-            except Exception as exc:
-                self.probe_status[type(exc).__name__] += 1
-                return attempts
-            self.probe_status[status] += 1
-            answer = json.loads(body) if status == 200 else None
-            ok = answer is not None and shows(answer)
-            attempts.append(
-                {
-                    "writer": writer,
-                    "port": local_port,
-                    "status": status,
-                    "fresh": ok,
-                    "ms": (at - answered) * 1000,
-                    "seq": headers.get("ownership-seq"),
-                    "body_seq": None if answer is None else answer.get("seq"),
-                }
-            )
-            if ok or status != 200 or at - answered > 5:
-                return attempts
+    async def _line_to(self, pid: int | None) -> tuple[int | None, tuple[Any, Any]]:
+        """A keep-alive connection held by worker `pid` (any worker when None): connect, ask once (a worker
+        has accepted it then), trace it; closed and tried again while another worker holds it."""
+        for _ in range(200):
+            line = await asyncio.open_connection("127.0.0.1", self.port)
+            await self._ask(line, "B-0000000")
+            local_port = line[1].get_extra_info("sockname")[1]
+            owner = socket_owners(self.port, [local_port], self.pids)[local_port]
+            if pid is None or owner == pid:
+                return owner, line
+            line[1].close()
+        raise RuntimeError(f"no connection reached worker {pid}")
+
+    async def open_lines(self) -> None:
+        """`probes` connections per worker."""
+        held: dict[int, list] = defaultdict(list)
+        for _ in range(200 * len(self.pids)):
+            if all(len(held[pid]) >= self.cfg["probes"] for pid in self.pids):
+                break
+            owner, line = await self._line_to(None)
+            if owner is not None and len(held[owner]) < self.cfg["probes"]:
+                held[owner].append(line)
+            else:
+                line[1].close()
+        for pid in self.pids:
+            if not held[pid]:
+                raise RuntimeError(f"no connection reached worker {pid}")
+            self.lines[pid] = asyncio.Queue()
+            for line in held[pid]:
+                self.lines[pid].put_nowait(line)
+
+    async def probe(self, pid: int, ext: str, shows: Any, answered: float) -> None:
+        """Look the account up on worker `pid` until an answer shows the change (at most 5 s)."""
+        line = await self.lines[pid].get()
+        worker = self.per_worker[str(pid)]
+        first = True
+        try:
+            while True:
+                try:
+                    status, headers, body = await self._ask(line, ext)
+                except (OSError, asyncio.IncompleteReadError) as exc:  # the server closed it: another one
+                    self.probe_status[type(exc).__name__] += 1
+                    line[1].close()
+                    _, line = await self._line_to(pid)
+                    continue
+                ms = (time.perf_counter() - answered) * 1000
+                self.probe_status[status] += 1
+                if first:
+                    self.first_ms.append(ms)
+                    first = False
+                if status != 200:
+                    return
+                answer = json.loads(body)
+                worker["answers"] += 1
+                if shows(answer):
+                    self.fresh_ms.append(ms)
+                    worker["ms"].append(ms)
+                    return
+                worker["stale"] += 1
+                self.stale += 1
+                if len(self.stale_examples) < 5:
+                    self.stale_examples.append(
+                        {
+                            "ms_after_write": round(ms, 2),
+                            "ownership_seq": headers.get("ownership-seq"),
+                            "worker": pid,
+                        }
+                    )
+                if ms > 5000:
+                    self.never_fresh += 1
+                    return
+        finally:
+            self.lines[pid].put_nowait(line)
 
     async def one(self, i: int, target: list[str], sem: asyncio.Semaphore, client: httpx.AsyncClient) -> None:
         account_id, ext, assignment_id, rep_id = target
@@ -366,39 +415,7 @@ class Writer:
         self.done_at.append(answered)
         if kind == "assignment":  # the answer is the successor: the id to change next time
             target[2], target[3] = r.json()["id"], new_rep
-        probing = (self.probe(ext, shows, answered) for _ in range(self.cfg["probes"]))
-        probes = await asyncio.gather(*probing)
-        attempts = [a for p in probes for a in p]
-        owners = socket_owners(self.port, [a["port"] for a in attempts], self.pids)
-        for a in attempts:
-            a["writer"].close()
-        for p in probes:
-            if not p:
-                continue
-            self.first_ms.append(p[0]["ms"])
-            if p[-1]["fresh"]:
-                self.fresh_ms.append(p[-1]["ms"])
-            elif p[-1]["status"] == 200:
-                self.never_fresh += 1
-            for a in p:
-                if a["status"] != 200:
-                    continue
-                worker = self.per_worker[str(owners.get(a["port"]))]
-                worker["answers"] += 1
-                if a["fresh"]:
-                    worker["ms"].append(a["ms"])
-                else:
-                    worker["stale"] += 1
-                    self.stale += 1
-                    if len(self.stale_examples) < 5:
-                        self.stale_examples.append(
-                            {
-                                "kind": kind,
-                                "ms_after_write": round(a["ms"], 2),
-                                "ownership_seq": a["seq"],
-                                "worker": owners.get(a["port"]),
-                            }
-                        )
+        await asyncio.gather(*(self.probe(pid, ext, shows, answered) for pid in self.pids))
 
     async def run(self, pipe: Any) -> dict[str, Any]:
         cfg = self.cfg
@@ -409,6 +426,7 @@ class Writer:
             await client.get("/healthz")
             pipe.send("ready")
             await asyncio.get_running_loop().run_in_executor(None, pipe.recv)  # "go"
+            await self.open_lines()
             sem = asyncio.Semaphore(cfg["in_flight"])
             targets = cfg["targets"]
             tasks = []
@@ -602,11 +620,15 @@ def measure(
     writes: dict[str, Any] | None = None,
     profile: str | None = None,
     database: str | None = None,
+    bare_app: tuple[str, dict] | None = None,
 ) -> dict:
     """wrk against the server; with `optimize` (write key, plan id), wrk again while an optimisation of
     the plan runs in the same worker, to show what it costs the lookups; with `writes` (the writer's
-    configuration), wrk again while a writer process writes and probes."""
+    configuration), wrk again while a writer process writes and probes; with `bare_app` too, the bare
+    endpoint is measured again right before and after that, in the same set-up (this machine's speed
+    drifts by a quarter between minutes: the ratio compares figures taken seconds apart)."""
     server = Server(app, env, workers, kind)
+    bare = Server(*bare_app, workers, kind) if bare_app is not None and writes is not None else None
     try:
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
             f.write(LUA.replace("{key}", key).replace("{n}", str(n)))
@@ -614,6 +636,10 @@ def measure(
         # (answered from memory) on every worker, then run wrk once before measuring.
         warm_s = warm_up(server, key)
         wrk(server.base, f.name, 3, connections)
+        if bare is not None:
+            with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as bare_lua:
+                bare_lua.write(LUA.replace("{key}", "x").replace("{n}", str(n)))
+            wrk(bare.base, bare_lua.name, 3, connections)
 
         def idle() -> dict:
             label = f"{name}-{kind}{workers}-idle"
@@ -639,6 +665,9 @@ def measure(
                 proc.start()
                 if not parent.poll(60) or parent.recv() != "ready":
                     raise RuntimeError("the writer did not start")
+                around = {}
+                if bare is not None and not alone:  # before the meters start: not this measurement's load
+                    around["before"] = wrk(bare.base, bare_lua.name, seconds, connections)
                 label = f"{name}-{kind}{workers}-writes"
                 spies = profile_workers(server, seconds, profile, label) if profile else []
                 meter = CpuMeter(server.worker_pids(), database)
@@ -660,7 +689,16 @@ def measure(
                 if "error" in out:
                     raise RuntimeError(f"the writer failed: {out['error']}")
                 writes["targets"] = out.pop("targets")  # successors: a retry changes them again
-                return {**during, **out, "cpu": cpu, "db_sessions": waits}
+                if around:
+                    around["after"] = wrk(bare.base, bare_lua.name, seconds, connections)
+                    around = {
+                        "rps": round((around["before"]["rps"] + around["after"]["rps"]) / 2),
+                        "p50_ms": round((around["before"]["p50_ms"] + around["after"]["p50_ms"]) / 2, 2),
+                        "p99_ms": round((around["before"]["p99_ms"] + around["after"]["p99_ms"]) / 2, 2),
+                        "non_2xx": around["before"]["non_2xx"] + around["after"]["non_2xx"],
+                        "rps_before_after": [around["before"]["rps"], around["after"]["rps"]],
+                    }
+                return {**during, **out, "cpu": cpu, "db_sessions": waits, "bare_around": around}
 
             result["under_writes"] = quietly(written)
             result["writes_alone"] = quietly(lambda: written(alone=True))
@@ -691,6 +729,8 @@ def measure(
         }
     finally:
         server.stop()
+        if bare is not None:
+            bare.stop()
 
 
 # -- the index alone -------------------------------------------------------------------------------------
@@ -873,8 +913,9 @@ def print_writes(w: dict, workers: int) -> None:
 
 
 def targets(bare: dict, r: dict, workers: int) -> dict[str, Any]:
-    """The issue's targets at W writes a second."""
+    """The issue's targets at W writes a second, against the bare endpoint measured around them if it was."""
     w = r["under_writes"]
+    bare = w.get("bare_around") or bare
     reached = [p for p in w["workers"] if p != "None" and w["workers"][p]["answers"]]
     return {
         "rps_ratio": round(w["rps"] / bare["rps"], 3),
@@ -899,7 +940,7 @@ def main() -> None:
         help="skew and score the book, then measure again while POST /v1/plans/{id}/optimize runs",
     )
     parser.add_argument("--writes", type=float, default=0, help="writes a second from a separate process")
-    parser.add_argument("--probes", type=int, default=4, help="lookups on new connections after each write")
+    parser.add_argument("--probes", type=int, default=2, help="keep-alive probe connections per worker")
     parser.add_argument("--in-flight", type=int, default=32, help="the writer's concurrent writes at most")
     parser.add_argument("--workers", default="1", help="server processes; a list (1,2) runs each")
     parser.add_argument("--server", default="uvicorn", help="set-ups: uvicorn,gunicorn,reuseport")
@@ -920,8 +961,7 @@ def main() -> None:
         for kind, n in setups:
             bare = measure(
                 "bare",
-                "bare_app:create_app",
-                {"PYTHONPATH": str(Path(__file__).parent)},
+                *BARE_APP,
                 "x",
                 args.accounts,
                 args.seconds,
@@ -981,6 +1021,7 @@ def main() -> None:
                     writes=writes,
                     profile=args.profile,
                     database=name,
+                    bare_app=BARE_APP,
                 )
                 bare = bares[kind, n]
                 label = f"lookup on {db}{suffix(kind, n)}"
@@ -998,6 +1039,10 @@ def main() -> None:
                 if "under_writes" in result:
                     w = result["under_writes"]
                     print(row(f"  under {args.writes:g} writes/s", w, bare, " " * 20 + cpu_note(w)))
+                    if w.get("bare_around"):
+                        a = w["bare_around"]
+                        print(row("  bare, right before and after", a, None, f"  ({a['rps_before_after']})"))
+                        print(row(f"  under {args.writes:g} writes/s, to that", w, a))
                     print_writes(w, n)
                     a = result["writes_alone"]
                     print(f"  the same writes alone (no wrk):{' ' * 44}{cpu_note(a)}")

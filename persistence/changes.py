@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -85,6 +86,21 @@ async def append(db: Any, tenant_id: uuid.UUID, changes: Sequence[Change]) -> in
     if _dialect(db) == "postgresql":
         await db.execute(sa.select(sa.func.pg_notify(CHANNEL, f"{tenant_id}:{head}")))
     return head
+
+
+def as_stored(head: int | None, changes: Sequence[Change]) -> list[tuple[int, Change]]:
+    """The changes `append` wrote, with their seqs, as `to_change` reads them back."""
+    if head is None:
+        return []
+    first = head - len(changes) + 1
+    return [(first + i, _stored(c)) for i, c in enumerate(changes)]
+
+
+def _stored(c: Change) -> Change:
+    reason = None if c.reason is None else c.reason[:1000]
+    data = orjson.loads(orjson.dumps(c.data, default=str))
+    valid_from = c.valid_from.astimezone(UTC) if c.valid_from.tzinfo else c.valid_from
+    return dataclasses.replace(c, reason=reason, data=data, valid_from=valid_from)
 
 
 ONE_STATEMENT = 1_000  # up to this many changes go in one statement (PostgreSQL)

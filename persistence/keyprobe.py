@@ -37,6 +37,11 @@ MAX_CACHED = 10_000
 RETRY_AFTER_FAILURE = 1.0
 
 
+async def _keep(_conn: asyncpg.Connection) -> None:
+    """Pool connections come back as they went: only SELECTs ran (asyncpg's default reset is a round trip
+    of its own, SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL, after every read)."""
+
+
 class KeyProbe:
     def __init__(self, url: str, cache_seconds: float = 60.0):
         self.url = url
@@ -135,7 +140,7 @@ class KeyProbe:
             if self._pool is None:
                 dsn, options = asyncpg_dsn(self.url)
                 self._pool = await asyncpg.create_pool(
-                    dsn, min_size=1, max_size=2, timeout=1, command_timeout=2, **options
+                    dsn, min_size=1, max_size=2, timeout=1, command_timeout=2, reset=_keep, **options
                 )
         return self._pool
 

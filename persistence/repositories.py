@@ -6,7 +6,7 @@ import dataclasses
 import enum
 import functools
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -349,9 +349,15 @@ class SqlOpportunityRepository(SqlRepository[model.Opportunity]):
 class SqlUnitOfWork:
     """One session and one transaction for one tenant; commit explicitly, rolled back otherwise."""
 
-    def __init__(self, session_factory: async_sessionmaker, tenant_id: UUID):
+    def __init__(
+        self,
+        session_factory: async_sessionmaker,
+        tenant_id: UUID,
+        committed: Callable[[UUID, list[tuple[int, Change]]], None] | None = None,
+    ):
         self.session_factory = session_factory
         self.tenant_id = tenant_id
+        self.committed = committed  # told the changes of each commit, with their seqs, as they read back
 
     async def __aenter__(self) -> SqlUnitOfWork:
         self.session: AsyncSession = self.session_factory()
@@ -375,15 +381,19 @@ class SqlUnitOfWork:
         self.changes.extend(changes)
 
     async def commit(self) -> None:
+        written: list[tuple[int, Change]] = []
         try:
             if self.changes:
                 await self.session.flush()
-                await change_log.append(self.session, self.tenant_id, self.changes)
+                head = await change_log.append(self.session, self.tenant_id, self.changes)
+                written = change_log.as_stored(head, self.changes)
                 self.changes = []
             await self.session.commit()
         except IntegrityError as exc:
             await self.session.rollback()
             raise translate_integrity_error(exc)
+        if written and self.committed is not None:
+            self.committed(self.tenant_id, written)
 
     async def rollback(self) -> None:
         await self.session.rollback()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import httpx
@@ -73,17 +74,24 @@ async def serving(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 
 @contextmanager
 def count_statements(engine: Any) -> Iterator[list[str]]:
-    """The SQL statements run on `engine` inside the block."""
+    """The SQL statements run on `engine` inside the block, by the code the block runs (and the tasks it
+    starts), not by background work of the same app (the operations runner polls every second)."""
     seen: list[str] = []
+    token = _COUNTING.set(seen)
 
     def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
+        if _COUNTING.get() is seen:
+            seen.append(statement)
 
     event.listen(engine.sync_engine, "before_cursor_execute", before)
     try:
         yield seen
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", before)
+        _COUNTING.reset(token)
+
+
+_COUNTING: ContextVar[list[str] | None] = ContextVar("counting", default=None)
 
 
 async def named_books(

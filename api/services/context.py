@@ -83,7 +83,8 @@ class AppContext:
     deliverer: Any = None  # api.services.events.Deliverer, when this process delivers webhooks
 
     def uow(self, tenant_id: UUID) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.session_factory, tenant_id)
+        committed = None if self.ownership is None else self.ownership.committed
+        return SqlUnitOfWork(self.session_factory, tenant_id, committed)
 
 
 async def tenant_settings(uow: SqlUnitOfWork) -> TenantSettings:

@@ -390,7 +390,7 @@ class Deliverer:
             if time.monotonic() - polled >= self.poll_seconds:
                 polled = time.monotonic()
                 await self._refresh_tenants()
-            if len(running) < self.concurrency:
+            if len(running) < self.concurrency and self._tenants != set():  # set(): no endpoint anywhere
                 try:
                     endpoint = await self._claim()
                 except asyncio.CancelledError:

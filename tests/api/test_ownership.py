@@ -172,3 +172,48 @@ async def test_the_hot_path_answers_every_edge_as_the_documented_route_does(clie
     assert r.status_code == 200 and r.json()["items"]
     r = await client.post(f"/v1/ownership/{ext}", headers=tenant.headers)
     assert r.status_code == 405
+
+
+async def test_a_workers_own_commits_are_applied_without_reading_them_back(engine, tenant, monkeypatch):
+    from api.services import ownership as service
+
+    serving, app = worker(engine)
+    # no LISTEN (PostgreSQL): a commit's NOTIFY can arrive before the commit returns, and the reader it
+    # starts would take these changes first (correct too, but not what this test is about)
+    app.state.ctx.ownership.listen = False
+    async with serving as client:
+        owned = await f.owned_account(client, tenant.headers)
+        more = [await f.account(client, tenant.headers) for _ in range(2)]
+        ids = [owned["account"]["external_id"], *(a["external_id"] for a in more)]
+        await client.post("/v1/ownership/lookup", json={"external_ids": ids}, headers=tenant.headers)
+        ownership = app.state.ctx.ownership
+        await ownership.wait_for_rebuilds()
+        reads = []
+        real = service.queries.changes_after
+        monkeypatch.setattr(
+            service.queries, "changes_after", lambda *a, **k: reads.append(a) or real(*a, **k)
+        )
+        later = await f.rep(client, tenant.headers, name="James Okafor", end_date="2027-01-31")
+        r = await client.patch(
+            f"/v1/assignments/{owned['assignment']['id']}",
+            json={"rep_id": later["id"], "reason": "departure", "note": "handover to James"},
+            headers=tenant.headers,
+        )
+        assert r.status_code == 200, r.text
+        await client.patch(
+            f"/v1/accounts/{more[0]['id']}", json={"name": "Zeta GmbH"}, headers=tenant.headers
+        )
+        await client.delete(f"/v1/accounts/{more[1]['id']}", headers=tenant.headers)
+        mine = await client.post("/v1/ownership/lookup", json={"external_ids": ids}, headers=tenant.headers)
+        assert ownership._indexes[tenant.tenant_id].seq == int(mine.headers["ownership-seq"])
+        assert reads == [] and ownership.builds == 1  # applied as committed: neither read back nor rebuilt
+    mine = mine.json()["results"]
+    assert mine[0]["rep"]["name"] == "James Okafor" and mine[1]["account"]["name"] == "Zeta GmbH"
+    assert mine[2]["status"] == "not_found"
+    fresh_serving, fresh_app = worker(engine)  # builds the index from the database
+    async with fresh_serving as fresh:
+        await fresh.post("/v1/ownership/lookup", json={"external_ids": ids}, headers=tenant.headers)
+        await fresh_app.state.ctx.ownership.wait_for_rebuilds()
+        built = await fresh.post("/v1/ownership/lookup", json={"external_ids": ids}, headers=tenant.headers)
+        assert fresh_app.state.ctx.ownership.builds == 1
+        assert built.json()["results"] == mine
