@@ -782,7 +782,9 @@ def _result(book: Book, solver: Solver, plan: np.ndarray, bound: float | None) -
         elif solver.capped[j] and wk < b.wlo[j] * b.w_scale - 1e-9:
             result.violations.append(f"{key}: workload {wk:,.1f} h is below {b.wlo[j] * b.w_scale:,.1f} h")
     result.weighted_moves = sum(m.cost for m in result.moves)
-    result.lower_bound = None if bound is None else max(bound, 0.0)
+    # the LP's bound carries solver noise (8.9e-12 for a book needing no move): no bound is below 0 or
+    # above the plan found
+    result.lower_bound = None if bound is None else min(0.0 if bound < 1e-9 else bound, result.weighted_moves)
     w, lb = result.weighted_moves, result.lower_bound
     result.gap = None if lb is None else (w - lb) / w if w else 0.0
     return result
