@@ -88,6 +88,11 @@ async def append(db: Any, tenant_id: uuid.UUID, changes: Sequence[Change]) -> in
     return head
 
 
+def _encode(value: Any) -> bytes:
+    """The change rows as JSON, as PostgreSQL's one-statement append receives them."""
+    return orjson.dumps(value, default=str, option=orjson.OPT_UTC_Z)
+
+
 def as_stored(head: int | None, changes: Sequence[Change]) -> list[tuple[int, Change]]:
     """The changes `append` wrote, with their seqs, as `to_change` reads them back."""
     if head is None:
@@ -98,7 +103,7 @@ def as_stored(head: int | None, changes: Sequence[Change]) -> list[tuple[int, Ch
 
 def _stored(c: Change) -> Change:
     reason = None if c.reason is None else c.reason[:1000]
-    data = orjson.loads(orjson.dumps(c.data, default=str))
+    data = orjson.loads(_encode(c.data))
     valid_from = c.valid_from.astimezone(UTC) if c.valid_from.tzinfo else c.valid_from
     return dataclasses.replace(c, reason=reason, data=data, valid_from=valid_from)
 
@@ -134,7 +139,7 @@ async def _append_at_once(db: Any, tenant_id: uuid.UUID, changes: Sequence[Chang
     for i, c in enumerate(changes, start=1):
         row = _row(tenant_id, 0, c, now, actor, request)
         rows.append({"ord": i, **{k: row[k] for k in _COLUMNS}})
-    payload = orjson.dumps(rows, default=str, option=orjson.OPT_UTC_Z).decode()
+    payload = _encode(rows).decode()
     params = {"n": len(changes), "tenant": str(tenant_id), "rows": payload, "channel": CHANNEL}
     head, _, written = (await db.execute(_AT_ONCE, params)).one()
     assert written == len(changes)

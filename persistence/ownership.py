@@ -69,7 +69,8 @@ async def _read(conn: AsyncConnection, tenant_id: uuid.UUID, external_ids: Seque
     )
     if external_ids is not None:
         stmt = stmt.where(ACCOUNTS.c.external_id.in_(list(external_ids)))
-    rows.accounts = [tuple(r) for r in await _all(conn, stmt)]
+    whole = external_ids is None
+    rows.accounts = [tuple(r) for r in await _all(conn, stmt, whole)]
     if plan_id is None or not rows.accounts:
         return rows
     a = ASSIGNMENTS.c
@@ -79,7 +80,7 @@ async def _read(conn: AsyncConnection, tenant_id: uuid.UUID, external_ids: Seque
     some = external_ids is not None and len(rows.accounts) <= CHUNK
     if some:
         stmt = stmt.where(a.account_id.in_([r[0] for r in rows.accounts]))
-    assignments = await _all(conn, stmt)
+    assignments = await _all(conn, stmt, whole)
     since = await _since(conn, tenant_id, [r[0] for r in rows.accounts] if some else None)
     rep_ids = {r.rep_id for r in assignments}
     for r in assignments:
@@ -99,17 +100,20 @@ async def _read(conn: AsyncConnection, tenant_id: uuid.UUID, external_ids: Seque
     stmt = sa.select(TERRITORIES.c.id, TERRITORIES.c.name).where(TERRITORIES.c.plan_id == plan_id)
     rows.territories = [(_uuid(r[0]), r[1]) for r in (await conn.execute(stmt)).all()]
     _release(assignments)
-    for key in list(since):  # likewise
-        del since[key]
+    while since:  # likewise, one entry at a time
+        since.popitem()
     return rows
 
 
 STREAM_PARTITION = 5_000
 
 
-async def _all(conn: AsyncConnection, stmt: Any) -> list[Any]:
-    """Every row, taken a partition at a time: the result rows are made in C, and 100,000 at once held the
-    GIL (the event loop, when this runs in a worker thread) for 20-30 ms."""
+async def _all(conn: AsyncConnection, stmt: Any, whole: bool) -> list[Any]:
+    """Every row. A whole tenant's (`whole`) is taken a partition at a time: the result rows are made in
+    C, and 100,000 at once held the GIL (the event loop, when this runs in a worker thread) for 20-30 ms.
+    A few accounts' rows are read at once (a server-side cursor would cost round trips)."""
+    if not whole:
+        return list((await conn.execute(stmt)).all())
     rows: list[Any] = []
     result = await conn.stream(stmt)
     async for part in result.partitions(STREAM_PARTITION):
@@ -183,7 +187,7 @@ async def _latest(
             last.c.seq == c.seq,
         ),
     )
-    return await _all(conn, stmt.where(c.tenant_id == tenant_id))
+    return await _all(conn, stmt.where(c.tenant_id == tenant_id), subject_ids is None)
 
 
 async def read_as_of(
