@@ -22,8 +22,8 @@ from api.rest import assigning, coverage, events, health, imports, operations, o
 from api.rest import settings as settings_routes
 from api.rest.resources import build_resource_routers
 from api.services.context import AppContext
-from api.services.operations import Runner
 from api.services.ownership import OwnershipService
+from api.services.runner import Runner
 from api.services.worker import Worker
 from persistence.changes import REQUEST_ID
 from persistence.db import make_engine, make_session_factory

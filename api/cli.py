@@ -38,7 +38,7 @@ def worker(concurrency: int, operations: bool, webhooks: bool) -> None:
     import signal
 
     from api.services.context import AppContext
-    from api.services.operations import Runner
+    from api.services.runner import Runner
     from api.services.worker import Worker
     from persistence.db import make_session_factory
 
@@ -391,9 +391,10 @@ def optimize(
     is an operation like `POST /v1/plans/{id}/optimize`, listed by `GET /v1/operations`."""
     from pydantic import ValidationError
 
-    from api.services.operations import Runner, get_operation
+    from api.services.operations import get_operation
     from api.services.rebalancing import start_optimize
-    from api.services.schemas import OptimizeRequest
+    from api.services.runner import Runner
+    from api.services.rebalancing import OptimizeRequest
     from domain.errors import DomainError
 
     try:

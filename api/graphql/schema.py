@@ -22,7 +22,7 @@ from strawberry.types import Info
 
 from api.errors import field_errors_from_pydantic, status_for
 from api.graphql.loaders import Loaders
-from api.services import accounts, assignments, plans, reps, territories
+from api.services import accounts, assignments, common, plans, reps, territories
 from api.services import assigning as assigning_service
 from api.services import capacity as capacity_service
 from api.services import coverage as coverage_service
@@ -33,7 +33,6 @@ from api.services import history as history_service
 from api.services import operations as operations_service
 from api.services import rebalancing as rebalancing_service
 from api.services import reports as reports_service
-from api.services import schemas as s
 from api.services import scoring as scoring_service
 from api.services import settings as settings_service
 from api.services.common import NIL
@@ -253,80 +252,82 @@ async def _account_owner(
     return _ownership(await info.context.loaders.owner.load((plan, root.id, role.value)))
 
 
-Factor = output_type(s.FactorRead, "Factor", s.FactorRead)
-MatrixCell = output_type(s.MatrixCellRead, "MatrixCell", s.MatrixCellRead)
-AccountScore = output_type(s.AccountScoreRead, "AccountScore", s.AccountScoreRead)
-ScoringRun = output_type(s.ScoringRunRead, "ScoringRun", s.ScoringRunRead)
-CoverageNeed = output_type(s.CoverageNeedRead, "CoverageNeed", s.CoverageNeedRead)
-CapacityChoice = output_type(s.ChoiceRead, "CapacityChoice", s.ChoiceRead)
-Headcount = output_type(s.HeadcountRead, "Headcount", s.HeadcountRead)
-Capacity = output_type(s.CapacityRead, "Capacity", s.CapacityRead)
+Factor = output_type(scoring_service.FactorRead, "Factor", scoring_service.FactorRead)
+MatrixCell = output_type(scoring_service.MatrixCellRead, "MatrixCell", scoring_service.MatrixCellRead)
+AccountScore = output_type(scoring_service.AccountScoreRead, "AccountScore", scoring_service.AccountScoreRead)
+ScoringRun = output_type(scoring_service.ScoringRunRead, "ScoringRun", scoring_service.ScoringRunRead)
+CoverageNeed = output_type(
+    capacity_service.CoverageNeedRead, "CoverageNeed", capacity_service.CoverageNeedRead
+)
+CapacityChoice = output_type(capacity_service.ChoiceRead, "CapacityChoice", capacity_service.ChoiceRead)
+Headcount = output_type(capacity_service.HeadcountRead, "Headcount", capacity_service.HeadcountRead)
+Capacity = output_type(capacity_service.CapacityRead, "Capacity", capacity_service.CapacityRead)
 
 
 def _out(model_cls: type[BaseModel], name: str) -> type:
     return output_type(model_cls, name, model_cls)
 
 
-CoverageReason = _out(s.ReasonRead, "CoverageReason")
-CoverageBucket = _out(s.CoverageBucketRead, "CoverageBucket")
-TierCoverage = _out(s.TierCoverageRead, "TierCoverage")
-RepCoverage = _out(s.RepCoverageRead, "RepCoverage")
-TerritoryCoverage = _out(s.TerritoryCoverageRead, "TerritoryCoverage")
-CoverageReport = _out(s.CoverageReportRead, "CoverageReport")
-AccountCoverageItem = _out(s.AccountCoverageItem, "AccountCoverageItem")
-CoveragePage = _out(s.CoveragePage, "CoveragePage")
-Touch = _out(s.TouchRead, "Touch")
-OverlapRep = _out(s.OverlapRepRead, "OverlapRep")
-Overlap = _out(s.OverlapRead, "Overlap")
-AccountCoverage = _out(s.AccountCoverageRead, "AccountCoverage")
-OverlapItem = _out(s.OverlapItem, "OverlapItem")
-OverlapPage = _out(s.OverlapPage, "OverlapPage")
-ReviewAccount = _out(s.ReviewAccountRead, "ReviewAccount")
-ReviewList = _out(s.ReviewListRead, "ReviewList")
-RepReview = _out(s.RepReviewRead, "RepReview")
-ReportAccount = _out(s.ReportAccountRead, "ReportAccount")
-ReviewQuestion = _out(s.ReviewQuestionRead, "ReviewQuestion")
-RepBook = _out(s.RepBookRead, "RepBook")
-ExpansionAccount = _out(s.ExpansionAccountRead, "ExpansionAccount")
-ExpansionPipeline = _out(s.ExpansionPipelineRead, "ExpansionPipeline")
-CoverageReview = _out(s.CoverageReviewRead, "CoverageReview")
-WeeklyMetricsRow = _out(s.WeeklyMetricsRow, "WeeklyMetricsRow")
-WeeklyMetrics = _out(s.WeeklyMetricsRead, "WeeklyMetrics")
-SegmentPlan = _out(s.SegmentPlanRead, "SegmentPlan")
-TerritoryTap = _out(s.TerritoryTapRead, "TerritoryTap")
-Segmentation = _out(s.SegmentationRead, "Segmentation")
-CoverageModelPlan = _out(s.CoverageModelPlanRead, "CoverageModelPlan")
-TerritoryPlan = _out(s.TerritoryPlanRead, "TerritoryPlan")
-ListedAccount = _out(s.ListedAccount, "ListedAccount")
-TiedTerritory = _out(s.TiedTerritory, "TiedTerritory")
-ConflictAccount = _out(s.ConflictAccount, "ConflictAccount")
-OwnerlessAccount = _out(s.OwnerlessAccount, "OwnerlessAccount")
-ListedAccounts = _out(s.ListedAccounts, "ListedAccounts")
-ConflictAccounts = _out(s.ConflictAccounts, "ConflictAccounts")
-OwnerlessAccounts = _out(s.OwnerlessAccounts, "OwnerlessAccounts")
-AssignByRules = _out(s.AssignByRulesRead, "AssignByRules")
-SpreadType = _out(s.SpreadRead, "Spread")
-BookEquity = _out(s.BookEquityRead, "BookEquity")
-EquityType = _out(s.EquityRead, "Equity")
-PlanEquity = _out(s.PlanEquityRead, "PlanEquity")
-PlanRef = _out(s.PlanRef, "PlanRef")
-Move = _out(s.MoveRead, "Move")
-Moves = _out(s.MovesRead, "Moves")
-PlanCompare = _out(s.PlanCompareRead, "PlanCompare")
-OwnershipChange = _out(s.OwnershipChangeRead, "OwnershipChange")
-OwnershipHistoryPage = _out(s.OwnershipHistoryPage, "OwnershipHistoryPage")
-MovementType = _out(s.MovementRead, "Movement")
-ProposedMove = _out(s.ProposedMove, "ProposedMove")
-ProposedMoves = _out(s.ProposedMoves, "ProposedMoves")
-RebalanceProposal = _out(s.RebalanceProposalRead, "RebalanceProposal")
-strawberry.enum(s.OperationState)
-_GENERATED[s.FieldProblem] = FieldProblem
-OperationErrorType = _out(s.OperationError, "OperationError")
-Operation = _out(s.OperationRead, "Operation")
+CoverageReason = _out(coverage_service.ReasonRead, "CoverageReason")
+CoverageBucket = _out(coverage_service.CoverageBucketRead, "CoverageBucket")
+TierCoverage = _out(coverage_service.TierCoverageRead, "TierCoverage")
+RepCoverage = _out(coverage_service.RepCoverageRead, "RepCoverage")
+TerritoryCoverage = _out(coverage_service.TerritoryCoverageRead, "TerritoryCoverage")
+CoverageReport = _out(coverage_service.CoverageReportRead, "CoverageReport")
+AccountCoverageItem = _out(coverage_service.AccountCoverageItem, "AccountCoverageItem")
+CoveragePage = _out(coverage_service.CoveragePage, "CoveragePage")
+Touch = _out(coverage_service.TouchRead, "Touch")
+OverlapRep = _out(coverage_service.OverlapRepRead, "OverlapRep")
+Overlap = _out(coverage_service.OverlapRead, "Overlap")
+AccountCoverage = _out(coverage_service.AccountCoverageRead, "AccountCoverage")
+OverlapItem = _out(coverage_service.OverlapItem, "OverlapItem")
+OverlapPage = _out(coverage_service.OverlapPage, "OverlapPage")
+ReviewAccount = _out(coverage_service.ReviewAccountRead, "ReviewAccount")
+ReviewList = _out(coverage_service.ReviewListRead, "ReviewList")
+RepReview = _out(coverage_service.RepReviewRead, "RepReview")
+ReportAccount = _out(reports_service.ReportAccountRead, "ReportAccount")
+ReviewQuestion = _out(reports_service.ReviewQuestionRead, "ReviewQuestion")
+RepBook = _out(reports_service.RepBookRead, "RepBook")
+ExpansionAccount = _out(reports_service.ExpansionAccountRead, "ExpansionAccount")
+ExpansionPipeline = _out(reports_service.ExpansionPipelineRead, "ExpansionPipeline")
+CoverageReview = _out(reports_service.CoverageReviewRead, "CoverageReview")
+WeeklyMetricsRow = _out(reports_service.WeeklyMetricsRow, "WeeklyMetricsRow")
+WeeklyMetrics = _out(reports_service.WeeklyMetricsRead, "WeeklyMetrics")
+SegmentPlan = _out(reports_service.SegmentPlanRead, "SegmentPlan")
+TerritoryTap = _out(reports_service.TerritoryTapRead, "TerritoryTap")
+Segmentation = _out(reports_service.SegmentationRead, "Segmentation")
+CoverageModelPlan = _out(reports_service.CoverageModelPlanRead, "CoverageModelPlan")
+TerritoryPlan = _out(reports_service.TerritoryPlanRead, "TerritoryPlan")
+ListedAccount = _out(assignments.ListedAccount, "ListedAccount")
+TiedTerritory = _out(assignments.TiedTerritory, "TiedTerritory")
+ConflictAccount = _out(assignments.ConflictAccount, "ConflictAccount")
+OwnerlessAccount = _out(assignments.OwnerlessAccount, "OwnerlessAccount")
+ListedAccounts = _out(assignments.ListedAccounts, "ListedAccounts")
+ConflictAccounts = _out(assignments.ConflictAccounts, "ConflictAccounts")
+OwnerlessAccounts = _out(assignments.OwnerlessAccounts, "OwnerlessAccounts")
+AssignByRules = _out(assignments.AssignByRulesRead, "AssignByRules")
+SpreadType = _out(equity_service.SpreadRead, "Spread")
+BookEquity = _out(equity_service.BookEquityRead, "BookEquity")
+EquityType = _out(equity_service.EquityRead, "Equity")
+PlanEquity = _out(equity_service.PlanEquityRead, "PlanEquity")
+PlanRef = _out(common.PlanRef, "PlanRef")
+Move = _out(equity_service.MoveRead, "Move")
+Moves = _out(equity_service.MovesRead, "Moves")
+PlanCompare = _out(equity_service.PlanCompareRead, "PlanCompare")
+OwnershipChange = _out(history_service.OwnershipChangeRead, "OwnershipChange")
+OwnershipHistoryPage = _out(history_service.OwnershipHistoryPage, "OwnershipHistoryPage")
+MovementType = _out(history_service.MovementRead, "Movement")
+ProposedMove = _out(rebalancing_service.ProposedMove, "ProposedMove")
+ProposedMoves = _out(rebalancing_service.ProposedMoves, "ProposedMoves")
+RebalanceProposal = _out(rebalancing_service.RebalanceProposalRead, "RebalanceProposal")
+strawberry.enum(operations_service.OperationState)
+_GENERATED[common.FieldProblem] = FieldProblem
+OperationErrorType = _out(operations_service.OperationError, "OperationError")
+Operation = _out(operations_service.OperationRead, "Operation")
 strawberry.enum(es.EventType, name="EventType")
 EventGQL = _out(es.EventRead, "Event")
 EventPage = _out(es.EventPage, "EventPage")
-OperationPage = _out(s.OperationPage, "OperationPage")
+OperationPage = _out(operations_service.OperationPage, "OperationPage")
 
 
 async def _account_score(root: Any, info: Info) -> AccountScore | None:  # type: ignore[valid-type]
@@ -334,7 +335,9 @@ async def _account_score(root: Any, info: Info) -> AccountScore | None:  # type:
     if row is None:
         return None
     settings = await info.context.loaders.settings()
-    return s.AccountScoreRead.model_validate(scoring_service.explain(row, root.current_arr, settings))
+    return scoring_service.AccountScoreRead.model_validate(
+        scoring_service.explain(row, root.current_arr, settings)
+    )
 
 
 async def _account_parent(root: Any, info: Info) -> Account | None:
@@ -342,7 +345,7 @@ async def _account_parent(root: Any, info: Info) -> Account | None:
 
 
 Account = output_type(
-    s.AccountRead,
+    accounts.AccountRead,
     "Account",
     model.Account,
     {
@@ -369,7 +372,7 @@ async def _rep_accounts(
     return await info.context.loaders.rep_accounts.load(key)
 
 
-Rep = output_type(s.RepRead, "Rep", model.Rep, {"accounts": strawberry.field(resolver=_rep_accounts)})
+Rep = output_type(reps.RepRead, "Rep", model.Rep, {"accounts": strawberry.field(resolver=_rep_accounts)})
 
 
 async def _territory_accounts(root: Any, info: Info, first: int = DEFAULT_PAGE_SIZE) -> list[Account]:  # type: ignore
@@ -381,7 +384,7 @@ async def _territory_owner(root: Any, info: Info) -> Rep | None:  # type: ignore
 
 
 Territory = output_type(
-    s.TerritoryRead,
+    territories.TerritoryRead,
     "Territory",
     model.Territory,
     {
@@ -389,8 +392,8 @@ Territory = output_type(
         "owner": strawberry.field(resolver=_territory_owner, description="the primary rep"),
     },
 )
-Plan = output_type(s.PlanRead, "Plan", model.Plan)
-Assignment = output_type(s.AssignmentRead, "Assignment", model.Assignment)
+Plan = output_type(plans.PlanRead, "Plan", model.Plan)
+Assignment = output_type(assignments.AssignmentRead, "Assignment", model.Assignment)
 
 
 @strawberry.type(description="The tenant's settings: version, overrides and the effective values")
@@ -549,7 +552,7 @@ class Query:
         found = await call(
             capacity_service.capacity_report(c.ctx, c.principal, target_revenue, quota_per_rep)
         )
-        return s.CapacityRead.model_validate(found)
+        return capacity_service.CapacityRead.model_validate(found)
 
     @strawberry.field(description="Coverage rate by tier (against the targets), by rep and by territory")
     async def coverage(
@@ -564,7 +567,7 @@ class Query:
         report = await call(
             coverage_service.coverage_report(c.ctx, c.principal, role.value, tier, rep_id, territory_id)
         )
-        return s.CoverageReportRead.model_validate(report)
+        return coverage_service.CoverageReportRead.model_validate(report)
 
     @strawberry.field(description="Accounts with their coverage and why they fail; filter by rule or list")
     async def coverage_accounts(
@@ -596,7 +599,7 @@ class Query:
                 after,
             )
         )
-        return s.CoveragePage.model_validate(page)
+        return coverage_service.CoveragePage.model_validate(page)
 
     @strawberry.field(description="One account: covered or why not, who touched it, overlaps, review lists")
     async def account_coverage(
@@ -604,7 +607,7 @@ class Query:
     ) -> AccountCoverage:  # type: ignore[valid-type]
         c = info.context
         found = await call(coverage_service.account_coverage(c.ctx, c.principal, id, role.value))
-        return s.AccountCoverageRead.model_validate(found)
+        return coverage_service.AccountCoverageRead.model_validate(found)
 
     @strawberry.field(description="Accounts touched by two or more reps of one role in the overlap window")
     async def overlaps(
@@ -612,14 +615,14 @@ class Query:
     ) -> OverlapPage:  # type: ignore[valid-type]
         c = info.context
         page = await call(coverage_service.overlap_report(c.ctx, c.principal, role, first, after))
-        return s.OverlapPage.model_validate(page)
+        return coverage_service.OverlapPage.model_validate(page)
 
     @strawberry.field(description="A rep's monthly review lists (seed 000), highest potential first")
     async def rep_review(self, info: Info, rep_id: UUID, limit: int = 50) -> RepReview:  # type: ignore
         c = info.context
         if not 1 <= limit <= 500:
             raise _graphql_error(ValidationFailed("limit must be between 1 and 500"))
-        return s.RepReviewRead.model_validate(
+        return coverage_service.RepReviewRead.model_validate(
             await call(coverage_service.rep_review(c.ctx, c.principal, rep_id, limit))
         )
 
@@ -638,7 +641,7 @@ class Query:
         report = await call(
             reports_service.coverage_review(c.ctx, c.principal, role.value, rep_id, territory_id, limit)
         )
-        return s.CoverageReviewRead.model_validate(report)
+        return reports_service.CoverageReviewRead.model_validate(report)
 
     @strawberry.field(description="Seed 004's weekly metrics per rep and tier")
     async def weekly_metrics(
@@ -646,19 +649,19 @@ class Query:
     ) -> WeeklyMetrics:  # type: ignore[valid-type]
         c = info.context
         report = await call(reports_service.weekly_metrics(c.ctx, c.principal, week_start, role.value))
-        return s.WeeklyMetricsRead.model_validate(report)
+        return reports_service.WeeklyMetricsRead.model_validate(report)
 
     @strawberry.field(description="Seed 003's territory plan: segmentation, coverage model and capacity")
     async def territory_plan(self, info: Info) -> TerritoryPlan:  # type: ignore[valid-type]
         c = info.context
-        return s.TerritoryPlanRead.model_validate(
+        return reports_service.TerritoryPlanRead.model_validate(
             await call(reports_service.territory_plan(c.ctx, c.principal))
         )
 
     @strawberry.field(description="An operation: state, progress, and its result or error")
     async def operation(self, info: Info, id: UUID) -> Operation:  # type: ignore[valid-type]
         c = info.context
-        return s.OperationRead.model_validate(
+        return operations_service.OperationRead.model_validate(
             await call(operations_service.get_operation(c.ctx, c.principal, id))
         )
 
@@ -666,7 +669,7 @@ class Query:
     async def operations(
         self,
         info: Info,
-        state: s.OperationState | None = None,
+        state: operations_service.OperationState | None = None,
         kind: str | None = None,
         page_token: str | None = None,
         page_size: int | None = None,
@@ -677,12 +680,12 @@ class Query:
                 c.ctx, c.principal, state.value if state else None, kind, page_token, page_size
             )
         )
-        return s.OperationPage.model_validate(page)
+        return operations_service.OperationPage.model_validate(page)
 
     @strawberry.field(description="Equity of a plan per territory and per rep")
     async def plan_equity(self, info: Info, plan_id: UUID, role: model.Role = model.Role.AE) -> PlanEquity:  # type: ignore[valid-type]
         c = info.context
-        return s.PlanEquityRead.model_validate(
+        return equity_service.PlanEquityRead.model_validate(
             await call(equity_service.plan_equity(c.ctx, c.principal, plan_id, role.value))
         )
 
@@ -691,7 +694,7 @@ class Query:
         self, info: Info, a: UUID, b: UUID, role: model.Role = model.Role.AE
     ) -> PlanCompare:  # type: ignore[valid-type]
         c = info.context
-        return s.PlanCompareRead.model_validate(
+        return equity_service.PlanCompareRead.model_validate(
             await call(equity_service.compare_plans(c.ctx, c.principal, a, b, role.value))
         )
 
@@ -701,7 +704,7 @@ class Query:
     ) -> OwnershipHistoryPage:  # type: ignore[valid-type]
         c = info.context
         page = await call(history_service.account_history(c.ctx, c.principal, account_id, first, after))
-        return s.OwnershipHistoryPage.model_validate(page)
+        return history_service.OwnershipHistoryPage.model_validate(page)
 
     @strawberry.field(description="Every owner change of an account, by external id, newest first")
     async def ownership_timeline(
@@ -710,7 +713,7 @@ class Query:
         c = info.context
         account = await call(accounts.get_account_by_external_id(c.ctx, c.principal, external_id))
         page = await call(history_service.account_history(c.ctx, c.principal, account.id, first, after))
-        return s.OwnershipHistoryPage.model_validate(page)
+        return history_service.OwnershipHistoryPage.model_validate(page)
 
     @strawberry.field(description="Accounts that changed owner in a window, against seed 001's bands")
     async def movement(
@@ -722,7 +725,7 @@ class Query:
     ) -> MovementType:  # type: ignore[valid-type]
         c = info.context
         found = await call(history_service.movement_report(c.ctx, c.principal, since, until, role.value))
-        return s.MovementRead.model_validate(found)
+        return history_service.MovementRead.model_validate(found)
 
     @strawberry.field(description="Events after a position in the change log, oldest first (the feed)")
     async def events(
@@ -757,22 +760,22 @@ class Query:
         return [_lookup_result(a) for a in answers]
 
 
-AccountCreateInput = input_type(s.AccountCreate, "AccountCreateInput")
-AccountUpdateInput = input_type(s.AccountUpdate, "AccountUpdateInput")
-RepCreateInput = input_type(s.RepCreate, "RepCreateInput")
-RepUpdateInput = input_type(s.RepUpdate, "RepUpdateInput")
-TerritoryCreateInput = input_type(s.TerritoryCreate, "TerritoryCreateInput")
-TerritoryUpdateInput = input_type(s.TerritoryUpdate, "TerritoryUpdateInput")
-PlanCreateInput = input_type(s.PlanCreate, "PlanCreateInput")
-PlanUpdateInput = input_type(s.PlanUpdate, "PlanUpdateInput")
-AssignmentCreateInput = input_type(s.AssignmentCreate, "AssignmentCreateInput")
-AssignmentUpdateInput = input_type(s.AssignmentUpdate, "AssignmentUpdateInput")
+AccountCreateInput = input_type(accounts.AccountCreate, "AccountCreateInput")
+AccountUpdateInput = input_type(accounts.AccountUpdate, "AccountUpdateInput")
+RepCreateInput = input_type(reps.RepCreate, "RepCreateInput")
+RepUpdateInput = input_type(reps.RepUpdate, "RepUpdateInput")
+TerritoryCreateInput = input_type(territories.TerritoryCreate, "TerritoryCreateInput")
+TerritoryUpdateInput = input_type(territories.TerritoryUpdate, "TerritoryUpdateInput")
+PlanCreateInput = input_type(plans.PlanCreate, "PlanCreateInput")
+PlanUpdateInput = input_type(plans.PlanUpdate, "PlanUpdateInput")
+AssignmentCreateInput = input_type(assignments.AssignmentCreate, "AssignmentCreateInput")
+AssignmentUpdateInput = input_type(assignments.AssignmentUpdate, "AssignmentUpdateInput")
 
 ScoringRunResult = Annotated[ScoringRun | Problem, strawberry.union("ScoringRunResult")]  # type: ignore
 AssignByRulesResult = Annotated[AssignByRules | Problem, strawberry.union("AssignByRulesResult")]  # type: ignore
 RebalanceResult = Annotated[RebalanceProposal | Problem, strawberry.union("RebalanceResult")]  # type: ignore
 OperationResult = Annotated[Operation | Problem, strawberry.union("OperationResult")]  # type: ignore
-OptimizeInput = input_type(s.OptimizeRequest, "OptimizeInput")
+OptimizeInput = input_type(rebalancing_service.OptimizeRequest, "OptimizeInput")
 AccountResult = Annotated[Account | Problem, strawberry.union("AccountResult")]  # type: ignore[valid-type]
 RepResult = Annotated[Rep | Problem, strawberry.union("RepResult")]  # type: ignore[valid-type]
 TerritoryResult = Annotated[Territory | Problem, strawberry.union("TerritoryResult")]  # type: ignore
@@ -807,39 +810,39 @@ class Mutation:
     async def run_scoring(self, info: Info) -> ScoringRunResult:  # type: ignore[valid-type]
         c = info.context
         found = await attempt(scoring_service.run_scoring(c.ctx, c.principal))
-        return found if isinstance(found, Problem) else s.ScoringRunRead.model_validate(found)
+        return found if isinstance(found, Problem) else scoring_service.ScoringRunRead.model_validate(found)
 
     @strawberry.mutation
     async def create_account(self, info: Info, input: AccountCreateInput) -> AccountResult:  # type: ignore
-        return await _mutate(accounts.create_account, s.AccountCreate)(info, input)
+        return await _mutate(accounts.create_account, accounts.AccountCreate)(info, input)
 
     @strawberry.mutation
     async def update_account(self, info: Info, id: UUID, input: AccountUpdateInput) -> AccountResult:  # type: ignore
-        return await _mutate(accounts.update_account, s.AccountUpdate)(info, id, input)
+        return await _mutate(accounts.update_account, accounts.AccountUpdate)(info, id, input)
 
     @strawberry.mutation
     async def create_rep(self, info: Info, input: RepCreateInput) -> RepResult:  # type: ignore
-        return await _mutate(reps.create_rep, s.RepCreate)(info, input)
+        return await _mutate(reps.create_rep, reps.RepCreate)(info, input)
 
     @strawberry.mutation
     async def update_rep(self, info: Info, id: UUID, input: RepUpdateInput) -> RepResult:  # type: ignore
-        return await _mutate(reps.update_rep, s.RepUpdate)(info, id, input)
+        return await _mutate(reps.update_rep, reps.RepUpdate)(info, id, input)
 
     @strawberry.mutation
     async def create_territory(self, info: Info, input: TerritoryCreateInput) -> TerritoryResult:  # type: ignore
-        return await _mutate(territories.create_territory, s.TerritoryCreate)(info, input)
+        return await _mutate(territories.create_territory, territories.TerritoryCreate)(info, input)
 
     @strawberry.mutation
     async def update_territory(self, info: Info, id: UUID, input: TerritoryUpdateInput) -> TerritoryResult:  # type: ignore
-        return await _mutate(territories.update_territory, s.TerritoryUpdate)(info, id, input)
+        return await _mutate(territories.update_territory, territories.TerritoryUpdate)(info, id, input)
 
     @strawberry.mutation
     async def create_plan(self, info: Info, input: PlanCreateInput) -> PlanResult:  # type: ignore
-        return await _mutate(plans.create_plan, s.PlanCreate)(info, input)
+        return await _mutate(plans.create_plan, plans.PlanCreate)(info, input)
 
     @strawberry.mutation
     async def update_plan(self, info: Info, id: UUID, input: PlanUpdateInput) -> PlanResult:  # type: ignore
-        return await _mutate(plans.update_plan, s.PlanUpdate)(info, id, input)
+        return await _mutate(plans.update_plan, plans.PlanUpdate)(info, id, input)
 
     @strawberry.mutation(description="Copy a plan into a draft: territories and current assignments")
     async def copy_plan(self, info: Info, id: UUID, name: str | None = None) -> PlanResult:  # type: ignore
@@ -857,7 +860,7 @@ class Mutation:
     ) -> AssignByRulesResult:  # type: ignore[valid-type]
         c = info.context
         found = await attempt(assigning_service.assign_plan_by_rules(c.ctx, c.principal, plan_id, role))
-        return found if isinstance(found, Problem) else s.AssignByRulesRead.model_validate(found)
+        return found if isinstance(found, Problem) else assignments.AssignByRulesRead.model_validate(found)
 
     @strawberry.mutation(
         description="Propose a rebalance in a new draft: moves with reasons, equity before/after"
@@ -869,7 +872,11 @@ class Mutation:
         found = await attempt(
             rebalancing_service.propose_rebalance(c.ctx, c.principal, plan_id, role.value, name)
         )
-        return found if isinstance(found, Problem) else s.RebalanceProposalRead.model_validate(found)
+        return (
+            found
+            if isinstance(found, Problem)
+            else rebalancing_service.RebalanceProposalRead.model_validate(found)
+        )
 
     @strawberry.mutation(
         description="Optimise a plan's balance: returns the operation; its result is the proposal in a draft"
@@ -883,17 +890,21 @@ class Mutation:
         c = info.context
 
         async def go() -> Any:
-            body = to_model(input, s.OptimizeRequest) if input is not None else s.OptimizeRequest()
+            body = (
+                to_model(input, rebalancing_service.OptimizeRequest)
+                if input is not None
+                else rebalancing_service.OptimizeRequest()
+            )
             return await rebalancing_service.start_optimize(c.ctx, c.principal, plan_id, body)
 
         found = await attempt(go())
-        return found if isinstance(found, Problem) else s.OperationRead.model_validate(found)
+        return found if isinstance(found, Problem) else operations_service.OperationRead.model_validate(found)
 
     @strawberry.mutation(description="Ask an operation to stop: it stops within seconds and keeps nothing")
     async def cancel_operation(self, info: Info, id: UUID) -> OperationResult:  # type: ignore[valid-type]
         c = info.context
         found = await attempt(operations_service.cancel_operation(c.ctx, c.principal, id))
-        return found if isinstance(found, Problem) else s.OperationRead.model_validate(found)
+        return found if isinstance(found, Problem) else operations_service.OperationRead.model_validate(found)
 
     @strawberry.mutation(description="A rep leaves: a draft with open pipeline frozen under an interim owner")
     async def rep_departure(
@@ -908,7 +919,11 @@ class Mutation:
         found = await attempt(
             rebalancing_service.rep_departure(c.ctx, c.principal, rep_id, date, interim_rep_id, role.value)
         )
-        return found if isinstance(found, Problem) else s.RebalanceProposalRead.model_validate(found)
+        return (
+            found
+            if isinstance(found, Problem)
+            else rebalancing_service.RebalanceProposalRead.model_validate(found)
+        )
 
     @strawberry.mutation(description="A rep joins: a draft with a territory carved for them, sized for ramp")
     async def rep_arrival(
@@ -918,15 +933,19 @@ class Mutation:
         found = await attempt(
             rebalancing_service.rep_arrival(c.ctx, c.principal, rep_id, territory_name, role.value)
         )
-        return found if isinstance(found, Problem) else s.RebalanceProposalRead.model_validate(found)
+        return (
+            found
+            if isinstance(found, Problem)
+            else rebalancing_service.RebalanceProposalRead.model_validate(found)
+        )
 
     @strawberry.mutation
     async def create_assignment(self, info: Info, input: AssignmentCreateInput) -> AssignmentResult:  # type: ignore
-        return await _mutate(assignments.create_assignment, s.AssignmentCreate)(info, input)
+        return await _mutate(assignments.create_assignment, assignments.AssignmentCreate)(info, input)
 
     @strawberry.mutation
     async def update_assignment(self, info: Info, id: UUID, input: AssignmentUpdateInput) -> AssignmentResult:  # type: ignore
-        return await _mutate(assignments.update_assignment, s.AssignmentUpdate)(info, id, input)
+        return await _mutate(assignments.update_assignment, assignments.AssignmentUpdate)(info, id, input)
 
 
 def _overrides(value: Any) -> dict[str, Any]:

@@ -11,19 +11,11 @@ from fastapi import APIRouter, Query
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
 from api.services import assigning as service
 from api.services import equity, history, plans, rebalancing
-from api.services.schemas import (
-    ArrivalRequest,
-    AssignByRulesRead,
-    DepartureRequest,
-    MovementRead,
-    OwnershipHistoryPage,
-    PlanCompareRead,
-    PlanCopy,
-    PlanEquityRead,
-    PlanRead,
-    RebalanceProposalRead,
-    RebalanceRequest,
-)
+from api.services.assignments import AssignByRulesRead
+from api.services.equity import PlanCompareRead, PlanEquityRead
+from api.services.history import MovementRead, OwnershipHistoryPage
+from api.services.plans import PlanCopy, PlanRead
+from api.services.rebalancing import ArrivalRequest, DepartureRequest, RebalanceProposalRead, RebalanceRequest
 from domain.model import Role
 
 router = APIRouter(prefix="/v1", tags=["plans"])

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
 from api.rest.tabular import CSV_CONTENT, Format, csv_response
 from api.services import coverage as service
-from api.services.schemas import (
+from api.services.coverage import (
     AccountCoverageItem,
     AccountCoverageRead,
     CoveragePage,

@@ -6,8 +6,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import ERROR_TABLE
+from api.services.common import Problem
 from api.services.context import AppContext, Principal, authenticate_header
-from api.services.schemas import Problem
 
 bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer te_...`")
 

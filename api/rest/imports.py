@@ -10,13 +10,13 @@ from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
 from api.services.imports import (
     COLUMNS,
     ImportMode,
+    ImportReport,
     export_records,
     import_records,
     needs_rescoring,
     records_from_csv,
     records_from_json,
 )
-from api.services.schemas import ImportReport
 from api.services.scoring import rescore_after_import
 
 router = APIRouter(prefix="/v1", tags=["import"])

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query, Response
 
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
 from api.services import operations, rebalancing
-from api.services.schemas import OperationPage, OperationRead, OperationState, OptimizeRequest
+from api.services.operations import OperationPage, OperationRead, OperationState
+from api.services.rebalancing import OptimizeRequest
 
 router = APIRouter(prefix="/v1", tags=["operations"])
 

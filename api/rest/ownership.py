@@ -11,8 +11,8 @@ from api.errors import problem_for
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
 from api.services import accounts, history
 from api.services.context import authenticate_header
-from api.services.ownership import Freshness, encode
-from api.services.schemas import OwnershipHistoryPage, OwnershipLookup, OwnershipLookupResult, OwnershipRead
+from api.services.history import OwnershipHistoryPage
+from api.services.ownership import Freshness, OwnershipLookup, OwnershipLookupResult, OwnershipRead, encode
 from domain.errors import DomainError
 from domain.model import Role
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
 from api.rest.tabular import CSV_CONTENT, Format, csv_response, flatten
 from api.services import reports as service
-from api.services.schemas import CoverageReviewRead, TerritoryPlanRead, WeeklyMetricsRead
+from api.services.reports import CoverageReviewRead, TerritoryPlanRead, WeeklyMetricsRead
 from domain.model import Role
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])

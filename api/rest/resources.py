@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.rest.crud import add_crud_routes
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
 from api.services import accounts, assignments, plans, reps, territories
-from api.services import schemas as s
 from domain.defaults import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from domain.model import PlanState, RampStatus, RepRole, Role, Segment, Stage, TerritoryType
 
@@ -63,12 +62,12 @@ class AssignmentQuery(ListQuery):
 
 async def get_account_by_external_id(
     external_id: Annotated[str, Path(max_length=255)], p: PrincipalDep, ctx: CtxDep
-) -> s.AccountRead:
-    return s.AccountRead.model_validate(await accounts.get_account_by_external_id(ctx, p, external_id))
+) -> accounts.AccountRead:
+    return accounts.AccountRead.model_validate(await accounts.get_account_by_external_id(ctx, p, external_id))
 
 
-async def activate_plan(plan_id: UUID, p: PrincipalDep, ctx: CtxDep) -> s.PlanRead:
-    return s.PlanRead.model_validate(await plans.activate_plan(ctx, p, plan_id))
+async def activate_plan(plan_id: UUID, p: PrincipalDep, ctx: CtxDep) -> plans.PlanRead:
+    return plans.PlanRead.model_validate(await plans.activate_plan(ctx, p, plan_id))
 
 
 def _service(module: object, singular: str, plural: str, delete: str) -> SimpleNamespace:
@@ -91,7 +90,7 @@ def build_resource_routers() -> list[APIRouter]:
         "/accounts/by-external-id/{external_id}",
         get_account_by_external_id,
         methods=["GET"],
-        response_model=s.AccountRead,
+        response_model=accounts.AccountRead,
         name="get_account_by_external_id",
         summary="Get an account by its external (CRM) id",
         responses=problem_responses(404, *AUTH_ERRORS),
@@ -100,7 +99,7 @@ def build_resource_routers() -> list[APIRouter]:
         "/plans/{plan_id}/activate",
         activate_plan,
         methods=["POST"],
-        response_model=s.PlanRead,
+        response_model=plans.PlanRead,
         name="activate_plan",
         summary="Activate a draft plan; the active plan is archived in the same transaction",
         responses=problem_responses(404, 409, *AUTH_ERRORS),
@@ -109,10 +108,10 @@ def build_resource_routers() -> list[APIRouter]:
         account_router,
         singular="account",
         plural="accounts",
-        create_model=s.AccountCreate,
-        update_model=s.AccountUpdate,
-        read_model=s.AccountRead,
-        page_model=s.AccountPage,
+        create_model=accounts.AccountCreate,
+        update_model=accounts.AccountUpdate,
+        read_model=accounts.AccountRead,
+        page_model=accounts.AccountPage,
         query_model=AccountQuery,
         service=_service(accounts, "account", "accounts", "delete_account"),
         delete_doc="Soft delete: the account leaves lists and lookups; its ownership history is kept.",
@@ -121,10 +120,10 @@ def build_resource_routers() -> list[APIRouter]:
         rep_router,
         singular="rep",
         plural="reps",
-        create_model=s.RepCreate,
-        update_model=s.RepUpdate,
-        read_model=s.RepRead,
-        page_model=s.RepPage,
+        create_model=reps.RepCreate,
+        update_model=reps.RepUpdate,
+        read_model=reps.RepRead,
+        page_model=reps.RepPage,
         query_model=RepQuery,
         service=_service(reps, "rep", "reps", "end_rep"),
         delete_doc="A rep is never deleted: this sets the end date to today and answers the rep.",
@@ -134,10 +133,10 @@ def build_resource_routers() -> list[APIRouter]:
         territory_router,
         singular="territory",
         plural="territories",
-        create_model=s.TerritoryCreate,
-        update_model=s.TerritoryUpdate,
-        read_model=s.TerritoryRead,
-        page_model=s.TerritoryPage,
+        create_model=territories.TerritoryCreate,
+        update_model=territories.TerritoryUpdate,
+        read_model=territories.TerritoryRead,
+        page_model=territories.TerritoryPage,
         query_model=TerritoryQuery,
         service=_service(territories, "territory", "territories", "delete_territory"),
         delete_doc="Refused (409) while the territory holds current assignments.",
@@ -146,10 +145,10 @@ def build_resource_routers() -> list[APIRouter]:
         plan_router,
         singular="plan",
         plural="plans",
-        create_model=s.PlanCreate,
-        update_model=s.PlanUpdate,
-        read_model=s.PlanRead,
-        page_model=s.PlanPage,
+        create_model=plans.PlanCreate,
+        update_model=plans.PlanUpdate,
+        read_model=plans.PlanRead,
+        page_model=plans.PlanPage,
         query_model=PlanQuery,
         service=_service(plans, "plan", "plans", "delete_plan"),
         delete_doc="Only a draft plan can be deleted (409 otherwise).",
@@ -158,10 +157,10 @@ def build_resource_routers() -> list[APIRouter]:
         assignment_router,
         singular="assignment",
         plural="assignments",
-        create_model=s.AssignmentCreate,
-        update_model=s.AssignmentUpdate,
-        read_model=s.AssignmentRead,
-        page_model=s.AssignmentPage,
+        create_model=assignments.AssignmentCreate,
+        update_model=assignments.AssignmentUpdate,
+        read_model=assignments.AssignmentRead,
+        page_model=assignments.AssignmentPage,
         query_model=AssignmentQuery,
         service=_service(assignments, "assignment", "assignments", "end_assignment"),
         delete_doc="Ends the assignment (valid_to = now); the row stays in the history.",

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
 from api.services import capacity
 from api.services import scoring as service
-from api.services.schemas import AccountScoreRead, CapacityRead, ScoringRunRead
+from api.services.capacity import CapacityRead
+from api.services.scoring import AccountScoreRead, ScoringRunRead
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
 

@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
 from api.services import settings as service
-from api.services.schemas import SettingsRead, SettingsUpdate
+from api.services.settings import SettingsRead, SettingsUpdate
 
 router = APIRouter(prefix="/v1", tags=["settings"])
 

@@ -3,17 +3,82 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 from uuid import UUID
 
-from api.services.common import NIL, duplicate_external_id, found, referenced
+from pydantic import ConfigDict, Field
+
+from api.services.common import (
+    NIL,
+    ExternalId,
+    Input,
+    Money,
+    Name,
+    Output,
+    Page,
+    Signal,
+    duplicate_external_id,
+    found,
+    optional_model,
+    referenced,
+)
 from api.services.context import AppContext, Principal, changes_from, tenant_settings
 from api.services.pagination import fetch_page
-from api.services.schemas import AccountCreate, AccountUpdate
 from domain.changes import ChangeKind, account_change, owner_changes, owners_of, shows_differently
-from domain.model import Account, Scope
+from domain.model import (
+    Account,
+    ChurnRisk,
+    Scope,
+    Segment,
+    Stage,
+)
 from domain.rules import check_parent_change, segment_for
 from persistence import history
+
+
+class AccountFields(Input):
+    name: Name
+    parent_id: UUID | None = None
+    industry: str | None = Field(None, max_length=255)
+    country: str | None = Field(None, max_length=64)
+    region: str | None = Field(None, max_length=64)
+    postal_code: str | None = Field(None, max_length=32)
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+    employees: int | None = Field(None, ge=0)
+    annual_revenue: Money | None = Field(None, description="company annual revenue, dollars")
+    current_arr: Money = 0.0
+    expansion_estimate: Money | None = Field(None, description="whitespace dollars")
+    growth_rate: float | None = Field(None, ge=-1, le=100, description="0.4 = 40% a year")
+    strategic: bool = False
+    churn_risk: ChurnRisk | None = None
+    stage: Stage = Stage.COLD
+    intent: Signal | None = None
+    engagement: Signal | None = None
+    relationship: Signal | None = None
+    competitive: Signal | None = None
+    tags: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=100)
+
+
+class AccountCreate(AccountFields):
+    external_id: ExternalId
+
+
+AccountUpdate = optional_model("AccountUpdate", AccountCreate)
+
+
+class AccountRead(AccountFields, Output):
+    model_config = ConfigDict(from_attributes=True, extra="ignore")
+    id: UUID
+    external_id: str
+    segment: Segment | None = Field(None, description="derived from revenue or employees")
+    created_at: datetime
+    updated_at: datetime
+
+
+class AccountPage(Page[AccountRead]):
+    """A page of accounts, in id order."""
 
 
 async def create_account(ctx: AppContext, p: Principal, data: AccountCreate) -> Account:

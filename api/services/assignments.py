@@ -3,16 +3,115 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from api.services.common import found, referenced
+from pydantic import BaseModel, Field
+
+from api.services.common import Input, Output, Page, found, referenced
 from api.services.context import AppContext, Principal, changes_from
 from api.services.pagination import fetch_page
-from api.services.schemas import AssignmentCreate, AssignmentUpdate
 from domain.changes import Cause, owner_changes, owners_of
 from domain.errors import Conflict, FieldError, ValidationFailed
-from domain.model import Assignment, PlanState, Scope
+from domain.model import (
+    Assignment,
+    AssignmentReason,
+    PlanState,
+    Role,
+    Scope,
+)
+
+
+class AssignmentCreate(Input):
+    plan_id: UUID
+    account_id: UUID
+    rep_id: UUID
+    role: Role = Role.AE
+    territory_id: UUID | None = None
+    locked: bool = False
+    reason: AssignmentReason = AssignmentReason.MANUAL
+    note: str | None = Field(None, max_length=1000)
+
+
+class AssignmentUpdate(Input):
+    """An update ends the current assignment and starts a new one: history is never overwritten."""
+
+    rep_id: UUID | None = None
+    territory_id: UUID | None = None
+    locked: bool | None = None
+    reason: AssignmentReason | None = None
+    note: str | None = Field(None, max_length=1000)
+
+
+class AssignmentRead(Output):
+    id: UUID
+    plan_id: UUID
+    account_id: UUID
+    rep_id: UUID
+    role: Role
+    territory_id: UUID | None
+    locked: bool
+    reason: AssignmentReason
+    note: str | None
+    valid_from: datetime
+    valid_to: datetime | None
+
+
+class AssignmentPage(Page[AssignmentRead]):
+    """A page of assignments, in id order."""
+
+
+class ListedAccount(BaseModel):
+    account_id: UUID
+    external_id: str
+    name: str
+
+
+class TiedTerritory(BaseModel):
+    territory_id: UUID
+    name: str
+    priority: int
+
+
+class ConflictAccount(ListedAccount):
+    territories: list[TiedTerritory] = Field(description="the territories tied at the top priority")
+
+
+class OwnerlessAccount(ListedAccount):
+    territory_id: UUID
+
+
+class ListedAccounts(BaseModel):
+    count: int
+    accounts: list[ListedAccount] = Field(description="the first 1,000")
+
+
+class ConflictAccounts(BaseModel):
+    count: int
+    accounts: list[ConflictAccount] = Field(description="the first 1,000")
+
+
+class OwnerlessAccounts(BaseModel):
+    count: int
+    accounts: list[OwnerlessAccount] = Field(description="the first 1,000")
+
+
+class AssignByRulesRead(BaseModel):
+    plan_id: UUID
+    role: str
+    accounts: int = Field(description="live accounts considered")
+    assigned: int = Field(description="accounts that had no owner in the plan and got one")
+    moved: int = Field(description="accounts whose owner or territory changed (the old assignment ended)")
+    unchanged: int
+    locked: int = Field(description="locked assignments left where they are")
+    unmatched: ListedAccounts = Field(description="accounts no boundary matches (they keep any owner)")
+    conflicts: ConflictAccounts = Field(
+        description="accounts matched by two territories of the same priority"
+    )
+    territories_without_owner: OwnerlessAccounts = Field(
+        description="accounts matched by a territory that has no primary rep"
+    )
 
 
 def _owner_exists(role: str) -> Conflict:

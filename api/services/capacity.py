@@ -5,11 +5,50 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from api.services.context import AppContext, Principal, tenant_settings
 from domain.capacity import CapacityAccount, capacity_plan, headcount_plan
 from domain.errors import FieldError, ValidationFailed
-from domain.model import RampStatus, Scope
+from domain.model import (
+    RampStatus,
+    Scope,
+)
 from persistence import scoring as store
+
+
+class CoverageNeedRead(BaseModel):
+    segment: str | None
+    tier: int
+    accounts: int
+    touches_per_quarter: float
+    hours: float = Field(description="hours a quarter; 0 for tiers covered reactively")
+    proactive: bool
+
+
+class ChoiceRead(BaseModel):
+    kind: str = Field(description="hire | raise_threshold | accept_gap (seed 001, step 3)")
+    summary: str
+    figures: dict[str, float | int | None]
+
+
+class HeadcountRead(BaseModel):
+    reps_at_full_productivity: float
+    existing_capacity: float = Field(description="ramped-rep equivalents after expected attrition")
+    new_hire_productivity: float = Field(description="a new hire's first-year share of a ramped rep")
+    hires: int
+    explanation: str
+
+
+class CapacityRead(BaseModel):
+    scored_accounts: int
+    active_reps: int
+    needs: list[CoverageNeedRead]
+    hours_needed: float
+    hours_available: float
+    shortfall: float
+    choices: list[ChoiceRead] = Field(description="empty when the team has the hours")
+    headcount: HeadcountRead | None = None
 
 
 async def capacity_report(

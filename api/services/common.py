@@ -2,12 +2,109 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from collections.abc import Collection
+from copy import copy
+from datetime import date
+from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 
+ExternalId = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+Name = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+Money = Annotated[float, Field(ge=0)]
+
+
+Signal = Annotated[float, Field(ge=0, le=100, description="0-100")]
+
+
+class Input(BaseModel):
+    """Bodies reject unknown and read-only fields instead of ignoring them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def optional_model(name: str, create: type[BaseModel], exclude: Collection[str] = ()) -> type[BaseModel]:
+    """The PATCH body of a resource: every field of its create body, optional, same constraints.
+
+    Only the fields sent are changed; null is refused where the create body does not allow it.
+    """
+    fields: dict[str, Any] = {}
+    for field_name, info in create.model_fields.items():
+        if field_name in exclude:
+            continue
+        optional = copy(info)
+        optional.default, optional.default_factory = None, None
+        fields[field_name] = (info.annotation | None, optional)
+    model = create_model(name, __base__=Input, **fields)
+    model.__doc__ = "Only the fields sent are changed."
+    return model
+
+
 T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """Every list's page: its items and the token of the next page (null on the last one)."""
+
+    items: list[T]
+    next_page_token: str | None = Field(description="pass as page_token for the next page; null at the end")
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class AccountRef(BaseModel):
+    id: UUID
+    external_id: str
+    name: str
+
+
+class RepRef(BaseModel):
+    id: UUID
+    name: str
+    email: str
+    end_date: date | None = Field(None, description="set when the rep leaves")
+
+
+class TerritoryRef(BaseModel):
+    id: UUID
+    name: str
+
+
+class FieldProblem(BaseModel):
+    field: str
+    code: str
+    message: str
+    row: int | None = None
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with a stable code and per-field errors."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[FieldProblem] = Field(default_factory=list)
+
+
+class PlanRef(BaseModel):
+    plan_id: UUID
+    name: str
+    state: str
+
+
+Day = date
+
 
 NIL = UUID(int=0)
 

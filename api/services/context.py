@@ -79,7 +79,7 @@ class AppContext:
     clock: Any = field(default_factory=SystemClock)
     ownership: Any = None  # api.services.ownership.OwnershipService, set by the app factory
     keys: Any = None  # persistence.keyprobe.KeyProbe, set by the app factory
-    operations: Any = None  # api.services.operations.Runner: the long-running work this process runs
+    operations: Any = None  # api.services.runner.Runner: the long-running work this process runs
     deliverer: Any = None  # api.services.events.Deliverer, when this process delivers webhooks
 
     def uow(self, tenant_id: UUID) -> SqlUnitOfWork:

@@ -11,8 +11,9 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from pydantic import BaseModel, Field
 
-from api.services.common import found
+from api.services.common import Page, found
 from api.services.context import AppContext, Principal, versioned_settings
 from api.services.pagination import check_page_size, decode_token, encode_token
 from domain.coverage import (
@@ -34,6 +35,149 @@ from domain.errors import FieldError, ValidationFailed
 from domain.model import Scope
 from persistence import coverage as store
 from persistence.tables import RepRow, TerritoryRow
+
+
+class ReasonRead(BaseModel):
+    code: str = Field(description="stable code: no_meaningful_touch, no_next_step, no_active_contact")
+    message: str
+
+
+class CoverageBucketRead(BaseModel):
+    accounts: int
+    covered: int
+    rate: float | None = Field(description="covered / accounts; null when there is no account")
+    target: float | None = Field(description="the tier's target (tier 1 >= 90%, tier 2 >= 60%), else null")
+    meets_target: bool | None
+    failing: dict[str, int] = Field(description="accounts failing each rule, by reason code")
+
+
+class TierCoverageRead(CoverageBucketRead):
+    tier: int | None = Field(description="null: accounts not scored yet")
+
+
+class RepCoverageRead(CoverageBucketRead):
+    rep_id: UUID | None = Field(description="null: accounts with no owner for the role")
+    rep_name: str | None
+
+
+class TerritoryCoverageRead(CoverageBucketRead):
+    territory_id: UUID | None
+    territory_name: str | None
+
+
+class CoverageReportRead(BaseModel):
+    as_of: datetime
+    role: str
+    settings_version: int
+    coverage_window_days: int
+    rules: list[ReasonRead] = Field(description="covered = every rule holds (seed 001)")
+    total: CoverageBucketRead
+    by_tier: list[TierCoverageRead]
+    by_rep: list[RepCoverageRead]
+    by_territory: list[TerritoryCoverageRead]
+
+
+class AccountCoverageItem(BaseModel):
+    account_id: UUID
+    external_id: str
+    name: str
+    stage: str
+    tier: int | None
+    potential: float | None
+    icp_fit: bool | None
+    rep_id: UUID | None = Field(description="owner of record for the role in the active plan")
+    territory_id: UUID | None
+    covered: bool
+    reasons: list[ReasonRead] = Field(description="why the account is not covered; empty when it is")
+    last_touch_at: datetime | None
+    last_meaningful_touch_at: datetime | None
+    last_contact_at: datetime | None
+    next_step: str | None
+    next_meeting_at: datetime | None
+    open_pipeline: float
+    lists: list[str] = Field(description="the monthly review lists the account is on")
+
+
+class CoveragePage(Page[AccountCoverageItem]):
+    as_of: datetime
+    settings_version: int
+
+
+class TouchRead(BaseModel):
+    rep_id: UUID
+    rep_name: str | None
+    role: str | None
+    last_touch_at: datetime
+    touches: int
+
+
+class OverlapRepRead(BaseModel):
+    rep_id: UUID
+    rep_name: str | None
+    last_touch_at: datetime
+
+
+class OverlapRead(BaseModel):
+    role: str | None
+    reps: list[OverlapRepRead]
+
+
+class AccountCoverageRead(AccountCoverageItem):
+    as_of: datetime
+    settings_version: int
+    touched_by: list[TouchRead]
+    overlaps: list[OverlapRead]
+
+
+class OverlapItem(BaseModel):
+    account_id: UUID
+    external_id: str
+    name: str
+    overlaps: list[OverlapRead]
+
+
+class OverlapPage(Page[OverlapItem]):
+    as_of: datetime
+    window_days: int
+
+
+class ReviewAccountRead(BaseModel):
+    account_id: UUID
+    external_id: str
+    name: str
+    stage: str
+    tier: int | None
+    potential: float | None
+    covered: bool
+    last_touch_at: datetime | None
+    next_meeting_at: datetime | None
+    next_step: str | None
+
+
+class ReviewListRead(BaseModel):
+    name: str = Field(description="touched_recently, prospected_not_contacted, meetings_next_two_weeks, ...")
+    why: str = Field(description="the rule that puts an account on this list")
+    count: int
+    accounts: list[ReviewAccountRead] = Field(description="highest potential first, up to `limit`")
+
+
+class RepReviewRead(BaseModel):
+    as_of: datetime
+    settings_version: int
+    rep_id: UUID
+    rep_name: str
+    role: str
+    accounts: int
+    covered: int
+    coverage_rate: float | None
+    lists: list[ReviewListRead]
+
+
+class CoverageRefreshRead(BaseModel):
+    accounts_with_facts: int = Field(description="accounts with at least one activity or opportunity")
+    as_of: datetime
+    seconds: float
+
 
 REPS = RepRow.__table__
 TERRITORIES = TerritoryRow.__table__

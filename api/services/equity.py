@@ -8,18 +8,103 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from pydantic import BaseModel, Field
 
-from api.services.common import found
+from api.services.common import PlanRef, found
 from api.services.context import AppContext, Principal, versioned_settings
 from api.services.scoring import tenant_win_rates
 from domain.defaults import MAX_LISTED_ACCOUNTS, TenantSettings
 from domain.equity import Book, Equity, capacity_hours, equity, workload_hours
-from domain.model import Scope, Segment
+from domain.model import (
+    Scope,
+    Segment,
+)
 from domain.scoring import total_addressable_pipeline
 from persistence import assigning as store
 from persistence.coverage import COVERAGE, OPPORTUNITIES
 from persistence.scoring import count_live
 from persistence.tables import RepRow
+
+
+class SpreadRead(BaseModel):
+    mean: float | None
+    lowest: float | None
+    highest: float | None
+    spread: float | None = Field(
+        description="highest / lowest - 1 (seed 003: is the highest >20% above the lowest?)"
+    )
+    status: str = Field(description="fine (within 10%), watch, rebalance (above 20%), n/a")
+
+
+class BookEquityRead(BaseModel):
+    key: UUID | None = Field(description="the territory or rep id; null: assignments without a territory")
+    name: str | None
+    accounts: int
+    potential: float
+    potential_vs_mean: float | None = Field(description="(potential - mean) / mean")
+    workload_hours: float = Field(description="hours a quarter the coverage model asks for these accounts")
+    capacity_hours: float | None = Field(description="the rep's selling hours a quarter, by ramp status")
+    load: float | None = Field(description="workload / capacity")
+    load_flag: str | None = Field(description="over or under when outside 1 +- the capacity band (20%)")
+    tiers: dict[str, int]
+    tier1_share: float | None = Field(description="share of the plan's tier-1 accounts held here")
+    pipeline: float = Field(description="open opportunities")
+    tap: float
+    pipeline_to_tap: float | None
+    quota: float | None
+    suggested_quota: list[float] = Field(description="[70%, 80%] of potential (seed 003)")
+
+
+class EquityRead(BaseModel):
+    books: list[BookEquityRead]
+    potential: SpreadRead
+    quota: SpreadRead
+    overloaded: list[UUID | None]
+    underloaded: list[UUID | None]
+    tier1_concentration: float | None = Field(
+        description="the largest share of tier-1 accounts one book holds"
+    )
+    tier1_fair_share: float | None
+    flags: list[str] = Field(description="what a reviewer must look at, in words")
+
+
+class PlanEquityRead(BaseModel):
+    plan_id: UUID
+    role: str
+    settings_version: int
+    by_territory: EquityRead
+    by_rep: EquityRead
+
+
+class MoveRead(BaseModel):
+    id: UUID = Field(description="the account")
+    external_id: str
+    name: str
+    tier: int | None
+    potential: float | None
+    from_territory: UUID | None
+    from_rep: UUID | None
+    from_reason: str | None
+    to_territory: UUID | None
+    to_rep: UUID | None
+    to_reason: str | None = Field(description="why the account is where it is in plan b")
+    to_note: str | None
+
+
+class MovesRead(BaseModel):
+    count: int
+    movement_rate: float | None = Field(description="moves / live accounts")
+    accounts: list[MoveRead] = Field(description="highest potential first, the first 1,000")
+
+
+class PlanCompareRead(BaseModel):
+    a: PlanRef
+    b: PlanRef
+    role: str
+    moves: MovesRead
+    equity_a: PlanEquityRead
+    equity_b: PlanEquityRead
+
 
 REPS = RepRow.__table__
 

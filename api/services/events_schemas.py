@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from api.services.schemas import Input
+from api.services.common import Input, Page
 from domain import events as ev
 
 MAX_SEQ = 2**63 - 1  # seqs are 64-bit (change_log.seq)
@@ -70,9 +70,8 @@ class WebhookEndpointRead(BaseModel):
     )
 
 
-class WebhookEndpointPage(BaseModel):
-    items: list[WebhookEndpointRead]
-    next_page_token: str | None
+class WebhookEndpointPage(Page[WebhookEndpointRead]):
+    """A page of webhook endpoints, in id order."""
 
 
 class WebhookReplay(Input):
@@ -92,6 +91,5 @@ class WebhookAttemptRead(BaseModel):
     worker: str | None
 
 
-class WebhookAttemptPage(BaseModel):
-    items: list[WebhookAttemptRead]
-    next_page_token: str | None
+class WebhookAttemptPage(Page[WebhookAttemptRead]):
+    """A page of delivery attempts, newest first."""

@@ -7,14 +7,58 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from api.services.common import found
+from pydantic import BaseModel, Field
+
+from api.services.common import Page, found
 from api.services.context import AppContext, Principal, versioned_settings
 from api.services.pagination import check_page_size
 from domain.equity import movement
 from domain.errors import FieldError, ValidationFailed
-from domain.model import Scope
+from domain.model import (
+    Scope,
+)
 from persistence import history as store
 from persistence.scoring import count_live
+
+
+class OwnershipChangeRead(BaseModel):
+    seq: int = Field(
+        description="the change's position in the tenant's change log (gap-free, in commit order)"
+    )
+    account_id: UUID
+    role: str
+    plan_id: UUID | None = Field(description="the plan that was active after the change")
+    from_rep_id: UUID | None
+    to_rep_id: UUID | None
+    from_territory_id: UUID | None
+    to_territory_id: UUID | None
+    cause: str = Field(
+        description="rule, manual, rebalance, departure, arrival, import, dispute, or activation (an owner "
+        "the activated plan drops)"
+    )
+    reason: str | None = Field(description="the reason text: the rule, the move's reason, the note")
+    valid_from: datetime = Field(description="when the change takes effect")
+    recorded_at: datetime
+    actor: str | None = Field(description="the API key's id, or 'cli'")
+    request_id: str | None
+
+
+class OwnershipHistoryPage(Page[OwnershipChangeRead]):
+    """A page of ownership changes, newest first."""
+
+
+class MovementRead(BaseModel):
+    since: datetime
+    until: datetime
+    role: str
+    settings_version: int
+    moved: int = Field(description="accounts whose owner changed at least once in the window")
+    accounts: int
+    rate: float | None
+    per_quarter: float | None = Field(description="the rate scaled to a quarter")
+    per_year: float | None = Field(description="the rate scaled to a year")
+    status: str = Field(description="churn (> 15% a quarter), static (< 5% a year), steady, n/a")
+    message: str
 
 
 async def account_history(

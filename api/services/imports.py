@@ -12,17 +12,40 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
+from pydantic import BaseModel, Field
 
 from api.services.context import AppContext, Principal
 from domain import importing as im
 from domain.changes import Change, ChangeKind, account_change, rep_change, shows_differently
 from domain.defaults import apply_overrides
 from domain.errors import DomainError, FieldError, RuleViolation, ValidationFailed
-from domain.model import Scope
+from domain.model import (
+    Scope,
+)
 from domain.rules import check_rep_dates, segment_for
 from persistence import bulk
 from persistence import changes as change_log
 from persistence import coverage as coverage_store
+
+
+class ImportRowError(BaseModel):
+    row: int = Field(description="1 = the first data row; 0 = the file itself (a CSV header)")
+    field: str
+    code: str
+    message: str
+
+
+class ImportReport(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    errors: list[ImportRowError]
+    scoring: str | None = Field(
+        None,
+        description="'scheduled': the import changed what scores depend on; scores, potentials and tiers "
+        "are recomputed right after this answer",
+    )
+
 
 COLUMNS: dict[str, tuple[im.Column, ...]] = {
     "accounts": im.ACCOUNT_COLUMNS,

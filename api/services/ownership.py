@@ -26,16 +26,51 @@ from typing import Any
 from uuid import UUID
 
 import orjson
+from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.services.common import AccountRef, ExternalId, Input, RepRef, TerritoryRef
 from api.services.context import Principal
 from domain.changes import Change
+from domain.defaults import MAX_LOOKUP_BATCH
 from domain.errors import NotFound
-from domain.model import Role, Scope
+from domain.model import (
+    Role,
+    Scope,
+)
 from domain.ownership import OwnershipIndex
 from persistence import ownership as queries
 from persistence.changes import to_change
 from persistence.db import in_own_thread
+
+
+class OwnershipWhy(BaseModel):
+    cause: str = Field(description="rule, manual, rebalance, departure, arrival, import or dispute")
+    reason: str | None = Field(description="the rule, the move's reason or the note")
+
+
+class OwnershipRead(BaseModel):
+    external_id: str
+    status: str = Field(description="owned, unassigned (no owner for the role) or not_found")
+    account: AccountRef | None = None
+    territory: TerritoryRef | None = None
+    rep: RepRef | None = None
+    role: Role
+    plan_id: UUID | None = None
+    since: datetime | None = Field(None, description="when this rep became the owner of record")
+    why: OwnershipWhy | None = Field(None, description="why this rep owns the account")
+    seq: int = Field(description="the change-log position the answer reflects")
+
+
+class OwnershipLookup(Input):
+    external_ids: list[ExternalId] = Field(min_length=1, max_length=MAX_LOOKUP_BATCH)
+    role: Role = Role.AE
+    as_of: AwareDatetime | None = Field(None, description="answer as of this time, from the change log")
+
+
+class OwnershipLookupResult(BaseModel):
+    results: list[OwnershipRead] = Field(description="in the order of the request")
+
 
 log = logging.getLogger("territory.ownership")
 

@@ -3,18 +3,53 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from api.services.common import found, referenced
+from pydantic import Field
+
+from api.services.common import Input, Name, Output, Page, found, referenced
 from api.services.context import AppContext, Principal, changes_from
 from api.services.pagination import fetch_page
-from api.services.schemas import PlanCreate, PlanUpdate
 from domain.changes import Change, ChangeKind, owner_changes, owners_of
 from domain.errors import Conflict, FieldError, ValidationFailed
-from domain.model import Plan, PlanState, Scope
+from domain.model import (
+    Plan,
+    PlanState,
+    Scope,
+)
 from persistence import assigning as store
 from persistence import history
+
+
+class PlanCreate(Input):
+    name: Name
+    state: PlanState = Field(PlanState.DRAFT, description="draft or active; a second active plan is refused")
+    source_plan_id: UUID | None = None
+
+
+class PlanUpdate(Input):
+    name: Name | None = None
+
+
+class PlanRead(Output):
+    id: UUID
+    name: str
+    state: PlanState
+    source_plan_id: UUID | None
+    activated_at: datetime | None
+    archived_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PlanPage(Page[PlanRead]):
+    """A page of plans, in id order."""
+
+
+class PlanCopy(Input):
+    name: str | None = Field(None, min_length=1, max_length=200, description="default: 'Copy of <name>'")
 
 
 def _active_exists() -> Conflict:

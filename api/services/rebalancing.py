@@ -13,19 +13,104 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from api.services import operations, plans, territories
-from api.services.common import found, referenced
+from pydantic import BaseModel, Field
+
+from api.services import plans, runner, territories
+from api.services.common import Day, Input, found, referenced
 from api.services.context import AppContext, Principal, versioned_settings
-from api.services.equity import plan_equity
-from api.services.schemas import OptimizeRequest, RebalanceProposalRead, TerritoryCreate
+from api.services.equity import PlanEquityRead, plan_equity
+from api.services.territories import TerritoryCreate
 from domain.balancing import Bands, RepSlot, units_from_accounts
 from domain.capacity import productivity
 from domain.defaults import MAX_LISTED_ACCOUNTS
 from domain.equity import capacity_hours, move_cost, workload_hours
 from domain.errors import Conflict, FieldError, ValidationFailed
-from domain.model import AssignmentReason, RampStatus, Scope
+from domain.model import (
+    AssignmentReason,
+    RampStatus,
+    Role,
+    Scope,
+)
 from domain.optimiser import Progress, optimise
 from persistence import assigning as store
+
+
+class ProposedMove(BaseModel):
+    account_id: UUID
+    from_rep: UUID | None
+    to_rep: UUID
+    tier: int | None
+    potential: float
+    cost: float = Field(
+        description="the move's weight: tier-1 moves cost most (settings equity.move_cost_tier*)"
+    )
+    reason: str
+
+
+class ProposedMoves(BaseModel):
+    count: int
+    movement_rate: float | None = Field(description="moved accounts / accounts in the plan")
+    accounts: list[ProposedMove] = Field(description="highest potential first, the first 1,000")
+
+
+class RebalanceProposalRead(BaseModel):
+    plan_id: UUID = Field(description="the new draft that holds the proposal; activate it to apply it")
+    source_plan_id: UUID
+    role: str
+    settings_version: int
+    moves: ProposedMoves
+    weighted_moves: float = Field(description="sum of the moved units' costs (families move as one unit)")
+    lower_bound: float | None = Field(
+        description="value-weighted moves any plan with every rep inside the band needs at least; "
+        "null when no plan can meet the band"
+    )
+    gap: float | None = Field(description="(weighted_moves - lower_bound) / weighted_moves")
+    violations: list[str] = Field(description="what the proposal still does not meet, and by how much")
+    infeasible: list[str] = Field(description="what no plan can meet, and why")
+    warnings: list[str] = Field(description="the movement-rate guard: more than 15% moving in a quarter")
+    equity_before: PlanEquityRead
+    equity_after: PlanEquityRead
+
+
+class RebalanceRequest(Input):
+    name: str | None = Field(None, min_length=1, max_length=200, description="the draft's name")
+
+
+class DepartureRequest(Input):
+    date: Day = Field(description="the rep's last day; set as the rep's end date")
+    interim_rep_id: UUID | None = Field(
+        None, description="the interim owner of the accounts with open pipeline (they are locked to them)"
+    )
+
+
+class ArrivalRequest(Input):
+    territory_name: str | None = Field(
+        None, min_length=1, max_length=200, description="default: the rep's name"
+    )
+
+
+class OptimizeRequest(Input):
+    """The optimiser's objectives and constraints; what is left out takes the tenant's settings."""
+
+    name: str | None = Field(None, min_length=1, max_length=200, description="the draft's name")
+    role: Role = Field(Role.AE, description="the role whose book is balanced")
+    potential_band: float | None = Field(
+        None, gt=0, le=1, description="each rep's potential within this share of its share of the mean"
+    )
+    capacity_band: float | None = Field(
+        None, gt=0, le=1, description="each rep's workload within this share of its capacity"
+    )
+    expertise: bool = Field(
+        True, description="accounts in the tenant's expertise industries go only to reps with that expertise"
+    )
+    keep_families: bool | None = Field(
+        None, description="a parent and its subsidiaries move as one (default: the tenant's setting)"
+    )
+    geography: bool = Field(
+        False,
+        description="keep territories in their regions: an account goes only to a rep whose book already "
+        "has accounts in the account's region",
+    )
 
 
 @dataclass(frozen=True)
@@ -367,10 +452,10 @@ async def start_optimize(ctx: AppContext, p: Principal, plan_id: UUID, request: 
     p.require(Scope.WRITE)
     async with ctx.uow(p.tenant_id) as uow:
         found(await uow.plans.get(plan_id), "plan", plan_id)
-    return await operations.start(ctx, p, "optimize", plan_id, request.model_dump(mode="json"))
+    return await runner.start(ctx, p, "optimize", plan_id, request.model_dump(mode="json"))
 
 
-@operations.handles("optimize")
+@runner.handles("optimize")
 async def run_optimize(
     ctx: AppContext, p: Principal, plan_id: UUID | None, request: dict[str, Any], reporter: Any
 ) -> dict[str, Any]:
@@ -393,5 +478,5 @@ async def run_optimize(
             should_stop=reporter.should_stop,
         )
 
-    proposal = await operations.off_the_loop(ctx, propose)
+    proposal = await runner.off_the_loop(ctx, propose)
     return RebalanceProposalRead.model_validate(proposal).model_dump(mode="json")

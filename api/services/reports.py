@@ -11,8 +11,10 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from pydantic import BaseModel, Field
 
 from api.services import capacity as capacity_service
+from api.services.capacity import CapacityRead
 from api.services.context import AppContext, Principal
 from api.services.coverage import filters, frame, names
 from api.services.equity import average_won_deal
@@ -20,9 +22,145 @@ from api.services.scoring import tenant_win_rates
 from domain.coverage import OVERVIEW, covered, review_lists, whitespace
 from domain.criteria import Cond
 from domain.metrics import rate, sequence_target
-from domain.model import Segment, Stage
+from domain.model import (
+    Segment,
+    Stage,
+)
 from domain.scoring import mixed_tap, total_addressable_pipeline
 from persistence import coverage as store
+
+
+class ReportAccountRead(BaseModel):
+    account_id: UUID
+    external_id: str
+    name: str
+    stage: str
+    tier: int | None
+    potential: float | None
+    rep_id: UUID | None
+    rep_name: str | None
+
+
+class ReviewQuestionRead(BaseModel):
+    name: str
+    why: str
+    count: int
+    accounts: list[ReportAccountRead] = Field(description="highest potential first, up to `limit`")
+
+
+class RepBookRead(BaseModel):
+    rep_id: UUID | None = Field(description="null: accounts with no owner for the role")
+    rep_name: str | None
+    accounts: int
+    covered: int
+    coverage_rate: float | None
+    by_stage: dict[str, int]
+    by_tier: dict[str, int]
+    lists: dict[str, int] = Field(description="accounts on each monthly review list")
+
+
+class ExpansionAccountRead(ReportAccountRead):
+    expansion_estimate: float | None = Field(description="the expansion surface, dollars")
+    open_pipeline: float | None
+
+
+class ExpansionPipelineRead(BaseModel):
+    accounts: int
+    expansion_estimate: float
+    top: list[ExpansionAccountRead]
+
+
+class CoverageReviewRead(BaseModel):
+    """Seed 000 'the artifact': territory and account coverage review."""
+
+    as_of: datetime
+    role: str
+    settings_version: int
+    overview: dict[str, int] = Field(
+        description="total_named_accounts, active_in_pipeline, customers, prospected_not_active, cold, "
+        "lapsed, whitespace"
+    )
+    coverage_by_rep: list[RepBookRead]
+    monthly_questions: list[ReviewQuestionRead]
+    expansion_pipeline: ExpansionPipelineRead
+
+
+class WeeklyMetricsRow(BaseModel):
+    rep_id: UUID | None
+    rep_name: str | None
+    tier: int | None
+    accounts: int
+    accounts_worked: int = Field(description="accounts with at least one touch in the week")
+    touches: int
+    sequence_target: int = Field(description="touches that complete the tier's sequence")
+    sequence_completed: int
+    sequence_completion_rate: float | None = Field(description="of the accounts worked; null when none")
+    reply_rate: float | None = Field(description="accounts worked with an inbound activity / accounts worked")
+    meeting_rate: float | None = Field(description="accounts worked with a meeting / accounts worked")
+    pipeline_created: float
+    opportunities_created: int
+
+
+class WeeklyMetricsRead(BaseModel):
+    """Seed 004: five metrics a week for each rep's territory, by tier."""
+
+    as_of: datetime
+    role: str
+    settings_version: int
+    week_start: date
+    week_end: date
+    rows: list[WeeklyMetricsRow]
+
+
+class SegmentPlanRead(BaseModel):
+    segment: str | None
+    accounts: int
+    icp_fit_accounts: int
+    tiers: dict[str, int]
+    tam: float = Field(description="sum of potential; shown, never used for balancing")
+    average_deal_size: float | None
+    win_rate: float
+    win_rate_source: str
+    tap: float | None = Field(
+        description="ICP-fit accounts x average won deal x win rate; null without won deals"
+    )
+
+
+class TerritoryTapRead(BaseModel):
+    territory_id: UUID
+    territory_name: str | None
+    accounts: int
+    icp_fit_accounts: int
+    tam: float
+    tap: float = Field(description="sum over its segments of ICP-fit accounts x average won deal x win rate")
+    tap_missing_segments: list[str | None] = Field(
+        description="segments with ICP-fit accounts but no won deal to size them (left out of `tap`)"
+    )
+
+
+class SegmentationRead(BaseModel):
+    thresholds: dict[str, float]
+    segments: list[SegmentPlanRead]
+    territories: list[TerritoryTapRead] = Field(description="TAP and TAM per territory of the active plan")
+    note: str
+
+
+class CoverageModelPlanRead(BaseModel):
+    tier_touches_per_quarter: dict[str, list[int]]
+    hours_per_touch: float
+    proactive_max_tier: int
+
+
+class TerritoryPlanRead(BaseModel):
+    """Seed 003 'Output Format': the sections computed so far."""
+
+    as_of: datetime
+    settings_version: int
+    segmentation: SegmentationRead
+    coverage_model: CoverageModelPlanRead
+    capacity: CapacityRead
+    pending_sections: list[str] = Field(description="sections that come with the assignment engine")
+
 
 STAGES = [s.value for s in Stage]
 

@@ -3,16 +3,66 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from datetime import date, datetime
+from typing import Annotated, Any
 from uuid import UUID
 
-from api.services.common import duplicate_external_id, found
+from pydantic import ConfigDict, EmailStr, Field
+
+from api.services.common import (
+    ExternalId,
+    Input,
+    Money,
+    Name,
+    Output,
+    Page,
+    duplicate_external_id,
+    found,
+    optional_model,
+)
 from api.services.context import AppContext, Principal, changes_from
 from api.services.pagination import fetch_page
-from api.services.schemas import RepCreate, RepUpdate
 from domain.changes import Change, ChangeKind, rep_change, shows_differently
-from domain.model import Rep, Scope
+from domain.model import (
+    RampStatus,
+    Rep,
+    RepRole,
+    Scope,
+)
 from domain.rules import check_rep_dates
+
+
+class RepFields(Input):
+    name: Name
+    email: EmailStr
+    role: RepRole = RepRole.AE
+    ramp_status: RampStatus = RampStatus.RAMPED
+    capacity: float | None = Field(None, ge=0, description="accounts the rep can carry")
+    expertise: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=100)
+    home_region: str | None = Field(None, max_length=64)
+    start_date: date | None = None
+    end_date: date | None = None
+    quota: Money | None = None
+
+
+class RepCreate(RepFields):
+    external_id: ExternalId
+
+
+RepUpdate = optional_model("RepUpdate", RepCreate)
+
+
+class RepRead(RepFields, Output):
+    model_config = ConfigDict(from_attributes=True, extra="ignore")
+    id: UUID
+    external_id: str
+    email: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class RepPage(Page[RepRead]):
+    """A page of reps, in id order."""
 
 
 def _rep_change(rep: Rep, ctx: AppContext) -> Change:

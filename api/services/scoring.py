@@ -7,17 +7,74 @@ import dataclasses
 import itertools
 import logging
 import time
+from datetime import datetime
 from typing import Any
 from uuid import UUID
+
+from pydantic import BaseModel, Field
 
 from api.services.common import found
 from api.services.context import AppContext, Principal, tenant_settings, versioned_settings
 from domain.defaults import TenantSettings
 from domain.errors import NotFound
-from domain.model import OpportunityStatus, Scope, Segment
+from domain.model import (
+    OpportunityStatus,
+    Scope,
+    Segment,
+)
 from domain.scoring import FACTORS, account_potential, score_account, win_rates
 from domain.tiering import absolute, boundaries_at, matrix_cell, tier_of, tier_positions
 from persistence import scoring as store
+
+
+class FactorRead(BaseModel):
+    factor: str
+    value: float | None = Field(description="1-5; null when its source fields are missing")
+    weight: float
+    contribution: float = Field(description="this factor's part of the score; the parts add up to the score")
+    source_fields: list[str]
+    description: str
+
+
+class MatrixCellRead(BaseModel):
+    """Seed 003's tiering matrix: revenue band (current ARR) x growth potential (the whitespace factor)."""
+
+    revenue_band: str = Field(description="enterprise > $500K ARR, mid_market $100K-500K, smb below")
+    growth: str = Field(description="high, medium or low")
+    rep_type: str
+    strategy: str
+
+
+class AccountScoreRead(BaseModel):
+    account_id: UUID
+    score: float = Field(description="composite score, 1-5")
+    confidence: float = Field(description="share of the scoring model's weight that had data, 0-1")
+    potential: float = Field(description="current ARR + expansion estimate x win probability, dollars")
+    win_probability: float
+    tier: int = Field(description="1 = top 20% by potential, 2 = next 30%, 3 = the rest (tenant settings)")
+    icp_fit: bool
+    settings_version: int = Field(description="the settings version that made this result")
+    computed_at: datetime
+    factors: list[FactorRead]
+    missing_fields: list[str]
+    matrix: MatrixCellRead
+
+
+class WinRateRead(BaseModel):
+    rate: float
+    won: int
+    lost: int
+    source: str = Field(description="history (the tenant's closed opportunities) or default (too few)")
+
+
+class ScoringRunRead(BaseModel):
+    scored: int
+    settings_version: int
+    tiers: dict[str, int]
+    icp_fit: int
+    win_rates: dict[str, WinRateRead]
+    seconds: float
+
 
 CHUNK = 10_000
 log = logging.getLogger("territory")

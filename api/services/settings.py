@@ -4,9 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, Field
+
+from api.services.common import Input
 from api.services.context import AppContext, Principal
-from domain.defaults import apply_overrides, check_settings, settings_to_dict
+from domain.defaults import TenantSettings, apply_overrides, check_settings, settings_to_dict
 from domain.model import Scope
+
+
+class SettingsRead(BaseModel):
+    version: int = Field(description="goes up by one with every change; results say which version made them")
+    overrides: dict[str, dict[str, Any]] = Field(description="what the tenant changed from the defaults")
+    effective: TenantSettings = Field(description="the defaults with the overrides applied")
+
+
+class SettingsUpdate(Input):
+    overrides: dict[str, dict[str, Any]] = Field(
+        description="the tenant's overrides, replacing the previous ones, "
+        'e.g. {"tiers": {"tier1_share": 0.15}}; {} returns to the defaults'
+    )
 
 
 def _answer(overrides: dict, version: int) -> dict[str, Any]:

@@ -3,18 +3,56 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from api.services.common import found, referenced
+from pydantic import ConfigDict, Field
+
+from api.services.common import Input, Money, Name, Output, Page, found, optional_model, referenced
 from api.services.context import AppContext, Principal, changes_from
 from api.services.pagination import fetch_page
-from api.services.schemas import TerritoryCreate, TerritoryUpdate
 from domain.boundaries import parse_boundary
 from domain.changes import ChangeKind, shows_differently, territory_change
 from domain.errors import Conflict, FieldError, ValidationFailed
-from domain.model import Scope, Territory
+from domain.model import (
+    Scope,
+    Territory,
+    TerritoryType,
+)
 from domain.rules import find_parent_cycles
+
+
+class TerritoryFields(Input):
+    name: Name
+    type: TerritoryType = TerritoryType.GEOGRAPHIC
+    parent_id: UUID | None = None
+    boundary: dict[str, Any] = Field(
+        default_factory=dict, description="boundary rules (see the assignment engine)"
+    )
+    priority: int = 0
+    primary_rep_id: UUID | None = None
+    backup_rep_id: UUID | None = None
+    quota: Money | None = None
+
+
+class TerritoryCreate(TerritoryFields):
+    plan_id: UUID
+
+
+TerritoryUpdate = optional_model("TerritoryUpdate", TerritoryCreate, exclude={"plan_id"})
+
+
+class TerritoryRead(TerritoryFields, Output):
+    model_config = ConfigDict(from_attributes=True, extra="ignore")
+    id: UUID
+    plan_id: UUID
+    created_at: datetime
+    updated_at: datetime
+
+
+class TerritoryPage(Page[TerritoryRead]):
+    """A page of territories, in id order."""
 
 
 async def _check_refs(

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from api.services import operations
+from api.services import runner
 from api.services.context import Principal
 from domain.errors import ValidationFailed
 from domain.optimiser import Cancelled
@@ -18,8 +18,8 @@ from tests import factories as f
 async def start_with(ctx, p, work):
     """Queue an operation of a kind made for the test, run by `work(reporter)` in the worker."""
     kind = f"test-{uuid.uuid4().hex[:8]}"
-    operations.HANDLERS[kind] = lambda _ctx, _p, _subject, _request, reporter: work(reporter)
-    return await operations.start(ctx, p, kind, None, {})
+    runner.HANDLERS[kind] = lambda _ctx, _p, _subject, _request, reporter: work(reporter)
+    return await runner.start(ctx, p, kind, None, {})
 
 
 async def poll(client, headers, op_id, until=("succeeded", "failed", "cancelled"), seconds=60.0):
@@ -238,7 +238,7 @@ async def test_workers_share_queued_operations_and_run_each_once(app, client, te
         await asyncio.sleep(0.05)
         runs.append(reporter.message)
 
-    others = [operations.Runner(concurrency=2, poll_seconds=0.05) for _ in range(2)]
+    others = [runner.Runner(concurrency=2, poll_seconds=0.05) for _ in range(2)]
     tasks = [asyncio.create_task(r.run(ctx)) for r in others]
     try:
         ops = [await start_with(ctx, p, work) for _ in range(8)]
