@@ -18,9 +18,26 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.config import AppSettings
 from api.errors import PayloadTooLarge, install_error_handlers, problem_for
-from api.rest import assigning, coverage, events, health, imports, operations, ownership, reports, scoring
+from api.rest import (
+    accounts,
+    assignments,
+    capacity,
+    coverage,
+    equity,
+    events,
+    health,
+    history,
+    imports,
+    operations,
+    ownership,
+    plans,
+    rebalancing,
+    reports,
+    reps,
+    scoring,
+    territories,
+)
 from api.rest import settings as settings_routes
-from api.rest.resources import build_resource_routers
 from api.services.context import AppContext
 from api.services.ownership import OwnershipService
 from api.services.runner import Runner
@@ -171,11 +188,12 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
     app.include_router(ownership.router)
     app.include_router(health.router)
     app.include_router(imports.router)  # before /{id} routes: /v1/accounts/export is not an id
-    app.include_router(assigning.router)  # likewise /v1/plans/compare
-    for router in build_resource_routers():
-        app.include_router(router)
+    app.include_router(equity.router)  # likewise /v1/plans/compare
+    for feature in (assignments, history, rebalancing, accounts, reps, territories, plans):
+        app.include_router(feature.router)
     app.include_router(settings_routes.router)
     app.include_router(scoring.router)
+    app.include_router(capacity.router)
     app.include_router(coverage.router)
     app.include_router(reports.router)
     app.include_router(operations.router)

@@ -8,9 +8,29 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
+from domain.defaults import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+
+
+class ListQuery(BaseModel):
+    """The page request of every list: page_size and the page_token of the previous page."""
+
+    model_config = ConfigDict(extra="forbid")
+    page_size: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+    page_token: str | None = Field(None, description="next_page_token of the previous page")
+
+
+def crud_service(module: object, singular: str, plural: str, delete: str) -> SimpleNamespace:
+    """A feature's use cases by the names the routes call: create_x, get_x, update_x, list_xs, delete."""
+    return SimpleNamespace(
+        create=getattr(module, f"create_{singular}"),
+        get=getattr(module, f"get_{singular}"),
+        update=getattr(module, f"update_{singular}"),
+        delete=getattr(module, delete),
+        list=getattr(module, f"list_{plural}"),
+    )
 
 
 def add_crud_routes(
@@ -26,6 +46,7 @@ def add_crud_routes(
     service: SimpleNamespace,
     delete_doc: str,
     delete_returns_entity: bool = False,
+    tags: list[str] | None = None,
 ) -> None:
     path = f"/{plural}"
     article = "an" if singular[0] in "aeiou" else "a"
@@ -56,6 +77,7 @@ def add_crud_routes(
     router.add_api_route(
         path,
         list_,
+        tags=tags,
         methods=["GET"],
         name=f"list_{plural}",
         response_model=page_model,
@@ -65,6 +87,7 @@ def add_crud_routes(
     router.add_api_route(
         path,
         create,
+        tags=tags,
         methods=["POST"],
         name=f"create_{singular}",
         response_model=read_model,
@@ -75,6 +98,7 @@ def add_crud_routes(
     router.add_api_route(
         item,
         get,
+        tags=tags,
         methods=["GET"],
         name=f"get_{singular}",
         response_model=read_model,
@@ -84,6 +108,7 @@ def add_crud_routes(
     router.add_api_route(
         item,
         update,
+        tags=tags,
         methods=["PATCH"],
         name=f"update_{singular}",
         response_model=read_model,
@@ -93,6 +118,7 @@ def add_crud_routes(
     router.add_api_route(
         item,
         delete,
+        tags=tags,
         methods=["DELETE"],
         name=f"delete_{singular}",
         response_model=read_model if delete_returns_entity else None,

@@ -1,14 +1,11 @@
 """Scoring runs and explained scores."""
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
-from api.services import capacity
 from api.services import scoring as service
-from api.services.capacity import CapacityRead
 from api.services.scoring import AccountScoreRead, ScoringRunRead
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
@@ -34,20 +31,3 @@ async def run_scoring(p: PrincipalDep, ctx: CtxDep) -> ScoringRunRead:
 )
 async def get_account_score(account_id: UUID, p: PrincipalDep, ctx: CtxDep) -> AccountScoreRead:
     return AccountScoreRead.model_validate(await service.get_score(ctx, p, account_id))
-
-
-@router.get(
-    "/capacity",
-    name="get_capacity",
-    response_model=CapacityRead,
-    summary="Hours the coverage model needs against the team's, the shortfall and the choices; "
-    "headcount for a revenue target",
-    responses=problem_responses(*AUTH_ERRORS),
-)
-async def get_capacity(
-    p: PrincipalDep,
-    ctx: CtxDep,
-    target_revenue: Annotated[float | None, Query(gt=0)] = None,
-    quota_per_rep: Annotated[float | None, Query(gt=0)] = None,
-) -> CapacityRead:
-    return CapacityRead.model_validate(await capacity.capacity_report(ctx, p, target_revenue, quota_per_rep))
