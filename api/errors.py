@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.services.context import Forbidden, Unauthorized
+from api.services.health import NotReady
 from api.services.imports import InvalidFile
 from api.services.pagination import InvalidPageToken
 from domain.errors import Conflict, DomainError, NotFound, RuleViolation, Unavailable, ValidationFailed
@@ -37,10 +38,6 @@ class PayloadTooLarge(DomainError):
 
 class UnsupportedMediaType(DomainError):
     code = "unsupported_media_type"
-
-
-class NotReady(DomainError):
-    code = "not_ready"
 
 
 # error class -> (HTTP status, title). The code comes from the error itself (a stable string).

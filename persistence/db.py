@@ -22,6 +22,10 @@ DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./territory.db"
 CONNECT_TIMEOUT_SECONDS = 5
 T = TypeVar("T")
 
+# what the api holds without importing SQLAlchemy itself: the engine and the session factory it makes
+Engine = AsyncEngine
+SessionFactory = async_sessionmaker
+
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
@@ -132,6 +136,12 @@ def revisions_in_order() -> list[str]:
 async def current_revision(engine: AsyncEngine) -> str | None:
     async with engine.connect() as conn:
         return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+
+
+async def migration_state(engine: AsyncEngine) -> tuple[str | None, str | None]:
+    """The revision the database is at and the head this code expects (a database that cannot be reached
+    raises)."""
+    return await current_revision(engine), head_revision()
 
 
 def is_unavailable(exc: BaseException) -> bool:

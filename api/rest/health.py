@@ -1,10 +1,13 @@
 """Liveness and readiness."""
 
-import sqlalchemy as sa
-from fastapi import APIRouter, Request
+from dataclasses import asdict
 
-from api.errors import NotReady, problem_for
-from persistence.db import current_revision, head_revision
+from fastapi import APIRouter
+
+from api.errors import problem_for
+from api.rest.deps import CtxDep
+from api.services import health
+from api.services.health import NotReady
 
 router = APIRouter(tags=["health"])
 
@@ -20,17 +23,8 @@ async def healthz() -> dict[str, str]:
     summary="The database is reachable and migrated to head",
     responses={503: {"description": "Service not ready", "model": None}},
 )
-async def readyz(request: Request) -> dict[str, str | None]:
-    engine = request.app.state.ctx.engine
+async def readyz(ctx: CtxDep) -> dict[str, str | None]:
     try:
-        async with engine.connect() as conn:
-            await conn.execute(sa.text("SELECT 1"))
-        revision = await current_revision(engine)
-    except Exception as exc:  # any failure to reach the database means not ready
-        return problem_for(NotReady(f"the database is not reachable: {type(exc).__name__}"))  # type: ignore
-    head = head_revision()
-    if revision != head:
-        return problem_for(
-            NotReady(f"migrations are at {revision}, head is {head}; run 'territory db upgrade'")
-        )  # type: ignore
-    return {"status": "ready", "revision": revision}
+        return asdict(await health.readiness(ctx))
+    except NotReady as exc:
+        return problem_for(exc)  # type: ignore[return-value]

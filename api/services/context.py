@@ -12,12 +12,12 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from domain.defaults import TenantSettings, apply_overrides
 from domain.errors import DomainError, FieldError, Unavailable, ValidationFailed
 from domain.model import Scope
 from persistence.changes import ACTOR
+from persistence.db import Engine, SessionFactory
 from persistence.repositories import SqlUnitOfWork
 
 
@@ -74,8 +74,8 @@ class SystemClock:
 
 @dataclass
 class AppContext:
-    engine: AsyncEngine
-    session_factory: async_sessionmaker
+    engine: Engine
+    session_factory: SessionFactory
     clock: Any = field(default_factory=SystemClock)
     ownership: Any = None  # api.services.ownership.OwnershipService, set by the app factory
     keys: Any = None  # persistence.keyprobe.KeyProbe, set by the app factory

@@ -27,7 +27,6 @@ from uuid import UUID
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.services.common import AccountRef, ExternalId, Input, RepRef, TerritoryRef
 from api.services.context import Principal
@@ -41,7 +40,7 @@ from domain.model import (
 from domain.ownership import OwnershipIndex
 from persistence import ownership as queries
 from persistence.changes import to_change
-from persistence.db import in_own_thread
+from persistence.db import Engine, in_own_thread
 
 
 class OwnershipWhy(BaseModel):
@@ -129,7 +128,7 @@ def _index_from(rows: queries.OwnershipRows) -> OwnershipIndex:
 class OwnershipService:
     def __init__(
         self,
-        engine: AsyncEngine,
+        engine: Engine,
         use_snapshots: bool = True,
         rebuild_interval: float = 1.0,
         memory_budget_mb: float = 1024.0,
@@ -292,7 +291,7 @@ class OwnershipService:
         """Read and index the whole tenant in a worker thread with its own connection, so the event loop
         keeps answering; then catch up from the seq it was built at."""
 
-        async def read_and_index(engine: AsyncEngine) -> OwnershipIndex:
+        async def read_and_index(engine: Engine) -> OwnershipIndex:
             rows = await queries.read_all(engine, tenant)
             index = _index_from(rows)
             rows.release()
