@@ -22,7 +22,8 @@ import httpx
 from common import Server, drop_pg_database, emit, fresh_pg_database, pg_url
 
 from api.services.context import AppContext, Principal
-from api.services.events import Deliverer, create_endpoint
+from api.services.delivery import Deliverer
+from api.services.events import create_endpoint
 from domain.changes import Owner, owner_changes
 from persistence import changes as change_log
 from persistence.db import make_engine, make_session_factory, upgrade

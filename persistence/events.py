@@ -4,12 +4,14 @@ claim of a due endpoint by one worker (FOR UPDATE SKIP LOCKED), and the delivery
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from persistence import changes as change_log
 from persistence.tables import (
     AccountRow,
     PlanRow,
@@ -159,3 +161,91 @@ async def attempts(
     if before is not None:
         stmt = stmt.where(sa.tuple_(a.seq, a.attempt) < sa.tuple_(*before))
     return list((await db.execute(stmt.order_by(a.seq.desc(), a.attempt.desc()).limit(limit))).all())
+
+
+# -- what the use cases and the deliverer reach ---------------------------------------------------------
+
+
+class EventStore:
+    """One tenant's events and webhook endpoints, in its unit of work's transaction."""
+
+    def __init__(self, connection: Callable[[], Awaitable[Any]], tenant_id: uuid.UUID):
+        self._connection = connection
+        self.tenant_id = tenant_id
+
+    async def head(self) -> int:
+        return await change_log.head(await self._connection(), self.tenant_id)
+
+    async def entries(
+        self, after: int, limit: int, kinds: Sequence[str] | None, upto: int | None
+    ) -> tuple[list[Any], dict[str, dict[Any, Any]]]:
+        """Log entries after `after` (see persistence.changes.read_after) and the names they mention."""
+        db = await self._connection()
+        rows = await change_log.read_after(db, self.tenant_id, after, limit, kinds, upto)
+        return rows, await names(db, self.tenant_id, rows)
+
+    async def add_endpoint(self, row: dict[str, Any]) -> None:
+        await add_endpoint(await self._connection(), {**row, "tenant_id": self.tenant_id})
+
+    async def get_endpoint(self, endpoint_id: uuid.UUID) -> Any | None:
+        return await get_endpoint(await self._connection(), self.tenant_id, endpoint_id)
+
+    async def list_endpoints(self, after: uuid.UUID | None, limit: int) -> list[Any]:
+        return await list_endpoints(await self._connection(), self.tenant_id, after, limit)
+
+    async def update_endpoint(self, endpoint_id: uuid.UUID, **values: Any) -> None:
+        await update_endpoint(await self._connection(), self.tenant_id, endpoint_id, **values)
+
+    async def delete_endpoint(self, endpoint_id: uuid.UUID) -> None:
+        await delete_endpoint(await self._connection(), self.tenant_id, endpoint_id)
+
+    async def attempts(self, endpoint_id: uuid.UUID, before: tuple[int, int] | None, limit: int) -> list[Any]:
+        return await attempts(await self._connection(), self.tenant_id, endpoint_id, before, limit)
+
+
+class Outbox:
+    """What webhook delivery reads and writes across tenants, each call its own short transaction: the
+    tenants worth a claim, the lease of a due endpoint, the entries it is owed, and its progress."""
+
+    def __init__(self, engine: AsyncEngine):
+        self.engine = engine
+
+    @property
+    def listen_url(self) -> str | None:
+        """Where commits are announced (PostgreSQL's NOTIFY); None where they are not (SQLite: poll)."""
+        if self.engine.dialect.name != "postgresql":
+            return None
+        return self.engine.url.render_as_string(hide_password=False)
+
+    async def tenants_with_endpoints(self) -> set[uuid.UUID]:
+        async with self.engine.connect() as conn:
+            return await tenants_with_endpoints(conn)
+
+    async def claim(self, now: datetime, owner: str, lease_seconds: float) -> Any | None:
+        async with self.engine.begin() as conn:
+            return await claim_due(conn, now, owner, lease_seconds)
+
+    async def owed(
+        self, endpoint: Any, after: int, upto: int | None, limit: int, kinds: Sequence[str] | None
+    ) -> tuple[int, list[Any], dict[str, dict[Any, Any]]]:
+        """The tenant's head, and the entries after `after` (up to `upto`, or the head) with their names."""
+        async with self.engine.connect() as conn:
+            head = await change_log.head(conn, endpoint.tenant_id)
+            rows = await change_log.read_after(
+                conn, endpoint.tenant_id, after, limit, kinds, head if upto is None else upto
+            )
+            return head, rows, await names(conn, endpoint.tenant_id, rows)
+
+    async def progress(
+        self,
+        endpoint: Any,
+        owner: str,
+        until: datetime,
+        attempted: Sequence[dict[str, Any]] = (),
+        **values: Any,
+    ) -> bool:
+        """Write the attempts and the endpoint's place in one transaction, if this worker still holds the
+        lease (False if it lost it)."""
+        async with self.engine.begin() as conn:
+            await record_attempts(conn, attempted)
+            return await renew(conn, endpoint, owner, until, **values)

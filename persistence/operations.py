@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,11 +18,6 @@ OPERATIONS = OperationRow.__table__
 C = OPERATIONS.c
 
 
-async def insert(engine: AsyncEngine, row: dict[str, Any]) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(sa.insert(OPERATIONS).values(**row))
-
-
 async def update(
     engine: AsyncEngine, tenant_id: uuid.UUID, op_id: uuid.UUID, events: Sequence[Change] = (), **values: Any
 ) -> None:
@@ -34,52 +29,10 @@ async def update(
         await change_log.append(conn, tenant_id, events)
 
 
-async def get(engine: AsyncEngine, tenant_id: uuid.UUID, op_id: uuid.UUID) -> Any | None:
-    async with engine.connect() as conn:
-        return (
-            await conn.execute(sa.select(OPERATIONS).where(C.tenant_id == tenant_id, C.id == op_id))
-        ).first()
-
-
 async def cancel_requested(engine: AsyncEngine, tenant_id: uuid.UUID, op_id: uuid.UUID) -> bool:
     async with engine.connect() as conn:
         stmt = sa.select(C.cancel_requested).where(C.tenant_id == tenant_id, C.id == op_id)
         return bool((await conn.execute(stmt)).scalar())
-
-
-async def request_cancel(
-    engine: AsyncEngine, tenant_id: uuid.UUID, op_id: uuid.UUID, states: list[str]
-) -> bool:
-    """Flag an unfinished operation for cancelling; False when it has already finished."""
-    async with engine.begin() as conn:
-        done = await conn.execute(
-            sa.update(OPERATIONS)
-            .where(C.tenant_id == tenant_id, C.id == op_id, C.state.in_(states))
-            .values(cancel_requested=True)
-        )
-        return bool(done.rowcount)
-
-
-async def page(
-    engine: AsyncEngine,
-    tenant_id: uuid.UUID,
-    limit: int,
-    before: tuple[datetime, uuid.UUID] | None,
-    state: str | None,
-    kind: str | None,
-) -> list[Any]:
-    """Newest first, keyset-paged on (created_at, id)."""
-    stmt = sa.select(OPERATIONS).where(C.tenant_id == tenant_id)
-    if state is not None:
-        stmt = stmt.where(C.state == state)
-    if kind is not None:
-        stmt = stmt.where(C.kind == kind)
-    if before is not None:
-        at, last = before
-        stmt = stmt.where(sa.or_(C.created_at < at, sa.and_(C.created_at == at, C.id < last)))
-    stmt = stmt.order_by(C.created_at.desc(), C.id.desc()).limit(limit)
-    async with engine.connect() as conn:
-        return list((await conn.execute(stmt)).all())
 
 
 async def claim_queued(engine: AsyncEngine, worker: str, now: datetime) -> Any | None:
@@ -104,3 +57,44 @@ async def claim_queued(engine: AsyncEngine, worker: str, now: datetime) -> Any |
         if not taken.rowcount:  # SQLite: another task of this process took it first
             return None
         return (await conn.execute(sa.select(OPERATIONS).where(C.id == found.id))).first()
+
+
+class OperationStore:
+    """One tenant's operations, in its unit of work's transaction (the runner writes progress on its own)."""
+
+    def __init__(self, connection: Callable[[], Awaitable[Any]], tenant_id: uuid.UUID):
+        self._connection = connection
+        self.tenant_id = tenant_id
+
+    async def add(self, row: dict[str, Any]) -> None:
+        await (await self._connection()).execute(
+            sa.insert(OPERATIONS).values(**row, tenant_id=self.tenant_id)
+        )
+
+    async def get(self, op_id: uuid.UUID) -> Any | None:
+        stmt = sa.select(OPERATIONS).where(C.tenant_id == self.tenant_id, C.id == op_id)
+        return (await (await self._connection()).execute(stmt)).first()
+
+    async def request_cancel(self, op_id: uuid.UUID, states: list[str]) -> bool:
+        """Flag an unfinished operation for cancelling; False when it has already finished."""
+        done = await (await self._connection()).execute(
+            sa.update(OPERATIONS)
+            .where(C.tenant_id == self.tenant_id, C.id == op_id, C.state.in_(states))
+            .values(cancel_requested=True)
+        )
+        return bool(done.rowcount)
+
+    async def page(
+        self, limit: int, before: tuple[datetime, uuid.UUID] | None, state: str | None, kind: str | None
+    ) -> list[Any]:
+        """Newest first, keyset-paged on (created_at, id)."""
+        stmt = sa.select(OPERATIONS).where(C.tenant_id == self.tenant_id)
+        if state is not None:
+            stmt = stmt.where(C.state == state)
+        if kind is not None:
+            stmt = stmt.where(C.kind == kind)
+        if before is not None:
+            at, last = before
+            stmt = stmt.where(sa.or_(C.created_at < at, sa.and_(C.created_at == at, C.id < last)))
+        stmt = stmt.order_by(C.created_at.desc(), C.id.desc()).limit(limit)
+        return list((await (await self._connection()).execute(stmt)).all())

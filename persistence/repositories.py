@@ -12,12 +12,14 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from domain import model
 from domain.changes import Change
 from domain.errors import Conflict, FieldError
 from persistence import changes as change_log
+from persistence.events import EventStore
+from persistence.operations import OperationStore
 from persistence.tables import (
     AccountRow,
     ActivityRow,
@@ -369,7 +371,13 @@ class SqlUnitOfWork:
         self.assignments = SqlAssignmentRepository(self.session, self.tenant_id)
         self.activities = SqlActivityRepository(self.session, self.tenant_id)
         self.opportunities = SqlOpportunityRepository(self.session, self.tenant_id)
+        self.events = EventStore(self.connection, self.tenant_id)
+        self.operations = OperationStore(self.connection, self.tenant_id)
         return self
+
+    async def connection(self) -> AsyncConnection:
+        """The unit of work's connection, in its transaction: what the feature stores run their SQL on."""
+        return await self.session.connection()
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.session.rollback()

@@ -27,8 +27,8 @@ from api.services import assigning as assigning_service
 from api.services import capacity as capacity_service
 from api.services import coverage as coverage_service
 from api.services import equity as equity_service
+from api.services import events as es
 from api.services import events as events_service
-from api.services import events_schemas as es
 from api.services import history as history_service
 from api.services import operations as operations_service
 from api.services import rebalancing as rebalancing_service

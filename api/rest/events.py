@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
 from api.services import events
 from api.services.context import changes_from
-from api.services.events_schemas import (
+from api.services.events import (
     MAX_SEQ,
     EventPage,
     EventType,

@@ -80,7 +80,7 @@ class AppContext:
     ownership: Any = None  # api.services.ownership.OwnershipService, set by the app factory
     keys: Any = None  # persistence.keyprobe.KeyProbe, set by the app factory
     operations: Any = None  # api.services.runner.Runner: the long-running work this process runs
-    deliverer: Any = None  # api.services.events.Deliverer, when this process delivers webhooks
+    deliverer: Any = None  # api.services.delivery.Deliverer, when this process delivers webhooks
 
     def uow(self, tenant_id: UUID) -> SqlUnitOfWork:
         committed = None if self.ownership is None else self.ownership.committed

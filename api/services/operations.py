@@ -20,7 +20,6 @@ from domain.errors import Conflict, NotFound
 from domain.model import (
     Scope,
 )
-from persistence import operations as store
 
 
 class OperationState(StrEnum):
@@ -60,7 +59,8 @@ class OperationPage(Page[OperationRead]):
 
 async def get_operation(ctx: AppContext, p: Principal, op_id: UUID) -> dict[str, Any]:
     p.require(Scope.READ)
-    row = await store.get(ctx.engine, p.tenant_id, op_id)
+    async with ctx.uow(p.tenant_id) as uow:
+        row = await uow.operations.get(op_id)
     if row is None:
         raise NotFound(f"operation {op_id} not found")
     return _present(ctx, row)
@@ -70,9 +70,10 @@ async def cancel_operation(ctx: AppContext, p: Principal, op_id: UUID) -> dict[s
     """Ask an operation to stop; it stops at its next check (within seconds) and keeps nothing."""
     p.require(Scope.WRITE)
     current = await get_operation(ctx, p, op_id)
-    if current["state"] not in UNFINISHED or not await store.request_cancel(
-        ctx.engine, p.tenant_id, op_id, UNFINISHED
-    ):
+    async with ctx.uow(p.tenant_id) as uow:
+        flagged = current["state"] in UNFINISHED and await uow.operations.request_cancel(op_id, UNFINISHED)
+        await uow.commit()
+    if not flagged:
         raise Conflict(f"the operation has already {current['state']}", code="operation_finished")
     reporter = ctx.operations.reporters.get(op_id) if ctx.operations else None
     if reporter is not None:
@@ -99,6 +100,7 @@ async def list_operations(
     """Newest first."""
     p.require(Scope.READ)
     size = check_page_size(page_size)
-    rows = await store.page(ctx.engine, p.tenant_id, size + 1, _untoken(page_token), state, kind)
+    async with ctx.uow(p.tenant_id) as uow:
+        rows = await uow.operations.page(size + 1, _untoken(page_token), state, kind)
     items = [_present(ctx, r) for r in rows[:size]]
     return {"items": items, "next_page_token": _token(rows[size - 1]) if len(rows) > size else None}

@@ -134,7 +134,6 @@ async def start(
     op_id = uuid.uuid4()
     row = {
         "id": op_id,
-        "tenant_id": p.tenant_id,
         "kind": kind,
         "state": QUEUED,
         "progress": 0.0,
@@ -146,10 +145,13 @@ async def start(
         "created_at": now,
         "heartbeat_at": now,
     }
-    await store.insert(ctx.engine, row)
+    async with ctx.uow(p.tenant_id) as uow:
+        await uow.operations.add(row)
+        await uow.commit()
+        stored = await uow.operations.get(op_id)
     if ctx.operations is not None:
         ctx.operations.wake.set()
-    return present(ctx, await store.get(ctx.engine, p.tenant_id, op_id))
+    return present(ctx, stored)
 
 
 async def _drive(ctx: AppContext, row: Any, reporter: Reporter) -> None:

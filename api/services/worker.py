@@ -11,7 +11,7 @@ from typing import Any
 
 from api.services import rebalancing  # noqa: F401  (registers the operations it runs: optimize)
 from api.services.context import AppContext
-from api.services.events import Deliverer
+from api.services.delivery import Deliverer
 
 
 class Worker:

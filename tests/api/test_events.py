@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from api.services.events import Deliverer
+from api.services.delivery import Deliverer
 from tests import factories as f
 
 

@@ -11,7 +11,6 @@ from api.services import runner
 from api.services.context import Principal
 from domain.errors import ValidationFailed
 from domain.optimiser import Cancelled
-from persistence import operations as store
 from tests import factories as f
 
 
@@ -113,7 +112,9 @@ async def test_a_cancel_from_another_worker_arrives_through_the_row(app, client,
 
     op = await start_with(ctx, p, work)
     # another worker only has the database: it flags the row, and this worker's heartbeat reads it
-    assert await store.request_cancel(ctx.engine, tenant.tenant_id, op["id"], ["queued", "running"])
+    async with ctx.uow(tenant.tenant_id) as uow:
+        assert await uow.operations.request_cancel(op["id"], ["queued", "running"])
+        await uow.commit()
     done = await poll(client, tenant.headers, op["id"], seconds=10)
     assert done["state"] == "cancelled"
 
@@ -147,14 +148,15 @@ async def test_an_operation_whose_worker_died_reads_as_lost(app, client, tenant)
     ctx = app.state.ctx
     long_ago = ctx.clock.now() - timedelta(minutes=10)
     op_id = uuid.uuid4()
-    await store.insert(
-        ctx.engine,
-        {
-            "id": op_id, "tenant_id": tenant.tenant_id, "kind": "optimize", "state": "running",
-            "progress": 0.3, "message": "repairing", "request": {}, "cancel_requested": False,
-            "created_at": long_ago, "heartbeat_at": long_ago,
-        },
-    )  # fmt: skip
+    async with ctx.uow(tenant.tenant_id) as uow:
+        await uow.operations.add(
+            {
+                "id": op_id, "kind": "optimize", "state": "running",
+                "progress": 0.3, "message": "repairing", "request": {}, "cancel_requested": False,
+                "created_at": long_ago, "heartbeat_at": long_ago,
+            },
+        )  # fmt: skip
+        await uow.commit()
     got = (await client.get(f"/v1/operations/{op_id}", headers=tenant.headers)).json()
     assert got["state"] == "failed" and got["error"]["code"] == "operation_lost"
 
@@ -248,5 +250,6 @@ async def test_workers_share_queued_operations_and_run_each_once(app, client, te
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     assert [d["state"] for d in done] == ["succeeded"] * 8 and len(runs) == 8
-    workers = {(await store.get(ctx.engine, tenant.tenant_id, op["id"])).worker for op in ops}
+    async with ctx.uow(tenant.tenant_id) as uow:
+        workers = {(await uow.operations.get(op["id"])).worker for op in ops}
     assert len(workers) >= 2  # the in-process worker and the two others took turns
