@@ -1,0 +1,82 @@
+"""Long-running operations: optimise a plan (its result is a rebalance proposal), follow, list, cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import strawberry
+from strawberry.types import Info
+
+from api.graphql import rebalancing  # noqa: F401  (an operation's result, the proposal, comes first)
+from api.graphql.common import (
+    attempt,
+    call,
+    input_type,
+    output_type,
+    result,
+    to_model,
+)
+from api.services import operations as service
+from api.services import rebalancing as rebalancing_service
+
+strawberry.enum(service.OperationState)
+OperationErrorType = output_type(service.OperationError, "OperationError")
+Operation = output_type(service.OperationRead, "Operation")
+OperationPage = output_type(service.OperationPage, "OperationPage")
+OperationResult = result(Operation, "OperationResult")
+OptimizeInput = input_type(rebalancing_service.OptimizeRequest, "OptimizeInput")
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="An operation: state, progress, and its result or error")
+    async def operation(self, info: Info, id: UUID) -> Operation:  # type: ignore[valid-type]
+        c = info.context
+        return service.OperationRead.model_validate(await call(service.get_operation(c.ctx, c.principal, id)))
+
+    @strawberry.field(description="Operations, newest first")
+    async def operations(
+        self,
+        info: Info,
+        state: service.OperationState | None = None,
+        kind: str | None = None,
+        page_token: str | None = None,
+        page_size: int | None = None,
+    ) -> OperationPage:  # type: ignore[valid-type]
+        c = info.context
+        page = await call(
+            service.list_operations(
+                c.ctx, c.principal, state.value if state else None, kind, page_token, page_size
+            )
+        )
+        return service.OperationPage.model_validate(page)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Optimise a plan's balance: returns the operation; its result is the proposal in a draft"
+    )
+    async def optimize_plan(
+        self,
+        info: Info,
+        plan_id: UUID,
+        input: OptimizeInput | None = None,  # type: ignore[valid-type]
+    ) -> OperationResult:  # type: ignore[valid-type]
+        c = info.context
+
+        async def go() -> Any:
+            body = (
+                to_model(input, rebalancing_service.OptimizeRequest)
+                if input is not None
+                else rebalancing_service.OptimizeRequest()
+            )
+            return await rebalancing_service.start_optimize(c.ctx, c.principal, plan_id, body)
+
+        return await attempt(go(), service.OperationRead)
+
+    @strawberry.mutation(description="Ask an operation to stop: it stops within seconds and keeps nothing")
+    async def cancel_operation(self, info: Info, id: UUID) -> OperationResult:  # type: ignore[valid-type]
+        c = info.context
+        return await attempt(service.cancel_operation(c.ctx, c.principal, id), service.OperationRead)
