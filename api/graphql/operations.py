@@ -10,8 +10,10 @@ from strawberry.types import Info
 
 from api.graphql import rebalancing  # noqa: F401  (an operation's result, the proposal, comes first)
 from api.graphql.common import (
+    Connection,
     attempt,
     call,
+    connection,
     input_type,
     output_type,
     result,
@@ -19,11 +21,12 @@ from api.graphql.common import (
 )
 from api.services import operations as service
 from api.services import rebalancing as rebalancing_service
+from domain.defaults import DEFAULT_PAGE_SIZE
 
 strawberry.enum(service.OperationState)
 OperationErrorType = output_type(service.OperationError, "OperationError")
 Operation = output_type(service.OperationRead, "Operation")
-OperationPage = output_type(service.OperationPage, "OperationPage")
+OperationConnection = Connection[Operation]  # type: ignore[valid-type]
 OperationResult = result(Operation, "OperationResult")
 OptimizeInput = input_type(rebalancing_service.OptimizeRequest, "OptimizeInput")
 
@@ -41,16 +44,14 @@ class Query:
         info: Info,
         state: service.OperationState | None = None,
         kind: str | None = None,
-        page_token: str | None = None,
-        page_size: int | None = None,
-    ) -> OperationPage:  # type: ignore[valid-type]
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> OperationConnection:  # type: ignore[valid-type]
         c = info.context
         page = await call(
-            service.list_operations(
-                c.ctx, c.principal, state.value if state else None, kind, page_token, page_size
-            )
+            service.list_operations(c.ctx, c.principal, state.value if state else None, kind, after, first)
         )
-        return service.OperationPage.model_validate(page)
+        return connection(page, service.OperationRead)
 
 
 @strawberry.type

@@ -7,11 +7,13 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.common import call, input_type, mutate, output_type, result
+from api.graphql.common import Connection, call, connection, input_type, mutate, output_type, result
 from api.services import plans as service
 from domain import model
+from domain.defaults import DEFAULT_PAGE_SIZE
 
 Plan = output_type(service.PlanRead, "Plan", model.Plan)
+PlanConnection = Connection[Plan]  # type: ignore[valid-type]
 PlanCreateInput = input_type(service.PlanCreate, "PlanCreateInput")
 PlanUpdateInput = input_type(service.PlanUpdate, "PlanUpdateInput")
 PlanResult = result(Plan, "PlanResult")
@@ -20,10 +22,15 @@ PlanResult = result(Plan, "PlanResult")
 @strawberry.type
 class Query:
     @strawberry.field
-    async def plans(self, info: Info, state: model.PlanState | None = None) -> list[Plan]:  # type: ignore
+    async def plans(
+        self,
+        info: Info,
+        state: model.PlanState | None = None,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> PlanConnection:  # type: ignore[valid-type]
         c = info.context
-        page = await call(service.list_plans(c.ctx, c.principal, {"state": state}, None, 500))
-        return page["items"]
+        return connection(await call(service.list_plans(c.ctx, c.principal, {"state": state}, after, first)))
 
 
 @strawberry.type

@@ -8,8 +8,8 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.accounts import Account
-from api.graphql.common import active_plan_id, call, input_type, mutate, output_type, result
+from api.graphql.accounts import AccountConnection
+from api.graphql.common import active_plan_id, call, connection, input_type, mutate, output_type, result
 from api.services import reps as service
 from domain import model
 from domain.defaults import DEFAULT_PAGE_SIZE
@@ -21,10 +21,11 @@ async def _rep_accounts(
     role: model.Role | None = None,
     plan_id: UUID | None = None,
     first: int = DEFAULT_PAGE_SIZE,
-) -> list[Account]:  # type: ignore[valid-type]
+    after: str | None = None,
+) -> AccountConnection:  # type: ignore[valid-type]
     plan = plan_id or await active_plan_id(info)
-    key = (root.id, plan, role.value if role else None, min(first, 500), None)
-    return (await call(info.context.loaders.rep_accounts.load(key)))["items"]
+    key = (root.id, plan, role.value if role else None, first, after)
+    return connection(await call(info.context.loaders.rep_accounts.load(key)))
 
 
 Rep = output_type(service.RepRead, "Rep", model.Rep, {"accounts": strawberry.field(resolver=_rep_accounts)})

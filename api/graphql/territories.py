@@ -8,7 +8,7 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.accounts import Account
+from api.graphql.accounts import AccountConnection
 from api.graphql.common import (
     Connection,
     active_plan_id,
@@ -25,9 +25,11 @@ from domain import model
 from domain.defaults import DEFAULT_PAGE_SIZE
 
 
-async def _territory_accounts(root: Any, info: Info, first: int = DEFAULT_PAGE_SIZE) -> list[Account]:  # type: ignore[valid-type]
-    key = (root.id, root.plan_id, None, min(first, 500), None)
-    return (await call(info.context.loaders.territory_accounts.load(key)))["items"]
+async def _territory_accounts(
+    root: Any, info: Info, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+) -> AccountConnection:  # type: ignore[valid-type]
+    key = (root.id, root.plan_id, None, first, after)
+    return connection(await call(info.context.loaders.territory_accounts.load(key)))
 
 
 async def _territory_owner(root: Any, info: Info) -> Rep | None:  # type: ignore[valid-type]
