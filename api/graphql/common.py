@@ -245,8 +245,39 @@ class Connection(Generic[T]):
     page_info: PageInfo
 
 
+def _page_info(token: str | None) -> PageInfo:
+    return PageInfo(has_next_page=token is not None, end_cursor=token)
+
+
 def connection(page: dict, read: type[BaseModel] | None = None) -> Connection:
     """A service page ({items, next_page_token}) as a connection; its items validated as `read`, if given."""
     items = page["items"] if read is None else [read.model_validate(i) for i in page["items"]]
-    token = page["next_page_token"]
-    return Connection(nodes=items, page_info=PageInfo(has_next_page=token is not None, end_cursor=token))
+    return Connection(nodes=items, page_info=_page_info(page["next_page_token"]))
+
+
+_PAGE_FIELDS = ("items", "next_page_token")
+
+
+def page_type(model_cls: type[BaseModel], name: str) -> type:
+    """A named page model (one that says more than its items: when it was read, under which settings) as a
+    connection: nodes and pageInfo, then the model's other fields."""
+    annotations = {"nodes": _gql_type(model_cls.model_fields["items"].annotation), "page_info": PageInfo}
+    for n, f in model_cls.model_fields.items():
+        if n not in _PAGE_FIELDS:
+            annotations[n] = _gql_type(f.annotation)
+    generated = strawberry.type(
+        type(name, (), {"__annotations__": annotations}), description=model_cls.__doc__
+    )
+    _PAGE_MODELS[generated] = model_cls
+    return generated
+
+
+_PAGE_MODELS: dict[type, type[BaseModel]] = {}  # a page_type -> its page model
+
+
+def page_of(page: dict, page_cls: type) -> Any:
+    """A service page as the page_type `page_cls`, validated as its model."""
+    model_cls = _PAGE_MODELS[page_cls]
+    found = model_cls.model_validate(page)
+    extra = {n: getattr(found, n) for n in model_cls.model_fields if n not in _PAGE_FIELDS}
+    return page_cls(nodes=found.items, page_info=_page_info(found.next_page_token), **extra)

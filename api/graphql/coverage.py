@@ -7,7 +7,7 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.common import call, output_type, refuse
+from api.graphql.common import call, output_type, page_of, page_type, refuse
 from api.services import coverage as service
 from domain import model
 
@@ -18,13 +18,13 @@ RepCoverage = output_type(service.RepCoverageRead, "RepCoverage")
 TerritoryCoverage = output_type(service.TerritoryCoverageRead, "TerritoryCoverage")
 CoverageReport = output_type(service.CoverageReportRead, "CoverageReport")
 AccountCoverageItem = output_type(service.AccountCoverageItem, "AccountCoverageItem")
-CoveragePage = output_type(service.CoveragePage, "CoveragePage")
+CoveragePage = page_type(service.CoveragePage, "CoveragePage")
 Touch = output_type(service.TouchRead, "Touch")
 OverlapRep = output_type(service.OverlapRepRead, "OverlapRep")
 Overlap = output_type(service.OverlapRead, "Overlap")
 AccountCoverage = output_type(service.AccountCoverageRead, "AccountCoverage")
 OverlapItem = output_type(service.OverlapItem, "OverlapItem")
-OverlapPage = output_type(service.OverlapPage, "OverlapPage")
+OverlapPage = page_type(service.OverlapPage, "OverlapPage")
 ReviewAccount = output_type(service.ReviewAccountRead, "ReviewAccount")
 ReviewList = output_type(service.ReviewListRead, "ReviewList")
 RepReview = output_type(service.RepReviewRead, "RepReview")
@@ -83,7 +83,7 @@ class Query:
                 after,
             )
         )
-        return service.CoveragePage.model_validate(page)
+        return page_of(page, CoveragePage)
 
     @strawberry.field(description="One account: covered or why not, who touched it, overlaps, review lists")
     async def account_coverage(
@@ -99,7 +99,7 @@ class Query:
     ) -> OverlapPage:  # type: ignore[valid-type]
         c = info.context
         page = await call(service.overlap_report(c.ctx, c.principal, role, first, after))
-        return service.OverlapPage.model_validate(page)
+        return page_of(page, OverlapPage)
 
     @strawberry.field(description="A rep's monthly review lists (seed 000), highest potential first")
     async def rep_review(self, info: Info, rep_id: UUID, limit: int = 50) -> RepReview:  # type: ignore

@@ -8,13 +8,13 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.common import call, output_type
+from api.graphql.common import call, output_type, page_of, page_type
 from api.services import accounts
 from api.services import history as service
 from domain import model
 
 OwnershipChange = output_type(service.OwnershipChangeRead, "OwnershipChange")
-OwnershipHistoryPage = output_type(service.OwnershipHistoryPage, "OwnershipHistoryPage")
+OwnershipHistoryPage = page_type(service.OwnershipHistoryPage, "OwnershipHistoryPage")
 MovementType = output_type(service.MovementRead, "Movement")
 
 
@@ -26,7 +26,7 @@ class Query:
     ) -> OwnershipHistoryPage:  # type: ignore[valid-type]
         c = info.context
         page = await call(service.account_history(c.ctx, c.principal, account_id, first, after))
-        return service.OwnershipHistoryPage.model_validate(page)
+        return page_of(page, OwnershipHistoryPage)
 
     @strawberry.field(description="Every owner change of an account, by external id, newest first")
     async def ownership_timeline(
@@ -35,7 +35,7 @@ class Query:
         c = info.context
         account = await call(accounts.get_account_by_external_id(c.ctx, c.principal, external_id))
         page = await call(service.account_history(c.ctx, c.principal, account.id, first, after))
-        return service.OwnershipHistoryPage.model_validate(page)
+        return page_of(page, OwnershipHistoryPage)
 
     @strawberry.field(description="Accounts that changed owner in a window, against seed 001's bands")
     async def movement(

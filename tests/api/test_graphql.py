@@ -82,11 +82,14 @@ async def test_a_first_out_of_range_or_a_bad_after_is_refused_like_rest_page_siz
         "{ accounts(first: 501) " + nodes + " }",
         "{ territories(first: 1000) " + nodes + " }",
         "{ operations(first: 501) " + nodes + " }",
-        "{ coverageAccounts(first: 501) { items { accountId } } }",
+        "{ coverageAccounts(first: 501) { nodes { accountId } } }",
+        "query($a: UUID!) { ownershipHistory(accountId: $a, first: 501) { nodes { cause } } }",
+        "{ overlaps(first: 501) { nodes { accountId } } }",
         "query($t: UUID!) { territory(id: $t) { accounts(first: 501) { nodes { id } } } }",
         "query($r: UUID!) { rep(id: $r) { accounts(first: -1) { nodes { id } } } }",
     ):
-        body = await gql(client, tenant, query, t=owned["territory"]["id"], r=owned["rep"]["id"])
+        ids = {"t": owned["territory"]["id"], "r": owned["rep"]["id"], "a": owned["account"]["id"]}
+        body = await gql(client, tenant, query, **ids)
         error = body["errors"][0]["extensions"]
         assert error["code"] == rest.json()["code"] == "validation_failed", query
         assert error["status"] == 422 and error["errors"][0]["field"] == "first", query
