@@ -392,9 +392,8 @@ def optimize(
     from pydantic import ValidationError
 
     from api.services.operations import get_operation
-    from api.services.rebalancing import start_optimize
+    from api.services.rebalancing import OptimizeRequest, start_optimize
     from api.services.runner import Runner
-    from api.services.rebalancing import OptimizeRequest
     from domain.errors import DomainError
 
     try:
