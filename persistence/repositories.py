@@ -6,7 +6,7 @@ import dataclasses
 import enum
 import functools
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -241,6 +241,47 @@ class SqlAccountRepository(SqlRepository[model.Account]):
             stmt = stmt.where(sa.exists().where(*cond))
         return stmt
 
+    async def owned_by(
+        self,
+        column: str,
+        owner_ids: Collection[UUID],
+        plan_id: UUID,
+        role: str | None,
+        after: UUID | None,
+        limit: int,
+    ) -> dict[UUID, list[model.Account]]:
+        """Up to `limit` live accounts of each owner, by account id after `after`, whose current assignment
+        in the plan (of the role, if given) names the owner in `column` (rep_id or territory_id): one
+        query for all the owners, each account once per owner."""
+        owner = getattr(AssignmentRow, column)
+        pairs = sa.select(owner.label("owner"), AssignmentRow.account_id).where(
+            AssignmentRow.tenant_id == self.tenant_id,
+            AssignmentRow.plan_id == plan_id,
+            AssignmentRow.valid_to.is_(None),
+            owner.in_(set(owner_ids)),
+        )
+        if role is not None:
+            pairs = pairs.where(AssignmentRow.role == str(role))
+        owned = pairs.distinct().subquery()
+        ranked = (
+            sa.select(
+                AccountRow,
+                owned.c.owner.label("_owner"),
+                sa.func.row_number().over(partition_by=owned.c.owner, order_by=AccountRow.id).label("_n"),
+            )
+            .join(owned, owned.c.account_id == AccountRow.id)
+            .where(AccountRow.tenant_id == self.tenant_id, AccountRow.deleted_at.is_(None))
+        )
+        if after is not None:
+            ranked = ranked.where(AccountRow.id > after)
+        sub = ranked.subquery()
+        account = sa.orm.aliased(AccountRow, sub)
+        stmt = sa.select(account, sub.c._owner).where(sub.c._n <= limit).order_by(sub.c._owner, sub.c.id)
+        found: dict[UUID, list[model.Account]] = {}
+        for row, owner_id in await self.session.execute(stmt):
+            found.setdefault(owner_id, []).append(self.to_domain(row))
+        return found
+
 
 class SqlRepRepository(SqlRepository[model.Rep]):
     row = RepRow
@@ -314,6 +355,19 @@ class SqlAssignmentRepository(SqlRepository[model.Assignment]):
         )
         row = result.scalar_one_or_none()
         return None if row is None else self.to_domain(row)
+
+    async def current_of(
+        self, plan_ids: Collection[UUID], account_ids: Collection[UUID]
+    ) -> list[model.Assignment]:
+        """The current assignments, of every role, of these accounts in these plans: one query."""
+        result = await self.session.execute(
+            self.scoped().where(
+                AssignmentRow.plan_id.in_(set(plan_ids)),
+                AssignmentRow.account_id.in_(set(account_ids)),
+                AssignmentRow.valid_to.is_(None),
+            )
+        )
+        return [self.to_domain(r) for r in result.scalars()]
 
     async def count_current(self, **where: Any) -> int:
         stmt = (

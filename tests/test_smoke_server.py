@@ -61,9 +61,9 @@ def test_serve_demo_answers_lookups_rest_and_graphql(tmp_path: Path):
             "ramped",
             "senior",
         }
-        q = {"query": "{ plans { name state } }"}
+        q = {"query": "{ plans { nodes { name state } } }"}
         assert httpx.post(f"{base}/graphql", json=q, headers=headers).json() == {
-            "data": {"plans": [{"name": "FY27 geographic", "state": "ACTIVE"}]}
+            "data": {"plans": {"nodes": [{"name": "FY27 geographic", "state": "ACTIVE"}]}}
         }
         enterprise = httpx.get(
             f"{base}/v1/accounts", params={"segment": "enterprise", "page_size": 100}, headers=headers

@@ -20,11 +20,12 @@ from api.services.common import (
     Signal,
     duplicate_external_id,
     found,
+    get_many_of,
     optional_model,
     referenced,
 )
 from api.services.context import AppContext, Principal, changes_from, tenant_settings
-from api.services.pagination import fetch_page
+from api.services.pagination import fetch_page, fetch_pages
 from domain.changes import ChangeKind, account_change, owner_changes, owners_of, shows_differently
 from domain.model import (
     Account,
@@ -163,3 +164,23 @@ async def list_accounts(
             active = await uow.plans.active()
             filters = {**filters, "plan_id": active.id if active else NIL}
         return await fetch_page(uow.accounts, filters, page_token, page_size)
+
+
+async def get_many(ctx: AppContext, p: Principal, ids: list[UUID]) -> list[Account | None]:
+    """Accounts by id, in the order asked (None for an id that names none): one query (GraphQL's batches)."""
+    return await get_many_of(ctx, p, "accounts", ids)
+
+
+async def owned_pages(
+    ctx: AppContext, p: Principal, by: str, keys: list[tuple[UUID, UUID, str | None, int | None, str | None]]
+) -> list[dict]:
+    """For each key (owner, plan, role or None, page size, page token): that page of the accounts the rep
+    (`by` "rep_id") or territory (`by` "territory_id") owns in the plan, in id order, as list_accounts
+    pages. One query for all the keys that share plan, role and page."""
+    p.require(Scope.READ)
+    async with ctx.uow(p.tenant_id) as uow:
+
+        async def read(owners: list[UUID], plan_id: UUID, role: str | None, after: Any, limit: int) -> Any:
+            return await uow.accounts.owned_by(by, owners, plan_id, role, after, limit)
+
+        return await fetch_pages(keys, read)

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from api.services.common import Input, Output, Page, found, referenced
+from api.services.common import Input, Output, Page, found, in_order, referenced
 from api.services.context import AppContext, Principal, changes_from
 from api.services.pagination import fetch_page
 from domain.changes import Cause, owner_changes, owners_of
@@ -233,3 +233,14 @@ async def list_assignments(
             if active is not None:
                 filters = {**filters, "plan_id": active.id}
         return await fetch_page(uow.assignments, filters, page_token, page_size)
+
+
+async def current_owners(
+    ctx: AppContext, p: Principal, keys: list[tuple[UUID, UUID, str]]
+) -> list[Assignment | None]:
+    """For each key (plan, account, role): the account's current assignment for the role in the plan, or
+    None; in the order asked, one query for them all (GraphQL's batches)."""
+    p.require(Scope.READ)
+    async with ctx.uow(p.tenant_id) as uow:
+        found = await uow.assignments.current_of({k[0] for k in keys}, {k[1] for k in keys})
+    return in_order(found, keys, lambda a: (a.plan_id, a.account_id, str(a.role)))

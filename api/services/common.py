@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Hashable, Sequence
 from copy import copy
 from datetime import date
-from typing import Annotated, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from domain.errors import Conflict, FieldError, NotFound, ValidationFailed
+from domain.model import Scope
+
+if TYPE_CHECKING:
+    from api.services.context import AppContext, Principal
 
 ExternalId = Annotated[str, Field(min_length=1, max_length=255)]
 
@@ -135,3 +139,17 @@ def duplicate_external_id(what: str, external_id: str) -> Conflict:
         [FieldError("external_id", "duplicate_external_id", "external id already in use")],
         code="duplicate_external_id",
     )
+
+
+def in_order(found: Sequence[Any], keys: Sequence[Hashable], key: Callable[[Any], Hashable]) -> list[Any]:
+    """What a batch read found, one answer a key in the order asked (None where nothing was found)."""
+    by_key = {key(e): e for e in found}
+    return [by_key.get(k) for k in keys]
+
+
+async def get_many_of(ctx: AppContext, p: Principal, repository: str, ids: Sequence[UUID]) -> list[Any]:
+    """Entities of one of the unit of work's repositories by id, in the order asked (None for an id that
+    names none of this tenant's): one query for them all."""
+    p.require(Scope.READ)
+    async with ctx.uow(p.tenant_id) as uow:
+        return in_order(await getattr(uow, repository).get_many(ids), ids, lambda e: e.id)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -19,6 +23,30 @@ class InvalidPageToken(DomainError):
     code = "invalid_page_token"
 
 
+@dataclass(frozen=True)
+class PageArguments:
+    """How the caller's interface names a list's page size and page token, for the errors that refuse them."""
+
+    size: str = "page_size"
+    token: str = "page_token"
+    token_source: str = "next_page_token"
+
+
+REST_PAGES = PageArguments()
+GRAPHQL_PAGES = PageArguments("first", "after", "endCursor")
+_ARGUMENTS: ContextVar[PageArguments] = ContextVar("page_arguments", default=REST_PAGES)
+
+
+@contextmanager
+def page_arguments(names: PageArguments) -> Iterator[None]:
+    """Within it, a refused page size or page token names `names`' arguments (REST's outside)."""
+    reset = _ARGUMENTS.set(names)
+    try:
+        yield
+    finally:
+        _ARGUMENTS.reset(reset)
+
+
 def encode_cursor(**fields: str) -> str:
     """An opaque page token holding the keyset position after which the next page starts."""
     raw = json.dumps({"v": 1, **fields}).encode()
@@ -27,16 +55,21 @@ def encode_cursor(**fields: str) -> str:
 
 def decode_cursor(token: str | None, parse: Callable[[dict[str, Any]], T]) -> T | None:
     """The position in a token made by `encode_cursor`, read by `parse`; a token that is not one is an
-    InvalidPageToken naming `page_token`."""
+    InvalidPageToken naming the page token argument (`page_token`, or as `page_arguments` says)."""
     if not token:
         return None
     try:
         padded = token + "=" * (-len(token) % 4)
         return parse(json.loads(base64.urlsafe_b64decode(padded.encode())))
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        names = _ARGUMENTS.get()
         raise InvalidPageToken(
             "the page token is not valid",
-            [FieldError("page_token", "invalid_page_token", "use a next_page_token from a previous page")],
+            [
+                FieldError(
+                    names.token, "invalid_page_token", f"use a {names.token_source} from a previous page"
+                )
+            ],
         )
 
 
@@ -48,16 +81,26 @@ def decode_token(token: str | None) -> UUID | None:
     return decode_cursor(token, lambda data: UUID(data["after"]))
 
 
-def check_page_size(page_size: int | None) -> int:
+def check_page_size(page_size: int | None, field: str | None = None) -> int:
+    """The page size asked for (the default when none), or a ValidationFailed naming `field` (by default
+    the page size argument: `page_size`, or as `page_arguments` says): every list's one limit."""
     size = DEFAULT_PAGE_SIZE if page_size is None else page_size
     if not 1 <= size <= MAX_PAGE_SIZE:
         from domain.errors import ValidationFailed
 
+        name = field or _ARGUMENTS.get().size
         raise ValidationFailed(
             "invalid page size",
-            [FieldError("page_size", "out_of_range", f"page_size must be between 1 and {MAX_PAGE_SIZE}")],
+            [FieldError(name, "out_of_range", f"{name} must be between 1 and {MAX_PAGE_SIZE}")],
         )
     return size
+
+
+def page_of(items: Sequence[Any], size: int) -> dict:
+    """A page from up to `size` + 1 items in keyset order: the first `size`, and the next page's token when
+    there was one more."""
+    next_token = encode_token(items[size - 1].id) if len(items) > size else None
+    return {"items": list(items[:size]), "next_page_token": next_token}
 
 
 async def fetch_page(
@@ -66,6 +109,23 @@ async def fetch_page(
     """One page of `repo` plus the token of the next, reading one extra row to know if there is more."""
     size = check_page_size(page_size)
     after = decode_token(page_token)
-    items: Sequence[Any] = await repo.list(filters, after, size + 1)
-    next_token = encode_token(items[size - 1].id) if len(items) > size else None
-    return {"items": list(items[:size]), "next_page_token": next_token}
+    return page_of(await repo.list(filters, after, size + 1), size)
+
+
+async def fetch_pages(
+    keys: Sequence[tuple[Any, ...]],
+    read: Callable[..., Awaitable[Mapping[Hashable, Sequence[Any]]]],
+) -> list[dict]:
+    """Pages of many owners' lists at once, in the order asked. A key is (owner, *arguments, page size,
+    page token); `read(owners, *arguments, after, limit)` answers up to `limit` items of each owner, in id
+    order after `after`, in one query for all the owners that share the arguments and page."""
+    checked = [(*key[:-2], check_page_size(key[-2]), key[-1]) for key in keys]
+    groups: dict[tuple, list[Any]] = defaultdict(list)
+    for owner, *rest in checked:
+        groups[tuple(rest)].append(owner)
+    pages: dict[tuple, dict] = {}
+    for (*arguments, size, token), owners in groups.items():
+        found = await read(owners, *arguments, decode_token(token), size + 1)
+        for owner in owners:
+            pages[(owner, *arguments, size, token)] = page_of(found.get(owner, []), size)
+    return [pages[key] for key in checked]

@@ -213,3 +213,11 @@ async def copy_plan(ctx: AppContext, p: Principal, plan_id: UUID, name: str | No
             )
     async with ctx.uow(p.tenant_id) as uow:
         return found(await uow.plans.get(new_id), "plan", new_id)
+
+
+async def active_plan_id(ctx: AppContext, p: Principal) -> UUID | None:
+    """The id of the tenant's active plan, None when there is none."""
+    p.require(Scope.READ)
+    async with ctx.uow(p.tenant_id) as uow:
+        active = await uow.plans.active()
+    return active.id if active else None

@@ -18,6 +18,7 @@ from api.services.common import (
     Page,
     duplicate_external_id,
     found,
+    get_many_of,
     optional_model,
 )
 from api.services.context import AppContext, Principal, changes_from
@@ -123,3 +124,8 @@ async def list_reps(
     p.require(Scope.READ)
     async with ctx.uow(p.tenant_id) as uow:
         return await fetch_page(uow.reps, filters, page_token, page_size)
+
+
+async def get_many(ctx: AppContext, p: Principal, ids: list[UUID]) -> list[Rep | None]:
+    """Reps by id, in the order asked (None for an id that names none): one query (GraphQL's batches)."""
+    return await get_many_of(ctx, p, "reps", ids)

@@ -251,3 +251,14 @@ def explain(row: Any, current_arr: float, settings: TenantSettings) -> dict[str,
         "missing_fields": missing,
         "matrix": dataclasses.asdict(matrix_cell(current_arr, growth, settings.tiering_matrix)),
     }
+
+
+async def explain_many(ctx: AppContext, p: Principal, accounts: list[Any]) -> list[dict[str, Any] | None]:
+    """The stored scores of these accounts (domain Accounts), each explained as get_score answers it, or
+    None where the account has no score yet; one read of the scores and one of the settings (GraphQL's
+    batches)."""
+    p.require(Scope.READ)
+    async with ctx.uow(p.tenant_id) as uow:
+        settings = await tenant_settings(uow)
+        rows = await store.read_scores(await uow.session.connection(), p.tenant_id, [a.id for a in accounts])
+    return [None if a.id not in rows else explain(rows[a.id], a.current_arr, settings) for a in accounts]

@@ -9,7 +9,17 @@ from uuid import UUID
 
 from pydantic import ConfigDict, Field
 
-from api.services.common import Input, Money, Name, Output, Page, found, optional_model, referenced
+from api.services.common import (
+    Input,
+    Money,
+    Name,
+    Output,
+    Page,
+    found,
+    get_many_of,
+    optional_model,
+    referenced,
+)
 from api.services.context import AppContext, Principal, changes_from
 from api.services.pagination import fetch_page
 from domain.boundaries import parse_boundary
@@ -133,3 +143,9 @@ async def list_territories(
     p.require(Scope.READ)
     async with ctx.uow(p.tenant_id) as uow:
         return await fetch_page(uow.territories, filters, page_token, page_size)
+
+
+async def get_many(ctx: AppContext, p: Principal, ids: list[UUID]) -> list[Territory | None]:
+    """Territories by id, in the order asked (None for an id that names none): one query (GraphQL's
+    batches)."""
+    return await get_many_of(ctx, p, "territories", ids)

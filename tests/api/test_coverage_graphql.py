@@ -11,8 +11,8 @@ async def test_coverage_queries_match_rest(client, tenant, other_tenant):
         tenant,
         """query($rep: UUID!) {
           coverage { total { accounts covered failing } byTier { tier rate target meetsTarget } }
-          coverageAccounts(covered: false, first: 10) { items { externalId reasons { code } lists } }
-          overlaps { items { externalId overlaps { role reps { repId } } } }
+          coverageAccounts(covered: false, first: 10) { nodes { externalId reasons { code } lists } }
+          overlaps { nodes { externalId overlaps { role reps { repId } } } }
           repReview(repId: $rep) { coverageRate lists { name count accounts { externalId } } }
           coverageReview { overview monthlyQuestions { name count } expansionPipeline { accounts } }
           weeklyMetrics { rows { tier accountsWorked replyRate } }
@@ -24,9 +24,9 @@ async def test_coverage_queries_match_rest(client, tenant, other_tenant):
     data = answer["data"]
     rest = (await client.get("/v1/coverage", headers=tenant.headers)).json()
     assert data["coverage"]["total"] == {k: rest["total"][k] for k in ("accounts", "covered", "failing")}
-    failing = {i["externalId"]: [r["code"] for r in i["reasons"]] for i in data["coverageAccounts"]["items"]}
+    failing = {i["externalId"]: [r["code"] for r in i["reasons"]] for i in data["coverageAccounts"]["nodes"]}
     assert failing["COV-3"] == ["no_next_step"] and "COV-1" not in failing
-    assert [i["externalId"] for i in data["overlaps"]["items"]] == ["COV-1"]
+    assert [i["externalId"] for i in data["overlaps"]["nodes"]] == ["COV-1"]
     lists = {x["name"]: [a["externalId"] for a in x["accounts"]] for x in data["repReview"]["lists"]}
     assert lists["dormant"] == ["COV-2"] and data["repReview"]["coverageRate"] == 0.2
     assert data["coverageReview"]["overview"]["total_named_accounts"] == 5

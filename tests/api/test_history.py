@@ -156,11 +156,12 @@ async def test_a_failed_activation_changes_nothing(client, tenant, monkeypatch):
 
 async def test_graphql_history_and_movement(client, tenant):
     owned = await f.owned_account(client, tenant.headers)
-    q = """query($a: UUID!) { ownershipHistory(accountId: $a) { items { toRepId cause } nextPageToken }
+    q = """query($a: UUID!) {
+             ownershipHistory(accountId: $a) { nodes { toRepId cause } pageInfo { hasNextPage } }
              movement { moved accounts status } }"""
     r = await client.post(
         "/graphql", json={"query": q, "variables": {"a": owned["account"]["id"]}}, headers=tenant.headers
     )
     data = r.json()["data"]
-    assert data["ownershipHistory"]["items"] == [{"toRepId": owned["rep"]["id"], "cause": "manual"}]
+    assert data["ownershipHistory"]["nodes"] == [{"toRepId": owned["rep"]["id"], "cause": "manual"}]
     assert data["movement"] == {"moved": 1, "accounts": 1, "status": "churn"}

@@ -173,7 +173,7 @@ async def test_graphql_optimize_plan_and_operation(client, tenant):
     assert got["__typename"] == "Operation" and got["kind"] == "optimize"
     await poll(client, tenant.headers, got["id"])
     q = """query($id: UUID!) { operation(id: $id) { state result { moves { count } lowerBound } }
-             operations(state: SUCCEEDED) { items { id } } }"""
+             operations(state: SUCCEEDED) { nodes { id } } }"""
     data = (
         await client.post(
             "/graphql", json={"query": q, "variables": {"id": got["id"]}}, headers=tenant.headers
@@ -181,7 +181,7 @@ async def test_graphql_optimize_plan_and_operation(client, tenant):
     ).json()["data"]
     assert data["operation"]["state"] == "SUCCEEDED"
     assert data["operation"]["result"]["moves"]["count"] == 0  # one rep, one account: nothing to move
-    assert data["operations"]["items"] == [{"id": got["id"]}]
+    assert data["operations"]["nodes"] == [{"id": got["id"]}]
     bad = """mutation($p: UUID!) { optimizePlan(planId: $p, input: {potentialBand: 5}) { __typename
              ... on Problem { code errors { field } } } }"""
     r = await client.post(
@@ -253,3 +253,25 @@ async def test_workers_share_queued_operations_and_run_each_once(app, client, te
     async with ctx.uow(tenant.tenant_id) as uow:
         workers = {(await uow.operations.get(op["id"])).worker for op in ops}
     assert len(workers) >= 2  # the in-process worker and the two others took turns
+
+
+async def test_graphql_operations_page_with_first_and_after(app, client, tenant):
+    p = Principal(tenant.tenant_id, frozenset({"read", "write"}))
+
+    async def done(reporter):
+        return None
+
+    made = [str((await start_with(app.state.ctx, p, done))["id"]) for _ in range(5)]
+    for op_id in made:
+        await poll(client, tenant.headers, op_id)
+    q = """query($after: String) { operations(first: 2, after: $after) {
+             nodes { id } pageInfo { hasNextPage endCursor } } }"""
+    seen, after = [], None
+    while True:
+        body = {"query": q, "variables": {"after": after}}
+        page = (await client.post("/graphql", json=body, headers=tenant.headers)).json()["data"]["operations"]
+        seen += [n["id"] for n in page["nodes"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == made[::-1]  # newest first, each once

@@ -130,11 +130,11 @@ async def test_graphql_lists_and_mutations_stay_inside_the_tenant(client, tenant
     theirs = await _world(client, other_tenant.headers)
     r = await client.post(
         "/graphql",
-        json={"query": "{ plans { id } accounts { nodes { id } } territories { nodes { id } } }"},
+        json={"query": "{ plans { nodes { id } } accounts { nodes { id } } territories { nodes { id } } }"},
         headers=tenant.headers,
     )
     data = r.json()["data"]
-    assert data == {"plans": [], "accounts": {"nodes": []}, "territories": {"nodes": []}}
+    assert data == {"plans": {"nodes": []}, "accounts": {"nodes": []}, "territories": {"nodes": []}}
     m = """mutation($id: UUID!) { updateAccount(id: $id, input: {name: "stolen"}) {
              __typename ... on Problem { code status } } }"""
     r = await client.post(

@@ -1,0 +1,62 @@
+"""Seed reports: the coverage review, weekly metrics per rep and tier, the territory plan."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+import strawberry
+from strawberry.types import Info
+
+from api.graphql.common import call, output_type
+from api.graphql.coverage import check_limit
+from api.services import reports as service
+from domain import model
+
+ReportAccount = output_type(service.ReportAccountRead, "ReportAccount")
+ReviewQuestion = output_type(service.ReviewQuestionRead, "ReviewQuestion")
+RepBook = output_type(service.RepBookRead, "RepBook")
+ExpansionAccount = output_type(service.ExpansionAccountRead, "ExpansionAccount")
+ExpansionPipeline = output_type(service.ExpansionPipelineRead, "ExpansionPipeline")
+CoverageReview = output_type(service.CoverageReviewRead, "CoverageReview")
+WeeklyMetricsRow = output_type(service.WeeklyMetricsRow, "WeeklyMetricsRow")
+WeeklyMetrics = output_type(service.WeeklyMetricsRead, "WeeklyMetrics")
+SegmentPlan = output_type(service.SegmentPlanRead, "SegmentPlan")
+TerritoryTap = output_type(service.TerritoryTapRead, "TerritoryTap")
+Segmentation = output_type(service.SegmentationRead, "Segmentation")
+CoverageModelPlan = output_type(service.CoverageModelPlanRead, "CoverageModelPlan")
+TerritoryPlan = output_type(service.TerritoryPlanRead, "TerritoryPlan")
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Seed 000's coverage review: overview, by rep, questions, expansion")
+    async def coverage_review(
+        self,
+        info: Info,
+        role: model.Role = model.Role.AE,
+        rep_id: UUID | None = None,
+        territory_id: UUID | None = None,
+        limit: int = 20,
+    ) -> CoverageReview:  # type: ignore[valid-type]
+        c = info.context
+        check_limit(limit)
+        report = await call(
+            service.coverage_review(c.ctx, c.principal, role.value, rep_id, territory_id, limit)
+        )
+        return service.CoverageReviewRead.model_validate(report)
+
+    @strawberry.field(description="Seed 004's weekly metrics per rep and tier")
+    async def weekly_metrics(
+        self, info: Info, week_start: date | None = None, role: model.Role = model.Role.AE
+    ) -> WeeklyMetrics:  # type: ignore[valid-type]
+        c = info.context
+        report = await call(service.weekly_metrics(c.ctx, c.principal, week_start, role.value))
+        return service.WeeklyMetricsRead.model_validate(report)
+
+    @strawberry.field(description="Seed 003's territory plan: segmentation, coverage model and capacity")
+    async def territory_plan(self, info: Info) -> TerritoryPlan:  # type: ignore[valid-type]
+        c = info.context
+        return service.TerritoryPlanRead.model_validate(
+            await call(service.territory_plan(c.ctx, c.principal))
+        )

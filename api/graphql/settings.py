@@ -1,0 +1,48 @@
+"""The tenant's settings: read them, replace the overrides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from api.graphql.common import Problem, attempt, call, result
+from api.services import settings as service
+from domain.errors import FieldError, ValidationFailed
+
+
+@strawberry.type(description="The tenant's settings: version, overrides and the effective values")
+class Settings:
+    version: int
+    overrides: JSON
+    effective: JSON
+
+
+SettingsResult = result(Settings, "SettingsResult")
+
+
+def _overrides(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise ValidationFailed(
+            "overrides must be an object of sections",
+            [FieldError("overrides", "invalid_type", 'expected {"section": {"setting": value}}')],
+        )
+    return value
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The tenant's settings (admin scope)")
+    async def settings(self, info: Info) -> Settings:
+        return Settings(**await call(service.get_settings(info.context.ctx, info.context.principal)))
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Replace the tenant's setting overrides (admin scope)")
+    async def update_settings(self, info: Info, overrides: JSON) -> SettingsResult:  # type: ignore[valid-type]
+        c = info.context
+        found = await attempt(service.replace_settings(c.ctx, c.principal, _overrides(overrides)))
+        return found if isinstance(found, Problem) else Settings(**found)
