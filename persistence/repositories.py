@@ -12,12 +12,14 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from domain import model
 from domain.changes import Change
 from domain.errors import Conflict, FieldError
 from persistence import changes as change_log
+from persistence.assigning import AssigningStore
+from persistence.history import HistoryStore
 from persistence.tables import (
     AccountRow,
     ActivityRow,
@@ -369,11 +371,17 @@ class SqlUnitOfWork:
         self.assignments = SqlAssignmentRepository(self.session, self.tenant_id)
         self.activities = SqlActivityRepository(self.session, self.tenant_id)
         self.opportunities = SqlOpportunityRepository(self.session, self.tenant_id)
+        self.assigning = AssigningStore(self)
+        self.history = HistoryStore(self)
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.session.rollback()
         await self.session.close()
+
+    async def connection(self) -> AsyncConnection:
+        """The session's connection, in its transaction: stores run their Core statements on it."""
+        return await self.session.connection()
 
     def record(self, *changes: Change) -> None:
         """Changes a lookup can see, or events to tell; written to the change log at commit, in the same
