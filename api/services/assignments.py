@@ -94,8 +94,7 @@ async def update_assignment(
         if "territory_id" in changes:
             await _check_territory(uow, changes["territory_id"], current.plan_id)
         now = ctx.clock.now()
-        await uow.assignments.update(assignment_id, {"valid_to": now})
-        await uow.session.flush()
+        await uow.assignments.update(assignment_id, {"valid_to": now})  # flushed: the successor may start
         successor = Assignment(
             **{
                 **current.__dict__,
