@@ -13,6 +13,7 @@ from api.services.schemas import AssignmentCreate, AssignmentUpdate
 from domain.changes import Cause, owner_changes, owners_of
 from domain.errors import Conflict, FieldError, ValidationFailed
 from domain.model import Assignment, PlanState, Scope
+from domain.ports import UnitOfWork
 
 
 def _owner_exists(role: str) -> Conflict:
@@ -24,7 +25,7 @@ def _owner_exists(role: str) -> Conflict:
 
 
 def _record_owner_change(
-    uow: Any, plan: Any, now: Any, before: Assignment | None = None, after: Assignment | None = None
+    uow: UnitOfWork, plan: Any, now: Any, before: Assignment | None = None, after: Assignment | None = None
 ) -> None:
     """Only the active plan answers lookups, so only its changes enter the change log (through the one
     rule, domain.changes.owner_changes, that plan activation uses too)."""
@@ -42,7 +43,7 @@ def _record_owner_change(
     )
 
 
-async def _check_territory(uow: Any, territory_id: UUID | None, plan_id: UUID) -> None:
+async def _check_territory(uow: UnitOfWork, territory_id: UUID | None, plan_id: UUID) -> None:
     territory = await referenced(uow.territories, territory_id, "territory_id", "territory")
     if territory is not None and territory.plan_id != plan_id:
         raise ValidationFailed(
