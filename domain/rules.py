@@ -1,4 +1,6 @@
-"""Validation rules of the model: parent cycles, rep dates, one active plan, one owner of record."""
+"""Validation rules of the model: parent cycles, rep dates, segments. (One active plan per tenant and one
+current owner of record per plan, account and role are unique indexes of the database; the services check
+them first to answer with the field, and translate a race the index catches into the same conflict.)"""
 
 from __future__ import annotations
 
@@ -7,8 +9,8 @@ from datetime import date
 from typing import TypeVar
 
 from domain.defaults import SegmentThresholds
-from domain.errors import Conflict, FieldError, RuleViolation
-from domain.model import Assignment, Plan, PlanState, Segment
+from domain.errors import FieldError, RuleViolation
+from domain.model import Segment
 
 K = TypeVar("K", bound=Hashable)
 
@@ -63,32 +65,6 @@ def check_rep_dates(start: date | None, end: date | None) -> None:
             [FieldError("end_date", "end_before_start", f"end date {end} is before start date {start}")],
             code="end_before_start",
         )
-
-
-def check_single_active_plan(plans: Iterable[Plan]) -> None:
-    active = [p for p in plans if p.state == PlanState.ACTIVE]
-    if len(active) > 1:
-        raise Conflict(
-            "a tenant has at most one active plan",
-            [FieldError("state", "active_plan_exists", "another plan is already active")],
-            code="active_plan_exists",
-        )
-
-
-def check_single_owner(assignments: Iterable[Assignment]) -> None:
-    """At most one current owner of record per (plan, account, role)."""
-    seen: set[tuple] = set()
-    for a in assignments:
-        if a.valid_to is not None:
-            continue
-        key = (a.plan_id, a.account_id, a.role)
-        if key in seen:
-            raise Conflict(
-                "the account already has an owner of record for this role in this plan",
-                [FieldError("role", "owner_exists", f"an owner for role {a.role} already exists")],
-                code="owner_exists",
-            )
-        seen.add(key)
 
 
 def segment_for(

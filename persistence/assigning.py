@@ -213,3 +213,58 @@ async def accounts_with_open_pipeline(
         )
         found |= set((await conn.execute(stmt)).scalars())
     return found
+
+
+class AssigningStore:
+    """`uow.assigning`: the reads and writes above, on the unit of work's connection and tenant (they
+    commit with it)."""
+
+    def __init__(self, uow: Any):
+        self.uow = uow
+
+    async def plan_territories(self, plan_id: Any) -> list[Any]:
+        return await plan_territories(await self.uow.connection(), self.uow.tenant_id, plan_id)
+
+    async def accounts_for_rules(self, size: int) -> AsyncIterator[list[dict[str, Any]]]:
+        async for chunk in accounts_for_rules(await self.uow.connection(), self.uow.tenant_id, size):
+            yield chunk
+
+    async def current_owners(self, plan_id: Any, role: str, account_ids: Sequence[Any]) -> dict[Any, Any]:
+        return await current_owners(
+            await self.uow.connection(), self.uow.tenant_id, plan_id, role, account_ids
+        )
+
+    async def end_assignments(self, ids: Sequence[Any], now: datetime) -> None:
+        await end_assignments(await self.uow.connection(), self.uow.tenant_id, ids, now)
+
+    async def add_assignments(self, rows: list[dict[str, Any]]) -> None:
+        await add_assignments(await self.uow.connection(), rows)
+
+    async def territory_rows(self, plan_id: Any) -> list[dict[str, Any]]:
+        return await territory_rows(await self.uow.connection(), self.uow.tenant_id, plan_id)
+
+    async def add_territories(self, rows: list[dict[str, Any]]) -> None:
+        await add_territories(await self.uow.connection(), rows)
+
+    async def current_assignments(self, plan_id: Any, size: int) -> AsyncIterator[list[dict[str, Any]]]:
+        async for chunk in current_assignments(
+            await self.uow.connection(), self.uow.tenant_id, plan_id, size
+        ):
+            yield chunk
+
+    async def add_plan(self, row: dict[str, Any]) -> None:
+        await add_plan(await self.uow.connection(), row)
+
+    async def book_for_balancing(self, plan_id: Any, role: str) -> list[Any]:
+        return await book_for_balancing(await self.uow.connection(), self.uow.tenant_id, plan_id, role)
+
+    async def parent_links(self) -> dict[Any, Any]:
+        return await parent_links(await self.uow.connection(), self.uow.tenant_id)
+
+    async def active_reps(self) -> list[Any]:
+        return await active_reps(await self.uow.connection(), self.uow.tenant_id)
+
+    async def accounts_with_open_pipeline(self, account_ids: Sequence[Any]) -> set[Any]:
+        if not account_ids:
+            return set()
+        return await accounts_with_open_pipeline(await self.uow.connection(), self.uow.tenant_id, account_ids)

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from persistence.scoring import count_live
 from persistence.tables import AssignmentRow, ChangeRow
 
 CHANGES = ChangeRow.__table__
@@ -53,3 +54,27 @@ async def moved_accounts(db: Any, tenant_id: uuid.UUID, since: datetime, until: 
         c.from_rep_id.is_distinct_from(c.to_rep_id),
     )
     return int((await db.execute(stmt)).scalar_one())
+
+
+class HistoryStore:
+    """`uow.history`: the reads above for the unit of work's tenant, in its transaction."""
+
+    def __init__(self, uow: Any):
+        self.uow = uow
+
+    async def plan_owners(self, plan_id: Any, account_id: Any = None) -> list[Any]:
+        # on the session, not its connection: it flushes pending writes first (activation reads the
+        # owners of the plan it has just switched)
+        return await plan_owners(self.uow.session, self.uow.tenant_id, plan_id, account_id)
+
+    async def account_history(self, account_id: Any, before: int | None, limit: int) -> list[dict[str, Any]]:
+        return await account_history(
+            await self.uow.connection(), self.uow.tenant_id, account_id, before, limit
+        )
+
+    async def moved_accounts(self, since: datetime, until: datetime, role: str) -> int:
+        return await moved_accounts(await self.uow.connection(), self.uow.tenant_id, since, until, role)
+
+    async def live_accounts(self) -> int:
+        """How many accounts the tenant has (not deleted): the movement rate's denominator."""
+        return await count_live(await self.uow.connection(), self.uow.tenant_id)

@@ -18,7 +18,9 @@ from domain import model
 from domain.changes import Change
 from domain.errors import Conflict, FieldError
 from persistence import changes as change_log
+from persistence.assigning import AssigningStore
 from persistence.events import EventStore
+from persistence.history import HistoryStore
 from persistence.operations import OperationStore
 from persistence.tables import (
     AccountRow,
@@ -427,6 +429,8 @@ class SqlUnitOfWork:
         self.opportunities = SqlOpportunityRepository(self.session, self.tenant_id)
         self.events = EventStore(self.connection, self.tenant_id)
         self.operations = OperationStore(self.connection, self.tenant_id)
+        self.assigning = AssigningStore(self)
+        self.history = HistoryStore(self)
         return self
 
     async def connection(self) -> AsyncConnection:

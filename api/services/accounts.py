@@ -35,7 +35,6 @@ from domain.model import (
     Stage,
 )
 from domain.rules import check_parent_change, segment_for
-from persistence import history
 
 
 class AccountFields(Input):
@@ -143,7 +142,7 @@ async def delete_account(ctx: AppContext, p: Principal, account_id: UUID) -> Non
         account = found(await uow.accounts.get(account_id), "account", account_id)
         now = ctx.clock.now()
         active = await uow.plans.active()
-        owners = await history.plan_owners(uow.session, p.tenant_id, active.id, account_id) if active else []
+        owners = await uow.history.plan_owners(active.id, account_id) if active else []
         await uow.accounts.update(account_id, {"deleted_at": now})
         await uow.assignments.close_current(now, account_id=account_id)
         uow.record(account_change(account_id, now, account.external_id, account.name, deleted=True))

@@ -15,7 +15,6 @@ from domain.boundaries import RuleTerritory, assign_by_rules, describe_boundary,
 from domain.defaults import MAX_LISTED_ACCOUNTS
 from domain.errors import Conflict, FieldError, ValidationFailed
 from domain.model import AssignmentReason, PlanState, Role, Scope
-from persistence import assigning as store
 
 CHUNK = 10_000
 
@@ -41,8 +40,8 @@ async def assign_plan_by_rules(
     conflicts: list[dict[str, Any]] = []
     ownerless: list[dict[str, Any]] = []
     n_unmatched = n_conflicts = n_ownerless = 0
-    async with ctx.engine.begin() as conn:
-        rows = await store.plan_territories(conn, p.tenant_id, plan_id)
+    async with ctx.uow(p.tenant_id) as uow:
+        rows = await uow.assigning.plan_territories(plan_id)
         territories, errors = [], []
         for t in rows:
             try:
@@ -55,7 +54,7 @@ async def assign_plan_by_rules(
             raise ValidationFailed("a territory's boundary is not valid", errors, code="invalid_boundary")
         info = {t.id: t for t in rows}
         notes = {t.id: f"boundary of {t.name}: {describe_boundary(t.boundary)}" for t in rows}
-        async for chunk in store.accounts_for_rules(conn, p.tenant_id, CHUNK):
+        async for chunk in uow.assigning.accounts_for_rules(CHUNK):
             counts["accounts"] += len(chunk)
             by_id = {a["id"]: a for a in chunk}
             result = assign_by_rules(((a["id"], a) for a in chunk), territories)
@@ -73,9 +72,7 @@ async def assign_plan_by_rules(
                             ]
                         }
                     )
-            current = await store.current_owners(
-                conn, p.tenant_id, plan_id, role.value, list(result.assigned)
-            )
+            current = await uow.assigning.current_owners(plan_id, role.value, list(result.assigned))
             ends, adds = [], []
             for account_id, territory_id in result.assigned.items():
                 rep_id = info[territory_id].primary_rep_id
@@ -114,8 +111,9 @@ async def assign_plan_by_rules(
                         "valid_from": now,
                     }
                 )
-            await store.end_assignments(conn, p.tenant_id, ends, now)
-            await store.add_assignments(conn, adds)
+            await uow.assigning.end_assignments(ends, now)
+            await uow.assigning.add_assignments(adds)
+        await uow.commit()
     return {
         "plan_id": plan_id,
         "role": role.value,

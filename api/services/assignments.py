@@ -21,6 +21,7 @@ from domain.model import (
     Role,
     Scope,
 )
+from domain.ports import UnitOfWork
 
 
 class AssignmentCreate(Input):
@@ -123,7 +124,7 @@ def _owner_exists(role: str) -> Conflict:
 
 
 def _record_owner_change(
-    uow: Any, plan: Any, now: Any, before: Assignment | None = None, after: Assignment | None = None
+    uow: UnitOfWork, plan: Any, now: Any, before: Assignment | None = None, after: Assignment | None = None
 ) -> None:
     """Only the active plan answers lookups, so only its changes enter the change log (through the one
     rule, domain.changes.owner_changes, that plan activation uses too)."""
@@ -141,7 +142,7 @@ def _record_owner_change(
     )
 
 
-async def _check_territory(uow: Any, territory_id: UUID | None, plan_id: UUID) -> None:
+async def _check_territory(uow: UnitOfWork, territory_id: UUID | None, plan_id: UUID) -> None:
     territory = await referenced(uow.territories, territory_id, "territory_id", "territory")
     if territory is not None and territory.plan_id != plan_id:
         raise ValidationFailed(
@@ -193,8 +194,7 @@ async def update_assignment(
         if "territory_id" in changes:
             await _check_territory(uow, changes["territory_id"], current.plan_id)
         now = ctx.clock.now()
-        await uow.assignments.update(assignment_id, {"valid_to": now})
-        await uow.session.flush()
+        await uow.assignments.update(assignment_id, {"valid_to": now})  # flushed: the successor may start
         successor = Assignment(
             **{
                 **current.__dict__,

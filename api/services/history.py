@@ -14,11 +14,7 @@ from api.services.context import AppContext, Principal, versioned_settings
 from api.services.pagination import check_page_size
 from domain.equity import movement
 from domain.errors import FieldError, ValidationFailed
-from domain.model import (
-    Scope,
-)
-from persistence import history as store
-from persistence.scoring import count_live
+from domain.model import Scope
 
 
 class OwnershipChangeRead(BaseModel):
@@ -82,8 +78,7 @@ async def account_history(
         before = int(page_token)
     async with ctx.uow(p.tenant_id) as uow:
         found(await uow.accounts.get(account_id), "account", account_id)
-    async with ctx.engine.connect() as conn:
-        rows = await store.account_history(conn, p.tenant_id, account_id, before, size + 1)
+        rows = await uow.history.account_history(account_id, before, size + 1)
     items = [r | {"account_id": r["subject_id"]} for r in rows[:size]]
     return {"items": items, "next_page_token": str(rows[size - 1]["seq"]) if len(rows) > size else None}
 
@@ -101,9 +96,8 @@ async def movement_report(
         )
     async with ctx.uow(p.tenant_id) as uow:
         settings, version = await versioned_settings(uow)
-    async with ctx.engine.connect() as conn:
-        moved = await store.moved_accounts(conn, p.tenant_id, since, until, role)
-        accounts = await count_live(conn, p.tenant_id)
+        moved = await uow.history.moved_accounts(since, until, role)
+        accounts = await uow.history.live_accounts()
     days = (until - since).total_seconds() / 86_400
     result = movement(moved, accounts, days, settings)
     return {"since": since, "until": until, "role": role, "settings_version": version} | dataclasses.asdict(

@@ -14,13 +14,7 @@ from api.services.context import AppContext, Principal, changes_from
 from api.services.pagination import fetch_page
 from domain.changes import Change, ChangeKind, owner_changes, owners_of
 from domain.errors import Conflict, FieldError, ValidationFailed
-from domain.model import (
-    Plan,
-    PlanState,
-    Scope,
-)
-from persistence import assigning as store
-from persistence import history
+from domain.model import Plan, PlanState, Scope
 
 
 class PlanCreate(Input):
@@ -133,12 +127,11 @@ async def activate_plan(ctx: AppContext, p: Principal, plan_id: UUID) -> Plan:
         now = ctx.clock.now()
         current = await uow.plans.active()
         if current is not None:
+            # flushed by update, before this plan becomes the active one (one active plan per tenant)
             await uow.plans.update(current.id, {"state": PlanState.ARCHIVED, "archived_at": now})
-            await uow.session.flush()
         plan = await uow.plans.update(plan_id, {"state": PlanState.ACTIVE, "activated_at": now})
-        await uow.session.flush()
-        before = await history.plan_owners(uow.session, p.tenant_id, current.id) if current else []
-        after = await history.plan_owners(uow.session, p.tenant_id, plan_id)
+        before = await uow.history.plan_owners(current.id) if current else []
+        after = await uow.history.plan_owners(plan_id)
         uow.record(_activated(plan, now), *owner_changes(owners_of(before), owners_of(after), plan_id, now))
         await uow.commit()
         return plan
@@ -160,9 +153,8 @@ async def copy_plan(ctx: AppContext, p: Principal, plan_id: UUID, name: str | No
         source = found(await uow.plans.get(plan_id), "plan", plan_id)
     now = ctx.clock.now()
     new_id = uuid.uuid4()
-    async with ctx.engine.begin() as conn:
-        await store.add_plan(
-            conn,
+    async with ctx.uow(p.tenant_id) as uow:
+        await uow.assigning.add_plan(
             {
                 "id": new_id,
                 "tenant_id": p.tenant_id,
@@ -173,7 +165,7 @@ async def copy_plan(ctx: AppContext, p: Principal, plan_id: UUID, name: str | No
                 "updated_at": now,
             },
         )
-        territories = await store.territory_rows(conn, p.tenant_id, plan_id)
+        territories = await uow.assigning.territory_rows(plan_id)
         ids = {t["id"]: uuid.uuid4() for t in territories}
         copies = []
         for t in territories:
@@ -196,10 +188,9 @@ async def copy_plan(ctx: AppContext, p: Principal, plan_id: UUID, name: str | No
                 d += 1
                 node = parents.get(node)
             depth[t["id"]] = d
-        await store.add_territories(conn, sorted(copies, key=lambda t: depth[t["id"]]))
-        async for chunk in store.current_assignments(conn, p.tenant_id, plan_id, 10_000):
-            await store.add_assignments(
-                conn,
+        await uow.assigning.add_territories(sorted(copies, key=lambda t: depth[t["id"]]))
+        async for chunk in uow.assigning.current_assignments(plan_id, 10_000):
+            await uow.assigning.add_assignments(
                 [
                     a
                     | {
@@ -211,6 +202,7 @@ async def copy_plan(ctx: AppContext, p: Principal, plan_id: UUID, name: str | No
                     for a in chunk
                 ],
             )
+        await uow.commit()
     async with ctx.uow(p.tenant_id) as uow:
         return found(await uow.plans.get(new_id), "plan", new_id)
 

@@ -8,7 +8,6 @@ import asyncio
 import os
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -20,19 +19,17 @@ from api.services.common import Day, Input, found, referenced
 from api.services.context import AppContext, Principal, versioned_settings
 from api.services.equity import PlanEquityRead, plan_equity
 from api.services.territories import TerritoryCreate
-from domain.balancing import Bands, RepSlot, units_from_accounts
+from domain import rebalancing as rules
 from domain.capacity import productivity
 from domain.defaults import MAX_LISTED_ACCOUNTS
-from domain.equity import capacity_hours, move_cost, workload_hours
 from domain.errors import Conflict, FieldError, ValidationFailed
 from domain.model import (
-    AssignmentReason,
     RampStatus,
     Role,
     Scope,
 )
-from domain.optimiser import Progress, optimise
-from persistence import assigning as store
+from domain.optimiser import Progress
+from domain.rebalancing import Arrival, Departure, Options
 
 
 class ProposedMove(BaseModel):
@@ -113,51 +110,6 @@ class OptimizeRequest(Input):
     )
 
 
-@dataclass(frozen=True)
-class Arrival:
-    rep_id: UUID
-    name: str
-    ramp: str
-    share: float  # of an even share of potential, by ramp status
-    territory_id: UUID
-
-
-@dataclass(frozen=True)
-class Options:
-    """The optimiser's objectives and constraints; None takes the tenant's setting."""
-
-    potential_band: float | None = None
-    capacity_band: float | None = None
-    expertise: bool = True  # accounts in the expertise industries go only to reps with that expertise
-    keep_families: bool | None = None  # parent and subsidiaries move as one
-    geography: bool = False  # an account goes only to a rep whose book already has accounts in its region
-
-
-@dataclass(frozen=True)
-class Departure:
-    rep_id: UUID
-    name: str
-    on: date
-    interim_rep_id: UUID | None
-
-
-def _region(name: str) -> str:
-    """The need an account has, and the coverage a rep has, for a region (geography option)."""
-    return f"region:{name.lower()}"
-
-
-def _family_roots(parents: dict[Any, Any]) -> dict[Any, Any]:
-    """account -> the top of its parent chain (cycles are refused on write; a guard stops one anyway)."""
-    roots: dict[Any, Any] = {}
-    for start in parents:
-        node, seen = start, set()
-        while node in parents and node not in seen:
-            seen.add(node)
-            node = parents[node]
-        roots[start] = node
-    return roots
-
-
 async def propose_rebalance(
     ctx: AppContext,
     p: Principal,
@@ -213,170 +165,83 @@ async def _propose(
     should_stop: Callable[[], bool] | None,
 ) -> dict[str, Any]:
     joining = await arrival(draft) if arrival is not None else None
-    expert = {i.lower() for i in settings.equity.expertise_industries} if options.expertise else set()
-    keep_families = settings.equity.keep_families if options.keep_families is None else options.keep_families
-    async with ctx.engine.connect() as conn:
-        book = await store.book_for_balancing(conn, p.tenant_id, draft.id, role)
-        roots = _family_roots(await store.parent_links(conn, p.tenant_id)) if keep_families else {}
-        reps = await store.active_reps(conn, p.tenant_id)
-        territories = await store.plan_territories(conn, p.tenant_id, draft.id)
-        owners = {r.rep_id for r in book}
-        leaving = departure.rep_id if departure else None
-        # geography: a rep covers the regions its book has accounts in; an account needs its region
-        regions: dict[Any, set[str]] = {}
-        if options.geography:
-            for r in book:
-                if r.region:
-                    regions.setdefault(r.rep_id, set()).add(_region(r.region))
-        slots = [
-            RepSlot(
-                r.id,
-                capacity_hours(r.ramp_status, settings),
-                frozenset(e.lower() for e in r.expertise or ()) | frozenset(regions.get(r.id, ())),
-                joining.share if joining and r.id == joining.rep_id else 1.0,
-            )
-            for r in reps
-            if (
-                r.role == role
-                or r.id in owners
-                or (departure and r.id == departure.interim_rep_id)
-                or (joining and r.id == joining.rep_id)
-            )
-            and r.id != leaving
-        ]
-        # a departure freezes the accounts with open pipeline under the interim owner (seed 002)
-        frozen: set[Any] = set()
-        if departure is not None and departure.interim_rep_id is not None:
-            theirs = [r.account_id for r in book if r.rep_id == leaving]
-            frozen = await store.accounts_with_open_pipeline(conn, p.tenant_id, theirs)
-
+    async with ctx.uow(p.tenant_id) as uow:
+        book = await uow.assigning.book_for_balancing(draft.id, role)
+        parents = await uow.assigning.parent_links() if rules.keeps_families(settings, options) else {}
+        reps = await uow.assigning.active_reps()
+        territories = await uow.assigning.plan_territories(draft.id)
+        frozen = await uow.assigning.accounts_with_open_pipeline(rules.to_freeze(book, departure))
     now = ctx.clock.now()
 
-    def compute() -> tuple[Any, list[Any], list[dict[str, Any]], list[dict[str, Any]]]:
-        """The units, the optimiser and the rows it changes: plain Python and numpy, run in a worker
-        thread so that the event loop keeps answering (a 1M-account book takes minutes)."""
-        accounts = [
+    def compute() -> tuple[rules.Proposal, list[dict[str, Any]]]:
+        """The rules, the optimiser and the rows they add: plain Python and numpy, run in a worker thread
+        so that the event loop keeps answering (a 1M-account book takes minutes)."""
+        proposal = rules.propose(
+            book,
+            reps,
+            territories,
+            role,
+            settings,
+            options,
+            parents,
+            frozen,
+            departure,
+            joining,
+            progress,
+            should_stop,
+        )
+        adds = [
             {
-                "key": r.account_id,
-                "rep": departure.interim_rep_id if r.account_id in frozen and departure else r.rep_id,
-                "potential": float(r.potential or 0.0),
-                "workload": workload_hours(r.tier, settings),
-                "cost": move_cost(r.tier, settings),
-                # a departure moves only the leaving rep's accounts: everyone else's stay where they are
-                "locked": r.locked
-                or r.account_id in frozen
-                or (departure is not None and r.rep_id != leaving),
-                "family": None if r.account_id in frozen else roots.get(r.account_id),
-                "needs": ([r.industry.lower()] if r.industry and r.industry.lower() in expert else [])
-                + ([_region(r.region)] if options.geography and r.region else []),
+                "id": uuid.UUID(bytes=os.urandom(16), version=4),
+                "tenant_id": p.tenant_id,
+                "plan_id": draft.id,
+                "account_id": m.account_id,
+                "territory_id": m.territory_id,
+                "rep_id": m.to_rep,
+                "role": role,
+                "locked": m.locked,
+                "reason": m.cause.value,
+                "note": m.reason[:1000],
+                "valid_from": now,
             }
-            for r in book
+            for m in proposal.moves
         ]
-        units, members = units_from_accounts(accounts)
-        bands = Bands(
-            options.potential_band
-            if options.potential_band is not None
-            else settings.equity.balance_potential_band,
-            options.capacity_band if options.capacity_band is not None else settings.equity.capacity_band,
-        )
-        result = optimise(
-            units,
-            slots,
-            bands,
-            only_to=joining.rep_id if joining else None,
-            progress=progress,
-            should_stop=should_stop,
-        )
-        unit_move = {m.unit: m for m in result.moves}
-        by_account = {r.account_id: r for r in book}
-        territory_of: dict[Any, Any] = {}
-        for t in territories:
-            if t.primary_rep_id is not None:
-                territory_of.setdefault(t.primary_rep_id, t.id)
-        ends, adds, moves = [], [], []
-        for unit_key, member_keys in members.items():
-            target = result.assignment[unit_key]
-            move = unit_move.get(unit_key)
-            for account_id in member_keys:
-                row = by_account[account_id]
-                if row.rep_id == target or row.locked:
-                    continue
-                reason = move.reason if move else "family: stays with the parent account's owner"
-                if move and len(member_keys) > 1:
-                    reason = f"family: moves with its parent, {len(member_keys)} accounts as one; " + reason
-                if joining is not None and target == joining.rep_id:
-                    reason = (
-                        f"arrival: carving a book for {joining.name} ({joining.ramp}, "
-                        f"{joining.share:.0%} of an even share); " + reason
-                    )
-                if departure is not None and row.rep_id == departure.rep_id:
-                    why = f"departure: {departure.name} leaves on {departure.on}; "
-                    reason = why + (
-                        "interim owner of open pipeline"
-                        if account_id in frozen
-                        else "reassigned, tier-1 accounts first, to a rep with room in its bands"
-                    )
-                ends.append(row.assignment_id)
-                adds.append(
-                    {
-                        "id": uuid.UUID(bytes=os.urandom(16), version=4),
-                        "tenant_id": p.tenant_id,
-                        "plan_id": draft.id,
-                        "account_id": account_id,
-                        "territory_id": territory_of.get(target, row.territory_id),
-                        "rep_id": target,
-                        "role": role,
-                        "locked": account_id in frozen,
-                        "reason": (
-                            AssignmentReason.DEPARTURE
-                            if departure
-                            else AssignmentReason.ARRIVAL
-                            if joining is not None and target == joining.rep_id
-                            else AssignmentReason.REBALANCE
-                        ).value,
-                        "note": reason[:1000],
-                        "valid_from": now,
-                    }
-                )
-                moves.append(
-                    {
-                        "account_id": account_id,
-                        "from_rep": row.rep_id,
-                        "to_rep": target,
-                        "tier": row.tier,
-                        "potential": float(row.potential or 0.0),
-                        "cost": move_cost(row.tier, settings),
-                        "reason": reason,
-                    }
-                )
-        return result, ends, adds, moves
+        return proposal, adds
 
-    result, ends, adds, moves = await asyncio.to_thread(compute)
-    async with ctx.engine.begin() as conn:
-        await store.end_assignments(conn, p.tenant_id, ends, now)
-        await store.add_assignments(conn, adds)
-    churn = settings.equity.movement_churn_per_quarter
-    rate = len(moves) / len(book) if book else None
+    proposal, adds = await asyncio.to_thread(compute)
+    async with ctx.uow(p.tenant_id) as uow:
+        await uow.assigning.end_assignments([m.assignment_id for m in proposal.moves], now)
+        await uow.assigning.add_assignments(adds)
+        await uow.commit()
+    result = proposal.result
+    listed = sorted(proposal.moves, key=lambda m: -m.potential)[:MAX_LISTED_ACCOUNTS]
     return {
         "plan_id": draft.id,
         "source_plan_id": plan_id,
         "role": role,
         "settings_version": version,
         "moves": {
-            "count": len(moves),
-            "movement_rate": rate,
-            "accounts": sorted(moves, key=lambda m: -m["potential"])[:MAX_LISTED_ACCOUNTS],
+            "count": len(proposal.moves),
+            "movement_rate": proposal.movement_rate,
+            "accounts": [
+                {
+                    "account_id": m.account_id,
+                    "from_rep": m.from_rep,
+                    "to_rep": m.to_rep,
+                    "tier": m.tier,
+                    "potential": m.potential,
+                    "cost": m.cost,
+                    "reason": m.reason,
+                }
+                for m in listed
+            ],
         },
         "weighted_moves": result.weighted_moves,
         "lower_bound": result.lower_bound,
         "gap": result.gap,
         "violations": result.violations,
         "infeasible": result.infeasible,
-        "warnings": (
-            [f"{rate:.0%} of the accounts would move: above the {churn:.0%} a quarter that is churn"]
-            if rate is not None and rate > churn
-            else []
-        ),
+        "warnings": proposal.warnings,
         "equity_before": await plan_equity(ctx, p, plan_id, role),
         "equity_after": await plan_equity(ctx, p, draft.id, role),
     }

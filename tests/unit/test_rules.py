@@ -1,18 +1,16 @@
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.defaults import DEFAULTS, apply_overrides
-from domain.errors import Conflict, RuleViolation, ValidationFailed
-from domain.model import Assignment, Plan, PlanState, Role, Segment
+from domain.errors import RuleViolation, ValidationFailed
+from domain.model import Segment
 from domain.rules import (
     check_parent_change,
     check_rep_dates,
-    check_single_active_plan,
-    check_single_owner,
     find_parent_cycles,
     segment_for,
 )
@@ -51,28 +49,6 @@ def test_rep_end_date_cannot_precede_start():
     with pytest.raises(RuleViolation) as err:
         check_rep_dates(date(2026, 2, 1), date(2026, 1, 31))
     assert err.value.errors[0].field == "end_date"
-
-
-def test_one_active_plan_per_tenant():
-    t = uuid.uuid4()
-    plans = [Plan(uuid.uuid4(), t, "a", PlanState.ACTIVE), Plan(uuid.uuid4(), t, "b", PlanState.DRAFT)]
-    check_single_active_plan(plans)
-    with pytest.raises(Conflict):
-        check_single_active_plan([*plans, Plan(uuid.uuid4(), t, "c", PlanState.ACTIVE)])
-
-
-def test_one_current_owner_per_account_role_and_plan():
-    t, plan, acc = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    now = datetime.now(UTC)
-    ended = Assignment(uuid.uuid4(), t, plan, acc, uuid.uuid4(), Role.AE, valid_from=now, valid_to=now)
-    current = Assignment(uuid.uuid4(), t, plan, acc, uuid.uuid4(), Role.AE, valid_from=now)
-    csm = Assignment(uuid.uuid4(), t, plan, acc, uuid.uuid4(), Role.CSM, valid_from=now)
-    check_single_owner([ended, current, csm])
-    with pytest.raises(Conflict) as err:
-        check_single_owner(
-            [current, Assignment(uuid.uuid4(), t, plan, acc, uuid.uuid4(), Role.AE, valid_from=now)]
-        )
-    assert err.value.code == "owner_exists"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,224 @@
+"""The rules of a rebalance proposal (domain.rebalancing), on plain data: who takes part, what moves where,
+and the reasons a proposal gives."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pytest
+
+from domain import rebalancing as rules
+from domain.balancing import Move, Result
+from domain.defaults import DEFAULTS
+from domain.model import AssignmentReason
+from domain.rebalancing import Arrival, Departure, Options
+
+
+@dataclass(frozen=True)
+class Owned:
+    account_id: str
+    rep_id: str
+    potential: float = 100.0
+    tier: int | None = 2
+    locked: bool = False
+    industry: str | None = None
+    region: str | None = None
+    territory_id: str | None = None
+    assignment_id: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "assignment_id", self.assignment_id or f"asg-{self.account_id}")
+        object.__setattr__(self, "territory_id", self.territory_id or f"t-{self.rep_id}")
+
+
+@dataclass(frozen=True)
+class ActiveRep:
+    id: str
+    role: str = "AE"
+    ramp_status: str = "ramped"
+    expertise: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Territory:
+    id: str
+    primary_rep_id: str | None
+
+
+def territories(*reps: str) -> list[Territory]:
+    return [Territory(f"t-{r}", r) for r in reps]
+
+
+def book_of(owner: str, n: int, potential: float = 100.0, **kw: Any) -> list[Owned]:
+    return [Owned(f"{owner}{i}", owner, potential, **kw) for i in range(n)]
+
+
+LEAVING = Departure("L", "Lee Leaving", date(2026, 3, 31), "I")
+
+
+def test_family_roots_follow_the_chain_to_its_top_and_stop_on_a_cycle():
+    assert rules.family_roots({"c": "b", "b": "a", "x": "a"}) == {"c": "a", "b": "a", "x": "a"}
+    roots = rules.family_roots({"a": "b", "b": "a"})
+    assert set(roots) == {"a", "b"}  # a cycle (refused on write) ends the walk instead of looping
+
+
+def test_a_departure_freezes_only_the_leaving_reps_accounts_and_only_with_an_interim_owner():
+    book = book_of("L", 2) + book_of("A", 2)
+    assert rules.to_freeze(book, LEAVING) == ["L0", "L1"]
+    assert rules.to_freeze(book, dataclasses.replace(LEAVING, interim_rep_id=None)) == []
+    assert rules.to_freeze(book, None) == []
+
+
+def test_rep_slots_take_the_role_the_owners_the_interim_and_the_arrival_but_never_the_leaver():
+    reps = [
+        ActiveRep("A", expertise=["Healthcare"]),
+        ActiveRep("L"),
+        ActiveRep("I", role="CSM"),  # the interim owner, of another role
+        ActiveRep("O", role="SDR"),  # owns an account in the book
+        ActiveRep("X", role="SDR"),  # neither: left out
+        ActiveRep("N", role="SDR", ramp_status="new_hire"),
+    ]
+    book = [Owned("a", "A", region="East"), Owned("o", "O"), Owned("l", "L", region="West")]
+    arrival = Arrival("N", "Nia New", "new_hire", 0.5, "t-N")
+    slots = {s.key: s for s in rules.rep_slots(reps, book, "AE", DEFAULTS, LEAVING, arrival, geography=True)}
+    assert set(slots) == {"A", "I", "O", "N"}
+    assert slots["A"].expertise == {"healthcare", "region:east"}
+    assert slots["N"].share == 0.5 and slots["A"].share == 1.0
+    assert slots["N"].capacity == slots["A"].capacity / 2  # a new hire sells half the hours
+    plain = {s.key: s for s in rules.rep_slots(reps, book, "AE", DEFAULTS)}
+    assert set(plain) == {"A", "L", "O"} and plain["A"].expertise == {"healthcare"}
+
+
+def test_balancing_accounts_lock_everyone_but_the_leaver_and_park_frozen_accounts_with_the_interim():
+    settings = dataclasses.replace(
+        DEFAULTS, equity=dataclasses.replace(DEFAULTS.equity, expertise_industries=("Healthcare",))
+    )
+    book = [
+        Owned("l0", "L", industry="healthcare", region="East"),
+        Owned("l1", "L", industry="retail"),
+        Owned("a0", "A", tier=1),
+    ]
+    accounts = {
+        a["key"]: a
+        for a in rules.balancing_accounts(
+            book, settings, Options(geography=True), {"l0": "p", "l1": "p"}, {"l0"}, LEAVING
+        )
+    }
+    assert accounts["l0"]["rep"] == "I" and accounts["l0"]["locked"] and accounts["l0"]["family"] is None
+    assert accounts["l0"]["needs"] == ["healthcare", "region:east"]
+    assert accounts["l1"]["rep"] == "L" and not accounts["l1"]["locked"] and accounts["l1"]["family"] == "p"
+    assert accounts["l1"]["needs"] == []  # retail is not an expertise industry
+    assert accounts["a0"]["locked"]  # a departure moves only the leaving rep's accounts
+    assert accounts["a0"]["cost"] > accounts["l1"]["cost"]  # a tier-1 move costs more
+    no_expertise = rules.balancing_accounts(book, settings, Options(expertise=False))
+    assert all(a["needs"] == [] and not a["locked"] for a in no_expertise)
+
+
+def test_the_reason_sentences():
+    arrival = Arrival("N", "Nia New", "new_hire", 0.5, "t-N")
+    assert rules.move_reason("over its band", 1, False, False) == "over its band"
+    assert rules.move_reason(None, 2, False, False) == "family: stays with the parent account's owner"
+    assert (
+        rules.move_reason("over its band", 3, False, False)
+        == "family: moves with its parent, 3 accounts as one; over its band"
+    )
+    assert rules.move_reason("over its band", 1, False, False, arrival=arrival, to_arrival=True) == (
+        "arrival: carving a book for Nia New (new_hire, 50% of an even share); over its band"
+    )
+    assert rules.move_reason("over its band", 2, True, True, LEAVING) == (
+        "departure: Lee Leaving leaves on 2026-03-31; interim owner of open pipeline"
+    )
+    assert rules.move_reason("over its band", 2, False, True, LEAVING) == (
+        "departure: Lee Leaving leaves on 2026-03-31; "
+        "reassigned, tier-1 accounts first, to a rep with room in its bands"
+    )
+
+
+def test_moves_follow_the_optimisers_assignment_family_by_family():
+    book = [Owned("p", "A"), Owned("c", "A"), Owned("k", "A", locked=True), Owned("s", "B")]
+    members = {"p": ["p", "c"], "k": ["k"], "s": ["s"]}
+    result = Result(moves=[Move("p", "A", "B", 2.0, 200.0, "A is over its band")])
+    result.assignment = {"p": "B", "k": "B", "s": "B"}
+    moves = rules.proposed_moves(book, members, result, territories("A", "B"), DEFAULTS)
+    assert [(m.account_id, m.from_rep, m.to_rep, m.territory_id) for m in moves] == [
+        ("p", "A", "B", "t-B"),
+        ("c", "A", "B", "t-B"),
+    ]  # the locked account stays, whatever the assignment says; B's own account does not move
+    assert moves[0].reason == "family: moves with its parent, 2 accounts as one; A is over its band"
+    assert {m.cause for m in moves} == {AssignmentReason.REBALANCE}
+    assert moves[0].assignment_id == "asg-p" and not moves[0].locked
+    # a rep without a territory of its own keeps the account in its territory
+    assert rules.proposed_moves(book, members, result, [], DEFAULTS)[0].territory_id == "t-A"
+
+
+def test_an_unbalanced_book_moves_accounts_to_the_rep_with_room():
+    book = book_of("A", 6) + book_of("B", 2)
+    proposal = rules.propose(book, [ActiveRep("A"), ActiveRep("B")], territories("A", "B"), "AE", DEFAULTS)
+    assert proposal.moves and all((m.from_rep, m.to_rep) == ("A", "B") for m in proposal.moves)
+    assert all(m.territory_id == "t-B" and m.cause == AssignmentReason.REBALANCE for m in proposal.moves)
+    assert len(proposal.moves) == 2  # 4 each: the fewest moves into the band
+    assert proposal.movement_rate == pytest.approx(2 / 8)
+    assert proposal.warnings == ["25% of the accounts would move: above the 15% a quarter that is churn"]
+
+
+def test_a_balanced_book_moves_nothing():
+    book = book_of("A", 3) + book_of("B", 3)
+    proposal = rules.propose(book, [ActiveRep("A"), ActiveRep("B")], territories("A", "B"), "AE", DEFAULTS)
+    assert proposal.moves == [] and proposal.movement_rate == 0 and proposal.warnings == []
+
+
+def test_a_departure_parks_open_pipeline_with_the_interim_and_spreads_the_rest():
+    book = book_of("L", 3) + book_of("A", 3) + book_of("I", 3)
+    reps = [ActiveRep("L"), ActiveRep("A"), ActiveRep("I")]
+    proposal = rules.propose(
+        book, reps, territories("L", "A", "I"), "AE", DEFAULTS, frozen={"L0"}, departure=LEAVING
+    )
+    moved = {m.account_id: m for m in proposal.moves}
+    assert set(moved) == {"L0", "L1", "L2"}  # only the leaver's accounts move, all of them
+    assert moved["L0"].to_rep == "I" and moved["L0"].locked
+    assert moved["L0"].reason == "departure: Lee Leaving leaves on 2026-03-31; interim owner of open pipeline"
+    for key in ("L1", "L2"):
+        assert moved[key].to_rep in {"A", "I"} and not moved[key].locked
+        assert moved[key].reason.endswith(rules.REASSIGNED)
+    assert {m.cause for m in proposal.moves} == {AssignmentReason.DEPARTURE}
+
+
+def test_an_arrival_takes_its_share_from_the_others_and_only_moves_go_to_it():
+    book = book_of("A", 6) + book_of("B", 6)
+    arrival = Arrival("N", "Nia New", "new_hire", 0.5, "t-N")
+    reps = [ActiveRep("A"), ActiveRep("B"), ActiveRep("N", ramp_status="new_hire")]
+    proposal = rules.propose(book, reps, territories("A", "B", "N"), "AE", DEFAULTS, arrival=arrival)
+    assert proposal.moves and all(m.to_rep == "N" and m.territory_id == "t-N" for m in proposal.moves)
+    assert {m.cause for m in proposal.moves} == {AssignmentReason.ARRIVAL}
+    assert all(
+        m.reason.startswith("arrival: carving a book for Nia New (new_hire, 50% of an even share); ")
+        for m in proposal.moves
+    )
+    # half an even share of 12 accounts over 2.5 shares: 2 or 3 of them
+    assert 2 <= len(proposal.moves) <= 3
+
+
+def test_families_move_as_one_unless_the_options_or_the_settings_split_them():
+    book = [Owned("p", "A", 300.0), Owned("c", "A", 300.0), *book_of("B", 1, 200.0), *book_of("C", 1, 200.0)]
+    reps = [ActiveRep("A"), ActiveRep("B"), ActiveRep("C")]
+    parents = {"c": "p"}
+    kept = rules.propose(book, reps, territories("A", "B", "C"), "AE", DEFAULTS, parents=parents)
+    assert all(m.account_id not in {"p", "c"} for m in kept.moves)  # 600 as one cannot move to room of 200
+    split = rules.propose(
+        book, reps, territories("A", "B", "C"), "AE", DEFAULTS, Options(keep_families=False), parents
+    )
+    assert len([m for m in split.moves if m.account_id in {"p", "c"}]) == 1
+    equity = dataclasses.replace(DEFAULTS.equity, keep_families=False)
+    no_families = dataclasses.replace(DEFAULTS, equity=equity)
+    assert not rules.keeps_families(no_families, Options()) and rules.keeps_families(
+        no_families, Options(keep_families=True)
+    )
+
+
+def test_options_override_the_tenants_bands():
+    assert rules.bands(DEFAULTS, Options()).potential == DEFAULTS.equity.balance_potential_band
+    assert rules.bands(DEFAULTS, Options(potential_band=0.3, capacity_band=0.0)).capacity == 0.0
+    assert rules.bands(DEFAULTS, Options(potential_band=0.3)).potential == 0.3
