@@ -12,12 +12,17 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from domain import model
 from domain.changes import Change
 from domain.errors import Conflict, FieldError
 from persistence import changes as change_log
+from persistence.capacity import CapacityStore
+from persistence.coverage import CoverageStore
+from persistence.equity import EquityStore
+from persistence.reports import ReportStore
+from persistence.scoring import ScoringStore
 from persistence.tables import (
     AccountRow,
     ActivityRow,
@@ -369,6 +374,11 @@ class SqlUnitOfWork:
         self.assignments = SqlAssignmentRepository(self.session, self.tenant_id)
         self.activities = SqlActivityRepository(self.session, self.tenant_id)
         self.opportunities = SqlOpportunityRepository(self.session, self.tenant_id)
+        self.capacity = CapacityStore(self)
+        self.coverage = CoverageStore(self)
+        self.equity = EquityStore(self)
+        self.reports = ReportStore(self)
+        self.scoring = ScoringStore(self)
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -397,6 +407,15 @@ class SqlUnitOfWork:
 
     async def rollback(self) -> None:
         await self.session.rollback()
+
+    async def connection(self) -> AsyncConnection:
+        """The session's connection: the feature stores' Core queries run in this transaction."""
+        return await self.session.connection()
+
+    def reader(self) -> AsyncConnection:
+        """A connection of its own, outside this transaction (`async with`), for a long streaming read
+        beside this transaction's writes."""
+        return self.session_factory.kw["bind"].connect()
 
     async def settings_record(self) -> tuple[dict, int]:
         """The tenant's settings overrides and their version."""
