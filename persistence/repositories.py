@@ -18,6 +18,7 @@ from domain import model
 from domain.changes import Change
 from domain.errors import Conflict, FieldError
 from persistence import changes as change_log
+from persistence.bulk import ImportStore
 from persistence.capacity import CapacityStore
 from persistence.coverage import CoverageStore
 from persistence.equity import EquityStore
@@ -377,6 +378,7 @@ class SqlUnitOfWork:
         self.capacity = CapacityStore(self)
         self.coverage = CoverageStore(self)
         self.equity = EquityStore(self)
+        self.imports = ImportStore(self)
         self.reports = ReportStore(self)
         self.scoring = ScoringStore(self)
         return self
