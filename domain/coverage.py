@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 from domain.criteria import Cond, Not, Pred, all_of, any_of, evaluate
 from domain.defaults import CoverageRules
-from domain.model import ActivityDirection, ActivityKind, ActivityPath, Stage
+from domain.model import ActivityDirection, ActivityKind, ActivityPath, RepRole, Role, Stage
 
 KINDS: tuple[str, ...] = tuple(k.value for k in ActivityKind)
 PARTNER_PATHS = (ActivityPath.PARTNER.value, ActivityPath.REFERRAL.value)
@@ -43,6 +43,15 @@ class Activity(NamedTuple):
     contact: str | None = None
     direction: str = ActivityDirection.OUTBOUND.value
     path: str | None = None
+
+
+class RepTouch(NamedTuple):
+    """One rep's past activities on one account: the latest and how many."""
+
+    account_id: Any
+    rep_id: Any
+    last_touch_at: datetime
+    touches: int
 
 
 def empty_facts() -> dict[str, Any]:
@@ -199,16 +208,27 @@ def coverage_rate(accounts: int, covered_count: int, target: float | None) -> Co
     return CoverageRate(accounts, covered_count, rate, target, meets)
 
 
+def overlap_since(rules: CoverageRules, now: datetime) -> datetime:
+    """Where the overlap window starts: two reps' touches since then make an overlap."""
+    return now - timedelta(days=rules.overlap_window_days)
+
+
 def overlaps(
     touches: Iterable[tuple[Any, str | None, datetime]], rules: CoverageRules, now: datetime
 ) -> dict[str | None, list[Any]]:
     """Roles with two or more reps touching the account in the overlap window (seed 000), reps sorted."""
-    since = now - timedelta(days=rules.overlap_window_days)
+    since = overlap_since(rules, now)
     by_role: dict[str | None, set[Any]] = {}
     for rep, role, last_at in touches:
         if rep is not None and since <= last_at <= now:
             by_role.setdefault(role, set()).add(rep)
     return {role: sorted(reps, key=str) for role, reps in by_role.items() if len(reps) >= 2}
+
+
+def review_role(rep_role: RepRole) -> str:
+    """The ownership role a rep's monthly review counts: the rep's own where it is an ownership role, AE
+    otherwise (inside sales and managers own accounts as AEs)."""
+    return rep_role.value if rep_role.value in {r.value for r in Role} else Role.AE.value
 
 
 def whitespace() -> Pred:

@@ -192,6 +192,21 @@ def account_potential(account: Any, rates: Mapping[Segment | None, WinRate]) -> 
     return Potential(arr + expansion * rate.rate, arr, expansion, rate.rate, rate.source)
 
 
+def segment_win_rates(
+    rates: Mapping[Segment | None, WinRate], segments: Iterable[str | None], default: float
+) -> dict[str | None, float]:
+    """The win rate of each segment (by value) and of the named `segments`: its own, else the tenant's
+    overall rate (of accounts with no segment), else `default`."""
+    by_value = {(s.value if isinstance(s, Segment) else s): r.rate for s, r in rates.items()}
+    return {k: by_value.get(k, by_value.get(None, default)) for k in (*by_value, *segments)}
+
+
+TAP_NOTE = (
+    "TAP = ICP-fit accounts x average won deal x win rate (seed 001); TAM is the sum of "
+    "potential, shown beside it and never used for balancing; TAP is null without won deals"
+)
+
+
 def total_addressable_pipeline(icp_fit_accounts: int, average_deal_size: float, win_rate: float) -> float:
     """Seed 001: ICP-fit accounts x average deal size x historical win rate."""
     return icp_fit_accounts * average_deal_size * win_rate

@@ -12,6 +12,9 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain.changes import Change
+from persistence import changes as change_log
+from persistence.stores import Store
 from persistence.tables import (
     AccountRow,
     AccountScoreRow,
@@ -19,7 +22,6 @@ from persistence.tables import (
     AssignmentRow,
     OpportunityRow,
     RepRow,
-    TenantRow,
 )
 
 ACCOUNTS = AccountRow.__table__
@@ -254,12 +256,6 @@ async def analyze_if_large(conn: AsyncConnection, kind: str, rows_written: int) 
         await conn.execute(sa.text(f"ANALYZE {TABLES[kind].name}"))
 
 
-async def tenant_settings(conn: AsyncConnection, tenant_id: uuid.UUID) -> dict:
-    return (
-        await conn.execute(sa.select(TenantRow.settings).where(TenantRow.id == tenant_id))
-    ).scalar_one() or {}
-
-
 async def stream_export(
     conn: AsyncConnection, kind: str, tenant_id: uuid.UUID, columns: Sequence[str]
 ) -> AsyncIterator[dict[str, Any]]:
@@ -267,3 +263,47 @@ async def stream_export(
     async for partition in result.mappings().partitions(2_000):
         for row in partition:
             yield dict(row)
+
+
+class ImportStore(Store):
+    """Bulk reads and writes of imports and exports for the unit of work's tenant (`uow.imports`)."""
+
+    async def load_named(
+        self, kind: str, columns: Sequence[str], named: Collection[str]
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, str | None]]:
+        """The stored rows a file names, in the import format (every row, in one scan, when it names a
+        quarter of them or more), and for accounts read by name the stored ancestors of the named ones
+        (with every row read, each link is there already)."""
+        conn = await self.connection()
+        if wants_full_scan(len(named), await count(conn, kind, self.tenant_id)):
+            return await load_existing(conn, kind, self.tenant_id, columns, None), {}
+        existing = await load_existing(conn, kind, self.tenant_id, columns, named)
+        ancestry = await ancestor_links(conn, self.tenant_id, named) if kind == "accounts" else {}
+        return existing, ancestry
+
+    async def id_map(self, kind: str, external_ids: Collection[str]) -> dict[str, uuid.UUID]:
+        return await id_map(await self.connection(), kind, self.tenant_id, external_ids)
+
+    async def ancestor_links(self, external_ids: Collection[str]) -> dict[str, str | None]:
+        return await ancestor_links(await self.connection(), self.tenant_id, external_ids)
+
+    async def insert_many(self, kind: str, rows: list[dict[str, Any]], progress: Any = None) -> None:
+        await insert_many(await self.connection(), kind, rows, progress)
+
+    async def update_many(self, kind: str, rows: list[dict[str, Any]], progress: Any = None) -> None:
+        await update_many(await self.connection(), kind, self.tenant_id, rows, progress)
+
+    async def append_changes(self, changes: Sequence[Change]) -> None:
+        """The import's changes at the end of the tenant's log, in this transaction (read back from the log
+        by every worker; no local apply of a whole import's changes)."""
+        await change_log.append(await self.connection(), self.tenant_id, changes)
+
+    async def analyze_if_large(self, kind: str, rows_written: int) -> None:
+        await analyze_if_large(await self.connection(), kind, rows_written)
+
+    async def stream_export(self, kind: str, columns: Sequence[str]) -> AsyncIterator[dict[str, Any]]:
+        """Every row of `kind` in the import format, read on a connection of its own outside the unit of
+        work's transaction (a long streaming read); close it (`aclosing`) when not read to the end."""
+        async with self.uow.reader() as conn:
+            async for row in stream_export(conn, kind, self.tenant_id, columns):
+                yield row

@@ -8,9 +8,9 @@ never one query per account and never with the activities in Python. The predica
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -18,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
+from domain.coverage import RepTouch
 from domain.criteria import All, AnyOf, Cond, Not, Pred
+from persistence.stores import Store
 from persistence.tables import (
     KINDS,
     AccountCoverageRow,
@@ -29,6 +31,7 @@ from persistence.tables import (
     OpportunityRow,
     PlanRow,
     RepRow,
+    TerritoryRow,
     UTCDateTime,
 )
 
@@ -40,6 +43,7 @@ SCORES = AccountScoreRow.__table__
 ASSIGNMENTS = AssignmentRow.__table__
 PLANS = PlanRow.__table__
 REPS = RepRow.__table__
+TERRITORIES = TerritoryRow.__table__
 PARTNER_PATHS = ("partner", "referral")  # domain.coverage.PARTNER_PATHS
 CHUNK = 5_000  # accounts per statement when only some are recomputed
 FULL_REFRESH_WORK_MEM = "256MB"
@@ -222,7 +226,7 @@ async def read_facts(conn: AsyncConnection, tenant_id: uuid.UUID, account_id: An
 
 async def read_touches(
     conn: AsyncConnection, tenant_id: uuid.UUID, account_ids: Sequence[Any], now: datetime
-) -> list[Any]:
+) -> list[RepTouch]:
     """(account id, rep id, last touch, touches) of the accounts' past activities, per rep.
 
     Read from the activities' (tenant, account, time) index rather than kept as a table: per (account,
@@ -244,7 +248,7 @@ async def read_touches(
         )
         .group_by(a.account_id, a.rep_id)
     )
-    return list((await conn.execute(stmt)).all())
+    return [RepTouch(r[0], r[1], r[2], int(r[3])) for r in await conn.execute(stmt)]
 
 
 def overlapping_accounts(tenant_id: uuid.UUID, since: datetime, now: datetime, role: str | None) -> Any:
@@ -280,6 +284,37 @@ ACCOUNT_FIELDS = (
 SCORE_FIELDS = ("tier", "icp_fit", "potential", "score")
 
 
+def compile_pred(pred: Pred, fields: Mapping[str, Any], dialect: str) -> Any:
+    """SQL for a domain predicate over named columns; a condition on NULL is false, as in
+    `domain.criteria.evaluate`."""
+    if isinstance(pred, All):
+        return sa.and_(sa.true(), *(compile_pred(p, fields, dialect) for p in pred.parts))
+    if isinstance(pred, AnyOf):
+        return sa.or_(sa.false(), *(compile_pred(p, fields, dialect) for p in pred.parts))
+    if isinstance(pred, Not):
+        return sa.not_(compile_pred(pred.part, fields, dialect))
+    assert isinstance(pred, Cond)
+    col = fields[pred.field]
+    op, value = pred.op, pred.value
+    if op == "has_any":
+        if dialect == "postgresql":
+            test = sa.cast(col, JSONB).op("?|")(sa.cast(sa.literal(list(value)), ARRAY(sa.Text)))
+        else:
+            each = sa.func.json_each(col).table_valued("value")
+            test = sa.exists(sa.select(1).select_from(each).where(each.c.value.in_(list(value))))
+    elif op == "prefix":
+        test = sa.or_(*(col.startswith(v, autoescape=True) for v in value))
+    elif op == "truthy":
+        test = col != ("" if isinstance(col.type, sa.String) else False)
+    elif op == "not_null":
+        test = sa.true()
+    elif op == "in":
+        test = col.in_(list(value))
+    else:
+        test = getattr(col, f"__{op}__")(value)
+    return sa.and_(col.is_not(None), test)
+
+
 class ReportRows:
     """The live accounts of a tenant with their score, facts and owner for one role, as named columns."""
 
@@ -313,32 +348,7 @@ class ReportRows:
 
     def compile(self, pred: Pred) -> Any:
         """SQL for a domain predicate; a condition on NULL is false, as in `domain.criteria.evaluate`."""
-        if isinstance(pred, All):
-            return sa.and_(sa.true(), *(self.compile(p) for p in pred.parts))
-        if isinstance(pred, AnyOf):
-            return sa.or_(sa.false(), *(self.compile(p) for p in pred.parts))
-        if isinstance(pred, Not):
-            return sa.not_(self.compile(pred.part))
-        assert isinstance(pred, Cond)
-        col = self.fields[pred.field]
-        op, value = pred.op, pred.value
-        if op == "has_any":
-            if self.dialect == "postgresql":
-                test = sa.cast(col, JSONB).op("?|")(sa.cast(sa.literal(list(value)), ARRAY(sa.Text)))
-            else:
-                each = sa.func.json_each(col).table_valued("value")
-                test = sa.exists(sa.select(1).select_from(each).where(each.c.value.in_(list(value))))
-        elif op == "prefix":
-            test = sa.or_(*(col.startswith(v, autoescape=True) for v in value))
-        elif op == "truthy":
-            test = col != ("" if isinstance(col.type, sa.String) else False)
-        elif op == "not_null":
-            test = sa.true()
-        elif op == "in":
-            test = col.in_(list(value))
-        else:
-            test = getattr(col, f"__{op}__")(value)
-        return sa.and_(col.is_not(None), test)
+        return compile_pred(pred, self.fields, self.dialect)
 
     def select(self, *columns: Any) -> Any:
         return sa.select(*columns).select_from(self.from_).where(*self.scope)
@@ -350,3 +360,120 @@ class ReportRows:
 async def count_facts(conn: AsyncConnection, tenant_id: uuid.UUID) -> int:
     stmt = sa.select(sa.func.count()).select_from(COVERAGE).where(COVERAGE.c.tenant_id == tenant_id)
     return int((await conn.execute(stmt)).scalar_one())
+
+
+class RepLabel(NamedTuple):
+    name: str | None
+    role: str | None
+
+
+class AccountLabel(NamedTuple):
+    external_id: str
+    name: str
+
+
+class CoverageStore(Store):
+    """Coverage facts and the report rows of the unit of work's tenant (`uow.coverage`)."""
+
+    async def refresh_facts(self, now: datetime, accounts: Collection[Any] | None = None) -> None:
+        await refresh_facts(await self.connection(), self.tenant_id, now, accounts)
+
+    async def refresh_due(self, now: datetime) -> int:
+        return await refresh_due(await self.connection(), self.tenant_id, now)
+
+    async def count_facts(self) -> int:
+        return await count_facts(await self.connection(), self.tenant_id)
+
+    async def touches(self, account_ids: Sequence[Any], now: datetime) -> list[RepTouch]:
+        if not account_ids:
+            return []
+        return await read_touches(await self.connection(), self.tenant_id, account_ids, now)
+
+    async def _report_rows(self, role: str) -> tuple[AsyncConnection, ReportRows]:
+        conn = await self.connection()
+        return conn, ReportRows(self.tenant_id, role, conn.dialect.name)
+
+    async def aggregate(
+        self,
+        role: str,
+        where: Sequence[Pred] = (),
+        group_by: Sequence[str] = (),
+        counts: Mapping[str, Pred] | None = None,
+        sums: Mapping[str, str] | None = None,
+        count: str = "n",
+    ) -> list[dict[str, Any]]:
+        """One aggregate over the report rows of `role` that satisfy `where`, grouped by the named fields:
+        the rows (`count`), the rows satisfying each predicate of `counts`, the sum of each field of `sums`
+        (0.0 when none), under their labels."""
+        conn, r = await self._report_rows(role)
+        group = [r.fields[name] for name in group_by]
+        stmt = r.select(
+            *(col.label(name) for name, col in zip(group_by, group, strict=True)),
+            sa.func.count().label(count),
+            *(r.count_case(pred, label) for label, pred in (counts or {}).items()),
+            *(
+                sa.func.coalesce(sa.func.sum(r.fields[name]), 0.0).label(label)
+                for label, name in (sums or {}).items()
+            ),
+        ).where(*(r.compile(p) for p in where))
+        if group:
+            stmt = stmt.group_by(*group)
+        return [dict(row) for row in (await conn.execute(stmt)).mappings()]
+
+    async def accounts(
+        self,
+        role: str,
+        where: Sequence[Pred] = (),
+        order_by: Sequence[str] = ("account_id",),
+        limit: int | None = None,
+        fields: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Report rows of `role` satisfying `where`, with the named fields (None: all), in order ("-field":
+        highest first, nulls last)."""
+        conn, r = await self._report_rows(role)
+        names = list(r.fields) if fields is None else fields
+        order = [r.fields[k[1:]].desc().nulls_last() if k.startswith("-") else r.fields[k] for k in order_by]
+        stmt = (
+            r.select(*(r.fields[name].label(name) for name in names))
+            .where(*(r.compile(p) for p in where))
+            .order_by(*order)
+            .limit(limit)
+        )
+        return [dict(row) for row in (await conn.execute(stmt)).mappings()]
+
+    async def overlapping_accounts(
+        self, since: datetime, now: datetime, role: str | None, after: Any, limit: int
+    ) -> list[Any]:
+        """Ids of accounts with an overlap in the window, after `after`, in id order, `limit` at most."""
+        stmt = overlapping_accounts(self.tenant_id, since, now, role)
+        if after is not None:
+            stmt = stmt.where(ACTIVITIES.c.account_id > after)
+        stmt = sa.select(stmt.subquery().c.account_id).distinct().order_by("account_id").limit(limit)
+        return list((await (await self.connection()).execute(stmt)).scalars())
+
+    async def account_labels(self, ids: Sequence[Any]) -> dict[Any, AccountLabel]:
+        """External id and name of the accounts, soft-deleted ones too (their activities stay)."""
+        if not ids:
+            return {}
+        a = ACCOUNTS.c
+        stmt = sa.select(a.id, a.external_id, a.name).where(
+            a.tenant_id == self.tenant_id, a.id.in_(list(ids))
+        )
+        rows = await (await self.connection()).execute(stmt)
+        return {r.id: AccountLabel(r.external_id, r.name) for r in rows}
+
+    async def rep_labels(self, ids: Collection[Any]) -> dict[Any, RepLabel]:
+        if not ids:
+            return {}
+        stmt = sa.select(REPS.c.id, REPS.c.name, REPS.c.role).where(
+            REPS.c.tenant_id == self.tenant_id, REPS.c.id.in_(list(ids))
+        )
+        return {r.id: RepLabel(r.name, r.role) for r in await (await self.connection()).execute(stmt)}
+
+    async def territory_names(self, ids: Collection[Any]) -> dict[Any, str]:
+        if not ids:
+            return {}
+        stmt = sa.select(TERRITORIES.c.id, TERRITORIES.c.name).where(
+            TERRITORIES.c.tenant_id == self.tenant_id, TERRITORIES.c.id.in_(list(ids))
+        )
+        return {r.id: r.name for r in await (await self.connection()).execute(stmt)}

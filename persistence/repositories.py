@@ -19,9 +19,15 @@ from domain.changes import Change
 from domain.errors import Conflict, FieldError
 from persistence import changes as change_log
 from persistence.assigning import AssigningStore
+from persistence.bulk import ImportStore
+from persistence.capacity import CapacityStore
+from persistence.coverage import CoverageStore
+from persistence.equity import EquityStore
 from persistence.events import EventStore
 from persistence.history import HistoryStore
 from persistence.operations import OperationStore
+from persistence.reports import ReportStore
+from persistence.scoring import ScoringStore
 from persistence.tables import (
     AccountRow,
     ActivityRow,
@@ -427,6 +433,12 @@ class SqlUnitOfWork:
         self.assignments = SqlAssignmentRepository(self.session, self.tenant_id)
         self.activities = SqlActivityRepository(self.session, self.tenant_id)
         self.opportunities = SqlOpportunityRepository(self.session, self.tenant_id)
+        self.capacity = CapacityStore(self)
+        self.coverage = CoverageStore(self)
+        self.equity = EquityStore(self)
+        self.imports = ImportStore(self)
+        self.reports = ReportStore(self)
+        self.scoring = ScoringStore(self)
         self.events = EventStore(self.connection, self.tenant_id)
         self.operations = OperationStore(self.connection, self.tenant_id)
         self.assigning = AssigningStore(self)
@@ -463,6 +475,11 @@ class SqlUnitOfWork:
 
     async def rollback(self) -> None:
         await self.session.rollback()
+
+    def reader(self) -> AsyncConnection:
+        """A connection of its own, outside this transaction (`async with`), for a long streaming read
+        beside this transaction's writes."""
+        return self.session_factory.kw["bind"].connect()
 
     async def settings_record(self) -> tuple[dict, int]:
         """The tenant's settings overrides and their version."""

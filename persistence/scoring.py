@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.bulk import insert_tuples
-from persistence.tables import AccountRow, AccountScoreRow, OpportunityRow, RepRow
+from persistence.stores import Store
+from persistence.tables import AccountRow, AccountScoreRow, OpportunityRow
 
 ACCOUNTS = AccountRow.__table__
 SCORES = AccountScoreRow.__table__
@@ -88,20 +89,6 @@ async def read_scores(
     return {row["account_id"]: row for row in (await conn.execute(stmt)).mappings()}
 
 
-async def capacity_inputs(conn: AsyncConnection, tenant_id: uuid.UUID) -> tuple[list[Any], list[str]]:
-    """(account id, segment, tier, potential) of every scored live account; the active reps' ramp statuses."""
-    reps = RepRow.__table__
-    accounts = await conn.execute(
-        sa.select(SCORES.c.account_id, ACCOUNTS.c.segment, SCORES.c.tier, SCORES.c.potential)
-        .select_from(SCORES.join(ACCOUNTS, ACCOUNTS.c.id == SCORES.c.account_id))
-        .where(SCORES.c.tenant_id == tenant_id, ACCOUNTS.c.deleted_at.is_(None))
-    )
-    ramps = await conn.execute(
-        sa.select(reps.c.ramp_status).where(reps.c.tenant_id == tenant_id, reps.c.end_date.is_(None))
-    )
-    return list(accounts.all()), [r[0] for r in ramps]
-
-
 def potential_expression(rates: Mapping[str | None, float]) -> Any:
     """domain.scoring.account_potential in SQL: current ARR + expansion estimate x the segment's win rate
     (the same floating-point operations in the same order, so the values are identical)."""
@@ -141,3 +128,36 @@ async def at_potential_rank(
     )
     row = (await conn.execute(stmt)).first()
     return None if row is None else (row.id, float(row.potential))
+
+
+class ScoringStore(Store):
+    """A scoring run's reads and writes for the unit of work's tenant (`uow.scoring`)."""
+
+    async def closed_opportunity_counts(self) -> list[tuple[str | None, str, int]]:
+        return await closed_opportunity_counts(await self.connection(), self.tenant_id)
+
+    async def count_live(self) -> int:
+        return await count_live(await self.connection(), self.tenant_id)
+
+    async def at_potential_rank(
+        self, rates: Mapping[str | None, float], rank: int
+    ) -> tuple[Any, float] | None:
+        return await at_potential_rank(await self.connection(), self.tenant_id, rates, rank)
+
+    async def clear_scores(self) -> None:
+        await clear_scores(await self.connection(), self.tenant_id)
+
+    async def write_scores(self, rows: list[tuple[Any, ...]]) -> None:
+        """Score rows as tuples in SCORE_COLUMNS order, in this transaction."""
+        await write_scores(await self.connection(), rows)
+
+    async def read_scores(self, account_ids: Sequence[Any]) -> dict[Any, Any]:
+        return await read_scores(await self.connection(), self.tenant_id, account_ids)
+
+    async def accounts_in_chunks(self, size: int) -> AsyncIterator[Sequence[Any]]:
+        """The live accounts to score, `size` at a time, read on a connection of their own (so the
+        transaction's connection ingests one chunk while the next is scored); close it (`aclosing`) when
+        not read to the end."""
+        async with self.uow.reader() as reader:
+            async for chunk in accounts_in_chunks(reader, self.tenant_id, size):
+                yield chunk

@@ -8,13 +8,11 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from api.services.context import AppContext, Principal, tenant_settings
-from domain.capacity import CapacityAccount, capacity_plan, headcount_plan
+from domain.capacity import capacity_plan, headcount_plan
 from domain.errors import FieldError, ValidationFailed
 from domain.model import (
-    RampStatus,
     Scope,
 )
-from persistence import scoring as store
 
 
 class CoverageNeedRead(BaseModel):
@@ -58,10 +56,7 @@ async def capacity_report(
     p.require(Scope.READ)
     async with ctx.uow(p.tenant_id) as uow:
         settings = await tenant_settings(uow)
-    async with ctx.engine.connect() as conn:
-        rows, ramps = await store.capacity_inputs(conn, p.tenant_id)
-    accounts = [CapacityAccount(r[0], r[1], int(r[2]), float(r[3])) for r in rows]
-    reps = [RampStatus(r) for r in ramps]
+        accounts, reps = await uow.capacity.inputs()
     plan = capacity_plan(accounts, reps, settings)
     answer: dict[str, Any] = {
         "scored_accounts": len(accounts),

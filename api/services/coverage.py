@@ -6,11 +6,10 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import sqlalchemy as sa
 from pydantic import BaseModel, Field
 
 from api.services.common import Page, found
@@ -18,6 +17,7 @@ from api.services.context import AppContext, Principal, versioned_settings
 from api.services.pagination import check_page_size, decode_token, encode_token
 from domain.coverage import (
     FACT_FIELDS,
+    RepTouch,
     coverage_rate,
     coverage_rules,
     coverage_status,
@@ -25,16 +25,19 @@ from domain.coverage import (
     empty_facts,
     last_touch,
     next_planned,
+    overlap_since,
     overlaps,
     review_lists,
+    review_role,
     tier_targets,
 )
-from domain.criteria import Not, Pred, all_of, evaluate
+from domain.criteria import Cond, Not, Pred, all_of, evaluate
 from domain.defaults import TenantSettings
 from domain.errors import FieldError, ValidationFailed
+from domain.metrics import rate
 from domain.model import Scope
-from persistence import coverage as store
-from persistence.tables import RepRow, TerritoryRow
+from persistence.coverage import RepLabel
+from persistence.repositories import SqlUnitOfWork
 
 
 class ReasonRead(BaseModel):
@@ -179,36 +182,26 @@ class CoverageRefreshRead(BaseModel):
     seconds: float
 
 
-REPS = RepRow.__table__
-TERRITORIES = TerritoryRow.__table__
-
-
 @dataclass
 class Frame:
-    """What one report is judged under: settings and their version, the moment, the rows of the role."""
+    """What one report is judged under: settings and their version, the moment, the role whose owners
+    count."""
 
     settings: TenantSettings
     version: int
     now: datetime
-    rows: store.ReportRows
     role: str
 
 
-async def frame(ctx: AppContext, p: Principal, role: str) -> Frame:
-    """Settings, the clock, and facts brought up to date (planned activities that have happened since)."""
+async def frame(ctx: AppContext, uow: SqlUnitOfWork, p: Principal, role: str) -> Frame:
+    """Settings, the clock, and facts brought up to date (planned activities that have happened since; the
+    refresh is committed at once, whatever the report does next)."""
     p.require(Scope.READ)
-    async with ctx.uow(p.tenant_id) as uow:
-        settings, version = await versioned_settings(uow)
+    settings, version = await versioned_settings(uow)
     now = ctx.clock.now()
-    async with ctx.engine.begin() as conn:
-        await store.refresh_due(conn, p.tenant_id, now)
-    return Frame(
-        settings,
-        version,
-        now,
-        store.ReportRows(p.tenant_id, role, ctx.engine.dialect.name),
-        role,
-    )
+    await uow.coverage.refresh_due(now)
+    await uow.commit()
+    return Frame(settings, version, now, role)
 
 
 def _bucket(n: int, n_covered: int, target: float | None, failing: dict[str, int]) -> dict[str, Any]:
@@ -223,28 +216,10 @@ def _bucket(n: int, n_covered: int, target: float | None, failing: dict[str, int
     }
 
 
-async def names(
-    conn: Any, tenant_id: UUID, reps: Sequence[Any], territories: Sequence[Any]
-) -> tuple[dict, dict]:
-    rep_names = {k: name for k, (name, _) in (await _reps(conn, tenant_id, list(reps))).items()}
-    territory_names = {}
-    if territories:
-        stmt = sa.select(TERRITORIES.c.id, TERRITORIES.c.name).where(
-            TERRITORIES.c.tenant_id == tenant_id, TERRITORIES.c.id.in_(list(territories))
-        )
-        territory_names = {r.id: r.name for r in await conn.execute(stmt)}
-    return rep_names, territory_names
-
-
-def filters(f: Frame, tier: int | None, rep_id: UUID | None, territory_id: UUID | None) -> list[Any]:
-    out = []
-    if tier is not None:
-        out.append(f.rows.fields["tier"] == tier)
-    if rep_id is not None:
-        out.append(f.rows.fields["rep_id"] == rep_id)
-    if territory_id is not None:
-        out.append(f.rows.fields["territory_id"] == territory_id)
-    return out
+def filters(tier: int | None, rep_id: UUID | None, territory_id: UUID | None) -> list[Pred]:
+    """The report rows of one tier, owner or territory (each given)."""
+    given = (("tier", tier), ("rep_id", rep_id), ("territory_id", territory_id))
+    return [Cond(field, "eq", value) for field, value in given if value is not None]
 
 
 async def coverage_report(
@@ -259,30 +234,29 @@ async def coverage_report(
 
     One aggregate query over the tenant (the rules compiled to SQL); nothing per account in Python.
     """
-    f = await frame(ctx, p, role)
-    rules = coverage_rules(f.settings.coverage, f.now)
-    r = f.rows
-    group = (r.fields["tier"], r.fields["rep_id"], r.fields["territory_id"])
-    stmt = (
-        r.select(
-            *group,
-            sa.func.count().label("n"),
-            r.count_case(covered(f.settings.coverage, f.now), "covered"),
-            *(r.count_case(Not(rule.holds), rule.code) for rule in rules),
+    async with ctx.uow(p.tenant_id) as uow:
+        f = await frame(ctx, uow, p, role)
+        rules = coverage_rules(f.settings.coverage, f.now)
+        result = await uow.coverage.aggregate(
+            role,
+            where=filters(tier, rep_id, territory_id),
+            group_by=("tier", "rep_id", "territory_id"),
+            counts={"covered": covered(f.settings.coverage, f.now)}
+            | {rule.code: Not(rule.holds) for rule in rules},
         )
-        .where(*filters(f, tier, rep_id, territory_id))
-        .group_by(*group)
-    )
-    async with ctx.engine.connect() as conn:
-        result = (await conn.execute(stmt)).all()
-        rep_names, territory_names = await names(
-            conn, p.tenant_id, {x[1] for x in result} - {None}, {x[2] for x in result} - {None}
-        )
+        reps = await uow.coverage.rep_labels({x["rep_id"] for x in result} - {None})
+        rep_names = {k: v.name for k, v in reps.items()}
+        territory_names = await uow.coverage.territory_names({x["territory_id"] for x in result} - {None})
     codes = [rule.code for rule in rules]
     totals: dict[str, dict[Any, list[int]]] = {"tier": {}, "rep": {}, "territory": {}, "all": {}}
     for row in result:
-        counts = [int(row.n), int(row.covered or 0), *(int(row._mapping[c] or 0) for c in codes)]
-        for key, value in (("tier", row[0]), ("rep", row[1]), ("territory", row[2]), ("all", None)):
+        counts = [int(row["n"]), int(row["covered"] or 0), *(int(row[c] or 0) for c in codes)]
+        for key, value in (
+            ("tier", row["tier"]),
+            ("rep", row["rep_id"]),
+            ("territory", row["territory_id"]),
+            ("all", None),
+        ):
             acc = totals[key].setdefault(value, [0] * len(counts))
             for i, c in enumerate(counts):
                 acc[i] += c
@@ -351,10 +325,6 @@ def account_item(row: Any, f: Frame, lists: dict[str, Any] | None = None) -> dic
     }
 
 
-def _columns(f: Frame) -> list[Any]:
-    return [col.label(name) for name, col in f.rows.fields.items()]
-
-
 async def coverage_accounts(
     ctx: AppContext,
     p: Principal,
@@ -371,33 +341,30 @@ async def coverage_accounts(
     """Accounts with their coverage, filtered (not covered, a reason, a review list...), a page at a time."""
     size = check_page_size(page_size)
     after = decode_token(page_token)
-    f = await frame(ctx, p, role)
-    rules = {rule.code: rule for rule in coverage_rules(f.settings.coverage, f.now)}
-    lists = review_lists(f.settings.coverage, f.now)
-    preds: list[Pred] = []
-    if covered_only is not None:
-        pred = covered(f.settings.coverage, f.now)
-        preds.append(pred if covered_only else Not(pred))
-    if reason is not None:
-        if reason not in rules:
-            raise ValidationFailed(
-                "unknown reason", [FieldError("reason", "invalid_choice", f"one of: {', '.join(rules)}")]
-            )
-        preds.append(Not(rules[reason].holds))
-    if list_name is not None:
-        if list_name not in lists:
-            raise ValidationFailed(
-                "unknown review list", [FieldError("list", "invalid_choice", f"one of: {', '.join(lists)}")]
-            )
-        preds.append(lists[list_name].holds)
-    stmt = f.rows.select(*_columns(f)).where(*filters(f, tier, rep_id, territory_id))
-    if preds:
-        stmt = stmt.where(f.rows.compile(all_of(*preds)))
-    if after is not None:
-        stmt = stmt.where(f.rows.fields["account_id"] > after)
-    stmt = stmt.order_by(f.rows.fields["account_id"]).limit(size + 1)
-    async with ctx.engine.connect() as conn:
-        rows = (await conn.execute(stmt)).mappings().all()
+    async with ctx.uow(p.tenant_id) as uow:
+        f = await frame(ctx, uow, p, role)
+        rules = {rule.code: rule for rule in coverage_rules(f.settings.coverage, f.now)}
+        lists = review_lists(f.settings.coverage, f.now)
+        preds: list[Pred] = filters(tier, rep_id, territory_id)
+        if covered_only is not None:
+            pred = covered(f.settings.coverage, f.now)
+            preds.append(pred if covered_only else Not(pred))
+        if reason is not None:
+            if reason not in rules:
+                raise ValidationFailed(
+                    "unknown reason", [FieldError("reason", "invalid_choice", f"one of: {', '.join(rules)}")]
+                )
+            preds.append(Not(rules[reason].holds))
+        if list_name is not None:
+            if list_name not in lists:
+                raise ValidationFailed(
+                    "unknown review list",
+                    [FieldError("list", "invalid_choice", f"one of: {', '.join(lists)}")],
+                )
+            preds.append(lists[list_name].holds)
+        if after is not None:
+            preds.append(Cond("account_id", "gt", after))
+        rows = await uow.coverage.accounts(role, where=[all_of(*preds)] if preds else [], limit=size + 1)
     items = [account_item(r, f, lists) for r in rows[:size]]
     return {
         "as_of": f.now,
@@ -413,18 +380,16 @@ async def account_coverage(
     """One account: facts, covered or why not, who touched it (per rep), overlaps and review lists."""
     async with ctx.uow(p.tenant_id) as uow:
         found(await uow.accounts.get(account_id), "account", account_id)
-    f = await frame(ctx, p, role)
-    stmt = f.rows.select(*_columns(f)).where(f.rows.fields["account_id"] == account_id)
-    async with ctx.engine.connect() as conn:
-        row = (await conn.execute(stmt)).mappings().one()
-        touches = await store.read_touches(conn, p.tenant_id, [account_id], f.now)
-        reps = await _reps(conn, p.tenant_id, [t.rep_id for t in touches])
+        f = await frame(ctx, uow, p, role)
+        (row,) = await uow.coverage.accounts(role, where=[Cond("account_id", "eq", account_id)])
+        touches = await uow.coverage.touches([account_id], f.now)
+        reps = await uow.coverage.rep_labels({t.rep_id for t in touches})
     item = account_item(row, f)
     item["touched_by"] = [
         {
             "rep_id": t.rep_id,
-            "rep_name": reps.get(t.rep_id, (None, None))[0],
-            "role": reps.get(t.rep_id, (None, None))[1],
+            "rep_name": _label(reps, t.rep_id).name,
+            "role": _label(reps, t.rep_id).role,
             "last_touch_at": t.last_touch_at,
             "touches": t.touches,
         }
@@ -434,19 +399,17 @@ async def account_coverage(
     return item | {"as_of": f.now, "settings_version": f.version}
 
 
-async def _reps(conn: Any, tenant_id: UUID, ids: Sequence[Any]) -> dict[Any, tuple[str, str]]:
-    if not ids:
-        return {}
-    stmt = sa.select(REPS.c.id, REPS.c.name, REPS.c.role).where(
-        REPS.c.tenant_id == tenant_id, REPS.c.id.in_(list(ids))
-    )
-    return {r.id: (r.name, r.role) for r in await conn.execute(stmt)}
+_NO_LABEL = RepLabel(None, None)  # a rep that is gone
 
 
-def _overlaps(touches: Sequence[Any], reps: dict[Any, tuple[str, str]], f: Frame) -> list[dict[str, Any]]:
+def _label(reps: dict[Any, RepLabel], rep_id: Any) -> RepLabel:
+    return reps.get(rep_id, _NO_LABEL)
+
+
+def _overlaps(touches: Sequence[RepTouch], reps: dict[Any, RepLabel], f: Frame) -> list[dict[str, Any]]:
     last = {t.rep_id: t.last_touch_at for t in touches}
     found_ = overlaps(
-        ((t.rep_id, reps.get(t.rep_id, (None, None))[1], t.last_touch_at) for t in touches),
+        ((t.rep_id, _label(reps, t.rep_id).role, t.last_touch_at) for t in touches),
         f.settings.coverage,
         f.now,
     )
@@ -454,8 +417,7 @@ def _overlaps(touches: Sequence[Any], reps: dict[Any, tuple[str, str]], f: Frame
         {
             "role": role,
             "reps": [
-                {"rep_id": r, "rep_name": reps.get(r, (None, None))[0], "last_touch_at": last[r]}
-                for r in rep_ids
+                {"rep_id": r, "rep_name": _label(reps, r).name, "last_touch_at": last[r]} for r in rep_ids
             ],
         }
         for role, rep_ids in sorted(found_.items(), key=lambda kv: str(kv[0]))
@@ -472,26 +434,16 @@ async def overlap_report(
     """Accounts touched by two or more reps of the same role within the overlap window (seed 000)."""
     size = check_page_size(page_size)
     after = decode_token(page_token)
-    f = await frame(ctx, p, "AE")
-    rules = f.settings.coverage
-    since = f.now - timedelta(days=rules.overlap_window_days)
-    stmt = store.overlapping_accounts(p.tenant_id, since, f.now, role)
-    if after is not None:
-        stmt = stmt.where(store.ACTIVITIES.c.account_id > after)
-    stmt = sa.select(stmt.subquery().c.account_id).distinct().order_by("account_id").limit(size + 1)
-    async with ctx.engine.connect() as conn:
-        ids = list((await conn.execute(stmt)).scalars())
+    async with ctx.uow(p.tenant_id) as uow:
+        f = await frame(ctx, uow, p, "AE")
+        rules = f.settings.coverage
+        since = overlap_since(rules, f.now)
+        ids = await uow.coverage.overlapping_accounts(since, f.now, role, after, size + 1)
         page = ids[:size]
-        touches = await store.read_touches(conn, p.tenant_id, page, f.now) if page else []
-        reps = await _reps(conn, p.tenant_id, list({x.rep_id for x in touches}))
-        accounts = {}
-        if page:
-            a = store.ACCOUNTS.c
-            accounts = {
-                r.id: r
-                for r in await conn.execute(sa.select(a.id, a.external_id, a.name).where(a.id.in_(page)))
-            }
-    by_account: dict[Any, list[Any]] = {}
+        touches = await uow.coverage.touches(page, f.now)
+        reps = await uow.coverage.rep_labels({x.rep_id for x in touches})
+        accounts = await uow.coverage.account_labels(page)
+    by_account: dict[Any, list[RepTouch]] = {}
     for x in touches:
         by_account.setdefault(x.account_id, []).append(x)
     items = []
@@ -520,12 +472,10 @@ async def rep_review(ctx: AppContext, p: Principal, rep_id: UUID, limit: int = 5
     potential first, and the rep's coverage rate."""
     async with ctx.uow(p.tenant_id) as uow:
         rep = found(await uow.reps.get(rep_id), "rep", rep_id)
-    role = rep.role.value if rep.role.value in ("AE", "SDR", "CSM") else "AE"
-    f = await frame(ctx, p, role)
+        role = review_role(rep.role)
+        f = await frame(ctx, uow, p, role)
+        rows = await uow.coverage.accounts(role, where=[Cond("rep_id", "eq", rep_id)])
     lists = review_lists(f.settings.coverage, f.now)
-    stmt = f.rows.select(*_columns(f)).where(f.rows.fields["rep_id"] == rep_id)
-    async with ctx.engine.connect() as conn:
-        rows = (await conn.execute(stmt)).mappings().all()
     items = sorted(
         (account_item(r, f, lists) for r in rows), key=lambda i: (-(i["potential"] or 0), i["external_id"])
     )
@@ -549,7 +499,7 @@ async def rep_review(ctx: AppContext, p: Principal, rep_id: UUID, limit: int = 5
         "role": role,
         "accounts": len(items),
         "covered": n_covered,
-        "coverage_rate": n_covered / len(items) if items else None,
+        "coverage_rate": rate(n_covered, len(items)),
         "lists": out_lists,
     }
 
@@ -579,7 +529,8 @@ async def refresh_coverage(ctx: AppContext, p: Principal) -> dict[str, Any]:
     p.require(Scope.ADMIN)
     started = time.perf_counter()
     now = ctx.clock.now()
-    async with ctx.engine.begin() as conn:
-        await store.refresh_facts(conn, p.tenant_id, now)
-        accounts = await store.count_facts(conn, p.tenant_id)
+    async with ctx.uow(p.tenant_id) as uow:
+        await uow.coverage.refresh_facts(now)
+        accounts = await uow.coverage.count_facts()
+        await uow.commit()
     return {"accounts_with_facts": accounts, "as_of": now, "seconds": round(time.perf_counter() - started, 3)}

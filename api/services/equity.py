@@ -7,7 +7,6 @@ import dataclasses
 from typing import Any
 from uuid import UUID
 
-import sqlalchemy as sa
 from pydantic import BaseModel, Field
 
 from api.services.common import PlanRef, found
@@ -15,15 +14,12 @@ from api.services.context import AppContext, Principal, versioned_settings
 from api.services.scoring import tenant_win_rates
 from domain.defaults import MAX_LISTED_ACCOUNTS, TenantSettings
 from domain.equity import Book, Equity, capacity_hours, equity, workload_hours
+from domain.metrics import rate
 from domain.model import (
     Scope,
-    Segment,
 )
-from domain.scoring import total_addressable_pipeline
-from persistence import assigning as store
-from persistence.coverage import COVERAGE, OPPORTUNITIES
-from persistence.scoring import count_live
-from persistence.tables import RepRow
+from domain.scoring import segment_win_rates, total_addressable_pipeline
+from persistence.equity import BookGroup
 
 
 class SpreadRead(BaseModel):
@@ -106,46 +102,8 @@ class PlanCompareRead(BaseModel):
     equity_b: PlanEquityRead
 
 
-REPS = RepRow.__table__
-
-
-async def book_rows(conn: Any, tenant_id: UUID, plan_id: Any, role: str) -> list[Any]:
-    """(territory, rep, tier, segment, icp fit) groups of the plan's current owners: accounts, potential,
-    open pipeline."""
-    a, s, acc, c = store.ASSIGNMENTS.c, store.SCORES.c, store.ACCOUNTS.c, COVERAGE.c
-    stmt = (
-        store.owned_book(
-            a.territory_id,
-            a.rep_id,
-            s.tier,
-            acc.segment,
-            s.icp_fit,
-            sa.func.count().label("accounts"),
-            sa.func.coalesce(sa.func.sum(s.potential), 0.0).label("potential"),
-            sa.func.coalesce(sa.func.sum(c.open_pipeline), 0.0).label("pipeline"),
-            tenant_id=tenant_id,
-            plan_id=plan_id,
-            role=role,
-        )
-        .outerjoin(COVERAGE, c.account_id == a.account_id)
-        .group_by(a.territory_id, a.rep_id, s.tier, acc.segment, s.icp_fit)
-    )
-    return list((await conn.execute(stmt)).all())
-
-
-async def average_won_deal(conn: Any, tenant_id: UUID) -> dict[Any, float]:
-    o, acc = OPPORTUNITIES.c, store.ACCOUNTS.c
-    stmt = (
-        sa.select(acc.segment, sa.func.avg(o.amount))
-        .select_from(OPPORTUNITIES.join(store.ACCOUNTS, acc.id == o.account_id))
-        .where(o.tenant_id == tenant_id, o.status == "won")
-        .group_by(acc.segment)
-    )
-    return {row[0]: float(row[1]) for row in await conn.execute(stmt)}
-
-
 def _books(
-    rows: list[Any],
+    rows: list[BookGroup],
     key: str,
     names: dict[Any, str],
     quotas: dict[Any, float | None],
@@ -180,20 +138,12 @@ async def plan_equity(ctx: AppContext, p: Principal, plan_id: UUID, role: str = 
     async with ctx.uow(p.tenant_id) as uow:
         found(await uow.plans.get(plan_id), "plan", plan_id)
         settings, version = await versioned_settings(uow)
-    async with ctx.engine.connect() as conn:
-        rows = await book_rows(conn, p.tenant_id, plan_id, role)
-        deals = await average_won_deal(conn, p.tenant_id)
-        win = await tenant_win_rates(conn, p.tenant_id, settings)
-        territories = {t.id: t for t in await store.plan_territories(conn, p.tenant_id, plan_id)}
-        rep_ids = list({r.rep_id for r in rows})
-        reps = {}
-        if rep_ids:
-            stmt = sa.select(REPS.c.id, REPS.c.name, REPS.c.quota, REPS.c.ramp_status).where(
-                REPS.c.tenant_id == p.tenant_id, REPS.c.id.in_(rep_ids)
-            )
-            reps = {r.id: r for r in await conn.execute(stmt)}
-    rates = {(s.value if isinstance(s, Segment) else s): r.rate for s, r in win.items()}
-    rates = {k: rates.get(k, rates.get(None, settings.win_rates.default_win_rate)) for k in (*rates, *deals)}
+        rows = await uow.equity.book_groups(plan_id, role)
+        deals = await uow.equity.average_won_deal()
+        win = await tenant_win_rates(uow, settings)
+        territories = {t.id: t for t in await uow.equity.plan_territories(plan_id)}
+        reps = {r.id: r for r in await uow.reps.get_many(list({r.rep_id for r in rows}))}
+    rates = segment_win_rates(win, deals, settings.win_rates.default_win_rate)
     by_territory = equity(
         _books(
             rows,
@@ -246,55 +196,16 @@ async def compare_plans(ctx: AppContext, p: Principal, a: UUID, b: UUID, role: s
     async with ctx.uow(p.tenant_id) as uow:
         plan_a = found(await uow.plans.get(a), "plan", a)
         plan_b = found(await uow.plans.get(b), "plan", b)
-    x, y = store.ASSIGNMENTS.alias("x"), store.ASSIGNMENTS.alias("y")
-    acc, s = store.ACCOUNTS.c, store.SCORES.c
-
-    def current(t: Any, plan_id: UUID) -> Any:
-        return sa.and_(
-            t.c.account_id == acc.id, t.c.plan_id == plan_id, t.c.role == role, t.c.valid_to.is_(None)
-        )
-
-    # a move is a change of owner of record; the same rep under a renamed or copied territory is not one
-    differs = x.c.rep_id.is_distinct_from(y.c.rep_id)
-    base = (
-        store.ACCOUNTS.outerjoin(x, current(x, a))
-        .outerjoin(y, current(y, b))
-        .outerjoin(store.SCORES, s.account_id == acc.id)
-    )
-    scope = [acc.tenant_id == p.tenant_id, acc.deleted_at.is_(None), differs]
-    stmt = (
-        sa.select(
-            acc.id,
-            acc.external_id,
-            acc.name,
-            s.tier,
-            s.potential,
-            x.c.territory_id.label("from_territory"),
-            x.c.rep_id.label("from_rep"),
-            x.c.reason.label("from_reason"),
-            y.c.territory_id.label("to_territory"),
-            y.c.rep_id.label("to_rep"),
-            y.c.reason.label("to_reason"),
-            y.c.note.label("to_note"),
-        )
-        .select_from(base)
-        .where(*scope)
-        .order_by(s.potential.desc().nulls_last(), acc.id)
-        .limit(MAX_LISTED_ACCOUNTS)
-    )
-    count = sa.select(sa.func.count()).select_from(base).where(*scope)
-    async with ctx.engine.connect() as conn:
-        moves = (await conn.execute(stmt)).mappings().all()
-        n_moves = int((await conn.execute(count)).scalar_one())
-        total = await count_live(conn, p.tenant_id)
+        moves, n_moves = await uow.equity.plan_moves(a, b, role, MAX_LISTED_ACCOUNTS)
+        total = await uow.scoring.count_live()
     return {
         "a": {"plan_id": plan_a.id, "name": plan_a.name, "state": plan_a.state.value},
         "b": {"plan_id": plan_b.id, "name": plan_b.name, "state": plan_b.state.value},
         "role": role,
         "moves": {
             "count": n_moves,
-            "movement_rate": n_moves / total if total else None,
-            "accounts": [dict(m) for m in moves],
+            "movement_rate": rate(n_moves, total),
+            "accounts": moves,
         },
         "equity_a": await plan_equity(ctx, p, a, role),
         "equity_b": await plan_equity(ctx, p, b, role),

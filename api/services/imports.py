@@ -8,6 +8,7 @@ import io
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import aclosing
 from datetime import date, datetime
 from typing import Any
 
@@ -23,9 +24,7 @@ from domain.model import (
     Scope,
 )
 from domain.rules import check_rep_dates, segment_for
-from persistence import bulk
-from persistence import changes as change_log
-from persistence import coverage as coverage_store
+from persistence.repositories import SqlUnitOfWork
 
 
 class ImportRowError(BaseModel):
@@ -69,7 +68,7 @@ FACTS_FROM = ("activities", "opportunities")
 
 
 async def _refresh_coverage(
-    conn: Any,
+    uow: SqlUnitOfWork,
     ctx: AppContext,
     p: Principal,
     plan: im.UpsertPlan,
@@ -87,8 +86,8 @@ async def _refresh_coverage(
     ids = {refs["accounts"][ext] for ext in named if ext in refs["accounts"]}
     missing = {ext for ext in named if ext not in refs["accounts"]}
     if missing:
-        ids |= set((await bulk.id_map(conn, "accounts", p.tenant_id, missing)).values())
-    await coverage_store.refresh_facts(conn, p.tenant_id, ctx.clock.now(), ids)
+        ids |= set((await uow.imports.id_map("accounts", missing)).values())
+    await uow.coverage.refresh_facts(ctx.clock.now(), ids)
 
 
 class ImportMode(enum.StrEnum):
@@ -200,26 +199,21 @@ async def import_records(
         )
     parsed = im.parse_rows(records, columns, empty_is_null=header is not None)
     names = [c.name for c in columns]
-    async with ctx.engine.begin() as conn:
+    async with ctx.uow(p.tenant_id) as uow:
         # Only what the file names is read: its rows, the accounts and reps it refers to, and the stored
         # ancestors of its rows and of the parents it names (any new cycle runs through those).
         named = {r.values["external_id"] for r in parsed.rows}
-        refs: dict[str, Any] = {"ancestry": {}}
+        refs: dict[str, Any] = {}
         if kind == "accounts":
             named |= {r.values.get("parent_external_id") for r in parsed.rows} - {None}
-        if bulk.wants_full_scan(len(named), await bulk.count(conn, kind, p.tenant_id)):
-            existing = await bulk.load_existing(conn, kind, p.tenant_id, names, None)  # every link is there
-        else:
-            existing = await bulk.load_existing(conn, kind, p.tenant_id, names, named)
-            if kind == "accounts":
-                refs["ancestry"] = await bulk.ancestor_links(conn, p.tenant_id, named)
+        existing, refs["ancestry"] = await uow.imports.load_named(kind, names, named)
         if kind in ("activities", "opportunities"):
             wanted = {
                 field: {r.values.get(f"{field[:-1]}_external_id") for r in parsed.rows} - {None}
                 for field in ("accounts", "reps")
             }
-            refs["accounts"] = await bulk.id_map(conn, "accounts", p.tenant_id, wanted["accounts"])
-            refs["reps"] = await bulk.id_map(conn, "reps", p.tenant_id, wanted["reps"])
+            refs["accounts"] = await uow.imports.id_map("accounts", wanted["accounts"])
+            refs["reps"] = await uow.imports.id_map("reps", wanted["reps"])
         errors = list(parsed.errors)
         rows = parsed.rows
         while True:  # in partial mode, dropping a bad parent can orphan a child: check until stable
@@ -250,11 +244,12 @@ async def import_records(
                     if r.values["external_id"] in revived
                 ]
                 plan.unchanged = len(rows) - len(plan.creates) - len(plan.updates)
-        changes = await _write(conn, ctx, p, kind, plan, existing, refs, progress)
+        changes = await _write(uow, ctx, p, kind, plan, existing, refs, progress)
         if kind in FACTS_FROM and (plan.creates or plan.updates):
-            await _refresh_coverage(conn, ctx, p, plan, existing, refs)
-        await change_log.append(conn, p.tenant_id, changes)
-        await bulk.analyze_if_large(conn, kind, len(plan.creates) + len(plan.updates))
+            await _refresh_coverage(uow, ctx, p, plan, existing, refs)
+        await uow.imports.append_changes(changes)
+        await uow.imports.analyze_if_large(kind, len(plan.creates) + len(plan.updates))
+        await uow.commit()
     return {
         "created": len(plan.creates),
         "updated": len(plan.updates),
@@ -264,7 +259,7 @@ async def import_records(
 
 
 async def _write(
-    conn: Any,
+    uow: SqlUnitOfWork,
     ctx: AppContext,
     p: Principal,
     kind: str,
@@ -279,7 +274,7 @@ async def _write(
     with_parents = kind == "accounts" and any(r.values.get("parent_external_id") for r in plan.creates)
     creates = _depth_order(plan.creates) if with_parents else plan.creates
     new_ids = dict(zip((r.values["external_id"] for r in creates), _new_ids(len(creates)), strict=True))
-    settings = apply_overrides(await bulk.tenant_settings(conn, p.tenant_id)) if kind == "accounts" else None
+    settings = apply_overrides(await uow.tenant_settings()) if kind == "accounts" else None
     ids = {ext: v["_id"] for ext, v in existing.items()} | new_ids
 
     def to_table(out: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
@@ -311,14 +306,14 @@ async def _write(
         row["tenant_id"] = p.tenant_id
         row["created_at"] = now
         create_rows.append(row)
-    await bulk.insert_many(conn, kind, create_rows, progress)
+    await uow.imports.insert_many(kind, create_rows, progress)
     update_rows = []
     for r, changes in plan.updates:
         current = existing[r.values["external_id"]]
         row = to_table(dict(changes), current)
         row["_id"] = current["_id"]
         update_rows.append(row)
-    await bulk.update_many(conn, kind, p.tenant_id, update_rows, progress)
+    await uow.imports.update_many(kind, update_rows, progress)
     if progress:
         progress(plan.unchanged)
     shown = ChangeKind.ACCOUNT if kind == "accounts" else ChangeKind.REP if kind == "reps" else None
@@ -367,13 +362,13 @@ async def export_records(ctx: AppContext, p: Principal, kind: str, fmt: str) -> 
     names = [c.name for c in COLUMNS[kind]]
 
     async def stream() -> AsyncIterator[bytes]:
-        async with ctx.engine.connect() as conn:
+        async with ctx.uow(p.tenant_id) as uow, aclosing(uow.imports.stream_export(kind, names)) as rows:
             if fmt == "csv":
                 buf = io.StringIO()
                 writer = csv.writer(buf, lineterminator="\n")
                 writer.writerow(names)
                 count = 0
-                async for row in bulk.stream_export(conn, kind, p.tenant_id, names):
+                async for row in rows:
                     writer.writerow([_csv_value(row[n]) for n in names])
                     count += 1
                     if count % 1000 == 0:
@@ -384,7 +379,7 @@ async def export_records(ctx: AppContext, p: Principal, kind: str, fmt: str) -> 
             else:
                 yield b"["
                 first = True
-                async for row in bulk.stream_export(conn, kind, p.tenant_id, names):
+                async for row in rows:
                     yield (b"" if first else b",") + orjson.dumps(row)
                     first = False
                 yield b"]"

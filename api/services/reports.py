@@ -6,28 +6,23 @@ Each is a handful of aggregate queries over the tenant, with the rules compiled 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import asdict
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-import sqlalchemy as sa
 from pydantic import BaseModel, Field
 
 from api.services import capacity as capacity_service
 from api.services.capacity import CapacityRead
 from api.services.context import AppContext, Principal
-from api.services.coverage import filters, frame, names
-from api.services.equity import average_won_deal
+from api.services.coverage import filters, frame
 from api.services.scoring import tenant_win_rates
 from domain.coverage import OVERVIEW, covered, review_lists, whitespace
 from domain.criteria import Cond
-from domain.metrics import rate, sequence_target
-from domain.model import (
-    Segment,
-    Stage,
-)
-from domain.scoring import mixed_tap, total_addressable_pipeline
-from persistence import coverage as store
+from domain.metrics import WeekTally, rate, week_of, weekly_metric
+from domain.model import Segment, Stage
+from domain.scoring import TAP_NOTE, mixed_tap, total_addressable_pipeline
 
 
 class ReportAccountRead(BaseModel):
@@ -163,6 +158,8 @@ class TerritoryPlanRead(BaseModel):
 
 
 STAGES = [s.value for s in Stage]
+TIERS = (1, 2, 3)
+BRIEF = ("account_id", "external_id", "name", "stage", "tier", "potential")
 
 
 async def coverage_review(
@@ -175,68 +172,51 @@ async def coverage_review(
 ) -> dict[str, Any]:
     """Seed 000's template: territory overview, coverage by rep (accounts by stage and tier), the monthly
     review questions (count and the highest-potential accounts of each), and the expansion pipeline."""
-    f = await frame(ctx, p, role)
-    r = f.rows
-    lists = review_lists(f.settings.coverage, f.now)
-    scope = filters(f, None, rep_id, territory_id)
-    overview_cols = [sa.func.count().label("total_named_accounts")]
-    overview_cols += [r.count_case(Cond("stage", "in", stages), name) for name, stages in OVERVIEW.items()]
-    overview_cols.append(r.count_case(whitespace(), "whitespace"))
-    per_rep = [
-        sa.func.count().label("accounts"),
-        r.count_case(covered(f.settings.coverage, f.now), "covered"),
-        *(r.count_case(Cond("stage", "eq", st), f"stage:{st}") for st in STAGES),
-        *(r.count_case(Cond("tier", "eq", t), f"tier:{t}") for t in (1, 2, 3)),
-        *(r.count_case(rule.holds, f"list:{name}") for name, rule in lists.items()),
-    ]
-    brief = [
-        r.fields[k].label(k) for k in ("account_id", "external_id", "name", "stage", "tier", "potential")
-    ]
-    async with ctx.engine.connect() as conn:
-        overview = (await conn.execute(r.select(*overview_cols).where(*scope))).mappings().one()
-        reps = (
-            (
-                await conn.execute(
-                    r.select(r.fields["rep_id"].label("rep_id"), *per_rep)
-                    .where(*scope)
-                    .group_by(r.fields["rep_id"])
-                )
-            )
-            .mappings()
-            .all()
+    async with ctx.uow(p.tenant_id) as uow:
+        f = await frame(ctx, uow, p, role)
+        lists = review_lists(f.settings.coverage, f.now)
+        scope = filters(None, rep_id, territory_id)
+        (overview,) = await uow.coverage.aggregate(
+            role,
+            where=scope,
+            count="total_named_accounts",
+            counts={name: Cond("stage", "in", stages) for name, stages in OVERVIEW.items()}
+            | {"whitespace": whitespace()},
+        )
+        reps = await uow.coverage.aggregate(
+            role,
+            where=scope,
+            group_by=("rep_id",),
+            count="accounts",
+            counts={"covered": covered(f.settings.coverage, f.now)}
+            | {f"stage:{st}": Cond("stage", "eq", st) for st in STAGES}
+            | {f"tier:{t}": Cond("tier", "eq", t) for t in TIERS}
+            | {f"list:{name}": rule.holds for name, rule in lists.items()},
         )
         questions = []
         for name, rule in lists.items():
-            stmt = (
-                r.select(*brief, r.fields["rep_id"].label("rep_id"))
-                .where(*scope, r.compile(rule.holds))
-                .order_by(r.fields["potential"].desc().nulls_last(), r.fields["account_id"])
-                .limit(limit)
+            top = await uow.coverage.accounts(
+                role,
+                where=[*scope, rule.holds],
+                order_by=("-potential", "account_id"),
+                limit=limit,
+                fields=(*BRIEF, "rep_id"),
             )
-            top = [dict(x) for x in (await conn.execute(stmt)).mappings()]
             count = sum(int(x[f"list:{name}"] or 0) for x in reps)
             questions.append({"name": name, "why": rule.message, "count": count, "accounts": top})
-        expansion = lists["expansion"].holds
-        exp_stmt = (
-            r.select(
-                *brief,
-                r.fields["expansion_estimate"].label("expansion_estimate"),
-                r.fields["open_pipeline"].label("open_pipeline"),
-                r.fields["rep_id"].label("rep_id"),
-            )
-            .where(*scope, r.compile(expansion))
-            .order_by(r.fields["expansion_estimate"].desc(), r.fields["account_id"])
-            .limit(limit)
+        expansion = [*scope, lists["expansion"].holds]
+        exp_rows = await uow.coverage.accounts(
+            role,
+            where=expansion,
+            order_by=("-expansion_estimate", "account_id"),
+            limit=limit,
+            fields=(*BRIEF, "expansion_estimate", "open_pipeline", "rep_id"),
         )
-        exp_rows = [dict(x) for x in (await conn.execute(exp_stmt)).mappings()]
-        exp_total = (
-            await conn.execute(
-                r.select(
-                    sa.func.count(), sa.func.coalesce(sa.func.sum(r.fields["expansion_estimate"]), 0.0)
-                ).where(*scope, r.compile(expansion))
-            )
-        ).one()
-        rep_names, _ = await names(conn, p.tenant_id, [x["rep_id"] for x in reps if x["rep_id"]], [])
+        (exp_total,) = await uow.coverage.aggregate(
+            role, where=expansion, count="accounts", sums={"expansion_estimate": "expansion_estimate"}
+        )
+        labels = await uow.coverage.rep_labels([x["rep_id"] for x in reps if x["rep_id"]])
+    rep_names = {k: v.name for k, v in labels.items()}
     for row in (*exp_rows, *(a for q in questions for a in q["accounts"])):
         row["rep_name"] = rep_names.get(row["rep_id"])
     by_rep = []
@@ -250,7 +230,7 @@ async def coverage_review(
                 "covered": int(x["covered"] or 0),
                 "coverage_rate": rate(int(x["covered"] or 0), n),
                 "by_stage": {st: int(x[f"stage:{st}"] or 0) for st in STAGES},
-                "by_tier": {str(t): int(x[f"tier:{t}"] or 0) for t in (1, 2, 3)},
+                "by_tier": {str(t): int(x[f"tier:{t}"] or 0) for t in TIERS},
                 "lists": {name: int(x[f"list:{name}"] or 0) for name in lists},
             }
         )
@@ -262,8 +242,8 @@ async def coverage_review(
         "coverage_by_rep": by_rep,
         "monthly_questions": questions,
         "expansion_pipeline": {
-            "accounts": int(exp_total[0]),
-            "expansion_estimate": float(exp_total[1]),
+            "accounts": int(exp_total["accounts"]),
+            "expansion_estimate": float(exp_total["expansion_estimate"]),
             "top": exp_rows,
         },
     }
@@ -274,111 +254,27 @@ async def weekly_metrics(
 ) -> dict[str, Any]:
     """Seed 004's five weekly metrics per rep's book and tier: accounts worked, sequence completion, reply
     rate, meeting rate, pipeline created. The week is [week_start, week_start + 7 days), Monday by default."""
-    f = await frame(ctx, p, role)
-    today = f.now.date()
-    start_day = week_start or today - timedelta(days=today.weekday())
-    start = datetime(start_day.year, start_day.month, start_day.day, tzinfo=UTC)
-    end = start + timedelta(days=7)
-    seq_from = end - timedelta(days=f.settings.coverage.sequence_window_days)
-    cov = f.settings.coverage
-    a = store.ACTIVITIES.c
-    meeting = a.kind.in_(list(cov.meeting_kinds))
-    week = (
-        sa.select(
-            a.account_id,
-            sa.func.count().label("touches"),
-            sa.func.max(sa.case((a.direction == "inbound", 1), else_=0)).label("replied"),
-            sa.func.max(sa.case((meeting, 1), else_=0)).label("met"),
+    async with ctx.uow(p.tenant_id) as uow:
+        f = await frame(ctx, uow, p, role)
+        week = week_of(week_start, f.now.date())
+        tallies = await uow.reports.weekly_tallies(
+            role, week, f.now, f.settings.coverage, f.settings.coverage_model
         )
-        .where(
-            a.tenant_id == p.tenant_id, a.occurred_at >= start, a.occurred_at < end, a.occurred_at <= f.now
-        )
-        .group_by(a.account_id)
-        .subquery("week")
-    )
-    seq = (
-        sa.select(a.account_id, sa.func.count().label("sequence_touches"))
-        .where(
-            a.tenant_id == p.tenant_id, a.occurred_at >= seq_from, a.occurred_at < end, a.occurred_at <= f.now
-        )
-        .group_by(a.account_id)
-        .subquery("seq")
-    )
-    r = f.rows
-    tier, rep = r.fields["tier"], r.fields["rep_id"]
-    target = sa.case(
-        *((tier == t, sequence_target(t, f.settings.coverage_model)) for t in (1, 2)),
-        else_=sequence_target(3, f.settings.coverage_model),
-    )
-    stmt = (
-        sa.select(
-            rep.label("rep_id"),
-            tier.label("tier"),
-            sa.func.count().label("worked"),
-            sa.func.sum(week.c.touches).label("touches"),
-            sa.func.sum(week.c.replied).label("replied"),
-            sa.func.sum(week.c.met).label("met"),
-            sa.func.sum(sa.case((sa.func.coalesce(seq.c.sequence_touches, 0) >= target, 1), else_=0)).label(
-                "completed"
-            ),
-        )
-        .select_from(
-            r.from_.join(week, week.c.account_id == r.fields["account_id"]).outerjoin(
-                seq, seq.c.account_id == r.fields["account_id"]
-            )
-        )
-        .where(*r.scope)
-        .group_by(rep, tier)
-    )
-    o = store.OPPORTUNITIES.c
-    pipe = (
-        sa.select(
-            rep.label("rep_id"),
-            tier.label("tier"),
-            sa.func.count().label("n"),
-            sa.func.sum(o.amount).label("amount"),
-        )
-        .select_from(r.from_.join(store.OPPORTUNITIES, o.account_id == r.fields["account_id"]))
-        .where(*r.scope, o.created_on >= start_day, o.created_on < start_day + timedelta(days=7))
-        .group_by(rep, tier)
-    )
-    totals_stmt = r.select(rep.label("rep_id"), tier.label("tier"), sa.func.count().label("n")).group_by(
-        rep, tier
-    )
-    async with ctx.engine.connect() as conn:
-        worked = {(x.rep_id, x.tier): x for x in await conn.execute(stmt)}
-        pipeline = {(x.rep_id, x.tier): x for x in await conn.execute(pipe)}
-        books = {(x.rep_id, x.tier): int(x.n) for x in await conn.execute(totals_stmt)}
-        rep_names, _ = await names(conn, p.tenant_id, [k[0] for k in books if k[0]], [])
+        labels = await uow.coverage.rep_labels([k[0] for k in tallies if k[0]])
+    rep_names = {k: v.name for k, v in labels.items()}
     rows = []
     for key in sorted(
-        books, key=lambda k: (k[0] is None, rep_names.get(k[0]) or "", k[1] is None, k[1] or 0)
+        tallies, key=lambda k: (k[0] is None, rep_names.get(k[0]) or "", k[1] is None, k[1] or 0)
     ):
-        w, pl = worked.get(key), pipeline.get(key)
-        n_worked = int(w.worked) if w else 0
-        rows.append(
-            {
-                "rep_id": key[0],
-                "rep_name": rep_names.get(key[0]),
-                "tier": key[1],
-                "accounts": books[key],
-                "accounts_worked": n_worked,
-                "touches": int(w.touches) if w else 0,
-                "sequence_target": sequence_target(key[1] or 3, f.settings.coverage_model),
-                "sequence_completed": int(w.completed) if w else 0,
-                "sequence_completion_rate": rate(int(w.completed) if w else 0, n_worked),
-                "reply_rate": rate(int(w.replied) if w else 0, n_worked),
-                "meeting_rate": rate(int(w.met) if w else 0, n_worked),
-                "pipeline_created": float(pl.amount) if pl else 0.0,
-                "opportunities_created": int(pl.n) if pl else 0,
-            }
-        )
+        tally: WeekTally = tallies[key]
+        metric = weekly_metric(tally, key[1], f.settings.coverage_model)
+        rows.append({"rep_id": key[0], "rep_name": rep_names.get(key[0]), "tier": key[1]} | asdict(metric))
     return {
         "as_of": f.now,
         "role": role,
         "settings_version": f.version,
-        "week_start": start_day,
-        "week_end": start_day + timedelta(days=7),
+        "week_start": week.start,
+        "week_end": week.end,
         "rows": rows,
     }
 
@@ -387,34 +283,27 @@ async def territory_plan(ctx: AppContext, p: Principal) -> dict[str, Any]:
     """Seed 003's plan, the sections this version computes: market segmentation (accounts, ICP fit, tiers,
     TAM and TAP per segment) and the coverage model with capacity. Assignments, equity metrics and the
     rebalancing schedule are not computed yet (the assignment engine)."""
-    f = await frame(ctx, p, "AE")
-    r = f.rows
-    seg = r.fields["segment"]
-    stmt = r.select(
-        seg.label("segment"),
-        sa.func.count().label("accounts"),
-        r.count_case(Cond("icp_fit", "eq", True), "icp_fit"),
-        sa.func.coalesce(sa.func.sum(r.fields["potential"]), 0.0).label("tam"),
-        *(r.count_case(Cond("tier", "eq", t), f"tier:{t}") for t in (1, 2, 3)),
-    ).group_by(seg)
-    territory = r.fields["territory_id"]
-    by_territory = (
-        r.select(
-            territory.label("territory_id"),
-            seg.label("segment"),
-            sa.func.count().label("accounts"),
-            r.count_case(Cond("icp_fit", "eq", True), "icp_fit"),
-            sa.func.coalesce(sa.func.sum(r.fields["potential"]), 0.0).label("tam"),
+    icp_fit = {"icp_fit": Cond("icp_fit", "eq", True)}
+    async with ctx.uow(p.tenant_id) as uow:
+        f = await frame(ctx, uow, p, "AE")
+        segments = await uow.coverage.aggregate(
+            "AE",
+            group_by=("segment",),
+            count="accounts",
+            counts=icp_fit | {f"tier:{t}": Cond("tier", "eq", t) for t in TIERS},
+            sums={"tam": "potential"},
         )
-        .where(territory.is_not(None))
-        .group_by(territory, seg)
-    )
-    async with ctx.engine.connect() as conn:
-        segments = (await conn.execute(stmt)).mappings().all()
-        territory_rows = (await conn.execute(by_territory)).mappings().all()
-        _, territory_names = await names(conn, p.tenant_id, [], {x["territory_id"] for x in territory_rows})
-        avg_deal = await average_won_deal(conn, p.tenant_id)
-        rates = await tenant_win_rates(conn, p.tenant_id, f.settings)
+        territory_rows = await uow.coverage.aggregate(
+            "AE",
+            where=[Cond("territory_id", "not_null")],
+            group_by=("territory_id", "segment"),
+            count="accounts",
+            counts=icp_fit,
+            sums={"tam": "potential"},
+        )
+        territory_names = await uow.coverage.territory_names({x["territory_id"] for x in territory_rows})
+        avg_deal = await uow.equity.average_won_deal()
+        rates = await tenant_win_rates(uow, f.settings)
     out_segments = []
     for x in sorted(segments, key=lambda x: (x["segment"] is None, x["segment"] or "")):
         key = Segment(x["segment"]) if x["segment"] else None
@@ -425,7 +314,7 @@ async def territory_plan(ctx: AppContext, p: Principal) -> dict[str, Any]:
                 "segment": x["segment"],
                 "accounts": int(x["accounts"]),
                 "icp_fit_accounts": int(x["icp_fit"] or 0),
-                "tiers": {str(t): int(x[f"tier:{t}"] or 0) for t in (1, 2, 3)},
+                "tiers": {str(t): int(x[f"tier:{t}"] or 0) for t in TIERS},
                 "tam": float(x["tam"]),
                 "average_deal_size": deal,
                 "win_rate": win.rate if win else f.settings.win_rates.default_win_rate,
@@ -467,8 +356,7 @@ async def territory_plan(ctx: AppContext, p: Principal) -> dict[str, Any]:
             },
             "segments": out_segments,
             "territories": out_territories,
-            "note": "TAP = ICP-fit accounts x average won deal x win rate (seed 001); TAM is the sum of "
-            "potential, shown beside it and never used for balancing; TAP is null without won deals",
+            "note": TAP_NOTE,
         },
         "coverage_model": {
             "tier_touches_per_quarter": {

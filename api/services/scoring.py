@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import itertools
 import logging
@@ -17,14 +18,10 @@ from api.services.common import found
 from api.services.context import AppContext, Principal, tenant_settings, versioned_settings
 from domain.defaults import TenantSettings
 from domain.errors import NotFound
-from domain.model import (
-    OpportunityStatus,
-    Scope,
-    Segment,
-)
-from domain.scoring import FACTORS, account_potential, score_account, win_rates
+from domain.model import OpportunityStatus, Scope, Segment
+from domain.scoring import FACTORS, WinRate, account_potential, score_account, win_rates
 from domain.tiering import absolute, boundaries_at, matrix_cell, tier_of, tier_positions
-from persistence import scoring as store
+from persistence.repositories import SqlUnitOfWork
 
 
 class FactorRead(BaseModel):
@@ -85,9 +82,9 @@ def _segment(value: str | None) -> Segment | None:
     return Segment(value) if value else None
 
 
-async def tenant_win_rates(conn: Any, tenant_id: UUID, settings: TenantSettings) -> dict[Any, Any]:
+async def tenant_win_rates(uow: SqlUnitOfWork, settings: TenantSettings) -> dict[Segment | None, WinRate]:
     """Win rate per segment from the tenant's closed opportunities (the default where there are too few)."""
-    counts = await store.closed_opportunity_counts(conn, tenant_id)
+    counts = await uow.scoring.closed_opportunity_counts()
     closed = itertools.chain.from_iterable(
         itertools.repeat((_segment(segment), OpportunityStatus(status)), n) for segment, status, n in counts
     )
@@ -104,19 +101,18 @@ async def run_scoring(ctx: AppContext, p: Principal) -> dict[str, Any]:
     started = time.perf_counter()
     async with ctx.uow(p.tenant_id) as uow:
         settings, version = await versioned_settings(uow)
-    now = ctx.clock.now()
-    async with ctx.engine.begin() as conn:
-        rates = await tenant_win_rates(conn, p.tenant_id, settings)
-        await store.clear_scores(conn, p.tenant_id)
+        now = ctx.clock.now()
+        rates = await tenant_win_rates(uow, settings)
+        await uow.scoring.clear_scores()
         # where tiers 1 and 2 end: the database ranks the potentials (the same arithmetic as the domain's),
         # so only the two accounts at the boundaries come here
         bounds = absolute(settings.tiers)
         if bounds is None:
             by_segment = {(s.value if s else None): r.rate for s, r in rates.items()}
-            n1, n12 = tier_positions(await store.count_live(conn, p.tenant_id), settings.tiers)
+            n1, n12 = tier_positions(await uow.scoring.count_live(), settings.tiers)
             bounds = boundaries_at(
-                await store.at_potential_rank(conn, p.tenant_id, by_segment, n1),
-                await store.at_potential_rank(conn, p.tenant_id, by_segment, n12),
+                await uow.scoring.at_potential_rank(by_segment, n1),
+                await uow.scoring.at_potential_rank(by_segment, n12),
             )
         scored, icp_fit, tier_counts = 0, 0, {1: 0, 2: 0, 3: 0}
         # pass 2: score every account and write it with its final tier. Reads use a second connection,
@@ -126,13 +122,13 @@ async def run_scoring(ctx: AppContext, p: Principal) -> dict[str, Any]:
 
         async def write_chunks() -> None:
             while (rows := await queue.get()) is not None:
-                await store.write_scores(conn, rows)
+                await uow.scoring.write_scores(rows)
 
         writer = asyncio.create_task(write_chunks())
         icp_min = settings.scoring_bands.icp_fit_min_score
         try:
-            async with ctx.engine.connect() as reader:
-                async for chunk in store.accounts_in_chunks(reader, p.tenant_id, CHUNK):
+            async with contextlib.aclosing(uow.scoring.accounts_in_chunks(CHUNK)) as chunks:
+                async for chunk in chunks:
                     rows = []
                     scored += len(chunk)
                     for account in chunk:
@@ -162,6 +158,7 @@ async def run_scoring(ctx: AppContext, p: Principal) -> dict[str, Any]:
             await writer  # the last chunk is in; a write error surfaces here
         finally:
             writer.cancel()
+        await uow.commit()
     return {
         "scored": scored,
         "settings_version": version,
@@ -204,8 +201,7 @@ async def get_score(ctx: AppContext, p: Principal, account_id: UUID) -> dict[str
     async with ctx.uow(p.tenant_id) as uow:
         account = found(await uow.accounts.get(account_id), "account", account_id)
         settings = await tenant_settings(uow)
-    async with ctx.engine.connect() as conn:
-        row = (await store.read_scores(conn, p.tenant_id, [account_id])).get(account_id)
+        row = (await uow.scoring.read_scores([account_id])).get(account_id)
     if row is None:
         raise NotFound("the account has no score yet: run POST /v1/scoring/run", code="not_scored")
     return explain(row, account.current_arr, settings)
@@ -260,5 +256,5 @@ async def explain_many(ctx: AppContext, p: Principal, accounts: list[Any]) -> li
     p.require(Scope.READ)
     async with ctx.uow(p.tenant_id) as uow:
         settings = await tenant_settings(uow)
-        rows = await store.read_scores(await uow.session.connection(), p.tenant_id, [a.id for a in accounts])
+        rows = await uow.scoring.read_scores([a.id for a in accounts])
     return [None if a.id not in rows else explain(rows[a.id], a.current_arr, settings) for a in accounts]
