@@ -17,7 +17,7 @@ from api.services.context import Forbidden, Unauthorized
 from api.services.health import NotReady
 from api.services.imports import InvalidFile
 from api.services.pagination import InvalidPageToken
-from domain.errors import Conflict, DomainError, NotFound, RuleViolation, Unavailable, ValidationFailed
+from domain.errors import Code, Conflict, DomainError, NotFound, RuleViolation, Unavailable, ValidationFailed
 from persistence.db import is_unavailable
 
 log = logging.getLogger("territory")
@@ -29,15 +29,15 @@ PROBLEM_JSON = "application/problem+json"
 class BadRequest(DomainError):
     """Malformed input that is not a field problem: bad JSON, bad CSV, a wrong content type."""
 
-    code = "bad_request"
+    code = Code.BAD_REQUEST
 
 
 class PayloadTooLarge(DomainError):
-    code = "payload_too_large"
+    code = Code.PAYLOAD_TOO_LARGE
 
 
 class UnsupportedMediaType(DomainError):
-    code = "unsupported_media_type"
+    code = Code.UNSUPPORTED_MEDIA_TYPE
 
 
 # error class -> (HTTP status, title). The code comes from the error itself (a stable string).
@@ -106,7 +106,7 @@ def field_errors_from_pydantic(errors: list[dict[str, Any]]) -> list[dict[str, A
     for err in errors:
         loc = [str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path", "header")]
         kind = err.get("type", "invalid")
-        code = {"extra_forbidden": "unknown_field", "missing": "required"}.get(kind, kind)
+        code = {"extra_forbidden": Code.UNKNOWN_FIELD, "missing": Code.REQUIRED}.get(kind, kind)
         message = err.get("msg", "invalid value")
         if kind == "extra_forbidden":
             message = "unknown or read-only field"
@@ -139,8 +139,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:
-        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
-            exc.status_code, "http_error"
+        code = {404: Code.NOT_FOUND, 405: Code.METHOD_NOT_ALLOWED, 401: Code.UNAUTHORIZED}.get(
+            exc.status_code, Code.HTTP_ERROR
         )
         return problem(exc.status_code, str(exc.detail), str(exc.detail), code)
 

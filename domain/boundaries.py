@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain.criteria import Cond, Pred, all_of, evaluate
-from domain.errors import FieldError, ValidationFailed
+from domain.errors import Code, FieldError, ValidationFailed
 
 # field -> kind; the operators each kind allows
 FIELDS: dict[str, str] = {
@@ -69,41 +69,47 @@ def parse_boundary(data: Mapping[str, Any] | None, path: str = "boundary") -> Bo
     data = data or {}
     errors: list[FieldError] = []
     if not isinstance(data, Mapping):
-        raise ValidationFailed("invalid boundary", [FieldError(path, "invalid_type", "expected an object")])
+        raise ValidationFailed(
+            "invalid boundary", [FieldError(path, Code.INVALID_TYPE, "expected an object")]
+        )
     for key in data:
         if key not in ("rules", "named_accounts"):
             errors.append(
-                FieldError(f"{path}.{key}", "unknown_field", "a boundary has rules and named_accounts")
+                FieldError(f"{path}.{key}", Code.UNKNOWN_FIELD, "a boundary has rules and named_accounts")
             )
     rules = data.get("rules") or []
     named = data.get("named_accounts") or []
     if not isinstance(rules, list):
-        errors.append(FieldError(f"{path}.rules", "invalid_type", "expected a list of rules"))
+        errors.append(FieldError(f"{path}.rules", Code.INVALID_TYPE, "expected a list of rules"))
         rules = []
     if not isinstance(named, list) or not all(isinstance(n, str) and n for n in named):
-        errors.append(FieldError(f"{path}.named_accounts", "invalid_type", "expected a list of external ids"))
+        errors.append(
+            FieldError(f"{path}.named_accounts", Code.INVALID_TYPE, "expected a list of external ids")
+        )
         named = []
     conds: list[Cond] = []
     for i, rule in enumerate(rules):
         at = f"{path}.rules[{i}]"
         if not isinstance(rule, Mapping) or set(rule) != {"field", "op", "value"}:
-            errors.append(FieldError(at, "invalid_rule", "a rule is {field, op, value}"))
+            errors.append(FieldError(at, Code.INVALID_RULE, "a rule is {field, op, value}"))
             continue
         kind = FIELDS.get(rule["field"])
         if kind is None:
-            errors.append(FieldError(f"{at}.field", "unknown_field", f"one of: {', '.join(sorted(FIELDS))}"))
+            errors.append(
+                FieldError(f"{at}.field", Code.UNKNOWN_FIELD, f"one of: {', '.join(sorted(FIELDS))}")
+            )
             continue
         if rule["op"] not in OPERATORS[kind]:
             allowed = ", ".join(sorted(OPERATORS[kind]))
-            errors.append(FieldError(f"{at}.op", "bad_operator", f"{rule['field']} takes: {allowed}"))
+            errors.append(FieldError(f"{at}.op", Code.BAD_OPERATOR, f"{rule['field']} takes: {allowed}"))
             continue
         problem = _value_problem(kind, rule["op"], rule["value"])
         if problem:
-            errors.append(FieldError(f"{at}.value", "invalid_value", problem))
+            errors.append(FieldError(f"{at}.value", Code.INVALID_VALUE, problem))
             continue
         conds.extend(_conditions(rule))
     if errors:
-        raise ValidationFailed("the boundary is not valid", errors, code="invalid_boundary")
+        raise ValidationFailed("the boundary is not valid", errors, code=Code.INVALID_BOUNDARY)
     return Boundary(all_of(*conds) if conds else None, frozenset(named))
 
 

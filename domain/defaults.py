@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.errors import FieldError, ValidationFailed
+from domain.errors import Code, FieldError, ValidationFailed
 from domain.model import ActivityKind
 
 
@@ -235,19 +235,19 @@ def apply_overrides(overrides: dict[str, Any] | None, base: TenantSettings = DEF
     for section_name, values in overrides.items():
         if section_name not in {f.name for f in dataclasses.fields(base)}:
             errors.append(
-                FieldError(section_name, "unknown_field", f"unknown settings section {section_name!r}")
+                FieldError(section_name, Code.UNKNOWN_FIELD, f"unknown settings section {section_name!r}")
             )
             continue
         section = getattr(base, section_name)
         if not isinstance(values, dict):
-            errors.append(FieldError(section_name, "invalid_type", "expected an object"))
+            errors.append(FieldError(section_name, Code.INVALID_TYPE, "expected an object"))
             continue
         known = {f.name: f for f in dataclasses.fields(section)}
         changes: dict[str, Any] = {}
         for key, value in values.items():
             if key not in known:
                 errors.append(
-                    FieldError(f"{section_name}.{key}", "unknown_field", f"unknown setting {key!r}")
+                    FieldError(f"{section_name}.{key}", Code.UNKNOWN_FIELD, f"unknown setting {key!r}")
                 )
                 continue
             current = getattr(section, key)
@@ -255,7 +255,7 @@ def apply_overrides(overrides: dict[str, Any] | None, base: TenantSettings = DEF
                 value = tuple(value)
             if not _same_kind(current, value):
                 expected = "a list" if isinstance(current, tuple) else type(current).__name__
-                errors.append(FieldError(f"{section_name}.{key}", "invalid_type", f"expected {expected}"))
+                errors.append(FieldError(f"{section_name}.{key}", Code.INVALID_TYPE, f"expected {expected}"))
                 continue
             changes[key] = value
         sections[section_name] = dataclasses.replace(section, **changes)
@@ -329,4 +329,4 @@ def check_settings(settings: TenantSettings) -> None:
         if not value > 0:
             bad(path, "out_of_range", "must be positive")
     if errors:
-        raise ValidationFailed("the settings break rules", errors, code="invalid_settings")
+        raise ValidationFailed("the settings break rules", errors, code=Code.INVALID_SETTINGS)

@@ -3,6 +3,71 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Code(StrEnum):
+    """Every error code the engine answers, in one place: a problem's `code` and a field error's `code` are
+    stable strings a client may switch on (docs/errors.md lists what each means)."""
+
+    ACTIVE_PLAN_EXISTS = "active_plan_exists"
+    ASSIGNMENT_ENDED = "assignment_ended"
+    BAD_OPERATOR = "bad_operator"
+    BAD_RANGE = "bad_range"
+    BAD_REQUEST = "bad_request"
+    BEFORE_START = "before_start"
+    CONFLICT = "conflict"
+    DATABASE_UNAVAILABLE = "database_unavailable"
+    DOMAIN_ERROR = "domain_error"
+    DUPLICATE_COLUMN = "duplicate_column"
+    DUPLICATE_EXTERNAL_ID = "duplicate_external_id"
+    DUPLICATE_IN_FILE = "duplicate_in_file"
+    DUPLICATE_NAME = "duplicate_name"
+    END_BEFORE_START = "end_before_start"
+    FORBIDDEN = "forbidden"
+    HTTP_ERROR = "http_error"
+    IMPORT_FAILED = "import_failed"
+    INTERNAL_ERROR = "internal_error"
+    INVALID_BOUNDARY = "invalid_boundary"
+    INVALID_CHOICE = "invalid_choice"
+    INVALID_CSV = "invalid_csv"
+    INVALID_FILE = "invalid_file"
+    INVALID_PAGE_TOKEN = "invalid_page_token"
+    INVALID_ROW = "invalid_row"
+    INVALID_RULE = "invalid_rule"
+    INVALID_SETTINGS = "invalid_settings"
+    INVALID_TYPE = "invalid_type"
+    INVALID_URL = "invalid_url"
+    INVALID_VALUE = "invalid_value"
+    MALFORMED_JSON = "malformed_json"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    MISSING_COLUMN = "missing_column"
+    NO_ACTIVE_PLAN = "no_active_plan"
+    NOT_FOUND = "not_found"
+    NOT_READY = "not_ready"
+    NOT_SCORED = "not_scored"
+    NULL_NOT_ALLOWED = "null_not_allowed"
+    OPERATION_FINISHED = "operation_finished"
+    OPERATION_LOST = "operation_lost"
+    OTHER_PLAN = "other_plan"
+    OUT_OF_RANGE = "out_of_range"
+    OWNER_EXISTS = "owner_exists"
+    PARENT_CYCLE = "parent_cycle"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    PLAN_ARCHIVED = "plan_archived"
+    PLAN_NOT_DRAFT = "plan_not_draft"
+    REP_DEPARTED = "rep_departed"
+    REPLAY_RUNNING = "replay_running"
+    REQUIRED = "required"
+    RULE_VIOLATION = "rule_violation"
+    TERRITORY_NOT_EMPTY = "territory_not_empty"
+    TOO_MANY_VALUES = "too_many_values"
+    UNAUTHORIZED = "unauthorized"
+    UNKNOWN_FIELD = "unknown_field"
+    UNKNOWN_KIND = "unknown_kind"
+    UNKNOWN_REFERENCE = "unknown_reference"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    VALIDATION_FAILED = "validation_failed"
 
 
 @dataclass(frozen=True)
@@ -20,7 +85,7 @@ class FieldError:
 
 
 class DomainError(Exception):
-    code = "domain_error"
+    code: str = Code.DOMAIN_ERROR
 
     def __init__(self, detail: str, errors: list[FieldError] | None = None, code: str | None = None):
         super().__init__(detail)
@@ -31,24 +96,24 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError):
-    code = "not_found"
+    code = Code.NOT_FOUND
 
 
 class Conflict(DomainError):
-    code = "conflict"
+    code = Code.CONFLICT
 
 
 class ValidationFailed(DomainError):
-    code = "validation_failed"
+    code = Code.VALIDATION_FAILED
 
 
 class RuleViolation(DomainError):
     """A domain rule refuses the change (a parent cycle, a second active plan, ...)."""
 
-    code = "rule_violation"
+    code = Code.RULE_VIOLATION
 
 
 class Unavailable(DomainError):
     """A dependency (the database) cannot be reached; retry later. Nothing was changed."""
 
-    code = "database_unavailable"
+    code = Code.DATABASE_UNAVAILABLE

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from domain.errors import FieldError
+from domain.errors import Code, FieldError
 from domain.model import (
     ActivityDirection,
     ActivityKind,
@@ -253,14 +253,14 @@ class ParseResult:
 def check_header(header: Sequence[str], columns: Sequence[Column]) -> list[FieldError]:
     names = {c.name for c in columns}
     errors = [
-        FieldError(h, "unknown_field", f"unknown column {h!r}", row=0) for h in header if h not in names
+        FieldError(h, Code.UNKNOWN_FIELD, f"unknown column {h!r}", row=0) for h in header if h not in names
     ]
     for dup in {h for h in header if header.count(h) > 1}:
-        errors.append(FieldError(dup, "duplicate_column", f"column {dup!r} appears twice", row=0))
+        errors.append(FieldError(dup, Code.DUPLICATE_COLUMN, f"column {dup!r} appears twice", row=0))
     for col in columns:
         if col.required and col.name not in header:
             errors.append(
-                FieldError(col.name, "missing_column", f"required column {col.name!r} is missing", row=0)
+                FieldError(col.name, Code.MISSING_COLUMN, f"required column {col.name!r} is missing", row=0)
             )
     return errors
 
@@ -275,7 +275,7 @@ def parse_rows(
     seen: dict[str, int] = {}
     for index, record in enumerate(records, start=1):
         if not isinstance(record, Mapping):
-            result.errors.append(FieldError("", "invalid_row", "each row must be an object", row=index))
+            result.errors.append(FieldError("", Code.INVALID_ROW, "each row must be an object", row=index))
             continue
         values: dict[str, Any] = {}
         row_errors: list[FieldError] = []
@@ -285,14 +285,16 @@ def parse_rows(
                 row_errors.append(
                     FieldError(
                         "",
-                        "too_many_values",
+                        Code.TOO_MANY_VALUES,
                         "the row has more values than the header has columns",
                         row=index,
                     )
                 )
                 continue
             if spec is None:
-                row_errors.append(FieldError(str(key), "unknown_field", f"unknown field {key!r}", row=index))
+                row_errors.append(
+                    FieldError(str(key), Code.UNKNOWN_FIELD, f"unknown field {key!r}", row=index)
+                )
                 continue
             if raw is None or (empty_is_null and raw == ""):
                 values[key] = spec[0].default
@@ -303,12 +305,12 @@ def parse_rows(
                 row_errors.append(FieldError(key, bad.code, bad.message, row=index))
         for col in required:
             if values.get(col.name) in (None, "") and not any(e.field == col.name for e in row_errors):
-                row_errors.append(FieldError(col.name, "required", f"{col.name} is required", row=index))
+                row_errors.append(FieldError(col.name, Code.REQUIRED, f"{col.name} is required", row=index))
         ext = values.get("external_id")
         if ext:
             if ext in seen:
                 row_errors.append(
-                    FieldError("external_id", "duplicate_in_file", f"also on row {seen[ext]}", row=index)
+                    FieldError("external_id", Code.DUPLICATE_IN_FILE, f"also on row {seen[ext]}", row=index)
                 )
             else:
                 seen[ext] = index
@@ -327,7 +329,10 @@ def check_references(
     """Rows whose reference (account_external_id, rep_external_id) names nothing known."""
     return [
         FieldError(
-            field_name, "unknown_reference", f"no {what} with external id {r.values[field_name]!r}", row=r.row
+            field_name,
+            Code.UNKNOWN_REFERENCE,
+            f"no {what} with external id {r.values[field_name]!r}",
+            row=r.row,
         )
         for r in rows
         if r.values.get(field_name) and r.values[field_name] not in known
@@ -347,7 +352,9 @@ def check_parent_references(
             parent = r.values["parent_external_id"] or None
             if parent is not None and parent not in in_file and parent not in existing_parents:
                 errors.append(
-                    FieldError("parent_external_id", "unknown_reference", f"no account {parent!r}", row=r.row)
+                    FieldError(
+                        "parent_external_id", Code.UNKNOWN_REFERENCE, f"no account {parent!r}", row=r.row
+                    )
                 )
                 parent = None
             parents[ext] = parent
@@ -359,7 +366,7 @@ def check_parent_references(
             if ext in in_file:
                 errors.append(
                     FieldError(
-                        "parent_external_id", "parent_cycle", f"parent cycle {chain}", row=in_file[ext].row
+                        "parent_external_id", Code.PARENT_CYCLE, f"parent cycle {chain}", row=in_file[ext].row
                     )
                 )
     return errors

@@ -9,7 +9,7 @@ from datetime import date
 from typing import TypeVar
 
 from domain.defaults import SegmentThresholds
-from domain.errors import FieldError, RuleViolation
+from domain.errors import Code, FieldError, RuleViolation
 from domain.model import Segment
 
 K = TypeVar("K", bound=Hashable)
@@ -42,8 +42,8 @@ def check_parent_change(account_id: K, new_parent_id: K | None, parents: Mapping
     if new_parent_id == account_id:
         raise RuleViolation(
             "an account cannot be its own parent",
-            [FieldError("parent_id", "parent_cycle", "an account cannot be its own parent")],
-            code="parent_cycle",
+            [FieldError("parent_id", Code.PARENT_CYCLE, "an account cannot be its own parent")],
+            code=Code.PARENT_CYCLE,
         )
     node: K | None = new_parent_id
     seen: set[K] = set()
@@ -51,8 +51,12 @@ def check_parent_change(account_id: K, new_parent_id: K | None, parents: Mapping
         if node == account_id:
             raise RuleViolation(
                 "the parent link would form a cycle",
-                [FieldError("parent_id", "parent_cycle", "the new parent is a descendant of this account")],
-                code="parent_cycle",
+                [
+                    FieldError(
+                        "parent_id", Code.PARENT_CYCLE, "the new parent is a descendant of this account"
+                    )
+                ],
+                code=Code.PARENT_CYCLE,
             )
         seen.add(node)
         node = parents.get(node)
@@ -62,8 +66,8 @@ def check_rep_dates(start: date | None, end: date | None) -> None:
     if start is not None and end is not None and end < start:
         raise RuleViolation(
             "a rep's end date cannot be before the start date",
-            [FieldError("end_date", "end_before_start", f"end date {end} is before start date {start}")],
-            code="end_before_start",
+            [FieldError("end_date", Code.END_BEFORE_START, f"end date {end} is before start date {start}")],
+            code=Code.END_BEFORE_START,
         )
 
 

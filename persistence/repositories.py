@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 
 from domain import model
 from domain.changes import Change
-from domain.errors import Conflict, FieldError
+from domain.errors import Code, Conflict, FieldError
 from persistence import changes as change_log
 from persistence.assigning import AssigningStore
 from persistence.bulk import ImportStore
@@ -165,28 +165,28 @@ def translate_integrity_error(exc: IntegrityError) -> Conflict:
     if "external_id" in text:
         return Conflict(
             "another record already has this external id",
-            [FieldError("external_id", "duplicate_external_id", "external id already in use")],
-            code="duplicate_external_id",
+            [FieldError("external_id", Code.DUPLICATE_EXTERNAL_ID, "external id already in use")],
+            code=Code.DUPLICATE_EXTERNAL_ID,
         )
     if "one_active" in text or "plans.tenant_id" in text:
         return Conflict(
             "a tenant has at most one active plan",
-            [FieldError("state", "active_plan_exists", "another plan is already active")],
-            code="active_plan_exists",
+            [FieldError("state", Code.ACTIVE_PLAN_EXISTS, "another plan is already active")],
+            code=Code.ACTIVE_PLAN_EXISTS,
         )
     if "one_current_owner" in text or "assignments.plan_id" in text:
         return Conflict(
             "the account already has an owner of record for this role in this plan",
-            [FieldError("role", "owner_exists", "an owner for this role already exists")],
-            code="owner_exists",
+            [FieldError("role", Code.OWNER_EXISTS, "an owner for this role already exists")],
+            code=Code.OWNER_EXISTS,
         )
     if "plan_id_name" in text or "territories.plan_id" in text:
         return Conflict(
             "a territory with this name already exists in the plan",
-            [FieldError("name", "duplicate_name", "name already in use in this plan")],
-            code="duplicate_name",
+            [FieldError("name", Code.DUPLICATE_NAME, "name already in use in this plan")],
+            code=Code.DUPLICATE_NAME,
         )
-    return Conflict("the change conflicts with stored data", code="conflict")
+    return Conflict("the change conflicts with stored data", code=Code.CONFLICT)
 
 
 class SqlAccountRepository(SqlRepository[model.Account]):

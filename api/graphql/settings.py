@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from api.graphql.common import Problem, attempt, call, result
 from api.services import settings as service
-from domain.errors import FieldError, ValidationFailed
+from domain.errors import Code, FieldError, ValidationFailed
 
 
 @strawberry.type(description="The tenant's settings: version, overrides and the effective values")
@@ -27,7 +27,7 @@ def _overrides(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
         raise ValidationFailed(
             "overrides must be an object of sections",
-            [FieldError("overrides", "invalid_type", 'expected {"section": {"setting": value}}')],
+            [FieldError("overrides", Code.INVALID_TYPE, 'expected {"section": {"setting": value}}')],
         )
     return value
 

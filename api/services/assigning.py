@@ -13,7 +13,7 @@ from api.services.common import found
 from api.services.context import AppContext, Principal
 from domain.boundaries import RuleTerritory, assign_by_rules, describe_boundary, parse_boundary
 from domain.defaults import MAX_LISTED_ACCOUNTS
-from domain.errors import Conflict, FieldError, ValidationFailed
+from domain.errors import Code, Conflict, FieldError, ValidationFailed
 from domain.model import AssignmentReason, PlanState, Role, Scope
 
 CHUNK = 10_000
@@ -32,7 +32,7 @@ async def assign_plan_by_rules(
     if plan.state != PlanState.DRAFT:
         raise Conflict(
             "rules assign accounts in a draft plan; copy the active plan into a draft, then activate it",
-            code="plan_not_draft",
+            code=Code.PLAN_NOT_DRAFT,
         )
     now = ctx.clock.now()
     counts = {"accounts": 0, "assigned": 0, "moved": 0, "unchanged": 0, "locked": 0}
@@ -51,7 +51,7 @@ async def assign_plan_by_rules(
                     FieldError(f"territories[{t.name}].{e.field}", e.code, e.message) for e in exc.errors
                 ]
         if errors:
-            raise ValidationFailed("a territory's boundary is not valid", errors, code="invalid_boundary")
+            raise ValidationFailed("a territory's boundary is not valid", errors, code=Code.INVALID_BOUNDARY)
         info = {t.id: t for t in rows}
         notes = {t.id: f"boundary of {t.name}: {describe_boundary(t.boundary)}" for t in rows}
         async for chunk in uow.assigning.accounts_for_rules(CHUNK):

@@ -13,7 +13,7 @@ from api.services.common import Input, Output, Page, found, in_order, referenced
 from api.services.context import AppContext, Principal, changes_from
 from api.services.pagination import fetch_page
 from domain.changes import Cause, owner_changes, owners_of
-from domain.errors import Conflict, FieldError, ValidationFailed
+from domain.errors import Code, Conflict, FieldError, ValidationFailed
 from domain.model import (
     Assignment,
     AssignmentReason,
@@ -118,8 +118,8 @@ class AssignByRulesRead(BaseModel):
 def _owner_exists(role: str) -> Conflict:
     return Conflict(
         "the account already has an owner of record for this role in this plan",
-        [FieldError("role", "owner_exists", f"an owner for role {role} already exists")],
-        code="owner_exists",
+        [FieldError("role", Code.OWNER_EXISTS, f"an owner for role {role} already exists")],
+        code=Code.OWNER_EXISTS,
     )
 
 
@@ -147,7 +147,7 @@ async def _check_territory(uow: UnitOfWork, territory_id: UUID | None, plan_id: 
     if territory is not None and territory.plan_id != plan_id:
         raise ValidationFailed(
             "the territory belongs to another plan",
-            [FieldError("territory_id", "other_plan", "the territory must be in the assignment's plan")],
+            [FieldError("territory_id", Code.OTHER_PLAN, "the territory must be in the assignment's plan")],
         )
 
 
@@ -159,7 +159,7 @@ async def create_assignment(ctx: AppContext, p: Principal, data: AssignmentCreat
         await referenced(uow.reps, data.rep_id, "rep_id", "rep")
         await _check_territory(uow, data.territory_id, data.plan_id)
         if plan.state == PlanState.ARCHIVED:
-            raise Conflict("an archived plan cannot change", code="plan_archived")
+            raise Conflict("an archived plan cannot change", code=Code.PLAN_ARCHIVED)
         if await uow.assignments.current_owner(data.plan_id, data.account_id, data.role) is not None:
             raise _owner_exists(data.role)
         now = ctx.clock.now()
@@ -186,10 +186,10 @@ async def update_assignment(
     async with ctx.uow(p.tenant_id) as uow:
         current = found(await uow.assignments.get(assignment_id), "assignment", assignment_id)
         if current.valid_to is not None:
-            raise Conflict("this assignment has ended; change the current one", code="assignment_ended")
+            raise Conflict("this assignment has ended; change the current one", code=Code.ASSIGNMENT_ENDED)
         plan = await uow.plans.get(current.plan_id)
         if plan.state == PlanState.ARCHIVED:
-            raise Conflict("an archived plan cannot change", code="plan_archived")
+            raise Conflict("an archived plan cannot change", code=Code.PLAN_ARCHIVED)
         await referenced(uow.reps, changes.get("rep_id"), "rep_id", "rep")
         if "territory_id" in changes:
             await _check_territory(uow, changes["territory_id"], current.plan_id)

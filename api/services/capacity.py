@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from api.services.context import AppContext, Principal, tenant_settings
 from domain.capacity import capacity_plan, headcount_plan
-from domain.errors import FieldError, ValidationFailed
+from domain.errors import Code, FieldError, ValidationFailed
 from domain.model import (
     Scope,
 )
@@ -68,7 +68,7 @@ async def capacity_report(
         if not quota_per_rep:
             raise ValidationFailed(
                 "headcount needs a quota per rep",
-                [FieldError("quota_per_rep", "required", "give quota_per_rep with target_revenue")],
+                [FieldError("quota_per_rep", Code.REQUIRED, "give quota_per_rep with target_revenue")],
             )
         answer["headcount"] = dataclasses.asdict(
             headcount_plan(target_revenue, quota_per_rep, reps, settings.capacity)

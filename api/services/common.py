@@ -10,7 +10,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from domain.errors import Conflict, FieldError, NotFound, ValidationFailed
+from domain.errors import Code, Conflict, FieldError, NotFound, ValidationFailed
 from domain.model import Scope
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ async def referenced(repo: Any, entity_id: UUID | None, field: str, what: str) -
     if entity is None:
         raise ValidationFailed(
             f"{field} does not name a {what}",
-            [FieldError(field, "unknown_reference", f"no {what} {entity_id}")],
+            [FieldError(field, Code.UNKNOWN_REFERENCE, f"no {what} {entity_id}")],
         )
     return entity
 
@@ -136,8 +136,8 @@ async def referenced(repo: Any, entity_id: UUID | None, field: str, what: str) -
 def duplicate_external_id(what: str, external_id: str) -> Conflict:
     return Conflict(
         f"another {what} already has external id {external_id!r}",
-        [FieldError("external_id", "duplicate_external_id", "external id already in use")],
-        code="duplicate_external_id",
+        [FieldError("external_id", Code.DUPLICATE_EXTERNAL_ID, "external id already in use")],
+        code=Code.DUPLICATE_EXTERNAL_ID,
     )
 
 

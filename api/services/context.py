@@ -14,7 +14,7 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from domain.defaults import TenantSettings, apply_overrides
-from domain.errors import DomainError, FieldError, Unavailable, ValidationFailed
+from domain.errors import Code, DomainError, FieldError, Unavailable, ValidationFailed
 from domain.model import Scope
 from persistence.changes import ACTOR
 from persistence.db import Engine, SessionFactory
@@ -34,11 +34,11 @@ class Principal:
 
 
 class Unauthorized(DomainError):
-    code = "unauthorized"
+    code = Code.UNAUTHORIZED
 
 
 class Forbidden(DomainError):
-    code = "forbidden"
+    code = Code.FORBIDDEN
 
 
 async def authenticate_header(
@@ -104,7 +104,7 @@ def changes_from(update: BaseModel, create_model: type[BaseModel]) -> dict[str, 
     for name, value in changes.items():
         info = create_model.model_fields.get(name)
         if value is None and info is not None and type(None) not in typing.get_args(info.annotation):
-            errors.append(FieldError(name, "null_not_allowed", f"{name} cannot be null"))
+            errors.append(FieldError(name, Code.NULL_NOT_ALLOWED, f"{name} cannot be null"))
     if errors:
         raise ValidationFailed("invalid fields", errors)
     return changes

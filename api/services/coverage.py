@@ -33,7 +33,7 @@ from domain.coverage import (
 )
 from domain.criteria import Cond, Not, Pred, all_of, evaluate
 from domain.defaults import TenantSettings
-from domain.errors import FieldError, ValidationFailed
+from domain.errors import Code, FieldError, ValidationFailed
 from domain.metrics import rate
 from domain.model import Scope
 from persistence.coverage import RepLabel
@@ -352,14 +352,15 @@ async def coverage_accounts(
         if reason is not None:
             if reason not in rules:
                 raise ValidationFailed(
-                    "unknown reason", [FieldError("reason", "invalid_choice", f"one of: {', '.join(rules)}")]
+                    "unknown reason",
+                    [FieldError("reason", Code.INVALID_CHOICE, f"one of: {', '.join(rules)}")],
                 )
             preds.append(Not(rules[reason].holds))
         if list_name is not None:
             if list_name not in lists:
                 raise ValidationFailed(
                     "unknown review list",
-                    [FieldError("list", "invalid_choice", f"one of: {', '.join(lists)}")],
+                    [FieldError("list", Code.INVALID_CHOICE, f"one of: {', '.join(lists)}")],
                 )
             preds.append(lists[list_name].holds)
         if after is not None:

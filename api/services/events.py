@@ -23,7 +23,7 @@ from domain import events as ev
 from domain.defaults import (
     WEBHOOK_SECRET_OVERLAP_HOURS,
 )
-from domain.errors import Conflict, FieldError, NotFound, ValidationFailed
+from domain.errors import Code, Conflict, FieldError, NotFound, ValidationFailed
 from domain.model import Scope
 
 MAX_SEQ = 2**63 - 1  # seqs are 64-bit (change_log.seq)
@@ -158,7 +158,11 @@ def _check_types(types: list[str] | None, field: str = "types") -> list[str]:
     if unknown:
         raise ValidationFailed(
             "unknown event types",
-            [FieldError(field, "invalid_choice", f"one of {', '.join(ev.TYPES)}; not {', '.join(unknown)}")],
+            [
+                FieldError(
+                    field, Code.INVALID_CHOICE, f"one of {', '.join(ev.TYPES)}; not {', '.join(unknown)}"
+                )
+            ],
         )
     return list(dict.fromkeys(types or []))
 
@@ -208,7 +212,7 @@ def _check_url(url: str) -> str:
         valid = False
     if not valid:
         raise ValidationFailed(
-            "the url is not valid", [FieldError("url", "invalid_url", "an http:// or https:// URL")]
+            "the url is not valid", [FieldError("url", Code.INVALID_URL, "an http:// or https:// URL")]
         )
     return url
 
@@ -297,7 +301,7 @@ async def update_endpoint(
     values = dict(changes)
     if "enabled" in values and values["enabled"] is None:
         raise ValidationFailed(
-            "invalid fields", [FieldError("enabled", "null_not_allowed", "enabled cannot be null")]
+            "invalid fields", [FieldError("enabled", Code.NULL_NOT_ALLOWED, "enabled cannot be null")]
         )
     if "url" in values:
         _check_url(values["url"])
@@ -347,12 +351,13 @@ async def replay(
     to_seq = from_seq if to_seq is None else to_seq
     if from_seq < 1 or to_seq < from_seq:
         raise ValidationFailed(
-            "the range is empty", [FieldError("to_seq", "bad_range", "from_seq >= 1 and to_seq >= from_seq")]
+            "the range is empty",
+            [FieldError("to_seq", Code.BAD_RANGE, "from_seq >= 1 and to_seq >= from_seq")],
         )
     async with ctx.uow(p.tenant_id) as uow:
         row = await _endpoint(uow, endpoint_id)
         if row.replay_from is not None:
-            raise Conflict("a replay of this endpoint is still running", code="replay_running")
+            raise Conflict("a replay of this endpoint is still running", code=Code.REPLAY_RUNNING)
         head = await uow.events.head()
         await uow.events.update_endpoint(
             endpoint_id,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from api.services.context import AppContext
-from domain.errors import DomainError
+from domain.errors import Code, DomainError
 from persistence.db import migration_state
 
 
 class NotReady(DomainError):
-    code = "not_ready"
+    code = Code.NOT_READY
 
 
 @dataclass(frozen=True)

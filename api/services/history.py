@@ -13,7 +13,7 @@ from api.services.common import Page, found
 from api.services.context import AppContext, Principal, versioned_settings
 from api.services.pagination import check_page_size
 from domain.equity import movement
-from domain.errors import FieldError, ValidationFailed
+from domain.errors import Code, FieldError, ValidationFailed
 from domain.model import Scope
 
 
@@ -70,10 +70,10 @@ async def account_history(
                 "the page token is not valid",
                 [
                     FieldError(
-                        "page_token", "invalid_page_token", "use a next_page_token from a previous page"
+                        "page_token", Code.INVALID_PAGE_TOKEN, "use a next_page_token from a previous page"
                     )
                 ],
-                code="invalid_page_token",
+                code=Code.INVALID_PAGE_TOKEN,
             )
         before = int(page_token)
     async with ctx.uow(p.tenant_id) as uow:
@@ -92,7 +92,7 @@ async def movement_report(
     since = since or until - timedelta(days=91.25)
     if since >= until:
         raise ValidationFailed(
-            "empty window", [FieldError("since", "bad_range", "since must be before until")]
+            "empty window", [FieldError("since", Code.BAD_RANGE, "since must be before until")]
         )
     async with ctx.uow(p.tenant_id) as uow:
         settings, version = await versioned_settings(uow)

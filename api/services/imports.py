@@ -19,7 +19,7 @@ from api.services.context import AppContext, Principal
 from domain import importing as im
 from domain.changes import Change, ChangeKind, account_change, rep_change, shows_differently
 from domain.defaults import apply_overrides
-from domain.errors import DomainError, FieldError, RuleViolation, ValidationFailed
+from domain.errors import Code, DomainError, FieldError, RuleViolation, ValidationFailed
 from domain.model import (
     Scope,
 )
@@ -96,23 +96,23 @@ class ImportMode(enum.StrEnum):
 
 
 class InvalidFile(DomainError):
-    code = "invalid_file"
+    code = Code.INVALID_FILE
 
 
 def records_from_csv(body: bytes) -> tuple[list[str], Iterable[dict[str, Any]]]:
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidFile(f"the CSV is not UTF-8 (byte {exc.start})", code="invalid_csv")
+        raise InvalidFile(f"the CSV is not UTF-8 (byte {exc.start})", code=Code.INVALID_CSV)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)
         if not header:
-            raise InvalidFile("the CSV is empty: a header row is required", code="invalid_csv")
+            raise InvalidFile("the CSV is empty: a header row is required", code=Code.INVALID_CSV)
         header = [h.strip() for h in header]
         rows = list(reader)
     except csv.Error as exc:
-        raise InvalidFile(f"the CSV cannot be read: {exc}", code="invalid_csv")
+        raise InvalidFile(f"the CSV cannot be read: {exc}", code=Code.INVALID_CSV)
     width = len(header)
 
     def records() -> Iterable[dict[str, Any]]:
@@ -129,9 +129,9 @@ def records_from_json(body: bytes) -> list[Any]:
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise InvalidFile(f"the body is not valid JSON: {exc}", code="malformed_json")
+        raise InvalidFile(f"the body is not valid JSON: {exc}", code=Code.MALFORMED_JSON)
     if not isinstance(data, list):
-        raise InvalidFile("the body must be a JSON array of rows", code="malformed_json")
+        raise InvalidFile("the body must be a JSON array of rows", code=Code.MALFORMED_JSON)
     return data
 
 
@@ -195,7 +195,7 @@ async def import_records(
     header_errors = im.check_header(header, columns) if header is not None else []
     if header_errors:
         raise ValidationFailed(
-            "the CSV header is not valid; nothing was written", header_errors, code="import_failed"
+            "the CSV header is not valid; nothing was written", header_errors, code=Code.IMPORT_FAILED
         )
     parsed = im.parse_rows(records, columns, empty_is_null=header is not None)
     names = [c.name for c in columns]
@@ -228,7 +228,7 @@ async def import_records(
             raise ValidationFailed(
                 f"{len({e.row for e in errors})} row(s) have errors; nothing was written",
                 errors,
-                code="import_failed",
+                code=Code.IMPORT_FAILED,
             )
         plan = im.plan_upserts(rows, existing)
         if kind == "accounts":  # a soft-deleted account named again comes back, with every field sent

@@ -16,7 +16,7 @@ from api.services.pagination import check_page_size, decode_cursor, encode_curso
 from api.services.rebalancing import RebalanceProposalRead
 from api.services.runner import UNFINISHED
 from api.services.runner import present as _present
-from domain.errors import Conflict, NotFound
+from domain.errors import Code, Conflict, NotFound
 from domain.model import (
     Scope,
 )
@@ -74,7 +74,7 @@ async def cancel_operation(ctx: AppContext, p: Principal, op_id: UUID) -> dict[s
         flagged = current["state"] in UNFINISHED and await uow.operations.request_cancel(op_id, UNFINISHED)
         await uow.commit()
     if not flagged:
-        raise Conflict(f"the operation has already {current['state']}", code="operation_finished")
+        raise Conflict(f"the operation has already {current['state']}", code=Code.OPERATION_FINISHED)
     reporter = ctx.operations.reporters.get(op_id) if ctx.operations else None
     if reporter is not None:
         reporter.stop.set()  # this worker runs it: no need to wait for the heartbeat

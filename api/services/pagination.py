@@ -14,13 +14,13 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from domain.defaults import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from domain.errors import DomainError, FieldError
+from domain.errors import Code, DomainError, FieldError
 
 T = TypeVar("T")
 
 
 class InvalidPageToken(DomainError):
-    code = "invalid_page_token"
+    code = Code.INVALID_PAGE_TOKEN
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def decode_cursor(token: str | None, parse: Callable[[dict[str, Any]], T]) -> T 
             "the page token is not valid",
             [
                 FieldError(
-                    names.token, "invalid_page_token", f"use a {names.token_source} from a previous page"
+                    names.token, Code.INVALID_PAGE_TOKEN, f"use a {names.token_source} from a previous page"
                 )
             ],
         )
@@ -91,7 +91,7 @@ def check_page_size(page_size: int | None, field: str | None = None) -> int:
         name = field or _ARGUMENTS.get().size
         raise ValidationFailed(
             "invalid page size",
-            [FieldError(name, "out_of_range", f"{name} must be between 1 and {MAX_PAGE_SIZE}")],
+            [FieldError(name, Code.OUT_OF_RANGE, f"{name} must be between 1 and {MAX_PAGE_SIZE}")],
         )
     return size
 

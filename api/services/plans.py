@@ -13,7 +13,7 @@ from api.services.common import Input, Name, Output, Page, found, referenced
 from api.services.context import AppContext, Principal, changes_from
 from api.services.pagination import fetch_page
 from domain.changes import Change, ChangeKind, owner_changes, owners_of
-from domain.errors import Conflict, FieldError, ValidationFailed
+from domain.errors import Code, Conflict, FieldError, ValidationFailed
 from domain.model import Plan, PlanState, Scope
 
 
@@ -49,8 +49,8 @@ class PlanCopy(Input):
 def _active_exists() -> Conflict:
     return Conflict(
         "a tenant has at most one active plan; activate this plan instead",
-        [FieldError("state", "active_plan_exists", "another plan is already active")],
-        code="active_plan_exists",
+        [FieldError("state", Code.ACTIVE_PLAN_EXISTS, "another plan is already active")],
+        code=Code.ACTIVE_PLAN_EXISTS,
     )
 
 
@@ -58,7 +58,7 @@ async def create_plan(ctx: AppContext, p: Principal, data: PlanCreate) -> Plan:
     p.require(Scope.WRITE)
     if data.state == PlanState.ARCHIVED:
         raise ValidationFailed(
-            "a plan starts as draft or active", [FieldError("state", "invalid_choice", "draft or active")]
+            "a plan starts as draft or active", [FieldError("state", Code.INVALID_CHOICE, "draft or active")]
         )
     async with ctx.uow(p.tenant_id) as uow:
         await referenced(uow.plans, data.source_plan_id, "source_plan_id", "plan")
@@ -109,7 +109,7 @@ async def delete_plan(ctx: AppContext, p: Principal, plan_id: UUID) -> None:
     async with ctx.uow(p.tenant_id) as uow:
         plan = found(await uow.plans.get(plan_id), "plan", plan_id)
         if plan.state != PlanState.DRAFT:
-            raise Conflict(f"a {plan.state.value} plan cannot be deleted", code="plan_not_draft")
+            raise Conflict(f"a {plan.state.value} plan cannot be deleted", code=Code.PLAN_NOT_DRAFT)
         await uow.plans.delete(plan_id)
         await uow.commit()
 
@@ -123,7 +123,9 @@ async def activate_plan(ctx: AppContext, p: Principal, plan_id: UUID) -> Plan:
         if plan.state == PlanState.ACTIVE:
             return plan
         if plan.state == PlanState.ARCHIVED:
-            raise Conflict("an archived plan cannot be activated; copy it into a draft", code="plan_archived")
+            raise Conflict(
+                "an archived plan cannot be activated; copy it into a draft", code=Code.PLAN_ARCHIVED
+            )
         now = ctx.clock.now()
         current = await uow.plans.active()
         if current is not None:

@@ -22,7 +22,7 @@ from api.services.territories import TerritoryCreate
 from domain import rebalancing as rules
 from domain.capacity import productivity
 from domain.defaults import MAX_LISTED_ACCOUNTS
-from domain.errors import Conflict, FieldError, ValidationFailed
+from domain.errors import Code, Conflict, FieldError, ValidationFailed
 from domain.model import (
     RampStatus,
     Role,
@@ -261,15 +261,17 @@ async def rep_departure(
             if interim.id == rep_id or interim.end_date is not None:
                 raise ValidationFailed(
                     "the interim owner must be another rep who is not leaving",
-                    [FieldError("interim_rep_id", "invalid_choice", "another active rep")],
+                    [FieldError("interim_rep_id", Code.INVALID_CHOICE, "another active rep")],
                 )
         active = await uow.plans.active()
         if active is None:
-            raise Conflict("there is no active plan to take the rep's accounts from", code="no_active_plan")
+            raise Conflict(
+                "there is no active plan to take the rep's accounts from", code=Code.NO_ACTIVE_PLAN
+            )
         if rep.start_date is not None and on < rep.start_date:
             raise ValidationFailed(
                 "the departure is before the rep started",
-                [FieldError("date", "before_start", "the date must be on or after the start date")],
+                [FieldError("date", Code.BEFORE_START, "the date must be on or after the start date")],
             )
     departure = Departure(rep_id, rep.name, on, interim_rep_id)
     proposal = await propose_rebalance(ctx, p, active.id, role, f"Departure of {rep.name}", departure)
@@ -288,10 +290,10 @@ async def rep_arrival(
     async with ctx.uow(p.tenant_id) as uow:
         rep = found(await uow.reps.get(rep_id), "rep", rep_id)
         if rep.end_date is not None:
-            raise Conflict("the rep has an end date; an arriving rep has none", code="rep_departed")
+            raise Conflict("the rep has an end date; an arriving rep has none", code=Code.REP_DEPARTED)
         active = await uow.plans.active()
         if active is None:
-            raise Conflict("there is no active plan to carve a territory from", code="no_active_plan")
+            raise Conflict("there is no active plan to carve a territory from", code=Code.NO_ACTIVE_PLAN)
         settings, _ = await versioned_settings(uow)
     share = productivity(RampStatus(rep.ramp_status), settings.capacity)
 

@@ -21,7 +21,7 @@ from uuid import UUID
 
 from api.services.context import AppContext, Principal, worker_name
 from domain.changes import Change, ChangeKind
-from domain.errors import DomainError
+from domain.errors import Code, DomainError
 from domain.model import (
     Scope,
 )
@@ -166,7 +166,7 @@ async def _drive(ctx: AppContext, row: Any, reporter: Reporter) -> None:
     try:
         handler = HANDLERS.get(row.kind)
         if handler is None:
-            raise DomainError(f"no worker here runs operations of kind {row.kind!r}", code="unknown_kind")
+            raise DomainError(f"no worker here runs operations of kind {row.kind!r}", code=Code.UNKNOWN_KIND)
         result = await handler(ctx, p, row.subject_id, dict(row.request or {}), reporter)
         final = {"state": SUCCEEDED, "progress": 1.0, "message": "done", "result": result}
     except Cancelled:
@@ -184,7 +184,7 @@ async def _drive(ctx: AppContext, row: Any, reporter: Reporter) -> None:
         final = {
             "state": FAILED,
             "message": "internal error",
-            "error": {"code": "internal_error", "detail": "the operation failed; the service logged why"},
+            "error": {"code": Code.INTERNAL_ERROR, "detail": "the operation failed; the service logged why"},
         }
     finally:
         beat.cancel()
@@ -244,5 +244,5 @@ def present(ctx: AppContext, row: Any) -> dict[str, Any]:
             else "the worker running it stopped (no heartbeat); start it again"
         )
         out["state"] = FAILED
-        out["error"] = {"code": "operation_lost", "detail": detail, "errors": []}
+        out["error"] = {"code": Code.OPERATION_LOST, "detail": detail, "errors": []}
     return out

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from api.services.common import found
 from api.services.context import AppContext, Principal, tenant_settings, versioned_settings
 from domain.defaults import TenantSettings
-from domain.errors import NotFound
+from domain.errors import Code, NotFound
 from domain.model import OpportunityStatus, Scope, Segment
 from domain.scoring import FACTORS, WinRate, account_potential, score_account, win_rates
 from domain.tiering import absolute, boundaries_at, matrix_cell, tier_of, tier_positions
@@ -203,7 +203,7 @@ async def get_score(ctx: AppContext, p: Principal, account_id: UUID) -> dict[str
         settings = await tenant_settings(uow)
         row = (await uow.scoring.read_scores([account_id])).get(account_id)
     if row is None:
-        raise NotFound("the account has no score yet: run POST /v1/scoring/run", code="not_scored")
+        raise NotFound("the account has no score yet: run POST /v1/scoring/run", code=Code.NOT_SCORED)
     return explain(row, account.current_arr, settings)
 
 

@@ -24,7 +24,7 @@ from api.services.context import AppContext, Principal, changes_from
 from api.services.pagination import fetch_page
 from domain.boundaries import parse_boundary
 from domain.changes import ChangeKind, shows_differently, territory_change
-from domain.errors import Conflict, FieldError, ValidationFailed
+from domain.errors import Code, Conflict, FieldError, ValidationFailed
 from domain.model import (
     Scope,
     Territory,
@@ -73,7 +73,7 @@ async def _check_refs(
         if parent.plan_id != plan_id:
             raise ValidationFailed(
                 "the parent territory belongs to another plan",
-                [FieldError("parent_id", "other_plan", "the parent must be in the same plan")],
+                [FieldError("parent_id", Code.OTHER_PLAN, "the parent must be in the same plan")],
             )
         if territory_id is not None:
             links = {
@@ -83,8 +83,12 @@ async def _check_refs(
             if find_parent_cycles(links, [territory_id]):
                 raise ValidationFailed(
                     "the parent link would form a cycle",
-                    [FieldError("parent_id", "parent_cycle", "the parent is a descendant of this territory")],
-                    code="parent_cycle",
+                    [
+                        FieldError(
+                            "parent_id", Code.PARENT_CYCLE, "the parent is a descendant of this territory"
+                        )
+                    ],
+                    code=Code.PARENT_CYCLE,
                 )
     for field in ("primary_rep_id", "backup_rep_id"):
         await referenced(uow.reps, values.get(field), field, "rep")
@@ -131,7 +135,7 @@ async def delete_territory(ctx: AppContext, p: Principal, territory_id: UUID) ->
         found(await uow.territories.get(territory_id), "territory", territory_id)
         if await uow.assignments.count_current(territory_id=territory_id):
             raise Conflict(
-                "the territory still holds assignments; move them first", code="territory_not_empty"
+                "the territory still holds assignments; move them first", code=Code.TERRITORY_NOT_EMPTY
             )
         await uow.territories.delete(territory_id)
         await uow.commit()
