@@ -69,8 +69,11 @@ async def get_context(request: Request) -> Context:
     return Context(request, ctx, principal)
 
 
-async def active_plan_id(info: Info) -> UUID:
-    """The active plan's id, read once per request (NIL when there is none: nothing is owned in it)."""
+async def plan_or_active(info: Info, plan_id: UUID | None) -> UUID:
+    """The plan the query names, else the active plan, read once per request (NIL when there is none:
+    nothing is owned in it)."""
+    if plan_id is not None:
+        return plan_id
     return await call(info.context.loaders.active_plan_id()) or NIL
 
 

@@ -9,7 +9,7 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.common import active_plan_id, call, refuse
+from api.graphql.common import call, plan_or_active, refuse
 from domain import model
 from domain.defaults import MAX_LOOKUP_BATCH
 
@@ -59,7 +59,7 @@ async def account_owner(
     root: Any, info: Info, role: model.Role = model.Role.AE, plan_id: UUID | None = None
 ) -> Ownership | None:
     """Account.owner: the owner of record for the role (in the active plan by default)."""
-    plan = plan_id or await active_plan_id(info)
+    plan = await plan_or_active(info, plan_id)
     return _ownership(await call(info.context.loaders.owner.load((plan, root.id, role.value))))
 
 

@@ -9,7 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.graphql.accounts import AccountConnection
-from api.graphql.common import active_plan_id, call, connection, input_type, mutate, output_type, result
+from api.graphql.common import call, connection, input_type, mutate, output_type, plan_or_active, result
 from api.services import reps as service
 from domain import model
 from domain.defaults import DEFAULT_PAGE_SIZE
@@ -23,7 +23,7 @@ async def _rep_accounts(
     first: int = DEFAULT_PAGE_SIZE,
     after: str | None = None,
 ) -> AccountConnection:  # type: ignore[valid-type]
-    plan = plan_id or await active_plan_id(info)
+    plan = await plan_or_active(info, plan_id)
     key = (root.id, plan, role.value if role else None, first, after)
     return connection(await call(info.context.loaders.rep_accounts.load(key)))
 

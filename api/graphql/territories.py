@@ -11,12 +11,12 @@ from strawberry.types import Info
 from api.graphql.accounts import AccountConnection
 from api.graphql.common import (
     Connection,
-    active_plan_id,
     call,
     connection,
     input_type,
     mutate,
     output_type,
+    plan_or_active,
     result,
 )
 from api.graphql.reps import Rep
@@ -68,7 +68,7 @@ class Query:
         after: str | None = None,
     ) -> TerritoryConnection:  # type: ignore[valid-type]
         c = info.context
-        plan = plan_id or await active_plan_id(info)
+        plan = await plan_or_active(info, plan_id)
         page = await call(service.list_territories(c.ctx, c.principal, {"plan_id": plan}, after, first))
         return connection(page)
 

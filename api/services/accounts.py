@@ -22,6 +22,7 @@ from api.services.common import (
     found,
     get_many_of,
     optional_model,
+    plan_or_active,
     referenced,
 )
 from api.services.context import AppContext, Principal, changes_from, tenant_settings
@@ -159,9 +160,8 @@ async def list_accounts(
     p.require(Scope.READ)
     async with ctx.uow(p.tenant_id) as uow:
         owned = any(filters.get(k) is not None for k in ("territory_id", "owner_id", "role"))
-        if owned and filters.get("plan_id") is None:
-            active = await uow.plans.active()
-            filters = {**filters, "plan_id": active.id if active else NIL}
+        if owned:
+            filters = {**filters, "plan_id": await plan_or_active(uow, filters.get("plan_id")) or NIL}
         return await fetch_page(uow.accounts, filters, page_token, page_size)
 
 

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from api.services.common import Input, Output, Page, found, in_order, referenced
+from api.services.common import Input, Output, Page, found, in_order, plan_or_active, referenced
 from api.services.context import AppContext, Principal, changes_from
 from api.services.pagination import fetch_page
 from domain.changes import Cause, owner_changes, owners_of
@@ -228,10 +228,8 @@ async def list_assignments(
 ) -> dict:
     p.require(Scope.READ)
     async with ctx.uow(p.tenant_id) as uow:
-        if filters.get("plan_id") is None and filters.get("account_id") is None:
-            active = await uow.plans.active()
-            if active is not None:
-                filters = {**filters, "plan_id": active.id}
+        if filters.get("account_id") is None:
+            filters = {**filters, "plan_id": await plan_or_active(uow, filters.get("plan_id"))}
         return await fetch_page(uow.assignments, filters, page_token, page_size)
 
 

@@ -113,6 +113,15 @@ Day = date
 NIL = UUID(int=0)
 
 
+async def plan_or_active(uow: Any, plan_id: UUID | None) -> UUID | None:
+    """The plan a request names, else the tenant's active plan; None when it names none and none is active.
+    Every "in the active plan unless one is named" reads it here."""
+    if plan_id is not None:
+        return plan_id
+    active = await uow.plans.active()
+    return active.id if active is not None else None
+
+
 def found(entity: T | None, what: str, entity_id: Any) -> T:
     """A path id that names nothing of this tenant: 404, exactly as if it did not exist anywhere."""
     if entity is None:

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from api.services.common import Input, Name, Output, Page, found, referenced
+from api.services.common import Input, Name, Output, Page, found, plan_or_active, referenced
 from api.services.context import AppContext, Principal, changes_from
 from api.services.pagination import fetch_page
 from domain.changes import Change, ChangeKind, owner_changes, owners_of
@@ -213,5 +213,4 @@ async def active_plan_id(ctx: AppContext, p: Principal) -> UUID | None:
     """The id of the tenant's active plan, None when there is none."""
     p.require(Scope.READ)
     async with ctx.uow(p.tenant_id) as uow:
-        active = await uow.plans.active()
-    return active.id if active else None
+        return await plan_or_active(uow, None)
