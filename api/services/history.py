@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.services.common import Page, found
 from api.services.context import AppContext, Principal, versioned_settings
-from api.services.pagination import check_page_size
+from api.services.pagination import check_page_size, decode_cursor, encode_cursor
 from domain.equity import movement
 from domain.errors import Code, FieldError, ValidationFailed
 from domain.model import Scope
@@ -63,24 +63,15 @@ async def account_history(
     """Every change of the account's owner of record, newest first, each with its reason."""
     p.require(Scope.READ)
     size = check_page_size(page_size)
-    before = None
-    if page_token:
-        if not page_token.isdigit():
-            raise ValidationFailed(
-                "the page token is not valid",
-                [
-                    FieldError(
-                        "page_token", Code.INVALID_PAGE_TOKEN, "use a next_page_token from a previous page"
-                    )
-                ],
-                code=Code.INVALID_PAGE_TOKEN,
-            )
-        before = int(page_token)
+    before = decode_cursor(page_token, lambda data: int(data["seq"]))
     async with ctx.uow(p.tenant_id) as uow:
         found(await uow.accounts.get(account_id), "account", account_id)
         rows = await uow.history.account_history(account_id, before, size + 1)
     items = [r | {"account_id": r["subject_id"]} for r in rows[:size]]
-    return {"items": items, "next_page_token": str(rows[size - 1]["seq"]) if len(rows) > size else None}
+    return {
+        "items": items,
+        "next_page_token": encode_cursor(seq=str(rows[size - 1]["seq"])) if len(rows) > size else None,
+    }
 
 
 async def movement_report(

@@ -75,6 +75,16 @@ async def test_activation_and_active_plan_changes_enter_the_history(client, tena
         (e["seq"] for e in page["items"] + rest["items"]), reverse=True
     )
     assert len(page["items"] + rest["items"]) == 3
+    # the token is the one cursor format every list gives out: a forged one is refused as anywhere else
+    for forged in ("12", "eyJ2IjoxfQ"):
+        r = await client.get(
+            f"/v1/accounts/{account['id']}/ownership-history?page_token={forged}", headers=tenant.headers
+        )
+        assert (r.status_code, r.json()["code"], r.json()["errors"][0]["field"]) == (
+            400,
+            "invalid_page_token",
+            "page_token",
+        )
     r = await client.get(f"/v1/accounts/{account['id']}/ownership-history", headers=other_tenant.headers)
     assert r.status_code == 404
 
