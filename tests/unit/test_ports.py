@@ -72,6 +72,10 @@ async def test_the_units_of_work_implement_the_port(which):
     assert check(ports.UnitOfWork, uow, "uow") == []
 
 
+async def test_the_sql_unit_of_work_has_the_set_based_stores():
+    assert check(ports.SetBasedUnitOfWork, await _sql_uow(), "uow") == []
+
+
 def test_the_contexts_hand_out_units_of_work():
     assert check(ports.UnitsOfWork, FakeContext(), "ctx") == []
     assert callable(AppContext.uow) and "clock" in AppContext.__dataclass_fields__
