@@ -12,8 +12,8 @@ from pydantic import BaseModel, Field
 from api.services.common import Page, found
 from api.services.context import AppContext, Principal, versioned_settings
 from api.services.pagination import check_page_size, decode_cursor, encode_cursor
-from domain.equity import movement
 from domain.errors import Code, FieldError, ValidationFailed
+from domain.history import movement
 from domain.model import Scope
 
 

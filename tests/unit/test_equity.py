@@ -55,7 +55,7 @@ def test_a_balanced_plan_raises_no_potential_flag():
 
 
 def test_movement_rate_of_seed_001():
-    from domain.equity import movement
+    from domain.history import movement
 
     quarter = movement(200, 1000, 91.25, DEFAULTS)
     assert quarter.rate == 0.2 and quarter.status == "churn"  # 20% in a quarter
