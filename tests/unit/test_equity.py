@@ -52,15 +52,3 @@ def test_a_balanced_plan_raises_no_potential_flag():
     assert e.potential.status == "fine" and not e.overloaded and not e.underloaded
     assert [b.load for b in e.books] == [1.0, 1.0, 1.0]  # 10 tier-2 accounts x 6 touches x 1 hour = 60 h
     assert e.flags == ()
-
-
-def test_movement_rate_of_seed_001():
-    from domain.history import movement
-
-    quarter = movement(200, 1000, 91.25, DEFAULTS)
-    assert quarter.rate == 0.2 and quarter.status == "churn"  # 20% in a quarter
-    year = movement(30, 1000, 365, DEFAULTS)
-    assert year.per_year == pytest.approx(0.03) and year.status == "static"  # 3% in a year
-    steady = movement(100, 1000, 365, DEFAULTS)
-    assert steady.status == "steady" and steady.per_quarter == pytest.approx(0.025)
-    assert movement(0, 0, 90, DEFAULTS).status == "n/a"
