@@ -667,7 +667,7 @@ def _exact(solver: Solver, seconds: float) -> tuple[np.ndarray, float | None] | 
         np.concatenate((np.ones(n), b.lo - fixed_p, (b.wlo - fixed_w)[capped])),
         np.concatenate((np.ones(n), b.hi - fixed_p, (b.whi - fixed_w)[capped])),
         np.arange(n, rows),
-        1e4 * max(1.0, float(b.m.max())),
+        1e4 * max(1.0, float(b.m.max(initial=0.0))),
         integer=ncol,
         options={"time_limit": float(seconds), "mip_rel_gap": 1e-6},
     )

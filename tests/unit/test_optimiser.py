@@ -5,6 +5,7 @@ enumerates every plan of a tiny book, so the properties are checked against the 
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -94,6 +95,12 @@ def test_a_book_already_in_band_gets_zero_moves(sizes, large_path):
     reps = [RepSlot(k, capacity=float(len(sizes))) for k in "ABC"]
     result = optimise(units, reps, exact_pairs=0 if large_path else 10**6)
     assert result.moves == [] and result.lower_bound == 0 and result.gap == 0.0
+
+
+@pytest.mark.parametrize("large_path", [False, True])
+def test_an_empty_book_moves_nothing_and_is_not_a_crash(large_path):
+    result = optimise([], REPS, exact_pairs=0 if large_path else 10**6)
+    assert result.moves == [] and result.lower_bound == 0 and result.violations == []
 
 
 def test_a_unit_larger_than_the_band_is_reported_not_a_crash():
