@@ -391,7 +391,7 @@ def optimize(
     is an operation like `POST /v1/plans/{id}/optimize`, listed by `GET /v1/operations`."""
     from pydantic import ValidationError
 
-    from api.services.operations import get_operation
+    from api.services.operations import OperationRead, get_operation
     from api.services.rebalancing import OptimizeRequest, start_optimize
     from api.services.runner import Runner
     from domain.errors import DomainError
@@ -408,7 +408,7 @@ def optimize(
     except ValidationError as exc:
         raise click.BadParameter("; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors()))
 
-    async def go() -> dict:
+    async def go() -> OperationRead:
         ctx, p = await _tenant_ctx(tenant)
         ctx.operations = runner = Runner()
         try:
@@ -425,12 +425,12 @@ def optimize(
             async def state() -> tuple[bool, float, str]:
                 """Done?, progress and message: live from this process's run, else from the row (a
                 `territory worker` elsewhere may have taken it)."""
-                row = await get_operation(ctx, p, op["id"])
-                live = runner.reporters.get(op["id"])
-                done = row["state"] not in ("queued", "running")
+                row = await get_operation(ctx, p, op.id)
+                live = runner.reporters.get(op.id)
+                done = row.state not in ("queued", "running")
                 if live is not None and not done:
                     return False, live.fraction, live.message
-                return done, row["progress"], row["message"] or ""
+                return done, row.progress, row.message or ""
 
             if sys.stderr.isatty():
                 shown = 0
@@ -456,7 +456,7 @@ def optimize(
                         break
                     await asyncio.sleep(0.2)
             working.cancel()
-            return await get_operation(ctx, p, op["id"])
+            return await get_operation(ctx, p, op.id)
         finally:
             await runner.close()
             await ctx.engine.dispose()
@@ -465,20 +465,20 @@ def optimize(
         done = _run(go())
     except DomainError as exc:
         raise click.ClickException(exc.detail)
-    if done["state"] != "succeeded":
-        error = done.get("error") or {}
-        raise click.ClickException(f"{done['state']}: {error.get('detail') or done.get('message')}")
-    result = done["result"]
+    if done.state != "succeeded" or done.result is None:
+        detail = done.error.detail if done.error is not None else None
+        raise click.ClickException(f"{done.state.value}: {detail or done.message}")
+    result = done.result
     summary = {
-        "operation": str(done["id"]),
-        "draft_plan_id": result["plan_id"],
-        "moves": result["moves"]["count"],
-        "weighted_moves": result["weighted_moves"],
-        "lower_bound": result["lower_bound"],
-        "gap": result["gap"],
-        "violations": result["violations"],
-        "infeasible": result["infeasible"],
-        "warnings": result["warnings"],
+        "operation": str(done.id),
+        "draft_plan_id": str(result.plan_id),
+        "moves": result.moves.count,
+        "weighted_moves": result.weighted_moves,
+        "lower_bound": result.lower_bound,
+        "gap": result.gap,
+        "violations": result.violations,
+        "infeasible": result.infeasible,
+        "warnings": result.warnings,
     }
     click.echo(json.dumps(summary, indent=2))
 
