@@ -355,9 +355,9 @@ def coverage() -> None:
 @click.option("--tenant", required=True, help="Tenant name.")
 def coverage_refresh(tenant: str) -> None:
     """Recompute a tenant's coverage facts from its activities (once, after upgrading to migration 0003)."""
-    from api.services.coverage import refresh_coverage
+    from api.services.coverage import CoverageRefreshRead, refresh_coverage
 
-    async def go() -> dict:
+    async def go() -> CoverageRefreshRead:
         ctx, p = await _tenant_ctx(tenant)
         try:
             return await refresh_coverage(ctx, p)
@@ -365,7 +365,7 @@ def coverage_refresh(tenant: str) -> None:
             await ctx.engine.dispose()
 
     result = _run(go())
-    click.echo(f"coverage facts of {result['accounts_with_facts']} accounts in {result['seconds']} s")
+    click.echo(f"coverage facts of {result.accounts_with_facts} accounts in {result.seconds} s")
 
 
 @main.command("optimize")

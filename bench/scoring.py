@@ -214,12 +214,12 @@ async def track(db: str, tenant: uuid.UUID) -> dict:
             start = time.perf_counter()
             report = await coverage_report(ctx, p)
             out[f"report_s_{i}"] = time.perf_counter() - start
-        out["report"] = report["total"]
+        out["report"] = report.total.model_dump()
         start = time.perf_counter()
         page = await coverage_accounts(ctx, p, tier=1, covered_only=False, page_size=100)
         out["failing_page_s"] = time.perf_counter() - start
-        out["failing_page_items"] = len(page["items"])
-        rep_id = report["by_rep"][0]["rep_id"]
+        out["failing_page_items"] = len(page.items)
+        rep_id = report.by_rep[0].rep_id
         start = time.perf_counter()
         await rep_review(ctx, p, rep_id)
         out["rep_review_s"] = time.perf_counter() - start

@@ -276,9 +276,8 @@ def page_type(model_cls: type[BaseModel], name: str) -> type:
 _PAGE_MODELS: dict[type, type[BaseModel]] = {}  # a page_type -> its page model
 
 
-def page_of(page: dict, page_cls: type) -> Any:
-    """A service page as the page_type `page_cls`, validated as its model."""
+def page_of(page: common.Page[Any], page_cls: type) -> Any:
+    """A service page (an instance of the page model `page_cls` was made from) as that page_type."""
     model_cls = _PAGE_MODELS[page_cls]
-    found = model_cls.model_validate(page)
-    extra = {n: getattr(found, n) for n in model_cls.model_fields if n not in _PAGE_FIELDS}
-    return page_cls(nodes=found.items, page_info=_page_info(found.next_page_token), **extra)
+    extra = {n: getattr(page, n) for n in model_cls.model_fields if n not in _PAGE_FIELDS}
+    return page_cls(nodes=page.items, page_info=_page_info(page.next_page_token), **extra)
