@@ -306,6 +306,7 @@ def import_(kind: str, file: Path, tenant: str, mode: str) -> None:
     """Import KIND from FILE (.csv or .json), upserting by external id."""
     from api.services.imports import (
         ImportMode,
+        ImportReport,
         import_records,
         needs_rescoring,
         records_from_csv,
@@ -321,7 +322,7 @@ def import_(kind: str, file: Path, tenant: str, mode: str) -> None:
     else:
         header, records = None, records_from_json(body)
 
-    async def go() -> dict:
+    async def go() -> ImportReport:
         ctx, p = await _tenant_ctx(tenant)
         try:
             with click.progressbar(length=len(records), label=f"importing {kind}", file=sys.stderr) as bar:
@@ -341,9 +342,13 @@ def import_(kind: str, file: Path, tenant: str, mode: str) -> None:
         for e in exc.errors[:50]:
             click.echo(f"row {e.row}: {e.field}: {e.code}: {e.message}", err=True)
         raise click.ClickException(exc.detail)
-    click.echo(json.dumps({k: v if k != "errors" else len(v) for k, v in report.items()}))
-    for e in report["errors"][:50]:
-        click.echo(f"row {e['row']}: {e['field']}: {e['code']}: {e['message']}", err=True)
+    click.echo(
+        json.dumps(
+            report.model_dump(include={"created", "updated", "unchanged"}) | {"errors": len(report.errors)}
+        )
+    )
+    for e in report.errors[:50]:
+        click.echo(f"row {e.row}: {e.field}: {e.code}: {e.message}", err=True)
 
 
 @main.group()
