@@ -306,6 +306,7 @@ def import_(kind: str, file: Path, tenant: str, mode: str) -> None:
     """Import KIND from FILE (.csv or .json), upserting by external id."""
     from api.services.imports import (
         ImportMode,
+        ImportReport,
         import_records,
         needs_rescoring,
         records_from_csv,
@@ -321,7 +322,7 @@ def import_(kind: str, file: Path, tenant: str, mode: str) -> None:
     else:
         header, records = None, records_from_json(body)
 
-    async def go() -> dict:
+    async def go() -> ImportReport:
         ctx, p = await _tenant_ctx(tenant)
         try:
             with click.progressbar(length=len(records), label=f"importing {kind}", file=sys.stderr) as bar:
@@ -330,7 +331,7 @@ def import_(kind: str, file: Path, tenant: str, mode: str) -> None:
                 )
             if needs_rescoring(kind, report):  # as the REST import does, right after the import
                 run = await run_scoring(ctx, p)
-                click.echo(f"scored {run['scored']} accounts (tiers {run['tiers']})", err=True)
+                click.echo(f"scored {run.scored} accounts (tiers {run.tiers})", err=True)
             return report
         finally:
             await ctx.engine.dispose()
@@ -341,9 +342,13 @@ def import_(kind: str, file: Path, tenant: str, mode: str) -> None:
         for e in exc.errors[:50]:
             click.echo(f"row {e.row}: {e.field}: {e.code}: {e.message}", err=True)
         raise click.ClickException(exc.detail)
-    click.echo(json.dumps({k: v if k != "errors" else len(v) for k, v in report.items()}))
-    for e in report["errors"][:50]:
-        click.echo(f"row {e['row']}: {e['field']}: {e['code']}: {e['message']}", err=True)
+    click.echo(
+        json.dumps(
+            report.model_dump(include={"created", "updated", "unchanged"}) | {"errors": len(report.errors)}
+        )
+    )
+    for e in report.errors[:50]:
+        click.echo(f"row {e.row}: {e.field}: {e.code}: {e.message}", err=True)
 
 
 @main.group()
@@ -355,9 +360,9 @@ def coverage() -> None:
 @click.option("--tenant", required=True, help="Tenant name.")
 def coverage_refresh(tenant: str) -> None:
     """Recompute a tenant's coverage facts from its activities (once, after upgrading to migration 0003)."""
-    from api.services.coverage import refresh_coverage
+    from api.services.coverage import CoverageRefreshRead, refresh_coverage
 
-    async def go() -> dict:
+    async def go() -> CoverageRefreshRead:
         ctx, p = await _tenant_ctx(tenant)
         try:
             return await refresh_coverage(ctx, p)
@@ -365,7 +370,7 @@ def coverage_refresh(tenant: str) -> None:
             await ctx.engine.dispose()
 
     result = _run(go())
-    click.echo(f"coverage facts of {result['accounts_with_facts']} accounts in {result['seconds']} s")
+    click.echo(f"coverage facts of {result.accounts_with_facts} accounts in {result.seconds} s")
 
 
 @main.command("optimize")
@@ -391,7 +396,7 @@ def optimize(
     is an operation like `POST /v1/plans/{id}/optimize`, listed by `GET /v1/operations`."""
     from pydantic import ValidationError
 
-    from api.services.operations import get_operation
+    from api.services.operations import OperationRead, get_operation
     from api.services.rebalancing import OptimizeRequest, start_optimize
     from api.services.runner import Runner
     from domain.errors import DomainError
@@ -408,7 +413,7 @@ def optimize(
     except ValidationError as exc:
         raise click.BadParameter("; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors()))
 
-    async def go() -> dict:
+    async def go() -> OperationRead:
         ctx, p = await _tenant_ctx(tenant)
         ctx.operations = runner = Runner()
         try:
@@ -425,12 +430,12 @@ def optimize(
             async def state() -> tuple[bool, float, str]:
                 """Done?, progress and message: live from this process's run, else from the row (a
                 `territory worker` elsewhere may have taken it)."""
-                row = await get_operation(ctx, p, op["id"])
-                live = runner.reporters.get(op["id"])
-                done = row["state"] not in ("queued", "running")
+                row = await get_operation(ctx, p, op.id)
+                live = runner.reporters.get(op.id)
+                done = row.state not in ("queued", "running")
                 if live is not None and not done:
                     return False, live.fraction, live.message
-                return done, row["progress"], row["message"] or ""
+                return done, row.progress, row.message or ""
 
             if sys.stderr.isatty():
                 shown = 0
@@ -456,7 +461,7 @@ def optimize(
                         break
                     await asyncio.sleep(0.2)
             working.cancel()
-            return await get_operation(ctx, p, op["id"])
+            return await get_operation(ctx, p, op.id)
         finally:
             await runner.close()
             await ctx.engine.dispose()
@@ -465,20 +470,20 @@ def optimize(
         done = _run(go())
     except DomainError as exc:
         raise click.ClickException(exc.detail)
-    if done["state"] != "succeeded":
-        error = done.get("error") or {}
-        raise click.ClickException(f"{done['state']}: {error.get('detail') or done.get('message')}")
-    result = done["result"]
+    if done.state != "succeeded" or done.result is None:
+        detail = done.error.detail if done.error is not None else None
+        raise click.ClickException(f"{done.state.value}: {detail or done.message}")
+    result = done.result
     summary = {
-        "operation": str(done["id"]),
-        "draft_plan_id": result["plan_id"],
-        "moves": result["moves"]["count"],
-        "weighted_moves": result["weighted_moves"],
-        "lower_bound": result["lower_bound"],
-        "gap": result["gap"],
-        "violations": result["violations"],
-        "infeasible": result["infeasible"],
-        "warnings": result["warnings"],
+        "operation": str(done.id),
+        "draft_plan_id": str(result.plan_id),
+        "moves": result.moves.count,
+        "weighted_moves": result.weighted_moves,
+        "lower_bound": result.lower_bound,
+        "gap": result.gap,
+        "violations": result.violations,
+        "infeasible": result.infeasible,
+        "warnings": result.warnings,
     }
     click.echo(json.dumps(summary, indent=2))
 

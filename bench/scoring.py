@@ -23,7 +23,7 @@ from common import drop_pg_database, emit, fresh_pg_database, pg_url
 
 from api.services.context import AppContext, Principal
 from api.services.coverage import coverage_accounts, coverage_report, rep_review
-from api.services.scoring import run_scoring
+from api.services.scoring import ScoringRunRead, run_scoring
 from persistence.coverage import refresh_facts
 from persistence.db import make_engine, make_session_factory, upgrade
 from persistence.tenants import create_tenant
@@ -113,7 +113,7 @@ async def generate(db: str, n: int, seed: int = 5) -> uuid.UUID:
     return tenant
 
 
-async def score(db: str, tenant: uuid.UUID) -> dict:
+async def score(db: str, tenant: uuid.UUID) -> ScoringRunRead:
     engine = make_engine(pg_url(db))
     ctx = AppContext(engine, make_session_factory(engine))
     try:
@@ -214,12 +214,12 @@ async def track(db: str, tenant: uuid.UUID) -> dict:
             start = time.perf_counter()
             report = await coverage_report(ctx, p)
             out[f"report_s_{i}"] = time.perf_counter() - start
-        out["report"] = report["total"]
+        out["report"] = report.total.model_dump()
         start = time.perf_counter()
         page = await coverage_accounts(ctx, p, tier=1, covered_only=False, page_size=100)
         out["failing_page_s"] = time.perf_counter() - start
-        out["failing_page_items"] = len(page["items"])
-        rep_id = report["by_rep"][0]["rep_id"]
+        out["failing_page_items"] = len(page.items)
+        rep_id = report.by_rep[0].rep_id
         start = time.perf_counter()
         await rep_review(ctx, p, rep_id)
         out["rep_review_s"] = time.perf_counter() - start
@@ -260,7 +260,7 @@ def main() -> None:
         f"score + tier + store   {run_s:>11.1f}s  {args.accounts / run_s:>10,.0f} accounts/s"
         "  (target <= 60 s for 1M)"
     )
-    print(f"tiers                  {result['tiers']}")
+    print(f"tiers                  {result.tiers}")
     print(f"peak RSS after scoring {score_peak_mb:>10.0f} MB")
     print(f"activities             {args.activities:>12,}  (generated server-side in {touch_s:.1f}s)")
     print(

@@ -82,7 +82,7 @@ async def run(url: str, base: str, events: int, endpoints: int, concurrency: int
     async with httpx.AsyncClient(base_url=base) as client:
         for name in names:
             e = await create_endpoint(ctx, p, f"{base}/hook/{name}", None, None)
-            await client.put(f"/secret/{name}", content=e["secret"])
+            await client.put(f"/secret/{name}", content=e.secret)
         # the events come after the endpoints, so each endpoint is owed all of them
         now = datetime.now(UTC)
         async with ctx.engine.begin() as conn:

@@ -37,7 +37,7 @@ class Mutation:
     ) -> AssignByRulesResult:  # type: ignore[valid-type]
         c = info.context
         found = assigning.assign_plan_by_rules(c.ctx, c.principal, plan_id, role)
-        return await attempt(found, service.AssignByRulesRead)
+        return await attempt(found)
 
     @strawberry.mutation
     async def create_assignment(self, info: Info, input: AssignmentCreateInput) -> AssignmentResult:  # type: ignore

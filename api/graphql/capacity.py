@@ -21,5 +21,4 @@ class Query:
         self, info: Info, target_revenue: float | None = None, quota_per_rep: float | None = None
     ) -> Capacity:  # type: ignore[valid-type]
         c = info.context
-        found = await call(service.capacity_report(c.ctx, c.principal, target_revenue, quota_per_rep))
-        return service.CapacityRead.model_validate(found)
+        return await call(service.capacity_report(c.ctx, c.principal, target_revenue, quota_per_rep))

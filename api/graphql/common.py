@@ -23,7 +23,7 @@ from api.graphql.loaders import Loaders
 from api.services import common
 from api.services.common import NIL
 from api.services.context import AppContext, Principal, Unauthorized, authenticate_header
-from api.services.pagination import GRAPHQL_PAGES, page_arguments
+from api.services.pagination import GRAPHQL_PAGES, Listed, page_arguments
 from domain import model
 from domain.errors import DomainError, FieldError, ValidationFailed
 
@@ -129,14 +129,13 @@ def problem_of(exc: DomainError) -> Problem:
     )
 
 
-async def attempt(coro: Awaitable[Any], read: type[BaseModel] | None = None) -> Any:
-    """Run a use case in a mutation: its answer (validated as `read`, if given), or the Problem it raised."""
+async def attempt(coro: Awaitable[Any]) -> Any:
+    """Run a use case in a mutation: its answer, or the Problem it raised."""
     try:
         with page_arguments(GRAPHQL_PAGES):
-            found = await coro
+            return await coro
     except DomainError as exc:
         return problem_of(exc)
-    return found if read is None else read.model_validate(found)
 
 
 def mutate(use_case: Callable, model_cls: type[BaseModel] | None = None) -> Callable:
@@ -252,10 +251,9 @@ def _page_info(token: str | None) -> PageInfo:
     return PageInfo(has_next_page=token is not None, end_cursor=token)
 
 
-def connection(page: dict, read: type[BaseModel] | None = None) -> Connection:
-    """A service page ({items, next_page_token}) as a connection; its items validated as `read`, if given."""
-    items = page["items"] if read is None else [read.model_validate(i) for i in page["items"]]
-    return Connection(nodes=items, page_info=_page_info(page["next_page_token"]))
+def connection(page: Listed[Any] | common.Page[Any]) -> Connection:
+    """A service page (a resource's Listed entities, or a Page model) as a connection."""
+    return Connection(nodes=page.items, page_info=_page_info(page.next_page_token))
 
 
 _PAGE_FIELDS = ("items", "next_page_token")
@@ -278,9 +276,8 @@ def page_type(model_cls: type[BaseModel], name: str) -> type:
 _PAGE_MODELS: dict[type, type[BaseModel]] = {}  # a page_type -> its page model
 
 
-def page_of(page: dict, page_cls: type) -> Any:
-    """A service page as the page_type `page_cls`, validated as its model."""
+def page_of(page: common.Page[Any], page_cls: type) -> Any:
+    """A service page (an instance of the page model `page_cls` was made from) as that page_type."""
     model_cls = _PAGE_MODELS[page_cls]
-    found = model_cls.model_validate(page)
-    extra = {n: getattr(found, n) for n in model_cls.model_fields if n not in _PAGE_FIELDS}
-    return page_cls(nodes=found.items, page_info=_page_info(found.next_page_token), **extra)
+    extra = {n: getattr(page, n) for n in model_cls.model_fields if n not in _PAGE_FIELDS}
+    return page_cls(nodes=page.items, page_info=_page_info(page.next_page_token), **extra)

@@ -48,10 +48,7 @@ class Query:
         territory_id: UUID | None = None,
     ) -> CoverageReport:  # type: ignore[valid-type]
         c = info.context
-        report = await call(
-            service.coverage_report(c.ctx, c.principal, role.value, tier, rep_id, territory_id)
-        )
-        return service.CoverageReportRead.model_validate(report)
+        return await call(service.coverage_report(c.ctx, c.principal, role.value, tier, rep_id, territory_id))
 
     @strawberry.field(description="Accounts with their coverage and why they fail; filter by rule or list")
     async def coverage_accounts(
@@ -90,8 +87,7 @@ class Query:
         self, info: Info, id: UUID, role: model.Role = model.Role.AE
     ) -> AccountCoverage:  # type: ignore[valid-type]
         c = info.context
-        found = await call(service.account_coverage(c.ctx, c.principal, id, role.value))
-        return service.AccountCoverageRead.model_validate(found)
+        return await call(service.account_coverage(c.ctx, c.principal, id, role.value))
 
     @strawberry.field(description="Accounts touched by two or more reps of one role in the overlap window")
     async def overlaps(
@@ -105,6 +101,4 @@ class Query:
     async def rep_review(self, info: Info, rep_id: UUID, limit: int = 50) -> RepReview:  # type: ignore
         c = info.context
         check_limit(limit)
-        return service.RepReviewRead.model_validate(
-            await call(service.rep_review(c.ctx, c.principal, rep_id, limit))
-        )
+        return await call(service.rep_review(c.ctx, c.principal, rep_id, limit))

@@ -27,15 +27,11 @@ class Query:
     @strawberry.field(description="Equity of a plan per territory and per rep")
     async def plan_equity(self, info: Info, plan_id: UUID, role: model.Role = model.Role.AE) -> PlanEquity:  # type: ignore[valid-type]
         c = info.context
-        return service.PlanEquityRead.model_validate(
-            await call(service.plan_equity(c.ctx, c.principal, plan_id, role.value))
-        )
+        return await call(service.plan_equity(c.ctx, c.principal, plan_id, role.value))
 
     @strawberry.field(description="Two plans side by side: moves and each plan's equity")
     async def compare_plans(
         self, info: Info, a: UUID, b: UUID, role: model.Role = model.Role.AE
     ) -> PlanCompare:  # type: ignore[valid-type]
         c = info.context
-        return service.PlanCompareRead.model_validate(
-            await call(service.compare_plans(c.ctx, c.principal, a, b, role.value))
-        )
+        return await call(service.compare_plans(c.ctx, c.principal, a, b, role.value))

@@ -27,4 +27,4 @@ class Query:
         c = info.context
         wanted = [t.value for t in types or []]
         page = await call(service.list_events(c.ctx, c.principal, after, wanted, first))
-        return es.EventPage.model_validate(es.EventPage.model_validate(page).model_dump(mode="json"))
+        return es.EventPage.model_validate(page.model_dump(mode="json"))  # the data as JSON

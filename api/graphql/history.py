@@ -46,5 +46,4 @@ class Query:
         role: model.Role = model.Role.AE,
     ) -> MovementType:  # type: ignore[valid-type]
         c = info.context
-        found = await call(service.movement_report(c.ctx, c.principal, since, until, role.value))
-        return service.MovementRead.model_validate(found)
+        return await call(service.movement_report(c.ctx, c.principal, since, until, role.value))

@@ -36,7 +36,7 @@ class Query:
     @strawberry.field(description="An operation: state, progress, and its result or error")
     async def operation(self, info: Info, id: UUID) -> Operation:  # type: ignore[valid-type]
         c = info.context
-        return service.OperationRead.model_validate(await call(service.get_operation(c.ctx, c.principal, id)))
+        return await call(service.get_operation(c.ctx, c.principal, id))
 
     @strawberry.field(description="Operations, newest first")
     async def operations(
@@ -51,7 +51,7 @@ class Query:
         page = await call(
             service.list_operations(c.ctx, c.principal, state.value if state else None, kind, after, first)
         )
-        return connection(page, service.OperationRead)
+        return connection(page)
 
 
 @strawberry.type
@@ -75,9 +75,9 @@ class Mutation:
             )
             return await rebalancing_service.start_optimize(c.ctx, c.principal, plan_id, body)
 
-        return await attempt(go(), service.OperationRead)
+        return await attempt(go())
 
     @strawberry.mutation(description="Ask an operation to stop: it stops within seconds and keeps nothing")
     async def cancel_operation(self, info: Info, id: UUID) -> OperationResult:  # type: ignore[valid-type]
         c = info.context
-        return await attempt(service.cancel_operation(c.ctx, c.principal, id), service.OperationRead)
+        return await attempt(service.cancel_operation(c.ctx, c.principal, id))

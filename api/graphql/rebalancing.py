@@ -29,7 +29,7 @@ class Mutation:
     ) -> RebalanceResult:  # type: ignore[valid-type]
         c = info.context
         found = service.propose_rebalance(c.ctx, c.principal, plan_id, role.value, name)
-        return await attempt(found, service.RebalanceProposalRead)
+        return await attempt(found)
 
     @strawberry.mutation(description="A rep leaves: a draft with open pipeline frozen under an interim owner")
     async def rep_departure(
@@ -42,7 +42,7 @@ class Mutation:
     ) -> RebalanceResult:  # type: ignore[valid-type]
         c = info.context
         found = service.rep_departure(c.ctx, c.principal, rep_id, date, interim_rep_id, role.value)
-        return await attempt(found, service.RebalanceProposalRead)
+        return await attempt(found)
 
     @strawberry.mutation(description="A rep joins: a draft with a territory carved for them, sized for ramp")
     async def rep_arrival(
@@ -50,4 +50,4 @@ class Mutation:
     ) -> RebalanceResult:  # type: ignore[valid-type]
         c = info.context
         found = service.rep_arrival(c.ctx, c.principal, rep_id, territory_name, role.value)
-        return await attempt(found, service.RebalanceProposalRead)
+        return await attempt(found)

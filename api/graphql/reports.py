@@ -41,22 +41,18 @@ class Query:
     ) -> CoverageReview:  # type: ignore[valid-type]
         c = info.context
         check_limit(limit)
-        report = await call(
+        return await call(
             service.coverage_review(c.ctx, c.principal, role.value, rep_id, territory_id, limit)
         )
-        return service.CoverageReviewRead.model_validate(report)
 
     @strawberry.field(description="Seed 004's weekly metrics per rep and tier")
     async def weekly_metrics(
         self, info: Info, week_start: date | None = None, role: model.Role = model.Role.AE
     ) -> WeeklyMetrics:  # type: ignore[valid-type]
         c = info.context
-        report = await call(service.weekly_metrics(c.ctx, c.principal, week_start, role.value))
-        return service.WeeklyMetricsRead.model_validate(report)
+        return await call(service.weekly_metrics(c.ctx, c.principal, week_start, role.value))
 
     @strawberry.field(description="Seed 003's territory plan: segmentation, coverage model and capacity")
     async def territory_plan(self, info: Info) -> TerritoryPlan:  # type: ignore[valid-type]
         c = info.context
-        return service.TerritoryPlanRead.model_validate(
-            await call(service.territory_plan(c.ctx, c.principal))
-        )
+        return await call(service.territory_plan(c.ctx, c.principal))

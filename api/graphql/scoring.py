@@ -19,8 +19,7 @@ ScoringRunResult = result(ScoringRun, "ScoringRunResult")
 
 async def account_score(root: Any, info: Info) -> AccountScore | None:  # type: ignore[valid-type]
     """Account.score: the last scoring run's result, explained."""
-    found = await info.context.loaders.score.load(root)
-    return None if found is None else service.AccountScoreRead.model_validate(found)
+    return await info.context.loaders.score.load(root)
 
 
 @strawberry.type
@@ -28,4 +27,4 @@ class Mutation:
     @strawberry.mutation(description="Score, value and tier every account under the current settings")
     async def run_scoring(self, info: Info) -> ScoringRunResult:  # type: ignore[valid-type]
         c = info.context
-        return await attempt(service.run_scoring(c.ctx, c.principal), service.ScoringRunRead)
+        return await attempt(service.run_scoring(c.ctx, c.principal))

@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from api.graphql.common import Problem, attempt, call, result
 from api.services import settings as service
+from domain.defaults import settings_to_dict
 from domain.errors import Code, FieldError, ValidationFailed
 
 
@@ -21,6 +22,12 @@ class Settings:
 
 
 SettingsResult = result(Settings, "SettingsResult")
+
+
+def _settings(found: service.SettingsRead) -> Settings:
+    return Settings(
+        version=found.version, overrides=found.overrides, effective=settings_to_dict(found.effective)
+    )
 
 
 def _overrides(value: Any) -> dict[str, Any]:
@@ -36,7 +43,7 @@ def _overrides(value: Any) -> dict[str, Any]:
 class Query:
     @strawberry.field(description="The tenant's settings (admin scope)")
     async def settings(self, info: Info) -> Settings:
-        return Settings(**await call(service.get_settings(info.context.ctx, info.context.principal)))
+        return _settings(await call(service.get_settings(info.context.ctx, info.context.principal)))
 
 
 @strawberry.type
@@ -45,4 +52,4 @@ class Mutation:
     async def update_settings(self, info: Info, overrides: JSON) -> SettingsResult:  # type: ignore[valid-type]
         c = info.context
         found = await attempt(service.replace_settings(c.ctx, c.principal, _overrides(overrides)))
-        return found if isinstance(found, Problem) else Settings(**found)
+        return found if isinstance(found, Problem) else _settings(found)

@@ -37,9 +37,7 @@ class AssignmentQuery(ListQuery):
 async def assign_plan_by_rules(
     plan_id: UUID, p: PrincipalDep, ctx: CtxDep, role: Role = Role.AE
 ) -> AssignByRulesRead:
-    return AssignByRulesRead.model_validate(
-        await assigning_service.assign_plan_by_rules(ctx, p, plan_id, role)
-    )
+    return await assigning_service.assign_plan_by_rules(ctx, p, plan_id, role)
 
 
 add_crud_routes(

@@ -27,4 +27,4 @@ async def get_capacity(
     target_revenue: Annotated[float | None, Query(gt=0)] = None,
     quota_per_rep: Annotated[float | None, Query(gt=0)] = None,
 ) -> CapacityRead:
-    return CapacityRead.model_validate(await capacity.capacity_report(ctx, p, target_revenue, quota_per_rep))
+    return await capacity.capacity_report(ctx, p, target_revenue, quota_per_rep)

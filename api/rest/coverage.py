@@ -34,8 +34,8 @@ ITEM_COLUMNS = list(AccountCoverageItem.model_fields)
 BUCKET_COLUMNS = ["accounts", "covered", "rate", "target", "meets_target", "failing"]
 
 
-def _csv_items(page: dict[str, Any], filename: str) -> Response:
-    rows = [i | {"reasons": [r["code"] for r in i["reasons"]]} for i in page["items"]]
+def _csv_items(page: CoveragePage, filename: str) -> Response:
+    rows = [i.model_dump() | {"reasons": [r.code for r in i.reasons]} for i in page.items]
     return csv_response(ITEM_COLUMNS, rows, filename)
 
 
@@ -57,15 +57,16 @@ async def get_coverage_report(
 ) -> Any:
     report = await service.coverage_report(ctx, p, role.value, tier, rep_id, territory_id)
     if format == Format.CSV:
-        rows = [{"dimension": "total", "key": "", "label": "all accounts"} | report["total"]]
+        data = report.model_dump()
+        rows = [{"dimension": "total", "key": "", "label": "all accounts"} | data["total"]]
         for dim, key, label in (
             ("by_tier", "tier", "tier"),
             ("by_rep", "rep_id", "rep_name"),
             ("by_territory", "territory_id", "territory_name"),
         ):
-            rows += [{"dimension": dim[3:], "key": b[key], "label": b[label]} | b for b in report[dim]]
+            rows += [{"dimension": dim[3:], "key": b[key], "label": b[label]} | b for b in data[dim]]
         return csv_response(["dimension", "key", "label", *BUCKET_COLUMNS], rows, "coverage")
-    return CoverageReportRead.model_validate(report)
+    return report
 
 
 @router.get(
@@ -96,7 +97,7 @@ async def list_coverage_accounts(
     )
     if format == Format.CSV:
         return _csv_items(page, "coverage-accounts")
-    return CoveragePage.model_validate(page)
+    return page
 
 
 @router.get(
@@ -122,7 +123,7 @@ async def list_whitespace(
     )
     if format == Format.CSV:
         return _csv_items(page, "whitespace")
-    return CoveragePage.model_validate(page)
+    return page
 
 
 @router.get(
@@ -139,7 +140,7 @@ async def list_overlaps(
     page_size: PageSize = None,
     page_token: str | None = None,
 ) -> OverlapPage:
-    return OverlapPage.model_validate(await service.overlap_report(ctx, p, role, page_size, page_token))
+    return await service.overlap_report(ctx, p, role, page_size, page_token)
 
 
 @router.get(
@@ -152,7 +153,7 @@ async def list_overlaps(
 async def get_account_coverage(
     account_id: UUID, p: PrincipalDep, ctx: CtxDep, role: RoleQ = Role.AE
 ) -> AccountCoverageRead:
-    return AccountCoverageRead.model_validate(await service.account_coverage(ctx, p, account_id, role.value))
+    return await service.account_coverage(ctx, p, account_id, role.value)
 
 
 @router.get(
@@ -173,10 +174,10 @@ async def get_rep_review(
     if format == Format.CSV:
         columns = ["list", "why", *service.BRIEF_KEYS]
         rows = [
-            {"list": lst["name"], "why": lst["why"]} | a for lst in review["lists"] for a in lst["accounts"]
+            {"list": lst.name, "why": lst.why} | a.model_dump() for lst in review.lists for a in lst.accounts
         ]
         return csv_response(columns, rows, "review")
-    return RepReviewRead.model_validate(review)
+    return review
 
 
 @router.post(
@@ -187,4 +188,4 @@ async def get_rep_review(
     responses=problem_responses(*AUTH_ERRORS),
 )
 async def refresh_coverage(p: PrincipalDep, ctx: CtxDep) -> CoverageRefreshRead:
-    return CoverageRefreshRead.model_validate(await service.refresh_coverage(ctx, p))
+    return await service.refresh_coverage(ctx, p)

@@ -24,7 +24,7 @@ router = APIRouter(prefix="/v1", tags=["plans"])
 async def get_plan_equity(
     plan_id: UUID, p: PrincipalDep, ctx: CtxDep, role: Role = Role.AE
 ) -> PlanEquityRead:
-    return PlanEquityRead.model_validate(await equity.plan_equity(ctx, p, plan_id, role.value))
+    return await equity.plan_equity(ctx, p, plan_id, role.value)
 
 
 @router.get(
@@ -37,4 +37,4 @@ async def get_plan_equity(
 async def compare_plans(
     a: UUID, b: UUID, p: PrincipalDep, ctx: CtxDep, role: Role = Role.AE
 ) -> PlanCompareRead:
-    return PlanCompareRead.model_validate(await equity.compare_plans(ctx, p, a, b, role.value))
+    return await equity.compare_plans(ctx, p, a, b, role.value)

@@ -47,8 +47,7 @@ async def list_events(
     types: Annotated[list[EventType] | None, Query(description="only these types")] = None,
     page_size: Annotated[int | None, Query(ge=1, le=500)] = None,
 ) -> EventPage:
-    page = await events.list_events(ctx, p, after, [t.value for t in types or []], page_size)
-    return EventPage.model_validate(page)
+    return await events.list_events(ctx, p, after, [t.value for t in types or []], page_size)
 
 
 @router.post(
@@ -63,9 +62,7 @@ async def create_webhook_endpoint(
     body: WebhookEndpointCreate, p: PrincipalDep, ctx: CtxDep
 ) -> WebhookEndpointRead:
     types = [t.value for t in body.types] if body.types else None
-    return WebhookEndpointRead.model_validate(
-        await events.create_endpoint(ctx, p, body.url, types, body.description)
-    )
+    return await events.create_endpoint(ctx, p, body.url, types, body.description)
 
 
 @router.get(
@@ -81,7 +78,7 @@ async def list_webhook_endpoints(
     page_token: str | None = None,
     page_size: Annotated[int | None, Query(ge=1, le=500)] = None,
 ) -> WebhookEndpointPage:
-    return WebhookEndpointPage.model_validate(await events.list_endpoints(ctx, p, page_token, page_size))
+    return await events.list_endpoints(ctx, p, page_token, page_size)
 
 
 @router.get(
@@ -92,7 +89,7 @@ async def list_webhook_endpoints(
     responses=problem_responses(404, *AUTH_ERRORS),
 )
 async def get_webhook_endpoint(endpoint_id: UUID, p: PrincipalDep, ctx: CtxDep) -> WebhookEndpointRead:
-    return WebhookEndpointRead.model_validate(await events.get_endpoint(ctx, p, endpoint_id))
+    return await events.get_endpoint(ctx, p, endpoint_id)
 
 
 @router.patch(
@@ -110,7 +107,7 @@ async def update_webhook_endpoint(
         changes["types"] = [str(t) for t in changes["types"] or []]
     found = await events.update_endpoint(ctx, p, endpoint_id, changes)
     _wake(ctx)
-    return WebhookEndpointRead.model_validate(found)
+    return found
 
 
 @router.delete(
@@ -133,7 +130,7 @@ async def delete_webhook_endpoint(endpoint_id: UUID, p: PrincipalDep, ctx: CtxDe
     responses=problem_responses(404, *AUTH_ERRORS),
 )
 async def rotate_webhook_secret(endpoint_id: UUID, p: PrincipalDep, ctx: CtxDep) -> WebhookEndpointRead:
-    return WebhookEndpointRead.model_validate(await events.rotate_secret(ctx, p, endpoint_id))
+    return await events.rotate_secret(ctx, p, endpoint_id)
 
 
 @router.post(
@@ -148,7 +145,7 @@ async def replay_webhook_events(
 ) -> WebhookEndpointRead:
     found = await events.replay(ctx, p, endpoint_id, body.from_seq, body.to_seq)
     _wake(ctx)
-    return WebhookEndpointRead.model_validate(found)
+    return found
 
 
 @router.get(
@@ -165,5 +162,4 @@ async def list_webhook_attempts(
     page_token: str | None = None,
     page_size: Annotated[int | None, Query(ge=1, le=500)] = None,
 ) -> WebhookAttemptPage:
-    page = await events.list_attempts(ctx, p, endpoint_id, page_token, page_size)
-    return WebhookAttemptPage.model_validate(page)
+    return await events.list_attempts(ctx, p, endpoint_id, page_token, page_size)

@@ -30,8 +30,7 @@ async def get_ownership_history(
     page_size: Annotated[int | None, Query(ge=1, le=500)] = None,
     page_token: str | None = None,
 ) -> OwnershipHistoryPage:
-    page = await history.account_history(ctx, p, account_id, page_size, page_token)
-    return OwnershipHistoryPage.model_validate(page)
+    return await history.account_history(ctx, p, account_id, page_size, page_token)
 
 
 @router.get(
@@ -49,4 +48,4 @@ async def get_movement(
     until: datetime | None = None,
     role: Role = Role.AE,
 ) -> MovementRead:
-    return MovementRead.model_validate(await history.movement_report(ctx, p, since, until, role.value))
+    return await history.movement_report(ctx, p, since, until, role.value)

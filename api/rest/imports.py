@@ -67,8 +67,8 @@ def _add(kind: str) -> None:
         report = await import_records(ctx, p, kind, records, mode, header=header)
         if needs_rescoring(kind, report):
             background.add_task(rescore_after_import, ctx, p)
-            report["scoring"] = "scheduled"
-        return ImportReport.model_validate(report)
+            return report.model_copy(update={"scoring": "scheduled"})
+        return report
 
     async def export(
         p: PrincipalDep, ctx: CtxDep, format: Annotated[Literal["csv", "json"], Query()] = "json"

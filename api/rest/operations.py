@@ -15,9 +15,9 @@ from api.services.rebalancing import OptimizeRequest
 router = APIRouter(prefix="/v1", tags=["operations"])
 
 
-def _located(response: Response, op: dict) -> OperationRead:
-    response.headers["Location"] = f"/v1/operations/{op['id']}"
-    return OperationRead.model_validate(op)
+def _located(response: Response, op: OperationRead) -> OperationRead:
+    response.headers["Location"] = f"/v1/operations/{op.id}"
+    return op
 
 
 @router.post(
@@ -56,10 +56,9 @@ async def list_operations(
     page_token: str | None = None,
     page_size: Annotated[int | None, Query(ge=1)] = None,
 ) -> OperationPage:
-    page = await operations.list_operations(
+    return await operations.list_operations(
         ctx, p, state.value if state else None, kind, page_token, page_size
     )
-    return OperationPage.model_validate(page)
 
 
 @router.get(
@@ -70,7 +69,7 @@ async def list_operations(
     responses=problem_responses(404, *AUTH_ERRORS),
 )
 async def get_operation(operation_id: UUID, p: PrincipalDep, ctx: CtxDep) -> OperationRead:
-    return OperationRead.model_validate(await operations.get_operation(ctx, p, operation_id))
+    return await operations.get_operation(ctx, p, operation_id)
 
 
 @router.post(
@@ -82,4 +81,4 @@ async def get_operation(operation_id: UUID, p: PrincipalDep, ctx: CtxDep) -> Ope
     responses=problem_responses(404, 409, *AUTH_ERRORS),
 )
 async def cancel_operation(operation_id: UUID, p: PrincipalDep, ctx: CtxDep) -> OperationRead:
-    return OperationRead.model_validate(await operations.cancel_operation(ctx, p, operation_id))
+    return await operations.cancel_operation(ctx, p, operation_id)

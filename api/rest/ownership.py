@@ -143,5 +143,4 @@ async def get_ownership_timeline(
     page_token: str | None = None,
 ) -> OwnershipHistoryPage:
     account = await accounts.get_account_by_external_id(ctx, p, external_id)
-    page = await history.account_history(ctx, p, account.id, page_size, page_token)
-    return OwnershipHistoryPage.model_validate(page)
+    return await history.account_history(ctx, p, account.id, page_size, page_token)

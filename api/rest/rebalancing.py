@@ -25,8 +25,7 @@ router = APIRouter(prefix="/v1", tags=["plans"])
 async def propose_rebalance(
     plan_id: UUID, p: PrincipalDep, ctx: CtxDep, role: Role = Role.AE, body: RebalanceRequest | None = None
 ) -> RebalanceProposalRead:
-    proposal = await rebalancing.propose_rebalance(ctx, p, plan_id, role.value, body.name if body else None)
-    return RebalanceProposalRead.model_validate(proposal)
+    return await rebalancing.propose_rebalance(ctx, p, plan_id, role.value, body.name if body else None)
 
 
 @router.post(
@@ -40,8 +39,7 @@ async def propose_rebalance(
 async def rep_departure(
     rep_id: UUID, body: DepartureRequest, p: PrincipalDep, ctx: CtxDep, role: Role = Role.AE
 ) -> RebalanceProposalRead:
-    proposal = await rebalancing.rep_departure(ctx, p, rep_id, body.date, body.interim_rep_id, role.value)
-    return RebalanceProposalRead.model_validate(proposal)
+    return await rebalancing.rep_departure(ctx, p, rep_id, body.date, body.interim_rep_id, role.value)
 
 
 @router.post(
@@ -55,7 +53,4 @@ async def rep_departure(
 async def rep_arrival(
     rep_id: UUID, p: PrincipalDep, ctx: CtxDep, role: Role = Role.AE, body: ArrivalRequest | None = None
 ) -> RebalanceProposalRead:
-    proposal = await rebalancing.rep_arrival(
-        ctx, p, rep_id, body.territory_name if body else None, role.value
-    )
-    return RebalanceProposalRead.model_validate(proposal)
+    return await rebalancing.rep_arrival(ctx, p, rep_id, body.territory_name if body else None, role.value)

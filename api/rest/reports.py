@@ -37,8 +37,10 @@ async def get_coverage_review(
 ) -> Any:
     report = await service.coverage_review(ctx, p, role.value, rep_id, territory_id, limit)
     if format == Format.CSV:
-        return csv_response(["section", "item", "metric", "value"], flatten(report), "coverage-review")
-    return CoverageReviewRead.model_validate(report)
+        return csv_response(
+            ["section", "item", "metric", "value"], flatten(report.model_dump()), "coverage-review"
+        )
+    return report
 
 
 @router.get(
@@ -60,8 +62,8 @@ async def get_weekly_metrics(
     report = await service.weekly_metrics(ctx, p, week_start, role.value)
     if format == Format.CSV:
         columns = list(WeeklyMetricsRead.model_fields["rows"].annotation.__args__[0].model_fields)  # type: ignore
-        return csv_response(columns, report["rows"], "weekly-metrics")
-    return WeeklyMetricsRead.model_validate(report)
+        return csv_response(columns, [row.model_dump() for row in report.rows], "weekly-metrics")
+    return report
 
 
 @router.get(
@@ -74,5 +76,7 @@ async def get_weekly_metrics(
 async def get_territory_plan(p: PrincipalDep, ctx: CtxDep, format: FormatQ = Format.JSON) -> Any:
     report = await service.territory_plan(ctx, p)
     if format == Format.CSV:
-        return csv_response(["section", "item", "metric", "value"], flatten(report), "territory-plan")
-    return TerritoryPlanRead.model_validate(report)
+        return csv_response(
+            ["section", "item", "metric", "value"], flatten(report.model_dump()), "territory-plan"
+        )
+    return report

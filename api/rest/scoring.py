@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1", tags=["scoring"])
     responses=problem_responses(*AUTH_ERRORS),
 )
 async def run_scoring(p: PrincipalDep, ctx: CtxDep) -> ScoringRunRead:
-    return ScoringRunRead.model_validate(await service.run_scoring(ctx, p))
+    return await service.run_scoring(ctx, p)
 
 
 @router.get(
@@ -30,4 +30,4 @@ async def run_scoring(p: PrincipalDep, ctx: CtxDep) -> ScoringRunRead:
     responses=problem_responses(404, *AUTH_ERRORS),
 )
 async def get_account_score(account_id: UUID, p: PrincipalDep, ctx: CtxDep) -> AccountScoreRead:
-    return AccountScoreRead.model_validate(await service.get_score(ctx, p, account_id))
+    return await service.get_score(ctx, p, account_id)

@@ -17,7 +17,7 @@ router = APIRouter(prefix="/v1", tags=["settings"])
     responses=problem_responses(*AUTH_ERRORS),
 )
 async def get_settings(p: PrincipalDep, ctx: CtxDep) -> SettingsRead:
-    return SettingsRead.model_validate(await service.get_settings(ctx, p))
+    return await service.get_settings(ctx, p)
 
 
 @router.put(
@@ -28,4 +28,4 @@ async def get_settings(p: PrincipalDep, ctx: CtxDep) -> SettingsRead:
     responses=problem_responses(*AUTH_ERRORS),
 )
 async def replace_settings(body: SettingsUpdate, p: PrincipalDep, ctx: CtxDep) -> SettingsRead:
-    return SettingsRead.model_validate(await service.replace_settings(ctx, p, body.overrides))
+    return await service.replace_settings(ctx, p, body.overrides)

@@ -26,7 +26,7 @@ from api.services.common import (
     referenced,
 )
 from api.services.context import AppContext, Principal, changes_from, tenant_settings
-from api.services.pagination import fetch_page, fetch_pages
+from api.services.pagination import Listed, fetch_page, fetch_pages
 from domain.changes import ChangeKind, account_change, owner_changes, owners_of, shows_differently
 from domain.model import (
     Account,
@@ -156,7 +156,7 @@ async def delete_account(ctx: AppContext, p: Principal, account_id: UUID) -> Non
 
 async def list_accounts(
     ctx: AppContext, p: Principal, filters: dict[str, Any], page_token: str | None, page_size: int | None
-) -> dict:
+) -> Listed[Account]:
     p.require(Scope.READ)
     async with ctx.uow(p.tenant_id) as uow:
         owned = any(filters.get(k) is not None for k in ("territory_id", "owner_id", "role"))
@@ -172,7 +172,7 @@ async def get_many(ctx: AppContext, p: Principal, ids: list[UUID]) -> list[Accou
 
 async def owned_pages(
     ctx: AppContext, p: Principal, by: str, keys: list[tuple[UUID, UUID, str | None, int | None, str | None]]
-) -> list[dict]:
+) -> list[Listed[Account]]:
     """For each key (owner, plan, role or None, page size, page token): that page of the accounts the rep
     (`by` "rep_id") or territory (`by` "territory_id") owns in the plan, in id order, as list_accounts
     pages. One query for all the keys that share plan, role and page."""

@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 from uuid import UUID
 
+from api.services.assignments import AssignByRulesRead
 from api.services.common import found
 from api.services.context import AppContext, Principal
 from domain.boundaries import RuleTerritory, assign_by_rules, describe_boundary, parse_boundary
@@ -25,7 +26,7 @@ def _brief(account: dict[str, Any]) -> dict[str, Any]:
 
 async def assign_plan_by_rules(
     ctx: AppContext, p: Principal, plan_id: UUID, role: Role = Role.AE
-) -> dict[str, Any]:
+) -> AssignByRulesRead:
     p.require(Scope.WRITE)
     async with ctx.uow(p.tenant_id) as uow:
         plan = found(await uow.plans.get(plan_id), "plan", plan_id)
@@ -114,11 +115,13 @@ async def assign_plan_by_rules(
             await uow.assigning.end_assignments(ends, now)
             await uow.assigning.add_assignments(adds)
         await uow.commit()
-    return {
-        "plan_id": plan_id,
-        "role": role.value,
-        **counts,
-        "unmatched": {"count": n_unmatched, "accounts": unmatched},
-        "conflicts": {"count": n_conflicts, "accounts": conflicts},
-        "territories_without_owner": {"count": n_ownerless, "accounts": ownerless},
-    }
+    return AssignByRulesRead.model_validate(
+        {
+            "plan_id": plan_id,
+            "role": role.value,
+            **counts,
+            "unmatched": {"count": n_unmatched, "accounts": unmatched},
+            "conflicts": {"count": n_conflicts, "accounts": conflicts},
+            "territories_without_owner": {"count": n_ownerless, "accounts": ownerless},
+        }
+    )

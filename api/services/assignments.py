@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.services.common import Input, Output, Page, found, in_order, plan_or_active, referenced
 from api.services.context import AppContext, Principal, changes_from
-from api.services.pagination import fetch_page
+from api.services.pagination import Listed, fetch_page
 from domain.changes import Cause, owner_changes, owners_of
 from domain.errors import Code, Conflict, FieldError, ValidationFailed
 from domain.model import (
@@ -225,7 +225,7 @@ async def end_assignment(ctx: AppContext, p: Principal, assignment_id: UUID) -> 
 
 async def list_assignments(
     ctx: AppContext, p: Principal, filters: dict[str, Any], page_token: str | None, page_size: int | None
-) -> dict:
+) -> Listed[Assignment]:
     p.require(Scope.READ)
     async with ctx.uow(p.tenant_id) as uow:
         if filters.get("account_id") is None:

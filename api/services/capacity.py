@@ -51,7 +51,7 @@ class CapacityRead(BaseModel):
 
 async def capacity_report(
     ctx: AppContext, p: Principal, target_revenue: float | None, quota_per_rep: float | None
-) -> dict[str, Any]:
+) -> CapacityRead:
     """From the last scoring run's tiers and the active reps; headcount when a revenue target is given."""
     p.require(Scope.READ)
     async with ctx.uow(p.tenant_id) as uow:
@@ -73,4 +73,4 @@ async def capacity_report(
         answer["headcount"] = dataclasses.asdict(
             headcount_plan(target_revenue, quota_per_rep, reps, settings.capacity)
         )
-    return answer
+    return CapacityRead.model_validate(answer)

@@ -229,7 +229,7 @@ async def coverage_report(
     tier: int | None = None,
     rep_id: UUID | None = None,
     territory_id: UUID | None = None,
-) -> dict[str, Any]:
+) -> CoverageReportRead:
     """Coverage rate by tier (against the targets), by rep and by territory, with failure counts by reason.
 
     One aggregate query over the tenant (the rules compiled to SQL); nothing per account in Python.
@@ -266,30 +266,33 @@ async def coverage_report(
         return _bucket(counts[0], counts[1], target, dict(zip(codes, counts[2:], strict=True)))
 
     empty = [0] * (2 + len(codes))
-    return {
-        "as_of": f.now,
-        "role": role,
-        "settings_version": f.version,
-        "coverage_window_days": f.settings.coverage.coverage_window_days,
-        "rules": [{"code": rule.code, "message": rule.message} for rule in rules],
-        "total": bucket(totals["all"].get(None, empty)),
-        "by_tier": [
-            {"tier": t} | bucket(c, targets.get(t) if t is not None else None)
-            for t, c in sorted(totals["tier"].items(), key=lambda kv: (kv[0] is None, kv[0] or 0))
-        ],
-        "by_rep": [
-            {"rep_id": rid, "rep_name": rep_names.get(rid)} | bucket(c)
-            for rid, c in sorted(
-                totals["rep"].items(), key=lambda kv: (kv[0] is None, rep_names.get(kv[0]) or "")
-            )
-        ],
-        "by_territory": [
-            {"territory_id": tid, "territory_name": territory_names.get(tid)} | bucket(c)
-            for tid, c in sorted(
-                totals["territory"].items(), key=lambda kv: (kv[0] is None, territory_names.get(kv[0]) or "")
-            )
-        ],
-    }
+    return CoverageReportRead.model_validate(
+        {
+            "as_of": f.now,
+            "role": role,
+            "settings_version": f.version,
+            "coverage_window_days": f.settings.coverage.coverage_window_days,
+            "rules": [{"code": rule.code, "message": rule.message} for rule in rules],
+            "total": bucket(totals["all"].get(None, empty)),
+            "by_tier": [
+                {"tier": t} | bucket(c, targets.get(t) if t is not None else None)
+                for t, c in sorted(totals["tier"].items(), key=lambda kv: (kv[0] is None, kv[0] or 0))
+            ],
+            "by_rep": [
+                {"rep_id": rid, "rep_name": rep_names.get(rid)} | bucket(c)
+                for rid, c in sorted(
+                    totals["rep"].items(), key=lambda kv: (kv[0] is None, rep_names.get(kv[0]) or "")
+                )
+            ],
+            "by_territory": [
+                {"territory_id": tid, "territory_name": territory_names.get(tid)} | bucket(c)
+                for tid, c in sorted(
+                    totals["territory"].items(),
+                    key=lambda kv: (kv[0] is None, territory_names.get(kv[0]) or ""),
+                )
+            ],
+        }
+    )
 
 
 def _facts_of(row: Any) -> dict[str, Any]:
@@ -337,7 +340,7 @@ async def coverage_accounts(
     list_name: str | None = None,
     page_size: int | None = None,
     page_token: str | None = None,
-) -> dict[str, Any]:
+) -> CoveragePage:
     """Accounts with their coverage, filtered (not covered, a reason, a review list...), a page at a time."""
     size = check_page_size(page_size)
     after = decode_token(page_token)
@@ -367,17 +370,19 @@ async def coverage_accounts(
             preds.append(Cond("account_id", "gt", after))
         rows = await uow.coverage.accounts(role, where=[all_of(*preds)] if preds else [], limit=size + 1)
     items = [account_item(r, f, lists) for r in rows[:size]]
-    return {
-        "as_of": f.now,
-        "settings_version": f.version,
-        "items": items,
-        "next_page_token": encode_token(rows[size - 1]["account_id"]) if len(rows) > size else None,
-    }
+    return CoveragePage.model_validate(
+        {
+            "as_of": f.now,
+            "settings_version": f.version,
+            "items": items,
+            "next_page_token": encode_token(rows[size - 1]["account_id"]) if len(rows) > size else None,
+        }
+    )
 
 
 async def account_coverage(
     ctx: AppContext, p: Principal, account_id: UUID, role: str = "AE"
-) -> dict[str, Any]:
+) -> AccountCoverageRead:
     """One account: facts, covered or why not, who touched it (per rep), overlaps and review lists."""
     async with ctx.uow(p.tenant_id) as uow:
         found(await uow.accounts.get(account_id), "account", account_id)
@@ -397,7 +402,7 @@ async def account_coverage(
         for t in sorted(touches, key=lambda t: t.last_touch_at, reverse=True)
     ]
     item["overlaps"] = _overlaps(touches, reps, f)
-    return item | {"as_of": f.now, "settings_version": f.version}
+    return AccountCoverageRead.model_validate(item | {"as_of": f.now, "settings_version": f.version})
 
 
 _NO_LABEL = RepLabel(None, None)  # a rep that is gone
@@ -431,7 +436,7 @@ async def overlap_report(
     role: str | None = None,
     page_size: int | None = None,
     page_token: str | None = None,
-) -> dict[str, Any]:
+) -> OverlapPage:
     """Accounts touched by two or more reps of the same role within the overlap window (seed 000)."""
     size = check_page_size(page_size)
     after = decode_token(page_token)
@@ -460,15 +465,17 @@ async def overlap_report(
                 "overlaps": found_,
             }
         )
-    return {
-        "as_of": f.now,
-        "window_days": rules.overlap_window_days,
-        "items": items,
-        "next_page_token": encode_token(ids[size - 1]) if len(ids) > size else None,
-    }
+    return OverlapPage.model_validate(
+        {
+            "as_of": f.now,
+            "window_days": rules.overlap_window_days,
+            "items": items,
+            "next_page_token": encode_token(ids[size - 1]) if len(ids) > size else None,
+        }
+    )
 
 
-async def rep_review(ctx: AppContext, p: Principal, rep_id: UUID, limit: int = 50) -> dict[str, Any]:
+async def rep_review(ctx: AppContext, p: Principal, rep_id: UUID, limit: int = 50) -> RepReviewRead:
     """The monthly review with one rep (seed 000): each list with its count and its first accounts, highest
     potential first, and the rep's coverage rate."""
     async with ctx.uow(p.tenant_id) as uow:
@@ -492,17 +499,19 @@ async def rep_review(ctx: AppContext, p: Principal, rep_id: UUID, limit: int = 5
             }
         )
     n_covered = sum(1 for i in items if i["covered"])
-    return {
-        "as_of": f.now,
-        "settings_version": f.version,
-        "rep_id": rep_id,
-        "rep_name": rep.name,
-        "role": role,
-        "accounts": len(items),
-        "covered": n_covered,
-        "coverage_rate": rate(n_covered, len(items)),
-        "lists": out_lists,
-    }
+    return RepReviewRead.model_validate(
+        {
+            "as_of": f.now,
+            "settings_version": f.version,
+            "rep_id": rep_id,
+            "rep_name": rep.name,
+            "role": role,
+            "accounts": len(items),
+            "covered": n_covered,
+            "coverage_rate": rate(n_covered, len(items)),
+            "lists": out_lists,
+        }
+    )
 
 
 BRIEF_KEYS = (
@@ -523,7 +532,7 @@ def _brief(item: dict[str, Any]) -> dict[str, Any]:
     return {k: item[k] for k in BRIEF_KEYS}
 
 
-async def refresh_coverage(ctx: AppContext, p: Principal) -> dict[str, Any]:
+async def refresh_coverage(ctx: AppContext, p: Principal) -> CoverageRefreshRead:
     """Recompute every coverage fact of the tenant from its activities and opportunities (after upgrading
     to a version that adds facts, or to repair them). Imports keep them current; this is never needed
     for day-to-day use."""
@@ -534,4 +543,6 @@ async def refresh_coverage(ctx: AppContext, p: Principal) -> dict[str, Any]:
         await uow.coverage.refresh_facts(now)
         accounts = await uow.coverage.count_facts()
         await uow.commit()
-    return {"accounts_with_facts": accounts, "as_of": now, "seconds": round(time.perf_counter() - started, 3)}
+    return CoverageRefreshRead(
+        accounts_with_facts=accounts, as_of=now, seconds=round(time.perf_counter() - started, 3)
+    )

@@ -131,7 +131,7 @@ def _books(
     return sorted(books.values(), key=lambda b: (b.name is None, b.name or ""))
 
 
-async def plan_equity(ctx: AppContext, p: Principal, plan_id: UUID, role: str = "AE") -> dict[str, Any]:
+async def plan_equity(ctx: AppContext, p: Principal, plan_id: UUID, role: str = "AE") -> PlanEquityRead:
     """Per territory and per rep: accounts, potential, workload hours against capacity, pipeline and
     pipeline-to-TAP, quota against 70-80% of potential; the spreads and flags of each view."""
     p.require(Scope.READ)
@@ -170,13 +170,15 @@ async def plan_equity(ctx: AppContext, p: Principal, plan_id: UUID, role: str = 
         ),
         settings,
     )
-    return {
-        "plan_id": plan_id,
-        "role": role,
-        "settings_version": version,
-        "by_territory": _as_dict(by_territory),
-        "by_rep": _as_dict(by_rep),
-    }
+    return PlanEquityRead.model_validate(
+        {
+            "plan_id": plan_id,
+            "role": role,
+            "settings_version": version,
+            "by_territory": _as_dict(by_territory),
+            "by_rep": _as_dict(by_rep),
+        }
+    )
 
 
 def _as_dict(e: Equity) -> dict[str, Any]:
@@ -189,7 +191,7 @@ def _as_dict(e: Equity) -> dict[str, Any]:
     return out
 
 
-async def compare_plans(ctx: AppContext, p: Principal, a: UUID, b: UUID, role: str = "AE") -> dict[str, Any]:
+async def compare_plans(ctx: AppContext, p: Principal, a: UUID, b: UUID, role: str = "AE") -> PlanCompareRead:
     """Two plans side by side (seed 003 scenarios): the accounts whose owner differs, and each plan's equity
     (accounts and potential per rep and per territory, spreads, flags)."""
     p.require(Scope.READ)
@@ -198,15 +200,17 @@ async def compare_plans(ctx: AppContext, p: Principal, a: UUID, b: UUID, role: s
         plan_b = found(await uow.plans.get(b), "plan", b)
         moves, n_moves = await uow.equity.plan_moves(a, b, role, MAX_LISTED_ACCOUNTS)
         total = await uow.scoring.count_live()
-    return {
-        "a": {"plan_id": plan_a.id, "name": plan_a.name, "state": plan_a.state.value},
-        "b": {"plan_id": plan_b.id, "name": plan_b.name, "state": plan_b.state.value},
-        "role": role,
-        "moves": {
-            "count": n_moves,
-            "movement_rate": rate(n_moves, total),
-            "accounts": moves,
-        },
-        "equity_a": await plan_equity(ctx, p, a, role),
-        "equity_b": await plan_equity(ctx, p, b, role),
-    }
+    return PlanCompareRead.model_validate(
+        {
+            "a": {"plan_id": plan_a.id, "name": plan_a.name, "state": plan_a.state.value},
+            "b": {"plan_id": plan_b.id, "name": plan_b.name, "state": plan_b.state.value},
+            "role": role,
+            "moves": {
+                "count": n_moves,
+                "movement_rate": rate(n_moves, total),
+                "accounts": moves,
+            },
+            "equity_a": await plan_equity(ctx, p, a, role),
+            "equity_b": await plan_equity(ctx, p, b, role),
+        }
+    )

@@ -181,7 +181,7 @@ def events_of(
 
 async def list_events(
     ctx: AppContext, p: Principal, after: int, types: list[str] | None, page_size: int | None
-) -> dict[str, Any]:
+) -> EventPage:
     """The tenant's events after `after`, oldest first. `next_after` is the cursor to pass next time
     (it moves past entries that are not events, so a poll never reads them again)."""
     p.require(Scope.READ)
@@ -193,7 +193,9 @@ async def list_events(
     items = events_of(p.tenant_id, rows, names, wanted)
     more = len(rows) == size
     next_after = rows[-1].seq if more else max(after, head)
-    return {"items": items, "next_after": next_after, "has_more": more, "head": head}
+    return EventPage.model_validate(
+        {"items": items, "next_after": next_after, "has_more": more, "head": head}
+    )
 
 
 # -- webhook endpoints --------------------------------------------------------------------------------
@@ -217,7 +219,7 @@ def _check_url(url: str) -> str:
     return url
 
 
-def _present(row: Any, secret: str | None = None) -> dict[str, Any]:
+def _present(row: Any, secret: str | None = None) -> WebhookEndpointRead:
     out = {
         k: getattr(row, k)
         for k in (
@@ -237,7 +239,7 @@ def _present(row: Any, secret: str | None = None) -> dict[str, Any]:
         )
     }
     out["secret"] = secret  # shown once: when created or rotated
-    return out
+    return WebhookEndpointRead.model_validate(out)
 
 
 async def _endpoint(uow: Any, endpoint_id: uuid.UUID) -> Any:
@@ -249,7 +251,7 @@ async def _endpoint(uow: Any, endpoint_id: uuid.UUID) -> Any:
 
 async def create_endpoint(
     ctx: AppContext, p: Principal, url: str, types: list[str] | None, description: str | None
-) -> dict[str, Any]:
+) -> WebhookEndpointRead:
     """A new endpoint receives the events written from now on (use replay for older ones)."""
     p.require(Scope.ADMIN)
     now = ctx.clock.now()
@@ -274,7 +276,7 @@ async def create_endpoint(
         return _present(await _endpoint(uow, endpoint_id), secret)
 
 
-async def get_endpoint(ctx: AppContext, p: Principal, endpoint_id: uuid.UUID) -> dict[str, Any]:
+async def get_endpoint(ctx: AppContext, p: Principal, endpoint_id: uuid.UUID) -> WebhookEndpointRead:
     p.require(Scope.ADMIN)
     async with ctx.uow(p.tenant_id) as uow:
         return _present(await _endpoint(uow, endpoint_id))
@@ -282,7 +284,7 @@ async def get_endpoint(ctx: AppContext, p: Principal, endpoint_id: uuid.UUID) ->
 
 async def list_endpoints(
     ctx: AppContext, p: Principal, page_token: str | None, page_size: int | None
-) -> dict[str, Any]:
+) -> WebhookEndpointPage:
     p.require(Scope.ADMIN)
     size = check_page_size(page_size)
     after = decode_cursor(page_token, lambda d: uuid.UUID(d["after"]))
@@ -290,12 +292,12 @@ async def list_endpoints(
         rows = await uow.events.list_endpoints(after, size + 1)
     items = [_present(r) for r in rows[:size]]
     token = encode_cursor(after=str(rows[size - 1].id)) if len(rows) > size else None
-    return {"items": items, "next_page_token": token}
+    return WebhookEndpointPage(items=items, next_page_token=token)
 
 
 async def update_endpoint(
     ctx: AppContext, p: Principal, endpoint_id: uuid.UUID, changes: dict[str, Any]
-) -> dict[str, Any]:
+) -> WebhookEndpointRead:
     """Enabling a disabled endpoint resumes where it stopped: it gets every event it missed."""
     p.require(Scope.ADMIN)
     values = dict(changes)
@@ -324,7 +326,7 @@ async def delete_endpoint(ctx: AppContext, p: Principal, endpoint_id: uuid.UUID)
         await uow.commit()
 
 
-async def rotate_secret(ctx: AppContext, p: Principal, endpoint_id: uuid.UUID) -> dict[str, Any]:
+async def rotate_secret(ctx: AppContext, p: Principal, endpoint_id: uuid.UUID) -> WebhookEndpointRead:
     """A new secret, shown once; the old one signs too for the overlap, so receivers can switch."""
     p.require(Scope.ADMIN)
     now = ctx.clock.now()
@@ -344,7 +346,7 @@ async def rotate_secret(ctx: AppContext, p: Principal, endpoint_id: uuid.UUID) -
 
 async def replay(
     ctx: AppContext, p: Principal, endpoint_id: uuid.UUID, from_seq: int, to_seq: int | None
-) -> dict[str, Any]:
+) -> WebhookEndpointRead:
     """Send the endpoint's events in [from_seq, to_seq] again (one event: the same seq twice), in order,
     with their original webhook-ids, before anything new."""
     p.require(Scope.ADMIN)
@@ -371,7 +373,7 @@ async def replay(
 
 async def list_attempts(
     ctx: AppContext, p: Principal, endpoint_id: uuid.UUID, page_token: str | None, page_size: int | None
-) -> dict[str, Any]:
+) -> WebhookAttemptPage:
     """The delivery log: every attempt, newest first."""
     p.require(Scope.ADMIN)
     size = check_page_size(page_size)
@@ -382,4 +384,4 @@ async def list_attempts(
     items = [dict(r._mapping) for r in rows[:size]]
     last = rows[size - 1] if len(rows) > size else None
     token = encode_cursor(seq=str(last.seq), attempt=str(last.attempt)) if last is not None else None
-    return {"items": items, "next_page_token": token}
+    return WebhookAttemptPage.model_validate({"items": items, "next_page_token": token})

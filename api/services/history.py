@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -59,7 +58,7 @@ class MovementRead(BaseModel):
 
 async def account_history(
     ctx: AppContext, p: Principal, account_id: UUID, page_size: int | None, page_token: str | None
-) -> dict[str, Any]:
+) -> OwnershipHistoryPage:
     """Every change of the account's owner of record, newest first, each with its reason."""
     p.require(Scope.READ)
     size = check_page_size(page_size)
@@ -68,15 +67,17 @@ async def account_history(
         found(await uow.accounts.get(account_id), "account", account_id)
         rows = await uow.history.account_history(account_id, before, size + 1)
     items = [r | {"account_id": r["subject_id"]} for r in rows[:size]]
-    return {
-        "items": items,
-        "next_page_token": encode_cursor(seq=str(rows[size - 1]["seq"])) if len(rows) > size else None,
-    }
+    return OwnershipHistoryPage.model_validate(
+        {
+            "items": items,
+            "next_page_token": encode_cursor(seq=str(rows[size - 1]["seq"])) if len(rows) > size else None,
+        }
+    )
 
 
 async def movement_report(
     ctx: AppContext, p: Principal, since: datetime | None, until: datetime | None, role: str = "AE"
-) -> dict[str, Any]:
+) -> MovementRead:
     """Accounts whose owner changed in the window (default: the last 91 days), against seed 001's bands."""
     p.require(Scope.READ)
     until = until or ctx.clock.now()
@@ -91,6 +92,7 @@ async def movement_report(
         accounts = await uow.history.live_accounts()
     days = (until - since).total_seconds() / 86_400
     result = movement(moved, accounts, days, settings)
-    return {"since": since, "until": until, "role": role, "settings_version": version} | dataclasses.asdict(
-        result
+    return MovementRead.model_validate(
+        {"since": since, "until": until, "role": role, "settings_version": version}
+        | dataclasses.asdict(result)
     )

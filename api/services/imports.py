@@ -58,9 +58,9 @@ COLUMNS: dict[str, tuple[im.Column, ...]] = {
 RESCORED_AFTER = ("accounts", "opportunities")
 
 
-def needs_rescoring(kind: str, report: dict[str, Any]) -> bool:
+def needs_rescoring(kind: str, report: ImportReport) -> bool:
     """Whether an import changed what scores, potentials and tiers depend on."""
-    return kind in RESCORED_AFTER and bool(report["created"] or report["updated"])
+    return kind in RESCORED_AFTER and bool(report.created or report.updated)
 
 
 # activities and opportunities are what coverage facts are made of
@@ -189,7 +189,7 @@ async def import_records(
     mode: ImportMode = ImportMode.ATOMIC,
     header: list[str] | None = None,
     progress: Callable[[int], None] | None = None,
-) -> dict[str, Any]:
+) -> ImportReport:
     p.require(Scope.WRITE)
     columns = COLUMNS[kind]
     header_errors = im.check_header(header, columns) if header is not None else []
@@ -250,12 +250,14 @@ async def import_records(
         await uow.imports.append_changes(changes)
         await uow.imports.analyze_if_large(kind, len(plan.creates) + len(plan.updates))
         await uow.commit()
-    return {
-        "created": len(plan.creates),
-        "updated": len(plan.updates),
-        "unchanged": plan.unchanged,
-        "errors": [e.as_dict() for e in errors],
-    }
+    return ImportReport.model_validate(
+        {
+            "created": len(plan.creates),
+            "updated": len(plan.updates),
+            "unchanged": plan.unchanged,
+            "errors": [e.as_dict() for e in errors],
+        }
+    )
 
 
 async def _write(

@@ -57,24 +57,28 @@ class OperationPage(Page[OperationRead]):
     """A page of operations, newest first."""
 
 
-async def get_operation(ctx: AppContext, p: Principal, op_id: UUID) -> dict[str, Any]:
+def _read(ctx: AppContext, row: Any) -> OperationRead:
+    return OperationRead.model_validate(_present(ctx, row))
+
+
+async def get_operation(ctx: AppContext, p: Principal, op_id: UUID) -> OperationRead:
     p.require(Scope.READ)
     async with ctx.uow(p.tenant_id) as uow:
         row = await uow.operations.get(op_id)
     if row is None:
         raise NotFound(f"operation {op_id} not found")
-    return _present(ctx, row)
+    return _read(ctx, row)
 
 
-async def cancel_operation(ctx: AppContext, p: Principal, op_id: UUID) -> dict[str, Any]:
+async def cancel_operation(ctx: AppContext, p: Principal, op_id: UUID) -> OperationRead:
     """Ask an operation to stop; it stops at its next check (within seconds) and keeps nothing."""
     p.require(Scope.WRITE)
     current = await get_operation(ctx, p, op_id)
     async with ctx.uow(p.tenant_id) as uow:
-        flagged = current["state"] in UNFINISHED and await uow.operations.request_cancel(op_id, UNFINISHED)
+        flagged = current.state in UNFINISHED and await uow.operations.request_cancel(op_id, UNFINISHED)
         await uow.commit()
     if not flagged:
-        raise Conflict(f"the operation has already {current['state']}", code=Code.OPERATION_FINISHED)
+        raise Conflict(f"the operation has already {current.state.value}", code=Code.OPERATION_FINISHED)
     reporter = ctx.operations.reporters.get(op_id) if ctx.operations else None
     if reporter is not None:
         reporter.stop.set()  # this worker runs it: no need to wait for the heartbeat
@@ -96,11 +100,11 @@ async def list_operations(
     kind: str | None = None,
     page_token: str | None = None,
     page_size: int | None = None,
-) -> dict[str, Any]:
+) -> OperationPage:
     """Newest first."""
     p.require(Scope.READ)
     size = check_page_size(page_size)
     async with ctx.uow(p.tenant_id) as uow:
         rows = await uow.operations.page(size + 1, _untoken(page_token), state, kind)
-    items = [_present(ctx, r) for r in rows[:size]]
-    return {"items": items, "next_page_token": _token(rows[size - 1]) if len(rows) > size else None}
+    items = [_read(ctx, r) for r in rows[:size]]
+    return OperationPage(items=items, next_page_token=_token(rows[size - 1]) if len(rows) > size else None)

@@ -10,13 +10,23 @@ from collections.abc import Awaitable, Callable, Hashable, Iterator, Mapping, Se
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from domain.defaults import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from domain.errors import Code, DomainError, FieldError
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Listed(Generic[T]):
+    """A page of a resource's entities (the domain objects, which GraphQL resolves further) and the token of
+    the next page (None on the last one): the fields of `api.services.common.Page`, whose subclass REST
+    validates it into (from attributes)."""
+
+    items: list[T]
+    next_page_token: str | None
 
 
 class InvalidPageToken(DomainError):
@@ -96,16 +106,16 @@ def check_page_size(page_size: int | None, field: str | None = None) -> int:
     return size
 
 
-def page_of(items: Sequence[Any], size: int) -> dict:
+def page_of(items: Sequence[T], size: int) -> Listed[T]:
     """A page from up to `size` + 1 items in keyset order: the first `size`, and the next page's token when
     there was one more."""
     next_token = encode_token(items[size - 1].id) if len(items) > size else None
-    return {"items": list(items[:size]), "next_page_token": next_token}
+    return Listed(list(items[:size]), next_token)
 
 
 async def fetch_page(
     repo: Any, filters: dict[str, Any], page_token: str | None, page_size: int | None
-) -> dict:
+) -> Listed[Any]:
     """One page of `repo` plus the token of the next, reading one extra row to know if there is more."""
     size = check_page_size(page_size)
     after = decode_token(page_token)
@@ -115,7 +125,7 @@ async def fetch_page(
 async def fetch_pages(
     keys: Sequence[tuple[Any, ...]],
     read: Callable[..., Awaitable[Mapping[Hashable, Sequence[Any]]]],
-) -> list[dict]:
+) -> list[Listed[Any]]:
     """Pages of many owners' lists at once, in the order asked. A key is (owner, *arguments, page size,
     page token); `read(owners, *arguments, after, limit)` answers up to `limit` items of each owner, in id
     order after `after`, in one query for all the owners that share the arguments and page."""
@@ -123,7 +133,7 @@ async def fetch_pages(
     groups: dict[tuple, list[Any]] = defaultdict(list)
     for owner, *rest in checked:
         groups[tuple(rest)].append(owner)
-    pages: dict[tuple, dict] = {}
+    pages: dict[tuple, Listed[Any]] = {}
     for (*arguments, size, token), owners in groups.items():
         found = await read(owners, *arguments, decode_token(token), size + 1)
         for owner in owners:

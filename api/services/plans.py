@@ -11,7 +11,7 @@ from pydantic import Field
 
 from api.services.common import Input, Name, Output, Page, found, plan_or_active, referenced
 from api.services.context import AppContext, Principal, changes_from
-from api.services.pagination import fetch_page
+from api.services.pagination import Listed, fetch_page
 from domain.changes import Change, ChangeKind, owner_changes, owners_of
 from domain.errors import Code, Conflict, FieldError, ValidationFailed
 from domain.model import Plan, PlanState, Scope
@@ -141,7 +141,7 @@ async def activate_plan(ctx: AppContext, p: Principal, plan_id: UUID) -> Plan:
 
 async def list_plans(
     ctx: AppContext, p: Principal, filters: dict[str, Any], page_token: str | None, page_size: int | None
-) -> dict:
+) -> Listed[Plan]:
     p.require(Scope.READ)
     async with ctx.uow(p.tenant_id) as uow:
         return await fetch_page(uow.plans, filters, page_token, page_size)

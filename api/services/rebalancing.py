@@ -9,7 +9,7 @@ import os
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -30,6 +30,9 @@ from domain.model import (
 )
 from domain.optimiser import Progress
 from domain.rebalancing import Arrival, Departure, Options
+
+if TYPE_CHECKING:
+    from api.services.operations import OperationRead
 
 
 class ProposedMove(BaseModel):
@@ -121,7 +124,7 @@ async def propose_rebalance(
     options: Options = Options(),
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
-) -> dict[str, Any]:
+) -> RebalanceProposalRead:
     """A draft copy of the plan with the optimiser's moves. The book is read in one transaction, the
     optimiser runs in a worker thread (the event loop keeps answering ownership lookups), and the moves
     are written in another; a failed or cancelled run deletes its draft, so nothing is left of it."""
@@ -163,7 +166,7 @@ async def _propose(
     options: Options,
     progress: Progress | None,
     should_stop: Callable[[], bool] | None,
-) -> dict[str, Any]:
+) -> RebalanceProposalRead:
     joining = await arrival(draft) if arrival is not None else None
     async with ctx.uow(p.tenant_id) as uow:
         book = await uow.assigning.book_for_balancing(draft.id, role)
@@ -215,41 +218,43 @@ async def _propose(
         await uow.commit()
     result = proposal.result
     listed = sorted(proposal.moves, key=lambda m: -m.potential)[:MAX_LISTED_ACCOUNTS]
-    return {
-        "plan_id": draft.id,
-        "source_plan_id": plan_id,
-        "role": role,
-        "settings_version": version,
-        "moves": {
-            "count": len(proposal.moves),
-            "movement_rate": proposal.movement_rate,
-            "accounts": [
-                {
-                    "account_id": m.account_id,
-                    "from_rep": m.from_rep,
-                    "to_rep": m.to_rep,
-                    "tier": m.tier,
-                    "potential": m.potential,
-                    "cost": m.cost,
-                    "reason": m.reason,
-                }
-                for m in listed
-            ],
-        },
-        "weighted_moves": result.weighted_moves,
-        "lower_bound": result.lower_bound,
-        "gap": result.gap,
-        "violations": result.violations,
-        "infeasible": result.infeasible,
-        "warnings": proposal.warnings,
-        "equity_before": await plan_equity(ctx, p, plan_id, role),
-        "equity_after": await plan_equity(ctx, p, draft.id, role),
-    }
+    return RebalanceProposalRead.model_validate(
+        {
+            "plan_id": draft.id,
+            "source_plan_id": plan_id,
+            "role": role,
+            "settings_version": version,
+            "moves": {
+                "count": len(proposal.moves),
+                "movement_rate": proposal.movement_rate,
+                "accounts": [
+                    {
+                        "account_id": m.account_id,
+                        "from_rep": m.from_rep,
+                        "to_rep": m.to_rep,
+                        "tier": m.tier,
+                        "potential": m.potential,
+                        "cost": m.cost,
+                        "reason": m.reason,
+                    }
+                    for m in listed
+                ],
+            },
+            "weighted_moves": result.weighted_moves,
+            "lower_bound": result.lower_bound,
+            "gap": result.gap,
+            "violations": result.violations,
+            "infeasible": result.infeasible,
+            "warnings": proposal.warnings,
+            "equity_before": await plan_equity(ctx, p, plan_id, role),
+            "equity_after": await plan_equity(ctx, p, draft.id, role),
+        }
+    )
 
 
 async def rep_departure(
     ctx: AppContext, p: Principal, rep_id: UUID, on: date, interim_rep_id: UUID | None, role: str = "AE"
-) -> dict[str, Any]:
+) -> RebalanceProposalRead:
     """Seed 002: the rep's end date is set; a draft copy of the active plan freezes their accounts with open
     pipeline under the interim owner (locked) and gives the rest to the reps with room, highest potential
     (tier 1) first. Review the draft, then activate it."""
@@ -283,7 +288,7 @@ async def rep_departure(
 
 async def rep_arrival(
     ctx: AppContext, p: Principal, rep_id: UUID, territory_name: str | None, role: str = "AE"
-) -> dict[str, Any]:
+) -> RebalanceProposalRead:
     """Seed 002/003: a draft copy of the active plan with a new territory for the rep, carved from the
     others with the fewest moves, sized for the rep's ramp status (a new hire takes half an even share)."""
     p.require(Scope.WRITE)
@@ -313,13 +318,19 @@ async def rep_arrival(
     return await propose_rebalance(ctx, p, active.id, role, f"Arrival of {rep.name}", arrival=carve)
 
 
-async def start_optimize(ctx: AppContext, p: Principal, plan_id: UUID, request: Any) -> dict[str, Any]:
+async def start_optimize(ctx: AppContext, p: Principal, plan_id: UUID, request: Any) -> OperationRead:
     """`POST /v1/plans/{id}/optimize`: an operation that writes the optimiser's proposal into a new draft
     plan (the plan itself is not changed). `request`: an OptimizeRequest."""
+    # here, not at the top: api.services.operations imports this module (an operation's result is a
+    # RebalanceProposalRead)
+    from api.services.operations import get_operation
+
     p.require(Scope.WRITE)
     async with ctx.uow(p.tenant_id) as uow:
         found(await uow.plans.get(plan_id), "plan", plan_id)
-    return await runner.start(ctx, p, "optimize", plan_id, request.model_dump(mode="json"))
+    return await get_operation(
+        ctx, p, await runner.start(ctx, p, "optimize", plan_id, request.model_dump(mode="json"))
+    )
 
 
 @runner.handles("optimize")
@@ -332,7 +343,7 @@ async def run_optimize(
         body.potential_band, body.capacity_band, body.expertise, body.keep_families, body.geography
     )
 
-    async def propose(own: AppContext) -> dict[str, Any]:
+    async def propose(own: AppContext) -> RebalanceProposalRead:
         assert plan_id is not None
         return await propose_rebalance(
             own,
@@ -346,4 +357,4 @@ async def run_optimize(
         )
 
     proposal = await runner.off_the_loop(ctx, propose)
-    return RebalanceProposalRead.model_validate(proposal).model_dump(mode="json")
+    return proposal.model_dump(mode="json")  # stored as the operation's result

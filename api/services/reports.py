@@ -169,7 +169,7 @@ async def coverage_review(
     rep_id: UUID | None = None,
     territory_id: UUID | None = None,
     limit: int = 20,
-) -> dict[str, Any]:
+) -> CoverageReviewRead:
     """Seed 000's template: territory overview, coverage by rep (accounts by stage and tier), the monthly
     review questions (count and the highest-potential accounts of each), and the expansion pipeline."""
     async with ctx.uow(p.tenant_id) as uow:
@@ -234,24 +234,26 @@ async def coverage_review(
                 "lists": {name: int(x[f"list:{name}"] or 0) for name in lists},
             }
         )
-    return {
-        "as_of": f.now,
-        "role": role,
-        "settings_version": f.version,
-        "overview": {k: int(v or 0) for k, v in overview.items()},
-        "coverage_by_rep": by_rep,
-        "monthly_questions": questions,
-        "expansion_pipeline": {
-            "accounts": int(exp_total["accounts"]),
-            "expansion_estimate": float(exp_total["expansion_estimate"]),
-            "top": exp_rows,
-        },
-    }
+    return CoverageReviewRead.model_validate(
+        {
+            "as_of": f.now,
+            "role": role,
+            "settings_version": f.version,
+            "overview": {k: int(v or 0) for k, v in overview.items()},
+            "coverage_by_rep": by_rep,
+            "monthly_questions": questions,
+            "expansion_pipeline": {
+                "accounts": int(exp_total["accounts"]),
+                "expansion_estimate": float(exp_total["expansion_estimate"]),
+                "top": exp_rows,
+            },
+        }
+    )
 
 
 async def weekly_metrics(
     ctx: AppContext, p: Principal, week_start: date | None = None, role: str = "AE"
-) -> dict[str, Any]:
+) -> WeeklyMetricsRead:
     """Seed 004's five weekly metrics per rep's book and tier: accounts worked, sequence completion, reply
     rate, meeting rate, pipeline created. The week is [week_start, week_start + 7 days), Monday by default."""
     async with ctx.uow(p.tenant_id) as uow:
@@ -269,17 +271,19 @@ async def weekly_metrics(
         tally: WeekTally = tallies[key]
         metric = weekly_metric(tally, key[1], f.settings.coverage_model)
         rows.append({"rep_id": key[0], "rep_name": rep_names.get(key[0]), "tier": key[1]} | asdict(metric))
-    return {
-        "as_of": f.now,
-        "role": role,
-        "settings_version": f.version,
-        "week_start": week.start,
-        "week_end": week.end,
-        "rows": rows,
-    }
+    return WeeklyMetricsRead.model_validate(
+        {
+            "as_of": f.now,
+            "role": role,
+            "settings_version": f.version,
+            "week_start": week.start,
+            "week_end": week.end,
+            "rows": rows,
+        }
+    )
 
 
-async def territory_plan(ctx: AppContext, p: Principal) -> dict[str, Any]:
+async def territory_plan(ctx: AppContext, p: Principal) -> TerritoryPlanRead:
     """Seed 003's plan, the sections this version computes: market segmentation (accounts, ICP fit, tiers,
     TAM and TAP per segment) and the coverage model with capacity. Assignments, equity metrics and the
     rebalancing schedule are not computed yet (the assignment engine)."""
@@ -346,27 +350,29 @@ async def territory_plan(ctx: AppContext, p: Principal) -> dict[str, Any]:
             }
         )
     capacity = await capacity_service.capacity_report(ctx, p, None, None)
-    return {
-        "as_of": f.now,
-        "settings_version": f.version,
-        "segmentation": {
-            "thresholds": {
-                "enterprise_min_revenue": f.settings.segments.enterprise_min_revenue,
-                "mid_market_min_revenue": f.settings.segments.mid_market_min_revenue,
+    return TerritoryPlanRead.model_validate(
+        {
+            "as_of": f.now,
+            "settings_version": f.version,
+            "segmentation": {
+                "thresholds": {
+                    "enterprise_min_revenue": f.settings.segments.enterprise_min_revenue,
+                    "mid_market_min_revenue": f.settings.segments.mid_market_min_revenue,
+                },
+                "segments": out_segments,
+                "territories": out_territories,
+                "note": TAP_NOTE,
             },
-            "segments": out_segments,
-            "territories": out_territories,
-            "note": TAP_NOTE,
-        },
-        "coverage_model": {
-            "tier_touches_per_quarter": {
-                "1": list(f.settings.coverage_model.tier1_touches),
-                "2": list(f.settings.coverage_model.tier2_touches),
-                "3": list(f.settings.coverage_model.tier3_touches),
+            "coverage_model": {
+                "tier_touches_per_quarter": {
+                    "1": list(f.settings.coverage_model.tier1_touches),
+                    "2": list(f.settings.coverage_model.tier2_touches),
+                    "3": list(f.settings.coverage_model.tier3_touches),
+                },
+                "hours_per_touch": f.settings.coverage_model.hours_per_touch,
+                "proactive_max_tier": f.settings.coverage_model.proactive_max_tier,
             },
-            "hours_per_touch": f.settings.coverage_model.hours_per_touch,
-            "proactive_max_tier": f.settings.coverage_model.proactive_max_tier,
-        },
-        "capacity": capacity,
-        "pending_sections": ["assignments", "equity_metrics", "rebalancing_schedule"],
-    }
+            "capacity": capacity,
+            "pending_sections": ["assignments", "equity_metrics", "rebalancing_schedule"],
+        }
+    )

@@ -22,7 +22,7 @@ from api.services.common import (
     optional_model,
 )
 from api.services.context import AppContext, Principal, changes_from
-from api.services.pagination import fetch_page
+from api.services.pagination import Listed, fetch_page
 from domain.changes import Change, ChangeKind, rep_change, shows_differently
 from domain.model import (
     RampStatus,
@@ -120,7 +120,7 @@ async def end_rep(ctx: AppContext, p: Principal, rep_id: UUID) -> Rep:
 
 async def list_reps(
     ctx: AppContext, p: Principal, filters: dict[str, Any], page_token: str | None, page_size: int | None
-) -> dict:
+) -> Listed[Rep]:
     p.require(Scope.READ)
     async with ctx.uow(p.tenant_id) as uow:
         return await fetch_page(uow.reps, filters, page_token, page_size)

@@ -128,8 +128,9 @@ class Runner:
 
 async def start(
     ctx: AppContext, p: Principal, kind: str, subject_id: UUID | None, request: dict[str, Any]
-) -> dict[str, Any]:
-    """Queue an operation for a worker (this process's, if it runs one, is woken at once)."""
+) -> UUID:
+    """Queue an operation for a worker (this process's, if it runs one, is woken at once); its id (read it
+    with `api.services.operations.get_operation`)."""
     now = ctx.clock.now()
     op_id = uuid.uuid4()
     row = {
@@ -148,10 +149,9 @@ async def start(
     async with ctx.uow(p.tenant_id) as uow:
         await uow.operations.add(row)
         await uow.commit()
-        stored = await uow.operations.get(op_id)
     if ctx.operations is not None:
         ctx.operations.wake.set()
-    return present(ctx, stored)
+    return op_id
 
 
 async def _drive(ctx: AppContext, row: Any, reporter: Reporter) -> None:
@@ -234,6 +234,7 @@ async def off_the_loop(ctx: AppContext, use_case: Callable[[AppContext], Awaitab
 
 
 def present(ctx: AppContext, row: Any) -> dict[str, Any]:
+    """A stored operation as the caller sees it (`api.services.operations.OperationRead` validates it)."""
     out = dict(row._mapping)
     beat = out.get("heartbeat_at")
     lost = beat is not None and ctx.clock.now() - beat > timedelta(seconds=LOST_AFTER_SECONDS)

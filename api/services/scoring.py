@@ -91,7 +91,7 @@ async def tenant_win_rates(uow: SqlUnitOfWork, settings: TenantSettings) -> dict
     return win_rates(closed, settings.win_rates)
 
 
-async def run_scoring(ctx: AppContext, p: Principal) -> dict[str, Any]:
+async def run_scoring(ctx: AppContext, p: Principal) -> ScoringRunRead:
     """One streaming pass: scores, potentials and tiers written chunk by chunk.
 
     The tier boundaries come first from the database (two ranked lookups), so nothing of the book is held
@@ -159,22 +159,24 @@ async def run_scoring(ctx: AppContext, p: Principal) -> dict[str, Any]:
         finally:
             writer.cancel()
         await uow.commit()
-    return {
-        "scored": scored,
-        "settings_version": version,
-        "tiers": {str(t): n for t, n in tier_counts.items()},
-        "icp_fit": icp_fit,
-        "win_rates": {
-            str(s.value if s else "unknown"): {
-                "rate": r.rate,
-                "won": r.won,
-                "lost": r.lost,
-                "source": r.source,
-            }
-            for s, r in rates.items()
-        },
-        "seconds": round(time.perf_counter() - started, 3),
-    }
+    return ScoringRunRead.model_validate(
+        {
+            "scored": scored,
+            "settings_version": version,
+            "tiers": {str(t): n for t, n in tier_counts.items()},
+            "icp_fit": icp_fit,
+            "win_rates": {
+                str(s.value if s else "unknown"): {
+                    "rate": r.rate,
+                    "won": r.won,
+                    "lost": r.lost,
+                    "source": r.source,
+                }
+                for s, r in rates.items()
+            },
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+    )
 
 
 async def rescore_after_import(ctx: AppContext, p: Principal) -> None:
@@ -195,7 +197,7 @@ async def _hand_over(queue: asyncio.Queue, item: Any, writer: asyncio.Task) -> N
         raise RuntimeError("the score writer stopped")
 
 
-async def get_score(ctx: AppContext, p: Principal, account_id: UUID) -> dict[str, Any]:
+async def get_score(ctx: AppContext, p: Principal, account_id: UUID) -> AccountScoreRead:
     """One account's stored score, explained factor by factor."""
     p.require(Scope.READ)
     async with ctx.uow(p.tenant_id) as uow:
@@ -207,7 +209,7 @@ async def get_score(ctx: AppContext, p: Principal, account_id: UUID) -> dict[str
     return explain(row, account.current_arr, settings)
 
 
-def explain(row: Any, current_arr: float, settings: TenantSettings) -> dict[str, Any]:
+def explain(row: Any, current_arr: float, settings: TenantSettings) -> AccountScoreRead:
     """A stored score row with each factor's description and source fields, and the account's cell of the
     tiering matrix (seed 003: revenue band x growth potential -> rep type and strategy)."""
     factors = []
@@ -229,7 +231,7 @@ def explain(row: Any, current_arr: float, settings: TenantSettings) -> dict[str,
             missing.extend(fields)
         if name == "whitespace":
             growth = value
-    return {
+    stored = {
         key: row[key]
         for key in (
             "account_id",
@@ -242,14 +244,18 @@ def explain(row: Any, current_arr: float, settings: TenantSettings) -> dict[str,
             "settings_version",
             "computed_at",
         )
-    } | {
-        "factors": factors,
-        "missing_fields": missing,
-        "matrix": dataclasses.asdict(matrix_cell(current_arr, growth, settings.tiering_matrix)),
     }
+    return AccountScoreRead.model_validate(
+        stored
+        | {
+            "factors": factors,
+            "missing_fields": missing,
+            "matrix": dataclasses.asdict(matrix_cell(current_arr, growth, settings.tiering_matrix)),
+        }
+    )
 
 
-async def explain_many(ctx: AppContext, p: Principal, accounts: list[Any]) -> list[dict[str, Any] | None]:
+async def explain_many(ctx: AppContext, p: Principal, accounts: list[Any]) -> list[AccountScoreRead | None]:
     """The stored scores of these accounts (domain Accounts), each explained as get_score answers it, or
     None where the account has no score yet; one read of the scores and one of the settings (GraphQL's
     batches)."""

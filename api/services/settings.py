@@ -25,22 +25,24 @@ class SettingsUpdate(Input):
     )
 
 
-def _answer(overrides: dict, version: int) -> dict[str, Any]:
-    return {
-        "version": version,
-        "overrides": overrides,
-        "effective": settings_to_dict(apply_overrides(overrides)),
-    }
+def _answer(overrides: dict, version: int) -> SettingsRead:
+    return SettingsRead.model_validate(
+        {
+            "version": version,
+            "overrides": overrides,
+            "effective": settings_to_dict(apply_overrides(overrides)),
+        }
+    )
 
 
-async def get_settings(ctx: AppContext, p: Principal) -> dict[str, Any]:
+async def get_settings(ctx: AppContext, p: Principal) -> SettingsRead:
     p.require(Scope.ADMIN)
     async with ctx.uow(p.tenant_id) as uow:
         overrides, version = await uow.settings_record()
         return _answer(overrides, version)
 
 
-async def replace_settings(ctx: AppContext, p: Principal, overrides: dict[str, Any]) -> dict[str, Any]:
+async def replace_settings(ctx: AppContext, p: Principal, overrides: dict[str, Any]) -> SettingsRead:
     """Validate first (unknown keys, kinds, then the domain's rules); bad settings leave the old in force."""
     p.require(Scope.ADMIN)
     check_settings(apply_overrides(overrides))

@@ -21,7 +21,7 @@ from api.services.common import (
     referenced,
 )
 from api.services.context import AppContext, Principal, changes_from
-from api.services.pagination import fetch_page
+from api.services.pagination import Listed, fetch_page
 from domain.boundaries import parse_boundary
 from domain.changes import ChangeKind, shows_differently, territory_change
 from domain.errors import Code, Conflict, FieldError, ValidationFailed
@@ -143,7 +143,7 @@ async def delete_territory(ctx: AppContext, p: Principal, territory_id: UUID) ->
 
 async def list_territories(
     ctx: AppContext, p: Principal, filters: dict[str, Any], page_token: str | None, page_size: int | None
-) -> dict:
+) -> Listed[Territory]:
     p.require(Scope.READ)
     async with ctx.uow(p.tenant_id) as uow:
         return await fetch_page(uow.territories, filters, page_token, page_size)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from api.services import runner
+from api.services import operations, runner
 from api.services.context import Principal
 from domain.errors import ValidationFailed
 from domain.optimiser import Cancelled
@@ -18,7 +18,7 @@ async def start_with(ctx, p, work):
     """Queue an operation of a kind made for the test, run by `work(reporter)` in the worker."""
     kind = f"test-{uuid.uuid4().hex[:8]}"
     runner.HANDLERS[kind] = lambda _ctx, _p, _subject, _request, reporter: work(reporter)
-    return await runner.start(ctx, p, kind, None, {})
+    return await operations.get_operation(ctx, p, await runner.start(ctx, p, kind, None, {}))
 
 
 async def poll(client, headers, op_id, until=("succeeded", "failed", "cancelled"), seconds=60.0):
@@ -89,16 +89,16 @@ async def test_progress_is_written_and_a_cancel_stops_the_work(app, client, tena
 
     op = await start_with(ctx, p, work)
     await halfway.wait()
-    running = await poll(client, tenant.headers, op["id"], until=("running",))
+    running = await poll(client, tenant.headers, op.id, until=("running",))
     for _ in range(100):  # the heartbeat writes the progress within a second or so
-        running = (await client.get(f"/v1/operations/{op['id']}", headers=tenant.headers)).json()
+        running = (await client.get(f"/v1/operations/{op.id}", headers=tenant.headers)).json()
         if running["progress"] == 0.5:
             break
         await asyncio.sleep(0.05)
     assert running["progress"] == 0.5 and running["message"] == "halfway"
-    r = await client.post(f"/v1/operations/{op['id']}/cancel", headers=tenant.headers)
+    r = await client.post(f"/v1/operations/{op.id}/cancel", headers=tenant.headers)
     assert r.status_code == 202 and r.json()["cancel_requested"] is True
-    done = await poll(client, tenant.headers, op["id"])
+    done = await poll(client, tenant.headers, op.id)
     assert done["state"] == "cancelled" and done["progress"] == 0.5
 
 
@@ -113,9 +113,9 @@ async def test_a_cancel_from_another_worker_arrives_through_the_row(app, client,
     op = await start_with(ctx, p, work)
     # another worker only has the database: it flags the row, and this worker's heartbeat reads it
     async with ctx.uow(tenant.tenant_id) as uow:
-        assert await uow.operations.request_cancel(op["id"], ["queued", "running"])
+        assert await uow.operations.request_cancel(op.id, ["queued", "running"])
         await uow.commit()
-    done = await poll(client, tenant.headers, op["id"], seconds=10)
+    done = await poll(client, tenant.headers, op.id, seconds=10)
     assert done["state"] == "cancelled"
 
 
@@ -131,8 +131,8 @@ async def test_failures_are_recorded_with_their_code(app, client, tenant):
 
     a = await start_with(ctx, p, refused)
     b = await start_with(ctx, p, broken)
-    done_a = await poll(client, tenant.headers, a["id"])
-    done_b = await poll(client, tenant.headers, b["id"])
+    done_a = await poll(client, tenant.headers, a.id)
+    done_b = await poll(client, tenant.headers, b.id)
     assert done_a["state"] == "failed" and done_a["error"]["code"] == "validation_failed"
     assert done_b["state"] == "failed" and done_b["error"]["code"] == "internal_error"
     assert "bug" not in done_b["error"]["detail"]  # internals stay in the log
@@ -141,7 +141,7 @@ async def test_failures_are_recorded_with_their_code(app, client, tenant):
     second = (
         await client.get(f"/v1/operations?page_size=1&page_token={token}", headers=tenant.headers)
     ).json()
-    assert {first["items"][0]["id"], second["items"][0]["id"]} == {str(a["id"]), str(b["id"])}
+    assert {first["items"][0]["id"], second["items"][0]["id"]} == {str(a.id), str(b.id)}
 
 
 async def test_an_operation_whose_worker_died_reads_as_lost(app, client, tenant):
@@ -244,14 +244,14 @@ async def test_workers_share_queued_operations_and_run_each_once(app, client, te
     tasks = [asyncio.create_task(r.run(ctx)) for r in others]
     try:
         ops = [await start_with(ctx, p, work) for _ in range(8)]
-        done = [await poll(client, tenant.headers, op["id"]) for op in ops]
+        done = [await poll(client, tenant.headers, op.id) for op in ops]
     finally:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     assert [d["state"] for d in done] == ["succeeded"] * 8 and len(runs) == 8
     async with ctx.uow(tenant.tenant_id) as uow:
-        workers = {(await uow.operations.get(op["id"])).worker for op in ops}
+        workers = {(await uow.operations.get(op.id)).worker for op in ops}
     assert len(workers) >= 2  # the in-process worker and the two others took turns
 
 
@@ -261,7 +261,7 @@ async def test_graphql_operations_page_with_first_and_after(app, client, tenant)
     async def done(reporter):
         return None
 
-    made = [str((await start_with(app.state.ctx, p, done))["id"]) for _ in range(5)]
+    made = [str((await start_with(app.state.ctx, p, done)).id) for _ in range(5)]
     for op_id in made:
         await poll(client, tenant.headers, op_id)
     q = """query($after: String) { operations(first: 2, after: $after) {

@@ -53,17 +53,17 @@ async def test_rules_place_every_account_or_say_why_not():
     now = ctx.clock.advance(hours=1)
     result = await assigning.assign_plan_by_rules(ctx, WRITER, draft.id)
 
-    assert {k: result[k] for k in ("accounts", "assigned", "moved", "unchanged", "locked")} == {
+    assert {k: getattr(result, k) for k in ("accounts", "assigned", "moved", "unchanged", "locked")} == {
         "accounts": 6,
         "assigned": 1,
         "moved": 1,
         "unchanged": 1,
         "locked": 1,
     }
-    assert [a["external_id"] for a in result["unmatched"]["accounts"]] == ["north"]
-    ownerless = result["territories_without_owner"]
-    assert ownerless["count"] == 1 and ownerless["accounts"][0]["territory_id"] == west.id
-    assert result["conflicts"]["count"] == 0
+    assert [a.external_id for a in result.unmatched.accounts] == ["north"]
+    ownerless = result.territories_without_owner
+    assert ownerless.count == 1 and ownerless.accounts[0].territory_id == west.id
+    assert result.conflicts.count == 0
 
     current = {a.account_id: a for a in ctx.db.tables["assignments"].values() if a.valid_to is None}
     for account in (new, moved, kept):

@@ -109,7 +109,7 @@ async def test_a_draft_plan_changes_hands_without_a_word_in_the_log(world):
     listed = await assignments.list_assignments(
         w.ctx, WRITER, {"plan_id": w.draft.id, "current": False}, None, None
     )
-    assert {a.id for a in listed["items"]} == {made.id, successor.id}
+    assert {a.id for a in listed.items} == {made.id, successor.id}
 
 
 async def test_refusals_change_nothing(world):
