@@ -1,0 +1,158 @@
+"""Rebalance proposals, rep departures and arrivals: drafts with their moves and reasons."""
+
+from tests import factories as f
+
+
+async def test_rebalance_proposal_fixes_seed_003s_east_heavy_plan_in_a_draft(client, tenant, other_tenant):
+    """20 enterprise and 500 SMB accounts, 10 geographic reps; East holds 5 enterprise accounts, West 2."""
+    plan, _ = await f.seed_003_plan(client, tenant.headers)
+    before = (await client.get(f"/v1/plans/{plan['id']}/equity", headers=tenant.headers)).json()
+    assert before["by_rep"]["potential"]["status"] == "rebalance"
+    r = await client.post(f"/v1/plans/{plan['id']}/rebalance-proposals", headers=tenant.headers)
+    assert r.status_code == 201, r.text
+    proposal = r.json()
+    assert proposal["violations"] == []
+    # 520 accounts need 67% of ten ramped reps' hours: said, not churned over
+    assert proposal["infeasible"] == [
+        "the book needs 67% of the team's capacity: not every rep can be within 20% of capacity "
+        "(hire, raise the tier threshold, or resize the team)"
+    ]
+    assert proposal["equity_after"]["by_rep"]["potential"]["status"] in ("fine", "watch")
+    assert 0 < proposal["moves"]["count"] <= 60  # few moves, not a reshuffle
+    assert all(m["reason"].startswith("balance:") for m in proposal["moves"]["accounts"])
+    assert proposal["lower_bound"] <= proposal["weighted_moves"]
+    # nothing changed in the active plan; the draft holds the moves
+    plans = {
+        x["id"]: x["state"] for x in (await client.get("/v1/plans", headers=tenant.headers)).json()["items"]
+    }
+    assert plans[plan["id"]] == "active" and plans[proposal["plan_id"]] == "draft"
+    again = (await client.get(f"/v1/plans/{plan['id']}/equity", headers=tenant.headers)).json()
+    assert again["by_rep"]["potential"] == before["by_rep"]["potential"]
+    diff = (
+        await client.get(f"/v1/plans/compare?a={plan['id']}&b={proposal['plan_id']}", headers=tenant.headers)
+    ).json()
+    assert diff["moves"]["count"] == proposal["moves"]["count"]
+    assert (
+        await client.post(f"/v1/plans/{plan['id']}/rebalance-proposals", headers=other_tenant.headers)
+    ).status_code == 404
+
+
+async def test_graphql_propose_rebalance(client, tenant):
+    owned = await f.owned_account(client, tenant.headers, current_arr=100_000)
+    await f.rep(client, tenant.headers)  # a second AE with nothing: the book is out of balance
+    await client.post("/v1/scoring/run", headers=tenant.headers)
+    m = """mutation($p: UUID!) { proposeRebalance(planId: $p) { __typename
+             ... on RebalanceProposal { moves { count } infeasible lowerBound }
+             ... on Problem { code } } }"""
+    r = await client.post(
+        "/graphql", json={"query": m, "variables": {"p": owned["plan"]["id"]}}, headers=tenant.headers
+    )
+    got = r.json()["data"]["proposeRebalance"]
+    # one account cannot be split between two reps: reported, not a crash
+    assert got["__typename"] == "RebalanceProposal" and got["infeasible"]
+
+
+async def test_rep_departure_freezes_open_pipeline_and_reassigns_tier_1_first(client, tenant, other_tenant):
+    leaving, a, b, interim = [
+        await f.rep(client, tenant.headers, name=n) for n in ("Lea", "Ann", "Bo", "Ivy")
+    ]
+    plan = await f.plan(client, tenant.headers)
+    sizes = {"Lea": (leaving, 6), "Ann": (a, 2), "Bo": (b, 2)}
+    books = {
+        name: (
+            rep,
+            [{"external_id": f"{name}-{k}", "name": "x", "current_arr": 100_000 * (k + 1)} for k in range(n)],
+        )
+        for name, (rep, n) in sizes.items()
+    }
+    await f.named_books(client, tenant.headers, plan["id"], books)
+    opp = [{"external_id": "O1", "account_external_id": "Lea-0", "amount": 50_000, "status": "open"}]
+    assert (
+        await client.post("/v1/opportunities/import", json=opp, headers=tenant.headers)
+    ).status_code == 200
+    await client.post("/v1/scoring/run", headers=tenant.headers)
+    await client.post(f"/v1/plans/{plan['id']}/assign-by-rules", headers=tenant.headers)
+    await client.post(f"/v1/plans/{plan['id']}/activate", headers=tenant.headers)
+
+    body = {"date": "2026-12-31", "interim_rep_id": interim["id"]}
+    r = await client.post(f"/v1/reps/{leaving['id']}/departure", json=body, headers=tenant.headers)
+    assert r.status_code == 201, r.text
+    proposal = r.json()
+    moves = {m["account_id"]: m for m in proposal["moves"]["accounts"]}
+    assert len(moves) == 6 and all(m["from_rep"] == leaving["id"] for m in moves.values())
+    lea0 = (await client.get("/v1/accounts/by-external-id/Lea-0", headers=tenant.headers)).json()
+    frozen = moves[lea0["id"]]
+    assert frozen["to_rep"] == interim["id"] and "interim owner of open pipeline" in frozen["reason"]
+    others = [m for k, m in moves.items() if k != lea0["id"]]
+    assert {m["to_rep"] for m in others} <= {a["id"], b["id"], interim["id"]}
+    assert all(m["reason"].startswith("departure: Lea leaves on 2026-12-31") for m in others)
+    # the draft holds it, locked for the interim owner; the end date is set; the active plan is unchanged
+    asg = (
+        await client.get(
+            f"/v1/assignments?plan_id={proposal['plan_id']}&account_id={lea0['id']}", headers=tenant.headers
+        )
+    ).json()["items"][0]
+    assert (asg["rep_id"], asg["locked"], asg["reason"]) == (interim["id"], True, "departure")
+    assert (await client.get(f"/v1/reps/{leaving['id']}", headers=tenant.headers)).json()[
+        "end_date"
+    ] == "2026-12-31"
+    assert (await client.get("/v1/ownership/Lea-0", headers=tenant.headers)).json()["rep"]["id"] == leaving[
+        "id"
+    ]
+    bad = await client.post(
+        f"/v1/reps/{a['id']}/departure",
+        json={"date": "2026-12-31", "interim_rep_id": a["id"]},
+        headers=tenant.headers,
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "interim_rep_id"
+    assert (
+        await client.post(f"/v1/reps/{a['id']}/departure", json=body, headers=other_tenant.headers)
+    ).status_code == 404
+
+
+async def test_graphql_rep_departure(client, tenant):
+    owned = await f.owned_account(client, tenant.headers, current_arr=1000)
+    other = await f.rep(client, tenant.headers)
+    m = """mutation($r: UUID!) { repDeparture(repId: $r, date: "2026-12-31") { __typename
+             ... on RebalanceProposal { moves { count accounts { toRep reason } } }
+             ... on Problem { code } } }"""
+    r = await client.post(
+        "/graphql", json={"query": m, "variables": {"r": owned["rep"]["id"]}}, headers=tenant.headers
+    )
+    got = r.json()["data"]["repDeparture"]
+    assert got["moves"]["count"] == 1 and got["moves"]["accounts"][0]["toRep"] == other["id"]
+
+
+async def test_rep_arrival_carves_a_territory_sized_for_ramp(client, tenant):
+    a, b = await f.rep(client, tenant.headers, name="Ann"), await f.rep(client, tenant.headers, name="Bo")
+    plan = await f.plan(client, tenant.headers)
+    books = {
+        name: (rep, [{"external_id": f"{name}-{k}", "name": "x", "current_arr": 10_000} for k in range(10)])
+        for name, rep in (("Ann", a), ("Bo", b))
+    }
+    await f.named_books(client, tenant.headers, plan["id"], books)
+    await client.post("/v1/scoring/run", headers=tenant.headers)
+    await client.post(f"/v1/plans/{plan['id']}/assign-by-rules", headers=tenant.headers)
+    await client.post(f"/v1/plans/{plan['id']}/activate", headers=tenant.headers)
+    new = await f.rep(client, tenant.headers, name="Nia", ramp_status="new_hire")
+    r = await client.post(
+        f"/v1/reps/{new['id']}/arrival", json={"territory_name": "North"}, headers=tenant.headers
+    )
+    assert r.status_code == 201, r.text
+    proposal = r.json()
+    # shares 1 : 1 : 0.5 (a new hire at 50%) of 200,000 -> 80,000 : 80,000 : 40,000: four accounts move
+    assert proposal["moves"]["count"] == 4 and proposal["violations"] == []
+    assert all(
+        m["to_rep"] == new["id"] and m["reason"].startswith("arrival: carving a book for Nia")
+        for m in proposal["moves"]["accounts"]
+    )
+    north = [
+        t
+        for t in (
+            await client.get(f"/v1/territories?plan_id={proposal['plan_id']}", headers=tenant.headers)
+        ).json()["items"]
+        if t["name"] == "North"
+    ]
+    assert north and north[0]["primary_rep_id"] == new["id"]
+    books = {x["key"]: x["accounts"] for x in proposal["equity_after"]["by_rep"]["books"]}
+    assert books[new["id"]] == 4
