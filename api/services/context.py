@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from domain.defaults import TenantSettings, apply_overrides
 from domain.errors import Code, DomainError, FieldError, Unavailable, ValidationFailed
 from domain.model import Scope
+from domain.ports import SetBasedUnitOfWork, UnitOfWork
 from persistence.changes import ACTOR
 from persistence.db import Engine, SessionFactory
 from persistence.repositories import SqlUnitOfWork
@@ -82,16 +83,16 @@ class AppContext:
     operations: Any = None  # api.services.runner.Runner: the long-running work this process runs
     deliverer: Any = None  # api.services.delivery.Deliverer, when this process delivers webhooks
 
-    def uow(self, tenant_id: UUID) -> SqlUnitOfWork:
+    def uow(self, tenant_id: UUID) -> SetBasedUnitOfWork:
         committed = None if self.ownership is None else self.ownership.committed
         return SqlUnitOfWork(self.session_factory, tenant_id, committed)
 
 
-async def tenant_settings(uow: SqlUnitOfWork) -> TenantSettings:
+async def tenant_settings(uow: UnitOfWork) -> TenantSettings:
     return apply_overrides(await uow.tenant_settings())
 
 
-async def versioned_settings(uow: SqlUnitOfWork) -> tuple[TenantSettings, int]:
+async def versioned_settings(uow: UnitOfWork) -> tuple[TenantSettings, int]:
     """The tenant's effective settings and their version (answers name the version they used)."""
     overrides, version = await uow.settings_record()
     return apply_overrides(overrides), version

@@ -36,8 +36,8 @@ from domain.defaults import TenantSettings
 from domain.errors import Code, FieldError, ValidationFailed
 from domain.metrics import rate
 from domain.model import Scope
+from domain.ports import SetBasedUnitOfWork
 from persistence.coverage import RepLabel
-from persistence.repositories import SqlUnitOfWork
 
 
 class ReasonRead(BaseModel):
@@ -193,7 +193,7 @@ class Frame:
     role: str
 
 
-async def frame(ctx: AppContext, uow: SqlUnitOfWork, p: Principal, role: str) -> Frame:
+async def frame(ctx: AppContext, uow: SetBasedUnitOfWork, p: Principal, role: str) -> Frame:
     """Settings, the clock, and facts brought up to date (planned activities that have happened since; the
     refresh is committed at once, whatever the report does next)."""
     p.require(Scope.READ)

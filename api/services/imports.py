@@ -23,8 +23,8 @@ from domain.errors import Code, DomainError, FieldError, RuleViolation, Validati
 from domain.model import (
     Scope,
 )
+from domain.ports import SetBasedUnitOfWork
 from domain.rules import check_rep_dates, segment_for
-from persistence.repositories import SqlUnitOfWork
 
 
 class ImportRowError(BaseModel):
@@ -68,7 +68,7 @@ FACTS_FROM = ("activities", "opportunities")
 
 
 async def _refresh_coverage(
-    uow: SqlUnitOfWork,
+    uow: SetBasedUnitOfWork,
     ctx: AppContext,
     p: Principal,
     plan: im.UpsertPlan,
@@ -261,7 +261,7 @@ async def import_records(
 
 
 async def _write(
-    uow: SqlUnitOfWork,
+    uow: SetBasedUnitOfWork,
     ctx: AppContext,
     p: Principal,
     kind: str,

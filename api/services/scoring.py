@@ -19,9 +19,9 @@ from api.services.context import AppContext, Principal, tenant_settings, version
 from domain.defaults import TenantSettings
 from domain.errors import Code, NotFound
 from domain.model import OpportunityStatus, Scope, Segment
+from domain.ports import SetBasedUnitOfWork
 from domain.scoring import FACTORS, WinRate, account_potential, score_account, win_rates
 from domain.tiering import absolute, boundaries_at, matrix_cell, tier_of, tier_positions
-from persistence.repositories import SqlUnitOfWork
 
 
 class FactorRead(BaseModel):
@@ -82,7 +82,9 @@ def _segment(value: str | None) -> Segment | None:
     return Segment(value) if value else None
 
 
-async def tenant_win_rates(uow: SqlUnitOfWork, settings: TenantSettings) -> dict[Segment | None, WinRate]:
+async def tenant_win_rates(
+    uow: SetBasedUnitOfWork, settings: TenantSettings
+) -> dict[Segment | None, WinRate]:
     """Win rate per segment from the tenant's closed opportunities (the default where there are too few)."""
     counts = await uow.scoring.closed_opportunity_counts()
     closed = itertools.chain.from_iterable(
