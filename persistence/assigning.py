@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.bulk import insert_many
+from persistence.imports import insert_many
 from persistence.tables import (
     AccountRow,
     AccountScoreRow,

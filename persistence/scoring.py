@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.bulk import insert_tuples
+from persistence.imports import insert_tuples
 from persistence.stores import Store
 from persistence.tables import AccountRow, AccountScoreRow, OpportunityRow
 

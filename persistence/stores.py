@@ -8,7 +8,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 if TYPE_CHECKING:
-    from persistence.repositories import SqlUnitOfWork
+    from persistence.unit_of_work import SqlUnitOfWork
 
 
 class Store:

@@ -19,7 +19,7 @@ from domain.model import Scope
 from domain.ports import SetBasedUnitOfWork, UnitOfWork
 from persistence.changes import ACTOR
 from persistence.db import Engine, SessionFactory
-from persistence.repositories import SqlUnitOfWork
+from persistence.unit_of_work import SqlUnitOfWork
 
 
 @dataclass(frozen=True)

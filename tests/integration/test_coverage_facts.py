@@ -11,7 +11,7 @@ from domain.coverage import FACT_FIELDS, KINDS, Activity, coverage_facts, covere
 from domain.criteria import evaluate
 from domain.defaults import DEFAULTS
 from persistence import coverage as store
-from persistence.bulk import insert_many
+from persistence.imports import insert_many
 from tests.conftest import make_tenant
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)

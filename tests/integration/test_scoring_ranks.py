@@ -7,7 +7,7 @@ from domain.defaults import TierCutoffs
 from domain.scoring import WinRate, account_potential
 from domain.tiering import boundaries_at, tier_boundaries, tier_positions
 from persistence import scoring as store
-from persistence.bulk import insert_many
+from persistence.imports import insert_many
 from tests.conftest import make_tenant
 
 

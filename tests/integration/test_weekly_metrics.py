@@ -12,10 +12,10 @@ from domain.coverage import KINDS
 from domain.criteria import evaluate
 from domain.defaults import DEFAULTS
 from domain.metrics import WeekTally, account_week, add_account_week, opportunity_created, week_of
-from persistence.bulk import insert_many
 from persistence.db import make_session_factory
-from persistence.repositories import SqlUnitOfWork
+from persistence.imports import insert_many
 from persistence.tables import PlanRow
+from persistence.unit_of_work import SqlUnitOfWork
 from tests.conftest import make_tenant
 
 NOW = datetime(2026, 11, 25, 15, tzinfo=UTC)  # a Wednesday: part of the week is still to come

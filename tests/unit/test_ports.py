@@ -12,7 +12,7 @@ import pytest
 
 from api.services.context import AppContext
 from domain import ports
-from persistence.repositories import SqlUnitOfWork
+from persistence.unit_of_work import SqlUnitOfWork
 from tests.fakes import FakeContext
 
 HINTS = {"__aenter__", "__aexit__"}
