@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,7 +16,8 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.config import AppSettings
-from api.errors import PayloadTooLarge, install_error_handlers, problem_for
+from api.edge import install_edge
+from api.errors import install_error_handlers
 from api.rest import (
     accounts,
     assignments,
@@ -42,7 +42,6 @@ from api.services.context import AppContext
 from api.services.ownership import OwnershipService
 from api.services.runner import Runner
 from api.services.worker import Worker
-from persistence.changes import REQUEST_ID
 from persistence.db import make_engine, make_session_factory
 from persistence.keyprobe import KeyProbe
 
@@ -56,62 +55,17 @@ Lists are cursor-paginated: pass `next_page_token` back as `page_token`.
 """
 
 
-class RequestId:
-    """Every request has an id: the caller's `X-Request-Id` (up to 64 characters) or a new one. It is
-    echoed in the answer and recorded with every change the request makes (the change log)."""
-
-    def __init__(self, app: Any):
-        self.app = app
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        given = next((v for k, v in scope.get("headers", ()) if k == b"x-request-id"), b"")
-        request_id = given.decode("latin-1")[:64] if given else uuid.uuid4().hex
-        REQUEST_ID.set(request_id)
-
-        async def with_id(message: dict) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode("latin-1"))]
-            await send(message)
-
-        return await self.app(scope, receive, with_id)
-
-
-class BodyLimit:
-    """Refuses bodies larger than the limit with 413, before anything is read into a handler."""
-
-    def __init__(self, app: Any, limit: int):
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                response = problem_for(PayloadTooLarge(f"the body is larger than {self.limit} bytes"))
-                return await response(scope, receive, send)
-        seen = 0
-
-        async def limited() -> dict:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise PayloadTooLarge(f"the body is larger than {self.limit} bytes")
-            return message
-
-        return await self.app(scope, limited, send)
-
-
 class TerritoryApp(FastAPI):
     """FastAPI with the ownership lookup served in front of its stack (api.rest.ownership.serve_lookup)."""
 
+    cors = False  # a browser's lookup (it sends Origin) goes through the stack, for its CORS headers
+
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if ownership.is_lookup(scope) and await ownership.serve_lookup(self, scope, send):
+        if (
+            ownership.is_lookup(scope)
+            and not (self.cors and any(k == b"origin" for k, _ in scope.get("headers", ())))
+            and await ownership.serve_lookup(self, scope, send)
+        ):
             return
         await super().__call__(scope, receive, send)
 
@@ -246,6 +200,6 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    app.add_middleware(RequestId)
+    app.cors = bool(settings.cors_origins)
+    install_edge(app, settings)
     return app

@@ -29,3 +29,9 @@ class AppSettings(BaseSettings):
     # multiplies the webhook retry schedule (domain.defaults.WEBHOOK_RETRY_SECONDS): below 1 retries sooner
     webhook_retry_scale: float = 1.0
     log_level: str = "info"
+    # origins a browser app may call the API from (CORS), e.g. ["https://territories.example.com"]; none by
+    # default. Preflights are answered and may be cached this many seconds.
+    cors_origins: list[str] = []
+    cors_max_age: int = 600
+    # answers larger than this are gzip-compressed for clients that accept it (streamed exports too)
+    compress_min_bytes: int = 1024

@@ -142,7 +142,7 @@ def install_error_handlers(app: FastAPI) -> None:
         code = {404: Code.NOT_FOUND, 405: Code.METHOD_NOT_ALLOWED, 401: Code.UNAUTHORIZED}.get(
             exc.status_code, Code.HTTP_ERROR
         )
-        return problem(exc.status_code, str(exc.detail), str(exc.detail), code)
+        return problem(exc.status_code, str(exc.detail), str(exc.detail), code, headers=exc.headers)
 
     async def _database(request: Request, exc: Exception) -> Response:
         """The classes a lost database surfaces as, answered 503 here: Starlette hands `Exception` to its

@@ -1,0 +1,163 @@
+"""The HTTP edge: what every request passes before a route. Its request id; the body limit; the methods a
+path takes (405 with `Allow`, HEAD answered as GET without the body); compression; CORS (docs/http.md)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
+
+from api.errors import PayloadTooLarge, problem, problem_for
+from domain.errors import Code
+from persistence.changes import REQUEST_ID
+
+# what a browser app on another origin may send and read (CORS)
+CORS_REQUEST_HEADERS = ["authorization", "content-type", "x-request-id"]
+CORS_EXPOSED_HEADERS = ["x-request-id", "retry-after", "location", "www-authenticate"]
+
+
+class RequestId:
+    """Every request has an id: the caller's `X-Request-Id` (up to 64 characters) or a new one. It is
+    echoed in the answer and recorded with every change the request makes (the change log)."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        given = next((v for k, v in scope.get("headers", ()) if k == b"x-request-id"), b"")
+        request_id = given.decode("latin-1")[:64] if given else uuid.uuid4().hex
+        REQUEST_ID.set(request_id)
+
+        async def with_id(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode("latin-1"))]
+            await send(message)
+
+        return await self.app(scope, receive, with_id)
+
+
+class BodyLimit:
+    """Refuses bodies larger than the limit with 413, before anything is read into a handler."""
+
+    def __init__(self, app: Any, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                response = problem_for(PayloadTooLarge(f"the body is larger than {self.limit} bytes"))
+                return await response(scope, receive, send)
+        seen = 0
+
+        async def limited() -> dict:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise PayloadTooLarge(f"the body is larger than {self.limit} bytes")
+            return message
+
+        return await self.app(scope, limited, send)
+
+
+def _routes(routes: list[Any]) -> Iterator[Any]:
+    """Every route of the app, the included routers' too (FastAPI includes them lazily)."""
+    for route in routes:
+        inner = getattr(route, "effective_candidates", None)
+        if callable(inner):
+            yield from _routes(inner())
+        elif getattr(route, "methods", None) and getattr(route, "path_regex", None) is not None:
+            yield route
+
+
+def _uuid_params(route: Any) -> list[str]:
+    dependant = getattr(route, "dependant", None)
+    params = getattr(dependant, "path_params", None) or []
+    return [p.alias for p in params if getattr(p.field_info, "annotation", None) is uuid.UUID]
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+class Methods:
+    """The methods a path takes, from the routes that match it: another method is a 405 naming them in
+    `Allow` (RFC 9110), and HEAD is answered as GET without the body. A route whose id is a UUID matches
+    only a UUID, so `PATCH /v1/accounts/import` is a 405 (the path takes POST), not a 422 about an
+    account id; a path no route matches goes on to the router (404, or 422 for an id that is not one)."""
+
+    def __init__(self, app: Any, router: Any):
+        self.app = app
+        self.router = router
+        self._table: list[tuple[re.Pattern[str], frozenset[str], list[str]]] | None = None
+
+    def _allowed(self, path: str) -> set[str]:
+        if self._table is None:
+            self._table = [
+                (r.path_regex, frozenset(r.methods), _uuid_params(r)) for r in _routes(self.router.routes)
+            ]
+        allowed: set[str] = set()
+        for regex, methods, ids in self._table:
+            found = regex.match(path)
+            if found is not None and all(_is_uuid(found.group(name)) for name in ids):
+                allowed |= methods
+        if "GET" in allowed:
+            allowed.add("HEAD")
+        return allowed
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        method = scope["method"]
+        allowed = self._allowed(scope["path"])
+        if allowed and method not in allowed:
+            answer = problem(
+                405,
+                "Method not allowed",
+                f"{scope['path']} takes {', '.join(sorted(allowed))}",
+                Code.METHOD_NOT_ALLOWED,
+                headers={"Allow": ", ".join(sorted(allowed))},
+            )
+            return await answer(scope, receive, send)
+        if method != "HEAD" or not allowed:
+            return await self.app(scope, receive, send)
+
+        async def headers_only(message: dict) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        return await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
+def install_edge(app: Any, settings: Any) -> None:
+    """From the outside in: the request id, CORS (when origins are configured), compression, the methods,
+    the body limit."""
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(Methods, router=app.router)
+    app.add_middleware(GZipMiddleware, minimum_size=settings.compress_min_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"],
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_EXPOSED_HEADERS,
+            max_age=settings.cors_max_age,
+        )
+    app.add_middleware(RequestId)
