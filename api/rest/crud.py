@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
+from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, created, located, problem_responses
 from domain.defaults import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 
@@ -53,8 +53,9 @@ def add_crud_routes(
     EntityId = Annotated[UUID, Path(alias=f"{singular}_id")]
     item = f"/{plural}/{{{singular}_id}}"
 
-    async def create(body: create_model, p: PrincipalDep, ctx: CtxDep) -> Any:  # type: ignore[valid-type]
-        return read_model.model_validate(await service.create(ctx, p, body))
+    async def create(body: create_model, p: PrincipalDep, ctx: CtxDep, response: Response) -> Any:  # type: ignore
+        entity = read_model.model_validate(await service.create(ctx, p, body))
+        return located(response, f"/v1/{plural}/{entity.id}", entity)
 
     async def get(entity_id: EntityId, p: PrincipalDep, ctx: CtxDep) -> Any:
         return read_model.model_validate(await service.get(ctx, p, entity_id))
@@ -93,7 +94,7 @@ def add_crud_routes(
         response_model=read_model,
         status_code=201,
         summary=f"Create {article} {singular}",
-        responses=problem_responses(409, *AUTH_ERRORS),
+        responses=problem_responses(409, *AUTH_ERRORS) | created(what=f"the new {singular}"),
     )
     router.add_api_route(
         item,

@@ -1,8 +1,8 @@
 """Dependencies of every route: the app context and the authenticated caller."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import ERROR_TABLE
@@ -41,4 +41,20 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 # every /v1 operation can answer these: malformed JSON, no or bad key, missing scope, a body too large,
 # invalid fields, and (never on purpose) an internal error
+T = TypeVar("T")
+
+
+def located(response: Response, path: str, entity: T) -> T:
+    """A created (201) or accepted (202) answer says where the new resource is (RFC 9110 Location)."""
+    response.headers["Location"] = path
+    return entity
+
+
+def created(status: int = 201, what: str = "the new resource") -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI entry of a 201 (or 202) answer with its Location header."""
+    return {
+        status: {"headers": {"Location": {"description": f"the URL of {what}", "schema": {"type": "string"}}}}
+    }
+
+
 AUTH_ERRORS = (400, 401, 403, 413, 422, 500)

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
+from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, created, located, problem_responses
 from api.services import events
 from api.services.context import changes_from
 from api.services.events import (
@@ -56,13 +56,14 @@ async def list_events(
     status_code=201,
     response_model=WebhookEndpointRead,
     summary="Add a webhook endpoint; its secret is in this answer only",
-    responses=problem_responses(*AUTH_ERRORS),
+    responses=problem_responses(*AUTH_ERRORS) | created(what="the endpoint"),
 )
 async def create_webhook_endpoint(
-    body: WebhookEndpointCreate, p: PrincipalDep, ctx: CtxDep
+    body: WebhookEndpointCreate, p: PrincipalDep, ctx: CtxDep, response: Response
 ) -> WebhookEndpointRead:
     types = [t.value for t in body.types] if body.types else None
-    return await events.create_endpoint(ctx, p, body.url, types, body.description)
+    endpoint = await events.create_endpoint(ctx, p, body.url, types, body.description)
+    return located(response, f"/v1/webhook-endpoints/{endpoint.id}", endpoint)
 
 
 @router.get(

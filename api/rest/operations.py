@@ -7,17 +7,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
+from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, created, located, problem_responses
 from api.services import operations, rebalancing
 from api.services.operations import OperationPage, OperationRead, OperationState
 from api.services.rebalancing import OptimizeRequest
 
 router = APIRouter(prefix="/v1", tags=["operations"])
-
-
-def _located(response: Response, op: OperationRead) -> OperationRead:
-    response.headers["Location"] = f"/v1/operations/{op.id}"
-    return op
 
 
 @router.post(
@@ -32,13 +27,13 @@ def _located(response: Response, op: OperationRead) -> OperationRead:
         "weighted moves, a lower bound every plan meeting the bands needs and the gap to it, what still "
         "fails and what no plan can meet, and the equity before and after. The plan itself is not changed."
     ),
-    responses=problem_responses(404, 422, *AUTH_ERRORS),
+    responses=problem_responses(404, 422, *AUTH_ERRORS) | created(202, "the operation"),
 )
 async def optimize_plan(
     plan_id: UUID, p: PrincipalDep, ctx: CtxDep, response: Response, body: OptimizeRequest | None = None
 ) -> OperationRead:
     op = await rebalancing.start_optimize(ctx, p, plan_id, body or OptimizeRequest())
-    return _located(response, op)
+    return located(response, f"/v1/operations/{op.id}", op)
 
 
 @router.get(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from api.rest.crud import ListQuery, add_crud_routes, crud_service
-from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
+from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, created, located, problem_responses
 from api.services import plans
 from api.services.plans import PlanCopy, PlanRead
 from domain.model import PlanState
@@ -36,10 +36,13 @@ async def activate_plan(plan_id: UUID, p: PrincipalDep, ctx: CtxDep) -> PlanRead
     response_model=PlanRead,
     status_code=201,
     summary="Copy a plan (usually the active one) into a draft: territories and current assignments",
-    responses=problem_responses(404, *AUTH_ERRORS),
+    responses=problem_responses(404, *AUTH_ERRORS) | created(what="the draft"),
 )
-async def copy_plan(plan_id: UUID, p: PrincipalDep, ctx: CtxDep, body: PlanCopy | None = None) -> PlanRead:
-    return PlanRead.model_validate(await plans.copy_plan(ctx, p, plan_id, body.name if body else None))
+async def copy_plan(
+    plan_id: UUID, p: PrincipalDep, ctx: CtxDep, response: Response, body: PlanCopy | None = None
+) -> PlanRead:
+    draft = PlanRead.model_validate(await plans.copy_plan(ctx, p, plan_id, body.name if body else None))
+    return located(response, f"/v1/plans/{draft.id}", draft)
 
 
 add_crud_routes(

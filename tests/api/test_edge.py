@@ -95,3 +95,27 @@ async def test_cors_answers_the_configured_origin_only(client, cors_client, tena
     # without configured origins there is no CORS at all: the preflight is a method the path does not take
     r = await client.options("/v1/accounts", headers=preflight)
     assert r.status_code == 405 and "access-control-allow-origin" not in r.headers
+
+
+async def test_created_answers_say_where_the_new_resource_is(client, tenant):
+    r = await client.post(
+        "/v1/accounts", json={"external_id": "loc-1", "name": "Located"}, headers=tenant.headers
+    )
+    assert r.status_code == 201 and r.headers["location"] == f"/v1/accounts/{r.json()['id']}"
+    assert (await client.get(r.headers["location"], headers=tenant.headers)).json()["external_id"] == "loc-1"
+    owned = await f.owned_account(client, tenant.headers)
+    copy = await client.post(f"/v1/plans/{owned['plan']['id']}/copy", headers=tenant.headers)
+    assert copy.status_code == 201 and copy.headers["location"] == f"/v1/plans/{copy.json()['id']}"
+    hook = await client.post(
+        "/v1/webhook-endpoints", json={"url": "https://hooks.example.com/t"}, headers=tenant.headers
+    )
+    assert (
+        hook.status_code == 201 and hook.headers["location"] == f"/v1/webhook-endpoints/{hook.json()['id']}"
+    )
+    proposal = await client.post(
+        f"/v1/plans/{owned['plan']['id']}/rebalance-proposals", headers=tenant.headers
+    )
+    assert (
+        proposal.status_code == 201
+        and proposal.headers["location"] == f"/v1/plans/{proposal.json()['plan_id']}"
+    )
