@@ -28,7 +28,7 @@ class AccountQuery(ListQuery):
 
 
 @router.get(
-    "/accounts/by-external-id/{external_id}",
+    "/accounts/by-external-id/{external_id:path}",
     name="get_account_by_external_id",
     response_model=accounts.AccountRead,
     summary="Get an account by its external (CRM) id",

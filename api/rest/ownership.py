@@ -90,7 +90,26 @@ def is_lookup(scope: dict) -> bool:
 
 
 @router.get(
-    "/ownership/{external_id}",
+    "/ownership/{external_id:path}/timeline",
+    name="get_ownership_timeline",
+    summary="Every owner change of an account (by external id), newest first, with cause and reason",
+    response_model=OwnershipHistoryPage,
+    responses=problem_responses(404, *AUTH_ERRORS),
+)
+async def get_ownership_timeline(
+    external_id: Annotated[str, Path(max_length=255)],
+    p: PrincipalDep,
+    ctx: CtxDep,
+    page_size: Annotated[int | None, Query(ge=1, le=500)] = None,
+    page_token: str | None = None,
+) -> OwnershipHistoryPage:
+    account = await accounts.get_account_by_external_id(ctx, p, external_id)
+    return await history.account_history(ctx, p, account.id, page_size, page_token)
+
+
+# an external id may hold '/' (this route, declared after the timeline, takes the rest of the path)
+@router.get(
+    "/ownership/{external_id:path}",
     name="get_ownership",
     openapi_extra={"security": [{"HTTPBearer": []}]},
     summary="Who owns this account (by external id) in the active plan, and why; or as of a past date",
@@ -126,21 +145,3 @@ async def lookup_ownership(request: Request, body: OwnershipLookup) -> Response:
     p = await authenticate_header(ctx, request.headers.get("authorization"), outage_ok=outage_ok)
     answers, fresh = await ctx.ownership.lookup_with_freshness(p, body.external_ids, body.role, body.as_of)
     return _json({"results": answers}, fresh)
-
-
-@router.get(
-    "/ownership/{external_id}/timeline",
-    name="get_ownership_timeline",
-    summary="Every owner change of an account (by external id), newest first, with cause and reason",
-    response_model=OwnershipHistoryPage,
-    responses=problem_responses(404, *AUTH_ERRORS),
-)
-async def get_ownership_timeline(
-    external_id: Annotated[str, Path(max_length=255)],
-    p: PrincipalDep,
-    ctx: CtxDep,
-    page_size: Annotated[int | None, Query(ge=1, le=500)] = None,
-    page_token: str | None = None,
-) -> OwnershipHistoryPage:
-    account = await accounts.get_account_by_external_id(ctx, p, external_id)
-    return await history.account_history(ctx, p, account.id, page_size, page_token)

@@ -217,3 +217,15 @@ async def test_a_workers_own_commits_are_applied_without_reading_them_back(engin
         built = await fresh.post("/v1/ownership/lookup", json={"external_ids": ids}, headers=tenant.headers)
         assert fresh_app.state.ctx.ownership.builds == 1
         assert built.json()["results"] == mine
+
+
+async def test_an_external_id_with_a_slash_is_looked_up_by_path(client, tenant):
+    owned = await f.owned_account(client, tenant.headers, external_id="ACME/EU/1")
+    for path in ("ACME/EU/1", "ACME%2FEU%2F1"):
+        r = await client.get(f"/v1/ownership/{path}", headers=tenant.headers)
+        assert r.status_code == 200 and r.json()["rep"]["id"] == owned["rep"]["id"], r.text
+        r = await client.get(f"/v1/ownership/{path}/timeline", headers=tenant.headers)
+        assert r.status_code == 200 and r.json()["items"], r.text
+        r = await client.get(f"/v1/accounts/by-external-id/{path}", headers=tenant.headers)
+        assert r.status_code == 200 and r.json()["id"] == owned["account"]["id"]
+    assert (await client.get("/v1/ownership/ACME/EU", headers=tenant.headers)).status_code == 404
