@@ -44,6 +44,21 @@ class Column:
 
 
 _ENUM_VALUES: dict[type, dict[str, enum.Enum]] = {}
+# a spreadsheet reads a cell that begins with one of these as a formula (OWASP's CSV injection rule)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_cell(text: str) -> str:
+    """A text cell as a CSV export writes it: one that a spreadsheet would run as a formula gets a leading
+    apostrophe, which spreadsheets show as text (numbers are written as numbers and never escaped)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def unescape_cell(text: str) -> str:
+    """What escape_cell wrote, read back: an import of an exported file gets the original text."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
+
+
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from fastapi import Response
 
+from domain.importing import escape_cell
+
 
 class Format(enum.StrEnum):
     JSON = "json"
@@ -28,6 +30,8 @@ def cell(value: Any) -> str:
         return ";".join(cell(v) for v in value)
     if isinstance(value, dict):
         return ";".join(f"{k}={cell(v)}" for k, v in value.items())
+    if isinstance(value, str):
+        return escape_cell(value)
     return str(value)
 
 

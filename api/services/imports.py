@@ -117,7 +117,7 @@ def records_from_csv(body: bytes) -> tuple[list[str], Iterable[dict[str, Any]]]:
 
     def records() -> Iterable[dict[str, Any]]:
         for values in rows:
-            record: dict[Any, Any] = dict(zip(header, values, strict=False))
+            record: dict[Any, Any] = dict(zip(header, map(im.unescape_cell, values), strict=False))
             if len(values) > width:
                 record[None] = values[width:]  # as csv.DictReader does: values with no column
             yield record
@@ -355,6 +355,8 @@ def _csv_value(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value)) if abs(value) < 1e15 else repr(value)
+    if isinstance(value, str):
+        return im.escape_cell(value)
     return str(value)
 
 

@@ -250,3 +250,10 @@ async def test_refresh_rebuilds_the_facts_and_needs_admin(client, tenant, engine
     assert r.status_code == 200, r.text
     assert r.json()["accounts_with_facts"] == 3  # COV-1, COV-2 and COV-3 have activities
     assert (await client.get("/v1/coverage", headers=tenant.headers)).json()["total"]["covered"] == 1
+
+
+async def test_a_report_csv_escapes_names_a_spreadsheet_would_run(client, tenant):
+    await f.owned_account(client, tenant.headers, external_id="=EXT", name="=HYPERLINK(1)")
+    text = (await client.get("/v1/coverage/accounts?format=csv", headers=tenant.headers)).text
+    (row,) = list(csv.DictReader(io.StringIO(text)))
+    assert (row["external_id"], row["name"]) == ("'=EXT", "'=HYPERLINK(1)")

@@ -166,6 +166,37 @@ async def test_csv_import_and_export_round_trip(client, tenant):
     assert (await post(client, tenant, "accounts", as_json)).json()["unchanged"] == 2
 
 
+async def test_a_csv_export_escapes_cells_a_spreadsheet_would_run_and_reads_them_back(client, tenant):
+    names = [
+        '=HYPERLINK("https://evil.example")',
+        "+1 Co",
+        "-Minus Co",
+        "@SUM(A1)",
+        "-5",
+        "'Quoted",
+        "Plain",
+    ]
+    rows = [{"external_id": f"F{i}", "name": n, "annual_revenue": 1000} for i, n in enumerate(names)]
+    assert counts(await post(client, tenant, "accounts", rows))["created"] == len(names)
+    exported = (await client.get("/v1/accounts/export?format=csv", headers=tenant.headers)).text
+    cells = {r["external_id"]: r for r in csv.DictReader(io.StringIO(exported))}
+    assert [cells[f"F{i}"]["name"] for i in range(len(names))] == [
+        '\'=HYPERLINK("https://evil.example")',
+        "'+1 Co",
+        "'-Minus Co",
+        "'@SUM(A1)",
+        "'-5",
+        "'Quoted",
+        "Plain",
+    ]
+    assert cells["F0"]["annual_revenue"] == "1000"  # numbers are numbers
+    # the exported file imports back to the same names: nothing changes
+    again = await post(client, tenant, "accounts", exported.encode(), csv_body=True)
+    assert counts(again) == {"created": 0, "updated": 0, "unchanged": len(names), "errors": []}
+    as_json = (await client.get("/v1/accounts/export?format=json", headers=tenant.headers)).json()
+    assert sorted(a["name"] for a in as_json) == sorted(names)  # JSON is not a spreadsheet: as stored
+
+
 async def test_csv_header_and_row_shape_errors(client, tenant):
     r = await post(client, tenant, "accounts", b"external_id,nam\nA,b\n", csv_body=True)
     body = r.json()

@@ -161,3 +161,16 @@ def test_every_row_is_parsed_or_has_errors_and_nothing_raises(records):
     assert parsed | failed == set(range(1, len(records) + 1))
     for r in result.rows:
         assert r.values["external_id"] and r.values["name"]
+
+
+@given(st.text(max_size=20))
+def test_an_escaped_cell_reads_back_as_written_and_never_starts_a_formula(text):
+    escaped = im.escape_cell(text)
+    assert im.unescape_cell(escaped) == text
+    assert not escaped.startswith(im.FORMULA_STARTS)
+
+
+def test_only_cells_a_spreadsheet_would_run_are_escaped():
+    assert [im.escape_cell(t) for t in ("=1+1", "-2", "@x", "\rx", "Acme", "'=x", "")] == [
+        "'=1+1", "'-2", "'@x", "'\rx", "Acme", "'=x", ""
+    ]  # fmt: skip
