@@ -275,38 +275,40 @@ def check_settings(settings: TenantSettings) -> None:
     factor_names = [f.name for f in dataclasses.fields(weights) if f.name not in ("scale_min", "scale_max")]
     for name in factor_names:
         if getattr(weights, name) < 0:
-            bad(f"scoring.{name}", "negative_weight", "weights must be zero (factor off) or positive")
+            bad(f"scoring.{name}", Code.NEGATIVE_WEIGHT, "weights must be zero (factor off) or positive")
     if not any(getattr(weights, n) > 0 for n in factor_names):
-        bad("scoring", "no_factor", "at least one factor needs a positive weight")
+        bad("scoring", Code.NO_FACTOR, "at least one factor needs a positive weight")
     if not weights.scale_min < weights.scale_max:
-        bad("scoring.scale_min", "bad_range", "scale_min must be below scale_max")
+        bad("scoring.scale_min", Code.BAD_RANGE, "scale_min must be below scale_max")
     tiers = settings.tiers
     for name in ("tier1_share", "tier2_share"):
         if not 0 <= getattr(tiers, name) <= 1:
-            bad(f"tiers.{name}", "out_of_range", "a share is between 0 and 1")
+            bad(f"tiers.{name}", Code.OUT_OF_RANGE, "a share is between 0 and 1")
     if tiers.tier1_share + tiers.tier2_share > 1:
-        bad("tiers", "tiers_overlap", "tier 1 and tier 2 shares add up to more than 100%")
+        bad("tiers", Code.TIERS_OVERLAP, "tier 1 and tier 2 shares add up to more than 100%")
     t1, t2 = tiers.tier1_min_potential, tiers.tier2_min_potential
     if (t1 is None) != (t2 is None):
-        bad("tiers", "incomplete_thresholds", "set both absolute thresholds or neither")
+        bad("tiers", Code.INCOMPLETE_THRESHOLDS, "set both absolute thresholds or neither")
     elif t1 is not None and t2 is not None and not t1 > t2 >= 0:
         bad(
-            "tiers.tier1_min_potential", "tiers_overlap", "tier 1 threshold must be above tier 2's (and >= 0)"
+            "tiers.tier1_min_potential",
+            Code.TIERS_OVERLAP,
+            "tier 1 threshold must be above tier 2's (and >= 0)",
         )
     if not settings.segments.enterprise_min_revenue > settings.segments.mid_market_min_revenue >= 0:
-        bad("segments", "bands_overlap", "enterprise revenue must start above mid-market revenue")
+        bad("segments", Code.BANDS_OVERLAP, "enterprise revenue must start above mid-market revenue")
     for section in dataclasses.fields(settings):
         values = getattr(settings, section.name)
         for f in dataclasses.fields(values):
             value = getattr(values, f.name)
             numbers = isinstance(value, tuple) and all(isinstance(v, int | float) for v in value)
             if numbers and list(value) != sorted(value):
-                bad(f"{section.name}.{f.name}", "not_ascending", "values must be in ascending order")
+                bad(f"{section.name}.{f.name}", Code.NOT_ASCENDING, "values must be in ascending order")
     kinds = {k.value for k in ActivityKind}
     for name in ("meaningful_kinds", "meeting_kinds"):
         unknown = [k for k in getattr(settings.coverage, name) if k not in kinds]
         if unknown:
-            bad(f"coverage.{name}", "unknown_kind", f"not activity kinds: {', '.join(map(str, unknown))}")
+            bad(f"coverage.{name}", Code.UNKNOWN_KIND, f"not activity kinds: {', '.join(map(str, unknown))}")
     for path, value in (
         ("coverage.tier1_target", settings.coverage.tier1_target),
         ("coverage.tier2_target", settings.coverage.tier2_target),
@@ -316,7 +318,7 @@ def check_settings(settings: TenantSettings) -> None:
         ("equity.balance_potential_band", settings.equity.balance_potential_band),
     ):
         if not 0 <= value <= 1:
-            bad(path, "out_of_range", "a rate is between 0 and 1")
+            bad(path, Code.OUT_OF_RANGE, "a rate is between 0 and 1")
     for path, value in (
         ("coverage.coverage_window_days", settings.coverage.coverage_window_days),
         ("coverage.review_window_days", settings.coverage.review_window_days),
@@ -327,6 +329,6 @@ def check_settings(settings: TenantSettings) -> None:
         ("coverage_model.hours_per_touch", settings.coverage_model.hours_per_touch),
     ):
         if not value > 0:
-            bad(path, "out_of_range", "must be positive")
+            bad(path, Code.OUT_OF_RANGE, "must be positive")
     if errors:
         raise ValidationFailed("the settings break rules", errors, code=Code.INVALID_SETTINGS)

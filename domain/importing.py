@@ -66,19 +66,19 @@ _FALSE = {"false", "0", "no", "n", "f"}
 def _coerce_str(col: Column, value: Any) -> Any:
     if type(value) is not str:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _Bad("invalid_type", "expected a string")
+            raise _Bad(Code.INVALID_TYPE, "expected a string")
         value = str(value)
     value = value.strip()
     if len(value) > col.max_length:
-        raise _Bad("too_long", f"at most {col.max_length} characters")
+        raise _Bad(Code.TOO_LONG, f"at most {col.max_length} characters")
     return value
 
 
 def _check_range(col: Column, number: float) -> None:
     if col.minimum is not None and number < col.minimum:
-        raise _Bad("out_of_range", f"must be at least {col.minimum:g}")
+        raise _Bad(Code.OUT_OF_RANGE, f"must be at least {col.minimum:g}")
     if col.maximum is not None and number > col.maximum:
-        raise _Bad("out_of_range", f"must be at most {col.maximum:g}")
+        raise _Bad(Code.OUT_OF_RANGE, f"must be at most {col.maximum:g}")
 
 
 def _coerce_float(col: Column, value: Any) -> Any:
@@ -90,13 +90,13 @@ def _coerce_float(col: Column, value: Any) -> Any:
             try:
                 number = float(value.replace(",", ""))
             except ValueError:
-                raise _Bad("invalid_number", f"{value!r} is not a valid number")
+                raise _Bad(Code.INVALID_NUMBER, f"{value!r} is not a valid number")
     elif kind is float or kind is int:
         number = float(value)
     else:
-        raise _Bad("invalid_type", f"expected a number, got {value!r}")
+        raise _Bad(Code.INVALID_TYPE, f"expected a number, got {value!r}")
     if number != number or number in (_INF, -_INF):
-        raise _Bad("invalid_number", "expected a finite number")
+        raise _Bad(Code.INVALID_NUMBER, "expected a finite number")
     _check_range(col, number)
     return number
 
@@ -107,15 +107,15 @@ def _coerce_int(col: Column, value: Any) -> Any:
         try:
             number = int(value)
         except ValueError:
-            raise _Bad("invalid_number", f"{value!r} is not a valid integer")
+            raise _Bad(Code.INVALID_NUMBER, f"{value!r} is not a valid integer")
     elif kind is int:
         number = value
     elif kind is float:
         if value != value or value in (_INF, -_INF) or value != int(value):
-            raise _Bad("invalid_number", "expected a whole number")
+            raise _Bad(Code.INVALID_NUMBER, "expected a whole number")
         number = int(value)
     else:
-        raise _Bad("invalid_type", f"expected a number, got {value!r}")
+        raise _Bad(Code.INVALID_TYPE, f"expected a number, got {value!r}")
     _check_range(col, number)
     return number
 
@@ -128,7 +128,7 @@ def _coerce_bool(col: Column, value: Any) -> Any:
         return True
     if text in _FALSE:
         return False
-    raise _Bad("invalid_boolean", f"{value!r} is not true or false")
+    raise _Bad(Code.INVALID_BOOLEAN, f"{value!r} is not true or false")
 
 
 def _coerce_enum(col: Column, value: Any) -> Any:
@@ -140,7 +140,7 @@ def _coerce_enum(col: Column, value: Any) -> Any:
     if member is None:
         member = members.get(str(value).strip())
     if member is None:
-        raise _Bad("invalid_choice", f"{value!r} is not one of: {', '.join(members)}")
+        raise _Bad(Code.INVALID_CHOICE, f"{value!r} is not one of: {', '.join(members)}")
     return member
 
 
@@ -150,7 +150,7 @@ def _coerce_date(col: Column, value: Any) -> Any:
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        raise _Bad("invalid_date", f"{value!r} is not an ISO date (YYYY-MM-DD)")
+        raise _Bad(Code.INVALID_DATE, f"{value!r} is not an ISO date (YYYY-MM-DD)")
 
 
 def _coerce_datetime(col: Column, value: Any) -> Any:
@@ -160,7 +160,7 @@ def _coerce_datetime(col: Column, value: Any) -> Any:
         try:
             parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
         except ValueError:
-            raise _Bad("invalid_datetime", f"{value!r} is not an ISO date-time")
+            raise _Bad(Code.INVALID_DATETIME, f"{value!r} is not an ISO date-time")
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
@@ -170,7 +170,7 @@ def _coerce_tags(col: Column, value: Any) -> Any:
     elif isinstance(value, list):
         items = [str(t).strip() for t in value]
     else:
-        raise _Bad("invalid_type", "expected a list of strings or a ';'-separated string")
+        raise _Bad(Code.INVALID_TYPE, "expected a list of strings or a ';'-separated string")
     return sorted({t for t in items if t})
 
 

@@ -13,6 +13,11 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [p for d in ("api", "domain", "persistence") for p in (ROOT / d).rglob("*.py")]
 
 
+# callables whose positional argument at this index is a code: FieldError(field, code, message), and the
+# helpers that build one (the settings check's bad(path, code, message), the import's _Bad(code, ...))
+CODE_ARGUMENT = {"FieldError": 1, "bad": 1, "_Bad": 0}
+
+
 def literal_codes(tree: ast.AST) -> list[tuple[int, str]]:
     """String literals where a code goes: code=..., a FieldError's second argument, a class's `code = ...`
     and a {"code": ...} entry."""
@@ -28,8 +33,9 @@ def literal_codes(tree: ast.AST) -> list[tuple[int, str]]:
                 if kw.arg == "code":
                     check(kw.value)
             name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-            if name == "FieldError" and len(node.args) >= 2:
-                check(node.args[1])
+            at = CODE_ARGUMENT.get(name or "")
+            if at is not None and len(node.args) > at:
+                check(node.args[at])
         elif isinstance(node, ast.ClassDef):
             for st in node.body:
                 targets = (
