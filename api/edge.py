@@ -1,5 +1,6 @@
 """The HTTP edge: what every request passes before a route. Its request id; the body limit; the methods a
-path takes (405 with `Allow`, HEAD answered as GET without the body); compression; CORS (docs/http.md)."""
+path takes (405 with `Allow`, HEAD answered as GET without the body) and no NUL character in a path or a
+query; compression; CORS (docs/http.md)."""
 
 from __future__ import annotations
 
@@ -95,6 +96,17 @@ def _is_uuid(text: str) -> bool:
     return True
 
 
+def _nul_in(scope: dict) -> str | None:
+    """'path' or 'query' when that part of the request holds a NUL character (PostgreSQL cannot store or
+    compare one), else None."""
+    if "\x00" in scope["path"]:
+        return "path"
+    query = scope.get("query_string", b"")
+    if b"%00" in query or b"\x00" in query:
+        return "query"
+    return None
+
+
 class Methods:
     """The methods a path takes, from the routes that match it: another method is a 405 naming them in
     `Allow` (RFC 9110), and HEAD is answered as GET without the body. A route whose id is a UUID matches
@@ -123,6 +135,16 @@ class Methods:
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        where = _nul_in(scope)
+        if where is not None:
+            answer = problem(
+                422,
+                "Validation failed",
+                "a request's path and query cannot hold a NUL character",
+                Code.VALIDATION_FAILED,
+                [{"field": where, "code": Code.NUL_CHARACTER, "message": "text cannot hold a NUL character"}],
+            )
+            return await answer(scope, receive, send)
         method = scope["method"]
         allowed = self._allowed(scope["path"])
         if allowed and method not in allowed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -194,6 +195,13 @@ DEFAULTS = TenantSettings()
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 50
 MAX_LOOKUP_BATCH = 1_000
+
+# What a stored value may be, so that nothing stored can break a later read (docs/errors.md):
+MAX_MONEY = 1e15  # dollars in one field: sums over millions of accounts stay far from overflowing
+INT32 = 2**31 - 1  # integer columns (employees, priority) are 32-bit on PostgreSQL
+MAX_SETTING_LIST = 100  # items in one list setting (bands, kinds, expertise)
+MAX_SETTING_DAYS = 3650  # a window in days: ten years
+MAX_SETTING_NUMBER = 1e12  # any other number in the settings
 # accounts listed in one answer (unmatched, conflicts, moves...); the counts beside them are complete
 MAX_LISTED_ACCOUNTS = 1_000
 # Webhook retries (docs/change-stream.md): the Standard Webhooks schedule (immediately, 5 s, 5 min, 30 min,
@@ -226,6 +234,25 @@ def _same_kind(current: Any, value: Any) -> bool:
     return isinstance(value, type(current))
 
 
+def _out_of_bounds(key: str, value: Any) -> tuple[str, str] | None:
+    """A setting's value that could break a later read: a number that is not finite or too large, a
+    window of more than ten years, a list too long, text holding a NUL character. (code, message)."""
+    items = value if isinstance(value, tuple) else (value,)
+    if isinstance(value, tuple) and len(value) > MAX_SETTING_LIST:
+        return Code.TOO_MANY_VALUES, f"at most {MAX_SETTING_LIST} values"
+    for item in items:
+        if isinstance(item, str) and "\x00" in item:
+            return Code.NUL_CHARACTER, "text cannot hold a NUL character"
+        if isinstance(item, bool) or not isinstance(item, int | float):
+            continue
+        if not math.isfinite(item):
+            return Code.INVALID_NUMBER, "expected a finite number"
+        limit = MAX_SETTING_DAYS if key.endswith("_days") else MAX_SETTING_NUMBER
+        if abs(item) > limit:
+            return Code.OUT_OF_RANGE, f"at most {limit:g} in size"
+    return None
+
+
 def apply_overrides(overrides: dict[str, Any] | None, base: TenantSettings = DEFAULTS) -> TenantSettings:
     """Return `base` with a tenant's overrides ({"tiers": {"tier1_share": 0.1}}); unknown keys are errors."""
     if not overrides:
@@ -256,6 +283,10 @@ def apply_overrides(overrides: dict[str, Any] | None, base: TenantSettings = DEF
             if not _same_kind(current, value):
                 expected = "a list" if isinstance(current, tuple) else type(current).__name__
                 errors.append(FieldError(f"{section_name}.{key}", Code.INVALID_TYPE, f"expected {expected}"))
+                continue
+            problem = _out_of_bounds(key, value)
+            if problem is not None:
+                errors.append(FieldError(f"{section_name}.{key}", *problem))
                 continue
             changes[key] = value
         sections[section_name] = dataclasses.replace(section, **changes)

@@ -56,6 +56,7 @@ class Code(StrEnum):
     NOT_READY = "not_ready"
     NOT_SCORED = "not_scored"
     NULL_NOT_ALLOWED = "null_not_allowed"
+    NUL_CHARACTER = "nul_character"
     OPERATION_FINISHED = "operation_finished"
     OPERATION_LOST = "operation_lost"
     OTHER_PLAN = "other_plan"

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from domain.defaults import INT32, MAX_MONEY
 from domain.errors import Code, FieldError
 from domain.model import (
     ActivityDirection,
@@ -69,6 +70,8 @@ def _coerce_str(col: Column, value: Any) -> Any:
             raise _Bad(Code.INVALID_TYPE, "expected a string")
         value = str(value)
     value = value.strip()
+    if "\x00" in value:
+        raise _Bad(Code.NUL_CHARACTER, "text cannot hold a NUL character")
     if len(value) > col.max_length:
         raise _Bad(Code.TOO_LONG, f"at most {col.max_length} characters")
     return value
@@ -171,6 +174,8 @@ def _coerce_tags(col: Column, value: Any) -> Any:
         items = [str(t).strip() for t in value]
     else:
         raise _Bad(Code.INVALID_TYPE, "expected a list of strings or a ';'-separated string")
+    if any("\x00" in t for t in items):
+        raise _Bad(Code.NUL_CHARACTER, "text cannot hold a NUL character")
     return sorted({t for t in items if t})
 
 
@@ -197,10 +202,10 @@ ACCOUNT_COLUMNS: tuple[Column, ...] = (
     Column("postal_code", "str", max_length=32),
     Column("latitude", "float", minimum=-90, maximum=90),
     Column("longitude", "float", minimum=-180, maximum=180),
-    Column("employees", "int", minimum=0),
-    Column("annual_revenue", "float", minimum=0),
-    Column("current_arr", "float", minimum=0, default=0.0),
-    Column("expansion_estimate", "float", minimum=0),
+    Column("employees", "int", minimum=0, maximum=INT32),
+    Column("annual_revenue", "float", minimum=0, maximum=MAX_MONEY),
+    Column("current_arr", "float", minimum=0, maximum=MAX_MONEY, default=0.0),
+    Column("expansion_estimate", "float", minimum=0, maximum=MAX_MONEY),
     Column("growth_rate", "float", minimum=-1, maximum=100),
     Column("strategic", "bool", default=False),
     Column("churn_risk", "enum", enum=ChurnRisk),
@@ -218,12 +223,12 @@ REP_COLUMNS: tuple[Column, ...] = (
     Column("email", "str", required=True, max_length=320),
     Column("role", "enum", enum=RepRole, default=RepRole.AE),
     Column("ramp_status", "enum", enum=RampStatus, default=RampStatus.RAMPED),
-    Column("capacity", "float", minimum=0),
+    Column("capacity", "float", minimum=0, maximum=1e6),
     Column("expertise", "tags", default=()),
     Column("home_region", "str", max_length=64),
     Column("start_date", "date"),
     Column("end_date", "date"),
-    Column("quota", "float", minimum=0),
+    Column("quota", "float", minimum=0, maximum=MAX_MONEY),
 )
 
 ACTIVITY_COLUMNS: tuple[Column, ...] = (
@@ -242,7 +247,7 @@ OPPORTUNITY_COLUMNS: tuple[Column, ...] = (
     Column("external_id", "str", required=True),
     Column("account_external_id", "str", required=True),
     Column("rep_external_id", "str"),
-    Column("amount", "float", required=True, minimum=0),
+    Column("amount", "float", required=True, minimum=0, maximum=MAX_MONEY),
     Column("status", "enum", enum=OpportunityStatus, default=OpportunityStatus.OPEN),
     Column("stage", "str", max_length=64),
     Column("created_on", "date"),

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
 from api.services import capacity
 from api.services.capacity import CapacityRead
+from domain.defaults import MAX_MONEY
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
 
@@ -24,7 +25,9 @@ router = APIRouter(prefix="/v1", tags=["scoring"])
 async def get_capacity(
     p: PrincipalDep,
     ctx: CtxDep,
-    target_revenue: Annotated[float | None, Query(gt=0)] = None,
-    quota_per_rep: Annotated[float | None, Query(gt=0)] = None,
+    target_revenue: Annotated[float | None, Query(gt=0, le=MAX_MONEY, allow_inf_nan=False)] = None,
+    quota_per_rep: Annotated[
+        float | None, Query(ge=1, le=MAX_MONEY, allow_inf_nan=False, description="dollars, at least 1")
+    ] = None,
 ) -> CapacityRead:
     return await capacity.capacity_report(ctx, p, target_revenue, quota_per_rep)

@@ -40,7 +40,7 @@ async def serve_lookup(app: Any, scope: dict, send: Any) -> bool:
     anything is sent, and the documented route below answers it, with the same validation and problems.
     """
     external_id = scope["path"][len(_PREFIX) :]
-    if not external_id or "/" in external_id or len(external_id) > 255:
+    if not external_id or "/" in external_id or "\x00" in external_id or len(external_id) > 255:
         return False
     role = Role.AE
     if scope["query_string"]:

@@ -28,6 +28,7 @@ from api.services.common import (
 from api.services.context import AppContext, Principal, changes_from, tenant_settings
 from api.services.pagination import Listed, fetch_page, fetch_pages
 from domain.changes import ChangeKind, account_change, owner_changes, owners_of, shows_differently
+from domain.defaults import INT32
 from domain.model import (
     Account,
     ChurnRisk,
@@ -47,7 +48,7 @@ class AccountFields(Input):
     postal_code: str | None = Field(None, max_length=32)
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
-    employees: int | None = Field(None, ge=0)
+    employees: int | None = Field(None, ge=0, le=INT32)
     annual_revenue: Money | None = Field(None, description="company annual revenue, dollars")
     current_arr: Money = 0.0
     expansion_estimate: Money | None = Field(None, description="whitespace dollars")

@@ -8,8 +8,10 @@ from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+from pydantic_core import PydanticCustomError
 
+from domain.defaults import INT32, MAX_MONEY
 from domain.errors import Code, Conflict, FieldError, NotFound, ValidationFailed
 from domain.model import Scope
 
@@ -22,16 +24,36 @@ ExternalId = Annotated[str, Field(min_length=1, max_length=255)]
 Name = Annotated[str, Field(min_length=1, max_length=255)]
 
 
-Money = Annotated[float, Field(ge=0)]
+Money = Annotated[float, Field(ge=0, le=MAX_MONEY, allow_inf_nan=False)]
+Int32 = Annotated[int, Field(ge=-INT32 - 1, le=INT32)]
 
 
 Signal = Annotated[float, Field(ge=0, le=100, description="0-100")]
 
 
-class Input(BaseModel):
-    """Bodies reject unknown and read-only fields instead of ignoring them."""
+def holds_nul(value: Any) -> bool:
+    """Whether a value (or any text inside it) holds a NUL character, which PostgreSQL cannot store."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(holds_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(holds_nul(k) or holds_nul(v) for k, v in value.items())
+    return False
 
-    model_config = ConfigDict(extra="forbid")
+
+class Input(BaseModel):
+    """Bodies reject unknown and read-only fields instead of ignoring them, numbers that are not finite,
+    and text holding a NUL character (each named by its field)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if holds_nul(value):
+            raise PydanticCustomError(Code.NUL_CHARACTER, "text cannot hold a NUL character")
+        return value
 
 
 def optional_model(name: str, create: type[BaseModel], exclude: Collection[str] = ()) -> type[BaseModel]:

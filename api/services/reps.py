@@ -38,7 +38,7 @@ class RepFields(Input):
     email: EmailStr
     role: RepRole = RepRole.AE
     ramp_status: RampStatus = RampStatus.RAMPED
-    capacity: float | None = Field(None, ge=0, description="accounts the rep can carry")
+    capacity: float | None = Field(None, ge=0, le=1e6, description="accounts the rep can carry")
     expertise: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=100)
     home_region: str | None = Field(None, max_length=64)
     start_date: date | None = None

@@ -11,6 +11,7 @@ from pydantic import ConfigDict, Field
 
 from api.services.common import (
     Input,
+    Int32,
     Money,
     Name,
     Output,
@@ -40,7 +41,7 @@ class TerritoryFields(Input):
     boundary: dict[str, Any] = Field(
         default_factory=dict, description="boundary rules (see the assignment engine)"
     )
-    priority: int = 0
+    priority: Int32 = 0
     primary_rep_id: UUID | None = None
     backup_rep_id: UUID | None = None
     quota: Money | None = None
