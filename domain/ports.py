@@ -249,7 +249,13 @@ class CapacityStore(Protocol):
     async def inputs(self) -> tuple[list[Any], list[Any]]: ...
 
 
-class ScoringStore(Protocol):
+class Exclusive(Protocol):
+    async def exclusive(self, name: str) -> None:
+        """Hold the tenant's lock `name` until the transaction ends (the next holder waits)."""
+        ...
+
+
+class ScoringStore(Exclusive, Protocol):
     """A scoring run's reads and writes for the unit of work's tenant (`uow.scoring`)."""
 
     def accounts_in_chunks(self, size: int) -> AsyncIterator[Sequence[Any]]: ...
@@ -263,7 +269,7 @@ class ScoringStore(Protocol):
     async def write_scores(self, rows: list[tuple[Any, ...]]) -> None: ...
 
 
-class ImportStore(Protocol):
+class ImportStore(Exclusive, Protocol):
     """Bulk reads and writes of imports and exports for the unit of work's tenant (`uow.imports`)."""
 
     async def analyze_if_large(self, kind: str, rows_written: int) -> None: ...

@@ -200,6 +200,8 @@ async def import_records(
     parsed = im.parse_rows(records, columns, empty_is_null=header is not None)
     names = [c.name for c in columns]
     async with ctx.uow(p.tenant_id) as uow:
+        # one import of a kind at a time per tenant: the next waits, then reads what this one wrote
+        await uow.imports.exclusive(f"import:{kind}")
         # Only what the file names is read: its rows, the accounts and reps it refers to, and the stored
         # ancestors of its rows and of the parents it names (any new cycle runs through those).
         named = {r.values["external_id"] for r in parsed.rows}

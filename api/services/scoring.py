@@ -102,6 +102,7 @@ async def run_scoring(ctx: AppContext, p: Principal) -> ScoringRunRead:
     p.require(Scope.WRITE)
     started = time.perf_counter()
     async with ctx.uow(p.tenant_id) as uow:
+        await uow.scoring.exclusive("scoring")  # one run of a tenant at a time; the next waits, then runs
         settings, version = await versioned_settings(uow)
         now = ctx.clock.now()
         rates = await tenant_win_rates(uow, settings)

@@ -1,5 +1,6 @@
 """Bulk import and export through REST, on both databases."""
 
+import asyncio
 import csv
 import io
 
@@ -308,3 +309,13 @@ async def test_one_hundred_thousand_rows_in_one_request(client, tenant):
     assert counts(r) == {"created": 100_000, "updated": 0, "unchanged": 0, "errors": []}
     page = (await client.get("/v1/accounts/by-external-id/BULK-099999", headers=tenant.headers)).json()
     assert page["name"] == "Company 99999" and page["region"] == "East"
+
+
+async def test_concurrent_imports_of_the_same_ids_take_turns(client, tenant):
+    rows = [{"external_id": f"RACE-{i}", "name": f"Race {i}"} for i in range(300)]
+    answers = await asyncio.gather(*[post(client, tenant, "accounts", rows) for _ in range(4)])
+    assert [r.status_code for r in answers] == [200] * 4, [r.text[:200] for r in answers]
+    created = sorted(r.json()["created"] for r in answers)
+    assert created == [0, 0, 0, 300]  # the first creates them; the others, waiting their turn, find them
+    listed = (await client.get("/v1/accounts?page_size=500", headers=tenant.headers)).json()["items"]
+    assert len(listed) == 300

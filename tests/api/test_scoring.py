@@ -1,5 +1,7 @@
 """Scoring runs over REST: scores, potential, tiers by potential, explanations, settings version."""
 
+import asyncio
+
 import pytest
 
 from tests import factories as f
@@ -167,3 +169,13 @@ async def test_an_import_rescores_after_answering(client, tenant):
     await client.post("/v1/accounts/import", json=rows, headers=tenant.headers)
     top = (await client.get("/v1/accounts/by-external-id/I0", headers=tenant.headers)).json()
     assert (await client.get(f"/v1/accounts/{top['id']}/score", headers=tenant.headers)).json()["tier"] == 1
+
+
+async def test_concurrent_scoring_runs_take_turns(client, tenant):
+    rows = [{"external_id": f"SR-{i}", "name": f"Run {i}", "current_arr": 1000 * i} for i in range(50)]
+    await _import(client, tenant, rows)
+    answers = await asyncio.gather(
+        *[client.post("/v1/scoring/run", headers=tenant.headers) for _ in range(3)]
+    )
+    assert [r.status_code for r in answers] == [200] * 3, [r.text[:200] for r in answers]
+    assert {r.json()["scored"] for r in answers} == {50}
