@@ -10,7 +10,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.services.context import Forbidden, Unauthorized
@@ -18,7 +18,8 @@ from api.services.health import NotReady
 from api.services.imports import InvalidFile
 from api.services.pagination import InvalidPageToken
 from domain.errors import Code, Conflict, DomainError, NotFound, RuleViolation, Unavailable, ValidationFailed
-from persistence.db import is_unavailable
+from persistence.db import is_retryable, is_unavailable
+from persistence.repositories import translate_integrity_error
 
 log = logging.getLogger("territory")
 
@@ -148,6 +149,16 @@ def install_error_handlers(app: FastAPI) -> None:
         """The classes a lost database surfaces as, answered 503 here: Starlette hands `Exception` to its
         last-resort middleware, which re-raises after answering, so uvicorn logs an unhandled exception
         and drops the client's connection. Anything else of these classes goes on to `_unexpected`."""
+        if isinstance(exc, IntegrityError):  # a unique rule no use case checked first: 409 naming it
+            return problem_for(translate_integrity_error(exc))
+        if is_retryable(exc):
+            return problem(
+                409,
+                "Conflict",
+                "another change to the same data ran at the same time; nothing was written: send it again",
+                Code.CONCURRENT_CHANGE,
+                headers={"Retry-After": "1"},
+            )
         if not is_unavailable(exc):
             raise exc
         return _unavailable(request, exc)

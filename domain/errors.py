@@ -17,6 +17,7 @@ class Code(StrEnum):
     BAD_REQUEST = "bad_request"
     BANDS_OVERLAP = "bands_overlap"
     BEFORE_START = "before_start"
+    CONCURRENT_CHANGE = "concurrent_change"
     CONFLICT = "conflict"
     DATABASE_UNAVAILABLE = "database_unavailable"
     DOMAIN_ERROR = "domain_error"

@@ -144,6 +144,22 @@ async def migration_state(engine: AsyncEngine) -> tuple[str | None, str | None]:
     return await current_revision(engine), head_revision()
 
 
+RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected (PostgreSQL)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether the database refused a transaction because another ran at the same time (a serialization
+    failure or a deadlock): nothing was written, and the same request may succeed if sent again."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if getattr(current, "sqlstate", None) in RETRYABLE_SQLSTATES:
+            return True
+        current = getattr(current, "orig", None) or current.__cause__
+    return False
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """Whether an error means the database could not be reached (down, restarting, the connection lost),
     as opposed to a query it refused: the first is a 503 to retry, the second a bug or a conflict."""

@@ -142,30 +142,75 @@ class SqlRepository(Generic[T]):
         return [self.to_domain(r) for r in result.scalars().all()]
 
 
+@dataclasses.dataclass(frozen=True)
+class Unique:
+    """A unique rule the database keeps, as a conflict that names the field at fault."""
+
+    columns: str  # what SQLite names instead of the constraint: "table.column, table.column"
+    field: str
+    code: str
+    detail: str
+    message: str
+
+
+_EXTERNAL_ID = ("external_id", Code.DUPLICATE_EXTERNAL_ID)
+# constraint name (PostgreSQL names it) -> the rule
+UNIQUE_RULES: dict[str, Unique] = {
+    **{
+        f"uq_{table}_tenant_id_external_id": Unique(
+            f"{table}.tenant_id, {table}.external_id",
+            *_EXTERNAL_ID,
+            f"another {what} already has this external id",
+            "external id already in use",
+        )
+        for table, what in (
+            ("accounts", "account"),
+            ("reps", "rep"),
+            ("activities", "activity"),
+            ("opportunities", "opportunity"),
+        )
+    },
+    "uq_plans_one_active_per_tenant": Unique(
+        "plans.tenant_id",
+        "state",
+        Code.ACTIVE_PLAN_EXISTS,
+        "a tenant has at most one active plan",
+        "another plan is already active",
+    ),
+    "uq_assignments_one_current_owner": Unique(
+        "assignments.plan_id, assignments.account_id, assignments.role",
+        "role",
+        Code.OWNER_EXISTS,
+        "the account already has an owner of record for this role in this plan",
+        "an owner for this role already exists",
+    ),
+    "uq_territories_plan_id_name": Unique(
+        "territories.plan_id, territories.name",
+        "name",
+        Code.DUPLICATE_NAME,
+        "a territory with this name already exists in the plan",
+        "name already in use in this plan",
+    ),
+}
+_BY_COLUMNS = {rule.columns: rule for rule in UNIQUE_RULES.values()}
+
+
+def violated_rule(exc: IntegrityError) -> Unique | None:
+    """The unique rule an integrity error broke: by constraint name (PostgreSQL, through asyncpg), or by the
+    columns SQLite's message names ("UNIQUE constraint failed: accounts.tenant_id, accounts.external_id")."""
+    orig = exc.orig
+    for source in (orig, getattr(orig, "__cause__", None)):
+        name = getattr(source, "constraint_name", None)
+        if name:
+            return UNIQUE_RULES.get(name)
+    text = str(orig)
+    prefix = "UNIQUE constraint failed: "
+    return _BY_COLUMNS.get(text[len(prefix) :].strip()) if text.startswith(prefix) else None
+
+
 def translate_integrity_error(exc: IntegrityError) -> Conflict:
-    text = str(exc.orig).lower()
-    if "external_id" in text:
-        return Conflict(
-            "another record already has this external id",
-            [FieldError("external_id", Code.DUPLICATE_EXTERNAL_ID, "external id already in use")],
-            code=Code.DUPLICATE_EXTERNAL_ID,
-        )
-    if "one_active" in text or "plans.tenant_id" in text:
-        return Conflict(
-            "a tenant has at most one active plan",
-            [FieldError("state", Code.ACTIVE_PLAN_EXISTS, "another plan is already active")],
-            code=Code.ACTIVE_PLAN_EXISTS,
-        )
-    if "one_current_owner" in text or "assignments.plan_id" in text:
-        return Conflict(
-            "the account already has an owner of record for this role in this plan",
-            [FieldError("role", Code.OWNER_EXISTS, "an owner for this role already exists")],
-            code=Code.OWNER_EXISTS,
-        )
-    if "plan_id_name" in text or "territories.plan_id" in text:
-        return Conflict(
-            "a territory with this name already exists in the plan",
-            [FieldError("name", Code.DUPLICATE_NAME, "name already in use in this plan")],
-            code=Code.DUPLICATE_NAME,
-        )
-    return Conflict("the change conflicts with stored data", code=Code.CONFLICT)
+    """An integrity error as a 409 with a stable code: the field a unique rule names, or `conflict`."""
+    rule = violated_rule(exc)
+    if rule is None:
+        return Conflict("the change conflicts with stored data", code=Code.CONFLICT)
+    return Conflict(rule.detail, [FieldError(rule.field, rule.code, rule.message)], code=rule.code)

@@ -1,9 +1,11 @@
 """Bad input of every kind is a 4xx problem+json, never a 500, and loses nothing already stored."""
 
 import httpx
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from api.app import create_app
 from api.config import AppSettings
+from persistence.accounts import SqlAccountRepository
 from tests import factories as f
 
 
@@ -164,3 +166,28 @@ async def test_random_import_rows_never_give_a_500(client, tenant):
         headers={**tenant.headers, "content-type": "application/json"},
     )
     assert r.status_code == 400 and r.json()["code"] == "malformed_json"
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"  # what asyncpg's DeadlockDetectedError carries
+
+
+async def test_a_deadlock_or_serialization_failure_is_a_409_to_send_again(client, tenant, monkeypatch):
+    async def deadlocked(self, entity):
+        raise DBAPIError("INSERT INTO accounts ...", {}, _Deadlock("deadlock detected"))
+
+    monkeypatch.setattr(SqlAccountRepository, "add", deadlocked)
+    r = await client.post("/v1/accounts", json={"external_id": "DL", "name": "Dead"}, headers=tenant.headers)
+    assert_problem(r, 409, "concurrent_change")
+    assert r.headers["retry-after"] == "1"
+
+
+async def test_a_unique_rule_no_use_case_checked_is_a_409_naming_the_field(client, tenant, monkeypatch):
+    async def raced(self, entity):
+        message = "UNIQUE constraint failed: accounts.tenant_id, accounts.external_id"
+        raise IntegrityError("INSERT INTO accounts ...", {}, Exception(message))
+
+    monkeypatch.setattr(SqlAccountRepository, "add", raced)
+    r = await client.post("/v1/accounts", json={"external_id": "UQ", "name": "Raced"}, headers=tenant.headers)
+    assert_problem(r, 409, "duplicate_external_id")
+    assert r.json()["errors"][0]["field"] == "external_id"

@@ -7,7 +7,7 @@ import pytest
 
 from api.services.context import AppContext
 from domain.errors import Conflict
-from domain.model import Account, Assignment, Plan, PlanState, Rep, Role, Stage
+from domain.model import Account, Assignment, Plan, PlanState, Rep, Role, Stage, Territory
 from persistence.db import make_session_factory
 from tests.conftest import make_tenant
 
@@ -70,3 +70,33 @@ async def test_nothing_is_written_without_commit(ctx, engine):
         await uow.accounts.add(Account(uuid.uuid4(), t.tenant_id, "GONE", "x"))
     async with ctx.uow(t.tenant_id) as uow:
         assert await uow.accounts.get_by_external_id("GONE") is None
+
+
+async def test_every_unique_rule_is_a_conflict_naming_its_field_on_both_databases(ctx, engine):
+    """The rules are found by constraint name (PostgreSQL) or by the columns SQLite names: each one the
+    database keeps is a 409 with its code and field, never the catch-all."""
+    t = await make_tenant(engine)
+    seen = {}
+    async with ctx.uow(t.tenant_id) as uow:
+        plan = await uow.plans.add(Plan(uuid.uuid4(), t.tenant_id, "p"))
+        await uow.commit()
+    cases = {
+        "accounts": lambda uow: uow.accounts.add(Account(uuid.uuid4(), t.tenant_id, "DUP", "a")),
+        "reps": lambda uow: uow.reps.add(Rep(uuid.uuid4(), t.tenant_id, "DUP", "r", "r@example.com")),
+        "territories": lambda uow: uow.territories.add(
+            Territory(uuid.uuid4(), t.tenant_id, plan.id, "North")
+        ),
+    }
+    for table, add in cases.items():
+        async with ctx.uow(t.tenant_id) as uow:
+            await add(uow)
+            await uow.commit()
+        async with ctx.uow(t.tenant_id) as uow:
+            with pytest.raises(Conflict) as err:
+                await add(uow)
+            seen[table] = (err.value.code, [e.field for e in err.value.errors])
+    assert seen == {
+        "accounts": ("duplicate_external_id", ["external_id"]),
+        "reps": ("duplicate_external_id", ["external_id"]),
+        "territories": ("duplicate_name", ["name"]),
+    }
