@@ -74,6 +74,7 @@ class Code(StrEnum):
     TERRITORY_NOT_EMPTY = "territory_not_empty"
     TIERS_OVERLAP = "tiers_overlap"
     TOO_LONG = "too_long"
+    TOO_MANY_ROWS = "too_many_rows"
     TOO_MANY_VALUES = "too_many_values"
     UNAUTHORIZED = "unauthorized"
     UNKNOWN_FIELD = "unknown_field"

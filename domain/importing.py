@@ -6,13 +6,14 @@ Rows are numbered from 1 (the first data row); problems with the file itself (a 
 from __future__ import annotations
 
 import enum
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from domain.defaults import INT32, MAX_MONEY
-from domain.errors import Code, FieldError
+from domain.defaults import INT32, MAX_CSV_COLUMNS, MAX_IMPORT_ROWS, MAX_MONEY
+from domain.errors import Code, FieldError, ValidationFailed
 from domain.model import (
     ActivityDirection,
     ActivityKind,
@@ -271,11 +272,16 @@ class ParseResult:
 
 
 def check_header(header: Sequence[str], columns: Sequence[Column]) -> list[FieldError]:
+    """A CSV header's problems, in one pass over it (a header of any width costs linear time); one that is
+    wider than any kind's is refused at once."""
+    if len(header) > MAX_CSV_COLUMNS:
+        return [FieldError("", Code.TOO_MANY_VALUES, f"at most {MAX_CSV_COLUMNS} columns", row=0)]
     names = {c.name for c in columns}
     errors = [
         FieldError(h, Code.UNKNOWN_FIELD, f"unknown column {h!r}", row=0) for h in header if h not in names
     ]
-    for dup in {h for h in header if header.count(h) > 1}:
+    counts = Counter(header)
+    for dup in sorted(h for h, n in counts.items() if n > 1):
         errors.append(FieldError(dup, Code.DUPLICATE_COLUMN, f"column {dup!r} appears twice", row=0))
     for col in columns:
         if col.required and col.name not in header:
@@ -294,6 +300,12 @@ def parse_rows(
     result = ParseResult()
     seen: dict[str, int] = {}
     for index, record in enumerate(records, start=1):
+        if index > MAX_IMPORT_ROWS:
+            raise ValidationFailed(
+                f"at most {MAX_IMPORT_ROWS:,} rows a request; split the file",
+                [FieldError("", Code.TOO_MANY_ROWS, f"at most {MAX_IMPORT_ROWS:,} rows", row=index)],
+                code=Code.IMPORT_FAILED,
+            )
         if not isinstance(record, Mapping):
             result.errors.append(FieldError("", Code.INVALID_ROW, "each row must be an object", row=index))
             continue

@@ -1,5 +1,6 @@
 """Bulk import and streaming export of accounts, reps, activities and opportunities."""
 
+import asyncio
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
@@ -58,10 +59,11 @@ def _add(kind: str) -> None:
     ) -> ImportReport:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         body = await request.body()
+        # decoding a large body is CPU work: in a worker thread, so the event loop keeps answering
         if content_type in ("text/csv", "application/csv"):
-            header, records = records_from_csv(body)
+            header, records = await asyncio.to_thread(records_from_csv, body)
         elif content_type in ("application/json", ""):
-            header, records = None, records_from_json(body)
+            header, records = None, await asyncio.to_thread(records_from_json, body)
         else:
             raise UnsupportedMediaType(f"send application/json or text/csv, not {content_type!r}")
         report = await import_records(ctx, p, kind, records, mode, header=header)

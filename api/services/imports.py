@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import enum
 import io
@@ -181,6 +182,54 @@ def _depth_order(rows: list[im.ParsedRow]) -> list[im.ParsedRow]:
     return sorted(rows, key=lambda r: depth_of(r.values["external_id"]))
 
 
+def _parse(kind: str, records: Iterable[Any], header: list[str] | None) -> im.ParseResult:
+    columns = COLUMNS[kind]
+    header_errors = im.check_header(header, columns) if header is not None else []
+    if header_errors:
+        raise ValidationFailed(
+            "the CSV header is not valid; nothing was written", header_errors, code=Code.IMPORT_FAILED
+        )
+    return im.parse_rows(records, columns, empty_is_null=header is not None)
+
+
+def _plan(
+    kind: str, parsed: im.ParseResult, refs: dict[str, Any], existing: dict, mode: ImportMode
+) -> tuple[list[FieldError], list[im.ParsedRow], im.UpsertPlan]:
+    """The rows' cross-row and reference checks, and what to create and update (atomic: any error refuses
+    the whole file)."""
+    errors = list(parsed.errors)
+    rows = parsed.rows
+    while True:  # in partial mode, dropping a bad parent can orphan a child: check until stable
+        found = _row_check_errors(kind, rows, refs, existing)
+        errors.extend(found)
+        bad = {e.row for e in found}
+        rows = [r for r in rows if r.row not in bad]
+        if not found or mode == ImportMode.ATOMIC:
+            break
+    errors.sort(key=lambda e: (e.row or 0, e.field))
+    if errors and mode == ImportMode.ATOMIC:
+        raise ValidationFailed(
+            f"{len({e.row for e in errors})} row(s) have errors; nothing was written",
+            errors,
+            code=Code.IMPORT_FAILED,
+        )
+    plan = im.plan_upserts(rows, existing)
+    if kind == "accounts":  # a soft-deleted account named again comes back, with every field sent
+        revived = {
+            r.values["external_id"]
+            for r in rows
+            if existing.get(r.values["external_id"], {}).get("_deleted_at")
+        }
+        if revived:
+            plan.updates = [u for u in plan.updates if u[0].values["external_id"] not in revived] + [
+                (r, {k: v for k, v in r.values.items() if k != "external_id"})
+                for r in rows
+                if r.values["external_id"] in revived
+            ]
+            plan.unchanged = len(rows) - len(plan.creates) - len(plan.updates)
+    return errors, rows, plan
+
+
 async def import_records(
     ctx: AppContext,
     p: Principal,
@@ -191,14 +240,9 @@ async def import_records(
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     p.require(Scope.WRITE)
-    columns = COLUMNS[kind]
-    header_errors = im.check_header(header, columns) if header is not None else []
-    if header_errors:
-        raise ValidationFailed(
-            "the CSV header is not valid; nothing was written", header_errors, code=Code.IMPORT_FAILED
-        )
-    parsed = im.parse_rows(records, columns, empty_is_null=header is not None)
-    names = [c.name for c in columns]
+    # parsing and checking every row is CPU work: in a worker thread, so the event loop keeps answering
+    parsed = await asyncio.to_thread(_parse, kind, records, header)
+    names = [c.name for c in COLUMNS[kind]]
     async with ctx.uow(p.tenant_id) as uow:
         # one import of a kind at a time per tenant: the next waits, then reads what this one wrote
         await uow.imports.exclusive(f"import:{kind}")
@@ -216,36 +260,7 @@ async def import_records(
             }
             refs["accounts"] = await uow.imports.id_map("accounts", wanted["accounts"])
             refs["reps"] = await uow.imports.id_map("reps", wanted["reps"])
-        errors = list(parsed.errors)
-        rows = parsed.rows
-        while True:  # in partial mode, dropping a bad parent can orphan a child: check until stable
-            found = _row_check_errors(kind, rows, refs, existing)
-            errors.extend(found)
-            bad = {e.row for e in found}
-            rows = [r for r in rows if r.row not in bad]
-            if not found or mode == ImportMode.ATOMIC:
-                break
-        errors.sort(key=lambda e: (e.row or 0, e.field))
-        if errors and mode == ImportMode.ATOMIC:
-            raise ValidationFailed(
-                f"{len({e.row for e in errors})} row(s) have errors; nothing was written",
-                errors,
-                code=Code.IMPORT_FAILED,
-            )
-        plan = im.plan_upserts(rows, existing)
-        if kind == "accounts":  # a soft-deleted account named again comes back, with every field sent
-            revived = {
-                r.values["external_id"]
-                for r in rows
-                if existing.get(r.values["external_id"], {}).get("_deleted_at")
-            }
-            if revived:
-                plan.updates = [u for u in plan.updates if u[0].values["external_id"] not in revived] + [
-                    (r, {k: v for k, v in r.values.items() if k != "external_id"})
-                    for r in rows
-                    if r.values["external_id"] in revived
-                ]
-                plan.unchanged = len(rows) - len(plan.creates) - len(plan.updates)
+        errors, rows, plan = await asyncio.to_thread(_plan, kind, parsed, refs, existing, mode)
         changes = await _write(uow, ctx, p, kind, plan, existing, refs, progress)
         if kind in FACTS_FROM and (plan.creates or plan.updates):
             await _refresh_coverage(uow, ctx, p, plan, existing, refs)

@@ -3,6 +3,7 @@
 import asyncio
 import csv
 import io
+import threading
 
 import pytest
 
@@ -319,3 +320,30 @@ async def test_concurrent_imports_of_the_same_ids_take_turns(client, tenant):
     assert created == [0, 0, 0, 300]  # the first creates them; the others, waiting their turn, find them
     listed = (await client.get("/v1/accounts?page_size=500", headers=tenant.headers)).json()["items"]
     assert len(listed) == 300
+
+
+async def test_a_body_is_decoded_parsed_and_checked_off_the_event_loop(client, tenant, monkeypatch):
+    from api.rest import imports as routes
+    from domain import importing as im
+
+    threads = {}
+
+    def recorded(name, work):
+        def run(*args, **kwargs):
+            threads[name] = threading.current_thread() is threading.main_thread()
+            return work(*args, **kwargs)
+
+        return run
+
+    monkeypatch.setattr(routes, "records_from_csv", recorded("decode", routes.records_from_csv))
+    monkeypatch.setattr(im, "parse_rows", recorded("parse", im.parse_rows))
+    monkeypatch.setattr(im, "plan_upserts", recorded("plan", im.plan_upserts))
+    r = await post(client, tenant, "accounts", b"external_id,name\nT1,Threaded\n", csv_body=True)
+    assert counts(r)["created"] == 1
+    assert threads == {"decode": False, "parse": False, "plan": False}  # none on the event loop's thread
+
+
+async def test_a_csv_header_of_thirty_thousand_columns_is_refused_not_a_hang(client, tenant):
+    header = ",".join(["external_id", "name"] + [f"x{i}" for i in range(30_000)])
+    r = await post(client, tenant, "accounts", (header + "\nA,b\n").encode(), csv_body=True)
+    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "too_many_values"

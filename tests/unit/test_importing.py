@@ -1,9 +1,11 @@
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain import importing as im
+from domain.errors import ValidationFailed
 from domain.model import Stage
 
 
@@ -174,3 +176,20 @@ def test_only_cells_a_spreadsheet_would_run_are_escaped():
     assert [im.escape_cell(t) for t in ("=1+1", "-2", "@x", "\rx", "Acme", "'=x", "")] == [
         "'=1+1", "'-2", "'@x", "'\rx", "Acme", "'=x", ""
     ]  # fmt: skip
+
+
+def test_a_header_wider_than_any_kind_is_refused_at_once():
+    header = [f"c{i}" for i in range(30_000)] + ["c1"] * 30_000
+    (error,) = im.check_header(header, im.ACCOUNT_COLUMNS)
+    assert (error.code, error.row) == ("too_many_values", 0)
+    dup = im.check_header(["external_id", "name", "name", "tags", "tags"], im.ACCOUNT_COLUMNS)
+    assert [(e.field, e.code) for e in dup] == [("name", "duplicate_column"), ("tags", "duplicate_column")]
+
+
+def test_more_rows_than_a_request_takes_are_refused(monkeypatch):
+    monkeypatch.setattr(im, "MAX_IMPORT_ROWS", 3)
+    rows = [{"external_id": str(i), "name": "n"} for i in range(4)]
+    with pytest.raises(ValidationFailed) as err:
+        im.parse_rows(rows, im.ACCOUNT_COLUMNS)
+    assert err.value.errors[0].code == "too_many_rows"
+    assert len(im.parse_rows(rows[:3], im.ACCOUNT_COLUMNS).rows) == 3
