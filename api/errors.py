@@ -170,6 +170,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> Response:
         if is_unavailable(exc):  # wrapped in something else: answered, but the connection is dropped
             return _unavailable(request, exc)
+        if isinstance(exc, RecursionError):  # a body nested thousands deep (JSON, GraphQL variables)
+            return problem_for(BadRequest("the body is nested too deeply to read"))
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem(
             500, "Internal error", "an unexpected error occurred; it has been logged", "internal_error"

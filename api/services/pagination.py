@@ -70,8 +70,22 @@ def decode_cursor(token: str | None, parse: Callable[[dict[str, Any]], T]) -> T 
         return None
     try:
         padded = token + "=" * (-len(token) % 4)
-        return parse(json.loads(base64.urlsafe_b64decode(padded.encode())))
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        # a token holds {"v": 1, name: text...}, as encode_cursor writes it: anything else is forged
+        if not isinstance(data, dict) or data.get("v") != 1:
+            raise ValueError("not a page token")
+        if not all(isinstance(v, str) and len(v) <= 100 for k, v in data.items() if k != "v"):
+            raise ValueError("not a page token")
+        return parse(data)
+    except (
+        binascii.Error,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        OverflowError,
+        UnicodeDecodeError,
+    ):
         names = _ARGUMENTS.get()
         raise InvalidPageToken(
             "the page token is not valid",

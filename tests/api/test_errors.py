@@ -1,5 +1,8 @@
 """Bad input of every kind is a 4xx problem+json, never a 500, and loses nothing already stored."""
 
+import base64
+import json
+
 import httpx
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -191,3 +194,30 @@ async def test_a_unique_rule_no_use_case_checked_is_a_409_naming_the_field(clien
     r = await client.post("/v1/accounts", json={"external_id": "UQ", "name": "Raced"}, headers=tenant.headers)
     assert_problem(r, 409, "duplicate_external_id")
     assert r.json()["errors"][0]["field"] == "external_id"
+
+
+async def test_a_forged_but_well_formed_page_token_is_refused_on_every_list(client, tenant):
+    def token(data):
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    nil = "00000000-0000-0000-0000-000000000001"
+    forged = [{"v": 1, "after": 123}, {"v": 1, "after": [1]}, {"after": nil}, {"v": 2, "after": nil}, [nil]]
+    lists = ["/v1/accounts", "/v1/reps", "/v1/plans", "/v1/operations", "/v1/coverage/accounts"]
+    lists += ["/v1/coverage/overlaps", "/v1/webhook-endpoints", f"/v1/webhook-endpoints/{nil}/attempts"]
+    for path in lists:
+        for data in forged:
+            r = await client.get(path, params={"page_token": token(data)}, headers=tenant.headers)
+            assert r.status_code in (400, 404), (path, data, r.status_code)
+            if r.status_code == 400:
+                assert r.json()["code"] == "invalid_page_token", (path, data)
+
+
+async def test_a_body_nested_thousands_deep_is_a_400(client, tenant):
+    deep = '{"a":' * 5000 + "null" + "}" * 5000
+    query = json.dumps("mutation($o: JSON!) { updateSettings(overrides: $o) { __typename } }")
+    body = '{"query": ' + query + ', "variables": {"o": ' + deep + "}}"
+    headers = {**tenant.headers, "content-type": "application/json"}
+    r = await client.post("/graphql", content=body, headers=headers)
+    assert_problem(r, 400, "bad_request")
+    r = await client.put("/v1/settings", content='{"overrides": ' + deep + "}", headers=headers)
+    assert r.status_code == 400
