@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import types
+import typing
 from collections.abc import Callable, Collection, Hashable, Sequence
 from copy import copy
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
 from pydantic_core import PydanticCustomError
 
 from domain.defaults import INT32, MAX_MONEY
@@ -31,6 +34,18 @@ Int32 = Annotated[int, Field(ge=-INT32 - 1, le=INT32)]
 Signal = Annotated[float, Field(ge=0, le=100, description="0-100")]
 
 
+@functools.cache
+def _leaf_types(annotation: Any) -> frozenset[Any]:
+    """The plain types a field's annotation allows at its top level (through Optional, unions and
+    Annotated; not inside lists)."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _leaf_types(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return frozenset().union(*(_leaf_types(a) for a in typing.get_args(annotation)))
+    return frozenset({annotation}) if isinstance(annotation, type) else frozenset()
+
+
 def holds_nul(value: Any) -> bool:
     """Whether a value (or any text inside it) holds a NUL character, which PostgreSQL cannot store."""
     if isinstance(value, str):
@@ -47,6 +62,22 @@ class Input(BaseModel):
     and text holding a NUL character (each named by its field)."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_coercion(cls, value: Any, info: ValidationInfo) -> Any:
+        """JSON's types as the contract states them: no true or false for a number, no number for a date,
+        no text for a number (pydantic's lax mode would take each)."""
+        kinds = _leaf_types(cls.model_fields[info.field_name].annotation) if info.field_name else set()
+        numbers = kinds & {int, float}
+        if isinstance(value, bool) and numbers and bool not in kinds:
+            raise PydanticCustomError(Code.INVALID_TYPE, "expected a number, not true or false")
+        dates = kinds & {date, datetime}
+        if isinstance(value, int | float) and not isinstance(value, bool) and dates and not numbers:
+            raise PydanticCustomError(Code.INVALID_TYPE, "expected an ISO 8601 date, not a number")
+        if isinstance(value, str) and numbers and str not in kinds:
+            raise PydanticCustomError(Code.INVALID_TYPE, "expected a number, not text")
+        return value
 
     @field_validator("*", mode="after")
     @classmethod

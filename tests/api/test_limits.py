@@ -125,3 +125,20 @@ async def test_past_the_extremes_is_a_422_naming_the_field_and_nothing_is_stored
     assert _fields(await client.get("/v1/ownership/a%00b", headers=h)) == {"path"}
     assert _fields(await client.get("/v1/accounts?external_id=a%00b", headers=h)) == {"query"}
     assert (await client.get("/v1/accounts", headers=h)).json()["items"] == []
+
+
+async def test_json_types_are_taken_as_the_contract_states_them(client, tenant):
+    h = tenant.headers
+    for extra, field in [
+        ({"employees": False}, "employees"),
+        ({"current_arr": True}, "current_arr"),
+        ({"employees": "5000"}, "employees"),
+    ]:
+        body = {"external_id": "TYPES", "name": "Types", **extra}
+        r = await client.post("/v1/accounts", json=body, headers=h)
+        assert _fields(r) == {field} and r.json()["errors"][0]["code"] == "invalid_type"
+    rep = {"external_id": "R-T", "name": "Rep", "email": "rep@example.com", "start_date": 1700000000}
+    assert _fields(await client.post("/v1/reps", json=rep, headers=h)) == {"start_date"}
+    ok = await client.post("/v1/reps", json={**rep, "start_date": "2026-01-05"}, headers=h)
+    assert ok.status_code == 201 and ok.json()["start_date"] == "2026-01-05"
+    assert (await client.get("/v1/accounts", headers=h)).json()["items"] == []
