@@ -81,6 +81,25 @@ def _prepare_routes(routes: list[Any]) -> None:
             getattr(route, "effective_low_priority_routes", list)()
 
 
+IDEMPOTENCY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "send a retry with the same key to get the first answer again (for 24 hours) and change "
+    "nothing: the answer carries `Idempotent-Replayed: true`; the key with another request is a 422, a "
+    "retry while the first still runs a 409",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+
+
+def _idempotency_keys(spec: dict[str, Any]) -> dict[str, Any]:
+    """Every POST under /v1 takes an Idempotency-Key (api.edge.Idempotency)."""
+    for path, item in spec.get("paths", {}).items():
+        if path.startswith("/v1/") and "post" in item:
+            item["post"].setdefault("parameters", []).append(IDEMPOTENCY_PARAMETER)
+    return spec
+
+
 def _problem_media_types(spec: dict[str, Any]) -> dict[str, Any]:
     """Error answers are documented as application/problem+json, which is what they are."""
     for path in spec.get("paths", {}).values():
@@ -196,7 +215,7 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
                     {"name": "health", "description": "Liveness and readiness"},
                 ],
             )
-            app.openapi_schema = _problem_media_types(spec)
+            app.openapi_schema = _idempotency_keys(_problem_media_types(spec))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

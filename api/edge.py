@@ -4,6 +4,7 @@ query; compression; CORS (docs/http.md)."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Iterator
@@ -13,12 +14,14 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 
 from api.errors import PayloadTooLarge, problem, problem_for
-from domain.errors import Code
+from api.services import idempotency
+from api.services.context import authenticate_header
+from domain.errors import Code, DomainError
 from persistence.changes import REQUEST_ID
 
 # what a browser app on another origin may send and read (CORS)
-CORS_REQUEST_HEADERS = ["authorization", "content-type", "x-request-id"]
-CORS_EXPOSED_HEADERS = ["x-request-id", "retry-after", "location", "www-authenticate"]
+CORS_REQUEST_HEADERS = ["authorization", "content-type", "x-request-id", "idempotency-key"]
+CORS_EXPOSED_HEADERS = ["x-request-id", "retry-after", "location", "www-authenticate", "idempotent-replayed"]
 
 
 class RequestId:
@@ -167,9 +170,114 @@ class Methods:
         return await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
+class Idempotency:
+    """A POST under /v1 sent with an Idempotency-Key: the first answer is stored and sent again to every
+    retry with that key (api.services.idempotency); anything else passes by."""
+
+    def __init__(self, app: Any, owner: Any):
+        self.app = app
+        self.owner = owner  # the FastAPI app: its state holds the context
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        key = None
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].startswith("/v1/"):
+            key = next((v for k, v in scope.get("headers", ()) if k == b"idempotency-key"), None)
+        if key is None:
+            return await self.app(scope, receive, send)
+        ctx = self.owner.state.ctx
+        authorization = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
+        try:
+            principal = await authenticate_header(ctx, authorization.decode("latin-1"))
+        except DomainError:
+            return await self.app(scope, receive, send)  # the route answers the key's problem
+        try:
+            text = idempotency.check_key(key.decode("latin-1"))
+            body = await _read_body(receive)
+            fingerprint = hashlib.sha256(
+                b"\n".join((scope["path"].encode(), scope.get("query_string", b""), body))
+            ).hexdigest()
+            first = await idempotency.begin(ctx, principal.tenant_id, text, fingerprint)
+        except DomainError as exc:
+            return await problem_for(exc)(scope, receive, send)
+        if first is not None:
+            return await _replay(first, scope, receive, send)
+        answer = _Recorder(send)
+        try:
+            await self.app(scope, _replaying(body), answer.send)
+        finally:
+            await idempotency.finish(ctx, principal.tenant_id, text, answer.result())
+
+
+async def _read_body(receive: Any) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+def _replaying(body: bytes) -> Any:
+    sent = False
+
+    async def receive() -> dict:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+class _Recorder:
+    """Passes the answer on while keeping a copy of it."""
+
+    def __init__(self, send: Any):
+        self._send = send
+        self.status: int | None = None
+        self.headers: dict[bytes, bytes] = {}
+        self.chunks: list[bytes] = []
+        self.complete = False
+
+    async def send(self, message: dict) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.headers = {k.lower(): v for k, v in message.get("headers", [])}
+        elif message["type"] == "http.response.body":
+            self.chunks.append(message.get("body", b""))
+            self.complete = not message.get("more_body", False)
+        await self._send(message)
+
+    def result(self) -> idempotency.Answer | None:
+        if self.status is None or not self.complete:
+            return None  # the request did not finish: nothing to replay
+        content_type, location = self.headers.get(b"content-type"), self.headers.get(b"location")
+        return idempotency.Answer(
+            self.status,
+            content_type.decode("latin-1") if content_type else None,
+            location.decode("latin-1") if location else None,
+            b"".join(self.chunks),
+        )
+
+
+async def _replay(first: idempotency.Answer, scope: dict, receive: Any, send: Any) -> None:
+    headers = [(b"idempotent-replayed", b"true"), (b"content-length", str(len(first.body)).encode())]
+    if first.content_type:
+        headers.append((b"content-type", first.content_type.encode("latin-1")))
+    if first.location:
+        headers.append((b"location", first.location.encode("latin-1")))
+    await send({"type": "http.response.start", "status": first.status, "headers": headers})
+    await send({"type": "http.response.body", "body": first.body})
+
+
 def install_edge(app: Any, settings: Any) -> None:
     """From the outside in: the request id, CORS (when origins are configured), compression, the methods,
     the body limit."""
+    app.add_middleware(Idempotency, owner=app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(Methods, router=app.router)
     app.add_middleware(GZipMiddleware, minimum_size=settings.compress_min_bytes)

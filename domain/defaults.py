@@ -203,6 +203,7 @@ MAX_SETTING_LIST = 100  # items in one list setting (bands, kinds, expertise)
 MAX_SETTING_DAYS = 3650  # a window in days: ten years
 MAX_SETTING_NUMBER = 1e12  # any other number in the settings
 MAX_IMPORT_ROWS = 100_000  # rows in one import request
+IDEMPOTENCY_HOURS = 24  # how long a POST's Idempotency-Key replays its first answer
 MAX_CSV_COLUMNS = 100  # columns in an import's CSV header (a kind has at most 25)
 # accounts listed in one answer (unmatched, conflicts, moves...); the counts beside them are complete
 MAX_LISTED_ACCOUNTS = 1_000

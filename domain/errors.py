@@ -28,6 +28,8 @@ class Code(StrEnum):
     END_BEFORE_START = "end_before_start"
     FORBIDDEN = "forbidden"
     HTTP_ERROR = "http_error"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    IDEMPOTENT_REQUEST_RUNNING = "idempotent_request_running"
     IMPORT_FAILED = "import_failed"
     INCOMPLETE_THRESHOLDS = "incomplete_thresholds"
     INTERNAL_ERROR = "internal_error"

@@ -464,4 +464,20 @@ class WebhookAttemptRow(SQLModel, table=True):
     worker: str | None = _str(100)
 
 
+class IdempotencyRow(SQLModel, table=True):
+    """A POST sent with an Idempotency-Key: its request's fingerprint and, once answered, the answer, which a
+    retry with the same key gets again for 24 hours (docs/http.md). No status yet: the first is running."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (sa.Index(None, "created_at"),)
+    tenant_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, primary_key=True))
+    key: str = Field(sa_column=sa.Column(sa.String(255), primary_key=True))
+    fingerprint: str = _str(64, nullable=False)  # sha256 of the method, the path, the query and the body
+    status_code: int | None = Field(default=None, sa_column=sa.Column(sa.Integer))
+    content_type: str | None = _str(200)
+    location: str | None = _str(1000)
+    body: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary))
+    created_at: datetime | None = _ts(nullable=False)
+
+
 metadata = SQLModel.metadata

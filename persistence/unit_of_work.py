@@ -21,6 +21,7 @@ from persistence.coverage import CoverageStore
 from persistence.equity import EquityStore
 from persistence.events import EventStore
 from persistence.history import HistoryStore
+from persistence.idempotency import IdempotencyStore
 from persistence.imports import ImportStore
 from persistence.operations import OperationStore
 from persistence.plans import SqlPlanRepository
@@ -65,6 +66,7 @@ class SqlUnitOfWork:
         self.operations = OperationStore(self.connection, self.tenant_id)
         self.assigning = AssigningStore(self)
         self.history = HistoryStore(self)
+        self.idempotency = IdempotencyStore(self)
         return self
 
     async def connection(self) -> AsyncConnection:

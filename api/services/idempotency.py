@@ -1,0 +1,79 @@
+"""Idempotency-Key on POST (docs/http.md), as Stripe does it and the IETF draft names it: the first answer
+to a key is stored per tenant and sent again, as it was, to every retry with that key for 24 hours; the
+same key with another request is refused; a retry while the first still runs is told so. Nothing is
+stored for an answer that did not run the request (it failed validation, authorisation or the server),
+so a corrected retry runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from api.services.context import AppContext
+from domain.defaults import IDEMPOTENCY_HOURS
+from domain.errors import Code, Conflict, FieldError, ValidationFailed
+
+HEADER = "Idempotency-Key"
+
+
+class KeyReused(ValidationFailed):
+    code = Code.IDEMPOTENCY_KEY_REUSED
+
+
+class RequestRunning(Conflict):
+    code = Code.IDEMPOTENT_REQUEST_RUNNING
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    content_type: str | None
+    location: str | None
+    body: bytes
+
+
+def check_key(key: str) -> str:
+    if not 1 <= len(key) <= 255 or not key.isprintable():
+        raise ValidationFailed(
+            "the Idempotency-Key is not valid",
+            [FieldError(HEADER, Code.INVALID_VALUE, "1 to 255 printable characters")],
+        )
+    return key
+
+
+def stored(status: int) -> bool:
+    """Whether an answer ran the request and is replayed: a success, or a refusal on the stored data (404,
+    409); not a validation, authorisation or server failure."""
+    return status < 400 or status in (404, 409)
+
+
+async def begin(ctx: AppContext, tenant_id: UUID, key: str, fingerprint: str) -> Answer | None:
+    """None: this request holds the key and runs. An Answer: the first one, to send again."""
+    now = ctx.clock.now()
+    async with ctx.uow(tenant_id) as uow:
+        row: Any = await uow.idempotency.claim(
+            key, fingerprint, now, now - timedelta(hours=IDEMPOTENCY_HOURS)
+        )
+    if row is None:
+        return None
+    if row.fingerprint != fingerprint:
+        raise KeyReused(
+            "this Idempotency-Key was sent with another request; use a new key for a new request",
+            [FieldError(HEADER, Code.IDEMPOTENCY_KEY_REUSED, "the key belongs to another request")],
+        )
+    if row.status_code is None:
+        raise RequestRunning("the first request with this Idempotency-Key is still running; retry shortly")
+    return Answer(row.status_code, row.content_type, row.location, row.body or b"")
+
+
+async def finish(ctx: AppContext, tenant_id: UUID, key: str, answer: Answer | None) -> None:
+    """Store the answer for the retries, or release the key when there is nothing to replay."""
+    async with ctx.uow(tenant_id) as uow:
+        if answer is not None and stored(answer.status):
+            await uow.idempotency.answer(
+                key, answer.status, answer.content_type, answer.location, answer.body
+            )
+        else:
+            await uow.idempotency.release(key)
