@@ -198,7 +198,10 @@ class Idempotency:
             ).hexdigest()
             first = await idempotency.begin(ctx, principal.tenant_id, text, fingerprint)
         except DomainError as exc:
-            return await problem_for(exc)(scope, receive, send)
+            answer_now = problem_for(exc)
+            if isinstance(exc, idempotency.RequestRunning):
+                answer_now.headers["Retry-After"] = "1"
+            return await answer_now(scope, receive, send)
         if first is not None:
             return await _replay(first, scope, receive, send)
         answer = _Recorder(send)

@@ -31,6 +31,7 @@ async def test_concurrent_twins_make_one_plan(client, tenant):
     assert statuses.count(201) >= 1 and set(statuses) <= {201, 409}, statuses
     running = [r for r in answers if r.status_code == 409]
     assert all(r.json()["code"] == "idempotent_request_running" for r in running)
+    assert all(r.headers["retry-after"] == "1" for r in running)
     assert await _plans(client, tenant) == ["Twin"]
 
 
