@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -10,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
 from api.services import history
+from api.services.common import IsoDatetime
 from api.services.history import MovementRead, OwnershipHistoryPage
 from domain.model import Role
 
@@ -44,8 +44,8 @@ async def get_ownership_history(
 async def get_movement(
     p: PrincipalDep,
     ctx: CtxDep,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: IsoDatetime | None = None,
+    until: IsoDatetime | None = None,
     role: Role = Role.AE,
 ) -> MovementRead:
     return await history.movement_report(ctx, p, since, until, role.value)

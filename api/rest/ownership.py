@@ -5,11 +5,11 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import AwareDatetime
 
 from api.errors import problem_for
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
 from api.services import accounts, history
+from api.services.common import IsoAwareDatetime
 from api.services.context import authenticate_header
 from api.services.history import OwnershipHistoryPage
 from api.services.ownership import Freshness, OwnershipLookup, OwnershipLookupResult, OwnershipRead, encode
@@ -122,7 +122,7 @@ async def get_ownership(
     external_id: Annotated[str, Path(max_length=255)],
     role: Annotated[Role, Query()] = Role.AE,
     as_of: Annotated[
-        AwareDatetime | None, Query(description="answer as of this time (ISO 8601 with a time zone)")
+        IsoAwareDatetime | None, Query(description="answer as of this time (ISO 8601 with a time zone)")
     ] = None,
 ) -> Response:
     # The hot path: no dependency chain; the key is read the same way get_principal reads it.

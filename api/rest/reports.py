@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -11,6 +10,7 @@ from fastapi import APIRouter, Query
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
 from api.rest.tabular import CSV_CONTENT, Format, csv_response, flatten
 from api.services import reports as service
+from api.services.common import IsoDate
 from api.services.reports import CoverageReviewRead, TerritoryPlanRead, WeeklyMetricsRead
 from domain.model import Role
 
@@ -54,7 +54,7 @@ async def get_weekly_metrics(
     p: PrincipalDep,
     ctx: CtxDep,
     week_start: Annotated[
-        date | None, Query(description="first day of the week; this week's Monday if absent")
+        IsoDate | None, Query(description="first day of the week; this week's Monday if absent")
     ] = None,
     role: Role = Role.AE,
     format: FormatQ = Format.JSON,

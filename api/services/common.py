@@ -11,7 +11,16 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    create_model,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from domain.defaults import INT32, MAX_MONEY
@@ -46,6 +55,29 @@ def _leaf_types(annotation: Any) -> frozenset[Any]:
     return frozenset({annotation}) if isinstance(annotation, type) else frozenset()
 
 
+def _iso_only(value: Any) -> Any:
+    """A date or a time given as ISO 8601 text: a number (epoch seconds, or text that reads as one) is
+    refused, where pydantic's lax mode would take it."""
+    text = value if isinstance(value, str) else None
+    if (isinstance(value, int | float) and not isinstance(value, bool)) or (text and _reads_as_number(text)):
+        raise PydanticCustomError(Code.INVALID_TYPE, "expected an ISO 8601 date or time, not a number")
+    return value
+
+
+def _reads_as_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+# dates and times in queries (bodies are held to it by Input)
+IsoDate = Annotated[date, BeforeValidator(_iso_only)]
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]
+IsoAwareDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
+
+
 def holds_nul(value: Any) -> bool:
     """Whether a value (or any text inside it) holds a NUL character, which PostgreSQL cannot store."""
     if isinstance(value, str):
@@ -77,6 +109,9 @@ class Input(BaseModel):
             raise PydanticCustomError(Code.INVALID_TYPE, "expected an ISO 8601 date, not a number")
         if isinstance(value, str) and numbers and str not in kinds:
             raise PydanticCustomError(Code.INVALID_TYPE, "expected a number, not text")
+        flags_only = bool in kinds and not numbers and str not in kinds
+        if flags_only and not isinstance(value, bool) and isinstance(value, int | float | str):
+            raise PydanticCustomError(Code.INVALID_TYPE, "expected true or false")
         return value
 
     @field_validator("*", mode="after")

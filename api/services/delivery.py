@@ -241,7 +241,7 @@ class Deliverer:
             self._client = httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False)
         try:
             r = await self._client.post(endpoint.url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # a URL it cannot send to fails too
             return False, None, f"{type(exc).__name__}: {exc}"[:500], (time.perf_counter() - started) * 1000
         took = (time.perf_counter() - started) * 1000
         return 200 <= r.status_code < 300, r.status_code, None if r.is_success else r.text[:200], took

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
+import httpx
 from pydantic import BaseModel, Field
 
 from api.services.common import Input, Page
@@ -208,9 +209,10 @@ def new_secret() -> str:
 def _check_url(url: str) -> str:
     try:
         parts = urlsplit(url)
-        valid = parts.scheme in ("http", "https") and bool(parts.netloc)
+        valid = parts.scheme in ("http", "https") and bool(parts.netloc) and url.isprintable()
         _ = parts.port  # raises on a port that is not a number
-    except ValueError:  # "Invalid IPv6 URL" and the like
+        _ = httpx.URL(url).host  # what delivery will send to: an invalid IDNA host raises here, not there
+    except (ValueError, httpx.InvalidURL):  # "Invalid IPv6 URL", "Invalid IDNA hostname" and the like
         valid = False
     if not valid:
         raise ValidationFailed(

@@ -4,6 +4,7 @@ and 410 Gone."""
 
 import asyncio
 import socket
+import uuid
 
 import pytest
 import uvicorn
@@ -256,3 +257,24 @@ async def test_a_running_deliverer_is_woken_by_each_commit(client, tenant, app, 
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
+
+
+async def test_a_url_delivery_cannot_send_to_is_refused_and_a_stored_one_fails_as_an_attempt(
+    client, tenant, app
+):
+    for url in ("http://\u001a.example", "http://xn--a.example/hook"):
+        r = await client.post("/v1/webhook-endpoints", json={"url": url}, headers=tenant.headers)
+        assert r.status_code == 422 and r.json()["errors"][0]["code"] == "invalid_url", url
+    made = await _endpoint(client, tenant, "https://hooks.example.com/t")
+    async with app.state.ctx.uow(tenant.tenant_id) as uow:  # stored before the check existed
+        await uow.events.update_endpoint(uuid.UUID(made["id"]), url="http://\u001a.example")
+        await uow.commit()
+    await f.owned_account(client, tenant.headers)
+    deliverer = Deliverer(app.state.ctx, retry_scale=1.0)
+    assert await deliverer.deliver_once()
+    assert not await deliverer.deliver_once()  # its retry is scheduled: it is not claimed again at once
+    state = (await client.get(f"/v1/webhook-endpoints/{made['id']}", headers=tenant.headers)).json()
+    assert state["attempts"] == 1 and state["next_attempt_at"] is not None
+    attempts = await client.get(f"/v1/webhook-endpoints/{made['id']}/attempts", headers=tenant.headers)
+    assert "InvalidURL" in attempts.json()["items"][0]["error"]
+    await deliverer.aclose()

@@ -142,3 +142,20 @@ async def test_json_types_are_taken_as_the_contract_states_them(client, tenant):
     ok = await client.post("/v1/reps", json={**rep, "start_date": "2026-01-05"}, headers=h)
     assert ok.status_code == 201 and ok.json()["start_date"] == "2026-01-05"
     assert (await client.get("/v1/accounts", headers=h)).json()["items"] == []
+
+
+async def test_flags_are_true_or_false_and_dates_in_queries_are_iso_text(client, tenant):
+    h = tenant.headers
+    hook = await client.post("/v1/webhook-endpoints", json={"url": "https://hooks.example.com/x"}, headers=h)
+    r = await client.patch(f"/v1/webhook-endpoints/{hook.json()['id']}", json={"enabled": 0}, headers=h)
+    assert _fields(r) == {"enabled"}
+    for path, field in [
+        ("/v1/reports/movement?until=0.5", "until"),
+        ("/v1/reports/weekly-metrics?week_start=0", "week_start"),
+        ("/v1/ownership/ACME?as_of=1700000000", "as_of"),
+    ]:
+        assert _fields(await client.get(path, headers=h)) == {field}, path
+    assert (
+        await client.get("/v1/reports/weekly-metrics?week_start=2026-11-30", headers=h)
+    ).status_code == 200
+    assert (await client.get("/v1/reports/movement?until=2026-12-01T00:00:00Z", headers=h)).status_code == 200
