@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.config import AppSettings
-from api.edge import install_edge
+from api.edge import header, install_edge
 from api.errors import install_error_handlers
 from api.rest import (
     accounts,
@@ -63,7 +63,7 @@ class TerritoryApp(FastAPI):
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if (
             ownership.is_lookup(scope)
-            and not (self.cors and any(k == b"origin" for k, _ in scope.get("headers", ())))
+            and not (self.cors and header(scope, b"origin"))
             and await ownership.serve_lookup(self, scope, send)
         ):
             return

@@ -16,12 +16,17 @@ from starlette.middleware.gzip import GZipMiddleware
 from api.errors import PayloadTooLarge, problem, problem_for
 from api.services import idempotency
 from api.services.context import authenticate_header
-from domain.errors import Code, DomainError
+from domain.errors import Code, DomainError, FieldError, ValidationFailed
 from persistence.changes import REQUEST_ID
 
 # what a browser app on another origin may send and read (CORS)
 CORS_REQUEST_HEADERS = ["authorization", "content-type", "x-request-id", "idempotency-key"]
 CORS_EXPOSED_HEADERS = ["x-request-id", "retry-after", "location", "www-authenticate", "idempotent-replayed"]
+
+
+def header(scope: dict, name: bytes) -> bytes:
+    """A request header's value (its first), b"" when it was not sent; `name` in lower case."""
+    return next((v for k, v in scope.get("headers", ()) if k == name), b"")
 
 
 class RequestId:
@@ -34,7 +39,7 @@ class RequestId:
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        given = next((v for k, v in scope.get("headers", ()) if k == b"x-request-id"), b"")
+        given = header(scope, b"x-request-id")
         request_id = given.decode("latin-1")[:64] if given else uuid.uuid4().hex
         REQUEST_ID.set(request_id)
 
@@ -140,14 +145,11 @@ class Methods:
             return await self.app(scope, receive, send)
         where = _nul_in(scope)
         if where is not None:
-            answer = problem(
-                422,
-                "Validation failed",
+            refused = ValidationFailed(
                 "a request's path and query cannot hold a NUL character",
-                Code.VALIDATION_FAILED,
-                [{"field": where, "code": Code.NUL_CHARACTER, "message": "text cannot hold a NUL character"}],
+                [FieldError(where, Code.NUL_CHARACTER, "text cannot hold a NUL character")],
             )
-            return await answer(scope, receive, send)
+            return await problem_for(refused)(scope, receive, send)
         method = scope["method"]
         allowed = self._allowed(scope["path"])
         if allowed and method not in allowed:
@@ -181,11 +183,11 @@ class Idempotency:
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         key = None
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].startswith("/v1/"):
-            key = next((v for k, v in scope.get("headers", ()) if k == b"idempotency-key"), None)
-        if key is None:
+            key = header(scope, b"idempotency-key")
+        if not key:
             return await self.app(scope, receive, send)
         ctx = self.owner.state.ctx
-        authorization = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
+        authorization = header(scope, b"authorization")
         try:
             principal = await authenticate_header(ctx, authorization.decode("latin-1"))
         except DomainError:
@@ -198,10 +200,7 @@ class Idempotency:
             ).hexdigest()
             first = await idempotency.begin(ctx, principal.tenant_id, text, fingerprint)
         except DomainError as exc:
-            answer_now = problem_for(exc)
-            if isinstance(exc, idempotency.RequestRunning):
-                answer_now.headers["Retry-After"] = "1"
-            return await answer_now(scope, receive, send)
+            return await problem_for(exc)(scope, receive, send)
         if first is not None:
             return await _replay(first, scope, receive, send)
         answer = _Recorder(send)

@@ -17,7 +17,16 @@ from api.services.context import Forbidden, Unauthorized
 from api.services.health import NotReady
 from api.services.imports import InvalidFile
 from api.services.pagination import InvalidPageToken
-from domain.errors import Code, Conflict, DomainError, NotFound, RuleViolation, Unavailable, ValidationFailed
+from domain.errors import (
+    Code,
+    ConcurrentChange,
+    Conflict,
+    DomainError,
+    NotFound,
+    RuleViolation,
+    Unavailable,
+    ValidationFailed,
+)
 from persistence.db import is_retryable, is_unavailable
 from persistence.repositories import translate_integrity_error
 
@@ -57,7 +66,7 @@ ERROR_TABLE: dict[type[DomainError], tuple[int, str]] = {
     NotReady: (503, "Service not ready"),
     Unavailable: (503, "Service unavailable"),
 }
-RETRY_AFTER_SECONDS = "5"
+RETRY_AFTER_SECONDS = 5
 
 # what a database that cannot be reached raises (persistence.db.is_unavailable tells which of them mean that)
 DATABASE_ERRORS: tuple[type[Exception], ...] = (
@@ -97,8 +106,9 @@ def problem(
 def problem_for(exc: DomainError) -> Response:
     status, title = status_for(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    if status == 503:
-        headers = {"Retry-After": RETRY_AFTER_SECONDS}
+    retry_after = exc.retry_after_seconds or (RETRY_AFTER_SECONDS if status == 503 else None)
+    if retry_after:
+        headers = {"Retry-After": str(retry_after)}
     return problem(status, title, exc.detail, exc.code, [e.as_dict() for e in exc.errors], headers)
 
 
@@ -152,12 +162,10 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, IntegrityError):  # a unique rule no use case checked first: 409 naming it
             return problem_for(translate_integrity_error(exc))
         if is_retryable(exc):
-            return problem(
-                409,
-                "Conflict",
-                "another change to the same data ran at the same time; nothing was written: send it again",
-                Code.CONCURRENT_CHANGE,
-                headers={"Retry-After": "1"},
+            return problem_for(
+                ConcurrentChange(
+                    "another change to the same data ran at the same time; nothing was written: send it again"
+                )
             )
         if not is_unavailable(exc):
             raise exc

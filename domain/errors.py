@@ -102,6 +102,7 @@ class FieldError:
 
 class DomainError(Exception):
     code: str = Code.DOMAIN_ERROR
+    retry_after_seconds: int | None = None  # when sending the same request again may succeed
 
     def __init__(self, detail: str, errors: list[FieldError] | None = None, code: str | None = None):
         super().__init__(detail)
@@ -117,6 +118,14 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     code = Code.CONFLICT
+
+
+class ConcurrentChange(Conflict):
+    """Another change to the same data ran at the same time (a serialization failure, a deadlock); nothing
+    was written, and the same request may succeed if sent again."""
+
+    code = Code.CONCURRENT_CHANGE
+    retry_after_seconds = 1
 
 
 class ValidationFailed(DomainError):

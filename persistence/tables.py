@@ -472,7 +472,7 @@ class IdempotencyRow(SQLModel, table=True):
     __table_args__ = (sa.Index(None, "created_at"),)
     tenant_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, primary_key=True))
     key: str = Field(sa_column=sa.Column(sa.String(255), primary_key=True))
-    fingerprint: str = _str(64, nullable=False)  # sha256 of the method, the path, the query and the body
+    fingerprint: str = _str(64, nullable=False)  # sha256 of the path, the query and the body
     status_code: int | None = Field(default=None, sa_column=sa.Column(sa.Integer))
     content_type: str | None = _str(200)
     location: str | None = _str(1000)

@@ -24,6 +24,7 @@ class KeyReused(ValidationFailed):
 
 class RequestRunning(Conflict):
     code = Code.IDEMPOTENT_REQUEST_RUNNING
+    retry_after_seconds = 1
 
 
 @dataclass(frozen=True)
