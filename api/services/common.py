@@ -72,7 +72,7 @@ def _reads_as_number(text: str) -> bool:
     return True
 
 
-# dates and times in queries (bodies are held to it by Input)
+# dates and times in queries (Input holds bodies to the same rule)
 IsoDate = Annotated[date, BeforeValidator(_iso_only)]
 IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]
 IsoAwareDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
@@ -104,9 +104,8 @@ class Input(BaseModel):
         numbers = kinds & {int, float}
         if isinstance(value, bool) and numbers and bool not in kinds:
             raise PydanticCustomError(Code.INVALID_TYPE, "expected a number, not true or false")
-        dates = kinds & {date, datetime}
-        if isinstance(value, int | float) and not isinstance(value, bool) and dates and not numbers:
-            raise PydanticCustomError(Code.INVALID_TYPE, "expected an ISO 8601 date, not a number")
+        if kinds & {date, datetime} and not numbers:
+            _iso_only(value)
         if isinstance(value, str) and numbers and str not in kinds:
             raise PydanticCustomError(Code.INVALID_TYPE, "expected a number, not text")
         flags_only = bool in kinds and not numbers and str not in kinds
