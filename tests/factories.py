@@ -132,3 +132,29 @@ async def seed_003_plan(client: httpx.AsyncClient, headers: dict) -> tuple[dict,
     assert placed["assigned"] == 520
     await client.post(f"/v1/plans/{the_plan['id']}/activate", headers=headers)
     return the_plan, reps
+
+
+async def imported(
+    client: httpx.AsyncClient, headers: dict, rows: list[dict], kind: str = "accounts"
+) -> dict:
+    """Rows imported (they must all be valid): the import's report."""
+    r = await client.post(f"/v1/{kind}/import", json=rows, headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def ownership_history(client: httpx.AsyncClient, headers: dict, account_id: str) -> list[dict]:
+    r = await client.get(f"/v1/accounts/{account_id}/ownership-history", headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
+
+
+async def draft_giving_it_to_a_new_rep(
+    client: httpx.AsyncClient, headers: dict, owned: dict
+) -> tuple[dict, dict]:
+    """A draft copy of the owned account's plan in which a new rep owns it: (the new rep, the draft)."""
+    new_rep = await rep(client, headers)
+    draft = (await client.post(f"/v1/plans/{owned['plan']['id']}/copy", headers=headers)).json()
+    asg = (await client.get(f"/v1/assignments?plan_id={draft['id']}", headers=headers)).json()["items"][0]
+    await client.patch(f"/v1/assignments/{asg['id']}", json={"rep_id": new_rep["id"]}, headers=headers)
+    return new_rep, draft

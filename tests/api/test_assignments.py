@@ -4,11 +4,6 @@ boundary rules (highest priority wins, locked owners kept, history kept, other t
 from tests import factories as f
 
 
-async def _import(client, tenant, rows):
-    r = await client.post("/v1/accounts/import", json=rows, headers=tenant.headers)
-    assert r.status_code == 200, r.text
-
-
 def rule(field, op, value):
     return {"field": field, "op": op, "value": value}
 
@@ -70,9 +65,9 @@ async def test_assign_by_rules_places_lists_and_keeps_history(client, tenant, ot
         priority=9,
         boundary={"rules": [rule("postal_code", "prefix", ["99"])]},
     )
-    await _import(
+    await f.imported(
         client,
-        tenant,
+        tenant.headers,
         [
             {"external_id": "E1", "name": "e1", "region": "east"},
             {"external_id": "W1", "name": "w1", "region": "west", "employees": 300},
@@ -82,7 +77,9 @@ async def test_assign_by_rules_places_lists_and_keeps_history(client, tenant, ot
             {"external_id": "V1", "name": "v1", "region": "east", "postal_code": "99001"},
         ],
     )
-    await _import(client, other_tenant, [{"external_id": "E1", "name": "theirs", "region": "east"}])
+    await f.imported(
+        client, other_tenant.headers, [{"external_id": "E1", "name": "theirs", "region": "east"}]
+    )
     r = await client.post(f"/v1/plans/{plan['id']}/assign-by-rules", headers=tenant.headers)
     assert r.status_code == 200, r.text
     result = r.json()
@@ -160,9 +157,9 @@ async def test_graphql_assign_by_rules(client, tenant):
         primary_rep_id=rep["id"],
         boundary={"rules": [rule("country", "in", ["US"])]},
     )
-    await _import(
+    await f.imported(
         client,
-        tenant,
+        tenant.headers,
         [
             {"external_id": "U1", "name": "u", "country": "US"},
             {"external_id": "F1", "name": "f", "country": "FR"},

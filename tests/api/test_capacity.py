@@ -3,15 +3,10 @@
 from tests import factories as f
 
 
-async def _import(client, tenant, rows):
-    r = await client.post("/v1/accounts/import", json=rows, headers=tenant.headers)
-    assert r.status_code == 200, r.text
-
-
 async def test_capacity_shortfall_choices_and_headcount(client, tenant):
     # 10 accounts -> tiers 2 / 3 / 5 after a run; proactive: 2 x 10 h + 3 x 6 h = 38 h a quarter
     rows = [{"external_id": f"C{i}", "name": f"c{i}", "current_arr": 1000.0 * (i + 1)} for i in range(10)]
-    await _import(client, tenant, rows)
+    await f.imported(client, tenant.headers, rows)
     r = await client.get("/v1/capacity", headers=tenant.headers)
     body = r.json()
     assert r.status_code == 200 and body["scored_accounts"] == 10 and body["active_reps"] == 0
@@ -34,7 +29,7 @@ async def test_capacity_shortfall_choices_and_headcount(client, tenant):
 
 
 async def test_graphql_capacity(client, tenant):
-    await _import(client, tenant, [{"external_id": "Q", "name": "q", "current_arr": 5000.0}])
+    await f.imported(client, tenant.headers, [{"external_id": "Q", "name": "q", "current_arr": 5000.0}])
     q = """{ capacity(targetRevenue: 2000000, quotaPerRep: 1000000) {
              hoursNeeded shortfall needs { tier accounts hours } choices { kind figures }
              headcount { hires explanation } } }"""

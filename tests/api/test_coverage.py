@@ -12,26 +12,25 @@ def ago(days: float) -> str:
     return (datetime.now(UTC) - timedelta(days=days)).isoformat()
 
 
-async def _import(client, tenant, kind, rows):
-    r = await client.post(f"/v1/{kind}/import", json=rows, headers=tenant.headers)
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
 async def _book(client, tenant):
     """Five accounts owned by one AE; a second AE and an SDR who also touch some of them."""
     owned = await f.owned_account(client, tenant.headers, external_id="COV-1", current_arr=900_000)
     plan, rep, territory = owned["plan"], owned["rep"], owned["territory"]
     other = await f.rep(client, tenant.headers, external_id="AE-2")
     await f.rep(client, tenant.headers, external_id="SDR-1", role="SDR")
-    await _import(client, tenant, "reps", [{"external_id": "AE-1", "name": "x", "email": "x@example.com"}])
+    await f.imported(
+        client,
+        tenant.headers,
+        kind="reps",
+        rows=[{"external_id": "AE-1", "name": "x", "email": "x@example.com"}],
+    )
     accounts = [
         {"external_id": "COV-2", "name": "stale", "current_arr": 800_000, "stage": "customer"},
         {"external_id": "COV-3", "name": "no step", "current_arr": 700_000, "tags": ["partner"]},
         {"external_id": "COV-4", "name": "prospect", "current_arr": 1_000, "stage": "prospected"},
         {"external_id": "COV-5", "name": "fit", "current_arr": 0, "expansion_estimate": 3e6, "intent": 100},
     ]
-    await _import(client, tenant, "accounts", accounts)
+    await f.imported(client, tenant.headers, kind="accounts", rows=accounts)
     for ext in ("COV-2", "COV-3", "COV-4", "COV-5"):
         a = (await client.get(f"/v1/accounts/by-external-id/{ext}", headers=tenant.headers)).json()
         await f.create(
@@ -93,7 +92,7 @@ async def _book(client, tenant):
             "next_step": "workshop",
         },
     ]
-    await _import(client, tenant, "activities", activities)
+    await f.imported(client, tenant.headers, kind="activities", rows=activities)
     await client.post("/v1/scoring/run", headers=tenant.headers)
     return {"plan": plan, "rep": rep, "other": other, "territory": territory}
 
@@ -161,11 +160,11 @@ async def test_an_activity_import_keeps_the_facts_current(client, tenant):
     before = (await client.get(f"/v1/accounts/{a['id']}/coverage", headers=tenant.headers)).json()
     assert not before["covered"]
     # the same activity, updated: now it documents a next step
-    await _import(
+    await f.imported(
         client,
-        tenant,
-        "activities",
-        [
+        tenant.headers,
+        kind="activities",
+        rows=[
             {
                 "external_id": "ACT-4",
                 "account_external_id": "COV-3",

@@ -3,11 +3,6 @@
 from tests import factories as f
 
 
-async def _import(client, tenant, rows):
-    r = await client.post("/v1/accounts/import", json=rows, headers=tenant.headers)
-    assert r.status_code == 200, r.text
-
-
 def rule(field, op, value):
     return {"field": field, "op": op, "value": value}
 
@@ -37,7 +32,7 @@ async def test_plan_equity_flags_seed_003s_east_and_west(client, tenant, other_t
         {"external_id": f"SMB-{i}", "name": "s", "region": "east" if i % 2 else "west", "current_arr": 5_000}
         for i in range(40)
     ]
-    await _import(client, tenant, rows)
+    await f.imported(client, tenant.headers, rows)
     await client.post("/v1/scoring/run", headers=tenant.headers)
     await client.post(f"/v1/plans/{plan['id']}/assign-by-rules", headers=tenant.headers)
     r = await client.get(f"/v1/plans/{plan['id']}/equity", headers=tenant.headers)

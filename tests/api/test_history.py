@@ -4,16 +4,10 @@ are recorded; drafts are not; the movement rate counts them. Activation is atomi
 from tests import factories as f
 
 
-async def _history(client, tenant, account_id):
-    r = await client.get(f"/v1/accounts/{account_id}/ownership-history", headers=tenant.headers)
-    assert r.status_code == 200, r.text
-    return r.json()["items"]
-
-
 async def test_activation_and_active_plan_changes_enter_the_history(client, tenant, other_tenant):
     owned = await f.owned_account(client, tenant.headers)
     account, rep, plan = owned["account"], owned["rep"], owned["plan"]
-    (first,) = await _history(client, tenant, account["id"])
+    (first,) = await f.ownership_history(client, tenant.headers, account["id"])
     assert (first["from_rep_id"], first["to_rep_id"], first["cause"]) == (None, rep["id"], "manual")
     assert first["actor"] and first["request_id"] and first["seq"] >= 1
     # a draft changes nothing in the history until it is activated
@@ -37,9 +31,9 @@ async def test_activation_and_active_plan_changes_enter_the_history(client, tena
         rep_id=rep["id"],
         role="AE",
     )
-    assert len(await _history(client, tenant, account["id"])) == 1
+    assert len(await f.ownership_history(client, tenant.headers, account["id"])) == 1
     assert (await client.post(f"/v1/plans/{draft['id']}/activate", headers=tenant.headers)).status_code == 200
-    latest = (await _history(client, tenant, account["id"]))[0]
+    latest = (await f.ownership_history(client, tenant.headers, account["id"]))[0]
     assert (latest["from_rep_id"], latest["to_rep_id"], latest["cause"], latest["reason"]) == (
         rep["id"],
         other["id"],
@@ -47,14 +41,14 @@ async def test_activation_and_active_plan_changes_enter_the_history(client, tena
         "balance potential",
     )
     assert latest["plan_id"] == draft["id"]
-    dropped = (await _history(client, tenant, unowned["id"]))[0]
+    dropped = (await f.ownership_history(client, tenant.headers, unowned["id"]))[0]
     assert (dropped["to_rep_id"], dropped["cause"]) == (None, "activation")
     # ending an assignment in the active plan is a change too
     current = (await client.get(f"/v1/assignments?plan_id={draft['id']}", headers=tenant.headers)).json()[
         "items"
     ][0]
     await client.delete(f"/v1/assignments/{current['id']}", headers=tenant.headers)
-    assert (await _history(client, tenant, account["id"]))[0]["to_rep_id"] is None
+    assert (await f.ownership_history(client, tenant.headers, account["id"]))[0]["to_rep_id"] is None
     # pagination, newest first
     page = (
         await client.get(
@@ -99,17 +93,6 @@ async def test_movement_rate(client, tenant):
         "/v1/reports/movement?since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z", headers=tenant.headers
     )
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "since"
-
-
-async def _draft_giving_it_to_a_new_rep(client, tenant, owned):
-    """A draft copy of the owned account's plan in which a new rep owns it: (the new rep, the draft)."""
-    new_rep = await f.rep(client, tenant.headers)
-    draft = (await client.post(f"/v1/plans/{owned['plan']['id']}/copy", headers=tenant.headers)).json()
-    asg = (await client.get(f"/v1/assignments?plan_id={draft['id']}", headers=tenant.headers)).json()[
-        "items"
-    ][0]
-    await client.patch(f"/v1/assignments/{asg['id']}", json={"rep_id": new_rep["id"]}, headers=tenant.headers)
-    return new_rep, draft
 
 
 async def test_graphql_history_and_movement(client, tenant):

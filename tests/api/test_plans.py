@@ -22,30 +22,13 @@ async def test_one_active_plan_and_activation_archives_the_old(client, tenant):
     assert r.status_code == 409 and r.json()["code"] == "plan_archived"
 
 
-async def _history(client, tenant, account_id):
-    r = await client.get(f"/v1/accounts/{account_id}/ownership-history", headers=tenant.headers)
-    assert r.status_code == 200, r.text
-    return r.json()["items"]
-
-
-async def _draft_giving_it_to_a_new_rep(client, tenant, owned):
-    """A draft copy of the owned account's plan in which a new rep owns it: (the new rep, the draft)."""
-    new_rep = await f.rep(client, tenant.headers)
-    draft = (await client.post(f"/v1/plans/{owned['plan']['id']}/copy", headers=tenant.headers)).json()
-    asg = (await client.get(f"/v1/assignments?plan_id={draft['id']}", headers=tenant.headers)).json()[
-        "items"
-    ][0]
-    await client.patch(f"/v1/assignments/{asg['id']}", json={"rep_id": new_rep["id"]}, headers=tenant.headers)
-    return new_rep, draft
-
-
 @pytest.mark.pg_only
 async def test_activation_is_atomic_under_concurrent_lookups(client, tenant, engine):
     """Lookups running while a plan is activated see the old owner or the new one, never none; a failed
     activation leaves the old plan active and records nothing."""
     owned = await f.owned_account(client, tenant.headers)
     ext, old_rep = owned["account"]["external_id"], owned["rep"]["id"]
-    new_rep, draft = await _draft_giving_it_to_a_new_rep(client, tenant, owned)
+    new_rep, draft = await f.draft_giving_it_to_a_new_rep(client, tenant.headers, owned)
     seen = []
     stop = asyncio.Event()
 
@@ -67,7 +50,7 @@ async def test_activation_is_atomic_under_concurrent_lookups(client, tenant, eng
 
 async def test_a_failed_activation_changes_nothing(client, tenant, monkeypatch):
     owned = await f.owned_account(client, tenant.headers)
-    new_rep, draft = await _draft_giving_it_to_a_new_rep(client, tenant, owned)
+    new_rep, draft = await f.draft_giving_it_to_a_new_rep(client, tenant.headers, owned)
     from persistence import history
 
     async def broken(*args, **kwargs):
@@ -84,4 +67,4 @@ async def test_a_failed_activation_changes_nothing(client, tenant, monkeypatch):
     assert (await client.get(f"/v1/ownership/{ext}", headers=tenant.headers)).json()["rep"]["id"] == owned[
         "rep"
     ]["id"]
-    assert len(await _history(client, tenant, owned["account"]["id"])) == 1
+    assert len(await f.ownership_history(client, tenant.headers, owned["account"]["id"])) == 1

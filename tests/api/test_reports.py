@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests import factories as f
-from tests.api.test_coverage import _book, _import
+from tests.api.test_coverage import _book
 
 
 async def test_coverage_review_is_seed_000s_artifact(client, tenant):
@@ -40,11 +40,11 @@ async def test_coverage_review_is_seed_000s_artifact(client, tenant):
 
 
 async def test_expansion_pipeline_lists_customers_with_expansion_potential(client, tenant):
-    await _import(
+    await f.imported(
         client,
-        tenant,
-        "accounts",
-        [
+        tenant.headers,
+        kind="accounts",
+        rows=[
             {"external_id": "X1", "name": "big", "stage": "customer", "expansion_estimate": 90_000},
             {"external_id": "X2", "name": "small", "stage": "customer", "expansion_estimate": 10_000},
             {"external_id": "X3", "name": "prospect", "stage": "cold", "expansion_estimate": 500_000},
@@ -63,11 +63,11 @@ async def test_weekly_metrics_by_rep_and_tier(client, tenant):
     rep_ext = book["rep"]["external_id"]
     # this week: COV-4 gets 2 touches and a reply, COV-5 a meeting; one opportunity created this week
     at = datetime(monday.year, monday.month, monday.day, 9, tzinfo=UTC)
-    await _import(
+    await f.imported(
         client,
-        tenant,
-        "activities",
-        [
+        tenant.headers,
+        kind="activities",
+        rows=[
             {
                 "external_id": "W1",
                 "account_external_id": "COV-4",
@@ -92,11 +92,18 @@ async def test_weekly_metrics_by_rep_and_tier(client, tenant):
             },
         ],
     )
-    await _import(
+    await f.imported(
         client,
-        tenant,
-        "opportunities",
-        [{"external_id": "OP1", "account_external_id": "COV-5", "amount": 40_000, "created_on": str(monday)}],
+        tenant.headers,
+        kind="opportunities",
+        rows=[
+            {
+                "external_id": "OP1",
+                "account_external_id": "COV-5",
+                "amount": 40_000,
+                "created_on": str(monday),
+            }
+        ],
     )
     r = await client.get(f"/v1/reports/weekly-metrics?week_start={monday}", headers=tenant.headers)
     assert r.status_code == 200, r.text
@@ -126,11 +133,11 @@ async def test_weekly_metrics_by_rep_and_tier(client, tenant):
 
 
 async def test_territory_plan_segmentation_and_capacity(client, tenant):
-    await _import(
+    await f.imported(
         client,
-        tenant,
-        "accounts",
-        [
+        tenant.headers,
+        kind="accounts",
+        rows=[
             {
                 "external_id": f"E{i}",
                 "name": "e",
@@ -148,11 +155,11 @@ async def test_territory_plan_segmentation_and_capacity(client, tenant):
             for i in range(5)
         ],
     )
-    await _import(
+    await f.imported(
         client,
-        tenant,
-        "opportunities",
-        [{"external_id": "WON", "account_external_id": "E0", "amount": 250_000, "status": "won"}],
+        tenant.headers,
+        kind="opportunities",
+        rows=[{"external_id": "WON", "account_external_id": "E0", "amount": 250_000, "status": "won"}],
     )
     await client.post("/v1/scoring/run", headers=tenant.headers)
     r = await client.get("/v1/reports/territory-plan", headers=tenant.headers)
@@ -199,11 +206,11 @@ async def test_territory_plan_has_tap_and_tam_per_territory(client, tenant):
         growth_rate=0.4,
         engagement=90,
     )
-    await _import(
+    await f.imported(
         client,
-        tenant,
-        "opportunities",
-        [
+        tenant.headers,
+        kind="opportunities",
+        rows=[
             {
                 "external_id": "W",
                 "account_external_id": owned["account"]["external_id"],

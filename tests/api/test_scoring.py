@@ -7,11 +7,6 @@ import pytest
 from tests import factories as f
 
 
-async def _import(client, tenant, rows):
-    r = await client.post("/v1/accounts/import", json=rows, headers=tenant.headers)
-    assert r.status_code == 200, r.text
-
-
 async def test_run_scores_tiers_by_potential_and_explains(client, tenant):
     rows = [
         {
@@ -35,7 +30,7 @@ async def test_run_scores_tiers_by_potential_and_explains(client, tenant):
             "engagement": 90,
         }
     )
-    await _import(client, tenant, rows)
+    await f.imported(client, tenant.headers, rows)
     r = await client.post("/v1/scoring/run", headers=tenant.headers)
     assert r.status_code == 200, r.text
     run = r.json()
@@ -82,7 +77,7 @@ async def test_results_say_which_settings_made_them(client, tenant):
 
 
 async def test_win_rates_come_from_the_tenants_closed_opportunities(client, tenant):
-    await _import(client, tenant, [{"external_id": "S", "name": "s", "annual_revenue": 500_000.0}])
+    await f.imported(client, tenant.headers, [{"external_id": "S", "name": "s", "annual_revenue": 500_000.0}])
     opps = [
         {
             "external_id": f"O{i}",
@@ -119,7 +114,7 @@ async def test_graphql_run_scoring_and_account_scores_are_batched(client, engine
         {"external_id": f"G{i}", "name": f"g{i}", "current_arr": 1000.0 * i, "growth_rate": 0.2}
         for i in range(6)
     ]
-    await _import(client, tenant, rows)
+    await f.imported(client, tenant.headers, rows)
     m = "mutation { runScoring { __typename ... on ScoringRun { scored tiers } } }"
     run = (await client.post("/graphql", json={"query": m}, headers=tenant.headers)).json()["data"][
         "runScoring"
@@ -173,7 +168,7 @@ async def test_an_import_rescores_after_answering(client, tenant):
 
 async def test_concurrent_scoring_runs_take_turns(client, tenant):
     rows = [{"external_id": f"SR-{i}", "name": f"Run {i}", "current_arr": 1000 * i} for i in range(50)]
-    await _import(client, tenant, rows)
+    await f.imported(client, tenant.headers, rows)
     answers = await asyncio.gather(
         *[client.post("/v1/scoring/run", headers=tenant.headers) for _ in range(3)]
     )
