@@ -14,14 +14,29 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 
 from api.errors import PayloadTooLarge, problem, problem_for
+from api.rest.deps import GZIP_SUFFIX
 from api.services import idempotency
 from api.services.context import authenticate_header
 from domain.errors import Code, DomainError, FieldError, ValidationFailed
 from persistence.changes import REQUEST_ID
 
 # what a browser app on another origin may send and read (CORS)
-CORS_REQUEST_HEADERS = ["authorization", "content-type", "x-request-id", "idempotency-key"]
-CORS_EXPOSED_HEADERS = ["x-request-id", "retry-after", "location", "www-authenticate", "idempotent-replayed"]
+CORS_REQUEST_HEADERS = [
+    "authorization",
+    "content-type",
+    "x-request-id",
+    "idempotency-key",
+    "if-match",
+    "if-none-match",
+]
+CORS_EXPOSED_HEADERS = [
+    "x-request-id",
+    "retry-after",
+    "location",
+    "www-authenticate",
+    "idempotent-replayed",
+    "etag",
+]
 
 
 def header(scope: dict, name: bytes) -> bytes:
@@ -276,13 +291,40 @@ async def _replay(first: idempotency.Answer, scope: dict, receive: Any, send: An
     await send({"type": "http.response.body", "body": first.body})
 
 
+class Compression:
+    """gzip for answers above a size (Starlette's). A compressed answer is another representation, so its
+    strong ETag names the encoding ("3" becomes "3-gzip", RFC 9110 8.8.3); If-Match takes either."""
+
+    def __init__(self, app: Any, minimum_size: int):
+        self.gzip = GZipMiddleware(app, minimum_size=minimum_size)
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.gzip(scope, receive, send)
+
+        async def tagged(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.get("headers") or []
+                if (b"content-encoding", b"gzip") in headers:
+                    message["headers"] = [(k, _gzip_tag(v) if k == b"etag" else v) for k, v in headers]
+            await send(message)
+
+        return await self.gzip(scope, receive, tagged)
+
+
+def _gzip_tag(tag: bytes) -> bytes:
+    if tag.startswith(b'"') and tag.endswith(b'"') and len(tag) > 1:
+        return tag[:-1] + GZIP_SUFFIX.encode() + b'"'
+    return tag  # a weak tag stays as it is: weak comparison ignores the encoding
+
+
 def install_edge(app: Any, settings: Any) -> None:
     """From the outside in: the request id, CORS (when origins are configured), compression, the methods,
     the body limit."""
     app.add_middleware(Idempotency, owner=app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(Methods, router=app.router)
-    app.add_middleware(GZipMiddleware, minimum_size=settings.compress_min_bytes)
+    app.add_middleware(Compression, minimum_size=settings.compress_min_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

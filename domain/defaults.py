@@ -175,6 +175,15 @@ class WinRates:
 
 
 @dataclass(frozen=True)
+class WriteRules:
+    """How a change names the version it was made against (docs/http.md, "Versions"): with
+    require_if_match, a PATCH, PUT or DELETE without If-Match (GraphQL: an update without expectedVersion)
+    is refused, so no client can overwrite a change it has not seen."""
+
+    require_if_match: bool = False
+
+
+@dataclass(frozen=True)
 class TenantSettings:
     segments: SegmentThresholds = field(default_factory=SegmentThresholds)
     tiers: TierCutoffs = field(default_factory=TierCutoffs)
@@ -187,6 +196,7 @@ class TenantSettings:
     equity: EquityRules = field(default_factory=EquityRules)
     disputes: DisputeRules = field(default_factory=DisputeRules)
     win_rates: WinRates = field(default_factory=WinRates)
+    writes: WriteRules = field(default_factory=WriteRules)
 
 
 DEFAULTS = TenantSettings()

@@ -69,6 +69,8 @@ class Code(StrEnum):
     PAYLOAD_TOO_LARGE = "payload_too_large"
     PLAN_ARCHIVED = "plan_archived"
     PLAN_NOT_DRAFT = "plan_not_draft"
+    PRECONDITION_FAILED = "precondition_failed"
+    PRECONDITION_REQUIRED = "precondition_required"
     REP_DEPARTED = "rep_departed"
     REPLAY_RUNNING = "replay_running"
     REQUIRED = "required"
@@ -126,6 +128,19 @@ class ConcurrentChange(Conflict):
 
     code = Code.CONCURRENT_CHANGE
     retry_after_seconds = 1
+
+
+class PreconditionFailed(DomainError):
+    """The resource is no longer at the version the change names (If-Match, expectedVersion): someone
+    changed it since it was read. Nothing was written; read it again and decide."""
+
+    code = Code.PRECONDITION_FAILED
+
+
+class PreconditionRequired(DomainError):
+    """The tenant requires every change to name the version it was made against, and this one names none."""
+
+    code = Code.PRECONDITION_REQUIRED
 
 
 class ValidationFailed(DomainError):

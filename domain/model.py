@@ -155,6 +155,7 @@ class Account:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     deleted_at: datetime | None = None
+    version: int = 1  # one more with every change (domain/preconditions.py)
 
 
 @dataclass
@@ -174,6 +175,7 @@ class Rep:
     quota: float | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    version: int = 1
 
 
 @dataclass
@@ -187,6 +189,7 @@ class Plan:
     archived_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    version: int = 1
 
 
 @dataclass
@@ -204,6 +207,7 @@ class Territory:
     quota: float | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    version: int = 1
 
 
 @dataclass
@@ -220,6 +224,7 @@ class Assignment:
     note: str | None = None
     valid_from: datetime | None = None
     valid_to: datetime | None = None
+    version: int = 1
 
 
 @dataclass

@@ -20,6 +20,7 @@ from persistence.tables import (
     PlanRow,
     RepRow,
     TerritoryRow,
+    next_version,
 )
 
 ACCOUNTS = AccountRow.__table__
@@ -98,7 +99,7 @@ async def end_assignments(
         await conn.execute(
             sa.update(ASSIGNMENTS)
             .where(ASSIGNMENTS.c.tenant_id == tenant_id, ASSIGNMENTS.c.id.in_(chunk))
-            .values(valid_to=now)
+            .values(valid_to=now, **next_version(ASSIGNMENTS))
         )
 
 

@@ -74,5 +74,5 @@ class SqlAssignmentRepository(SqlRepository[model.Assignment]):
         )
         for key, value in where.items():
             stmt = stmt.where(getattr(AssignmentRow, key) == value)
-        result = await self.session.execute(stmt.values(valid_to=now))
+        result = await self.session.execute(stmt.values(valid_to=now, version=AssignmentRow.version + 1))
         return int(result.rowcount or 0)

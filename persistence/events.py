@@ -20,6 +20,7 @@ from persistence.tables import (
     TerritoryRow,
     WebhookAttemptRow,
     WebhookEndpointRow,
+    next_version,
 )
 
 ENDPOINTS = WebhookEndpointRow.__table__
@@ -80,11 +81,16 @@ async def update_endpoint(db: Any, tenant_id: uuid.UUID, endpoint_id: uuid.UUID,
     )
 
 
-async def delete_endpoint(db: Any, tenant_id: uuid.UUID, endpoint_id: uuid.UUID) -> None:
+async def delete_endpoint(db: Any, tenant_id: uuid.UUID, endpoint_id: uuid.UUID, version: int) -> bool:
+    gone = await db.execute(
+        sa.delete(ENDPOINTS).where(E.tenant_id == tenant_id, E.id == endpoint_id, E.version == version)
+    )
+    if not gone.rowcount:
+        return False
     await db.execute(
         sa.delete(ATTEMPTS).where(ATTEMPTS.c.tenant_id == tenant_id, ATTEMPTS.c.endpoint_id == endpoint_id)
     )
-    await db.execute(sa.delete(ENDPOINTS).where(E.tenant_id == tenant_id, E.id == endpoint_id))
+    return True
 
 
 async def claim_due(db: Any, now: datetime, owner: str, lease_seconds: float) -> Any | None:
@@ -115,6 +121,8 @@ async def tenants_with_endpoints(db: Any) -> set[uuid.UUID]:
 
 async def renew(db: Any, endpoint: Any, owner: str, until: datetime, **values: Any) -> bool:
     """Write the endpoint's progress if this worker still holds its lease; False if it lost it."""
+    if "enabled" in values:  # delivery disabled it: a change a client sees in the endpoint's version
+        values |= next_version(ENDPOINTS)
     result = await db.execute(
         sa.update(ENDPOINTS)
         .where(E.tenant_id == endpoint.tenant_id, E.id == endpoint.id, E.lease_owner == owner)
@@ -193,11 +201,19 @@ class EventStore:
     async def list_endpoints(self, after: uuid.UUID | None, limit: int) -> list[Any]:
         return await list_endpoints(await self._connection(), self.tenant_id, after, limit)
 
-    async def update_endpoint(self, endpoint_id: uuid.UUID, **values: Any) -> None:
-        await update_endpoint(await self._connection(), self.tenant_id, endpoint_id, **values)
+    async def change_endpoint(self, endpoint_id: uuid.UUID, version: int, **values: Any) -> bool:
+        """A client's change to the endpoint read at `version`: written, one version up, only if no one
+        has changed it since (False: someone has, nothing was written)."""
+        result = await (await self._connection()).execute(
+            sa.update(ENDPOINTS)
+            .where(E.tenant_id == self.tenant_id, E.id == endpoint_id, E.version == version)
+            .values(**values, **next_version(ENDPOINTS))
+        )
+        return bool(result.rowcount)
 
-    async def delete_endpoint(self, endpoint_id: uuid.UUID) -> None:
-        await delete_endpoint(await self._connection(), self.tenant_id, endpoint_id)
+    async def delete_endpoint(self, endpoint_id: uuid.UUID, version: int) -> bool:
+        """Delete the endpoint read at `version` with its delivery log, if no one has changed it since."""
+        return await delete_endpoint(await self._connection(), self.tenant_id, endpoint_id, version)
 
     async def attempts(self, endpoint_id: uuid.UUID, before: tuple[int, int] | None, limit: int) -> list[Any]:
         return await attempts(await self._connection(), self.tenant_id, endpoint_id, before, limit)

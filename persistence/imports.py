@@ -22,6 +22,7 @@ from persistence.tables import (
     AssignmentRow,
     OpportunityRow,
     RepRow,
+    next_version,
 )
 
 ACCOUNTS = AccountRow.__table__
@@ -235,7 +236,7 @@ async def update_many(
         stmt = (
             sa.update(table)
             .where(table.c.tenant_id == tenant_id, table.c.id == sa.bindparam("_id"))
-            .values({c: sa.bindparam(f"v_{c}") for c in cols})
+            .values({c: sa.bindparam(f"v_{c}") for c in cols} | next_version(table))
         )
         for start in range(0, len(members), BATCH):
             batch = [

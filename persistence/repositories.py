@@ -15,9 +15,10 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from domain import model
-from domain.errors import Code, Conflict, FieldError
+from domain.errors import Code, ConcurrentChange, Conflict, FieldError
 from persistence.tables import (
     utcnow,
 )
@@ -105,17 +106,23 @@ class SqlRepository(Generic[T]):
         await self._flush()
         return self.to_domain(row)
 
-    async def delete(self, entity_id: UUID) -> None:
+    async def delete(self, entity_id: UUID, version: int | None = None) -> None:
+        """Delete the row; given the version it was read at, only if no one has changed it since."""
         self._rows.pop(entity_id, None)
-        await self.session.execute(
-            sa.delete(self.row).where(self.row.tenant_id == self.tenant_id, self.row.id == entity_id)
-        )
+        stmt = sa.delete(self.row).where(self.row.tenant_id == self.tenant_id, self.row.id == entity_id)
+        if version is not None:
+            stmt = stmt.where(self.row.version == version)
+        result = await self.session.execute(stmt)
+        if version is not None and not result.rowcount:
+            raise _changed_meanwhile()
 
     async def _flush(self) -> None:
         try:
             await self.session.flush()
         except IntegrityError as exc:
             raise translate_integrity_error(exc)
+        except StaleDataError:
+            raise _changed_meanwhile()
 
     def apply_filters(self, stmt: sa.Select, filters: Mapping[str, Any]) -> sa.Select:
         for name, value in filters.items():
@@ -140,6 +147,11 @@ class SqlRepository(Generic[T]):
             return []
         result = await self.session.execute(self.scoped().where(self.row.id.in_(list(ids))))
         return [self.to_domain(r) for r in result.scalars().all()]
+
+
+def _changed_meanwhile() -> ConcurrentChange:
+    """A versioned row another transaction changed between this one's read and its write."""
+    return ConcurrentChange("another request changed this record at the same time; nothing was written")
 
 
 @dataclasses.dataclass(frozen=True)

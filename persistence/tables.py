@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
 SQLModel.metadata.naming_convention = {
@@ -68,6 +69,26 @@ def _str(length: int, nullable: bool = True, default: Any = None) -> Any:
     return Field(default=default, sa_column=sa.Column(sa.String(length), nullable=nullable))
 
 
+def _version() -> Any:
+    """A row's version (domain/preconditions.py): 1 when inserted, one more with every update. The ORM
+    updates it as a compare-and-set (`WHERE version = <read>`, `Versioned`); set-based writes add one."""
+    return Field(default=1, sa_column=sa.Column(sa.Integer, nullable=False, server_default="1"))
+
+
+class Versioned:
+    """A table whose ORM updates check and bump `version`: an update of a row another transaction changed
+    since it was read matches nothing and raises StaleDataError (a concurrent change), never overwrites."""
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
+
+
+def next_version(table: sa.Table) -> dict[str, Any]:
+    """The values a set-based UPDATE adds so that a versioned table's rows go up one version too."""
+    return {"version": table.c.version + 1} if "version" in table.c else {}
+
+
 def _json(default_factory: Any) -> Any:
     return Field(default_factory=default_factory, sa_column=sa.Column(JSONType, nullable=False))
 
@@ -94,7 +115,7 @@ class ApiKeyRow(SQLModel, table=True):
     revoked_at: datetime | None = _ts()
 
 
-class AccountRow(SQLModel, table=True):
+class AccountRow(Versioned, SQLModel, table=True):
     __tablename__ = "accounts"
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "external_id"),
@@ -130,9 +151,10 @@ class AccountRow(SQLModel, table=True):
     created_at: datetime | None = _ts()
     updated_at: datetime | None = _ts()
     deleted_at: datetime | None = _ts()
+    version: int = _version()
 
 
-class RepRow(SQLModel, table=True):
+class RepRow(Versioned, SQLModel, table=True):
     __tablename__ = "reps"
     __table_args__ = (sa.UniqueConstraint("tenant_id", "external_id"), sa.Index(None, "tenant_id", "email"))
     id: uuid.UUID = _id()
@@ -150,9 +172,10 @@ class RepRow(SQLModel, table=True):
     quota: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
     created_at: datetime | None = _ts()
     updated_at: datetime | None = _ts()
+    version: int = _version()
 
 
-class PlanRow(SQLModel, table=True):
+class PlanRow(Versioned, SQLModel, table=True):
     __tablename__ = "plans"
     __table_args__ = (
         sa.Index(
@@ -173,9 +196,10 @@ class PlanRow(SQLModel, table=True):
     archived_at: datetime | None = _ts()
     created_at: datetime | None = _ts()
     updated_at: datetime | None = _ts()
+    version: int = _version()
 
 
-class TerritoryRow(SQLModel, table=True):
+class TerritoryRow(Versioned, SQLModel, table=True):
     __tablename__ = "territories"
     __table_args__ = (sa.UniqueConstraint("plan_id", "name"), sa.Index(None, "tenant_id", "plan_id"))
     id: uuid.UUID = _id()
@@ -191,9 +215,10 @@ class TerritoryRow(SQLModel, table=True):
     quota: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
     created_at: datetime | None = _ts()
     updated_at: datetime | None = _ts()
+    version: int = _version()
 
 
-class AssignmentRow(SQLModel, table=True):
+class AssignmentRow(Versioned, SQLModel, table=True):
     __tablename__ = "assignments"
     __table_args__ = (
         sa.Index(
@@ -221,6 +246,7 @@ class AssignmentRow(SQLModel, table=True):
     note: str | None = _str(1000)
     valid_from: datetime | None = _ts(nullable=False)
     valid_to: datetime | None = _ts()
+    version: int = _version()
 
 
 class ActivityRow(SQLModel, table=True):
@@ -444,6 +470,7 @@ class WebhookEndpointRow(SQLModel, table=True):
     lease_until: datetime | None = _ts()  # after this, another worker may take it over
     created_at: datetime | None = _ts(nullable=False)
     updated_at: datetime | None = _ts(nullable=False)
+    version: int = _version()  # of what a client can change: url, description, types, secret, enabled
 
 
 class WebhookAttemptRow(SQLModel, table=True):

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from domain.changes import Change
+from domain.errors import ConcurrentChange
 from persistence import changes as change_log
 from persistence.accounts import SqlAccountRepository
 from persistence.assigning import AssigningStore
@@ -111,14 +112,17 @@ class SqlUnitOfWork:
         row = (await self.session.execute(stmt)).one()
         return row.settings or {}, int(row.settings_version)
 
-    async def replace_settings(self, overrides: dict) -> int:
-        """Store new overrides; the version goes up by one. Answers the new version."""
-        await self.session.execute(
+    async def replace_settings(self, overrides: dict, version: int) -> int:
+        """Store new overrides in place of those read at `version`; the version goes up by one. Answers the
+        new version (ConcurrentChange: someone changed them since)."""
+        result = await self.session.execute(
             sa.update(TenantRow)
-            .where(TenantRow.id == self.tenant_id)
-            .values(settings=overrides, settings_version=TenantRow.settings_version + 1)
+            .where(TenantRow.id == self.tenant_id, TenantRow.settings_version == version)
+            .values(settings=overrides, settings_version=version + 1)
         )
-        return (await self.settings_record())[1]
+        if not result.rowcount:
+            raise ConcurrentChange("another request changed the settings at the same time; nothing written")
+        return version + 1
 
     async def tenant_settings(self) -> dict:
         result = await self.session.execute(

@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from domain.changes import Change, ChangeKind
-from domain.errors import Conflict, FieldError
+from domain.errors import ConcurrentChange, Conflict, FieldError
 from domain.model import (
     Account,
     Activity,
@@ -109,12 +109,16 @@ class FakeRepository(Generic[T]):
         values = dict(changes)
         if hasattr(current, "updated_at"):
             values["updated_at"] = self.uow.now()
+        if hasattr(current, "version"):
+            values["version"] = current.version + 1
         self.rows[entity_id] = dataclasses.replace(current, **values)
         self.uow.check_constraints()
         return dataclasses.replace(self.rows[entity_id])
 
-    async def delete(self, entity_id: UUID) -> None:
+    async def delete(self, entity_id: UUID, version: int | None = None) -> None:
         entity = self.rows.get(entity_id)
+        if version is not None and (entity is None or entity.version != version):
+            raise ConcurrentChange("changed meanwhile")
         if entity is not None and entity.tenant_id == self.uow.tenant_id:
             del self.rows[entity_id]
 
@@ -439,7 +443,9 @@ class FakeUnitOfWork:
     async def settings_record(self) -> tuple[dict[str, Any], int]:
         return dict(self.settings[0]), self.settings[1]
 
-    async def replace_settings(self, overrides: dict[str, Any]) -> int:
+    async def replace_settings(self, overrides: dict[str, Any], version: int) -> int:
+        if version != self.settings[1]:
+            raise ConcurrentChange("changed meanwhile")
         self.settings = (dict(overrides), self.settings[1] + 1)
         return self.settings[1]
 

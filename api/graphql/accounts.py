@@ -8,7 +8,17 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.common import Connection, call, connection, input_type, mutate, output_type, refuse, result
+from api.graphql.common import (
+    Connection,
+    call,
+    connection,
+    input_type,
+    mutate,
+    output_type,
+    refuse,
+    result,
+    update_mutation,
+)
 from api.graphql.ownership import account_owner
 from api.graphql.scoring import account_score
 from api.services import accounts as service
@@ -84,6 +94,6 @@ class Mutation:
     async def create_account(self, info: Info, input: AccountCreateInput) -> AccountResult:  # type: ignore
         return await mutate(service.create_account, service.AccountCreate)(info, input)
 
-    @strawberry.mutation
-    async def update_account(self, info: Info, id: UUID, input: AccountUpdateInput) -> AccountResult:  # type: ignore
-        return await mutate(service.update_account, service.AccountUpdate)(info, id, input)
+    update_account = update_mutation(
+        service.update_account, service.AccountUpdate, AccountUpdateInput, AccountResult
+    )

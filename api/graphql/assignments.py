@@ -7,7 +7,7 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.common import attempt, input_type, mutate, output_type, result
+from api.graphql.common import attempt, input_type, mutate, output_type, result, update_mutation
 from api.services import assigning
 from api.services import assignments as service
 from domain import model
@@ -43,6 +43,6 @@ class Mutation:
     async def create_assignment(self, info: Info, input: AssignmentCreateInput) -> AssignmentResult:  # type: ignore
         return await mutate(service.create_assignment, service.AssignmentCreate)(info, input)
 
-    @strawberry.mutation
-    async def update_assignment(self, info: Info, id: UUID, input: AssignmentUpdateInput) -> AssignmentResult:  # type: ignore
-        return await mutate(service.update_assignment, service.AssignmentUpdate)(info, id, input)
+    update_assignment = update_mutation(
+        service.update_assignment, service.AssignmentUpdate, AssignmentUpdateInput, AssignmentResult
+    )

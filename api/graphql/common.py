@@ -26,6 +26,7 @@ from api.services.context import AppContext, Principal, Unauthorized, authentica
 from api.services.pagination import GRAPHQL_PAGES, Listed, page_arguments
 from domain import model
 from domain.errors import DomainError, FieldError, ValidationFailed
+from domain.preconditions import Precondition
 
 for _enum in (
     model.Role,
@@ -138,18 +139,51 @@ async def attempt(coro: Awaitable[Any]) -> Any:
         return problem_of(exc)
 
 
-def mutate(use_case: Callable, model_cls: type[BaseModel] | None = None) -> Callable:
-    """A mutation resolver's body: the use case with the arguments, the last one (the input) validated as
-    `model_cls` the same way REST validates its body."""
+ExpectedVersion = Annotated[
+    int | None,
+    strawberry.argument(
+        description="the version this change was made against (the object's `version`): if it has changed "
+        "since, the answer is a Problem `precondition_failed` and nothing is written"
+    ),
+]
 
-    async def run(info: Info, *args: Any) -> Any:
+
+def expected(version: int | None) -> Precondition | None:
+    """An update's expectedVersion as the precondition REST's If-Match gives."""
+    return None if version is None else Precondition.exactly(version)
+
+
+def update_mutation(use_case: Callable, model_cls: type[BaseModel], input_cls: Any, result_cls: Any) -> Any:
+    """The update mutation of a resource: `(id, input, expectedVersion)` to the use case, the input
+    validated as `model_cls`, expectedVersion as the precondition (If-Match's meaning)."""
+
+    async def update(self: Any, info: Info, id: UUID, input: Any, expected_version: Any = None) -> Any:
+        change = mutate(use_case, model_cls)
+        return await change(info, id, input, precondition=expected(expected_version))
+
+    # real types, not the strings this module's annotations are: Strawberry reads them to build the field
+    update.__annotations__ = {
+        "info": Info,
+        "id": UUID,
+        "input": input_cls,
+        "expected_version": ExpectedVersion,
+        "return": result_cls,
+    }
+    return strawberry.mutation(resolver=update)
+
+
+def mutate(use_case: Callable, model_cls: type[BaseModel] | None = None) -> Callable:
+    """A mutation resolver's body: the use case with the arguments, the last positional one (the input)
+    validated as `model_cls` the same way REST validates its body; keywords go to the use case as given."""
+
+    async def run(info: Info, *args: Any, **options: Any) -> Any:
         c = info.context
 
         async def go() -> Any:
             values = list(args)
             if model_cls is not None:
                 values[-1] = to_model(values[-1], model_cls)
-            return await use_case(c.ctx, c.principal, *values)
+            return await use_case(c.ctx, c.principal, *values, **options)
 
         return await attempt(go())
 

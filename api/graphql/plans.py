@@ -7,7 +7,16 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.common import Connection, call, connection, input_type, mutate, output_type, result
+from api.graphql.common import (
+    Connection,
+    call,
+    connection,
+    input_type,
+    mutate,
+    output_type,
+    result,
+    update_mutation,
+)
 from api.services import plans as service
 from domain import model
 from domain.defaults import DEFAULT_PAGE_SIZE
@@ -39,9 +48,7 @@ class Mutation:
     async def create_plan(self, info: Info, input: PlanCreateInput) -> PlanResult:  # type: ignore
         return await mutate(service.create_plan, service.PlanCreate)(info, input)
 
-    @strawberry.mutation
-    async def update_plan(self, info: Info, id: UUID, input: PlanUpdateInput) -> PlanResult:  # type: ignore
-        return await mutate(service.update_plan, service.PlanUpdate)(info, id, input)
+    update_plan = update_mutation(service.update_plan, service.PlanUpdate, PlanUpdateInput, PlanResult)
 
     @strawberry.mutation(description="Copy a plan into a draft: territories and current assignments")
     async def copy_plan(self, info: Info, id: UUID, name: str | None = None) -> PlanResult:  # type: ignore

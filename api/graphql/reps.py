@@ -9,7 +9,16 @@ import strawberry
 from strawberry.types import Info
 
 from api.graphql.accounts import AccountConnection
-from api.graphql.common import call, connection, input_type, mutate, output_type, plan_or_active, result
+from api.graphql.common import (
+    call,
+    connection,
+    input_type,
+    mutate,
+    output_type,
+    plan_or_active,
+    result,
+    update_mutation,
+)
 from api.services import reps as service
 from domain import model
 from domain.defaults import DEFAULT_PAGE_SIZE
@@ -47,6 +56,4 @@ class Mutation:
     async def create_rep(self, info: Info, input: RepCreateInput) -> RepResult:  # type: ignore
         return await mutate(service.create_rep, service.RepCreate)(info, input)
 
-    @strawberry.mutation
-    async def update_rep(self, info: Info, id: UUID, input: RepUpdateInput) -> RepResult:  # type: ignore
-        return await mutate(service.update_rep, service.RepUpdate)(info, id, input)
+    update_rep = update_mutation(service.update_rep, service.RepUpdate, RepUpdateInput, RepResult)

@@ -8,7 +8,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from api.graphql.common import Problem, attempt, call, result
+from api.graphql.common import ExpectedVersion, Problem, attempt, call, expected, result
 from api.services import settings as service
 from domain.defaults import settings_to_dict
 from domain.errors import Code, FieldError, ValidationFailed
@@ -49,7 +49,15 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Replace the tenant's setting overrides (admin scope)")
-    async def update_settings(self, info: Info, overrides: JSON) -> SettingsResult:  # type: ignore[valid-type]
+    async def update_settings(
+        self,
+        info: Info,
+        overrides: JSON,  # type: ignore[valid-type]
+        expected_version: ExpectedVersion = None,
+    ) -> SettingsResult:  # type: ignore[valid-type]
         c = info.context
-        found = await attempt(service.replace_settings(c.ctx, c.principal, _overrides(overrides)))
+        change = service.replace_settings(
+            c.ctx, c.principal, _overrides(overrides), expected(expected_version)
+        )
+        found = await attempt(change)
         return found if isinstance(found, Problem) else _settings(found)

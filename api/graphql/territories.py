@@ -18,6 +18,7 @@ from api.graphql.common import (
     output_type,
     plan_or_active,
     result,
+    update_mutation,
 )
 from api.graphql.reps import Rep
 from api.services import territories as service
@@ -79,6 +80,6 @@ class Mutation:
     async def create_territory(self, info: Info, input: TerritoryCreateInput) -> TerritoryResult:  # type: ignore
         return await mutate(service.create_territory, service.TerritoryCreate)(info, input)
 
-    @strawberry.mutation
-    async def update_territory(self, info: Info, id: UUID, input: TerritoryUpdateInput) -> TerritoryResult:  # type: ignore
-        return await mutate(service.update_territory, service.TerritoryUpdate)(info, id, input)
+    update_territory = update_mutation(
+        service.update_territory, service.TerritoryUpdate, TerritoryUpdateInput, TerritoryResult
+    )

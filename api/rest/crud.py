@@ -10,7 +10,21 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, created, located, problem_responses
+from api.rest.deps import (
+    AUTH_ERRORS,
+    NOT_MODIFIED,
+    PRECONDITION_ERRORS,
+    CtxDep,
+    IfMatchDep,
+    IfNoneMatchDep,
+    PrincipalDep,
+    created,
+    located,
+    problem_responses,
+    unchanged,
+    versioned,
+    with_etag,
+)
 from domain.defaults import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 
@@ -55,16 +69,28 @@ def add_crud_routes(
 
     async def create(body: create_model, p: PrincipalDep, ctx: CtxDep, response: Response) -> Any:  # type: ignore
         entity = read_model.model_validate(await service.create(ctx, p, body))
-        return located(response, f"/v1/{plural}/{entity.id}", entity)
+        located(response, f"/v1/{plural}/{entity.id}", entity)
+        return versioned(response, entity.version, entity)
 
-    async def get(entity_id: EntityId, p: PrincipalDep, ctx: CtxDep) -> Any:
-        return read_model.model_validate(await service.get(ctx, p, entity_id))
+    async def get(
+        entity_id: EntityId, held: IfNoneMatchDep, p: PrincipalDep, ctx: CtxDep, response: Response
+    ) -> Any:
+        entity = read_model.model_validate(await service.get(ctx, p, entity_id))
+        return unchanged(held, entity.version) or versioned(response, entity.version, entity)
 
-    async def update(entity_id: EntityId, body: update_model, p: PrincipalDep, ctx: CtxDep) -> Any:  # type: ignore
-        return read_model.model_validate(await service.update(ctx, p, entity_id, body))
+    async def update(
+        entity_id: EntityId,
+        body: update_model,  # type: ignore
+        precondition: IfMatchDep,
+        p: PrincipalDep,
+        ctx: CtxDep,
+        response: Response,
+    ) -> Any:
+        entity = read_model.model_validate(await service.update(ctx, p, entity_id, body, precondition))
+        return versioned(response, entity.version, entity)
 
-    async def delete(entity_id: EntityId, p: PrincipalDep, ctx: CtxDep) -> Any:
-        result = await service.delete(ctx, p, entity_id)
+    async def delete(entity_id: EntityId, precondition: IfMatchDep, p: PrincipalDep, ctx: CtxDep) -> Any:
+        result = await service.delete(ctx, p, entity_id, precondition)
         if delete_returns_entity:
             return read_model.model_validate(result)
         return Response(status_code=204)
@@ -75,6 +101,7 @@ def add_crud_routes(
         return page_model.model_validate(page, from_attributes=True)
 
     item_errors = problem_responses(404, *AUTH_ERRORS)
+    change_errors = problem_responses(404, 409, *PRECONDITION_ERRORS, *AUTH_ERRORS)
     router.add_api_route(
         path,
         list_,
@@ -94,7 +121,7 @@ def add_crud_routes(
         response_model=read_model,
         status_code=201,
         summary=f"Create {article} {singular}",
-        responses=problem_responses(409, *AUTH_ERRORS) | created(what=f"the new {singular}"),
+        responses=problem_responses(409, *AUTH_ERRORS) | created(what=f"the new {singular}", versioned=True),
     )
     router.add_api_route(
         item,
@@ -104,7 +131,7 @@ def add_crud_routes(
         name=f"get_{singular}",
         response_model=read_model,
         summary=f"Get {article} {singular}",
-        responses=item_errors,
+        responses=item_errors | with_etag() | NOT_MODIFIED,
     )
     router.add_api_route(
         item,
@@ -114,7 +141,7 @@ def add_crud_routes(
         name=f"update_{singular}",
         response_model=read_model,
         summary=f"Update {article} {singular} (only the fields sent)",
-        responses=problem_responses(404, 409, *AUTH_ERRORS),
+        responses=change_errors | with_etag(),
     )
     router.add_api_route(
         item,
@@ -126,5 +153,5 @@ def add_crud_routes(
         status_code=200 if delete_returns_entity else 204,
         summary=f"Delete {article} {singular}",
         description=delete_doc,
-        responses=problem_responses(404, 409, *AUTH_ERRORS),
+        responses=change_errors,
     )

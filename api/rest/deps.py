@@ -2,12 +2,13 @@
 
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Header, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import ERROR_TABLE
 from api.services.common import Problem
 from api.services.context import AppContext, Principal, authenticate_header
+from domain.preconditions import Precondition
 
 bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer te_...`")
 
@@ -50,11 +51,109 @@ def located(response: Response, path: str, entity: T) -> T:
     return entity
 
 
-def created(status: int = 201, what: str = "the new resource") -> dict[int | str, dict[str, Any]]:
-    """The OpenAPI entry of a 201 (or 202) answer with its Location header."""
-    return {
-        status: {"headers": {"Location": {"description": f"the URL of {what}", "schema": {"type": "string"}}}}
-    }
+def created(
+    status: int = 201, what: str = "the new resource", versioned: bool = False
+) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI entry of a 201 (or 202) answer with its Location header (and ETag, when `versioned`)."""
+    headers = {"Location": {"description": f"the URL of {what}", "schema": {"type": "string"}}}
+    return {status: {"headers": headers | (ETAG_HEADER if versioned else {})}}
 
 
 AUTH_ERRORS = (400, 401, 403, 413, 422, 500)
+
+
+# -- versions: ETag, If-Match, If-None-Match (docs/http.md, "Versions") ---------------------------------
+
+GZIP_SUFFIX = "-gzip"  # a compressed answer's strong ETag names its encoding (api/edge.py, Compression)
+
+
+def etag(version: int) -> str:
+    """The strong entity tag of a resource at `version`."""
+    return f'"{version}"'
+
+
+def _tag_versions(value: str, weak_too: bool) -> tuple[set[int], bool]:
+    """The versions an If-Match / If-None-Match list names, and whether it is `*`. A weak tag (W/"3")
+    names nothing under strong comparison (If-Match); a tag that is not one of ours names nothing."""
+    versions: set[int] = set()
+    for item in value.split(","):
+        tag = item.strip()
+        if tag == "*":
+            return versions, True
+        if tag.startswith("W/"):
+            if not weak_too:
+                continue
+            tag = tag[2:]
+        if len(tag) < 2 or tag[0] != '"' or tag[-1] != '"':
+            continue
+        inner = tag[1:-1].removesuffix(GZIP_SUFFIX)
+        if inner.isascii() and inner.isdigit() and len(inner) <= 18:
+            versions.add(int(inner))
+    return versions, False
+
+
+def if_match(
+    value: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            description='the ETag this change was made against (e.g. `"3"`), or `*`: if the resource has '
+            "changed since, the answer is 412 and nothing is written",
+        ),
+    ] = None,
+) -> Precondition | None:
+    if value is None:
+        return None
+    versions, any_version = _tag_versions(value, weak_too=False)
+    return Precondition(frozenset(versions), any_version)
+
+
+IfMatchDep = Annotated[Precondition | None, Depends(if_match)]
+
+
+def if_none_match(
+    value: Annotated[
+        str | None,
+        Header(
+            alias="If-None-Match",
+            description="the ETag you hold: while the resource is still at that version the answer is 304 "
+            "with no body",
+        ),
+    ] = None,
+) -> Precondition | None:
+    if value is None:
+        return None
+    versions, any_version = _tag_versions(value, weak_too=True)
+    return Precondition(frozenset(versions), any_version)
+
+
+IfNoneMatchDep = Annotated[Precondition | None, Depends(if_none_match)]
+
+
+def versioned(response: Response, version: int, entity: T) -> T:
+    """An answer that carries one resource says its version (ETag)."""
+    response.headers["ETag"] = etag(version)
+    return entity
+
+
+def unchanged(held: Precondition | None, version: int) -> Response | None:
+    """304 Not Modified when the client already holds this version (If-None-Match), else None."""
+    if held is not None and held.holds(version):
+        return Response(status_code=304, headers={"ETag": etag(version)})
+    return None
+
+
+ETAG_HEADER = {
+    "ETag": {"description": "the resource's version (If-Match takes it)", "schema": {"type": "string"}}
+}
+
+
+def with_etag(status: int = 200) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI entry of an answer that carries a resource's ETag."""
+    return {status: {"headers": ETAG_HEADER}}
+
+
+NOT_MODIFIED = {
+    304: {"description": "Not modified: you hold this version (If-None-Match)", "headers": ETAG_HEADER}
+}
+PRECONDITION_ERRORS = (412, 428)

@@ -7,7 +7,18 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, created, located, problem_responses
+from api.rest.deps import (
+    AUTH_ERRORS,
+    PRECONDITION_ERRORS,
+    CtxDep,
+    IfMatchDep,
+    PrincipalDep,
+    created,
+    located,
+    problem_responses,
+    versioned,
+    with_etag,
+)
 from api.services import events
 from api.services.context import changes_from
 from api.services.events import (
@@ -56,14 +67,16 @@ async def list_events(
     status_code=201,
     response_model=WebhookEndpointRead,
     summary="Add a webhook endpoint; its secret is in this answer only",
-    responses=problem_responses(*AUTH_ERRORS) | created(what="the endpoint"),
+    responses=problem_responses(*AUTH_ERRORS) | created(what="the endpoint", versioned=True),
 )
 async def create_webhook_endpoint(
     body: WebhookEndpointCreate, p: PrincipalDep, ctx: CtxDep, response: Response
 ) -> WebhookEndpointRead:
     types = [t.value for t in body.types] if body.types else None
     endpoint = await events.create_endpoint(ctx, p, body.url, types, body.description)
-    return located(response, f"/v1/webhook-endpoints/{endpoint.id}", endpoint)
+    return versioned(
+        response, endpoint.version, located(response, f"/v1/webhook-endpoints/{endpoint.id}", endpoint)
+    )
 
 
 @router.get(
@@ -87,10 +100,13 @@ async def list_webhook_endpoints(
     name="get_webhook_endpoint",
     response_model=WebhookEndpointRead,
     summary="A webhook endpoint and its place in the change log",
-    responses=problem_responses(404, *AUTH_ERRORS),
+    responses=problem_responses(404, *AUTH_ERRORS) | with_etag(),
 )
-async def get_webhook_endpoint(endpoint_id: UUID, p: PrincipalDep, ctx: CtxDep) -> WebhookEndpointRead:
-    return await events.get_endpoint(ctx, p, endpoint_id)
+async def get_webhook_endpoint(
+    endpoint_id: UUID, p: PrincipalDep, ctx: CtxDep, response: Response
+) -> WebhookEndpointRead:
+    endpoint = await events.get_endpoint(ctx, p, endpoint_id)
+    return versioned(response, endpoint.version, endpoint)
 
 
 @router.patch(
@@ -98,17 +114,22 @@ async def get_webhook_endpoint(endpoint_id: UUID, p: PrincipalDep, ctx: CtxDep) 
     name="update_webhook_endpoint",
     response_model=WebhookEndpointRead,
     summary="Change a webhook endpoint; enabled: true resumes a disabled one where it stopped",
-    responses=problem_responses(404, *AUTH_ERRORS),
+    responses=problem_responses(404, 409, *PRECONDITION_ERRORS, *AUTH_ERRORS) | with_etag(),
 )
 async def update_webhook_endpoint(
-    endpoint_id: UUID, body: WebhookEndpointUpdate, p: PrincipalDep, ctx: CtxDep
+    endpoint_id: UUID,
+    body: WebhookEndpointUpdate,
+    precondition: IfMatchDep,
+    p: PrincipalDep,
+    ctx: CtxDep,
+    response: Response,
 ) -> WebhookEndpointRead:
     changes = changes_from(body, WebhookEndpointCreate)
     if "types" in changes:
         changes["types"] = [str(t) for t in changes["types"] or []]
-    found = await events.update_endpoint(ctx, p, endpoint_id, changes)
+    found = await events.update_endpoint(ctx, p, endpoint_id, changes, precondition)
     _wake(ctx)
-    return found
+    return versioned(response, found.version, found)
 
 
 @router.delete(
@@ -116,10 +137,12 @@ async def update_webhook_endpoint(
     name="delete_webhook_endpoint",
     status_code=204,
     summary="Remove a webhook endpoint and its delivery log",
-    responses=problem_responses(404, *AUTH_ERRORS),
+    responses=problem_responses(404, 409, *PRECONDITION_ERRORS, *AUTH_ERRORS),
 )
-async def delete_webhook_endpoint(endpoint_id: UUID, p: PrincipalDep, ctx: CtxDep) -> Response:
-    await events.delete_endpoint(ctx, p, endpoint_id)
+async def delete_webhook_endpoint(
+    endpoint_id: UUID, precondition: IfMatchDep, p: PrincipalDep, ctx: CtxDep
+) -> Response:
+    await events.delete_endpoint(ctx, p, endpoint_id, precondition)
     return Response(status_code=204)
 
 

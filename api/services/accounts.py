@@ -18,6 +18,8 @@ from api.services.common import (
     Output,
     Page,
     Signal,
+    Version,
+    check_version,
     duplicate_external_id,
     found,
     get_many_of,
@@ -36,6 +38,7 @@ from domain.model import (
     Segment,
     Stage,
 )
+from domain.preconditions import Precondition
 from domain.rules import check_parent_change, segment_for
 
 
@@ -77,6 +80,7 @@ class AccountRead(AccountFields, Output):
     segment: Segment | None = Field(None, description="derived from revenue or employees")
     created_at: datetime
     updated_at: datetime
+    version: Version
 
 
 class AccountPage(Page[AccountRead]):
@@ -110,11 +114,18 @@ async def get_account_by_external_id(ctx: AppContext, p: Principal, external_id:
         return found(await uow.accounts.get_by_external_id(external_id), "account", external_id)
 
 
-async def update_account(ctx: AppContext, p: Principal, account_id: UUID, data: AccountUpdate) -> Account:
+async def update_account(
+    ctx: AppContext,
+    p: Principal,
+    account_id: UUID,
+    data: AccountUpdate,
+    precondition: Precondition | None = None,
+) -> Account:
     p.require(Scope.WRITE)
     changes = changes_from(data, AccountCreate)
     async with ctx.uow(p.tenant_id) as uow:
         account = found(await uow.accounts.get(account_id), "account", account_id)
+        await check_version(uow, precondition, account.version, "account")
         if "parent_id" in changes:
             await referenced(uow.accounts, changes["parent_id"], "parent_id", "account")
             new_parent = changes["parent_id"]
@@ -137,11 +148,14 @@ async def update_account(ctx: AppContext, p: Principal, account_id: UUID, data: 
         return updated
 
 
-async def delete_account(ctx: AppContext, p: Principal, account_id: UUID) -> None:
+async def delete_account(
+    ctx: AppContext, p: Principal, account_id: UUID, precondition: Precondition | None = None
+) -> None:
     """Soft delete: the account leaves lists and lookups, its ownership history stays."""
     p.require(Scope.WRITE)
     async with ctx.uow(p.tenant_id) as uow:
         account = found(await uow.accounts.get(account_id), "account", account_id)
+        await check_version(uow, precondition, account.version, "account")
         now = ctx.clock.now()
         active = await uow.plans.active()
         owners = await uow.history.plan_owners(active.id, account_id) if active else []

@@ -9,7 +9,17 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from api.services.common import Input, Output, Page, found, in_order, plan_or_active, referenced
+from api.services.common import (
+    Input,
+    Output,
+    Page,
+    Version,
+    check_version,
+    found,
+    in_order,
+    plan_or_active,
+    referenced,
+)
 from api.services.context import AppContext, Principal, changes_from
 from api.services.pagination import Listed, fetch_page
 from domain.changes import Cause, owner_changes, owners_of
@@ -22,6 +32,7 @@ from domain.model import (
     Scope,
 )
 from domain.ports import UnitOfWork
+from domain.preconditions import Precondition
 
 
 class AssignmentCreate(Input):
@@ -57,6 +68,7 @@ class AssignmentRead(Output):
     note: str | None
     valid_from: datetime
     valid_to: datetime | None
+    version: Version
 
 
 class AssignmentPage(Page[AssignmentRead]):
@@ -178,13 +190,18 @@ async def get_assignment(ctx: AppContext, p: Principal, assignment_id: UUID) -> 
 
 
 async def update_assignment(
-    ctx: AppContext, p: Principal, assignment_id: UUID, data: AssignmentUpdate
+    ctx: AppContext,
+    p: Principal,
+    assignment_id: UUID,
+    data: AssignmentUpdate,
+    precondition: Precondition | None = None,
 ) -> Assignment:
     """Ends the current assignment and starts its successor; the answer is the successor."""
     p.require(Scope.WRITE)
     changes = changes_from(data, AssignmentCreate)
     async with ctx.uow(p.tenant_id) as uow:
         current = found(await uow.assignments.get(assignment_id), "assignment", assignment_id)
+        await check_version(uow, precondition, current.version, "assignment")
         if current.valid_to is not None:
             raise Conflict("this assignment has ended; change the current one", code=Code.ASSIGNMENT_ENDED)
         plan = await uow.plans.get(current.plan_id)
@@ -202,6 +219,7 @@ async def update_assignment(
                 "id": uuid.uuid4(),
                 "valid_from": now,
                 "valid_to": None,
+                "version": 1,
             }
         )
         if "reason" not in changes:
@@ -212,10 +230,13 @@ async def update_assignment(
         return successor
 
 
-async def end_assignment(ctx: AppContext, p: Principal, assignment_id: UUID) -> None:
+async def end_assignment(
+    ctx: AppContext, p: Principal, assignment_id: UUID, precondition: Precondition | None = None
+) -> None:
     p.require(Scope.WRITE)
     async with ctx.uow(p.tenant_id) as uow:
         current = found(await uow.assignments.get(assignment_id), "assignment", assignment_id)
+        await check_version(uow, precondition, current.version, "assignment")
         if current.valid_to is None:
             now = ctx.clock.now()
             await uow.assignments.update(assignment_id, {"valid_to": now})

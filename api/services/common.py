@@ -23,9 +23,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from domain.defaults import INT32, MAX_MONEY
+from domain.defaults import INT32, MAX_MONEY, apply_overrides
 from domain.errors import Code, Conflict, FieldError, NotFound, ValidationFailed
 from domain.model import Scope
+from domain.preconditions import Precondition, check_precondition
 
 if TYPE_CHECKING:
     from api.services.context import AppContext, Principal
@@ -38,6 +39,15 @@ Name = Annotated[str, Field(min_length=1, max_length=255)]
 
 Money = Annotated[float, Field(ge=0, le=MAX_MONEY, allow_inf_nan=False)]
 Int32 = Annotated[int, Field(ge=-INT32 - 1, le=INT32)]
+
+
+Version = Annotated[
+    int,
+    Field(
+        description="1 when created, one more with every change; the ETag names it, and If-Match (GraphQL: "
+        "expectedVersion) takes it to refuse a change made against an older one"
+    ),
+]
 
 
 Signal = Annotated[float, Field(ge=0, le=100, description="0-100")]
@@ -214,6 +224,14 @@ def found(entity: T | None, what: str, entity_id: Any) -> T:
     if entity is None:
         raise NotFound(f"{what} {entity_id} not found")
     return entity
+
+
+async def check_version(uow: Any, precondition: Precondition | None, version: int, what: str) -> None:
+    """A change's precondition (If-Match, expectedVersion) against the version just read; a change that
+    names none is refused when the tenant requires one (writes.require_if_match). The write itself then
+    checks the version again, atomically, so a change made in between is never overwritten."""
+    required = precondition is None and apply_overrides(await uow.tenant_settings()).writes.require_if_match
+    check_precondition(precondition, version, what, required)
 
 
 async def referenced(repo: Any, entity_id: UUID | None, field: str, what: str) -> Any:

@@ -17,15 +17,16 @@ from uuid import UUID
 import httpx
 from pydantic import BaseModel, Field
 
-from api.services.common import Input, Page
+from api.services.common import Input, Page, check_version
 from api.services.context import AppContext, Principal
 from api.services.pagination import check_page_size, decode_cursor, encode_cursor
 from domain import events as ev
 from domain.defaults import (
     WEBHOOK_SECRET_OVERLAP_HOURS,
 )
-from domain.errors import Code, Conflict, FieldError, NotFound, ValidationFailed
+from domain.errors import Code, ConcurrentChange, Conflict, FieldError, NotFound, ValidationFailed
 from domain.model import Scope
+from domain.preconditions import Precondition
 
 MAX_SEQ = 2**63 - 1  # seqs are 64-bit (change_log.seq)
 URL_PATTERN = r"^https?://[^/\s]+"  # the contract says what create_endpoint checks
@@ -80,6 +81,11 @@ class WebhookEndpointRead(BaseModel):
     replay_to: int | None
     created_at: datetime
     updated_at: datetime
+    version: int = Field(
+        description="of what a client sets (url, description, types, enabled, secret, a replay): one more "
+        "with each change, delivery disabling it included; the delivery fields beside it are live state "
+        "and move without it. The ETag names it and If-Match takes it"
+    )
     secret: str | None = Field(
         None, description="whsec_...: shown once, when the endpoint is created or its secret rotated"
     )
@@ -238,6 +244,7 @@ def _present(row: Any, secret: str | None = None) -> WebhookEndpointRead:
             "replay_to",
             "created_at",
             "updated_at",
+            "version",
         )
     }
     out["secret"] = secret  # shown once: when created or rotated
@@ -249,6 +256,26 @@ async def _endpoint(uow: Any, endpoint_id: uuid.UUID) -> Any:
     if row is None:
         raise NotFound(f"webhook endpoint {endpoint_id} not found")
     return row
+
+
+async def _changing(uow: Any, endpoint_id: uuid.UUID, precondition: Precondition | None) -> Any:
+    """The endpoint a client's change is about, its precondition checked."""
+    row = await _endpoint(uow, endpoint_id)
+    await check_version(uow, precondition, row.version, "webhook endpoint")
+    return row
+
+
+async def _change(uow: Any, row: Any, **values: Any) -> None:
+    """Write a client's change to the endpoint as read (`row`), one version up; refused if someone changed
+    it in between."""
+    if not await uow.events.change_endpoint(row.id, row.version, **values):
+        raise _changed_meanwhile()
+
+
+def _changed_meanwhile() -> ConcurrentChange:
+    return ConcurrentChange(
+        "another request changed this webhook endpoint at the same time; nothing was written"
+    )
 
 
 async def create_endpoint(
@@ -298,7 +325,11 @@ async def list_endpoints(
 
 
 async def update_endpoint(
-    ctx: AppContext, p: Principal, endpoint_id: uuid.UUID, changes: dict[str, Any]
+    ctx: AppContext,
+    p: Principal,
+    endpoint_id: uuid.UUID,
+    changes: dict[str, Any],
+    precondition: Precondition | None = None,
 ) -> WebhookEndpointRead:
     """Enabling a disabled endpoint resumes where it stopped: it gets every event it missed."""
     p.require(Scope.ADMIN)
@@ -314,17 +345,20 @@ async def update_endpoint(
     if values.get("enabled") is True:
         values |= {"disabled_reason": None, "attempts": 0, "next_attempt_at": None}
     async with ctx.uow(p.tenant_id) as uow:
-        await _endpoint(uow, endpoint_id)
-        await uow.events.update_endpoint(endpoint_id, updated_at=ctx.clock.now(), **values)
+        row = await _changing(uow, endpoint_id, precondition)
+        await _change(uow, row, updated_at=ctx.clock.now(), **values)
         await uow.commit()
         return _present(await _endpoint(uow, endpoint_id))
 
 
-async def delete_endpoint(ctx: AppContext, p: Principal, endpoint_id: uuid.UUID) -> None:
+async def delete_endpoint(
+    ctx: AppContext, p: Principal, endpoint_id: uuid.UUID, precondition: Precondition | None = None
+) -> None:
     p.require(Scope.ADMIN)
     async with ctx.uow(p.tenant_id) as uow:
-        await _endpoint(uow, endpoint_id)
-        await uow.events.delete_endpoint(endpoint_id)
+        row = await _changing(uow, endpoint_id, precondition)
+        if not await uow.events.delete_endpoint(endpoint_id, row.version):
+            raise _changed_meanwhile()
         await uow.commit()
 
 
@@ -335,8 +369,9 @@ async def rotate_secret(ctx: AppContext, p: Principal, endpoint_id: uuid.UUID) -
     secret = new_secret()
     async with ctx.uow(p.tenant_id) as uow:
         row = await _endpoint(uow, endpoint_id)
-        await uow.events.update_endpoint(
-            endpoint_id,
+        await _change(
+            uow,
+            row,
             secret=secret,
             previous_secret=row.secret,
             previous_until=now + timedelta(hours=WEBHOOK_SECRET_OVERLAP_HOURS),
@@ -363,8 +398,9 @@ async def replay(
         if row.replay_from is not None:
             raise Conflict("a replay of this endpoint is still running", code=Code.REPLAY_RUNNING)
         head = await uow.events.head()
-        await uow.events.update_endpoint(
-            endpoint_id,
+        await _change(
+            uow,
+            row,
             replay_from=from_seq,
             replay_to=min(to_seq, head),
             updated_at=ctx.clock.now(),

@@ -9,12 +9,23 @@ from uuid import UUID
 
 from pydantic import Field
 
-from api.services.common import Input, Name, Output, Page, found, plan_or_active, referenced
+from api.services.common import (
+    Input,
+    Name,
+    Output,
+    Page,
+    Version,
+    check_version,
+    found,
+    plan_or_active,
+    referenced,
+)
 from api.services.context import AppContext, Principal, changes_from
 from api.services.pagination import Listed, fetch_page
 from domain.changes import Change, ChangeKind, owner_changes, owners_of
 from domain.errors import Code, Conflict, FieldError, ValidationFailed
 from domain.model import Plan, PlanState, Scope
+from domain.preconditions import Precondition
 
 
 class PlanCreate(Input):
@@ -36,6 +47,7 @@ class PlanRead(Output):
     archived_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    version: Version
 
 
 class PlanPage(Page[PlanRead]):
@@ -93,24 +105,30 @@ async def get_plan(ctx: AppContext, p: Principal, plan_id: UUID) -> Plan:
         return found(await uow.plans.get(plan_id), "plan", plan_id)
 
 
-async def update_plan(ctx: AppContext, p: Principal, plan_id: UUID, data: PlanUpdate) -> Plan:
+async def update_plan(
+    ctx: AppContext, p: Principal, plan_id: UUID, data: PlanUpdate, precondition: Precondition | None = None
+) -> Plan:
     p.require(Scope.WRITE)
     changes = changes_from(data, PlanCreate)
     async with ctx.uow(p.tenant_id) as uow:
-        found(await uow.plans.get(plan_id), "plan", plan_id)
+        plan = found(await uow.plans.get(plan_id), "plan", plan_id)
+        await check_version(uow, precondition, plan.version, "plan")
         plan = await uow.plans.update(plan_id, changes)
         await uow.commit()
         return plan
 
 
-async def delete_plan(ctx: AppContext, p: Principal, plan_id: UUID) -> None:
+async def delete_plan(
+    ctx: AppContext, p: Principal, plan_id: UUID, precondition: Precondition | None = None
+) -> None:
     """Only a draft can be deleted; active and archived plans are history."""
     p.require(Scope.WRITE)
     async with ctx.uow(p.tenant_id) as uow:
         plan = found(await uow.plans.get(plan_id), "plan", plan_id)
+        await check_version(uow, precondition, plan.version, "plan")
         if plan.state != PlanState.DRAFT:
             raise Conflict(f"a {plan.state.value} plan cannot be deleted", code=Code.PLAN_NOT_DRAFT)
-        await uow.plans.delete(plan_id)
+        await uow.plans.delete(plan_id, plan.version)
         await uow.commit()
 
 
@@ -179,6 +197,7 @@ async def copy_plan(ctx: AppContext, p: Principal, plan_id: UUID, name: str | No
                     "parent_id": ids.get(t["parent_id"]),
                     "created_at": now,
                     "updated_at": now,
+                    "version": 1,
                 }
             )
         # parents first, for the foreign key

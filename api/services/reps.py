@@ -16,6 +16,8 @@ from api.services.common import (
     Name,
     Output,
     Page,
+    Version,
+    check_version,
     duplicate_external_id,
     found,
     get_many_of,
@@ -30,6 +32,7 @@ from domain.model import (
     RepRole,
     Scope,
 )
+from domain.preconditions import Precondition
 from domain.rules import check_rep_dates
 
 
@@ -60,6 +63,7 @@ class RepRead(RepFields, Output):
     email: str
     created_at: datetime
     updated_at: datetime
+    version: Version
 
 
 class RepPage(Page[RepRead]):
@@ -88,11 +92,14 @@ async def get_rep(ctx: AppContext, p: Principal, rep_id: UUID) -> Rep:
         return found(await uow.reps.get(rep_id), "rep", rep_id)
 
 
-async def update_rep(ctx: AppContext, p: Principal, rep_id: UUID, data: RepUpdate) -> Rep:
+async def update_rep(
+    ctx: AppContext, p: Principal, rep_id: UUID, data: RepUpdate, precondition: Precondition | None = None
+) -> Rep:
     p.require(Scope.WRITE)
     changes = changes_from(data, RepCreate)
     async with ctx.uow(p.tenant_id) as uow:
         rep = found(await uow.reps.get(rep_id), "rep", rep_id)
+        await check_version(uow, precondition, rep.version, "rep")
         check_rep_dates(changes.get("start_date", rep.start_date), changes.get("end_date", rep.end_date))
         new_ext = changes.get("external_id")
         if new_ext not in (None, rep.external_id) and await uow.reps.list({"external_id": new_ext}, None, 1):
@@ -104,11 +111,14 @@ async def update_rep(ctx: AppContext, p: Principal, rep_id: UUID, data: RepUpdat
         return updated
 
 
-async def end_rep(ctx: AppContext, p: Principal, rep_id: UUID) -> Rep:
+async def end_rep(
+    ctx: AppContext, p: Principal, rep_id: UUID, precondition: Precondition | None = None
+) -> Rep:
     """DELETE on a rep: set the end date to today (history matters); assignments stay until reassigned."""
     p.require(Scope.WRITE)
     async with ctx.uow(p.tenant_id) as uow:
         rep = found(await uow.reps.get(rep_id), "rep", rep_id)
+        await check_version(uow, precondition, rep.version, "rep")
         if rep.end_date is None:
             today = ctx.clock.now().date()
             end = max(today, rep.start_date) if rep.start_date else today

@@ -6,10 +6,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from api.services.common import Input
+from api.services.common import Input, check_version
 from api.services.context import AppContext, Principal
 from domain.defaults import TenantSettings, apply_overrides, check_settings, settings_to_dict
 from domain.model import Scope
+from domain.preconditions import Precondition
 
 
 class SettingsRead(BaseModel):
@@ -42,11 +43,15 @@ async def get_settings(ctx: AppContext, p: Principal) -> SettingsRead:
         return _answer(overrides, version)
 
 
-async def replace_settings(ctx: AppContext, p: Principal, overrides: dict[str, Any]) -> SettingsRead:
+async def replace_settings(
+    ctx: AppContext, p: Principal, overrides: dict[str, Any], precondition: Precondition | None = None
+) -> SettingsRead:
     """Validate first (unknown keys, kinds, then the domain's rules); bad settings leave the old in force."""
     p.require(Scope.ADMIN)
     check_settings(apply_overrides(overrides))
     async with ctx.uow(p.tenant_id) as uow:
-        version = await uow.replace_settings(overrides)
+        _, current = await uow.settings_record()
+        await check_version(uow, precondition, current, "settings")
+        version = await uow.replace_settings(overrides, current)
         await uow.commit()
         return _answer(overrides, version)

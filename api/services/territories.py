@@ -16,6 +16,8 @@ from api.services.common import (
     Name,
     Output,
     Page,
+    Version,
+    check_version,
     found,
     get_many_of,
     optional_model,
@@ -31,6 +33,7 @@ from domain.model import (
     Territory,
     TerritoryType,
 )
+from domain.preconditions import Precondition
 from domain.rules import find_parent_cycles
 
 
@@ -60,6 +63,7 @@ class TerritoryRead(TerritoryFields, Output):
     plan_id: UUID
     created_at: datetime
     updated_at: datetime
+    version: Version
 
 
 class TerritoryPage(Page[TerritoryRead]):
@@ -116,12 +120,17 @@ async def get_territory(ctx: AppContext, p: Principal, territory_id: UUID) -> Te
 
 
 async def update_territory(
-    ctx: AppContext, p: Principal, territory_id: UUID, data: TerritoryUpdate
+    ctx: AppContext,
+    p: Principal,
+    territory_id: UUID,
+    data: TerritoryUpdate,
+    precondition: Precondition | None = None,
 ) -> Territory:
     p.require(Scope.WRITE)
     changes = changes_from(data, TerritoryCreate)
     async with ctx.uow(p.tenant_id) as uow:
         territory = found(await uow.territories.get(territory_id), "territory", territory_id)
+        await check_version(uow, precondition, territory.version, "territory")
         await _check_refs(uow, territory.plan_id, changes, territory_id)
         updated = await uow.territories.update(territory_id, changes)
         if shows_differently(changes, ChangeKind.TERRITORY):
@@ -130,15 +139,18 @@ async def update_territory(
         return updated
 
 
-async def delete_territory(ctx: AppContext, p: Principal, territory_id: UUID) -> None:
+async def delete_territory(
+    ctx: AppContext, p: Principal, territory_id: UUID, precondition: Precondition | None = None
+) -> None:
     p.require(Scope.WRITE)
     async with ctx.uow(p.tenant_id) as uow:
-        found(await uow.territories.get(territory_id), "territory", territory_id)
+        territory = found(await uow.territories.get(territory_id), "territory", territory_id)
+        await check_version(uow, precondition, territory.version, "territory")
         if await uow.assignments.count_current(territory_id=territory_id):
             raise Conflict(
                 "the territory still holds assignments; move them first", code=Code.TERRITORY_NOT_EMPTY
             )
-        await uow.territories.delete(territory_id)
+        await uow.territories.delete(territory_id, territory.version)
         await uow.commit()
 
 

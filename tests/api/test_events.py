@@ -267,7 +267,7 @@ async def test_a_url_delivery_cannot_send_to_is_refused_and_a_stored_one_fails_a
         assert r.status_code == 422 and r.json()["errors"][0]["code"] == "invalid_url", url
     made = await _endpoint(client, tenant, "https://hooks.example.com/t")
     async with app.state.ctx.uow(tenant.tenant_id) as uow:  # stored before the check existed
-        await uow.events.update_endpoint(uuid.UUID(made["id"]), url="http://\u001a.example")
+        assert await uow.events.change_endpoint(uuid.UUID(made["id"]), 1, url="http://\u001a.example")
         await uow.commit()
     await f.owned_account(client, tenant.headers)
     deliverer = Deliverer(app.state.ctx, retry_scale=1.0)
