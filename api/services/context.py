@@ -82,6 +82,7 @@ class AppContext:
     keys: Any = None  # persistence.keyprobe.KeyProbe, set by the app factory
     operations: Any = None  # api.services.runner.Runner: the long-running work this process runs
     deliverer: Any = None  # api.services.delivery.Deliverer, when this process delivers webhooks
+    flights: dict = field(default_factory=dict)  # runs in flight in this process (api/services/runner.py)
 
     def uow(self, tenant_id: UUID) -> SetBasedUnitOfWork:
         committed = None if self.ownership is None else self.ownership.committed

@@ -33,6 +33,42 @@ from persistence.db import in_own_thread, make_session_factory
 log = logging.getLogger("territory.operations")
 
 
+class _Flight:
+    def __init__(self) -> None:
+        self.current: asyncio.Future | None = None
+        self.next: asyncio.Future | None = None
+
+
+async def coalesced(flights: dict[Any, Any], key: Any, run: Callable[[], Awaitable[T]]) -> T:
+    """Single flight that never answers stale: a call while a run for `key` is in flight (in this process)
+    joins the next run, which starts when the current one ends, so its answer reflects everything written
+    before the call. N concurrent calls make at most two runs. A caller that goes away does not stop the
+    run the others wait for."""
+    flight = flights.setdefault(key, _Flight())
+
+    def finished(task: asyncio.Future) -> None:
+        if flight.current is task:
+            flight.current, flight.next = flight.next, None
+            if flight.current is None:
+                flights.pop(key, None)
+
+    if flight.current is None:
+        task = flight.current = asyncio.ensure_future(run())
+        task.add_done_callback(finished)
+    elif flight.next is None:
+        ahead = flight.current
+
+        async def after() -> T:
+            await asyncio.wait({ahead})
+            return await run()
+
+        task = flight.next = asyncio.ensure_future(after())
+        task.add_done_callback(finished)
+    else:
+        task = flight.next
+    return await asyncio.shield(task)
+
+
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
 
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from api.services.common import found
 from api.services.context import AppContext, Principal, tenant_settings, versioned_settings
+from api.services.runner import coalesced
 from domain.defaults import TenantSettings
 from domain.errors import Code, NotFound
 from domain.model import OpportunityStatus, Scope, Segment
@@ -94,12 +95,20 @@ async def tenant_win_rates(
 
 
 async def run_scoring(ctx: AppContext, p: Principal) -> ScoringRunRead:
+    """Score, value and tier the tenant's book. Single flight per tenant: a request while a run is in
+    flight in this process joins the next run (api/services/runner.py, `coalesced`), so ten at once make
+    at most two runs and every answer reflects what was written before it was asked; runs in other
+    processes take turns through the database lock."""
+    p.require(Scope.WRITE)
+    return await coalesced(ctx.flights, ("scoring", p.tenant_id), lambda: score_book(ctx, p))
+
+
+async def score_book(ctx: AppContext, p: Principal) -> ScoringRunRead:
     """One streaming pass: scores, potentials and tiers written chunk by chunk.
 
     The tier boundaries come first from the database (two ranked lookups), so nothing of the book is held
     in memory beyond a chunk, and the accounts are read once.
     """
-    p.require(Scope.WRITE)
     started = time.perf_counter()
     async with ctx.uow(p.tenant_id) as uow:
         await uow.scoring.exclusive("scoring")  # one run of a tenant at a time; the next waits, then runs

@@ -174,3 +174,38 @@ async def test_concurrent_scoring_runs_take_turns(client, tenant):
     )
     assert [r.status_code for r in answers] == [200] * 3, [r.text[:200] for r in answers]
     assert {r.json()["scored"] for r in answers} == {50}
+
+
+async def test_requests_while_a_run_is_in_flight_join_the_next_run_never_a_stale_one(
+    client, tenant, monkeypatch
+):
+    """Single flight: five requests during a run make one more run, not five, and that run starts after
+    they were asked, so it scores the account written meanwhile."""
+    from api.services import scoring
+
+    await f.account(client, tenant.headers, current_arr=10_000)
+    started, release, runs, real = asyncio.Event(), asyncio.Event(), [], scoring.score_book
+
+    async def held(ctx, p):
+        runs.append(len(runs))
+        started.set()
+        if len(runs) == 1:
+            await release.wait()
+        return await real(ctx, p)
+
+    monkeypatch.setattr(scoring, "score_book", held)
+    first = asyncio.ensure_future(client.post("/v1/scoring/run", headers=tenant.headers))
+    await started.wait()
+    late = await f.account(client, tenant.headers, current_arr=20_000)  # written during the first run
+    joiners = [
+        asyncio.ensure_future(client.post("/v1/scoring/run", headers=tenant.headers)) for _ in range(5)
+    ]
+    await asyncio.sleep(0.05)
+    assert len(runs) == 1  # the joiners wait for the next run; it has not started
+    release.set()
+    answers = await asyncio.gather(first, *joiners)
+    assert [r.status_code for r in answers] == [200] * 6
+    assert len(runs) == 2
+    assert {r.json()["scored"] for r in answers[1:]} == {2}  # one run answered them all, with the late one
+    score = await client.get(f"/v1/accounts/{late['id']}/score", headers=tenant.headers)
+    assert score.status_code == 200
