@@ -71,6 +71,18 @@ class ScoringBands:
 
 
 @dataclass(frozen=True)
+class PotentialModel:
+    """The expansion estimate of an account that gives none, from its growth signals (docs/domain.md,
+    "Potential"): the account deployed in every unit (its current ARR again in each business unit or
+    department not yet using the product), grown at its yearly rate for `horizon_years`, less what it pays
+    today. Seed 001: a $50,000 account growing 40% a year with three unexplored units has more potential
+    than a $200,000 account fully deployed and growing 5% ($255,130 against $211,051 with the defaults)."""
+
+    horizon_years: int = 5
+    max_growth_rate: float = 1.0  # a yearly rate above this counts as this (a one-off jump is not a trend)
+
+
+@dataclass(frozen=True)
 class TieringMatrix:
     """Seed 003: revenue band (current ARR) x growth potential -> rep type and strategy."""
 
@@ -197,6 +209,7 @@ class TenantSettings:
     disputes: DisputeRules = field(default_factory=DisputeRules)
     win_rates: WinRates = field(default_factory=WinRates)
     writes: WriteRules = field(default_factory=WriteRules)
+    potential: PotentialModel = field(default_factory=PotentialModel)
 
 
 DEFAULTS = TenantSettings()
@@ -212,6 +225,9 @@ INT32 = 2**31 - 1  # integer columns (employees, priority) are 32-bit on Postgre
 MAX_SETTING_LIST = 100  # items in one list setting (bands, kinds, expertise)
 MAX_SETTING_DAYS = 3650  # a window in days: ten years
 MAX_SETTING_NUMBER = 1e12  # any other number in the settings
+MAX_HORIZON_YEARS = 10  # the potential model's horizon
+MAX_GROWTH_RATE = 10.0  # a yearly growth rate: 1,000% a year
+MAX_WHITESPACE_UNITS = 10_000  # business units or departments of one account
 MAX_IMPORT_ROWS = 100_000  # rows in one import request
 IDEMPOTENCY_HOURS = 24  # how long a POST's Idempotency-Key replays its first answer
 MAX_CSV_COLUMNS = 100  # columns in an import's CSV header (a kind has at most 25)
@@ -374,5 +390,13 @@ def check_settings(settings: TenantSettings) -> None:
     ):
         if not value > 0:
             bad(path, Code.OUT_OF_RANGE, "must be positive")
+    if not 1 <= settings.potential.horizon_years <= MAX_HORIZON_YEARS:
+        bad("potential.horizon_years", Code.OUT_OF_RANGE, f"between 1 and {MAX_HORIZON_YEARS} years")
+    if not 0 <= settings.potential.max_growth_rate <= MAX_GROWTH_RATE:
+        bad(
+            "potential.max_growth_rate",
+            Code.OUT_OF_RANGE,
+            f"between 0 and {MAX_GROWTH_RATE:g} (a yearly rate)",
+        )
     if errors:
         raise ValidationFailed("the settings break rules", errors, code=Code.INVALID_SETTINGS)

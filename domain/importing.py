@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from domain.defaults import INT32, MAX_CSV_COLUMNS, MAX_IMPORT_ROWS, MAX_MONEY
+from domain.defaults import INT32, MAX_CSV_COLUMNS, MAX_IMPORT_ROWS, MAX_MONEY, MAX_WHITESPACE_UNITS
 from domain.errors import Code, FieldError, ValidationFailed
 from domain.model import (
     ActivityDirection,
@@ -207,6 +207,7 @@ ACCOUNT_COLUMNS: tuple[Column, ...] = (
     Column("annual_revenue", "float", minimum=0, maximum=MAX_MONEY),
     Column("current_arr", "float", minimum=0, maximum=MAX_MONEY, default=0.0),
     Column("expansion_estimate", "float", minimum=0, maximum=MAX_MONEY),
+    Column("whitespace_units", "int", minimum=0, maximum=MAX_WHITESPACE_UNITS),
     Column("growth_rate", "float", minimum=-1, maximum=100),
     Column("strategic", "bool", default=False),
     Column("churn_risk", "enum", enum=ChurnRisk),

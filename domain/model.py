@@ -142,6 +142,7 @@ class Account:
     annual_revenue: float | None = None
     current_arr: float = 0.0
     expansion_estimate: float | None = None
+    whitespace_units: int | None = None  # business units or departments not yet using the product
     growth_rate: float | None = None
     strategic: bool = False
     churn_risk: ChurnRisk | None = None

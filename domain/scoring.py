@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from domain.defaults import ScoringBands, ScoringWeights, TenantSettings, WinRates
+from domain.defaults import PotentialModel, ScoringBands, ScoringWeights, TenantSettings, WinRates
 from domain.model import OpportunityStatus, Segment
 
 
@@ -30,26 +30,58 @@ def linear(signal: float, signal_max: float, low: int = 1, high: int = 5) -> flo
 class Factor:
     name: str
     source_fields: tuple[str, ...]
-    read: Callable[[Any, ScoringBands], float | None]
+    read: Callable[[Any, TenantSettings], float | None]
     description: str
 
 
 def _banded(
     field: str, bands_of: Callable[[ScoringBands], tuple[float, ...]]
-) -> Callable[[Any, ScoringBands], Any]:
-    def read(account: Any, bands: ScoringBands) -> float | None:
+) -> Callable[[Any, TenantSettings], Any]:
+    def read(account: Any, settings: TenantSettings) -> float | None:
         value = getattr(account, field, None)
-        return None if value is None else float(band(value, bands_of(bands)))
+        return None if value is None else float(band(value, bands_of(settings.scoring_bands)))
 
     return read
 
 
-def _signal(field: str) -> Callable[[Any, ScoringBands], Any]:
-    def read(account: Any, bands: ScoringBands) -> float | None:
+def _signal(field: str) -> Callable[[Any, TenantSettings], Any]:
+    def read(account: Any, settings: TenantSettings) -> float | None:
         value = getattr(account, field, None)
-        return None if value is None else linear(value, bands.signal_max)
+        return None if value is None else linear(value, settings.scoring_bands.signal_max)
 
     return read
+
+
+class Expansion(NamedTuple):
+    dollars: float | None  # None: neither given nor derivable
+    derived: bool  # True: from the growth signals (expansion_estimate was not given)
+
+
+def expansion_estimate(account: Any, model: PotentialModel) -> Expansion:
+    """The account's expansion estimate (whitespace dollars): as given, or, when it gives none, derived
+    from its growth signals (docs/domain.md, "Potential"): current ARR x (1 + whitespace units) x
+    (1 + growth rate)^horizon - current ARR, at least 0; the rate is capped at model.max_growth_rate.
+    None when neither a growth rate nor whitespace units are known. persistence/scoring.py computes the
+    same in SQL with the same floating-point operations in the same order."""
+    given = getattr(account, "expansion_estimate", None)
+    if given is not None:
+        return Expansion(float(given), False)
+    rate = getattr(account, "growth_rate", None)
+    units = getattr(account, "whitespace_units", None) or 0
+    if rate is None and not units:
+        return Expansion(None, False)
+    growth = min(max(float(rate or 0.0), -1.0), model.max_growth_rate)
+    arr = float(getattr(account, "current_arr", 0.0) or 0.0)
+    dollars = arr * (1 + units) * 1.0  # one product, left to right, year by year (as the SQL rounds it)
+    for _ in range(model.horizon_years):
+        dollars *= 1.0 + growth
+    dollars -= arr
+    return Expansion(dollars if dollars > 0.0 else 0.0, True)
+
+
+def _whitespace(account: Any, settings: TenantSettings) -> float | None:
+    dollars = expansion_estimate(account, settings.potential).dollars
+    return None if dollars is None else float(band(dollars, settings.scoring_bands.whitespace))
 
 
 FACTORS: tuple[Factor, ...] = (
@@ -74,8 +106,9 @@ FACTORS: tuple[Factor, ...] = (
     Factor(
         "whitespace",
         ("expansion_estimate",),
-        _banded("expansion_estimate", lambda b: b.whitespace),
-        "expansion estimate (whitespace $) in the bands of scoring_bands.whitespace",
+        _whitespace,
+        "expansion estimate (whitespace $) in the bands of scoring_bands.whitespace; when not given, "
+        "derived from current ARR, growth rate and whitespace units (settings potential)",
     ),
     Factor(
         "firmographic_fit",
@@ -123,8 +156,7 @@ def _active_factors(weights: ScoringWeights) -> tuple[tuple[Factor, float], ...]
 def score_account(account: Any, settings: TenantSettings) -> AccountScore:
     """The composite score of one account under the tenant's scoring model, explained factor by factor."""
     weights = settings.scoring
-    bands = settings.scoring_bands
-    read = [(f, w, f.read(account, bands)) for f, w in _active_factors(weights)]
+    read = [(f, w, f.read(account, settings)) for f, w in _active_factors(weights)]
     total = sum(w for _, w, _ in read)
     known = sum(w for _, w, v in read if v is not None)
     missing = tuple(field for f, _, v in read if v is None for field in f.source_fields)
@@ -182,14 +214,19 @@ class Potential:
     expansion_estimate: float
     win_probability: float
     win_rate_source: str
+    expansion_derived: bool = False  # the estimate came from the growth signals (expansion_estimate())
 
 
-def account_potential(account: Any, rates: Mapping[Segment | None, WinRate]) -> Potential:
-    """Seed 003: current ARR + expansion estimate x win probability of the account's segment."""
+def account_potential(
+    account: Any, rates: Mapping[Segment | None, WinRate], model: PotentialModel | None = None
+) -> Potential:
+    """Seed 003: current ARR + expansion estimate x win probability of the account's segment; the estimate
+    as given, or derived from the growth signals (expansion_estimate())."""
     rate = rates.get(getattr(account, "segment", None)) or rates[None]
     arr = float(getattr(account, "current_arr", 0.0) or 0.0)
-    expansion = float(getattr(account, "expansion_estimate", None) or 0.0)
-    return Potential(arr + expansion * rate.rate, arr, expansion, rate.rate, rate.source)
+    found = expansion_estimate(account, model or PotentialModel())
+    expansion = found.dollars or 0.0
+    return Potential(arr + expansion * rate.rate, arr, expansion, rate.rate, rate.source, found.derived)
 
 
 def segment_win_rates(

@@ -23,6 +23,7 @@ SCORING_COLUMNS = (
     "engagement",
     "growth_rate",
     "expansion_estimate",
+    "whitespace_units",
     "annual_revenue",
     "intent",
     "relationship",
@@ -67,6 +68,8 @@ SCORE_COLUMNS = (
     "confidence",
     "potential",
     "win_probability",
+    "expansion_estimate",
+    "expansion_derived",
     "tier",
     "icp_fit",
     "factors",
@@ -89,7 +92,35 @@ async def read_scores(
     return {row["account_id"]: row for row in (await conn.execute(stmt)).mappings()}
 
 
-def potential_expression(rates: Mapping[str | None, float]) -> Any:
+def expansion_expression(horizon_years: int, max_growth_rate: float) -> Any:
+    """domain.scoring.expansion_estimate in SQL, the same floating-point operations in the same order: the
+    given estimate, else current ARR x (1 + whitespace units) x (1 + capped growth)^horizon - current ARR
+    (at least 0), else 0 when neither a growth rate nor whitespace units are known."""
+    a = ACCOUNTS.c
+    cap = sa.literal(max_growth_rate, sa.Float)
+    growth = sa.case(
+        (a.growth_rate.is_(None), sa.literal(0.0, sa.Float)),
+        (a.growth_rate > cap, cap),
+        (a.growth_rate < -1.0, sa.literal(-1.0, sa.Float)),
+        else_=a.growth_rate,
+    )
+    multiple: Any = sa.literal(1.0, sa.Float)
+    for _ in range(horizon_years):
+        multiple = multiple * (1.0 + growth)  # the product flattens: arr * (1 + units) * 1.0 * (1 + g) ...
+    units = sa.func.coalesce(a.whitespace_units, 0)
+    # one left-to-right product, as SQL (and SQLAlchemy's rendering) evaluates it and as the domain does
+    derived = a.current_arr * (1 + units) * multiple - a.current_arr
+    return sa.case(
+        (a.expansion_estimate.is_not(None), a.expansion_estimate),
+        (sa.and_(a.growth_rate.is_(None), units == 0), sa.literal(0.0, sa.Float)),
+        (derived > 0.0, derived),
+        else_=sa.literal(0.0, sa.Float),
+    )
+
+
+def potential_expression(
+    rates: Mapping[str | None, float], horizon_years: int, max_growth_rate: float
+) -> Any:
     """domain.scoring.account_potential in SQL: current ARR + expansion estimate x the segment's win rate
     (the same floating-point operations in the same order, so the values are identical)."""
     default = rates[None]
@@ -101,7 +132,7 @@ def potential_expression(rates: Mapping[str | None, float]) -> Any:
         ),
         else_=sa.literal(default, sa.Float),
     )
-    return ACCOUNTS.c.current_arr + sa.func.coalesce(ACCOUNTS.c.expansion_estimate, 0.0) * rate
+    return ACCOUNTS.c.current_arr + expansion_expression(horizon_years, max_growth_rate) * rate
 
 
 async def count_live(conn: AsyncConnection, tenant_id: uuid.UUID) -> int:
@@ -112,13 +143,18 @@ async def count_live(conn: AsyncConnection, tenant_id: uuid.UUID) -> int:
 
 
 async def at_potential_rank(
-    conn: AsyncConnection, tenant_id: uuid.UUID, rates: Mapping[str | None, float], rank: int
+    conn: AsyncConnection,
+    tenant_id: uuid.UUID,
+    rates: Mapping[str | None, float],
+    rank: int,
+    horizon_years: int,
+    max_growth_rate: float,
 ) -> tuple[Any, float] | None:
     """(id, potential) of the live account at `rank` (1-based) by potential, highest first, then by id: the
     order of domain.tiering (ids order the same as bytes, as hex text and as UUID objects)."""
     if rank < 1:
         return None
-    potential = potential_expression(rates).label("potential")
+    potential = potential_expression(rates, horizon_years, max_growth_rate).label("potential")
     stmt = (
         sa.select(ACCOUNTS.c.id, potential)
         .where(ACCOUNTS.c.tenant_id == tenant_id, ACCOUNTS.c.deleted_at.is_(None))
@@ -140,9 +176,11 @@ class ScoringStore(Store):
         return await count_live(await self.connection(), self.tenant_id)
 
     async def at_potential_rank(
-        self, rates: Mapping[str | None, float], rank: int
+        self, rates: Mapping[str | None, float], rank: int, horizon_years: int, max_growth_rate: float
     ) -> tuple[Any, float] | None:
-        return await at_potential_rank(await self.connection(), self.tenant_id, rates, rank)
+        return await at_potential_rank(
+            await self.connection(), self.tenant_id, rates, rank, horizon_years, max_growth_rate
+        )
 
     async def clear_scores(self) -> None:
         await clear_scores(await self.connection(), self.tenant_id)

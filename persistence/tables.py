@@ -138,6 +138,7 @@ class AccountRow(Versioned, SQLModel, table=True):
     annual_revenue: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
     current_arr: float = Field(default=0.0, sa_column=sa.Column(sa.Float, nullable=False))
     expansion_estimate: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    whitespace_units: int | None = Field(default=None, sa_column=sa.Column(sa.Integer))
     growth_rate: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
     strategic: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False))
     churn_risk: str | None = _str(16)
@@ -305,6 +306,13 @@ class AccountScoreRow(SQLModel, table=True):
     confidence: float = Field(sa_column=sa.Column(sa.Float, nullable=False))
     potential: float = Field(sa_column=sa.Column(sa.Float, nullable=False))
     win_probability: float = Field(sa_column=sa.Column(sa.Float, nullable=False))
+    # the expansion estimate the potential used, and whether it was derived from the growth signals
+    expansion_estimate: float = Field(
+        default=0.0, sa_column=sa.Column(sa.Float, nullable=False, server_default="0")
+    )
+    expansion_derived: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
+    )
     tier: int = Field(sa_column=sa.Column(sa.SmallInteger, nullable=False))
     icp_fit: bool = Field(sa_column=sa.Column(sa.Boolean, nullable=False))
     factors: list = _json(list)

@@ -30,7 +30,7 @@ from api.services.common import (
 from api.services.context import AppContext, Principal, changes_from, tenant_settings
 from api.services.pagination import Listed, fetch_page, fetch_pages
 from domain.changes import ChangeKind, account_change, owner_changes, owners_of, shows_differently
-from domain.defaults import INT32
+from domain.defaults import INT32, MAX_WHITESPACE_UNITS
 from domain.model import (
     Account,
     ChurnRisk,
@@ -54,7 +54,15 @@ class AccountFields(Input):
     employees: int | None = Field(None, ge=0, le=INT32)
     annual_revenue: Money | None = Field(None, description="company annual revenue, dollars")
     current_arr: Money = 0.0
-    expansion_estimate: Money | None = Field(None, description="whitespace dollars")
+    expansion_estimate: Money | None = Field(
+        None, description="whitespace dollars; when null, derived from the growth signals for potential"
+    )
+    whitespace_units: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_WHITESPACE_UNITS,
+        description="business units or departments not yet using the product (seed 001's whitespace)",
+    )
     growth_rate: float | None = Field(None, ge=-1, le=100, description="0.4 = 40% a year")
     strategic: bool = False
     churn_risk: ChurnRisk | None = None

@@ -21,7 +21,14 @@ from domain.defaults import TenantSettings
 from domain.errors import Code, NotFound
 from domain.model import OpportunityStatus, Scope, Segment
 from domain.ports import SetBasedUnitOfWork
-from domain.scoring import FACTORS, WinRate, account_potential, score_account, win_rates
+from domain.scoring import (
+    FACTORS,
+    WinRate,
+    account_potential,
+    expansion_estimate,
+    score_account,
+    win_rates,
+)
 from domain.tiering import absolute, boundaries_at, matrix_cell, tier_of, tier_positions
 
 
@@ -49,6 +56,14 @@ class AccountScoreRead(BaseModel):
     confidence: float = Field(description="share of the scoring model's weight that had data, 0-1")
     potential: float = Field(description="current ARR + expansion estimate x win probability, dollars")
     win_probability: float
+    expansion_estimate: float = Field(
+        description="the expansion estimate the potential used: the account's, or derived from its growth"
+    )
+    expansion_derived: bool = Field(
+        description="true when the account gave none and it was derived: current ARR x (1 + whitespace "
+        "units) x (1 + growth rate)^horizon - current ARR (settings potential)"
+    )
+    potential_basis: str = Field(description="the potential's arithmetic in words")
     tier: int = Field(description="1 = top 20% by potential, 2 = next 30%, 3 = the rest (tenant settings)")
     icp_fit: bool
     settings_version: int = Field(description="the settings version that made this result")
@@ -122,9 +137,10 @@ async def score_book(ctx: AppContext, p: Principal) -> ScoringRunRead:
         if bounds is None:
             by_segment = {(s.value if s else None): r.rate for s, r in rates.items()}
             n1, n12 = tier_positions(await uow.scoring.count_live(), settings.tiers)
+            model = (settings.potential.horizon_years, settings.potential.max_growth_rate)
             bounds = boundaries_at(
-                await uow.scoring.at_potential_rank(by_segment, n1),
-                await uow.scoring.at_potential_rank(by_segment, n12),
+                await uow.scoring.at_potential_rank(by_segment, n1, *model),
+                await uow.scoring.at_potential_rank(by_segment, n12, *model),
             )
         scored, icp_fit, tier_counts = 0, 0, {1: 0, 2: 0, 3: 0}
         # pass 2: score every account and write it with its final tier. Reads use a second connection,
@@ -145,7 +161,7 @@ async def score_book(ctx: AppContext, p: Principal) -> ScoringRunRead:
                     scored += len(chunk)
                     for account in chunk:
                         result = score_account(account, settings)
-                        potential = account_potential(account, rates)
+                        potential = account_potential(account, rates, settings.potential)
                         fit = result.score >= icp_min
                         tier = tier_of(account.id, potential.dollars, bounds)
                         icp_fit += fit
@@ -158,6 +174,8 @@ async def score_book(ctx: AppContext, p: Principal) -> ScoringRunRead:
                                 result.confidence,
                                 potential.dollars,
                                 potential.win_probability,
+                                potential.expansion_estimate,
+                                potential.expansion_derived,
                                 tier,
                                 fit,
                                 [[f.factor, f.value, f.weight, f.contribution] for f in result.factors],
@@ -218,10 +236,31 @@ async def get_score(ctx: AppContext, p: Principal, account_id: UUID) -> AccountS
         row = (await uow.scoring.read_scores([account_id])).get(account_id)
     if row is None:
         raise NotFound("the account has no score yet: run POST /v1/scoring/run", code=Code.NOT_SCORED)
-    return explain(row, account.current_arr, settings)
+    return explain(row, account, settings)
 
 
-def explain(row: Any, current_arr: float, settings: TenantSettings) -> AccountScoreRead:
+def _potential_basis(row: Any, account: Any, settings: TenantSettings) -> str:
+    """The potential's arithmetic in words: what it adds up, and where the expansion estimate came from."""
+    arr, expansion, rate = account.current_arr, row["expansion_estimate"], row["win_probability"]
+    if not row["expansion_derived"]:
+        source = "as given" if account.expansion_estimate is not None else "none given, no growth signals"
+    elif expansion_estimate(account, settings.potential).dollars == expansion:
+        model = settings.potential
+        growth = min(max(account.growth_rate or 0.0, -1.0), model.max_growth_rate)
+        units = account.whitespace_units or 0
+        source = (
+            f"derived: ${arr:,.0f} x (1 + {units} whitespace units) x (1 + {growth:.0%} a year)^"
+            f"{model.horizon_years} years - ${arr:,.0f}"
+        )
+    else:
+        source = "derived from the growth signals the account had when it was scored"
+    return (
+        f"potential ${row['potential']:,.0f} = current ARR ${arr:,.0f} + expansion estimate "
+        f"${expansion:,.0f} ({source}) x win probability {rate:.0%}"
+    )
+
+
+def explain(row: Any, account: Any, settings: TenantSettings) -> AccountScoreRead:
     """A stored score row with each factor's description and source fields, and the account's cell of the
     tiering matrix (seed 003: revenue band x growth potential -> rep type and strategy)."""
     factors = []
@@ -255,6 +294,8 @@ def explain(row: Any, current_arr: float, settings: TenantSettings) -> AccountSc
             "icp_fit",
             "settings_version",
             "computed_at",
+            "expansion_estimate",
+            "expansion_derived",
         )
     }
     return AccountScoreRead.model_validate(
@@ -262,7 +303,8 @@ def explain(row: Any, current_arr: float, settings: TenantSettings) -> AccountSc
         | {
             "factors": factors,
             "missing_fields": missing,
-            "matrix": dataclasses.asdict(matrix_cell(current_arr, growth, settings.tiering_matrix)),
+            "matrix": dataclasses.asdict(matrix_cell(account.current_arr, growth, settings.tiering_matrix)),
+            "potential_basis": _potential_basis(row, account, settings),
         }
     )
 
@@ -275,4 +317,4 @@ async def explain_many(ctx: AppContext, p: Principal, accounts: list[Any]) -> li
     async with ctx.uow(p.tenant_id) as uow:
         settings = await tenant_settings(uow)
         rows = await uow.scoring.read_scores([a.id for a in accounts])
-    return [None if a.id not in rows else explain(rows[a.id], a.current_arr, settings) for a in accounts]
+    return [None if a.id not in rows else explain(rows[a.id], a, settings) for a in accounts]

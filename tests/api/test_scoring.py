@@ -209,3 +209,35 @@ async def test_requests_while_a_run_is_in_flight_join_the_next_run_never_a_stale
     assert {r.json()["scored"] for r in answers[1:]} == {2}  # one run answered them all, with the late one
     score = await client.get(f"/v1/accounts/{late['id']}/score", headers=tenant.headers)
     assert score.status_code == 200
+
+
+async def test_seed_001_growth_account_tiers_above_the_mature_one_from_its_growth_signals(client, tenant):
+    rows = [
+        {
+            "external_id": "GROW",
+            "name": "Growing",
+            "current_arr": 50_000,
+            "growth_rate": 0.4,
+            "whitespace_units": 3,
+        },
+        {"external_id": "MATURE", "name": "Mature", "current_arr": 200_000, "growth_rate": 0.05},
+        *({"external_id": f"O{i}", "name": f"o{i}", "current_arr": 20_000} for i in range(8)),
+    ]
+    await f.imported(client, tenant.headers, rows)
+    put = {"overrides": {"tiers": {"tier1_share": 0.1, "tier2_share": 0.3}}}
+    assert (await client.put("/v1/settings", json=put, headers=tenant.headers)).status_code == 200
+    assert (await client.post("/v1/scoring/run", headers=tenant.headers)).status_code == 200
+    scores = {}
+    for ext in ("GROW", "MATURE"):
+        account = (await client.get(f"/v1/accounts/by-external-id/{ext}", headers=tenant.headers)).json()
+        scores[ext] = (await client.get(f"/v1/accounts/{account['id']}/score", headers=tenant.headers)).json()
+    grow, mature = scores["GROW"], scores["MATURE"]
+    assert (grow["tier"], mature["tier"]) == (1, 2), (grow, mature)
+    assert grow["potential"] == pytest.approx(255_129.6) and grow["expansion_derived"] is True
+    assert grow["potential_basis"] == (
+        "potential $255,130 = current ARR $50,000 + expansion estimate $1,025,648 (derived: $50,000 x "
+        "(1 + 3 whitespace units) x (1 + 40% a year)^5 years - $50,000) x win probability 20%"
+    )
+    other = (await client.get("/v1/accounts/by-external-id/O1", headers=tenant.headers)).json()
+    plain = (await client.get(f"/v1/accounts/{other['id']}/score", headers=tenant.headers)).json()
+    assert plain["expansion_derived"] is False and "none given, no growth signals" in plain["potential_basis"]

@@ -3,7 +3,7 @@
 import random
 import uuid
 
-from domain.defaults import TierCutoffs
+from domain.defaults import PotentialModel, TierCutoffs
 from domain.scoring import WinRate, account_potential
 from domain.tiering import boundaries_at, tier_boundaries, tier_positions
 from persistence import scoring as store
@@ -26,8 +26,11 @@ async def test_ranked_in_sql_as_in_the_domain(engine):
             "external_id": f"A{i}",
             "name": "a",
             # few distinct values: many ties, broken by id
-            "current_arr": float(rnd.choice([0, 1000, 2500.5, 1e6])),
-            "expansion_estimate": rnd.choice([None, 0.0, 333.3, 1e5]),
+            "current_arr": float(rnd.choice([0, 1000, 2500.5, 50_000, 1e6])),
+            "expansion_estimate": rnd.choice([None, None, 0.0, 333.3, 1e5]),
+            # when no estimate is given, it is derived from these (capped growth, negative, none)
+            "growth_rate": rnd.choice([None, -1.5, -0.2, 0.0, 0.05, 0.4, 0.37, 3.7]),
+            "whitespace_units": rnd.choice([None, 0, 1, 3, 7]),
             "segment": rnd.choice([None, "smb", "mid_market", "enterprise"]),
             "stage": "cold",
             "strategic": False,
@@ -48,17 +51,33 @@ async def test_ranked_in_sql_as_in_the_domain(engine):
         "smb": WinRate(0.137, 5, 31, "history"),
         "enterprise": WinRate(0.41, 9, 13, "history"),
     }
-    potentials = [(r["id"], account_potential(Row(**r), rates).dollars) for r in rows]
     by_segment = {k: v.rate for k, v in rates.items()}
-    for shares in ((0.2, 0.3), (0.1, 0.5), (0.0, 0.3), (1.0, 0.0)):
+    for shares, model in (
+        ((0.2, 0.3), PotentialModel()),
+        ((0.1, 0.5), PotentialModel(3, 0.5)),
+        ((0.0, 0.3), PotentialModel(1, 0.0)),
+        ((1.0, 0.0), PotentialModel(10, 10.0)),
+    ):
+        potentials = [(r["id"], account_potential(Row(**r), rates, model).dollars) for r in rows]
         cutoffs = TierCutoffs(*shares)
         expected = tier_boundaries(potentials, cutoffs)
         async with engine.connect() as conn:
             n = await store.count_live(conn, tenant.tenant_id)
             n1, n12 = tier_positions(n, cutoffs)
             got = boundaries_at(
-                await store.at_potential_rank(conn, tenant.tenant_id, by_segment, n1),
-                await store.at_potential_rank(conn, tenant.tenant_id, by_segment, n12),
+                await store.at_potential_rank(
+                    conn, tenant.tenant_id, by_segment, n1, model.horizon_years, model.max_growth_rate
+                ),
+                await store.at_potential_rank(
+                    conn, tenant.tenant_id, by_segment, n12, model.horizon_years, model.max_growth_rate
+                ),
             )
+            # not only at the boundaries: every account's potential is the domain's to the last bit
+            formula = store.potential_expression(by_segment, model.horizon_years, model.max_growth_rate)
+            stmt = store.sa.select(store.ACCOUNTS.c.id, formula).where(
+                store.ACCOUNTS.c.tenant_id == tenant.tenant_id, store.ACCOUNTS.c.deleted_at.is_(None)
+            )
+            in_sql = {r[0]: r[1] for r in await conn.execute(stmt)}
         assert n == len(rows)
         assert got == expected, shares
+        assert in_sql == dict(potentials), model

@@ -5,9 +5,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.defaults import DEFAULTS, ScoringWeights, TierCutoffs, WinRates, apply_overrides
+from domain.defaults import DEFAULTS, PotentialModel, ScoringWeights, TierCutoffs, WinRates, apply_overrides
 from domain.model import Account, OpportunityStatus, Segment
-from domain.scoring import account_potential, band, score_account, total_addressable_pipeline, win_rates
+from domain.scoring import (
+    account_potential,
+    band,
+    expansion_estimate,
+    score_account,
+    total_addressable_pipeline,
+    win_rates,
+)
 from domain.tiering import matrix_cell, tier_accounts
 
 T = uuid.uuid4()
@@ -111,6 +118,46 @@ def test_potential_is_arr_plus_expansion_times_win_probability():
     p = account_potential(acct(current_arr=50_000, expansion_estimate=500_000, segment=Segment.SMB), rates)
     assert p.dollars == 50_000 + 500_000 * 0.2
     assert total_addressable_pipeline(100, 133_000, 0.25) == 3_325_000
+
+
+def test_seed_001_growth_account_has_more_potential_by_default_when_no_estimate_is_given():
+    """Seed 001's example with nothing but its growth signals: the expansion estimate is derived
+    (docs/domain.md, "Potential"), so the growing account ranks first by potential and by tier."""
+    rates = win_rates([], DEFAULTS.win_rates)
+    growing = acct(current_arr=50_000, growth_rate=0.40, whitespace_units=3)
+    mature = acct(current_arr=200_000, growth_rate=0.05, whitespace_units=0)
+    g, m = (account_potential(a, rates, DEFAULTS.potential) for a in (growing, mature))
+    # by hand: 50,000 x (1 + 3) x 1.4^5 - 50,000 = 1,025,648; 200,000 x 1.05^5 - 200,000 = 55,256.3
+    assert g.expansion_estimate == pytest.approx(1_025_648.0) and g.expansion_derived
+    assert m.expansion_estimate == pytest.approx(55_256.3125)
+    assert g.dollars == pytest.approx(255_129.6) and m.dollars == pytest.approx(211_051.2625)
+    assert g.dollars > m.dollars
+    others = {f"o{i}": 20_000.0 for i in range(8)}
+    tiers = tier_accounts({"growing": g.dollars, "mature": m.dollars, **others}, TierCutoffs(0.1, 0.3))
+    assert (tiers["growing"], tiers["mature"]) == (1, 2)
+
+    # the whitespace factor scores the derived estimate too: band(1,025,648) = 5 against band(55,256) = 3
+    def whitespace(account):
+        return next(f.value for f in score_account(account, DEFAULTS).factors if f.factor == "whitespace")
+
+    assert (whitespace(growing), whitespace(mature)) == (5, 3)
+
+
+def test_a_given_estimate_wins_and_no_signals_derive_nothing():
+    model = DEFAULTS.potential
+    assert expansion_estimate(acct(current_arr=1e5, growth_rate=0.4, expansion_estimate=7.0), model) == (
+        7.0,
+        False,
+    )
+    assert expansion_estimate(acct(current_arr=1e5), model) == (None, False)
+    # a shrinking account has no expansion; a jump of 900% counts as the cap (100% a year)
+    assert expansion_estimate(acct(current_arr=1e5, growth_rate=-0.3), model) == (0.0, True)
+    capped = expansion_estimate(acct(current_arr=1.0, growth_rate=9.0), model).dollars
+    assert capped == 2.0**5 - 1
+    assert expansion_estimate(acct(current_arr=10.0, whitespace_units=2), PotentialModel(3, 1.0)) == (
+        20.0,
+        True,
+    )
 
 
 def test_tiers_are_top_20_next_30_rest_50():
