@@ -209,11 +209,17 @@ def output_type(
     for n, t in annotations.items():
         if JSON in (t, *typing.get_args(t)):
             namespace[n] = strawberry.field(resolver=_as_json(n, t))
-    accepted = model_cls if domain_cls is None else domain_cls
+    # the model's own instances too: an idempotent replay answers the stored one (api/graphql/idempotency.py)
+    accepted = model_cls if domain_cls is None else model_cls | domain_cls
     namespace["is_type_of"] = classmethod(lambda cls, obj, _info: isinstance(obj, cls | accepted))
     generated = strawberry.type(type(name, (), namespace), description=model_cls.__doc__)
     _GENERATED[model_cls] = generated
     return generated
+
+
+def model_of(generated: type) -> type[BaseModel] | None:
+    """The service model an output_type was generated from (None for a type written by hand)."""
+    return next((m for m, g in _GENERATED.items() if g is generated and issubclass(m, BaseModel)), None)
 
 
 def input_type(model_cls: type[BaseModel], name: str) -> type:
