@@ -14,6 +14,7 @@ from fastapi import Request
 from graphql import GraphQLError
 from pydantic import BaseModel, EmailStr
 from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import to_jsonable_python
 from strawberry.fastapi import BaseContext
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -216,6 +217,17 @@ def _gql_type(annotation: Any) -> Any:
     return _GENERATED.get(annotation, annotation)
 
 
+def _as_json(name: str, annotation: Any) -> Callable:
+    """A JSON field's value as JSON has it: a dict of the model may hold models (a scoring run's win
+    rates), which the JSON scalar would hand on as they are."""
+
+    def resolve(root: Any) -> Any:
+        return to_jsonable_python(getattr(root, name))
+
+    resolve.__annotations__ = {"root": Any, "return": annotation}
+    return resolve
+
+
 # service model -> its generated Strawberry type, for nested fields: a model's nested models are generated
 # first (by the module that owns them, imported before)
 _GENERATED: dict[Any, type] = {common.FieldProblem: FieldProblem}
@@ -228,11 +240,20 @@ def output_type(
     instances, without a domain class)."""
     annotations = {n: _gql_type(f.annotation) for n, f in model_cls.model_fields.items()}
     namespace: dict[str, Any] = {"__annotations__": annotations, **(extra or {})}
-    accepted = model_cls if domain_cls is None else domain_cls
+    for n, t in annotations.items():
+        if JSON in (t, *typing.get_args(t)):
+            namespace[n] = strawberry.field(resolver=_as_json(n, t))
+    # the model's own instances too: an idempotent replay answers the stored one (api/graphql/idempotency.py)
+    accepted = model_cls if domain_cls is None else model_cls | domain_cls
     namespace["is_type_of"] = classmethod(lambda cls, obj, _info: isinstance(obj, cls | accepted))
     generated = strawberry.type(type(name, (), namespace), description=model_cls.__doc__)
     _GENERATED[model_cls] = generated
     return generated
+
+
+def model_of(generated: type) -> type[BaseModel] | None:
+    """The service model an output_type was generated from (None for a type written by hand)."""
+    return next((m for m, g in _GENERATED.items() if g is generated and issubclass(m, BaseModel)), None)
 
 
 def input_type(model_cls: type[BaseModel], name: str) -> type:

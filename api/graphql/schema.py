@@ -32,6 +32,7 @@ from api.graphql import (
     territories,
 )
 from api.graphql.common import get_context
+from api.graphql.idempotency import idempotent
 from domain.errors import DomainError
 
 # the order of the fields in the SDL
@@ -53,19 +54,21 @@ Query = merge_types(
         ownership.Query,
     ),
 )
-Mutation = merge_types(
-    "Mutation",
-    (
-        settings.Mutation,
-        scoring.Mutation,
-        accounts.Mutation,
-        reps.Mutation,
-        territories.Mutation,
-        plans.Mutation,
-        assignments.Mutation,
-        rebalancing.Mutation,
-        operations.Mutation,
-    ),
+Mutation = idempotent(
+    merge_types(
+        "Mutation",
+        (
+            settings.Mutation,
+            scoring.Mutation,
+            accounts.Mutation,
+            reps.Mutation,
+            territories.Mutation,
+            plans.Mutation,
+            assignments.Mutation,
+            rebalancing.Mutation,
+            operations.Mutation,
+        ),
+    )
 )
 
 

@@ -35,11 +35,12 @@ class Answer:
     body: bytes
 
 
-def check_key(key: str) -> str:
+def check_key(key: str, field: str = HEADER) -> str:
+    """The key, or a refusal naming `field` (the header, or GraphQL's idempotencyKey argument)."""
     if not 1 <= len(key) <= 255 or not key.isprintable():
         raise ValidationFailed(
-            "the Idempotency-Key is not valid",
-            [FieldError(HEADER, Code.INVALID_VALUE, "1 to 255 printable characters")],
+            f"the {field} is not valid",
+            [FieldError(field, Code.INVALID_VALUE, "1 to 255 printable characters")],
         )
     return key
 
@@ -50,8 +51,11 @@ def stored(status: int) -> bool:
     return status < 400 or status in (404, 409)
 
 
-async def begin(ctx: AppContext, tenant_id: UUID, key: str, fingerprint: str) -> Answer | None:
-    """None: this request holds the key and runs. An Answer: the first one, to send again."""
+async def begin(
+    ctx: AppContext, tenant_id: UUID, key: str, fingerprint: str, field: str = HEADER
+) -> Answer | None:
+    """None: this request holds the key and runs (finish it). An Answer: the first one, to send again. The
+    key with another fingerprint is refused naming `field`."""
     now = ctx.clock.now()
     async with ctx.uow(tenant_id) as uow:
         row: Any = await uow.idempotency.claim(
@@ -61,11 +65,11 @@ async def begin(ctx: AppContext, tenant_id: UUID, key: str, fingerprint: str) ->
         return None
     if row.fingerprint != fingerprint:
         raise KeyReused(
-            "this Idempotency-Key was sent with another request; use a new key for a new request",
-            [FieldError(HEADER, Code.IDEMPOTENCY_KEY_REUSED, "the key belongs to another request")],
+            f"this {field} was sent with another request; use a new key for a new request",
+            [FieldError(field, Code.IDEMPOTENCY_KEY_REUSED, "the key belongs to another request")],
         )
     if row.status_code is None:
-        raise RequestRunning("the first request with this Idempotency-Key is still running; retry shortly")
+        raise RequestRunning(f"the first request with this {field} is still running; retry shortly")
     return Answer(row.status_code, row.content_type, row.location, row.body or b"")
 
 

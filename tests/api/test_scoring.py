@@ -115,11 +115,14 @@ async def test_graphql_run_scoring_and_account_scores_are_batched(client, engine
         for i in range(6)
     ]
     await f.imported(client, tenant.headers, rows)
-    m = "mutation { runScoring { __typename ... on ScoringRun { scored tiers } } }"
+    m = "mutation { runScoring { __typename ... on ScoringRun { scored tiers winRates } } }"
     run = (await client.post("/graphql", json={"query": m}, headers=tenant.headers)).json()["data"][
         "runScoring"
     ]
     assert run["scored"] == 6 and sum(run["tiers"].values()) == 6
+    # the win rates are JSON as REST has them (they were a 500: models inside a JSON field)
+    rest = (await client.post("/v1/scoring/run", headers=tenant.headers)).json()
+    assert run["winRates"] == rest["win_rates"] and run["winRates"]["unknown"]["source"] == "default"
     q = """{ accounts(first: 6) { nodes { externalId
              score { score tier settingsVersion factors { factor value }
              matrix { revenueBand repType } } } } }"""
