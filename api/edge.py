@@ -13,7 +13,7 @@ from typing import Any
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 
-from api.errors import PayloadTooLarge, problem, problem_for
+from api.errors import BadRequest, PayloadTooLarge, problem, problem_for
 from api.rest.deps import GZIP_SUFFIX
 from api.services import idempotency
 from api.services.context import authenticate_header
@@ -197,8 +197,16 @@ class Idempotency:
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         key = None
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].startswith("/v1/"):
+        if scope["type"] == "http" and scope["method"] == "POST":
             key = header(scope, b"idempotency-key")
+            if key and scope["path"] == "/graphql":  # it would protect nothing there: say so
+                refusal = BadRequest(
+                    "the Idempotency-Key header is not read on /graphql (a document may hold several "
+                    "mutations): give each mutation its idempotencyKey argument"
+                )
+                return await problem_for(refusal)(scope, receive, send)
+            if not scope["path"].startswith("/v1/"):
+                key = None
         if not key:
             return await self.app(scope, receive, send)
         ctx = self.owner.state.ctx
@@ -278,6 +286,7 @@ class _Recorder:
             content_type.decode("latin-1") if content_type else None,
             location.decode("latin-1") if location else None,
             b"".join(self.chunks),
+            retry=b"retry-after" in self.headers,
         )
 
 

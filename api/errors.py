@@ -129,6 +129,21 @@ def field_errors_from_pydantic(errors: list[dict[str, Any]]) -> list[dict[str, A
     return out
 
 
+def database_error(exc: BaseException) -> DomainError | None:
+    """What a database exception means to a client, the same over REST and GraphQL: a unique rule no use
+    case checked first (409 naming it), a serialization failure or deadlock (409 concurrent_change, send
+    it again), a database that cannot be reached (503); None for anything else (a bug)."""
+    if isinstance(exc, IntegrityError):
+        return translate_integrity_error(exc)
+    if is_retryable(exc):
+        return ConcurrentChange(
+            "another change to the same data ran at the same time; nothing was written: send it again"
+        )
+    if is_unavailable(exc):
+        return Unavailable("the database cannot be reached; retry")
+    return None
+
+
 def _unavailable(request: Request, exc: Exception) -> Response:
     log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
     return problem_for(Unavailable("the database cannot be reached; retry"))
@@ -163,17 +178,12 @@ def install_error_handlers(app: FastAPI) -> None:
         """The classes a lost database surfaces as, answered 503 here: Starlette hands `Exception` to its
         last-resort middleware, which re-raises after answering, so uvicorn logs an unhandled exception
         and drops the client's connection. Anything else of these classes goes on to `_unexpected`."""
-        if isinstance(exc, IntegrityError):  # a unique rule no use case checked first: 409 naming it
-            return problem_for(translate_integrity_error(exc))
-        if is_retryable(exc):
-            return problem_for(
-                ConcurrentChange(
-                    "another change to the same data ran at the same time; nothing was written: send it again"
-                )
-            )
-        if not is_unavailable(exc):
+        meant = database_error(exc)
+        if meant is None:
             raise exc
-        return _unavailable(request, exc)
+        if isinstance(meant, Unavailable):
+            return _unavailable(request, exc)
+        return problem_for(meant)
 
     for cls in DATABASE_ERRORS:
         app.add_exception_handler(cls, _database)

@@ -230,6 +230,7 @@ MAX_GROWTH_RATE = 10.0  # a yearly growth rate: 1,000% a year
 MAX_WHITESPACE_UNITS = 10_000  # business units or departments of one account
 MAX_IMPORT_ROWS = 100_000  # rows in one import request
 IDEMPOTENCY_HOURS = 24  # how long a POST's Idempotency-Key replays its first answer
+IDEMPOTENCY_CLAIM_MINUTES = 10  # a key's request that has not answered in this long died: a retry runs
 MAX_CSV_COLUMNS = 100  # columns in an import's CSV header (a kind has at most 25)
 # accounts listed in one answer (unmatched, conflicts, moves...); the counts beside them are complete
 MAX_LISTED_ACCOUNTS = 1_000

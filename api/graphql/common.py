@@ -19,7 +19,7 @@ from strawberry.fastapi import BaseContext
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from api.errors import field_errors_from_pydantic, status_for
+from api.errors import database_error, field_errors_from_pydantic, status_for
 from api.graphql.loaders import Loaders
 from api.services import common
 from api.services.common import NIL
@@ -132,12 +132,18 @@ def problem_of(exc: DomainError) -> Problem:
 
 
 async def attempt(coro: Awaitable[Any]) -> Any:
-    """Run a use case in a mutation: its answer, or the Problem it raised."""
+    """Run a use case in a mutation: its answer, or the Problem it raised; a database failure is the Problem
+    REST answers for it (409 concurrent_change, 503 database_unavailable, ...), not an internal error."""
     try:
         with page_arguments(GRAPHQL_PAGES):
             return await coro
     except DomainError as exc:
         return problem_of(exc)
+    except Exception as exc:
+        meant = database_error(exc)
+        if meant is None:
+            raise
+        return problem_of(meant)
 
 
 ExpectedVersion = Annotated[

@@ -180,8 +180,9 @@ class Idempotent(FieldExtension):
     def _dump(self, found: Any) -> idempotency.Answer:
         name, codec = next((n, k) for n, (cls, k) in self.codecs.items() if _accepts(cls, found))
         status = found.status if isinstance(found, Problem) else 200
+        retry = isinstance(found, Problem) and found.code in idempotency.RETRY_CODES
         body = json.dumps({"type": name, "value": codec.dump(found)}).encode()
-        return idempotency.Answer(status, _CONTENT_TYPE, None, body)
+        return idempotency.Answer(status, _CONTENT_TYPE, None, body, retry=retry)
 
     def _load(self, first: idempotency.Answer) -> Any:
         stored = json.loads(first.body)

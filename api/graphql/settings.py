@@ -56,8 +56,11 @@ class Mutation:
         expected_version: ExpectedVersion = None,
     ) -> SettingsResult:  # type: ignore[valid-type]
         c = info.context
-        change = service.replace_settings(
-            c.ctx, c.principal, _overrides(overrides), expected(expected_version)
-        )
-        found = await attempt(change)
+
+        async def change() -> Any:  # the shape check inside attempt(): a bad one is a Problem too
+            return await service.replace_settings(
+                c.ctx, c.principal, _overrides(overrides), expected(expected_version)
+            )
+
+        found = await attempt(change())
         return found if isinstance(found, Problem) else _settings(found)

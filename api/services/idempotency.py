@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from api.services.context import AppContext
-from domain.defaults import IDEMPOTENCY_HOURS
+from domain.defaults import IDEMPOTENCY_CLAIM_MINUTES, IDEMPOTENCY_HOURS
 from domain.errors import Code, Conflict, FieldError, ValidationFailed
 
 HEADER = "Idempotency-Key"
@@ -33,6 +33,11 @@ class Answer:
     content_type: str | None
     location: str | None
     body: bytes
+    retry: bool = False  # it says "send it again" (Retry-After): a retry must run, not get this back
+
+
+# the codes of answers that ask for a retry (their errors carry retry_after_seconds): never stored
+RETRY_CODES = frozenset({Code.CONCURRENT_CHANGE, Code.IDEMPOTENT_REQUEST_RUNNING})
 
 
 def check_key(key: str, field: str = HEADER) -> str:
@@ -59,7 +64,11 @@ async def begin(
     now = ctx.clock.now()
     async with ctx.uow(tenant_id) as uow:
         row: Any = await uow.idempotency.claim(
-            key, fingerprint, now, now - timedelta(hours=IDEMPOTENCY_HOURS)
+            key,
+            fingerprint,
+            now,
+            now - timedelta(hours=IDEMPOTENCY_HOURS),
+            now - timedelta(minutes=IDEMPOTENCY_CLAIM_MINUTES),
         )
     if row is None:
         return None
@@ -76,7 +85,7 @@ async def begin(
 async def finish(ctx: AppContext, tenant_id: UUID, key: str, answer: Answer | None) -> None:
     """Store the answer for the retries, or release the key when there is nothing to replay."""
     async with ctx.uow(tenant_id) as uow:
-        if answer is not None and stored(answer.status):
+        if answer is not None and stored(answer.status) and not answer.retry:
             await uow.idempotency.answer(
                 key, answer.status, answer.content_type, answer.location, answer.body
             )

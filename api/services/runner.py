@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -21,11 +22,13 @@ from uuid import UUID
 
 from api.services.context import AppContext, Principal, worker_name
 from domain.changes import Change, ChangeKind
+from domain.defaults import IDEMPOTENCY_HOURS
 from domain.errors import Code, DomainError
 from domain.model import (
     Scope,
 )
 from domain.optimiser import Cancelled
+from persistence import idempotency as idempotency_keys
 from persistence import operations as store
 from persistence.changes import ACTOR
 from persistence.db import in_own_thread, make_session_factory
@@ -114,6 +117,22 @@ def handles(kind: str) -> Callable[[Handler], Handler]:
     return register
 
 
+PURGE_SECONDS = (
+    600.0  # how often a runner forgets expired idempotency keys (every process may: it is a delete)
+)
+
+
+async def _purge_idempotency_keys(ctx: AppContext) -> None:
+    expired_before = ctx.clock.now() - timedelta(hours=IDEMPOTENCY_HOURS)
+    try:
+        gone = await idempotency_keys.purge_expired(ctx.engine, expired_before)
+    except Exception as exc:  # the database is away: the next turn tries again
+        log.warning("operations: cannot purge idempotency keys: %r", exc)
+        return
+    if gone:
+        log.info("forgot %d expired idempotency keys", gone)
+
+
 class Runner:
     """Runs operations in this process: takes queued ones from the table (any worker process may take
     any operation; FOR UPDATE SKIP LOCKED keeps them apart) and drives them, `concurrency` at a time."""
@@ -127,7 +146,11 @@ class Runner:
         self.name = worker_name()
 
     async def run(self, ctx: AppContext) -> None:
+        purged = 0.0
         while True:
+            if time.monotonic() - purged > PURGE_SECONDS:
+                purged = time.monotonic()
+                await _purge_idempotency_keys(ctx)
             if len(self.tasks) < self.concurrency:
                 try:
                     row = await store.claim_queued(ctx.engine, self.name, ctx.clock.now())

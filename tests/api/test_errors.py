@@ -185,6 +185,41 @@ async def test_a_deadlock_or_serialization_failure_is_a_409_to_send_again(client
     assert r.headers["retry-after"] == "1"
 
 
+async def test_an_answer_that_asks_for_a_retry_is_not_kept_for_the_key(client, tenant, monkeypatch):
+    """A 409 concurrent_change says "send it again": a retry with the same Idempotency-Key (GraphQL:
+    idempotencyKey) must run, not get the 409 back for a day."""
+
+    async def deadlocked(self, entity):
+        raise DBAPIError("INSERT INTO accounts ...", {}, _Deadlock("deadlock detected"))
+
+    body = {"external_id": "RETRY", "name": "Retried"}
+    keyed = {**tenant.headers, "Idempotency-Key": "retry-1"}
+    mutation = """mutation {
+      createAccount(input: {externalId: "RETRY-G", name: "g"}, idempotencyKey: "retry-2") {
+      __typename ... on Problem { code status } ... on Account { externalId } } }"""
+    with monkeypatch.context() as patched:
+        patched.setattr(SqlAccountRepository, "add", deadlocked)
+        assert_problem(await client.post("/v1/accounts", json=body, headers=keyed), 409, "concurrent_change")
+        r = await client.post("/graphql", json={"query": mutation}, headers=tenant.headers)
+        # a database failure in a mutation is the Problem REST answers, not an internal error
+        assert r.json()["data"]["createAccount"] == {
+            "__typename": "Problem",
+            "code": "concurrent_change",
+            "status": 409,
+        }
+    retried = await client.post("/v1/accounts", json=body, headers=keyed)
+    assert retried.status_code == 201 and "idempotent-replayed" not in retried.headers
+    r = await client.post("/graphql", json={"query": mutation}, headers=tenant.headers)
+    assert r.json()["data"]["createAccount"] == {"__typename": "Account", "externalId": "RETRY-G"}
+
+
+async def test_the_idempotency_key_header_on_graphql_is_refused_not_ignored(client, tenant):
+    headers = {**tenant.headers, "Idempotency-Key": "k"}
+    r = await client.post("/graphql", json={"query": "{ __typename }"}, headers=headers)
+    assert_problem(r, 400, "bad_request")
+    assert "idempotencyKey argument" in r.json()["detail"]
+
+
 async def test_a_unique_rule_no_use_case_checked_is_a_409_naming_the_field(client, tenant, monkeypatch):
     async def raced(self, entity):
         message = "UNIQUE constraint failed: accounts.tenant_id, accounts.external_id"

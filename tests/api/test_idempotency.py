@@ -4,6 +4,8 @@ key with another request is refused; a twin still running is told so; a refused 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+from datetime import timedelta
 
 from tests import factories as f
 
@@ -77,3 +79,49 @@ async def test_a_conflict_is_replayed_and_a_bad_key_is_refused(client, tenant):
         "/v1/plans", json={"name": "x"}, headers={**tenant.headers, "Idempotency-Key": "a" * 256}
     )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "Idempotency-Key"
+
+
+async def _claim_made_at(
+    app, tenant, key: str, minutes_ago: float, status: int | None = None, fingerprint: str = "x" * 64
+) -> None:
+    """A key claimed `minutes_ago` (as a request that died before answering leaves it, or answered)."""
+    from persistence.idempotency import KEYS
+
+    made = app.state.ctx.clock.now() - timedelta(minutes=minutes_ago)
+    async with app.state.ctx.engine.begin() as conn:
+        await conn.execute(
+            KEYS.insert().values(
+                tenant_id=tenant.tenant_id,
+                key=key,
+                fingerprint=fingerprint,
+                status_code=status,
+                created_at=made,
+            )
+        )
+
+
+async def test_a_claim_whose_request_died_is_taken_over_after_ten_minutes(client, tenant, app):
+    body = b'{"name": "Ran"}'
+    same = hashlib.sha256(b"/v1/plans\n\n" + body).hexdigest()  # the fingerprint of the POST below
+    await _claim_made_at(app, tenant, "died-long-ago", minutes_ago=11, fingerprint=same)
+    await _claim_made_at(app, tenant, "still-running", minutes_ago=2, fingerprint=same)
+
+    async def post(key):
+        headers = {**tenant.headers, "Idempotency-Key": key, "content-type": "application/json"}
+        return await client.post("/v1/plans", content=body, headers=headers)
+
+    assert (await post("died-long-ago")).status_code == 201
+    running = await post("still-running")
+    assert running.status_code == 409 and running.json()["code"] == "idempotent_request_running"
+
+
+async def test_expired_keys_are_purged(app, tenant):
+    from persistence.idempotency import KEYS, purge_expired
+
+    await _claim_made_at(app, tenant, "old", minutes_ago=25 * 60, status=201)
+    await _claim_made_at(app, tenant, "fresh", minutes_ago=1, status=201)
+    before = app.state.ctx.clock.now() - timedelta(hours=24)
+    assert await purge_expired(app.state.ctx.engine, before) >= 1
+    async with app.state.ctx.engine.connect() as conn:
+        left = {r.key for r in await conn.execute(KEYS.select().where(KEYS.c.tenant_id == tenant.tenant_id))}
+    assert left == {"fresh"}
