@@ -13,20 +13,34 @@ class Movement:
     moved: int
     accounts: int
     rate: float | None  # moved / accounts over the window
-    per_quarter: float | None  # the rate scaled to 91.25 days
+    per_quarter: float | None  # the share that changes hands in 91.25 days at the window's pace
     per_year: float | None  # the rate scaled to 365 days
     status: str  # churn (> 15% a quarter), static (< 5% a year), steady, or n/a
     message: str
 
 
+QUARTER_DAYS, YEAR_DAYS = 91.25, 365.0
+
+
+def at_pace(share: float, days: float, horizon_days: float) -> float:
+    """The share of accounts that changes hands in `horizon_days` when `share` did in `days`, each account
+    as likely to move on any day (a constant rate): 1 - (1 - share)^(horizon / days). It equals the share
+    for a window of the horizon's length and never exceeds 1 (a linear scaling of a one-week window said
+    over 100% a quarter)."""
+    if share >= 1.0:
+        return 1.0
+    return 1.0 - (1.0 - share) ** (horizon_days / days)
+
+
 def movement(moved: int, accounts: int, days: float, settings: TenantSettings) -> Movement:
-    """Seed 001's movement rate: accounts changing owner; more than 15% a quarter is churn, less than 5% a
-    year a static plan. A window of another length is scaled linearly to a quarter and a year."""
+    """The movement rate (docs/domain.md, "Movement"): the share of accounts that changed hands; more than
+    15% a quarter is churn, less than 5% a year a static plan. A window of another length is brought to a
+    quarter and a year at its pace (at_pace)."""
     rules = settings.equity
     if not accounts or days <= 0:
         return Movement(moved, accounts, None, None, None, "n/a", "no accounts or an empty window")
-    rate = moved / accounts
-    per_quarter, per_year = rate * 91.25 / days, rate * 365 / days
+    rate = min(moved / accounts, 1.0)
+    per_quarter, per_year = at_pace(rate, days, QUARTER_DAYS), at_pace(rate, days, YEAR_DAYS)
     if per_quarter > rules.movement_churn_per_quarter:
         status = "churn"
         message = (

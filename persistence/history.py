@@ -42,16 +42,36 @@ async def account_history(
 
 
 async def moved_accounts(db: Any, tenant_id: uuid.UUID, since: datetime, until: datetime, role: str) -> int:
-    """Accounts whose owner (the rep) for the role changed at least once in [since, until); a change of
-    territory alone, such as every account's when a plan copy is activated, is not a move."""
+    """Accounts that changed hands for the role in [since, until) (docs/domain.md, "Movement"): given to a
+    rep other than the last rep who owned them. An account's first owner is not a move, nor is an owner
+    ended with no successor, nor a change of territory alone (every account's when a plan copy is
+    activated); an owner ended and another given later is one move."""
     c = CHANGES.c
+    earlier = CHANGES.alias("earlier")
+    e = earlier.c
+    last_owner = (
+        sa.select(e.to_rep_id)
+        .where(
+            e.tenant_id == c.tenant_id,
+            e.subject_id == c.subject_id,
+            e.role == c.role,
+            e.kind == "owner",
+            e.seq < c.seq,
+            e.to_rep_id.is_not(None),
+        )
+        .order_by(e.seq.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     stmt = sa.select(sa.func.count(sa.distinct(c.subject_id))).where(
         c.tenant_id == tenant_id,
         c.kind == "owner",
         c.role == role,
         c.valid_from >= since,
         c.valid_from < until,
-        c.from_rep_id.is_distinct_from(c.to_rep_id),
+        c.to_rep_id.is_not(None),
+        last_owner.is_not(None),
+        last_owner != c.to_rep_id,
     )
     return int((await db.execute(stmt)).scalar_one())
 

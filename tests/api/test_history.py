@@ -82,13 +82,17 @@ async def test_activation_and_active_plan_changes_enter_the_history(client, tena
 async def test_movement_rate(client, tenant):
     owned = await f.owned_account(client, tenant.headers)
     for _ in range(3):
-        await f.account(client, tenant.headers)  # 4 live accounts, 1 moved
-    r = await client.get("/v1/reports/movement", headers=tenant.headers)
-    assert r.status_code == 200, r.text
-    m = r.json()
+        await f.account(client, tenant.headers)  # 4 live accounts
+    first = (await client.get("/v1/reports/movement", headers=tenant.headers)).json()
+    assert (first["moved"], first["accounts"]) == (0, 4)  # a first owner is not a change of hands
+    other = await f.rep(client, tenant.headers)
+    moved = await client.patch(
+        f"/v1/assignments/{owned['assignment']['id']}", json={"rep_id": other["id"]}, headers=tenant.headers
+    )
+    assert moved.status_code == 200
+    m = (await client.get("/v1/reports/movement", headers=tenant.headers)).json()
     assert (m["moved"], m["accounts"], m["rate"]) == (1, 4, 0.25)
     assert m["status"] == "churn"  # 25% in a quarter
-    assert owned["account"]["id"]
     bad = await client.get(
         "/v1/reports/movement?since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z", headers=tenant.headers
     )
@@ -105,4 +109,53 @@ async def test_graphql_history_and_movement(client, tenant):
     )
     data = r.json()["data"]
     assert data["ownershipHistory"]["nodes"] == [{"toRepId": owned["rep"]["id"], "cause": "manual"}]
-    assert data["movement"] == {"moved": 1, "accounts": 1, "status": "churn"}
+    assert data["movement"] == {"moved": 0, "accounts": 1, "status": "static"}  # its first owner
+
+
+async def test_a_plan_that_gives_first_owners_moves_nothing_and_a_later_one_moves_what_it_moves(
+    client, tenant
+):
+    """The issue's case: a plan gives ten accounts their first owner (not a move), then a copy moves two
+    of them (two moves, not ten); an owner ended and another given later is one move."""
+    plan = await f.plan(client, tenant.headers, state="active")
+    sarah, james = await f.rep(client, tenant.headers), await f.rep(client, tenant.headers, name="James Park")
+    accounts = [await f.account(client, tenant.headers) for _ in range(10)]
+    for a in accounts:
+        await f.create(
+            client, tenant.headers, "assignments", plan_id=plan["id"], account_id=a["id"], rep_id=sarah["id"]
+        )
+
+    async def moved():
+        return (await client.get("/v1/reports/movement", headers=tenant.headers)).json()["moved"]
+
+    assert await moved() == 0
+    draft = (await client.post(f"/v1/plans/{plan['id']}/copy", headers=tenant.headers)).json()
+    items = (await client.get(f"/v1/assignments?plan_id={draft['id']}", headers=tenant.headers)).json()[
+        "items"
+    ]
+    for asg in items[:2]:
+        r = await client.patch(
+            f"/v1/assignments/{asg['id']}", json={"rep_id": james["id"]}, headers=tenant.headers
+        )
+        assert r.status_code == 200
+    assert (await client.post(f"/v1/plans/{draft['id']}/activate", headers=tenant.headers)).status_code == 200
+    assert await moved() == 2
+    # a third account: its owner ended, then (later) a new one given: one change of hands
+    third = next(a for a in items[2:])
+    current = (
+        await client.get(
+            f"/v1/assignments?plan_id={draft['id']}&account_id={third['account_id']}", headers=tenant.headers
+        )
+    ).json()["items"]
+    live = next(a for a in current if a["valid_to"] is None)
+    assert (await client.delete(f"/v1/assignments/{live['id']}", headers=tenant.headers)).status_code == 204
+    assert await moved() == 2  # ended with no successor: not a move
+    await f.create(
+        client,
+        tenant.headers,
+        "assignments",
+        plan_id=draft["id"],
+        account_id=third["account_id"],
+        rep_id=james["id"],
+    )
+    assert await moved() == 3
