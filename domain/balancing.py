@@ -1,8 +1,9 @@
 """Balanced assignment (DOMAIN.md section 7, seed 001 step 4): the shapes the optimiser works on.
 
-A unit is an account, or a parent with its subsidiaries, that moves as one; a rep slot has a capacity in
-hours, expertise and a share of the potential (a new hire ramping at 50% takes half). The bands say how far
-from its share of the mean a rep's potential may be, and how far from its capacity its workload. The
+A unit is an account, or a parent with its subsidiaries, that moves as one; a rep slot has a capacity
+(in the tenant's capacity unit), expertise and a share of the potential (a new hire ramping at 50% takes
+half). The bands say how far from its share of the mean a rep's potential may be, and how far from its
+capacity its workload. The
 optimiser itself is `domain.optimiser`.
 """
 
@@ -29,7 +30,7 @@ class Unit:
 @dataclass(frozen=True)
 class RepSlot:
     key: Hashable
-    capacity: float | None = None  # workload hours; None: not constrained
+    capacity: float | None = None  # in the tenant's capacity unit (domain/capacity.py); None: not constrained
     expertise: frozenset[str] = frozenset()
     share: float = 1.0  # of an even share of potential: a new hire ramping at 50% takes 0.5
 

@@ -124,6 +124,9 @@ class RepCapacity:
     selling_hours_per_quarter: float = 390.0
     # share of reps expected to leave in a year (seed 002: "layer in attrition assumptions")
     attrition_rate: float = 0.10
+    # what capacity and workload are counted in: "hours" a quarter (seed 001 step 3), or "accounts" a rep
+    # carries (seed 003); a rep's own capacity is in this unit (docs/domain.md, "Capacity")
+    unit: str = "hours"
 
 
 @dataclass(frozen=True)
@@ -391,6 +394,8 @@ def check_settings(settings: TenantSettings) -> None:
     ):
         if not value > 0:
             bad(path, Code.OUT_OF_RANGE, "must be positive")
+    if settings.capacity.unit not in ("hours", "accounts"):
+        bad("capacity.unit", Code.INVALID_CHOICE, "hours or accounts")
     if not 1 <= settings.potential.horizon_years <= MAX_HORIZON_YEARS:
         bad("potential.horizon_years", Code.OUT_OF_RANGE, f"between 1 and {MAX_HORIZON_YEARS} years")
     if not 0 <= settings.potential.max_growth_rate <= MAX_GROWTH_RATE:

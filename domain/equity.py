@@ -12,9 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.capacity import rep_hours, touches_per_quarter
+from domain.capacity import account_load
 from domain.defaults import TenantSettings
-from domain.model import RampStatus
 
 
 @dataclass
@@ -25,27 +24,20 @@ class Book:
     name: str | None
     accounts: int = 0
     potential: float = 0.0
-    workload_hours: float = 0.0
+    workload: float = 0.0  # in the tenant's capacity unit (domain.capacity.account_load)
     tiers: dict[int, int] = field(default_factory=lambda: {1: 0, 2: 0, 3: 0})
     pipeline: float = 0.0
     tap: float = 0.0
     quota: float | None = None
-    capacity_hours: float | None = None  # reps only
+    capacity: float | None = None  # reps only, in the same unit (domain.capacity.rep_capacity)
 
 
-def workload_hours(tier: int | None, settings: TenantSettings) -> float:
-    """Hours a quarter the coverage model asks for one account of the tier (unscored: the lowest tier)."""
-    return touches_per_quarter(tier or 3, settings.coverage_model) * settings.coverage_model.hours_per_touch
-
-
-def capacity_hours(ramp: str, settings: TenantSettings) -> float:
-    return rep_hours(RampStatus(ramp), settings.capacity)
-
-
-def add_account(book: Book, tier: int | None, potential: float, settings: TenantSettings) -> None:
+def add_account(
+    book: Book, tier: int | None, potential: float, settings: TenantSettings, segment: str | None = None
+) -> None:
     book.accounts += 1
     book.potential += potential
-    book.workload_hours += workload_hours(tier, settings)
+    book.workload += account_load(tier, segment, settings)
     book.tiers[tier or 3] = book.tiers.get(tier or 3, 0) + 1
 
 
@@ -86,8 +78,8 @@ class BookEquity:
     accounts: int
     potential: float
     potential_vs_mean: float | None  # (potential - mean) / mean
-    workload_hours: float
-    capacity_hours: float | None
+    workload: float
+    capacity: float | None
     load: float | None  # workload / capacity
     load_flag: str | None  # over, under, or None within the band
     tiers: dict[int, int]
@@ -109,6 +101,7 @@ class Equity:
     tier1_concentration: float | None  # the largest share of tier-1 accounts one book holds
     tier1_fair_share: float | None  # 1 / books
     flags: tuple[str, ...]  # what a reviewer must look at, in words
+    unit: str = "hours"  # what workload and capacity are counted in (settings capacity.unit)
 
 
 def equity(books: Iterable[Book], settings: TenantSettings) -> Equity:
@@ -121,7 +114,7 @@ def equity(books: Iterable[Book], settings: TenantSettings) -> Equity:
     out = []
     over, under = [], []
     for b in books:
-        load = b.workload_hours / b.capacity_hours if b.capacity_hours else None
+        load = b.workload / b.capacity if b.capacity else None
         flag = None
         if load is not None and load > 1 + rules.capacity_band:
             flag = "over"
@@ -136,8 +129,8 @@ def equity(books: Iterable[Book], settings: TenantSettings) -> Equity:
                 b.accounts,
                 b.potential,
                 (b.potential - pot.mean) / pot.mean if pot.mean else None,
-                b.workload_hours,
-                b.capacity_hours,
+                b.workload,
+                b.capacity,
                 load,
                 flag,
                 dict(b.tiers),
@@ -163,7 +156,10 @@ def equity(books: Iterable[Book], settings: TenantSettings) -> Equity:
         flags.append(f"quota: the highest is {quota.spread:.0%} above the lowest")
     for x in out:
         if x.load_flag and x.load is not None:
-            flags.append(f"{x.name or x.key}: workload at {x.load:.0%} of capacity ({x.load_flag}loaded)")
+            flags.append(
+                f"{x.name or x.key}: workload {x.workload:,.1f} {settings.capacity.unit} at {x.load:.0%} of "
+                f"capacity {x.capacity:,.1f} ({x.load_flag}loaded)"
+            )
         if x.quota is not None and not (x.suggested_quota[0] <= x.quota <= x.suggested_quota[1]):
             flags.append(
                 f"{x.name or x.key}: quota {x.quota:,.0f} outside 70-80% of potential "
@@ -173,7 +169,17 @@ def equity(books: Iterable[Book], settings: TenantSettings) -> Equity:
         flags.append(
             f"tier 1: one book holds {concentration:.0%} of the tier-1 accounts (even share {fair:.0%})"
         )
-    return Equity(tuple(out), pot, quota, tuple(over), tuple(under), concentration, fair, tuple(flags))
+    return Equity(
+        tuple(out),
+        pot,
+        quota,
+        tuple(over),
+        tuple(under),
+        concentration,
+        fair,
+        tuple(flags),
+        settings.capacity.unit,
+    )
 
 
 def move_cost(tier: int | None, settings: TenantSettings) -> float:

@@ -12,8 +12,9 @@ from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from domain.balancing import Bands, RepSlot, Result, units_from_accounts
+from domain.capacity import account_load, rep_capacity
 from domain.defaults import TenantSettings
-from domain.equity import capacity_hours, move_cost, workload_hours
+from domain.equity import move_cost
 from domain.model import AssignmentReason
 from domain.optimiser import Progress, optimise
 
@@ -70,6 +71,8 @@ class OwnedAccount(Protocol):
     @property
     def region(self) -> str | None: ...
     @property
+    def segment(self) -> str | None: ...
+    @property
     def tier(self) -> int | None: ...
     @property
     def potential(self) -> float | None: ...
@@ -84,6 +87,8 @@ class ActiveRep(Protocol):
     def ramp_status(self) -> str: ...
     @property
     def expertise(self) -> Sequence[str] | None: ...
+    @property
+    def capacity(self) -> float | None: ...
 
 
 class PlanTerritory(Protocol):
@@ -178,7 +183,7 @@ def rep_slots(
     return [
         RepSlot(
             r.id,
-            capacity_hours(r.ramp_status, settings),
+            rep_capacity(r.ramp_status, r.capacity, settings),
             frozenset(e.lower() for e in r.expertise or ()) | frozenset(regions.get(r.id, ())),
             arrival.share if arrival and r.id == arrival.rep_id else 1.0,
         )
@@ -212,7 +217,7 @@ def balancing_accounts(
             "key": r.account_id,
             "rep": departure.interim_rep_id if departure and r.account_id in frozen else r.rep_id,
             "potential": float(r.potential or 0.0),
-            "workload": workload_hours(r.tier, settings),
+            "workload": account_load(r.tier, r.segment, settings),
             "cost": move_cost(r.tier, settings),
             "locked": r.locked or r.account_id in frozen or (departure is not None and r.rep_id != leaving),
             "family": None if r.account_id in frozen else roots.get(r.account_id),

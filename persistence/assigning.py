@@ -175,6 +175,7 @@ async def book_for_balancing(
         acc.parent_id,
         acc.industry,
         acc.region,
+        acc.segment,
         s.tier,
         s.potential,
         tenant_id=tenant_id,
@@ -194,7 +195,7 @@ async def parent_links(conn: AsyncConnection, tenant_id: uuid.UUID) -> dict[Any,
 
 async def active_reps(conn: AsyncConnection, tenant_id: uuid.UUID) -> list[Any]:
     r = RepRow.__table__.c
-    stmt = sa.select(r.id, r.name, r.role, r.ramp_status, r.expertise).where(
+    stmt = sa.select(r.id, r.name, r.role, r.ramp_status, r.expertise, r.capacity).where(
         r.tenant_id == tenant_id, r.end_date.is_(None)
     )
     return list((await conn.execute(stmt)).all())

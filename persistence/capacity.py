@@ -16,8 +16,9 @@ REPS = RepRow.__table__
 class CapacityStore(Store):
     """`uow.capacity`."""
 
-    async def inputs(self) -> tuple[list[CapacityAccount], list[RampStatus]]:
-        """Every scored live account (id, segment, tier, potential); the ramp status of each active rep."""
+    async def inputs(self) -> tuple[list[CapacityAccount], list[tuple[RampStatus, float | None]]]:
+        """Every scored live account (id, segment, tier, potential); the ramp status and own capacity of
+        each active rep."""
         conn = await self.connection()
         accounts = await conn.execute(
             sa.select(SCORES.c.account_id, ACCOUNTS.c.segment, SCORES.c.tier, SCORES.c.potential)
@@ -26,6 +27,8 @@ class CapacityStore(Store):
         )
         found = [CapacityAccount(r[0], r[1], int(r[2]), float(r[3])) for r in accounts]
         ramps = await conn.execute(
-            sa.select(REPS.c.ramp_status).where(REPS.c.tenant_id == self.tenant_id, REPS.c.end_date.is_(None))
+            sa.select(REPS.c.ramp_status, REPS.c.capacity).where(
+                REPS.c.tenant_id == self.tenant_id, REPS.c.end_date.is_(None)
+            )
         )
-        return found, [RampStatus(r[0]) for r in ramps]
+        return found, [(RampStatus(r[0]), r[1]) for r in ramps]

@@ -347,6 +347,7 @@ class FakeAssigningStore:
                 parent_id=accounts[a.account_id].parent_id,
                 industry=accounts[a.account_id].industry,
                 region=accounts[a.account_id].region,
+                segment=accounts[a.account_id].segment,
                 tier=self.uow.db.scores.get(a.account_id, (None, None))[0],
                 potential=self.uow.db.scores.get(a.account_id, (None, None))[1],
             )
@@ -364,7 +365,12 @@ class FakeAssigningStore:
     async def active_reps(self) -> list[Any]:
         return [
             SimpleNamespace(
-                id=r.id, name=r.name, role=r.role, ramp_status=r.ramp_status, expertise=r.expertise
+                id=r.id,
+                name=r.name,
+                role=r.role,
+                ramp_status=r.ramp_status,
+                expertise=r.expertise,
+                capacity=r.capacity,
             )
             for r in self.uow.reps.mine()
             if r.end_date is None

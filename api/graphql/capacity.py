@@ -1,4 +1,4 @@
-"""Capacity and headcount: the hours the coverage model needs against the team's."""
+"""Capacity and headcount: what the coverage model asks of the book against what the team can carry."""
 
 from __future__ import annotations
 
@@ -11,12 +11,16 @@ from api.services import capacity as service
 CoverageNeed = output_type(service.CoverageNeedRead, "CoverageNeed")
 CapacityChoice = output_type(service.ChoiceRead, "CapacityChoice")
 Headcount = output_type(service.HeadcountRead, "Headcount")
+TeamSize = output_type(service.TeamSizeRead, "TeamSize")
 Capacity = output_type(service.CapacityRead, "Capacity")
 
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Hours the coverage model needs against the team's; headcount for a target")
+    @strawberry.field(
+        description="What the coverage model asks of the book against what the team can carry (settings "
+        "capacity.unit: hours or accounts); headcount for a target"
+    )
     async def capacity(
         self, info: Info, target_revenue: float | None = None, quota_per_rep: float | None = None
     ) -> Capacity:  # type: ignore[valid-type]

@@ -19,9 +19,17 @@ class CoverageNeedRead(BaseModel):
     segment: str | None
     tier: int
     accounts: int
-    touches_per_quarter: float
+    touches_per_quarter: float = Field(description="the tier's outreach + the segment's visits a quarter")
     hours: float = Field(description="hours a quarter; 0 for tiers covered reactively")
+    load: float = Field(description="in `unit`: the hours, or the accounts that need proactive coverage")
     proactive: bool
+
+
+class TeamSizeRead(BaseModel):
+    segment: str
+    accounts: int
+    accounts_per_rep: list[int] = Field(description="the coverage model's account-to-rep ratio")
+    reps: list[int] = Field(description="reps it calls for, at the ratio's high end and at its low end")
 
 
 class ChoiceRead(BaseModel):
@@ -41,11 +49,16 @@ class HeadcountRead(BaseModel):
 class CapacityRead(BaseModel):
     scored_accounts: int
     active_reps: int
+    unit: str = Field(description="hours (a quarter) or accounts: settings capacity.unit")
     needs: list[CoverageNeedRead]
-    hours_needed: float
-    hours_available: float
+    needed: float = Field(description="what the proactive accounts ask for, in `unit`")
+    available: float = Field(
+        description="what the active reps can carry, in `unit` (a rep's own capacity, else its ramp default)"
+    )
     shortfall: float
-    choices: list[ChoiceRead] = Field(description="empty when the team has the hours")
+    hours_needed: float = Field(description="the proactive accounts' hours a quarter, whatever the unit")
+    choices: list[ChoiceRead] = Field(description="empty when the team can carry the book")
+    team_size: list[TeamSizeRead] = Field(description="the team the account-to-rep ratios call for")
     headcount: HeadcountRead | None = None
 
 
@@ -71,6 +84,6 @@ async def capacity_report(
                 [FieldError("quota_per_rep", Code.REQUIRED, "give quota_per_rep with target_revenue")],
             )
         answer["headcount"] = dataclasses.asdict(
-            headcount_plan(target_revenue, quota_per_rep, reps, settings.capacity)
+            headcount_plan(target_revenue, quota_per_rep, [ramp for ramp, _ in reps], settings.capacity)
         )
     return CapacityRead.model_validate(answer)

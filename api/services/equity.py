@@ -12,8 +12,9 @@ from pydantic import BaseModel, Field
 from api.services.common import PlanRef, found
 from api.services.context import AppContext, Principal, versioned_settings
 from api.services.scoring import tenant_win_rates
+from domain.capacity import account_load, rep_capacity
 from domain.defaults import MAX_LISTED_ACCOUNTS, TenantSettings
-from domain.equity import Book, Equity, capacity_hours, equity, workload_hours
+from domain.equity import Book, Equity, equity
 from domain.metrics import rate
 from domain.model import (
     Scope,
@@ -38,8 +39,13 @@ class BookEquityRead(BaseModel):
     accounts: int
     potential: float
     potential_vs_mean: float | None = Field(description="(potential - mean) / mean")
-    workload_hours: float = Field(description="hours a quarter the coverage model asks for these accounts")
-    capacity_hours: float | None = Field(description="the rep's selling hours a quarter, by ramp status")
+    workload: float = Field(
+        description="what the coverage model asks for these accounts, in `unit`: hours a quarter (tier "
+        "outreach + segment visits, x hours per touch) or proactive accounts; tiers covered reactively add 0"
+    )
+    capacity: float | None = Field(
+        description="what the rep can carry, in `unit`: the rep's own capacity, or its ramp status's default"
+    )
     load: float | None = Field(description="workload / capacity")
     load_flag: str | None = Field(description="over or under when outside 1 +- the capacity band (20%)")
     tiers: dict[str, int]
@@ -62,6 +68,7 @@ class EquityRead(BaseModel):
     )
     tier1_fair_share: float | None
     flags: list[str] = Field(description="what a reviewer must look at, in words")
+    unit: str = Field(description="hours (a quarter) or accounts: what workload and capacity count")
 
 
 class PlanEquityRead(BaseModel):
@@ -118,12 +125,12 @@ def _books(
         b = books.get(k)
         if b is None:
             cap = capacity.get(k) if capacity is not None else None
-            b = books[k] = Book(k, names.get(k), quota=quotas.get(k), capacity_hours=cap)
+            b = books[k] = Book(k, names.get(k), quota=quotas.get(k), capacity=cap)
         n = int(r.accounts)
         tier = r.tier or 3
         b.accounts += n
         b.potential += float(r.potential)
-        b.workload_hours += n * workload_hours(r.tier, settings)
+        b.workload += n * account_load(r.tier, r.segment, settings)
         b.tiers[tier] = b.tiers.get(tier, 0) + n
         b.pipeline += float(r.pipeline)
         if r.icp_fit and r.segment in deals:
@@ -163,7 +170,7 @@ async def plan_equity(ctx: AppContext, p: Principal, plan_id: UUID, role: str = 
             "rep_id",
             {k: r.name for k, r in reps.items()},
             {k: r.quota for k, r in reps.items()},
-            {k: capacity_hours(r.ramp_status, settings) for k, r in reps.items()},
+            {k: rep_capacity(r.ramp_status, r.capacity, settings) for k, r in reps.items()},
             deals,
             rates,
             settings,

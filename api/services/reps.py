@@ -41,7 +41,13 @@ class RepFields(Input):
     email: EmailStr
     role: RepRole = RepRole.AE
     ramp_status: RampStatus = RampStatus.RAMPED
-    capacity: float | None = Field(None, ge=0, le=1e6, description="accounts the rep can carry")
+    capacity: float | None = Field(
+        None,
+        ge=0,
+        le=1e6,
+        description="what the rep can carry, in the tenant's capacity unit (settings capacity.unit: hours a "
+        "quarter, or accounts); null: the default of its ramp status",
+    )
     expertise: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=100)
     home_region: str | None = Field(None, max_length=64)
     start_date: date | None = None

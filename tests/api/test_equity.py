@@ -44,7 +44,7 @@ async def test_plan_equity_flags_seed_003s_east_and_west(client, tenant, other_t
     assert eq["by_territory"]["potential"]["status"] == "rebalance"
     assert any(flag.startswith("potential: the highest book is") for flag in eq["by_territory"]["flags"])
     reps = {b["key"]: b for b in eq["by_rep"]["books"]}
-    assert reps[west_rep["id"]]["capacity_hours"] == 195  # a new hire: half of 390 selling hours
+    assert reps[west_rep["id"]]["capacity"] == 195  # a new hire: half of 390 selling hours
     assert reps[east_rep["id"]]["suggested_quota"] == [0.7 * 3_100_000, 0.8 * 3_100_000]
     assert (
         await client.get(f"/v1/plans/{plan['id']}/equity", headers=other_tenant.headers)

@@ -28,6 +28,7 @@ class Owned:
     region: str | None = None
     territory_id: str | None = None
     assignment_id: str = ""
+    segment: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "assignment_id", self.assignment_id or f"asg-{self.account_id}")
@@ -40,6 +41,7 @@ class ActiveRep:
     role: str = "AE"
     ramp_status: str = "ramped"
     expertise: list[str] = field(default_factory=list)
+    capacity: float | None = None
 
 
 @dataclass(frozen=True)
