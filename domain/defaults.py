@@ -175,13 +175,6 @@ class EquityRules:
 
 
 @dataclass(frozen=True)
-class DisputeRules:
-    """Disputes are resolved within 5 business days (seed 004)."""
-
-    resolution_business_days: int = 5
-
-
-@dataclass(frozen=True)
 class WinRates:
     """Default win probability when a segment has too few closed opportunities."""
 
@@ -209,7 +202,6 @@ class TenantSettings:
     capacity: RepCapacity = field(default_factory=RepCapacity)
     coverage: CoverageRules = field(default_factory=CoverageRules)
     equity: EquityRules = field(default_factory=EquityRules)
-    disputes: DisputeRules = field(default_factory=DisputeRules)
     win_rates: WinRates = field(default_factory=WinRates)
     writes: WriteRules = field(default_factory=WriteRules)
     potential: PotentialModel = field(default_factory=PotentialModel)

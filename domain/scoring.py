@@ -153,10 +153,19 @@ def _active_factors(weights: ScoringWeights) -> tuple[tuple[Factor, float], ...]
     return cached[1]
 
 
+NATIVE_LOW, NATIVE_HIGH = 1, 5  # the factors read onto 1-5 (bands of four thresholds; signals linearly)
+
+
+def _on_scale(value: float | None, low: float, span: float) -> float | None:
+    """A factor's 1-5 value on the tenant's scale, scale_min..scale_max (1-5 by default: unchanged)."""
+    return None if value is None else low + (value - NATIVE_LOW) * span
+
+
 def score_account(account: Any, settings: TenantSettings) -> AccountScore:
     """The composite score of one account under the tenant's scoring model, explained factor by factor."""
     weights = settings.scoring
-    read = [(f, w, f.read(account, settings)) for f, w in _active_factors(weights)]
+    low, span = float(weights.scale_min), (weights.scale_max - weights.scale_min) / (NATIVE_HIGH - NATIVE_LOW)
+    read = [(f, w, _on_scale(f.read(account, settings), low, span)) for f, w in _active_factors(weights)]
     total = sum(w for _, w, _ in read)
     known = sum(w for _, w, v in read if v is not None)
     missing = tuple(field for f, _, v in read if v is None for field in f.source_fields)

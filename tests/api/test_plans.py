@@ -29,21 +29,25 @@ async def test_activation_is_atomic_under_concurrent_lookups(client, tenant, eng
     owned = await f.owned_account(client, tenant.headers)
     ext, old_rep = owned["account"]["external_id"], owned["rep"]["id"]
     new_rep, draft = await f.draft_giving_it_to_a_new_rep(client, tenant.headers, owned)
-    seen = []
-    stop = asyncio.Event()
+    seen, after_activation = [], []
+    stop, activated = asyncio.Event(), asyncio.Event()
 
     async def look():
         while not stop.is_set():
+            asked_after = activated.is_set()  # a lookup asked before the answer may still see the old owner
             r = await client.get(f"/v1/ownership/{ext}", headers=tenant.headers)
-            seen.append(r.json().get("rep", {}).get("id") if r.status_code == 200 else r.status_code)
+            owner = r.json().get("rep", {}).get("id") if r.status_code == 200 else r.status_code
+            (after_activation if asked_after else seen).append(owner)
 
     lookers = [asyncio.create_task(look()) for _ in range(4)]
     await asyncio.sleep(0.05)
     assert (await client.post(f"/v1/plans/{draft['id']}/activate", headers=tenant.headers)).status_code == 200
+    activated.set()
     await asyncio.sleep(0.05)
     stop.set()
     await asyncio.gather(*lookers)
-    assert set(seen) <= {old_rep, new_rep["id"]} and seen[-1] == new_rep["id"]
+    assert set(seen) <= {old_rep, new_rep["id"]}
+    assert after_activation and set(after_activation) == {new_rep["id"]}
     after = (await client.get(f"/v1/ownership/{ext}", headers=tenant.headers)).json()
     assert after["rep"]["id"] == new_rep["id"]
 

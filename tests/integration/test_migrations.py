@@ -94,3 +94,44 @@ async def test_ownership_events_become_the_first_changes_of_each_tenants_log(fre
     async with fresh_pg.connect() as conn:
         notes = (await conn.execute(sa.text("SELECT note FROM ownership_events ORDER BY id"))).scalars().all()
     assert sorted(notes) == ["note 0", "note 1", "note 2"]
+
+
+@pytest.mark.parametrize("database", ["postgres", "sqlite"])
+async def test_retired_settings_sections_leave_stored_overrides(database, tmp_path):
+    """0012: the disputes section nothing read is taken out of every tenant's stored overrides, the
+    others kept, so a later read does not refuse them as unknown."""
+    import json
+    import uuid
+
+    import sqlalchemy as sa
+
+    if database == "postgres":
+        url = await create_pg_database("territory_migrations")
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
+    engine = make_engine(url)
+    try:
+        await upgrade(engine, "0011")
+        kept = {"tiers": {"tier1_share": 0.1}}
+        async with engine.begin() as conn:
+            for name, settings in (("a", {**kept, "disputes": {"resolution_business_days": 3}}), ("b", {})):
+                await conn.execute(
+                    sa.text(
+                        "INSERT INTO tenants (id, name, settings, settings_version, ownership_version) "
+                        "VALUES (:id, :name, :settings, 1, 0)"
+                    ),
+                    {
+                        "id": uuid.uuid4() if database == "postgres" else uuid.uuid4().hex,
+                        "name": name,
+                        "settings": json.dumps(settings),
+                    },
+                )
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            rows = dict((await conn.execute(sa.text("SELECT name, settings FROM tenants"))).all())
+        stored = {k: json.loads(v) if isinstance(v, str) else v for k, v in rows.items()}
+        assert stored == {"a": kept, "b": {}}
+    finally:
+        await engine.dispose()
+        if database == "postgres":
+            await drop_pg_database(url)

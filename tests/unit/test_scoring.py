@@ -231,3 +231,12 @@ def test_tap_of_a_territory_spanning_segments():
     )
     assert tap == 2 * 100_000 * 0.3 + 10 * 5_000 * 0.2  # 70,000
     assert missing == [None]  # ICP-fit accounts with no segment and no won deal to size them
+
+
+def test_factors_are_read_onto_the_tenants_scale():
+    """scale_min..scale_max is the factors' scale: 0-10 maps a band of 5 to 10 and of 1 to 0."""
+    account = acct(current_arr=600_000, growth_rate=0.0, engagement=100, expansion_estimate=0)
+    wide = apply_overrides({"scoring": {"scale_min": 0, "scale_max": 10}})
+    values = {f.factor: f.value for f in score_account(account, wide).factors}
+    assert values == {"current_revenue": 10, "expansion": 10, "industry_growth": 2.5, "whitespace": 0}
+    assert {f.factor: f.value for f in score_account(account, DEFAULTS).factors}["industry_growth"] == 2
