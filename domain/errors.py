@@ -129,6 +129,11 @@ class ConcurrentChange(Conflict):
     code = Code.CONCURRENT_CHANGE
     retry_after_seconds = 1
 
+    @classmethod
+    def meanwhile(cls, what: str) -> ConcurrentChange:
+        """A versioned write that found `what` changed by another request between its read and its write."""
+        return cls(f"another request changed {what} at the same time; nothing was written")
+
 
 class PreconditionFailed(DomainError):
     """The resource is no longer at the version the change names (If-Match, expectedVersion): someone

@@ -227,13 +227,13 @@ class Potential:
 
 
 def account_potential(
-    account: Any, rates: Mapping[Segment | None, WinRate], model: PotentialModel | None = None
+    account: Any, rates: Mapping[Segment | None, WinRate], model: PotentialModel
 ) -> Potential:
     """Seed 003: current ARR + expansion estimate x win probability of the account's segment; the estimate
     as given, or derived from the growth signals (expansion_estimate())."""
     rate = rates.get(getattr(account, "segment", None)) or rates[None]
     arr = float(getattr(account, "current_arr", 0.0) or 0.0)
-    found = expansion_estimate(account, model or PotentialModel())
+    found = expansion_estimate(account, model)
     expansion = found.dollars or 0.0
     return Potential(arr + expansion * rate.rate, arr, expansion, rate.rate, rate.source, found.derived)
 

@@ -12,6 +12,7 @@ from domain import model
 from persistence.repositories import SqlRepository
 from persistence.tables import (
     AssignmentRow,
+    next_version,
 )
 
 
@@ -74,5 +75,7 @@ class SqlAssignmentRepository(SqlRepository[model.Assignment]):
         )
         for key, value in where.items():
             stmt = stmt.where(getattr(AssignmentRow, key) == value)
-        result = await self.session.execute(stmt.values(valid_to=now, version=AssignmentRow.version + 1))
+        result = await self.session.execute(
+            stmt.values(valid_to=now, **next_version(AssignmentRow.__table__))
+        )
         return int(result.rowcount or 0)

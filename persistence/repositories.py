@@ -114,7 +114,7 @@ class SqlRepository(Generic[T]):
             stmt = stmt.where(self.row.version == version)
         result = await self.session.execute(stmt)
         if version is not None and not result.rowcount:
-            raise _changed_meanwhile()
+            raise ConcurrentChange.meanwhile("this record")
 
     async def _flush(self) -> None:
         try:
@@ -122,7 +122,7 @@ class SqlRepository(Generic[T]):
         except IntegrityError as exc:
             raise translate_integrity_error(exc)
         except StaleDataError:
-            raise _changed_meanwhile()
+            raise ConcurrentChange.meanwhile("this record")
 
     def apply_filters(self, stmt: sa.Select, filters: Mapping[str, Any]) -> sa.Select:
         for name, value in filters.items():
@@ -147,11 +147,6 @@ class SqlRepository(Generic[T]):
             return []
         result = await self.session.execute(self.scoped().where(self.row.id.in_(list(ids))))
         return [self.to_domain(r) for r in result.scalars().all()]
-
-
-def _changed_meanwhile() -> ConcurrentChange:
-    """A versioned row another transaction changed between this one's read and its write."""
-    return ConcurrentChange("another request changed this record at the same time; nothing was written")
 
 
 @dataclasses.dataclass(frozen=True)

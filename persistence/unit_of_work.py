@@ -121,7 +121,7 @@ class SqlUnitOfWork:
             .values(settings=overrides, settings_version=version + 1)
         )
         if not result.rowcount:
-            raise ConcurrentChange("another request changed the settings at the same time; nothing written")
+            raise ConcurrentChange.meanwhile("the settings")
         return version + 1
 
     async def tenant_settings(self) -> dict:

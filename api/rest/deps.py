@@ -72,14 +72,16 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def _tag_versions(value: str, weak_too: bool) -> tuple[set[int], bool]:
-    """The versions an If-Match / If-None-Match list names, and whether it is `*`. A weak tag (W/"3")
-    names nothing under strong comparison (If-Match); a tag that is not one of ours names nothing."""
+def _precondition(value: str | None, weak_too: bool) -> Precondition | None:
+    """The versions an If-Match / If-None-Match list names (None: no header), or any version for `*`. A
+    weak tag (W/"3") names nothing under strong comparison (If-Match); a tag not of ours names nothing."""
+    if value is None:
+        return None
     versions: set[int] = set()
     for item in value.split(","):
         tag = item.strip()
         if tag == "*":
-            return versions, True
+            return Precondition(any_version=True)
         if tag.startswith("W/"):
             if not weak_too:
                 continue
@@ -89,7 +91,7 @@ def _tag_versions(value: str, weak_too: bool) -> tuple[set[int], bool]:
         inner = tag[1:-1].removesuffix(GZIP_SUFFIX)
         if inner.isascii() and inner.isdigit() and len(inner) <= 18:
             versions.add(int(inner))
-    return versions, False
+    return Precondition(frozenset(versions))
 
 
 def if_match(
@@ -102,10 +104,7 @@ def if_match(
         ),
     ] = None,
 ) -> Precondition | None:
-    if value is None:
-        return None
-    versions, any_version = _tag_versions(value, weak_too=False)
-    return Precondition(frozenset(versions), any_version)
+    return _precondition(value, weak_too=False)
 
 
 IfMatchDep = Annotated[Precondition | None, Depends(if_match)]
@@ -121,10 +120,7 @@ def if_none_match(
         ),
     ] = None,
 ) -> Precondition | None:
-    if value is None:
-        return None
-    versions, any_version = _tag_versions(value, weak_too=True)
-    return Precondition(frozenset(versions), any_version)
+    return _precondition(value, weak_too=True)
 
 
 IfNoneMatchDep = Annotated[Precondition | None, Depends(if_none_match)]

@@ -269,13 +269,7 @@ async def _change(uow: Any, row: Any, **values: Any) -> None:
     """Write a client's change to the endpoint as read (`row`), one version up; refused if someone changed
     it in between."""
     if not await uow.events.change_endpoint(row.id, row.version, **values):
-        raise _changed_meanwhile()
-
-
-def _changed_meanwhile() -> ConcurrentChange:
-    return ConcurrentChange(
-        "another request changed this webhook endpoint at the same time; nothing was written"
-    )
+        raise ConcurrentChange.meanwhile("this webhook endpoint")
 
 
 async def create_endpoint(
@@ -358,7 +352,7 @@ async def delete_endpoint(
     async with ctx.uow(p.tenant_id) as uow:
         row = await _changing(uow, endpoint_id, precondition)
         if not await uow.events.delete_endpoint(endpoint_id, row.version):
-            raise _changed_meanwhile()
+            raise ConcurrentChange.meanwhile("this webhook endpoint")
         await uow.commit()
 
 

@@ -115,7 +115,9 @@ def test_win_rate_from_history_or_the_default_when_too_few():
 
 def test_potential_is_arr_plus_expansion_times_win_probability():
     rates = win_rates([], DEFAULTS.win_rates)
-    p = account_potential(acct(current_arr=50_000, expansion_estimate=500_000, segment=Segment.SMB), rates)
+    p = account_potential(
+        acct(current_arr=50_000, expansion_estimate=500_000, segment=Segment.SMB), rates, DEFAULTS.potential
+    )
     assert p.dollars == 50_000 + 500_000 * 0.2
     assert total_addressable_pipeline(100, 133_000, 0.25) == 3_325_000
 
@@ -174,8 +176,8 @@ def test_tiers_follow_potential_not_current_revenue():
     growing = acct(current_arr=50_000, expansion_estimate=6_000_000, segment=Segment.MID_MARKET)
     others = {f"o{i}": 10_000.0 for i in range(8)}
     potentials = {
-        "mature": account_potential(mature, rates).dollars,
-        "growing": account_potential(growing, rates).dollars,
+        "mature": account_potential(mature, rates, DEFAULTS.potential).dollars,
+        "growing": account_potential(growing, rates, DEFAULTS.potential).dollars,
         **others,
     }
     assert potentials["growing"] == 50_000 + 6_000_000 * 0.2 > potentials["mature"]
