@@ -192,6 +192,21 @@ class WriteRules:
 
 
 @dataclass(frozen=True)
+class EngagementRules:
+    """The numbers of the default rules of engagement (docs/domain.md, "Rules of engagement"): a rep has
+    an existing relationship with 2 meaningful touches in 90 days; the parent's owner is accountable for
+    deals of $100,000 and more in the family; disputes are decided within 5 business days."""
+
+    relationship_min_touches: int = 2
+    relationship_window_days: int = 90
+    parent_deal_threshold: float = 100_000.0
+    dispute_business_days: int = 5
+    # the grey zones: who owns winning back a churned customer, and more business in a customer
+    reengagement_role: str = "AE"
+    expansion_role: str = "AE"
+
+
+@dataclass(frozen=True)
 class TenantSettings:
     segments: SegmentThresholds = field(default_factory=SegmentThresholds)
     tiers: TierCutoffs = field(default_factory=TierCutoffs)
