@@ -18,7 +18,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.criteria import Cond, Pred, all_of, evaluate
+import numpy as np
+
+from domain.criteria import Columns, Cond, Pred, all_of, evaluate, fields_of, mask
 from domain.errors import Code, FieldError, ValidationFailed
 
 # field -> kind; the operators each kind allows
@@ -180,24 +182,48 @@ def assign_by_rules(
     accounts: Iterable[tuple[Any, Mapping[str, Any]]], territories: Iterable[RuleTerritory]
 ) -> RuleAssignment:
     """Each account to its highest-priority matching territory. At the top priority a named-account match
-    beats a rule match; a tie that remains is a conflict (listed, not assigned)."""
-    ordered = sorted(territories, key=lambda t: -t.priority)
-    out = RuleAssignment()
+    beats a rule match; a tie that remains is a conflict (listed, not assigned).
+
+    Every boundary is evaluated over the whole chunk at once (`domain.criteria.mask`): 100,000 accounts
+    against 50 boundaries is 100 array operations, not five million predicate calls."""
+    keys, rows = [], []
     for key, account in accounts:
-        best: list[tuple[int, bool, Any]] = []  # (priority, named, territory id)
-        for t in ordered:
-            if best and t.priority < best[0][0]:
-                break  # lower priorities cannot win
-            named = account.get("external_id") in t.boundary.named
-            if named or (t.boundary.rules is not None and evaluate(t.boundary.rules, account)):
-                best.append((t.priority, named, t.id))
-        if not best:
-            out.unmatched.append(key)
-            continue
-        if any(b[1] for b in best):
-            best = [b for b in best if b[1]]
-        if len(best) == 1:
-            out.assigned[key] = best[0][2]
-        else:
-            out.conflicts[key] = [b[2] for b in best]
+        keys.append(key)
+        rows.append(account)
+    n = len(rows)
+    out = RuleAssignment()
+    if not n:
+        return out
+    ordered = sorted(territories, key=lambda t: -t.priority)
+    fields = set().union(*(fields_of(t.boundary.rules) for t in ordered if t.boundary.rules is not None))
+    cols = Columns({f: [r.get(f) for r in rows] for f in fields}, n)
+    index_of: dict[Any, int] = {}
+    if any(t.boundary.named for t in ordered):
+        for i, r in enumerate(rows):
+            index_of.setdefault(r.get("external_id"), i)
+    open_ = np.ones(n, dtype=bool)  # not matched at a higher priority
+    level_start = 0
+    while level_start < len(ordered):
+        priority = ordered[level_start].priority
+        level = [t for t in ordered[level_start:] if t.priority == priority]
+        level_start += len(level)
+        ruled = np.zeros((len(level), n), dtype=bool)
+        named = np.zeros((len(level), n), dtype=bool)
+        for j, t in enumerate(level):
+            if t.boundary.rules is not None:
+                ruled[j] = mask(t.boundary.rules, cols)
+            for external_id in t.boundary.named:
+                if (at := index_of.get(external_id)) is not None:
+                    named[j, at] = True
+        # at one priority a named-account match beats a rule match
+        candidates = np.where(named.any(axis=0), named, named | ruled) & open_
+        count = candidates.sum(axis=0)
+        winner = candidates.argmax(axis=0)
+        ids = [t.id for t in level]
+        for i in np.flatnonzero(count == 1).tolist():
+            out.assigned[keys[i]] = ids[winner[i]]
+        for i in np.flatnonzero(count > 1).tolist():
+            out.conflicts[keys[i]] = [ids[j] for j in np.flatnonzero(candidates[:, i]).tolist()]
+        open_ &= count == 0
+    out.unmatched = [keys[i] for i in np.flatnonzero(open_).tolist()]
     return out

@@ -56,15 +56,32 @@ async def plan_territories(conn: AsyncConnection, tenant_id: uuid.UUID, plan_id:
 
 
 async def accounts_for_rules(
-    conn: AsyncConnection, tenant_id: uuid.UUID, size: int
+    conn: AsyncConnection, tenant_id: uuid.UUID, plan_id: Any, role: str, size: int
 ) -> AsyncIterator[list[dict[str, Any]]]:
-    """Live accounts with the boundary fields and their tier, `size` at a time (keyset on id)."""
+    """Live accounts with the boundary fields, their tier and their current owner in the plan for the role
+    (`owner_assignment_id`, `owner_territory_id`, `owner_rep_id`, `owner_locked`; None without one), `size`
+    at a time (keyset on id). The owner comes in the same read: a separate IN-list of 10,000 ids per chunk
+    took PostgreSQL 10-22 s each at 100,000 assignments."""
     after = None
-    cols = [ACCOUNTS.c.id, *(ACCOUNTS.c[c] for c in BOUNDARY_COLUMNS), SCORES.c.tier]
+    owner = ASSIGNMENTS.alias("owner")
+    o = owner.c
+    cols = [
+        ACCOUNTS.c.id,
+        *(ACCOUNTS.c[c] for c in BOUNDARY_COLUMNS),
+        SCORES.c.tier,
+        o.id.label("owner_assignment_id"),
+        o.territory_id.label("owner_territory_id"),
+        o.rep_id.label("owner_rep_id"),
+        o.locked.label("owner_locked"),
+    ]
+    joined = ACCOUNTS.outerjoin(SCORES, SCORES.c.account_id == ACCOUNTS.c.id).outerjoin(
+        owner,
+        sa.and_(o.account_id == ACCOUNTS.c.id, o.plan_id == plan_id, o.role == role, o.valid_to.is_(None)),
+    )
     while True:
         stmt = (
             sa.select(*cols)
-            .select_from(ACCOUNTS.outerjoin(SCORES, SCORES.c.account_id == ACCOUNTS.c.id))
+            .select_from(joined)
             .where(ACCOUNTS.c.tenant_id == tenant_id, ACCOUNTS.c.deleted_at.is_(None))
         )
         if after is not None:
@@ -74,21 +91,6 @@ async def accounts_for_rules(
             return
         yield rows
         after = rows[-1]["id"]
-
-
-async def current_owners(
-    conn: AsyncConnection, tenant_id: uuid.UUID, plan_id: Any, role: str, account_ids: Sequence[Any]
-) -> dict[Any, Any]:
-    """account id -> its current assignment (id, territory_id, rep_id, locked) in the plan for the role."""
-    a = ASSIGNMENTS.c
-    stmt = sa.select(a.id, a.account_id, a.territory_id, a.rep_id, a.locked).where(
-        a.tenant_id == tenant_id,
-        a.plan_id == plan_id,
-        a.role == role,
-        a.valid_to.is_(None),
-        a.account_id.in_(list(account_ids)),
-    )
-    return {r.account_id: r for r in await conn.execute(stmt)}
 
 
 async def end_assignments(
@@ -227,14 +229,13 @@ class AssigningStore:
     async def plan_territories(self, plan_id: Any) -> list[Any]:
         return await plan_territories(await self.uow.connection(), self.uow.tenant_id, plan_id)
 
-    async def accounts_for_rules(self, size: int) -> AsyncIterator[list[dict[str, Any]]]:
-        async for chunk in accounts_for_rules(await self.uow.connection(), self.uow.tenant_id, size):
+    async def accounts_for_rules(
+        self, plan_id: Any, role: str, size: int
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        async for chunk in accounts_for_rules(
+            await self.uow.connection(), self.uow.tenant_id, plan_id, role, size
+        ):
             yield chunk
-
-    async def current_owners(self, plan_id: Any, role: str, account_ids: Sequence[Any]) -> dict[Any, Any]:
-        return await current_owners(
-            await self.uow.connection(), self.uow.tenant_id, plan_id, role, account_ids
-        )
 
     async def end_assignments(self, ids: Sequence[Any], now: datetime) -> None:
         await end_assignments(await self.uow.connection(), self.uow.tenant_id, ids, now)

@@ -290,18 +290,26 @@ class FakeAssigningStore:
             if t.plan_id == plan_id
         ]
 
-    async def accounts_for_rules(self, size: int) -> AsyncIterator[list[dict[str, Any]]]:
+    async def accounts_for_rules(
+        self, plan_id: Any, role: str, size: int
+    ) -> AsyncIterator[list[dict[str, Any]]]:
         accounts = sorted(self.uow.accounts.mine(), key=lambda a: a.id)
+        owners = {a.account_id: a for a in self._current(plan_id) if a.role == role}
         for start in range(0, len(accounts), size):
-            yield [
-                {"id": a.id, **{k: getattr(a, k) for k in BOUNDARY_COLUMNS}}
-                | {"tier": self.uow.db.scores.get(a.id, (None, None))[0]}
-                for a in accounts[start : start + size]
-            ]
-
-    async def current_owners(self, plan_id: Any, role: str, account_ids: Sequence[Any]) -> dict[Any, Any]:
-        wanted = set(account_ids)
-        return {a.account_id: a for a in self._current(plan_id) if a.role == role and a.account_id in wanted}
+            rows = []
+            for a in accounts[start : start + size]:
+                o = owners.get(a.id)
+                rows.append(
+                    {"id": a.id, **{k: getattr(a, k) for k in BOUNDARY_COLUMNS}}
+                    | {"tier": self.uow.db.scores.get(a.id, (None, None))[0]}
+                    | {
+                        "owner_assignment_id": o and o.id,
+                        "owner_territory_id": o and o.territory_id,
+                        "owner_rep_id": o and o.rep_id,
+                        "owner_locked": o and o.locked,
+                    }
+                )
+            yield rows
 
     async def end_assignments(self, ids: Sequence[Any], now: datetime) -> None:
         rows = self.uow.tables["assignments"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from api.services.assignments import AssignByRulesRead
@@ -18,6 +18,25 @@ from domain.errors import Code, Conflict, FieldError, ValidationFailed
 from domain.model import AssignmentReason, PlanState, Role, Scope
 
 CHUNK = 10_000
+
+
+class _Owner(NamedTuple):
+    id: Any
+    territory_id: Any
+    rep_id: Any
+    locked: bool
+
+
+def _owner(account: dict[str, Any]) -> _Owner | None:
+    """The account's current owner in the plan, read with it (persistence.assigning.accounts_for_rules)."""
+    if account["owner_assignment_id"] is None:
+        return None
+    return _Owner(
+        account["owner_assignment_id"],
+        account["owner_territory_id"],
+        account["owner_rep_id"],
+        bool(account["owner_locked"]),
+    )
 
 
 def _brief(account: dict[str, Any]) -> dict[str, Any]:
@@ -55,7 +74,7 @@ async def assign_plan_by_rules(
             raise ValidationFailed("a territory's boundary is not valid", errors, code=Code.INVALID_BOUNDARY)
         info = {t.id: t for t in rows}
         notes = {t.id: f"boundary of {t.name}: {describe_boundary(t.boundary)}" for t in rows}
-        async for chunk in uow.assigning.accounts_for_rules(CHUNK):
+        async for chunk in uow.assigning.accounts_for_rules(plan_id, role.value, CHUNK):
             counts["accounts"] += len(chunk)
             by_id = {a["id"]: a for a in chunk}
             result = assign_by_rules(((a["id"], a) for a in chunk), territories)
@@ -73,11 +92,10 @@ async def assign_plan_by_rules(
                             ]
                         }
                     )
-            current = await uow.assigning.current_owners(plan_id, role.value, list(result.assigned))
             ends, adds = [], []
             for account_id, territory_id in result.assigned.items():
                 rep_id = info[territory_id].primary_rep_id
-                now_owner = current.get(account_id)
+                now_owner = _owner(by_id[account_id])
                 if rep_id is None:
                     n_ownerless += 1
                     if len(ownerless) < MAX_LISTED_ACCOUNTS:
