@@ -23,6 +23,7 @@ from api.rest import (
     assignments,
     capacity,
     coverage,
+    engagement,
     equity,
     events,
     health,
@@ -168,6 +169,7 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
     app.include_router(scoring.router)
     app.include_router(capacity.router)
     app.include_router(coverage.router)
+    app.include_router(engagement.router)
     app.include_router(reports.router)
     app.include_router(operations.router)
     app.include_router(events.router)
@@ -210,6 +212,10 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
                     },
                     {"name": "scoring", "description": "Scores, potential, tiers and capacity, explained"},
                     {"name": "coverage", "description": "Covered or why not; overlaps; monthly review lists"},
+                    {
+                        "name": "engagement",
+                        "description": "Rules of engagement: the written, ordered policy that decides owners",
+                    },
                     {"name": "reports", "description": "Coverage review, weekly metrics, territory plan"},
                     {"name": "events", "description": "Events from the change log: a feed and webhooks"},
                     {"name": "health", "description": "Liveness and readiness"},

@@ -96,7 +96,7 @@ class Policy:
     parent_deal_threshold: float
     in_flight_deals_stay: bool
     segment_change_at_review: bool
-    version: int = 1
+    dispute_business_days: int
 
     def rule(self, kind: RuleKind) -> PolicyRule | None:
         return next((r for r in self.rules if r.kind is kind), None)
@@ -455,23 +455,24 @@ def default_policy(rules: EngagementRules) -> Policy:
         parent_deal_threshold=rules.parent_deal_threshold,
         in_flight_deals_stay=True,
         segment_change_at_review=True,
+        dispute_business_days=rules.dispute_business_days,
     )
 
 
 def policy_to_dict(policy: Policy) -> dict[str, Any]:
     return {
-        "version": policy.version,
         "rules": [{"kind": r.kind.value, "code": r.code, **dict(r.params)} for r in policy.rules],
         "tiebreak": [k.value for k in policy.tiebreak],
         "roles": {k.value: v.value for k, v in policy.roles.items()},
         "parent_deal_threshold": policy.parent_deal_threshold,
         "in_flight_deals_stay": policy.in_flight_deals_stay,
         "segment_change_at_review": policy.segment_change_at_review,
+        "dispute_business_days": policy.dispute_business_days,
     }
 
 
 _TOP = {
-    "version",
+    "dispute_business_days",
     "rules",
     "tiebreak",
     "roles",
@@ -547,6 +548,9 @@ def parse_policy(data: Mapping[str, Any], base: Policy) -> Policy:
             data["parent_deal_threshold"],
             Param("parent_deal_threshold", 0, MAX_SETTING_NUMBER, whole=False),
         )
+    days = base.dispute_business_days
+    if "dispute_business_days" in data:
+        days = _number(errors, "dispute_business_days", data["dispute_business_days"], Param("d", 1, 60))
     flags = {}
     for name in ("in_flight_deals_stay", "segment_change_at_review"):
         value = data.get(name, getattr(base, name))
@@ -556,7 +560,13 @@ def parse_policy(data: Mapping[str, Any], base: Policy) -> Policy:
     if errors:
         raise ValidationFailed("invalid engagement policy", errors)
     return dataclasses.replace(
-        base, rules=rules, tiebreak=tiebreak, roles=roles, parent_deal_threshold=threshold, **flags
+        base,
+        rules=rules,
+        tiebreak=tiebreak,
+        roles=roles,
+        parent_deal_threshold=threshold,
+        dispute_business_days=days,
+        **flags,
     )
 
 

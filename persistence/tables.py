@@ -515,4 +515,18 @@ class IdempotencyRow(SQLModel, table=True):
     created_at: datetime | None = _ts(nullable=False)
 
 
+class EngagementPolicyRow(SQLModel, table=True):
+    """A saved version of a tenant's rules of engagement (docs/domain.md, "Rules of engagement"): never
+    changed once written; the highest version is in force, and every ruling names the version it used."""
+
+    __tablename__ = "engagement_policies"
+    tenant_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    )
+    version: int = Field(sa_column=sa.Column(sa.Integer, primary_key=True, autoincrement=False))
+    body: dict = _json(dict)  # domain.engagement.policy_to_dict
+    note: str | None = _str(1000)
+    saved_at: datetime | None = _ts(nullable=False)
+
+
 metadata = SQLModel.metadata

@@ -19,6 +19,7 @@ from persistence.assigning import AssigningStore
 from persistence.assignments import SqlAssignmentRepository
 from persistence.capacity import CapacityStore
 from persistence.coverage import CoverageStore
+from persistence.engagement import EngagementStore
 from persistence.equity import EquityStore
 from persistence.events import EventStore
 from persistence.history import HistoryStore
@@ -59,6 +60,7 @@ class SqlUnitOfWork:
         self.assignments = SqlAssignmentRepository(self.session, self.tenant_id)
         self.capacity = CapacityStore(self)
         self.coverage = CoverageStore(self)
+        self.engagement = EngagementStore(self)
         self.equity = EquityStore(self)
         self.imports = ImportStore(self)
         self.reports = ReportStore(self)

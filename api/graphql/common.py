@@ -26,7 +26,7 @@ from api.services.common import NIL
 from api.services.context import AppContext, Principal, Unauthorized, authenticate_header
 from api.services.pagination import GRAPHQL_PAGES, Listed, page_arguments
 from domain import model
-from domain.errors import DomainError, FieldError, ValidationFailed
+from domain.errors import Code, DomainError, FieldError, ValidationFailed
 from domain.preconditions import Precondition
 
 for _enum in (
@@ -278,8 +278,16 @@ def input_type(model_cls: type[BaseModel], name: str) -> type:
 
 
 def to_model(data: Any, model_cls: type[BaseModel]) -> BaseModel:
-    """A GraphQL input as the use case's pydantic body: the fields sent, validated the same way as REST."""
-    values = {k: v for k, v in vars(data).items() if v is not strawberry.UNSET}
+    """A GraphQL input (or a JSON argument's object) as the use case's pydantic body: the fields sent,
+    validated the same way as REST."""
+    if isinstance(data, dict):
+        values = data
+    elif hasattr(data, "__dict__"):
+        values = {k: v for k, v in vars(data).items() if v is not strawberry.UNSET}
+    else:
+        raise ValidationFailed(
+            "expected an object", [FieldError("input", Code.INVALID_TYPE, "expected an object")]
+        )
     try:
         return model_cls.model_validate(values)
     except PydanticValidationError as exc:

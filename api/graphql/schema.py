@@ -18,6 +18,7 @@ from api.graphql import (
     assignments,
     capacity,
     coverage,
+    engagement,
     equity,
     events,
     history,
@@ -46,6 +47,7 @@ Query = merge_types(
         settings.Query,
         capacity.Query,
         coverage.Query,
+        engagement.Query,
         reports.Query,
         operations.Query,
         equity.Query,
@@ -59,6 +61,7 @@ Mutation = idempotent(
         "Mutation",
         (
             settings.Mutation,
+            engagement.Mutation,
             scoring.Mutation,
             accounts.Mutation,
             reps.Mutation,

@@ -1,0 +1,53 @@
+"""Rules of engagement: the policy in force or a saved version; save a new one (admin scope)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from api.graphql.common import ExpectedVersion, attempt, call, expected, output_type, result, to_model
+from api.services import engagement as service
+from domain.engagement import ClaimKind, RuleKind, TieKey
+
+strawberry.enum(RuleKind, name="EngagementRuleKind")
+strawberry.enum(TieKey, name="EngagementTieKey")
+strawberry.enum(ClaimKind, name="ClaimKind")
+EngagementRule = output_type(service.RuleRead, "EngagementRule")
+EngagementPolicy = output_type(service.PolicyRead, "EngagementPolicy")
+EngagementPolicyResult = result(EngagementPolicy, "EngagementPolicyResult")
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description="The rules of engagement in force, or the saved `version` (0: the defaults), in order"
+    )
+    async def engagement_policy(self, info: Info, version: int | None = None) -> EngagementPolicy:  # type: ignore[valid-type]
+        c = info.context
+        if version is None:
+            return await call(service.get_policy(c.ctx, c.principal))
+        return await call(service.get_policy_version(c.ctx, c.principal, version))
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Save a new version of the rules of engagement (admin scope): the fields of REST's "
+        "PUT /v1/engagement/policy body; what is not given takes the default"
+    )
+    async def replace_engagement_policy(
+        self,
+        info: Info,
+        policy: JSON,  # type: ignore[valid-type]
+        expected_version: ExpectedVersion = None,
+    ) -> EngagementPolicyResult:  # type: ignore[valid-type]
+        c = info.context
+
+        async def change() -> Any:  # validated inside attempt(): a bad policy is a Problem
+            body = to_model(policy, service.PolicyWrite)
+            return await service.replace_policy(c.ctx, c.principal, body, expected(expected_version))
+
+        return await attempt(change())

@@ -1,0 +1,145 @@
+"""The rules of engagement over REST: the defaults in words, versions, validation naming every field,
+preconditions, scopes and tenants apart."""
+
+import asyncio
+
+
+def version_of(response) -> int:
+    """The version an ETag names ("3", or "3-gzip" when the answer was compressed)."""
+    return int(response.headers["etag"].strip('"').split("-")[0])
+
+
+async def test_the_default_policy_reads_in_order(client, tenant):
+    r = await client.get("/v1/engagement/policy", headers=tenant.read_headers)
+    body = r.json()
+    assert r.status_code == 200 and body["version"] == 0 and body["saved_at"] is None
+    assert [rule["code"] for rule in body["rules"]] == [
+        "named_account",
+        "existing_relationship",
+        "territory_of_record",
+        "boundary",
+    ]
+    relationship = body["rules"][1]
+    assert (relationship["min_touches"], relationship["window_days"]) == (2, 90)
+    assert "over the rep whose boundary holds its headquarters" in relationship["sentence"]
+    assert body["roles"] == {
+        "new_business": "AE",
+        "outbound": "SDR",
+        "post_sale": "CSM",
+        "reengagement": "AE",
+        "expansion": "AE",
+    }
+    assert body["dispute_business_days"] == 5 and body["parent_deal_threshold"] == 100_000
+    assert body["sentences"][0].startswith("1. A named account") and len(body["sentences"]) == 5
+    assert version_of(r) == 0
+
+
+async def test_saving_makes_a_version_and_the_old_stays_readable(client, tenant):
+    policy = {
+        "rules": [
+            {"kind": "territory_of_record"},
+            {"kind": "existing_relationship", "min_touches": 3, "window_days": 60, "sourced_counts": False},
+            {"kind": "lease", "days": 120},
+        ],
+        "tiebreak": ["longest_tenure", "rep_name"],
+        "roles": {"expansion": "CSM"},
+        "dispute_business_days": 3,
+        "note": "record first: continuity",
+    }
+    r = await client.put("/v1/engagement/policy", json=policy, headers=tenant.headers)
+    body = r.json()
+    assert r.status_code == 200 and body["version"] == 1 and version_of(r) == 1
+    assert [x["kind"] for x in body["rules"]] == ["territory_of_record", "existing_relationship", "lease"]
+    assert "at least 3 meaningful touches in the last 60 days" in body["rules"][1]["sentence"]
+    assert "sourced" not in body["rules"][1]["sentence"]
+    assert body["roles"]["expansion"] == "CSM" and body["roles"]["post_sale"] == "CSM"
+    assert body["note"] == "record first: continuity" and body["dispute_business_days"] == 3
+    assert (await client.get("/v1/engagement/policy", headers=tenant.headers)).json() == body
+    # a whole policy: what is not given takes the default again
+    r = await client.put("/v1/engagement/policy", json={"dispute_business_days": 7}, headers=tenant.headers)
+    assert r.json()["version"] == 2 and [x["code"] for x in r.json()["rules"]][0] == "named_account"
+    old = await client.get("/v1/engagement/policy/versions/1", headers=tenant.headers)
+    assert old.status_code == 200 and old.json() == body
+    defaults = await client.get("/v1/engagement/policy/versions/0", headers=tenant.headers)
+    assert defaults.json()["version"] == 0
+    missing = await client.get("/v1/engagement/policy/versions/9", headers=tenant.headers)
+    assert missing.status_code == 404
+
+
+async def test_a_bad_policy_names_every_broken_part_and_keeps_the_old(client, tenant):
+    await client.put("/v1/engagement/policy", json={"dispute_business_days": 4}, headers=tenant.headers)
+    cases = [
+        ({"rules": [{"kind": "boundary"}, {"kind": "boundary"}]}, "rules[1].code", "duplicate_name"),
+        ({"rules": [{"kind": "lease"}]}, "rules[0].days", "required"),
+        ({"rules": [{"kind": "boundary", "days": 3}]}, "rules[0].days", "unknown_field"),
+        ({"tiebreak": ["rep_name", "rep_name"]}, "tiebreak", "invalid_value"),
+    ]
+    for policy, field, code in cases:
+        r = await client.put("/v1/engagement/policy", json=policy, headers=tenant.headers)
+        assert r.status_code == 422, policy
+        assert {"field": field, "code": code} in [
+            {"field": e["field"], "code": e["code"]} for e in r.json()["errors"]
+        ], r.json()
+    for policy in (
+        {"rules": [{"kind": "telepathy"}]},
+        {"rules": []},
+        {"frozen": True},
+        {"roles": {"x": "AE"}},
+    ):
+        r = await client.put("/v1/engagement/policy", json=policy, headers=tenant.headers)
+        assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+    kept = (await client.get("/v1/engagement/policy", headers=tenant.headers)).json()
+    assert kept["version"] == 1 and kept["dispute_business_days"] == 4
+
+
+async def test_if_match_and_concurrent_saves(client, tenant):
+    r = await client.put("/v1/engagement/policy", json={}, headers=tenant.headers | {"If-Match": '"5"'})
+    assert r.status_code == 412 and r.json()["code"] == "precondition_failed"
+    r = await client.put("/v1/engagement/policy", json={}, headers=tenant.headers | {"If-Match": '"0"'})
+    assert r.status_code == 200 and r.json()["version"] == 1
+    answers = await asyncio.gather(
+        *(client.put("/v1/engagement/policy", json={}, headers=tenant.headers) for _ in range(4))
+    )
+    codes = sorted(a.status_code for a in answers)
+    assert set(codes) <= {200, 409} and 200 in codes
+    final = (await client.get("/v1/engagement/policy", headers=tenant.headers)).json()["version"]
+    assert final == 1 + codes.count(200)  # every save that answered 200 is a version; no version lost
+
+
+async def test_writes_need_admin_and_tenants_stay_apart(client, tenant, other_tenant):
+    r = await client.put("/v1/engagement/policy", json={}, headers=tenant.read_headers)
+    assert r.status_code == 403
+    await client.put("/v1/engagement/policy", json={"dispute_business_days": 9}, headers=tenant.headers)
+    theirs = (await client.get("/v1/engagement/policy", headers=other_tenant.headers)).json()
+    assert theirs["version"] == 0 and theirs["dispute_business_days"] == 5
+    r = await client.get("/v1/engagement/policy/versions/1", headers=other_tenant.headers)
+    assert r.status_code == 404
+
+
+async def test_graphql_reads_and_saves_the_policy(client, tenant):
+    query = "{ engagementPolicy { version rules { kind code sentence } tiebreak roles sentences } }"
+    r = await client.post("/graphql", json={"query": query}, headers=tenant.headers)
+    policy = r.json()["data"]["engagementPolicy"]
+    assert policy["version"] == 0 and policy["rules"][0]["kind"] == "NAMED_ACCOUNT"
+    assert policy["tiebreak"][0] == "MOST_TOUCHES" and policy["roles"]["outbound"] == "SDR"
+    save = """mutation($p: JSON!, $v: Int) { replaceEngagementPolicy(policy: $p, expectedVersion: $v) {
+        __typename ... on EngagementPolicy { version rules { code } }
+        ... on Problem { code errors { field code } } } }"""
+    ok = {"rules": [{"kind": "boundary", "code": "hq"}], "note": "boundary only"}
+    r = await client.post(
+        "/graphql", json={"query": save, "variables": {"p": ok, "v": 0}}, headers=tenant.headers
+    )
+    saved = r.json()["data"]["replaceEngagementPolicy"]
+    assert saved == {"__typename": "EngagementPolicy", "version": 1, "rules": [{"code": "hq"}]}
+    bad = {"rules": [{"kind": "lease"}]}
+    r = await client.post("/graphql", json={"query": save, "variables": {"p": bad}}, headers=tenant.headers)
+    problem = r.json()["data"]["replaceEngagementPolicy"]
+    assert problem["code"] == "validation_failed"
+    assert {"field": "rules[0].days", "code": "required"} in problem["errors"]
+    stale = await client.post(
+        "/graphql", json={"query": save, "variables": {"p": ok, "v": 0}}, headers=tenant.headers
+    )
+    assert stale.json()["data"]["replaceEngagementPolicy"]["code"] == "precondition_failed"
+    old = "{ engagementPolicy(version: 1) { version note } }"
+    r = await client.post("/graphql", json={"query": old}, headers=tenant.headers)
+    assert r.json()["data"]["engagementPolicy"] == {"version": 1, "note": "boundary only"}
