@@ -23,6 +23,7 @@ from api.rest import (
     assignments,
     capacity,
     coverage,
+    disputes,
     engagement,
     equity,
     events,
@@ -170,6 +171,7 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
     app.include_router(capacity.router)
     app.include_router(coverage.router)
     app.include_router(engagement.router)
+    app.include_router(disputes.router)
     app.include_router(reports.router)
     app.include_router(operations.router)
     app.include_router(events.router)

@@ -21,6 +21,7 @@ class ChangeKind(enum.StrEnum):
     TERRITORY = "territory"  # a territory's name (active plan)
     PLAN = "plan"  # a plan became the active one
     OPERATION = "operation"  # a long-running operation finished
+    DISPUTE = "dispute"  # a dispute was opened, decided or applied (an event; lookups ignore it)
 
 
 class Cause(enum.StrEnum):

@@ -14,9 +14,26 @@ PLAN_ACTIVATED = "plan.activated"
 OPERATION_SUCCEEDED = "operation.succeeded"
 OPERATION_FAILED = "operation.failed"
 OPERATION_CANCELLED = "operation.cancelled"
-TYPES = (OWNERSHIP_CHANGED, PLAN_ACTIVATED, OPERATION_SUCCEEDED, OPERATION_FAILED, OPERATION_CANCELLED)
+DISPUTE_OPENED = "dispute.opened"
+DISPUTE_DECIDED = "dispute.decided"
+DISPUTE_APPLIED = "dispute.applied"
+TYPES = (
+    OWNERSHIP_CHANGED,
+    PLAN_ACTIVATED,
+    OPERATION_SUCCEEDED,
+    OPERATION_FAILED,
+    OPERATION_CANCELLED,
+    DISPUTE_OPENED,
+    DISPUTE_DECIDED,
+    DISPUTE_APPLIED,
+)
 # log kind -> the event types it can be; account, rep and territory edits are for lookups only
-KINDS = {"owner": (OWNERSHIP_CHANGED,), "plan": (PLAN_ACTIVATED,), "operation": TYPES[2:]}
+KINDS = {
+    "owner": (OWNERSHIP_CHANGED,),
+    "plan": (PLAN_ACTIVATED,),
+    "operation": (OPERATION_SUCCEEDED, OPERATION_FAILED, OPERATION_CANCELLED),
+    "dispute": (DISPUTE_OPENED, DISPUTE_DECIDED, DISPUTE_APPLIED),
+}
 
 
 def event_type(kind: str, cause: str) -> str | None:
@@ -25,8 +42,8 @@ def event_type(kind: str, cause: str) -> str | None:
         return OWNERSHIP_CHANGED
     if kind == "plan":
         return PLAN_ACTIVATED
-    if kind == "operation":
-        return f"operation.{cause}" if f"operation.{cause}" in TYPES else None
+    if kind in ("operation", "dispute"):
+        return f"{kind}.{cause}" if f"{kind}.{cause}" in TYPES else None
     return None
 
 

@@ -529,4 +529,43 @@ class EngagementPolicyRow(SQLModel, table=True):
     saved_at: datetime | None = _ts(nullable=False)
 
 
+class DisputeRow(Versioned, SQLModel, table=True):
+    """A rep's claim on an account another rep owns, with the evidence the engine gathered, the ruling the
+    policy proposed and, once a decider confirmed or overrode it, the decision (domain/disputes.py)."""
+
+    __tablename__ = "disputes"
+    __table_args__ = (
+        sa.Index(None, "tenant_id", "state", "due_on"),
+        sa.Index(None, "tenant_id", "account_id"),
+        sa.Index(
+            "uq_disputes_one_live_claim",
+            "tenant_id",
+            "account_id",
+            "role",
+            "claimant_rep_id",
+            unique=True,
+            postgresql_where=sa.text("state IN ('open', 'decided')"),
+            sqlite_where=sa.text("state IN ('open', 'decided')"),
+        ),
+    )
+    id: uuid.UUID = _id()
+    tenant_id: uuid.UUID = _tenant()
+    account_id: uuid.UUID = _fk("accounts.id", ondelete="CASCADE", nullable=False)
+    role: str = _str(8, nullable=False)
+    claimant_rep_id: uuid.UUID = _fk("reps.id", ondelete="CASCADE", nullable=False)
+    owner_rep_id: uuid.UUID | None = _fk("reps.id", ondelete="SET NULL")
+    basis: str = _str(32, nullable=False)
+    note: str | None = _str(2000)
+    state: str = _str(16, nullable=False)
+    opened_at: datetime | None = _ts(nullable=False)
+    due_on: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    policy_version: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False))
+    proposal: dict = _json(dict)
+    decision: dict | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))
+    decided_at: datetime | None = _ts()
+    applied_at: datetime | None = _ts()
+    withdrawn_at: datetime | None = _ts()
+    version: int = _version()
+
+
 metadata = SQLModel.metadata

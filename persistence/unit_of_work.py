@@ -19,6 +19,7 @@ from persistence.assigning import AssigningStore
 from persistence.assignments import SqlAssignmentRepository
 from persistence.capacity import CapacityStore
 from persistence.coverage import CoverageStore
+from persistence.disputes import DisputeStore
 from persistence.engagement import EngagementStore
 from persistence.equity import EquityStore
 from persistence.events import EventStore
@@ -61,6 +62,7 @@ class SqlUnitOfWork:
         self.capacity = CapacityStore(self)
         self.coverage = CoverageStore(self)
         self.engagement = EngagementStore(self)
+        self.disputes = DisputeStore(self)
         self.equity = EquityStore(self)
         self.imports = ImportStore(self)
         self.reports = ReportStore(self)

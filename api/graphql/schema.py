@@ -18,6 +18,7 @@ from api.graphql import (
     assignments,
     capacity,
     coverage,
+    disputes,
     engagement,
     equity,
     events,
@@ -48,6 +49,7 @@ Query = merge_types(
         capacity.Query,
         coverage.Query,
         engagement.Query,
+        disputes.Query,
         reports.Query,
         operations.Query,
         equity.Query,
@@ -62,6 +64,7 @@ Mutation = idempotent(
         (
             settings.Mutation,
             engagement.Mutation,
+            disputes.Mutation,
             scoring.Mutation,
             accounts.Mutation,
             reps.Mutation,
