@@ -150,6 +150,9 @@ class CoverageRules:
     partner_tags: tuple[str, ...] = ("partner", "referral")
     # seed 004: tier 1 is "worked" after its touches over 3-4 weeks; the sequence is judged over this window
     sequence_window_days: int = 28
+    # seed 004: a tier 1 sequence is complete only with at least one activity of these kinds (a
+    # personalized video) among its touches; empty: any touches complete it
+    tier1_sequence_kinds: tuple[str, ...] = ("video",)
 
 
 @dataclass(frozen=True)
@@ -361,7 +364,7 @@ def check_settings(settings: TenantSettings) -> None:
             if numbers and list(value) != sorted(value):
                 bad(f"{section.name}.{f.name}", Code.NOT_ASCENDING, "values must be in ascending order")
     kinds = {k.value for k in ActivityKind}
-    for name in ("meaningful_kinds", "meeting_kinds"):
+    for name in ("meaningful_kinds", "meeting_kinds", "tier1_sequence_kinds"):
         unknown = [k for k in getattr(settings.coverage, name) if k not in kinds]
         if unknown:
             bad(f"coverage.{name}", Code.UNKNOWN_KIND, f"not activity kinds: {', '.join(map(str, unknown))}")

@@ -17,6 +17,7 @@ from domain.metrics import (
     reply,
     sequence_activity,
     sequence_completed,
+    sequence_required,
     week_activity,
 )
 from persistence.coverage import ACTIVITIES, OPPORTUNITIES, ReportRows, compile_pred
@@ -54,15 +55,25 @@ class ReportStore(Store):
         )
         in_sequence = compile_pred(sequence_activity(week, now, rules), activity, dialect)
         seq = (
-            sa.select(a.account_id, sa.func.count().label("sequence_touches"))
+            sa.select(
+                a.account_id,
+                sa.func.count().label("sequence_touches"),
+                sa.func.sum(
+                    sa.case((compile_pred(sequence_required(rules), activity, dialect), 1), else_=0)
+                ).label("sequence_required"),
+            )
             .where(a.tenant_id == self.tenant_id, in_sequence)
             .group_by(a.account_id)
             .subquery("seq")
         )
         r = ReportRows(self.tenant_id, role, dialect)
         tier, rep = r.fields["tier"], r.fields["rep_id"]
-        account = {"tier": tier, "sequence_touches": sa.func.coalesce(seq.c.sequence_touches, 0)}
-        completed = compile_pred(sequence_completed(model), account, dialect)
+        account = {
+            "tier": tier,
+            "sequence_touches": sa.func.coalesce(seq.c.sequence_touches, 0),
+            "sequence_required": sa.func.coalesce(seq.c.sequence_required, 0),
+        }
+        completed = compile_pred(sequence_completed(model, rules), account, dialect)
         worked = (
             sa.select(
                 rep.label("rep_id"),
@@ -71,13 +82,8 @@ class ReportStore(Store):
                 sa.func.sum(per_week.c.touches).label("touches"),
                 sa.func.sum(per_week.c.replied).label("replied"),
                 sa.func.sum(per_week.c.met).label("met"),
-                sa.func.sum(sa.case((completed, 1), else_=0)).label("completed"),
             )
-            .select_from(
-                r.from_.join(per_week, per_week.c.account_id == r.fields["account_id"]).outerjoin(
-                    seq, seq.c.account_id == r.fields["account_id"]
-                )
-            )
+            .select_from(r.from_.join(per_week, per_week.c.account_id == r.fields["account_id"]))
             .where(*r.scope)
             .group_by(rep, tier)
         )
@@ -94,15 +100,27 @@ class ReportStore(Store):
             .where(*r.scope, created)
             .group_by(rep, tier)
         )
-        books = r.select(rep.label("rep_id"), tier.label("tier"), sa.func.count().label("n")).group_by(
-            rep, tier
+        # sequence completion is over the whole book, worked this week or not (seed 004)
+        books = (
+            sa.select(
+                rep.label("rep_id"),
+                tier.label("tier"),
+                sa.func.count().label("n"),
+                sa.func.sum(sa.case((completed, 1), else_=0)).label("completed"),
+            )
+            .select_from(r.from_.outerjoin(seq, seq.c.account_id == r.fields["account_id"]))
+            .where(*r.scope)
+            .group_by(rep, tier)
         )
-        tallies = {(x.rep_id, x.tier): WeekTally(accounts=int(x.n)) for x in await conn.execute(books)}
+        tallies = {
+            (x.rep_id, x.tier): WeekTally(accounts=int(x.n), completed=int(x.completed or 0))
+            for x in await conn.execute(books)
+        }
         for x in await conn.execute(worked):
             if (t := tallies.get((x.rep_id, x.tier))) is None:
                 continue  # a book that came after its size was read
             t.worked, t.touches, t.replied = int(x.worked), int(x.touches), int(x.replied)
-            t.met, t.completed = int(x.met), int(x.completed)
+            t.met = int(x.met)
         for x in await conn.execute(pipeline):
             if (t := tallies.get((x.rep_id, x.tier))) is None:
                 continue

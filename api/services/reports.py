@@ -88,8 +88,14 @@ class WeeklyMetricsRow(BaseModel):
     accounts_worked: int = Field(description="accounts with at least one touch in the week")
     touches: int
     sequence_target: int = Field(description="touches that complete the tier's sequence")
-    sequence_completed: int
-    sequence_completion_rate: float | None = Field(description="of the accounts worked; null when none")
+    sequence_window_days: int = Field(description="the touches are counted over this window (3-4 weeks)")
+    sequence_required_kinds: list[str] = Field(
+        description="a tier 1 sequence holds at least one touch of these kinds (a personalized video)"
+    )
+    sequence_completed: int = Field(description="accounts of the book whose sequence is complete")
+    sequence_completion_rate: float | None = Field(
+        description="sequence_completed / accounts of the book (not the accounts worked); null when none"
+    )
     reply_rate: float | None = Field(description="accounts worked with an inbound activity / accounts worked")
     meeting_rate: float | None = Field(description="accounts worked with a meeting / accounts worked")
     pipeline_created: float
@@ -270,7 +276,16 @@ async def weekly_metrics(
     ):
         tally: WeekTally = tallies[key]
         metric = weekly_metric(tally, key[1], f.settings.coverage_model)
-        rows.append({"rep_id": key[0], "rep_name": rep_names.get(key[0]), "tier": key[1]} | asdict(metric))
+        rows.append(
+            {"rep_id": key[0], "rep_name": rep_names.get(key[0]), "tier": key[1]}
+            | asdict(metric)
+            | {
+                "sequence_window_days": f.settings.coverage.sequence_window_days,
+                "sequence_required_kinds": list(f.settings.coverage.tier1_sequence_kinds)
+                if key[1] == 1
+                else [],
+            }
+        )
     return WeeklyMetricsRead.model_validate(
         {
             "as_of": f.now,

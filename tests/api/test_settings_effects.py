@@ -37,6 +37,7 @@ CHANGES: dict[str, Any] = {
     "coverage.meaningful_kinds": ["meeting", "visit"],
     "coverage.meeting_kinds": ["visit"],
     "coverage.partner_tags": ["vip"],
+    "coverage.tier1_sequence_kinds": [],
     "coverage.tier1_target": 0.5,
     "coverage.tier2_target": 0.3,
     "equity.quota_share_of_potential": [0.5, 0.6],
