@@ -324,6 +324,12 @@ def review_lists(rules: CoverageRules, now: datetime) -> dict[str, Rule]:
     }
 
 
+def actively_managed(last_worked_at: datetime | None, rules: CoverageRules, now: datetime) -> bool:
+    """Seed 000's expansion pipeline: the account team is managing the relationship when it worked the
+    account (a meaningful touch) within `expansion_managed_days`."""
+    return last_worked_at is not None and now - last_worked_at <= timedelta(days=rules.expansion_managed_days)
+
+
 # Seed 000 'the artifact', territory overview: how stages count up.
 OVERVIEW: dict[str, tuple[str, ...]] = {
     "active_in_pipeline": (Stage.PIPELINE.value, Stage.ACTIVE_DEAL.value),

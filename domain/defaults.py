@@ -153,6 +153,9 @@ class CoverageRules:
     # seed 004: a tier 1 sequence is complete only with at least one activity of these kinds (a
     # personalized video) among its touches; empty: any touches complete it
     tier1_sequence_kinds: tuple[str, ...] = ("video",)
+    # seed 000's expansion pipeline: an account team actively manages a customer it worked (a meaningful
+    # touch) within this many days
+    expansion_managed_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -384,6 +387,7 @@ def check_settings(settings: TenantSettings) -> None:
         ("coverage.dormant_after_days", settings.coverage.dormant_after_days),
         ("coverage.overlap_window_days", settings.coverage.overlap_window_days),
         ("coverage.sequence_window_days", settings.coverage.sequence_window_days),
+        ("coverage.expansion_managed_days", settings.coverage.expansion_managed_days),
         ("capacity.selling_hours_per_quarter", settings.capacity.selling_hours_per_quarter),
         ("coverage_model.hours_per_touch", settings.coverage_model.hours_per_touch),
     ):

@@ -451,6 +451,38 @@ class CoverageStore(Store):
         stmt = sa.select(stmt.subquery().c.account_id).distinct().order_by("account_id").limit(limit)
         return list((await (await self.connection()).execute(stmt)).scalars())
 
+    async def last_worked(
+        self, account_ids: Sequence[Any], kinds: Sequence[str], now: datetime
+    ) -> dict[Any, tuple[datetime, Any]]:
+        """Per account: when its latest past activity of `kinds` happened and by which rep (None: no rep
+        named); at one moment the greatest rep id, so the answer does not depend on storage order."""
+        if not account_ids:
+            return {}
+        a = ACTIVITIES.c
+        scope = [
+            a.tenant_id == self.tenant_id,
+            a.account_id.in_(list(account_ids)),
+            a.kind.in_(list(kinds)),
+            a.occurred_at <= now,
+        ]
+        latest = (
+            sa.select(a.account_id, sa.func.max(a.occurred_at).label("at"))
+            .where(*scope)
+            .group_by(a.account_id)
+            .subquery("latest")
+        )
+        stmt = (
+            sa.select(a.account_id, latest.c.at, a.rep_id)
+            .join(latest, sa.and_(latest.c.account_id == a.account_id, latest.c.at == a.occurred_at))
+            .where(*scope)
+        )
+        out: dict[Any, tuple[datetime, Any]] = {}
+        for r in await (await self.connection()).execute(stmt):
+            kept = out.get(r.account_id)
+            if kept is None or str(r.rep_id) > str(kept[1]):
+                out[r.account_id] = (r.at, r.rep_id)
+        return out
+
     async def account_labels(self, ids: Sequence[Any]) -> dict[Any, AccountLabel]:
         """External id and name of the accounts, soft-deleted ones too (their activities stay)."""
         if not ids:

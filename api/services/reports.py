@@ -18,7 +18,7 @@ from api.services.capacity import CapacityRead
 from api.services.context import AppContext, Principal
 from api.services.coverage import filters, frame
 from api.services.scoring import tenant_win_rates
-from domain.coverage import OVERVIEW, covered, review_lists, whitespace
+from domain.coverage import OVERVIEW, actively_managed, covered, review_lists, whitespace
 from domain.criteria import Cond
 from domain.metrics import WeekTally, rate, week_of, weekly_metric
 from domain.model import Segment, Stage
@@ -57,9 +57,17 @@ class RepBookRead(BaseModel):
 class ExpansionAccountRead(ReportAccountRead):
     expansion_estimate: float | None = Field(description="the expansion surface, dollars")
     open_pipeline: float | None
+    last_worked_at: datetime | None = Field(description="the latest meaningful touch; null: never worked")
+    last_worked_by_rep_id: UUID | None = Field(description="the rep who made that touch")
+    last_worked_by: str | None = Field(description="that rep's name")
+    actively_managed: bool = Field(
+        description="worked within coverage.expansion_managed_days (seed 000: is the account team "
+        "actively managing the relationship?)"
+    )
 
 
 class ExpansionPipelineRead(BaseModel):
+    managed_window_days: int = Field(description="coverage.expansion_managed_days")
     accounts: int
     expansion_estimate: float
     top: list[ExpansionAccountRead]
@@ -221,10 +229,23 @@ async def coverage_review(
         (exp_total,) = await uow.coverage.aggregate(
             role, where=expansion, count="accounts", sums={"expansion_estimate": "expansion_estimate"}
         )
-        labels = await uow.coverage.rep_labels([x["rep_id"] for x in reps if x["rep_id"]])
+        worked = await uow.coverage.last_worked(
+            [x["account_id"] for x in exp_rows], f.settings.coverage.meaningful_kinds, f.now
+        )
+        labels = await uow.coverage.rep_labels(
+            {x["rep_id"] for x in reps if x["rep_id"]} | {w[1] for w in worked.values() if w[1]}
+        )
     rep_names = {k: v.name for k, v in labels.items()}
     for row in (*exp_rows, *(a for q in questions for a in q["accounts"])):
         row["rep_name"] = rep_names.get(row["rep_id"])
+    for row in exp_rows:
+        at, by = worked.get(row["account_id"], (None, None))
+        row |= {
+            "last_worked_at": at,
+            "last_worked_by_rep_id": by,
+            "last_worked_by": rep_names.get(by),
+            "actively_managed": actively_managed(at, f.settings.coverage, f.now),
+        }
     by_rep = []
     for x in sorted(reps, key=lambda x: (x["rep_id"] is None, rep_names.get(x["rep_id"]) or "")):
         n = int(x["accounts"])
@@ -249,6 +270,7 @@ async def coverage_review(
             "coverage_by_rep": by_rep,
             "monthly_questions": questions,
             "expansion_pipeline": {
+                "managed_window_days": f.settings.coverage.expansion_managed_days,
                 "accounts": int(exp_total["accounts"]),
                 "expansion_estimate": float(exp_total["expansion_estimate"]),
                 "top": exp_rows,

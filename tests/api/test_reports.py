@@ -56,6 +56,70 @@ async def test_expansion_pipeline_lists_customers_with_expansion_potential(clien
     assert [a["external_id"] for a in pipeline["top"]] == ["X1", "X2"]
 
 
+async def test_expansion_entries_say_when_and_by_whom_the_account_was_last_worked(client, tenant):
+    h = tenant.headers
+    await f.imported(
+        client,
+        h,
+        kind="accounts",
+        rows=[
+            {"external_id": "E1", "name": "worked", "stage": "customer", "expansion_estimate": 90_000},
+            {"external_id": "E2", "name": "drifting", "stage": "customer", "expansion_estimate": 50_000},
+            {"external_id": "E3", "name": "never", "stage": "customer", "expansion_estimate": 10_000},
+        ],
+    )
+    ana = await f.rep(client, h, name="Ana", external_id="R-ANA")
+    await f.rep(client, h, name="Ben", external_id="R-BEN")
+
+    def ago(days: int) -> str:
+        return (datetime.now(UTC) - timedelta(days=days)).isoformat()
+
+    await f.imported(
+        client,
+        h,
+        kind="activities",
+        rows=[
+            {
+                "external_id": "W1",
+                "account_external_id": "E1",
+                "rep_external_id": "R-ANA",
+                "kind": "call",
+                "occurred_at": ago(10),
+            },
+            # an email is a touch, not meaningful work: Ben's later email does not make him the last worker
+            {
+                "external_id": "W2",
+                "account_external_id": "E1",
+                "rep_external_id": "R-BEN",
+                "kind": "email",
+                "occurred_at": ago(2),
+            },
+            {
+                "external_id": "W3",
+                "account_external_id": "E2",
+                "rep_external_id": "R-BEN",
+                "kind": "meeting",
+                "occurred_at": ago(50),
+            },
+        ],
+    )
+    review = (await client.get("/v1/reports/coverage-review", headers=h)).json()
+    pipeline = review["expansion_pipeline"]
+    assert pipeline["managed_window_days"] == 30
+    top = {a["external_id"]: a for a in pipeline["top"]}
+    assert (top["E1"]["last_worked_by"], top["E1"]["last_worked_by_rep_id"]) == ("Ana", ana["id"])
+    assert top["E1"]["actively_managed"] is True
+    assert top["E2"]["last_worked_by"] == "Ben" and top["E2"]["actively_managed"] is False
+    assert top["E3"]["last_worked_at"] is None and top["E3"]["actively_managed"] is False
+    r = await client.put(
+        "/v1/settings", json={"overrides": {"coverage": {"expansion_managed_days": 60}}}, headers=h
+    )
+    assert r.status_code == 200
+    review = (await client.get("/v1/reports/coverage-review", headers=h)).json()
+    top = {a["external_id"]: a for a in review["expansion_pipeline"]["top"]}
+    assert top["E2"]["actively_managed"] is True
+
+
 async def test_weekly_metrics_by_rep_and_tier(client, tenant):
     book = await _book(client, tenant)
     now = datetime.now(UTC)
