@@ -156,6 +156,15 @@ class CoverageRules:
     # seed 000's expansion pipeline: an account team actively manages a customer it worked (a meaningful
     # touch) within this many days
     expansion_managed_days: int = 30
+    # seed 000's coverage map, the path into each account (docs/domain.md, "Coverage map"): an activity
+    # through a path is evidence of it for this many days
+    path_window_days: int = 180
+    # a relationship signal (0-100) at least this high is an existing relationship
+    path_relationship_min: float = 60.0
+    # potential (dollars) from which an account calls for executive engagement (strategic ones always do)
+    path_executive_min_potential: float = 1_000_000.0
+    # an intent signal (0-100) at least this high makes the account marketing-sourced
+    path_marketing_min_intent: float = 70.0
 
 
 @dataclass(frozen=True)
@@ -388,6 +397,7 @@ def check_settings(settings: TenantSettings) -> None:
         ("coverage.overlap_window_days", settings.coverage.overlap_window_days),
         ("coverage.sequence_window_days", settings.coverage.sequence_window_days),
         ("coverage.expansion_managed_days", settings.coverage.expansion_managed_days),
+        ("coverage.path_window_days", settings.coverage.path_window_days),
         ("capacity.selling_hours_per_quarter", settings.capacity.selling_hours_per_quarter),
         ("coverage_model.hours_per_touch", settings.coverage_model.hours_per_touch),
     ):

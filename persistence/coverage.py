@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
-from domain.coverage import RepTouch
+from domain.coverage import PATH_KINDS, RepTouch
 from domain.criteria import All, AnyOf, Cond, Not, Pred
 from persistence.stores import Store
 from persistence.tables import (
@@ -87,6 +87,10 @@ def _activity_aggregate(
         ),
         sa.func.max(sa.case((sa.and_(past, a.path.in_(PARTNER_PATHS)), a.occurred_at))).label(
             "last_partner_at"
+        ),
+        *(
+            sa.func.max(sa.case((sa.and_(past, a.path == path), a.occurred_at))).label(f"last_{path}_path_at")
+            for path in PATH_KINDS
         ),
         sa.func.max(sa.case((past, a.occurred_at))).label("last_activity_at"),
         sa.func.min(sa.case((future, a.occurred_at))).label("due_at"),
@@ -280,6 +284,9 @@ ACCOUNT_FIELDS = (
     "current_arr",
     "industry",
     "region",
+    "relationship",
+    "intent",
+    "strategic",
 )
 SCORE_FIELDS = ("tier", "icp_fit", "potential", "score")
 
