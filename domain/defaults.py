@@ -167,6 +167,9 @@ class CoverageRules:
     path_marketing_min_intent: float = 70.0
 
 
+QUOTA_PERIODS = ("annual", "quarterly")
+
+
 @dataclass(frozen=True)
 class EquityRules:
     """Balance bands (seeds 001, 002, 003)."""
@@ -187,6 +190,9 @@ class EquityRules:
     expertise_industries: tuple[str, ...] = ()
     # parent and subsidiaries stay with one owner and move as one (False: each account on its own)
     keep_families: bool = True
+    # the period a rep's or territory's quota covers: "annual" (a quarter's target is a quarter of it) or
+    # "quarterly" (the quota is the quarter's target); docs/domain.md, "Quarterly review"
+    quota_period: str = "annual"
 
 
 @dataclass(frozen=True)
@@ -403,6 +409,8 @@ def check_settings(settings: TenantSettings) -> None:
     ):
         if not value > 0:
             bad(path, Code.OUT_OF_RANGE, "must be positive")
+    if settings.equity.quota_period not in QUOTA_PERIODS:
+        bad("equity.quota_period", Code.INVALID_CHOICE, " or ".join(QUOTA_PERIODS))
     if settings.capacity.unit not in ("hours", "accounts"):
         bad("capacity.unit", Code.INVALID_CHOICE, "hours or accounts")
     if not 1 <= settings.potential.horizon_years <= MAX_HORIZON_YEARS:

@@ -20,7 +20,16 @@ from domain.metrics import (
     sequence_required,
     week_activity,
 )
-from persistence.coverage import ACTIVITIES, OPPORTUNITIES, ReportRows, compile_pred
+from domain.quarterly_review import Quarter, Results
+from persistence.coverage import (
+    ACTIVITIES,
+    OPPORTUNITIES,
+    PLANS,
+    REPS,
+    TERRITORIES,
+    ReportRows,
+    compile_pred,
+)
 from persistence.stores import Store
 
 Book = tuple[Any, int | None]  # (owner of record, tier)
@@ -126,3 +135,52 @@ class ReportStore(Store):
                 continue
             t.pipeline, t.opportunities = float(x.amount), int(x.n)
         return tallies
+
+    async def quarter_results(self, role: str, quarter: Quarter) -> dict[str, dict[Any, Results]]:
+        """The quarter's opportunities of the live accounts, per rep (the opportunity's rep, else the
+        account's owner of record for `role`) and per territory (the account's, in the active plan): won
+        revenue and count closed in the quarter, opened in the quarter and how many of those were won."""
+        conn = await self.connection()
+        r = ReportRows(self.tenant_id, role, conn.dialect.name)
+        o = OPPORTUNITIES.c
+        won = sa.and_(o.status == "won", o.closed_on >= quarter.start, o.closed_on < quarter.end)
+        opened = sa.and_(o.created_on >= quarter.start, o.created_on < quarter.end)
+        out: dict[str, dict[Any, Results]] = {}
+        for name, key in (
+            ("rep", sa.func.coalesce(o.rep_id, r.fields["rep_id"])),
+            ("territory", r.fields["territory_id"]),
+        ):
+            stmt = (
+                sa.select(
+                    key.label("key"),
+                    sa.func.coalesce(sa.func.sum(sa.case((won, o.amount), else_=0.0)), 0.0).label("won"),
+                    sa.func.sum(sa.case((won, 1), else_=0)).label("won_n"),
+                    sa.func.sum(sa.case((opened, 1), else_=0)).label("opened"),
+                    sa.func.sum(sa.case((sa.and_(opened, o.status == "won"), 1), else_=0)).label(
+                        "opened_won"
+                    ),
+                )
+                .select_from(r.from_.join(OPPORTUNITIES, o.account_id == r.fields["account_id"]))
+                .where(*r.scope, o.tenant_id == self.tenant_id, sa.or_(won, opened))
+                .group_by(key)
+            )
+            out[name] = {
+                x.key: Results(float(x.won), int(x.won_n or 0), int(x.opened or 0), int(x.opened_won or 0))
+                for x in await conn.execute(stmt)
+            }
+        return out
+
+    async def quotas(self) -> dict[str, dict[Any, tuple[str, float | None]]]:
+        """(name, quota) of the tenant's reps that have not left, and of the active plan's territories."""
+        conn = await self.connection()
+        reps = sa.select(REPS.c.id, REPS.c.name, REPS.c.quota).where(
+            REPS.c.tenant_id == self.tenant_id, REPS.c.end_date.is_(None)
+        )
+        active = sa.select(PLANS.c.id).where(PLANS.c.tenant_id == self.tenant_id, PLANS.c.state == "active")
+        territories = sa.select(TERRITORIES.c.id, TERRITORIES.c.name, TERRITORIES.c.quota).where(
+            TERRITORIES.c.tenant_id == self.tenant_id, TERRITORIES.c.plan_id.in_(active)
+        )
+        return {
+            "rep": {x.id: (x.name, x.quota) for x in await conn.execute(reps)},
+            "territory": {x.id: (x.name, x.quota) for x in await conn.execute(territories)},
+        }

@@ -19,9 +19,10 @@ from api.services.context import AppContext, Principal
 from api.services.coverage import filters, frame
 from api.services.scoring import tenant_win_rates
 from domain.coverage import OVERVIEW, actively_managed, covered, review_lists, whitespace
-from domain.criteria import Cond
+from domain.criteria import Cond, all_of
 from domain.metrics import WeekTally, rate, week_of, weekly_metric
 from domain.model import Segment, Stage
+from domain.quarterly_review import Book, Results, performance, quarter_of
 from domain.scoring import TAP_NOTE, mixed_tap, total_addressable_pipeline
 
 
@@ -119,6 +120,41 @@ class WeeklyMetricsRead(BaseModel):
     week_start: date
     week_end: date
     rows: list[WeeklyMetricsRow]
+
+
+class QuarterPerformanceRead(BaseModel):
+    id: UUID | None = Field(description="the rep or territory; null: opportunities with no rep or territory")
+    name: str | None
+    quota: float | None = Field(description="as stored (annual unless equity.quota_period says quarterly)")
+    target: float | None = Field(description="the quarter's target: quota / 4 for an annual quota")
+    achieved: float = Field(description="won revenue closed in the quarter")
+    attainment: float | None = Field(description="achieved / target; null without a quota")
+    gap: float | None = Field(description="target - achieved")
+    opportunities_opened: int = Field(description="opportunities created in the quarter")
+    opportunities_won: int = Field(description="opportunities closed won in the quarter")
+    conversion_rate: float | None = Field(
+        description="opportunities opened in the quarter and won / opened in the quarter"
+    )
+    accounts: int = Field(description="accounts in the book (owner of record, or the territory's)")
+    tier1_accounts: int
+    tier1_covered: int
+    why: list[str] = Field(description="target met or missed, coverage gaps, tier mix, conversion")
+
+
+class QuarterlyReviewRead(BaseModel):
+    """Seed 000's quarterly review: territory performance against quota (target, achieved, why) and
+    account-level conversion, per rep and per territory."""
+
+    as_of: datetime
+    role: str
+    settings_version: int
+    quarter: str
+    quarter_start: date
+    quarter_end: date = Field(description="the day after the quarter")
+    quota_period: str = Field(description="equity.quota_period: annual (target = quota / 4) or quarterly")
+    total: QuarterPerformanceRead
+    by_rep: list[QuarterPerformanceRead]
+    by_territory: list[QuarterPerformanceRead]
 
 
 class SegmentPlanRead(BaseModel):
@@ -316,6 +352,91 @@ async def weekly_metrics(
             "week_start": week.start,
             "week_end": week.end,
             "rows": rows,
+        }
+    )
+
+
+async def quarterly_review(
+    ctx: AppContext, p: Principal, quarter: str | None = None, role: str = "AE"
+) -> QuarterlyReviewRead:
+    """Seed 000's quarterly review of one quarter ('YYYY-QN', the current one by default): per rep and per
+    territory of the active plan, the quarter's target from the quota, the won revenue closed in it,
+    attainment, the conversion of the opportunities opened in it, and why."""
+    async with ctx.uow(p.tenant_id) as uow:
+        f = await frame(ctx, uow, p, role)
+        q = quarter_of(quarter, f.now.date())
+        results = await uow.reports.quarter_results(role, q)
+        quotas = await uow.reports.quotas()
+        book_counts = {
+            "covered": covered(f.settings.coverage, f.now),
+            "tier1": Cond("tier", "eq", 1),
+            "tier1_covered": all_of(Cond("tier", "eq", 1), covered(f.settings.coverage, f.now)),
+        }
+        books = {
+            name: {
+                x[field]: Book(int(x["n"]), int(x["tier1"] or 0), int(x["tier1_covered"] or 0))
+                for x in await uow.coverage.aggregate(role, group_by=(field,), counts=book_counts)
+            }
+            for name, field in (("rep", "rep_id"), ("territory", "territory_id"))
+        }
+        missing = {k for k in results["rep"] if k is not None and k not in quotas["rep"]}
+        departed = await uow.coverage.rep_labels(missing)
+    everyone = Book(
+        sum(b.accounts for b in books["rep"].values()),
+        sum(b.tier1 for b in books["rep"].values()),
+        sum(b.tier1_covered for b in books["rep"].values()),
+    )
+    tier1_share = everyone.tier1 / everyone.accounts if everyone.accounts else None
+
+    def row(key: Any, name: str | None, quota: float | None, res: Results, book: Book) -> dict[str, Any]:
+        perf = performance(quota, res, book, tier1_share, f.settings.equity, f.settings.coverage)
+        return (
+            {"id": key, "name": name, "quota": quota}
+            | asdict(perf)
+            | {
+                "why": list(perf.why),
+                "accounts": book.accounts,
+                "tier1_accounts": book.tier1,
+                "tier1_covered": book.tier1_covered,
+            }
+        )
+
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for dim in ("rep", "territory"):
+        names = {k: v for k, v in quotas[dim].items()}
+        if dim == "rep":
+            names |= {k: (v.name, None) for k, v in departed.items()}
+        keys = set(names) | set(results[dim]) | ({None} if None in books[dim] else set())
+        rows = [
+            row(
+                k,
+                names.get(k, (None, None))[0],
+                names.get(k, (None, None))[1],
+                results[dim].get(k, Results()),
+                books[dim].get(k, Book()),
+            )
+            for k in keys
+        ]
+        sections[dim] = sorted(rows, key=lambda x: (x["id"] is None, x["name"] or "", str(x["id"])))
+    totals = Results(
+        sum(r.won for r in results["rep"].values()),
+        sum(r.won_opportunities for r in results["rep"].values()),
+        sum(r.opened for r in results["rep"].values()),
+        sum(r.opened_won for r in results["rep"].values()),
+    )
+    team_quota = sum(q for _, q in quotas["rep"].values() if q is not None) or None
+    return QuarterlyReviewRead.model_validate(
+        {
+            "as_of": f.now,
+            "role": role,
+            "settings_version": f.version,
+            "quarter": q.label,
+            "quarter_start": q.start,
+            "quarter_end": q.end,
+            "quota_period": f.settings.equity.quota_period,
+            "total": row(None, "all reps", team_quota, totals, everyone),
+            "by_rep": sections["rep"],
+            "by_territory": sections["territory"],
         }
     )
 

@@ -47,6 +47,7 @@ CHANGES: dict[str, Any] = {
     "coverage.tier2_target": 0.3,
     "equity.quota_share_of_potential": [0.5, 0.6],
     "equity.expertise_industries": ["Healthcare"],
+    "equity.quota_period": "quarterly",
     "win_rates.default_win_rate": 0.5,
     "win_rates.min_closed_opportunities": 2,
     "potential.horizon_years": 2,
@@ -319,6 +320,7 @@ def _probes(client, headers, book) -> list[tuple[str, Any]]:
         ("rep review", get(f"/v1/reps/{rep}/review")),
         ("territory plan", get("/v1/reports/territory-plan")),
         ("coverage review", get("/v1/reports/coverage-review")),
+        ("quarterly review", get("/v1/reports/quarterly-review")),
         ("rebalance", rebalance),
     ]
 
