@@ -65,6 +65,14 @@ def worker(concurrency: int, operations: bool, webhooks: bool) -> None:
     _run(go())
 
 
+def demo_key_file(database_url: str) -> Path | None:
+    """Where `serve --demo` keeps the demo key: beside the SQLite file (`<file>.demo-key`); None for a
+    server database (each start then prints a new key)."""
+    if not is_sqlite(database_url) or ":memory:" in database_url or "///" not in database_url:
+        return None
+    return Path(database_url.split("///", 1)[1] + ".demo-key")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -94,7 +102,7 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
                 from persistence.db import make_session_factory
 
                 ctx = AppContext(engine=engine, session_factory=make_session_factory(engine))
-                _, key, created = await ensure_demo(ctx)
+                _, key, created = await ensure_demo(ctx, key_file=demo_key_file(settings.database_url))
                 click.echo("demo tenant created" if created else "demo tenant already present")
                 return key
             return None

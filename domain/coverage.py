@@ -22,12 +22,20 @@ from domain.model import ActivityDirection, ActivityKind, ActivityPath, RepRole,
 
 KINDS: tuple[str, ...] = tuple(k.value for k in ActivityKind)
 PARTNER_PATHS = (ActivityPath.PARTNER.value, ActivityPath.REFERRAL.value)
+# paths whose latest activity is a fact of its own (partner and referral share `last_partner_at`)
+PATH_KINDS: tuple[str, ...] = (
+    ActivityPath.MARKETING.value,
+    ActivityPath.EXECUTIVE.value,
+    ActivityPath.EVENT.value,
+    ActivityPath.RELATIONSHIP.value,
+)
 FACT_FIELDS: tuple[str, ...] = (
     *(f"last_{k}_at" for k in KINDS),  # latest past activity of each kind
     *(f"next_{k}_at" for k in KINDS),  # earliest planned (future) activity of each kind
     "last_contact_at",  # latest past activity with a named contact
     "last_inbound_at",  # latest reply or inbound touch
     "last_partner_at",  # latest activity through a partner or referral path
+    *(f"last_{p}_path_at" for p in PATH_KINDS),  # latest activity through each other path
     "last_activity_at",  # the latest past activity: it decides the next step
     "next_step",
     "open_pipeline",  # sum of open opportunities
@@ -77,6 +85,9 @@ def add_activity(facts: dict[str, Any], a: Activity, now: datetime) -> dict[str,
         facts["last_inbound_at"] = _later(facts["last_inbound_at"], a.occurred_at)
     if a.path in PARTNER_PATHS:
         facts["last_partner_at"] = _later(facts["last_partner_at"], a.occurred_at)
+    elif a.path in PATH_KINDS:
+        key = f"last_{a.path}_path_at"
+        facts[key] = _later(facts[key], a.occurred_at)
     # the latest activity decides the next step; at the same moment a documented one wins (the greatest
     # text, so the answer does not depend on the order activities arrive in)
     latest, step = facts["last_activity_at"], a.next_step or None
@@ -322,6 +333,84 @@ def review_lists(rules: CoverageRules, now: datetime) -> dict[str, Rule]:
             all_of(Cond("stage", "eq", Stage.CUSTOMER.value), Cond("expansion_estimate", "gt", 0)),
         ),
     }
+
+
+def actively_managed(last_worked_at: datetime | None, rules: CoverageRules, now: datetime) -> bool:
+    """Seed 000's expansion pipeline: the account team is managing the relationship when it worked the
+    account (a meaningful touch) within `expansion_managed_days`."""
+    return last_worked_at is not None and now - last_worked_at <= timedelta(days=rules.expansion_managed_days)
+
+
+ENTRY_PATHS = (
+    "existing_relationship",
+    "partner_referral",
+    "executive_engagement",
+    "marketing_sourced",
+    "event",
+    "direct_outbound",
+)
+
+
+@dataclass(frozen=True)
+class EntryPath:
+    path: str  # one of ENTRY_PATHS
+    reason: str
+
+
+def _recent(row: Mapping[str, Any], key: str, since: datetime) -> bool:
+    at = row.get(key)
+    return at is not None and at >= since
+
+
+def _at_least(value: Any, threshold: float) -> bool:
+    return value is not None and value >= threshold
+
+
+def entry_path(row: Mapping[str, Any], rules: CoverageRules, now: datetime) -> EntryPath:
+    """Seed 000's coverage map: the right path into an account, the first of these that its data supports
+    (docs/domain.md, "Coverage map"): an existing relationship (a customer, a relationship signal of at
+    least `path_relationship_min`, or a touch through a relationship); a partner or referral (a touch
+    through one in the path window, or a partner tag); executive engagement (strategic, potential of at
+    least `path_executive_min_potential`, or an executive touch); marketing-sourced (a marketing touch, a
+    reply, or intent of at least `path_marketing_min_intent`); an event (an event touch); else direct
+    outbound. Touches count within `path_window_days`."""
+    days = rules.path_window_days
+    since = now - timedelta(days=days)
+    window = f"in the last {days} days"
+    if row.get("stage") == Stage.CUSTOMER.value:
+        return EntryPath("existing_relationship", "a customer: expand through the existing relationship")
+    if _at_least(row.get("relationship"), rules.path_relationship_min):
+        return EntryPath(
+            "existing_relationship",
+            f"relationship signal {row['relationship']:g} >= {rules.path_relationship_min:g}",
+        )
+    if _recent(row, "last_relationship_path_at", since):
+        return EntryPath("existing_relationship", f"touched through an existing relationship {window}")
+    if _recent(row, "last_partner_at", since):
+        return EntryPath("partner_referral", f"touched through a partner or referral {window}")
+    tags = [t for t in row.get("tags") or () if t in rules.partner_tags]
+    if tags:
+        return EntryPath("partner_referral", f"has a partner or referral path ({', '.join(tags)})")
+    if row.get("strategic"):
+        return EntryPath("executive_engagement", "a strategic account: engage at executive level")
+    if _at_least(row.get("potential"), rules.path_executive_min_potential):
+        return EntryPath(
+            "executive_engagement",
+            f"potential {row['potential']:,.0f} >= {rules.path_executive_min_potential:,.0f}",
+        )
+    if _recent(row, "last_executive_path_at", since):
+        return EntryPath("executive_engagement", f"an executive touch {window}")
+    if _recent(row, "last_marketing_path_at", since):
+        return EntryPath("marketing_sourced", f"came through marketing {window}")
+    if _recent(row, "last_inbound_at", since):
+        return EntryPath("marketing_sourced", f"the account reached out (an inbound touch) {window}")
+    if _at_least(row.get("intent"), rules.path_marketing_min_intent):
+        return EntryPath(
+            "marketing_sourced", f"intent signal {row['intent']:g} >= {rules.path_marketing_min_intent:g}"
+        )
+    if _recent(row, "last_event_path_at", since):
+        return EntryPath("event", f"met at an event {window}")
+    return EntryPath("direct_outbound", "no relationship, partner, executive, marketing or event path")
 
 
 # Seed 000 'the artifact', territory overview: how stages count up.

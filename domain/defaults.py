@@ -150,6 +150,24 @@ class CoverageRules:
     partner_tags: tuple[str, ...] = ("partner", "referral")
     # seed 004: tier 1 is "worked" after its touches over 3-4 weeks; the sequence is judged over this window
     sequence_window_days: int = 28
+    # seed 004: a tier 1 sequence is complete only with at least one activity of these kinds (a
+    # personalized video) among its touches; empty: any touches complete it
+    tier1_sequence_kinds: tuple[str, ...] = ("video",)
+    # seed 000's expansion pipeline: an account team actively manages a customer it worked (a meaningful
+    # touch) within this many days
+    expansion_managed_days: int = 30
+    # seed 000's coverage map, the path into each account (docs/domain.md, "Coverage map"): an activity
+    # through a path is evidence of it for this many days
+    path_window_days: int = 180
+    # a relationship signal (0-100) at least this high is an existing relationship
+    path_relationship_min: float = 60.0
+    # potential (dollars) from which an account calls for executive engagement (strategic ones always do)
+    path_executive_min_potential: float = 1_000_000.0
+    # an intent signal (0-100) at least this high makes the account marketing-sourced
+    path_marketing_min_intent: float = 70.0
+
+
+QUOTA_PERIODS = ("annual", "quarterly")
 
 
 @dataclass(frozen=True)
@@ -172,6 +190,9 @@ class EquityRules:
     expertise_industries: tuple[str, ...] = ()
     # parent and subsidiaries stay with one owner and move as one (False: each account on its own)
     keep_families: bool = True
+    # the period a rep's or territory's quota covers: "annual" (a quarter's target is a quarter of it) or
+    # "quarterly" (the quota is the quarter's target); docs/domain.md, "Quarterly review"
+    quota_period: str = "annual"
 
 
 @dataclass(frozen=True)
@@ -376,7 +397,7 @@ def check_settings(settings: TenantSettings) -> None:
             if numbers and list(value) != sorted(value):
                 bad(f"{section.name}.{f.name}", Code.NOT_ASCENDING, "values must be in ascending order")
     kinds = {k.value for k in ActivityKind}
-    for name in ("meaningful_kinds", "meeting_kinds"):
+    for name in ("meaningful_kinds", "meeting_kinds", "tier1_sequence_kinds"):
         unknown = [k for k in getattr(settings.coverage, name) if k not in kinds]
         if unknown:
             bad(f"coverage.{name}", Code.UNKNOWN_KIND, f"not activity kinds: {', '.join(map(str, unknown))}")
@@ -396,11 +417,15 @@ def check_settings(settings: TenantSettings) -> None:
         ("coverage.dormant_after_days", settings.coverage.dormant_after_days),
         ("coverage.overlap_window_days", settings.coverage.overlap_window_days),
         ("coverage.sequence_window_days", settings.coverage.sequence_window_days),
+        ("coverage.expansion_managed_days", settings.coverage.expansion_managed_days),
+        ("coverage.path_window_days", settings.coverage.path_window_days),
         ("capacity.selling_hours_per_quarter", settings.capacity.selling_hours_per_quarter),
         ("coverage_model.hours_per_touch", settings.coverage_model.hours_per_touch),
     ):
         if not value > 0:
             bad(path, Code.OUT_OF_RANGE, "must be positive")
+    if settings.equity.quota_period not in QUOTA_PERIODS:
+        bad("equity.quota_period", Code.INVALID_CHOICE, " or ".join(QUOTA_PERIODS))
     if settings.capacity.unit not in ("hours", "accounts"):
         bad("capacity.unit", Code.INVALID_CHOICE, "hours or accounts")
     if not 1 <= settings.potential.horizon_years <= MAX_HORIZON_YEARS:

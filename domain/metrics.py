@@ -87,12 +87,21 @@ def opportunity_created(week: Week) -> Pred:
     return all_of(Cond("created_on", "ge", week.start), Cond("created_on", "lt", week.end))
 
 
-def sequence_completed(model: CoverageModel) -> Pred:
-    """Over an account's `tier` and `sequence_touches`: the touches of the sequence window reach the target
-    of its tier (tier 3's for any other tier, or none)."""
+def sequence_required(rules: CoverageRules) -> Pred:
+    """An activity of a kind every tier 1 sequence must hold (seed 004: a personalized video)."""
+    return Cond("kind", "in", tuple(rules.tier1_sequence_kinds))
+
+
+def sequence_completed(model: CoverageModel, rules: CoverageRules) -> Pred:
+    """Over an account's `tier`, `sequence_touches` and `sequence_required` (touches of the required kinds)
+    in the sequence window: the touches reach the target of its tier (tier 3's for any other tier, or
+    none), and a tier 1 sequence holds a touch of `tier1_sequence_kinds` when that names any."""
     t1, t2, t3 = (sequence_target(t, model) for t in (1, 2, 3))
+    tier1 = [Cond("tier", "eq", 1), Cond("sequence_touches", "ge", t1)]
+    if rules.tier1_sequence_kinds:
+        tier1.append(Cond("sequence_required", "ge", 1))
     return any_of(
-        all_of(Cond("tier", "eq", 1), Cond("sequence_touches", "ge", t1)),
+        all_of(*tier1),
         all_of(Cond("tier", "eq", 2), Cond("sequence_touches", "ge", t2)),
         all_of(Not(Cond("tier", "in", (1, 2))), Cond("sequence_touches", "ge", t3)),
     )
@@ -100,13 +109,14 @@ def sequence_completed(model: CoverageModel) -> Pred:
 
 @dataclass(frozen=True)
 class AccountWeek:
-    """One account's week: its activities, whether it replied or met, its sequence touches. An account is
-    worked in the week when it had an activity in it."""
+    """One account's week: its activities, whether it replied or met, its sequence touches (and those of
+    the kinds a tier 1 sequence requires). An account is worked in the week when it had an activity in it."""
 
     touches: int
     replied: bool
     met: bool
     sequence_touches: int
+    sequence_required: int = 0
 
     @property
     def worked(self) -> bool:
@@ -118,14 +128,16 @@ def account_week(
 ) -> AccountWeek:
     """The week of one account from its activities (`occurred_at`, `kind`, `direction`)."""
     in_week, in_sequence = week_activity(week, now), sequence_activity(week, now, rules)
-    touches = replied = met = sequence = 0
+    touches = replied = met = sequence = required = 0
     for a in activities:
         if evaluate(in_week, a):
             touches += 1
             replied |= evaluate(reply(), a)
             met |= evaluate(meeting(rules), a)
-        sequence += evaluate(in_sequence, a)
-    return AccountWeek(touches, bool(replied), bool(met), sequence)
+        if evaluate(in_sequence, a):
+            sequence += 1
+            required += evaluate(sequence_required(rules), a)
+    return AccountWeek(touches, bool(replied), bool(met), sequence, required)
 
 
 @dataclass
@@ -137,28 +149,37 @@ class WeekTally:
     touches: int = 0
     replied: int = 0  # worked accounts that replied
     met: int = 0  # worked accounts with a meeting
-    completed: int = 0  # worked accounts whose sequence is complete
+    completed: int = 0  # accounts of the book whose sequence is complete (worked this week or not)
     pipeline: float = 0.0  # amount of the opportunities created in the week
     opportunities: int = 0
 
 
-def add_account_week(tally: WeekTally, tier: int | None, week: AccountWeek, model: CoverageModel) -> None:
+def add_account_week(
+    tally: WeekTally, tier: int | None, week: AccountWeek, model: CoverageModel, rules: CoverageRules
+) -> None:
     """Count one account of the book in its tally."""
     tally.accounts += 1
+    tally.completed += evaluate(
+        sequence_completed(model, rules),
+        {
+            "tier": tier,
+            "sequence_touches": week.sequence_touches,
+            "sequence_required": week.sequence_required,
+        },
+    )
     if week.worked:
         tally.worked += 1
         tally.touches += week.touches
         tally.replied += week.replied
         tally.met += week.met
-        tally.completed += evaluate(
-            sequence_completed(model), {"tier": tier, "sequence_touches": week.sequence_touches}
-        )
 
 
 @dataclass(frozen=True)
 class WeeklyMetric:
     """Seed 004's five weekly metrics of a book: accounts worked, sequence completion, reply rate, meeting
-    rate, pipeline created. Each rate is over the accounts worked, and None when none was."""
+    rate, pipeline created. Sequence completion is over the book (seed 004: "the percentage of Tier 1
+    accounts that completed the full sequence"), reply and meeting rates over the accounts worked; each
+    None when there is nothing to divide."""
 
     accounts: int
     accounts_worked: int
@@ -179,7 +200,7 @@ def weekly_metric(tally: WeekTally, tier: int | None, model: CoverageModel) -> W
         touches=tally.touches,
         sequence_target=sequence_target(tier or 3, model),
         sequence_completed=tally.completed,
-        sequence_completion_rate=rate(tally.completed, tally.worked),
+        sequence_completion_rate=rate(tally.completed, tally.accounts),
         reply_rate=rate(tally.replied, tally.worked),
         meeting_rate=rate(tally.met, tally.worked),
         pipeline_created=tally.pipeline,

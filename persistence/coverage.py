@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
-from domain.coverage import RepTouch
+from domain.coverage import PATH_KINDS, RepTouch
 from domain.criteria import All, AnyOf, Cond, Not, Pred
 from persistence.stores import Store
 from persistence.tables import (
@@ -87,6 +87,10 @@ def _activity_aggregate(
         ),
         sa.func.max(sa.case((sa.and_(past, a.path.in_(PARTNER_PATHS)), a.occurred_at))).label(
             "last_partner_at"
+        ),
+        *(
+            sa.func.max(sa.case((sa.and_(past, a.path == path), a.occurred_at))).label(f"last_{path}_path_at")
+            for path in PATH_KINDS
         ),
         sa.func.max(sa.case((past, a.occurred_at))).label("last_activity_at"),
         sa.func.min(sa.case((future, a.occurred_at))).label("due_at"),
@@ -280,6 +284,9 @@ ACCOUNT_FIELDS = (
     "current_arr",
     "industry",
     "region",
+    "relationship",
+    "intent",
+    "strategic",
 )
 SCORE_FIELDS = ("tier", "icp_fit", "potential", "score")
 
@@ -450,6 +457,38 @@ class CoverageStore(Store):
             stmt = stmt.where(ACTIVITIES.c.account_id > after)
         stmt = sa.select(stmt.subquery().c.account_id).distinct().order_by("account_id").limit(limit)
         return list((await (await self.connection()).execute(stmt)).scalars())
+
+    async def last_worked(
+        self, account_ids: Sequence[Any], kinds: Sequence[str], now: datetime
+    ) -> dict[Any, tuple[datetime, Any]]:
+        """Per account: when its latest past activity of `kinds` happened and by which rep (None: no rep
+        named); at one moment the greatest rep id, so the answer does not depend on storage order."""
+        if not account_ids:
+            return {}
+        a = ACTIVITIES.c
+        scope = [
+            a.tenant_id == self.tenant_id,
+            a.account_id.in_(list(account_ids)),
+            a.kind.in_(list(kinds)),
+            a.occurred_at <= now,
+        ]
+        latest = (
+            sa.select(a.account_id, sa.func.max(a.occurred_at).label("at"))
+            .where(*scope)
+            .group_by(a.account_id)
+            .subquery("latest")
+        )
+        stmt = (
+            sa.select(a.account_id, latest.c.at, a.rep_id)
+            .join(latest, sa.and_(latest.c.account_id == a.account_id, latest.c.at == a.occurred_at))
+            .where(*scope)
+        )
+        out: dict[Any, tuple[datetime, Any]] = {}
+        for r in await (await self.connection()).execute(stmt):
+            kept = out.get(r.account_id)
+            if kept is None or str(r.rep_id) > str(kept[1]):
+                out[r.account_id] = (r.at, r.rep_id)
+        return out
 
     async def account_labels(self, ids: Sequence[Any]) -> dict[Any, AccountLabel]:
         """External id and name of the accounts, soft-deleted ones too (their activities stay)."""

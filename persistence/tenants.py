@@ -74,6 +74,19 @@ async def create_key(
     return key_id, key
 
 
+async def key_is_live(engine: AsyncEngine, tenant_id: uuid.UUID, key: str) -> bool:
+    """Whether `key` is an unrevoked key of the tenant (the demo reuses the key it printed before)."""
+    async with engine.connect() as conn:
+        found = await conn.execute(
+            sa.select(ApiKeyRow.id).where(
+                ApiKeyRow.tenant_id == tenant_id,
+                ApiKeyRow.key_hash == hash_key(key),
+                ApiKeyRow.revoked_at.is_(None),
+            )
+        )
+        return found.first() is not None
+
+
 async def revoke_key(engine: AsyncEngine, key_id: uuid.UUID) -> None:
     async with engine.begin() as conn:
         await conn.execute(sa.update(ApiKeyRow).where(ApiKeyRow.id == key_id).values(revoked_at=utcnow()))

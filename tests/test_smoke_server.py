@@ -90,3 +90,22 @@ def test_two_workers_answer_the_new_owner_right_after_a_change(tmp_path: Path):
         for _ in range(40):
             got = httpx.get(f"{base}/v1/ownership/SMB-0001", headers=headers).json()
             assert got["rep"]["id"] == new_rep["id"]
+
+
+def test_serve_demo_comes_scored_with_coverage_and_keeps_its_key(tmp_path: Path):
+    with demo_server(tmp_path) as (base, headers):
+        first_key = headers["Authorization"]
+        account = httpx.get(f"{base}/v1/accounts", params={"page_size": 1}, headers=headers).json()["items"][
+            0
+        ]
+        score = httpx.get(f"{base}/v1/accounts/{account['id']}/score", headers=headers)
+        assert score.status_code == 200 and score.json()["tier"] in (1, 2, 3)
+        covered = httpx.get(f"{base}/v1/coverage", headers=headers).json()
+        assert covered["total"]["accounts"] == 520
+        assert all(t["tier"] is not None for t in covered["by_tier"])  # every account has its tier
+        page = httpx.get(f"{base}/v1/coverage/accounts", params={"page_size": 500}, headers=headers).json()
+        assert any(i["last_touch_at"] for i in page["items"])  # the facts are there without a refresh
+    assert (tmp_path / "smoke.db.demo-key").read_text().strip() == first_key.split()[1]
+    with demo_server(tmp_path) as (base, headers):
+        assert headers["Authorization"] == first_key  # the same key, not one more admin key
+        assert httpx.get(f"{base}/v1/reps", headers=headers).status_code == 200

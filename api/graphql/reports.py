@@ -21,6 +21,8 @@ ExpansionPipeline = output_type(service.ExpansionPipelineRead, "ExpansionPipelin
 CoverageReview = output_type(service.CoverageReviewRead, "CoverageReview")
 WeeklyMetricsRow = output_type(service.WeeklyMetricsRow, "WeeklyMetricsRow")
 WeeklyMetrics = output_type(service.WeeklyMetricsRead, "WeeklyMetrics")
+QuarterPerformance = output_type(service.QuarterPerformanceRead, "QuarterPerformance")
+QuarterlyReview = output_type(service.QuarterlyReviewRead, "QuarterlyReview")
 SegmentPlan = output_type(service.SegmentPlanRead, "SegmentPlan")
 TerritoryTap = output_type(service.TerritoryTapRead, "TerritoryTap")
 Segmentation = output_type(service.SegmentationRead, "Segmentation")
@@ -51,6 +53,15 @@ class Query:
     ) -> WeeklyMetrics:  # type: ignore[valid-type]
         c = info.context
         return await call(service.weekly_metrics(c.ctx, c.principal, week_start, role.value))
+
+    @strawberry.field(
+        description="Seed 000's quarterly review: target, achieved, attainment, conversion, why"
+    )
+    async def quarterly_review(
+        self, info: Info, quarter: str | None = None, role: model.Role = model.Role.AE
+    ) -> QuarterlyReview:  # type: ignore[valid-type]
+        c = info.context
+        return await call(service.quarterly_review(c.ctx, c.principal, quarter, role.value))
 
     @strawberry.field(description="Seed 003's territory plan: segmentation, coverage model and capacity")
     async def territory_plan(self, info: Info) -> TerritoryPlan:  # type: ignore[valid-type]

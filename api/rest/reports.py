@@ -11,7 +11,13 @@ from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
 from api.rest.tabular import CSV_CONTENT, Format, csv_response, flatten
 from api.services import reports as service
 from api.services.common import IsoDate
-from api.services.reports import CoverageReviewRead, TerritoryPlanRead, WeeklyMetricsRead
+from api.services.reports import (
+    CoverageReviewRead,
+    QuarterlyReviewRead,
+    QuarterPerformanceRead,
+    TerritoryPlanRead,
+    WeeklyMetricsRead,
+)
 from domain.model import Role
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -63,6 +69,35 @@ async def get_weekly_metrics(
     if format == Format.CSV:
         columns = list(WeeklyMetricsRead.model_fields["rows"].annotation.__args__[0].model_fields)  # type: ignore
         return csv_response(columns, [row.model_dump() for row in report.rows], "weekly-metrics")
+    return report
+
+
+QUARTER_COLUMNS = ["dimension", *(c for c in QuarterPerformanceRead.model_fields)]
+
+
+@router.get(
+    "/quarterly-review",
+    name="get_quarterly_review",
+    response_model=QuarterlyReviewRead,
+    summary="Seed 000's quarterly review: target, achieved, attainment, conversion and why, per rep and "
+    "territory",
+    responses=problem_responses(422, *AUTH_ERRORS) | {200: {"content": CSV_CONTENT}},
+)
+async def get_quarterly_review(
+    p: PrincipalDep,
+    ctx: CtxDep,
+    quarter: Annotated[
+        str | None, Query(description="YYYY-QN, e.g. 2026-Q4; the current quarter if absent")
+    ] = None,
+    role: Role = Role.AE,
+    format: FormatQ = Format.JSON,
+) -> Any:
+    report = await service.quarterly_review(ctx, p, quarter, role.value)
+    if format == Format.CSV:
+        rows = [{"dimension": "total"} | report.total.model_dump()]
+        for dim in ("by_rep", "by_territory"):
+            rows += [{"dimension": dim[3:]} | x.model_dump() for x in getattr(report, dim)]
+        return csv_response(QUARTER_COLUMNS, rows, f"quarterly-review-{report.quarter}")
     return report
 
 

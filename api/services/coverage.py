@@ -23,6 +23,7 @@ from domain.coverage import (
     coverage_status,
     covered,
     empty_facts,
+    entry_path,
     last_touch,
     next_planned,
     overlap_since,
@@ -98,6 +99,11 @@ class AccountCoverageItem(BaseModel):
     next_step: str | None
     next_meeting_at: datetime | None
     open_pipeline: float
+    path: str = Field(
+        description="the right path into the account (seed 000): existing_relationship, partner_referral, "
+        "executive_engagement, marketing_sourced, event or direct_outbound"
+    )
+    path_reason: str = Field(description="what in the account's data chose the path")
     lists: list[str] = Field(description="the monthly review lists the account is on")
 
 
@@ -306,6 +312,7 @@ def account_item(row: Any, f: Frame, lists: dict[str, Any] | None = None) -> dic
     status = coverage_status(facts, f.settings.coverage, f.now)
     lists = lists if lists is not None else review_lists(f.settings.coverage, f.now)
     judged = dict(row) | facts
+    path = entry_path(judged, f.settings.coverage, f.now)
     return {
         "account_id": row["account_id"],
         "external_id": row["external_id"],
@@ -324,6 +331,8 @@ def account_item(row: Any, f: Frame, lists: dict[str, Any] | None = None) -> dic
         "next_step": facts["next_step"],
         "next_meeting_at": next_planned(facts, f.settings.coverage.meeting_kinds),
         "open_pipeline": facts["open_pipeline"],
+        "path": path.path,
+        "path_reason": path.reason,
         "lists": [name for name, rule in lists.items() if evaluate(rule.holds, judged)],
     }
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import random
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from api.services.context import AppContext, Principal
 from api.services.imports import import_records
+from api.services.scoring import score_book
 from domain.boundaries import describe_boundary as _describe
 from domain.changes import Change, ChangeKind, owner_changes, owners_of
 from domain.model import Assignment, AssignmentReason, Plan, PlanState, Role, Territory, TerritoryType
-from persistence.tenants import create_key, create_tenant, find_tenant
+from persistence.tenants import create_key, create_tenant, find_tenant, key_is_live
 
 ENT_NAMES = ["Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne"]
 SMB_WORDS = (
@@ -168,8 +170,12 @@ def demo_rows(seed: int = 3) -> dict[str, list[dict[str, Any]]]:
     return {"accounts": accounts, "reps": reps, "activities": activities, "opportunities": opportunities}
 
 
-async def ensure_demo(ctx: AppContext, name: str = "demo", seed: int = 3) -> tuple[uuid.UUID, str, bool]:
-    """Create the demo tenant if absent; answer (tenant id, a new API key, created?)."""
+async def ensure_demo(
+    ctx: AppContext, name: str = "demo", seed: int = 3, key_file: Path | None = None
+) -> tuple[uuid.UUID, str, bool]:
+    """Create the demo tenant if absent, scored and with its coverage facts, so every account answers at
+    once; answer (tenant id, its admin key, created?). With `key_file`, the key kept there is reused while
+    it is a live key of the tenant, so restarting the demo neither adds keys nor changes the printed one."""
     tenant_id = await find_tenant(ctx.engine, name)
     created = tenant_id is None
     if tenant_id is None:
@@ -177,10 +183,27 @@ async def ensure_demo(ctx: AppContext, name: str = "demo", seed: int = 3) -> tup
         p = Principal(tenant_id, frozenset({"admin"}))
         rows = demo_rows(seed)
         for kind in ("accounts", "reps", "activities", "opportunities"):
-            await import_records(ctx, p, kind, rows[kind])
+            await import_records(ctx, p, kind, rows[kind])  # activities and opportunities: coverage facts
         await _demo_plan(ctx, tenant_id, rows)
+        await score_book(ctx, p)
+    kept = _read_key(key_file)
+    if kept and not created and await key_is_live(ctx.engine, tenant_id, kept):
+        return tenant_id, kept, created
     _, key = await create_key(ctx.engine, tenant_id, ["read", "write", "admin"], name="demo")
+    if key_file is not None:
+        _write_key(key_file, key)
     return tenant_id, key, created
+
+
+def _write_key(key_file: Path, key: str) -> None:
+    key_file.write_text(key + "\n")
+    key_file.chmod(0o600)
+
+
+def _read_key(key_file: Path | None) -> str | None:
+    if key_file is None or not key_file.is_file():
+        return None
+    return key_file.read_text().strip() or None
 
 
 async def _demo_plan(ctx: AppContext, tenant_id: uuid.UUID, rows: dict[str, list[dict[str, Any]]]) -> None:

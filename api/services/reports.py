@@ -18,10 +18,11 @@ from api.services.capacity import CapacityRead
 from api.services.context import AppContext, Principal
 from api.services.coverage import filters, frame
 from api.services.scoring import tenant_win_rates
-from domain.coverage import OVERVIEW, covered, review_lists, whitespace
-from domain.criteria import Cond
+from domain.coverage import OVERVIEW, actively_managed, covered, review_lists, whitespace
+from domain.criteria import Cond, all_of
 from domain.metrics import WeekTally, rate, week_of, weekly_metric
 from domain.model import Segment, Stage
+from domain.quarterly_review import Book, Results, performance, quarter_of
 from domain.scoring import TAP_NOTE, mixed_tap, total_addressable_pipeline
 
 
@@ -57,9 +58,17 @@ class RepBookRead(BaseModel):
 class ExpansionAccountRead(ReportAccountRead):
     expansion_estimate: float | None = Field(description="the expansion surface, dollars")
     open_pipeline: float | None
+    last_worked_at: datetime | None = Field(description="the latest meaningful touch; null: never worked")
+    last_worked_by_rep_id: UUID | None = Field(description="the rep who made that touch")
+    last_worked_by: str | None = Field(description="that rep's name")
+    actively_managed: bool = Field(
+        description="worked within coverage.expansion_managed_days (seed 000: is the account team "
+        "actively managing the relationship?)"
+    )
 
 
 class ExpansionPipelineRead(BaseModel):
+    managed_window_days: int = Field(description="coverage.expansion_managed_days")
     accounts: int
     expansion_estimate: float
     top: list[ExpansionAccountRead]
@@ -88,8 +97,14 @@ class WeeklyMetricsRow(BaseModel):
     accounts_worked: int = Field(description="accounts with at least one touch in the week")
     touches: int
     sequence_target: int = Field(description="touches that complete the tier's sequence")
-    sequence_completed: int
-    sequence_completion_rate: float | None = Field(description="of the accounts worked; null when none")
+    sequence_window_days: int = Field(description="the touches are counted over this window (3-4 weeks)")
+    sequence_required_kinds: list[str] = Field(
+        description="a tier 1 sequence holds at least one touch of these kinds (a personalized video)"
+    )
+    sequence_completed: int = Field(description="accounts of the book whose sequence is complete")
+    sequence_completion_rate: float | None = Field(
+        description="sequence_completed / accounts of the book (not the accounts worked); null when none"
+    )
     reply_rate: float | None = Field(description="accounts worked with an inbound activity / accounts worked")
     meeting_rate: float | None = Field(description="accounts worked with a meeting / accounts worked")
     pipeline_created: float
@@ -105,6 +120,41 @@ class WeeklyMetricsRead(BaseModel):
     week_start: date
     week_end: date
     rows: list[WeeklyMetricsRow]
+
+
+class QuarterPerformanceRead(BaseModel):
+    id: UUID | None = Field(description="the rep or territory; null: opportunities with no rep or territory")
+    name: str | None
+    quota: float | None = Field(description="as stored (annual unless equity.quota_period says quarterly)")
+    target: float | None = Field(description="the quarter's target: quota / 4 for an annual quota")
+    achieved: float = Field(description="won revenue closed in the quarter")
+    attainment: float | None = Field(description="achieved / target; null without a quota")
+    gap: float | None = Field(description="target - achieved")
+    opportunities_opened: int = Field(description="opportunities created in the quarter")
+    opportunities_won: int = Field(description="opportunities closed won in the quarter")
+    conversion_rate: float | None = Field(
+        description="opportunities opened in the quarter and won / opened in the quarter"
+    )
+    accounts: int = Field(description="accounts in the book (owner of record, or the territory's)")
+    tier1_accounts: int
+    tier1_covered: int
+    why: list[str] = Field(description="target met or missed, coverage gaps, tier mix, conversion")
+
+
+class QuarterlyReviewRead(BaseModel):
+    """Seed 000's quarterly review: territory performance against quota (target, achieved, why) and
+    account-level conversion, per rep and per territory."""
+
+    as_of: datetime
+    role: str
+    settings_version: int
+    quarter: str
+    quarter_start: date
+    quarter_end: date = Field(description="the day after the quarter")
+    quota_period: str = Field(description="equity.quota_period: annual (target = quota / 4) or quarterly")
+    total: QuarterPerformanceRead
+    by_rep: list[QuarterPerformanceRead]
+    by_territory: list[QuarterPerformanceRead]
 
 
 class SegmentPlanRead(BaseModel):
@@ -215,10 +265,23 @@ async def coverage_review(
         (exp_total,) = await uow.coverage.aggregate(
             role, where=expansion, count="accounts", sums={"expansion_estimate": "expansion_estimate"}
         )
-        labels = await uow.coverage.rep_labels([x["rep_id"] for x in reps if x["rep_id"]])
+        worked = await uow.coverage.last_worked(
+            [x["account_id"] for x in exp_rows], f.settings.coverage.meaningful_kinds, f.now
+        )
+        labels = await uow.coverage.rep_labels(
+            {x["rep_id"] for x in reps if x["rep_id"]} | {w[1] for w in worked.values() if w[1]}
+        )
     rep_names = {k: v.name for k, v in labels.items()}
     for row in (*exp_rows, *(a for q in questions for a in q["accounts"])):
         row["rep_name"] = rep_names.get(row["rep_id"])
+    for row in exp_rows:
+        at, by = worked.get(row["account_id"], (None, None))
+        row |= {
+            "last_worked_at": at,
+            "last_worked_by_rep_id": by,
+            "last_worked_by": rep_names.get(by),
+            "actively_managed": actively_managed(at, f.settings.coverage, f.now),
+        }
     by_rep = []
     for x in sorted(reps, key=lambda x: (x["rep_id"] is None, rep_names.get(x["rep_id"]) or "")):
         n = int(x["accounts"])
@@ -243,6 +306,7 @@ async def coverage_review(
             "coverage_by_rep": by_rep,
             "monthly_questions": questions,
             "expansion_pipeline": {
+                "managed_window_days": f.settings.coverage.expansion_managed_days,
                 "accounts": int(exp_total["accounts"]),
                 "expansion_estimate": float(exp_total["expansion_estimate"]),
                 "top": exp_rows,
@@ -270,7 +334,16 @@ async def weekly_metrics(
     ):
         tally: WeekTally = tallies[key]
         metric = weekly_metric(tally, key[1], f.settings.coverage_model)
-        rows.append({"rep_id": key[0], "rep_name": rep_names.get(key[0]), "tier": key[1]} | asdict(metric))
+        rows.append(
+            {"rep_id": key[0], "rep_name": rep_names.get(key[0]), "tier": key[1]}
+            | asdict(metric)
+            | {
+                "sequence_window_days": f.settings.coverage.sequence_window_days,
+                "sequence_required_kinds": list(f.settings.coverage.tier1_sequence_kinds)
+                if key[1] == 1
+                else [],
+            }
+        )
     return WeeklyMetricsRead.model_validate(
         {
             "as_of": f.now,
@@ -279,6 +352,91 @@ async def weekly_metrics(
             "week_start": week.start,
             "week_end": week.end,
             "rows": rows,
+        }
+    )
+
+
+async def quarterly_review(
+    ctx: AppContext, p: Principal, quarter: str | None = None, role: str = "AE"
+) -> QuarterlyReviewRead:
+    """Seed 000's quarterly review of one quarter ('YYYY-QN', the current one by default): per rep and per
+    territory of the active plan, the quarter's target from the quota, the won revenue closed in it,
+    attainment, the conversion of the opportunities opened in it, and why."""
+    async with ctx.uow(p.tenant_id) as uow:
+        f = await frame(ctx, uow, p, role)
+        q = quarter_of(quarter, f.now.date())
+        results = await uow.reports.quarter_results(role, q)
+        quotas = await uow.reports.quotas()
+        book_counts = {
+            "covered": covered(f.settings.coverage, f.now),
+            "tier1": Cond("tier", "eq", 1),
+            "tier1_covered": all_of(Cond("tier", "eq", 1), covered(f.settings.coverage, f.now)),
+        }
+        books = {
+            name: {
+                x[field]: Book(int(x["n"]), int(x["tier1"] or 0), int(x["tier1_covered"] or 0))
+                for x in await uow.coverage.aggregate(role, group_by=(field,), counts=book_counts)
+            }
+            for name, field in (("rep", "rep_id"), ("territory", "territory_id"))
+        }
+        missing = {k for k in results["rep"] if k is not None and k not in quotas["rep"]}
+        departed = await uow.coverage.rep_labels(missing)
+    everyone = Book(
+        sum(b.accounts for b in books["rep"].values()),
+        sum(b.tier1 for b in books["rep"].values()),
+        sum(b.tier1_covered for b in books["rep"].values()),
+    )
+    tier1_share = everyone.tier1 / everyone.accounts if everyone.accounts else None
+
+    def row(key: Any, name: str | None, quota: float | None, res: Results, book: Book) -> dict[str, Any]:
+        perf = performance(quota, res, book, tier1_share, f.settings.equity, f.settings.coverage)
+        return (
+            {"id": key, "name": name, "quota": quota}
+            | asdict(perf)
+            | {
+                "why": list(perf.why),
+                "accounts": book.accounts,
+                "tier1_accounts": book.tier1,
+                "tier1_covered": book.tier1_covered,
+            }
+        )
+
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for dim in ("rep", "territory"):
+        names = {k: v for k, v in quotas[dim].items()}
+        if dim == "rep":
+            names |= {k: (v.name, None) for k, v in departed.items()}
+        keys = set(names) | set(results[dim]) | ({None} if None in books[dim] else set())
+        rows = [
+            row(
+                k,
+                names.get(k, (None, None))[0],
+                names.get(k, (None, None))[1],
+                results[dim].get(k, Results()),
+                books[dim].get(k, Book()),
+            )
+            for k in keys
+        ]
+        sections[dim] = sorted(rows, key=lambda x: (x["id"] is None, x["name"] or "", str(x["id"])))
+    totals = Results(
+        sum(r.won for r in results["rep"].values()),
+        sum(r.won_opportunities for r in results["rep"].values()),
+        sum(r.opened for r in results["rep"].values()),
+        sum(r.opened_won for r in results["rep"].values()),
+    )
+    team_quota = sum(q for _, q in quotas["rep"].values() if q is not None) or None
+    return QuarterlyReviewRead.model_validate(
+        {
+            "as_of": f.now,
+            "role": role,
+            "settings_version": f.version,
+            "quarter": q.label,
+            "quarter_start": q.start,
+            "quarter_end": q.end,
+            "quota_period": f.settings.equity.quota_period,
+            "total": row(None, "all reps", team_quota, totals, everyone),
+            "by_rep": sections["rep"],
+            "by_territory": sections["territory"],
         }
     )
 

@@ -256,3 +256,64 @@ async def test_a_report_csv_escapes_names_a_spreadsheet_would_run(client, tenant
     text = (await client.get("/v1/coverage/accounts?format=csv", headers=tenant.headers)).text
     (row,) = list(csv.DictReader(io.StringIO(text)))
     assert (row["external_id"], row["name"]) == ("'=EXT", "'=HYPERLINK(1)")
+
+
+async def test_each_account_answers_its_path_with_a_reason_in_json_csv_and_graphql(client, tenant):
+    h = tenant.headers
+    await f.imported(
+        client,
+        h,
+        kind="accounts",
+        rows=[
+            {"external_id": "P-CUST", "name": "customer", "stage": "customer"},
+            {"external_id": "P-PART", "name": "partnered", "stage": "prospected"},
+            {"external_id": "P-EVT", "name": "met at a fair", "stage": "prospected"},
+            {"external_id": "P-MKT", "name": "hot", "stage": "cold", "intent": 85},
+            {"external_id": "P-COLD", "name": "cold", "stage": "cold", "intent": 10},
+        ],
+    )
+    await f.imported(
+        client,
+        h,
+        kind="activities",
+        rows=[
+            {
+                "external_id": "PA-1",
+                "account_external_id": "P-PART",
+                "kind": "email",
+                "path": "referral",
+                "occurred_at": ago(12),
+            },
+            {
+                "external_id": "PA-2",
+                "account_external_id": "P-EVT",
+                "kind": "meeting",
+                "path": "event",
+                "occurred_at": ago(30),
+            },
+        ],
+    )
+    page = (await client.get("/v1/coverage/accounts?page_size=100", headers=h)).json()
+    paths = {i["external_id"]: (i["path"], i["path_reason"]) for i in page["items"]}
+    assert {k: v[0] for k, v in paths.items()} == {
+        "P-CUST": "existing_relationship",
+        "P-PART": "partner_referral",
+        "P-EVT": "event",
+        "P-MKT": "marketing_sourced",
+        "P-COLD": "direct_outbound",
+    }
+    assert "85 >= 70" in paths["P-MKT"][1] and "partner or referral" in paths["P-PART"][1]
+    text = (await client.get("/v1/coverage/accounts?format=csv", headers=h)).text
+    rows = {r["external_id"]: r for r in csv.DictReader(io.StringIO(text))}
+    assert rows["P-EVT"]["path"] == "event" and rows["P-EVT"]["path_reason"]
+    query = "{ coverageAccounts(first: 100) { nodes { externalId path pathReason } } }"
+    answer = (await client.post("/graphql", json={"query": query}, headers=h)).json()
+    nodes = {n["externalId"]: n["path"] for n in answer["data"]["coverageAccounts"]["nodes"]}
+    assert nodes["P-PART"] == "partner_referral" and nodes["P-COLD"] == "direct_outbound"
+    # the threshold is a setting: with intent 90 required, the hot account is worked by direct outbound
+    r = await client.put(
+        "/v1/settings", json={"overrides": {"coverage": {"path_marketing_min_intent": 90}}}, headers=h
+    )
+    assert r.status_code == 200
+    page = (await client.get("/v1/coverage/accounts?page_size=100", headers=h)).json()
+    assert {i["external_id"]: i["path"] for i in page["items"]}["P-MKT"] == "direct_outbound"

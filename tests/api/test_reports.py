@@ -56,6 +56,70 @@ async def test_expansion_pipeline_lists_customers_with_expansion_potential(clien
     assert [a["external_id"] for a in pipeline["top"]] == ["X1", "X2"]
 
 
+async def test_expansion_entries_say_when_and_by_whom_the_account_was_last_worked(client, tenant):
+    h = tenant.headers
+    await f.imported(
+        client,
+        h,
+        kind="accounts",
+        rows=[
+            {"external_id": "E1", "name": "worked", "stage": "customer", "expansion_estimate": 90_000},
+            {"external_id": "E2", "name": "drifting", "stage": "customer", "expansion_estimate": 50_000},
+            {"external_id": "E3", "name": "never", "stage": "customer", "expansion_estimate": 10_000},
+        ],
+    )
+    ana = await f.rep(client, h, name="Ana", external_id="R-ANA")
+    await f.rep(client, h, name="Ben", external_id="R-BEN")
+
+    def ago(days: int) -> str:
+        return (datetime.now(UTC) - timedelta(days=days)).isoformat()
+
+    await f.imported(
+        client,
+        h,
+        kind="activities",
+        rows=[
+            {
+                "external_id": "W1",
+                "account_external_id": "E1",
+                "rep_external_id": "R-ANA",
+                "kind": "call",
+                "occurred_at": ago(10),
+            },
+            # an email is a touch, not meaningful work: Ben's later email does not make him the last worker
+            {
+                "external_id": "W2",
+                "account_external_id": "E1",
+                "rep_external_id": "R-BEN",
+                "kind": "email",
+                "occurred_at": ago(2),
+            },
+            {
+                "external_id": "W3",
+                "account_external_id": "E2",
+                "rep_external_id": "R-BEN",
+                "kind": "meeting",
+                "occurred_at": ago(50),
+            },
+        ],
+    )
+    review = (await client.get("/v1/reports/coverage-review", headers=h)).json()
+    pipeline = review["expansion_pipeline"]
+    assert pipeline["managed_window_days"] == 30
+    top = {a["external_id"]: a for a in pipeline["top"]}
+    assert (top["E1"]["last_worked_by"], top["E1"]["last_worked_by_rep_id"]) == ("Ana", ana["id"])
+    assert top["E1"]["actively_managed"] is True
+    assert top["E2"]["last_worked_by"] == "Ben" and top["E2"]["actively_managed"] is False
+    assert top["E3"]["last_worked_at"] is None and top["E3"]["actively_managed"] is False
+    r = await client.put(
+        "/v1/settings", json={"overrides": {"coverage": {"expansion_managed_days": 60}}}, headers=h
+    )
+    assert r.status_code == 200
+    review = (await client.get("/v1/reports/coverage-review", headers=h)).json()
+    top = {a["external_id"]: a for a in review["expansion_pipeline"]["top"]}
+    assert top["E2"]["actively_managed"] is True
+
+
 async def test_weekly_metrics_by_rep_and_tier(client, tenant):
     book = await _book(client, tenant)
     now = datetime.now(UTC)
@@ -228,3 +292,95 @@ async def test_territory_plan_has_tap_and_tam_per_territory(client, tenant):
     assert score["icp_fit"] and territory["icp_fit_accounts"] == 1
     expected = 80_000 * plan["segmentation"]["segments"][0]["win_rate"]  # 1 ICP-fit account x deal x rate
     assert territory["tap"] == pytest.approx(expected) and territory["tap_missing_segments"] == []
+
+
+async def _quarter_book(client, h):
+    the_plan = await f.plan(client, h, state="active")
+    ana = await f.rep(client, h, name="Ana", external_id="Q-ANA", quota=400_000)
+    ter = await f.territory(client, h, the_plan["id"], name="North", primary_rep_id=ana["id"], quota=800_000)
+    acct = await f.account(client, h, external_id="Q-1", name="won one")
+    await f.create(
+        client,
+        h,
+        "assignments",
+        plan_id=the_plan["id"],
+        account_id=acct["id"],
+        rep_id=ana["id"],
+        territory_id=ter["id"],
+        role="AE",
+    )
+
+    def opp(ext, amount, status, created, closed=None):
+        return {
+            "external_id": ext,
+            "account_external_id": "Q-1",
+            "rep_external_id": "Q-ANA",
+            "amount": amount,
+            "status": status,
+            "created_on": created,
+            "closed_on": closed,
+        }
+
+    await f.imported(
+        client,
+        h,
+        kind="opportunities",
+        rows=[
+            opp("O-1", 60_000, "won", "2026-07-05", "2026-08-10"),  # opened and won in Q3
+            opp("O-2", 20_000, "won", "2026-05-01", "2026-09-01"),  # opened in Q2, won in Q3
+            opp("O-3", 30_000, "lost", "2026-07-20", "2026-08-20"),  # opened in Q3, lost
+            opp("O-4", 50_000, "open", "2026-08-01"),  # opened in Q3, open
+            opp("O-5", 99_000, "won", "2026-07-01", "2026-10-05"),  # opened in Q3, won in Q4
+        ],
+    )
+    return ana, ter
+
+
+async def test_quarterly_review_reports_target_achieved_attainment_and_conversion(client, tenant):
+    h = tenant.headers
+    ana, ter = await _quarter_book(client, h)
+    r = await client.get("/v1/reports/quarterly-review?quarter=2026-Q3", headers=h)
+    assert r.status_code == 200, r.text
+    review = r.json()
+    assert (review["quarter"], review["quarter_start"], review["quarter_end"]) == (
+        "2026-Q3",
+        "2026-07-01",
+        "2026-10-01",
+    )
+    assert review["quota_period"] == "annual"
+    (rep,) = review["by_rep"]
+    assert rep["id"] == ana["id"] and rep["name"] == "Ana"
+    # an annual quota of 400,000 is a quarter's target of 100,000; 80,000 won closed in the quarter
+    assert (rep["target"], rep["achieved"], rep["attainment"], rep["gap"]) == (100_000, 80_000, 0.8, 20_000)
+    # four opened in the quarter, two of them won (one after it); two won in the quarter
+    assert (rep["opportunities_opened"], rep["opportunities_won"]) == (4, 2)
+    assert rep["conversion_rate"] == 0.5
+    assert any(w.startswith("missed the quarter's target") for w in rep["why"])
+    assert any(w.startswith("conversion: 2 of 4") for w in rep["why"])
+    (territory,) = review["by_territory"]
+    assert (territory["id"], territory["target"], territory["attainment"]) == (ter["id"], 200_000, 0.4)
+    assert review["total"]["achieved"] == 80_000
+    text = (await client.get("/v1/reports/quarterly-review?quarter=2026-Q3&format=csv", headers=h)).text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [r["dimension"] for r in rows] == ["total", "rep", "territory"]
+    assert rows[1]["attainment"] == "0.8" and rows[2]["name"] == "North"
+    query = '{ quarterlyReview(quarter: "2026-Q3") { byRep { name attainment why } } }'
+    answer = (await client.post("/graphql", json={"query": query}, headers=h)).json()
+    assert answer["data"]["quarterlyReview"]["byRep"][0]["attainment"] == 0.8
+    # a quarterly quota is the quarter's target itself
+    r = await client.put(
+        "/v1/settings", json={"overrides": {"equity": {"quota_period": "quarterly"}}}, headers=h
+    )
+    assert r.status_code == 200
+    review = (await client.get("/v1/reports/quarterly-review?quarter=2026-Q3", headers=h)).json()
+    assert (review["by_rep"][0]["target"], review["by_rep"][0]["attainment"]) == (400_000, 0.2)
+
+
+async def test_quarterly_review_refuses_a_quarter_it_cannot_read(client, tenant):
+    r = await client.get("/v1/reports/quarterly-review?quarter=2026-Q5", headers=tenant.headers)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "quarter"
+    assert r.headers["content-type"].startswith("application/problem+json")
+    bad = await client.put(
+        "/v1/settings", json={"overrides": {"equity": {"quota_period": "monthly"}}}, headers=tenant.headers
+    )
+    assert bad.status_code == 422 and "equity.quota_period" in bad.text

@@ -62,7 +62,9 @@ async def _random_book(engine, tenant_id, rnd):
                 "next_step": rnd.choice([None, "", "a", "b"]),
                 "contact": rnd.choice([None, "", "CFO"]),
                 "direction": rnd.choice(["outbound", "inbound"]),
-                "path": rnd.choice([None, "partner", "referral", "direct"]),
+                "path": rnd.choice(
+                    [None, "partner", "referral", "direct", "marketing", "executive", "event", "relationship"]
+                ),
             }
         )
     for i, account in enumerate(accounts[:12]):  # latest activities at one moment, steps in either order

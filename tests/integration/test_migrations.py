@@ -135,3 +135,63 @@ async def test_retired_settings_sections_leave_stored_overrides(database, tmp_pa
         await engine.dispose()
         if database == "postgres":
             await drop_pg_database(url)
+
+
+@pytest.mark.parametrize("database", ["postgres", "sqlite"])
+async def test_path_facts_are_backfilled_from_the_activities(database, tmp_path):
+    """0014: facts computed before the paths were facts get each path's latest activity (as of when they
+    were computed), so the coverage map answers a path without a refresh."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    import sqlalchemy as sa
+
+    from persistence.coverage import COVERAGE
+    from persistence.imports import insert_many
+    from tests.conftest import make_tenant
+
+    if database == "postgres":
+        url = await create_pg_database("territory_migrations")
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'p.db'}"
+    engine = make_engine(url)
+    as_of = datetime(2026, 11, 20, tzinfo=UTC)
+    try:
+        await upgrade(engine, "0012")
+        tenant = (await make_tenant(engine)).tenant_id
+        account = uuid.uuid4()
+
+        def act(ext: str, days: int, path: str | None) -> dict:
+            return {
+                "id": uuid.uuid4(),
+                "tenant_id": tenant,
+                "external_id": ext,
+                "account_id": account,
+                "occurred_at": as_of - timedelta(days=days),
+                "kind": "call",
+                "direction": "outbound",
+                "path": path,
+            }
+
+        async with engine.begin() as conn:
+            row = {"id": account, "tenant_id": tenant, "external_id": "A", "name": "a", "current_arr": 0.0}
+            await insert_many(conn, "accounts", [row | {"stage": "cold", "tags": [], "strategic": False}])
+            activities = [act("E1", 9, "event"), act("E2", 3, "event"), act("E3", -5, "event")]
+            await insert_many(conn, "activities", [*activities, act("M1", 4, "marketing"), act("D", 1, None)])
+            await conn.execute(
+                sa.insert(COVERAGE).values(
+                    account_id=account, tenant_id=tenant, open_pipeline=0.0, open_opportunities=0, as_of=as_of
+                )
+            )
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            cols = [
+                COVERAGE.c[f"last_{p}_path_at"] for p in ("event", "marketing", "executive", "relationship")
+            ]
+            got = (await conn.execute(sa.select(*cols))).one()
+        # the planned event (after as_of) is not a touch yet
+        assert tuple(got) == (as_of - timedelta(days=3), as_of - timedelta(days=4), None, None)
+    finally:
+        await engine.dispose()
+        if database == "postgres":
+            await drop_pg_database(url)

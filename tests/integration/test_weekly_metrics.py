@@ -137,7 +137,7 @@ def _domain_tallies(week, accounts, owner, tier, activities, opportunities):
         key = (owner.get(account["id"]), tier.get(account["id"]))
         tally = tallies.setdefault(key, WeekTally())
         own = [a for a in activities if a["account_id"] == account["id"]]
-        add_account_week(tally, key[1], account_week(own, week, NOW, rules), MODEL)
+        add_account_week(tally, key[1], account_week(own, week, NOW, rules), MODEL, rules)
         for o in opportunities:
             if o["account_id"] == account["id"] and evaluate(opportunity_created(week), o):
                 tally.pipeline += o["amount"]

@@ -190,3 +190,62 @@ def test_the_published_names_are_the_rules_and_lists():
 
     assert tuple(r.code for r in coverage_rules(RULES, NOW)) == RULE_CODES
     assert tuple(review_lists(RULES, NOW)) == REVIEW_LISTS
+
+
+def _path_row(**fields):
+    from domain.coverage import empty_facts
+
+    return empty_facts() | {"stage": "cold", "tags": [], "strategic": False} | fields
+
+
+def test_the_path_into_an_account_is_the_first_its_data_supports():
+    from domain.coverage import entry_path
+
+    recent, old = NOW - timedelta(days=20), NOW - timedelta(days=400)
+    cases = [
+        ({"stage": "customer", "tags": ["partner"]}, "existing_relationship"),
+        ({"relationship": 75.0}, "existing_relationship"),
+        ({"last_relationship_path_at": recent}, "existing_relationship"),
+        ({"relationship": 40.0, "last_partner_at": recent}, "partner_referral"),
+        ({"tags": ["referral"]}, "partner_referral"),
+        ({"strategic": True, "intent": 90.0}, "executive_engagement"),
+        ({"potential": 2_000_000.0}, "executive_engagement"),
+        ({"last_executive_path_at": recent}, "executive_engagement"),
+        ({"last_marketing_path_at": recent}, "marketing_sourced"),
+        ({"last_inbound_at": recent}, "marketing_sourced"),
+        ({"intent": 80.0}, "marketing_sourced"),
+        ({"last_event_path_at": recent}, "event"),
+        ({"last_event_path_at": old, "last_partner_at": old, "intent": 20.0}, "direct_outbound"),
+    ]
+    for fields, expected in cases:
+        got = entry_path(_path_row(**fields), RULES, NOW)
+        assert got.path == expected, (fields, got)
+        assert got.reason
+    assert "75 >= 60" in entry_path(_path_row(relationship=75.0), RULES, NOW).reason
+
+
+def test_the_path_thresholds_are_settings():
+    from domain.coverage import entry_path
+
+    rules = apply_overrides(
+        {"coverage": {"path_relationship_min": 90, "path_marketing_min_intent": 50, "path_window_days": 10}}
+    ).coverage
+    row = _path_row(relationship=75.0, intent=55.0, last_event_path_at=NOW - timedelta(days=20))
+    assert entry_path(row, RULES, NOW).path == "existing_relationship"
+    assert entry_path(row, rules, NOW).path == "marketing_sourced"
+    assert entry_path(_path_row(last_event_path_at=NOW - timedelta(days=20)), rules, NOW).path == (
+        "direct_outbound"
+    )
+    with pytest.raises(ValidationFailed):
+        check_settings(apply_overrides({"coverage": {"path_window_days": 0}}))
+
+
+def test_an_activity_through_a_path_is_a_fact_of_that_path():
+    facts = coverage_facts(
+        [act(5, path="event"), act(3, path="marketing"), act(8, path="referral"), act(-2, path="executive")],
+        NOW,
+    )
+    assert facts["last_event_path_at"] == NOW - timedelta(days=5)
+    assert facts["last_marketing_path_at"] == NOW - timedelta(days=3)
+    assert facts["last_partner_at"] == NOW - timedelta(days=8)
+    assert facts["last_executive_path_at"] is None  # planned, not a touch yet
