@@ -375,3 +375,32 @@ async def test_territory_plan_as_csv_with_readable_labels_and_as_a_printable_pag
         assert f">{heading}</h2>" in html
     assert "Sarah Chen" in html and "James Park" in html and "<svg" in html
     assert "http://" not in html and "https://" not in html  # nothing fetched from elsewhere
+
+
+async def test_territory_plan_over_graphql_answers_what_rest_answers(client, tenant):
+    await _two_books(client, tenant.headers)
+    q = """{ territoryPlan {
+        header { totalSalesTeam planName }
+        assignments { name owner { name } backup { name } tiers weeklyPipelineTarget meetingRateTarget
+                      quarterlyReviewDate nextReviewDate escalationPolicy }
+        equityMetrics { rebalancingNeeded averageQuotaPerRep highestTerritory { name }
+                        perRep { repName inBand } }
+        rebalancingSchedule { cadence reviews { period reviewDate actions } }
+        coverageModel { tierTouchesPerSequence sequenceWindowDays }
+    } }"""
+    answer = (await client.post("/graphql", json={"query": q}, headers=tenant.headers)).json()
+    assert "errors" not in answer, answer
+    gql = answer["data"]["territoryPlan"]
+    rest = (await client.get("/v1/reports/territory-plan", headers=tenant.headers)).json()
+    east = gql["assignments"][0]
+    assert east["owner"] == {"name": "Sarah Chen"} and east["backup"] == {"name": "James Park"}
+    assert east["tiers"] == rest["assignments"][0]["tiers"] and east["weeklyPipelineTarget"] == 45_000
+    assert east["quarterlyReviewDate"] == east["nextReviewDate"] == "2027-07-01"
+    metrics = gql["equityMetrics"]
+    assert metrics["averageQuotaPerRep"] == rest["equity_metrics"]["average_quota_per_rep"]
+    assert metrics["highestTerritory"] == {"name": "East"} and metrics["rebalancingNeeded"]
+    reviews = rest["rebalancing_schedule"]["reviews"]
+    assert [r["reviewDate"] for r in gql["rebalancingSchedule"]["reviews"]] == [
+        r["review_date"] for r in reviews
+    ]
+    assert gql["coverageModel"]["tierTouchesPerSequence"]["1"] == [8, 12]
