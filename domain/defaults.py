@@ -228,6 +228,16 @@ class EngagementRules:
 
 
 @dataclass(frozen=True)
+class ReviewCadence:
+    """How often territories are reviewed (seed 003 principle 5: quarterly small adjustments, a full
+    rebalance once a year; seed 004: every territory has a review date). The territory plan report's
+    rebalancing schedule lists the next year of reviews (docs/domain.md, "Territory plan")."""
+
+    cadence: str = "quarterly"  # monthly, quarterly, semiannual or annual
+    fiscal_year_start_month: int = 1  # 1 = January; a fiscal year is named by the year it ends in
+
+
+@dataclass(frozen=True)
 class TenantSettings:
     segments: SegmentThresholds = field(default_factory=SegmentThresholds)
     tiers: TierCutoffs = field(default_factory=TierCutoffs)
@@ -241,9 +251,12 @@ class TenantSettings:
     win_rates: WinRates = field(default_factory=WinRates)
     writes: WriteRules = field(default_factory=WriteRules)
     potential: PotentialModel = field(default_factory=PotentialModel)
+    reviews: ReviewCadence = field(default_factory=ReviewCadence)
 
 
 DEFAULTS = TenantSettings()
+# a review cadence and the months between two reviews
+REVIEW_CADENCES = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
 
 # Limits of the service itself (not of the domain), kept here so there is one place for numbers.
 MAX_PAGE_SIZE = 500
@@ -259,6 +272,7 @@ MAX_SETTING_NUMBER = 1e12  # any other number in the settings
 MAX_HORIZON_YEARS = 10  # the potential model's horizon
 MAX_GROWTH_RATE = 10.0  # a yearly growth rate: 1,000% a year
 MAX_WHITESPACE_UNITS = 10_000  # business units or departments of one account
+MAX_POLICY_CHARS = 2_000  # a territory's escalation policy, in characters
 MAX_IMPORT_ROWS = 100_000  # rows in one import request
 IDEMPOTENCY_HOURS = 24  # how long a POST's Idempotency-Key replays its first answer
 IDEMPOTENCY_CLAIM_MINUTES = 10  # a key's request that has not answered in this long died: a retry runs
@@ -428,6 +442,10 @@ def check_settings(settings: TenantSettings) -> None:
         bad("equity.quota_period", Code.INVALID_CHOICE, " or ".join(QUOTA_PERIODS))
     if settings.capacity.unit not in ("hours", "accounts"):
         bad("capacity.unit", Code.INVALID_CHOICE, "hours or accounts")
+    if settings.reviews.cadence not in REVIEW_CADENCES:
+        bad("reviews.cadence", Code.INVALID_CHOICE, " or ".join(REVIEW_CADENCES))
+    if not 1 <= settings.reviews.fiscal_year_start_month <= 12:
+        bad("reviews.fiscal_year_start_month", Code.OUT_OF_RANGE, "a month, 1 (January) to 12")
     if not 1 <= settings.potential.horizon_years <= MAX_HORIZON_YEARS:
         bad("potential.horizon_years", Code.OUT_OF_RANGE, f"between 1 and {MAX_HORIZON_YEARS} years")
     if not 0 <= settings.potential.max_growth_rate <= MAX_GROWTH_RATE:

@@ -206,6 +206,11 @@ class Territory:
     primary_rep_id: UUID | None = None
     backup_rep_id: UUID | None = None
     quota: float | None = None
+    # seed 004's territory plan template (docs/domain.md, "Territory plan")
+    weekly_pipeline_target: float | None = None
+    meeting_rate_target: float | None = None
+    quarterly_review_date: date | None = None
+    escalation_policy: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
     version: int = 1

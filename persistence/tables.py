@@ -11,6 +11,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
+from domain.defaults import MAX_POLICY_CHARS
+
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -214,6 +216,10 @@ class TerritoryRow(Versioned, SQLModel, table=True):
     primary_rep_id: uuid.UUID | None = _fk("reps.id", ondelete="SET NULL")
     backup_rep_id: uuid.UUID | None = _fk("reps.id", ondelete="SET NULL")
     quota: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    weekly_pipeline_target: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    meeting_rate_target: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    quarterly_review_date: date | None = Field(default=None, sa_column=sa.Column(sa.Date))
+    escalation_policy: str | None = _str(MAX_POLICY_CHARS)
     created_at: datetime | None = _ts()
     updated_at: datetime | None = _ts()
     version: int = _version()

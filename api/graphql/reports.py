@@ -27,6 +27,14 @@ SegmentPlan = output_type(service.SegmentPlanRead, "SegmentPlan")
 TerritoryTap = output_type(service.TerritoryTapRead, "TerritoryTap")
 Segmentation = output_type(service.SegmentationRead, "Segmentation")
 CoverageModelPlan = output_type(service.CoverageModelPlanRead, "CoverageModelPlan")
+PlanHeader = output_type(service.PlanHeaderRead, "PlanHeader")
+PlanRep = output_type(service.PlanRepRead, "PlanRep")
+TerritoryEntry = output_type(service.TerritoryEntryRead, "TerritoryEntry")
+RepPotential = output_type(service.RepPotentialRead, "RepPotential")
+TerritoryEquityLabel = output_type(service.TerritoryEquityLabel, "TerritoryEquityLabel")
+EquityMetrics = output_type(service.EquityMetricsRead, "EquityMetrics")
+Review = output_type(service.ReviewRead, "Review")
+RebalancingSchedule = output_type(service.RebalancingScheduleRead, "RebalancingSchedule")
 TerritoryPlan = output_type(service.TerritoryPlanRead, "TerritoryPlan")
 
 
@@ -63,7 +71,10 @@ class Query:
         c = info.context
         return await call(service.quarterly_review(c.ctx, c.principal, quarter, role.value))
 
-    @strawberry.field(description="Seed 003's territory plan: segmentation, coverage model and capacity")
+    @strawberry.field(
+        description="Seed 003's territory plan: segmentation, coverage model, capacity, territories, equity "
+        "metrics and the rebalancing schedule"
+    )
     async def territory_plan(self, info: Info) -> TerritoryPlan:  # type: ignore[valid-type]
         c = info.context
         return await call(service.territory_plan(c.ctx, c.principal))

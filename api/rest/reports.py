@@ -1,13 +1,17 @@
-"""Reports as JSON or CSV: coverage review, weekly territory metrics, territory plan sections."""
+"""Reports as JSON or CSV: coverage review, weekly territory metrics, the territory plan (also a printable
+HTML page)."""
 
 from __future__ import annotations
 
+import enum
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
 
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
+from api.rest.printable import territory_plan_page
 from api.rest.tabular import CSV_CONTENT, Format, csv_response, flatten
 from api.services import reports as service
 from api.services.common import IsoDate
@@ -101,17 +105,34 @@ async def get_quarterly_review(
     return report
 
 
+class PlanFormat(enum.StrEnum):
+    JSON = "json"
+    CSV = "csv"
+    HTML = "html"
+
+
 @router.get(
     "/territory-plan",
     name="get_territory_plan",
     response_model=TerritoryPlanRead,
-    summary="Seed 003's territory plan: segmentation (TAM, TAP, tiers), the coverage model and capacity",
-    responses=RESPONSES,
+    summary="Seed 003's territory plan: segmentation, coverage model and capacity, the active plan's "
+    "territories (seed 004's template), equity metrics, the rebalancing schedule",
+    responses=problem_responses(*AUTH_ERRORS)
+    | {200: {"content": CSV_CONTENT | {"text/html": {"schema": {"type": "string"}}}}},
 )
-async def get_territory_plan(p: PrincipalDep, ctx: CtxDep, format: FormatQ = Format.JSON) -> Any:
+async def get_territory_plan(
+    p: PrincipalDep,
+    ctx: CtxDep,
+    format: Annotated[
+        PlanFormat,
+        Query(description="json; csv (section, item, metric, label, value rows); html (a printable page)"),
+    ] = PlanFormat.JSON,
+) -> Any:
     report = await service.territory_plan(ctx, p)
-    if format == Format.CSV:
+    if format == PlanFormat.CSV:
         return csv_response(
-            ["section", "item", "metric", "value"], flatten(report.model_dump()), "territory-plan"
+            ["section", "item", "metric", "label", "value"], flatten(report.model_dump()), "territory-plan"
         )
+    if format == PlanFormat.HTML:
+        return HTMLResponse(territory_plan_page(report))
     return report

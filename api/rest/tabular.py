@@ -51,31 +51,60 @@ def csv_response(columns: Sequence[str], rows: Iterable[dict[str, Any]], filenam
 CSV_CONTENT = {"text/csv": {"schema": {"type": "string"}}}
 
 
+# words a label writes in capitals
+ACRONYMS = {"tam": "TAM", "tap": "TAP", "icp": "ICP", "id": "ID", "arr": "ARR", "smb": "SMB", "acv": "ACV"}
+
+
+def readable(key: str, parent: str = "") -> str:
+    """A field name as a reader says it: `icp_fit_accounts` -> "ICP fit accounts"; a tier's number under a
+    tier field -> "Tier 1"."""
+    if key.isdigit() and parent.startswith("tier"):
+        return f"Tier {key}"
+    words = [ACRONYMS.get(w, w) for w in key.split("_")]
+    return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
+
+
 def flatten(report: dict[str, Any]) -> list[dict[str, Any]]:
     """A nested report as (section, item, metric, value) rows: lists of objects become one item per
-    element (named by its name, id or position), nested objects extend the metric path."""
+    element (named by its name, id or position), nested objects extend the metric path. `label` says the
+    row in words: the section, items and fields, "Equity metrics / Average quota per rep"."""
     rows: list[dict[str, Any]] = []
 
     def label(obj: dict[str, Any], index: int) -> str:
-        for key in ("name", "external_id", "rep_name", "segment", "rep_id", "tier"):
+        for key in (
+            "name",
+            "territory_name",
+            "external_id",
+            "rep_name",
+            "segment",
+            "period",
+            "rep_id",
+            "tier",
+        ):
             if obj.get(key) is not None:
                 return str(obj[key])
         return str(index)
 
-    def walk(section: str, item: str, path: str, value: Any) -> None:
+    def walk(section: str, item: str, path: str, value: Any, words: list[str]) -> None:
         if isinstance(value, dict):
+            parent = path.rsplit(".", 1)[-1]
             for k, v in value.items():
-                walk(section, item, f"{path}.{k}" if path else k, v)
+                walk(section, item, f"{path}.{k}" if path else k, v, [*words, readable(str(k), parent)])
         elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             prefix = "/".join(x for x in (item, path) if x)
             for i, v in enumerate(value):
-                walk(section, f"{prefix}/{label(v, i)}" if prefix else label(v, i), "", v)
+                name = label(v, i)
+                walk(section, f"{prefix}/{name}" if prefix else name, "", v, [*words, name])
         else:
-            rows.append({"section": section, "item": item, "metric": path, "value": value})
+            rows.append(
+                {"section": section, "item": item, "metric": path, "label": " / ".join(words), "value": value}
+            )
 
     for key, value in report.items():
         if isinstance(value, dict | list):
-            walk(key, "", "", value)
+            walk(key, "", "", value, [readable(key)])
         else:
-            rows.append({"section": "report", "item": "", "metric": key, "value": value})
+            rows.append(
+                {"section": "report", "item": "", "metric": key, "label": readable(key), "value": value}
+            )
     return rows

@@ -39,6 +39,7 @@ Name = Annotated[str, Field(min_length=1, max_length=255)]
 
 Money = Annotated[float, Field(ge=0, le=MAX_MONEY, allow_inf_nan=False)]
 Int32 = Annotated[int, Field(ge=-INT32 - 1, le=INT32)]
+Rate = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False, description="a share, 0-1")]
 
 
 Version = Annotated[

@@ -1,5 +1,5 @@
 """Reports (DOMAIN.md section 9): the coverage review (seed 000 'the artifact'), weekly territory metrics
-(seed 004), and the segmentation and capacity sections of the territory plan (seed 003 'Output Format').
+(seed 004), and the territory plan (seed 003 'Output Format', seed 004's plan template).
 
 Each is a handful of aggregate queries over the tenant, with the rules compiled from the domain.
 """
@@ -14,15 +14,20 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from api.services import capacity as capacity_service
+from api.services import equity as equity_service
 from api.services.capacity import CapacityRead
 from api.services.context import AppContext, Principal
 from api.services.coverage import filters, frame
+from api.services.equity import PlanEquityRead
 from api.services.scoring import tenant_win_rates
+from domain.boundaries import describe_boundary
 from domain.coverage import OVERVIEW, actively_managed, covered, review_lists, whitespace
 from domain.criteria import Cond, all_of
+from domain.defaults import MAX_LISTED_ACCOUNTS, TenantSettings
 from domain.metrics import WeekTally, rate, week_of, weekly_metric
-from domain.model import Segment, Stage
+from domain.model import Plan, Rep, Segment, Stage
 from domain.quarterly_review import Book, Results, performance, quarter_of
+from domain.reviews import Review, review_schedule
 from domain.scoring import TAP_NOTE, mixed_tap, total_addressable_pipeline
 
 
@@ -191,20 +196,130 @@ class SegmentationRead(BaseModel):
 
 
 class CoverageModelPlanRead(BaseModel):
-    tier_touches_per_quarter: dict[str, list[int]]
+    tier_touches_per_sequence: dict[str, list[int]] = Field(
+        description="touches of one tier's sequence, low-high (seed 004: across 3-4 weeks); capacity counts "
+        "one sequence a quarter"
+    )
+    sequence_window_days: int = Field(description="the days a sequence is judged over")
+    segment_visits_per_year: dict[str, list[int]] = Field(description="seed 003's visits, low-high")
+    accounts_per_rep: dict[str, list[int]] = Field(description="account-to-rep ratio per segment, low-high")
     hours_per_touch: float
     proactive_max_tier: int
 
 
+class PlanHeaderRead(BaseModel):
+    prepared: date
+    planning_horizon: str = Field(description="the fiscal year the schedule's reviews fall in")
+    plan_id: UUID | None = Field(description="the plan reported: the one asked for, else the active one")
+    plan_name: str | None
+    total_sales_team: int = Field(description="active reps")
+    total_addressable_market: float = Field(description="sum of potential over the segments (TAM)")
+
+
+class PlanRepRead(BaseModel):
+    rep_id: UUID
+    name: str
+    role: str
+    ramp_status: str
+
+
+class TerritoryEntryRead(BaseModel):
+    """One territory as seed 003's assignment table and seed 004's plan template have it."""
+
+    territory_id: UUID
+    name: str
+    type: str
+    boundary: dict[str, Any] = Field(description="the rules and named accounts that define it")
+    boundary_text: str = Field(description="the boundary in words")
+    priority: int
+    owner: PlanRepRead | None = Field(description="the primary rep")
+    backup: PlanRepRead | None = Field(description="the backup rep")
+    accounts: int = Field(description="current AE assignments in the territory")
+    tiers: dict[str, int] = Field(description="accounts by tier")
+    quota: float | None
+    potential: float
+    potential_vs_mean: float | None
+    suggested_quota: list[float] = Field(description="[70%, 80%] of potential (seed 003)")
+    pipeline: float
+    tier1_target_activity: str = Field(description="the tier-1 sequence, from the coverage model")
+    weekly_pipeline_target: float | None
+    meeting_rate_target: float | None
+    quarterly_review_date: date | None = Field(description="the territory's own review date, if set")
+    next_review_date: date | None = Field(
+        description="the territory's review date, else the next review of the tenant's cadence"
+    )
+    escalation_policy: str | None
+
+
+class RepPotentialRead(BaseModel):
+    rep_id: UUID | None
+    rep_name: str | None
+    accounts: int
+    potential: float
+    quota: float | None
+    potential_vs_mean: float | None
+    in_band: bool | None = Field(description="potential within the balance band of the mean")
+    load: float | None
+    load_flag: str | None
+
+
+class TerritoryEquityLabel(BaseModel):
+    territory_id: UUID | None
+    name: str | None
+    potential_vs_mean: float | None
+
+
+class EquityMetricsRead(BaseModel):
+    """Seed 003's equity metrics, read from the plan's equity (GET /v1/plans/{id}/equity)."""
+
+    reps: int
+    average_quota_per_rep: float | None
+    quota_low: float | None
+    quota_high: float | None
+    quota_spread: float | None = Field(description="highest / lowest - 1")
+    quota_status: str
+    average_potential_per_rep: float | None
+    potential_low: float | None
+    potential_high: float | None
+    potential_spread: float | None
+    potential_status: str
+    balance_band: float = Field(description="the band around the mean potential a rep's book is kept in")
+    rebalance_above: float = Field(description="a spread above this calls for a rebalance")
+    highest_territory: TerritoryEquityLabel | None = Field(description="most potential against the mean")
+    lowest_territory: TerritoryEquityLabel | None
+    rebalancing_needed: bool = Field(
+        description="a spread calls for a rebalance, or a rep is loaded outside the capacity band"
+    )
+    actions: list[str] = Field(description="what to look at, in words (the equity flags)")
+    per_rep: list[RepPotentialRead]
+
+
+class ReviewRead(BaseModel):
+    period: str
+    period_start: date
+    period_end: date
+    review_date: date = Field(description="the day after the period ends")
+    actions: list[str]
+
+
+class RebalancingScheduleRead(BaseModel):
+    cadence: str = Field(description="settings reviews.cadence")
+    fiscal_year_start_month: int
+    reviews: list[ReviewRead] = Field(description="the next year of reviews")
+
+
 class TerritoryPlanRead(BaseModel):
-    """Seed 003 'Output Format': the sections computed so far."""
+    """Seed 003 'Output Format', with seed 004's plan template in each territory entry."""
 
     as_of: datetime
     settings_version: int
+    header: PlanHeaderRead
     segmentation: SegmentationRead
     coverage_model: CoverageModelPlanRead
     capacity: CapacityRead
-    pending_sections: list[str] = Field(description="sections that come with the assignment engine")
+    assignments: list[TerritoryEntryRead] = Field(description="the plan's territories, by name")
+    equity_metrics: EquityMetricsRead | None = Field(description="null when there is no plan to report")
+    rebalancing_schedule: RebalancingScheduleRead
 
 
 STAGES = [s.value for s in Stage]
@@ -442,9 +557,10 @@ async def quarterly_review(
 
 
 async def territory_plan(ctx: AppContext, p: Principal) -> TerritoryPlanRead:
-    """Seed 003's plan, the sections this version computes: market segmentation (accounts, ICP fit, tiers,
-    TAM and TAP per segment) and the coverage model with capacity. Assignments, equity metrics and the
-    rebalancing schedule are not computed yet (the assignment engine)."""
+    """Seed 003's plan (docs/domain.md, "Territory plan"): the header, market segmentation (accounts, ICP
+    fit, tiers, TAM and TAP per segment and territory), the coverage model with capacity, the active plan's
+    territories (owner and backup, tier counts, quota and potential, seed 004's targets, review date and
+    escalation policy), its equity metrics and the rebalancing schedule of the tenant's review cadence."""
     icp_fit = {"icp_fit": Cond("icp_fit", "eq", True)}
     async with ctx.uow(p.tenant_id) as uow:
         f = await frame(ctx, uow, p, "AE")
@@ -508,10 +624,22 @@ async def territory_plan(ctx: AppContext, p: Principal) -> TerritoryPlanRead:
             }
         )
     capacity = await capacity_service.capacity_report(ctx, p, None, None)
+    model = f.settings.coverage_model
+    schedule = review_schedule(f.now.date(), f.settings)
+    tam = sum(x["tam"] for x in out_segments)
+    plan, entries, equity_metrics = await _plan_sections(ctx, p, f.settings, schedule)
     return TerritoryPlanRead.model_validate(
         {
             "as_of": f.now,
             "settings_version": f.version,
+            "header": {
+                "prepared": f.now.date(),
+                "planning_horizon": schedule[-1].period.split()[0],
+                "plan_id": plan.id if plan else None,
+                "plan_name": plan.name if plan else None,
+                "total_sales_team": capacity.active_reps,
+                "total_addressable_market": tam,
+            },
             "segmentation": {
                 "thresholds": {
                     "enterprise_min_revenue": f.settings.segments.enterprise_min_revenue,
@@ -522,15 +650,148 @@ async def territory_plan(ctx: AppContext, p: Principal) -> TerritoryPlanRead:
                 "note": TAP_NOTE,
             },
             "coverage_model": {
-                "tier_touches_per_quarter": {
-                    "1": list(f.settings.coverage_model.tier1_touches),
-                    "2": list(f.settings.coverage_model.tier2_touches),
-                    "3": list(f.settings.coverage_model.tier3_touches),
+                "tier_touches_per_sequence": {
+                    "1": list(model.tier1_touches),
+                    "2": list(model.tier2_touches),
+                    "3": list(model.tier3_touches),
                 },
-                "hours_per_touch": f.settings.coverage_model.hours_per_touch,
-                "proactive_max_tier": f.settings.coverage_model.proactive_max_tier,
+                "sequence_window_days": f.settings.coverage.sequence_window_days,
+                "segment_visits_per_year": {
+                    "enterprise": list(model.enterprise_visits_per_year),
+                    "mid_market": list(model.mid_market_visits_per_year),
+                    "smb": list(model.smb_visits_per_year),
+                },
+                "accounts_per_rep": {
+                    "enterprise": list(model.enterprise_accounts_per_rep),
+                    "mid_market": list(model.mid_market_accounts_per_rep),
+                    "smb": list(model.smb_accounts_per_rep),
+                },
+                "hours_per_touch": model.hours_per_touch,
+                "proactive_max_tier": model.proactive_max_tier,
             },
             "capacity": capacity,
-            "pending_sections": ["assignments", "equity_metrics", "rebalancing_schedule"],
+            "assignments": entries,
+            "equity_metrics": equity_metrics,
+            "rebalancing_schedule": {
+                "cadence": f.settings.reviews.cadence,
+                "fiscal_year_start_month": f.settings.reviews.fiscal_year_start_month,
+                "reviews": [asdict(r) for r in schedule],
+            },
         }
     )
+
+
+def _boundary_text(boundary: dict[str, Any]) -> str:
+    named = len(boundary.get("named_accounts") or [])
+    if not boundary.get("rules"):
+        return f"{named} named accounts"
+    words = describe_boundary(boundary)
+    return f"{words} ({named} named)" if named else words
+
+
+def _rep(rep: Rep | None) -> dict[str, Any] | None:
+    if rep is None:
+        return None
+    return {"rep_id": rep.id, "name": rep.name, "role": rep.role.value, "ramp_status": rep.ramp_status.value}
+
+
+async def _plan_sections(
+    ctx: AppContext, p: Principal, settings: TenantSettings, schedule: tuple[Review, ...]
+) -> tuple[Plan | None, list[dict[str, Any]], dict[str, Any] | None]:
+    """The active plan's territory entries (seed 003's assignments with seed 004's template) and its
+    equity metrics, read from the plan's equity (the same answer as GET /v1/plans/{id}/equity)."""
+    async with ctx.uow(p.tenant_id) as uow:
+        plan = await uow.plans.active()
+        if plan is None:
+            return None, [], None
+        territories = await uow.territories.list({"plan_id": plan.id}, None, MAX_LISTED_ACCOUNTS)
+        rep_ids = {r for t in territories for r in (t.primary_rep_id, t.backup_rep_id) if r}
+        reps = {r.id: r for r in await uow.reps.get_many(list(rep_ids))}
+    plan_equity = await equity_service.plan_equity(ctx, p, plan.id, "AE")
+    books = {b.key: b for b in plan_equity.by_territory.books}
+    model, window = settings.coverage_model, settings.coverage.sequence_window_days
+    activity = (
+        f"{model.tier1_touches[0]}-{model.tier1_touches[1]} touches across {window} days (one sequence)"
+    )
+    entries = []
+    for t in sorted(territories, key=lambda t: t.name):
+        book = books.get(t.id)
+        entries.append(
+            {
+                "territory_id": t.id,
+                "name": t.name,
+                "type": t.type.value,
+                "boundary": t.boundary,
+                "boundary_text": _boundary_text(t.boundary),
+                "priority": t.priority,
+                "owner": _rep(reps.get(t.primary_rep_id)) if t.primary_rep_id else None,
+                "backup": _rep(reps.get(t.backup_rep_id)) if t.backup_rep_id else None,
+                "accounts": book.accounts if book else 0,
+                "tiers": book.tiers if book else {str(x): 0 for x in TIERS},
+                "quota": t.quota,
+                "potential": book.potential if book else 0.0,
+                "potential_vs_mean": book.potential_vs_mean if book else None,
+                "suggested_quota": book.suggested_quota if book else [0.0, 0.0],
+                "pipeline": book.pipeline if book else 0.0,
+                "tier1_target_activity": activity,
+                "weekly_pipeline_target": t.weekly_pipeline_target,
+                "meeting_rate_target": t.meeting_rate_target,
+                "quarterly_review_date": t.quarterly_review_date,
+                "next_review_date": t.quarterly_review_date
+                or (schedule[0].review_date if schedule else None),
+                "escalation_policy": t.escalation_policy,
+            }
+        )
+    return plan, entries, _equity_metrics(plan_equity, settings)
+
+
+def _equity_metrics(e: PlanEquityRead, settings: TenantSettings) -> dict[str, Any]:
+    """Seed 003's equity lines from the plan's equity: averages and ranges per rep, the territories
+    furthest above and below the mean, and whether a rebalance is needed with what to look at."""
+    rep, ter = e.by_rep, e.by_territory
+    band = settings.equity.balance_potential_band
+    ranked = sorted(
+        (b for b in ter.books if b.key is not None and b.potential_vs_mean is not None),
+        key=lambda b: b.potential_vs_mean or 0.0,
+    )
+
+    def label(b: Any) -> dict[str, Any] | None:
+        return (
+            {"territory_id": b.key, "name": b.name, "potential_vs_mean": b.potential_vs_mean} if b else None
+        )
+
+    statuses = (rep.potential.status, rep.quota.status, ter.potential.status, ter.quota.status)
+    needed = "rebalance" in statuses or bool(rep.overloaded or rep.underloaded)
+    return {
+        "reps": len(rep.books),
+        "average_quota_per_rep": rep.quota.mean,
+        "quota_low": rep.quota.lowest,
+        "quota_high": rep.quota.highest,
+        "quota_spread": rep.quota.spread,
+        "quota_status": rep.quota.status,
+        "average_potential_per_rep": rep.potential.mean,
+        "potential_low": rep.potential.lowest,
+        "potential_high": rep.potential.highest,
+        "potential_spread": rep.potential.spread,
+        "potential_status": rep.potential.status,
+        "balance_band": band,
+        "rebalance_above": settings.equity.quota_spread_rebalance,
+        "highest_territory": label(ranked[-1]) if ranked else None,
+        "lowest_territory": label(ranked[0]) if ranked else None,
+        "rebalancing_needed": needed,
+        "actions": list(dict.fromkeys([*rep.flags, *ter.flags])) if needed else [],
+        "per_rep": [
+            {
+                "rep_id": b.key,
+                "rep_name": b.name,
+                "accounts": b.accounts,
+                "potential": b.potential,
+                "quota": b.quota,
+                "potential_vs_mean": b.potential_vs_mean,
+                "in_band": None if b.potential_vs_mean is None else abs(b.potential_vs_mean) <= band,
+                "load": b.load,
+                "load_flag": b.load_flag,
+            }
+            for b in rep.books
+        ],
+    }

@@ -12,10 +12,12 @@ from pydantic import ConfigDict, Field
 from api.services.common import (
     Input,
     Int32,
+    IsoDate,
     Money,
     Name,
     Output,
     Page,
+    Rate,
     Version,
     check_version,
     found,
@@ -27,6 +29,7 @@ from api.services.context import AppContext, Principal, changes_from
 from api.services.pagination import Listed, fetch_page
 from domain.boundaries import parse_boundary
 from domain.changes import ChangeKind, shows_differently, territory_change
+from domain.defaults import MAX_POLICY_CHARS
 from domain.errors import Code, Conflict, FieldError, ValidationFailed
 from domain.model import (
     Scope,
@@ -46,8 +49,23 @@ class TerritoryFields(Input):
     )
     priority: Int32 = 0
     primary_rep_id: UUID | None = None
-    backup_rep_id: UUID | None = None
+    backup_rep_id: UUID | None = Field(None, description="who covers the territory when its owner cannot")
     quota: Money | None = None
+    weekly_pipeline_target: Money | None = Field(
+        None, description="new pipeline, dollars, expected from the territory each week (seed 004)"
+    )
+    meeting_rate_target: Rate | None = Field(
+        None,
+        description="share of fully sequenced tier-1 accounts expected to book a meeting, 0-1 (seed 004)",
+    )
+    quarterly_review_date: IsoDate | None = Field(
+        None, description="the territory's next review; the tenant's review cadence when absent"
+    )
+    escalation_policy: str | None = Field(
+        None,
+        max_length=MAX_POLICY_CHARS,
+        description="how overlap, segment changes and rep conflicts are handled, in words (seed 004)",
+    )
 
 
 class TerritoryCreate(TerritoryFields):

@@ -16,7 +16,7 @@ async def test_coverage_queries_match_rest(client, tenant, other_tenant):
           repReview(repId: $rep) { coverageRate lists { name count accounts { externalId } } }
           coverageReview { overview monthlyQuestions { name count } expansionPipeline { accounts } }
           weeklyMetrics { rows { tier accountsWorked replyRate } }
-          territoryPlan { segmentation { segments { segment accounts tap } } pendingSections }
+          territoryPlan { segmentation { segments { segment accounts tap } } rebalancingSchedule { cadence } }
         }""",
         rep=book["rep"]["id"],
     )

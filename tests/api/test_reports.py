@@ -237,7 +237,11 @@ async def test_territory_plan_segmentation_and_capacity(client, tenant):
     assert ent["tap"] == pytest.approx(ent["icp_fit_accounts"] * 250_000 * ent["win_rate"])
     assert smb["tap"] is None  # no won deal in the segment: no average deal size
     assert plan["capacity"]["scored_accounts"] == 8
-    assert plan["pending_sections"] == ["assignments", "equity_metrics", "rebalancing_schedule"]
+    assert "pending_sections" not in plan
+    assert plan["assignments"] == [] and plan["equity_metrics"] is None  # no active plan yet
+    assert plan["header"]["total_addressable_market"] == pytest.approx(
+        sum(s["tam"] for s in segments.values())
+    )
     text = (await client.get("/v1/reports/territory-plan?format=csv", headers=tenant.headers)).text
     assert any(
         r["section"] == "segmentation" and r["metric"] == "tap" for r in csv.DictReader(io.StringIO(text))
@@ -384,3 +388,175 @@ async def test_quarterly_review_refuses_a_quarter_it_cannot_read(client, tenant)
         "/v1/settings", json={"overrides": {"equity": {"quota_period": "monthly"}}}, headers=tenant.headers
     )
     assert bad.status_code == 422 and "equity.quota_period" in bad.text
+
+
+async def _two_books(client, headers) -> dict:
+    """An active plan of two named-account territories: East (Sarah, backup James) holds the big accounts,
+    West (James) the small ones; quotas and seed 004's plan fields on East."""
+    sarah = await f.rep(client, headers, name="Sarah Chen", quota=1_200_000)
+    james = await f.rep(client, headers, name="James Park", quota=1_000_000)
+    plan = await f.plan(client, headers)
+    await f.named_books(
+        client,
+        headers,
+        plan["id"],
+        {
+            "East": (
+                sarah,
+                [{"external_id": f"BIG-{i}", "name": f"Big {i}", "current_arr": 600_000} for i in range(3)],
+            ),
+            "West": (
+                james,
+                [{"external_id": f"SML-{i}", "name": f"Small {i}", "current_arr": 20_000} for i in range(4)],
+            ),
+        },
+    )
+    territories = {
+        t["name"]: t
+        for t in (await client.get(f"/v1/territories?plan_id={plan['id']}", headers=headers)).json()["items"]
+    }
+    east = territories["East"]
+    r = await client.patch(
+        f"/v1/territories/{east['id']}",
+        json={
+            "backup_rep_id": james["id"],
+            "quota": 1_200_000,
+            "weekly_pipeline_target": 45_000,
+            "meeting_rate_target": 0.04,
+            "quarterly_review_date": "2027-07-01",
+            "escalation_policy": "Territory of record = CRM owner field",
+        },
+        headers=headers,
+    )
+    assert r.status_code == 200, r.text
+    await client.post("/v1/scoring/run", headers=headers)
+    await client.post(f"/v1/plans/{plan['id']}/assign-by-rules", headers=headers)
+    await client.post(f"/v1/plans/{plan['id']}/activate", headers=headers)
+    return {"plan": plan, "sarah": sarah, "james": james, "east": east, "west": territories["West"]}
+
+
+async def test_territory_plan_has_every_section_of_seed_003(client, tenant):
+    books = await _two_books(client, tenant.headers)
+    plan = (await client.get("/v1/reports/territory-plan", headers=tenant.headers)).json()
+    assert "pending_sections" not in plan
+    assert plan["header"]["plan_id"] == books["plan"]["id"] and plan["header"]["total_sales_team"] == 2
+    east, west = plan["assignments"]
+    assert (east["name"], west["name"]) == ("East", "West")
+    # seed 004's template in one entry: boundary, tier counts, owner and backup, targets, review, policy
+    assert east["boundary"] == {"named_accounts": ["BIG-0", "BIG-1", "BIG-2"]}
+    assert east["accounts"] == 3 and sum(east["tiers"].values()) == 3 and east["tiers"]["1"] >= 1
+    assert east["owner"]["name"] == "Sarah Chen" and east["backup"]["name"] == "James Park"
+    assert west["backup"] is None and west["quota"] is None
+    assert (east["weekly_pipeline_target"], east["meeting_rate_target"]) == (45_000, 0.04)
+    assert east["quarterly_review_date"] == east["next_review_date"] == "2027-07-01"
+    assert east["escalation_policy"] == "Territory of record = CRM owner field"
+    schedule = plan["rebalancing_schedule"]
+    assert west["next_review_date"] == schedule["reviews"][0]["review_date"]
+    # the equity lines are the equity endpoint's, not a second computation
+    equity = (await client.get(f"/v1/plans/{books['plan']['id']}/equity", headers=tenant.headers)).json()
+    metrics = plan["equity_metrics"]
+    by_rep = equity["by_rep"]
+    assert metrics["average_potential_per_rep"] == pytest.approx(by_rep["potential"]["mean"])
+    assert (metrics["potential_low"], metrics["potential_high"]) == (
+        pytest.approx(by_rep["potential"]["lowest"]),
+        pytest.approx(by_rep["potential"]["highest"]),
+    )
+    assert metrics["average_quota_per_rep"] == pytest.approx(1_100_000)
+    assert metrics["quota_spread"] == pytest.approx(0.2)
+    books_by_name = {b["name"]: b for b in equity["by_territory"]["books"]}
+    assert east["potential"] == pytest.approx(books_by_name["East"]["potential"])
+    assert metrics["highest_territory"]["name"] == "East" and metrics["lowest_territory"]["name"] == "West"
+    assert metrics["rebalancing_needed"] and metrics["actions"]
+    assert {r["rep_name"]: r["in_band"] for r in metrics["per_rep"]} == {
+        "James Park": False,
+        "Sarah Chen": False,
+    }
+    # the schedule: the next year of quarterly reviews, each checking equity, seed 003's action per quarter
+    assert schedule["cadence"] == "quarterly" and len(schedule["reviews"]) == 4
+    quarters = {r["period"].split()[1]: r["actions"][-1] for r in schedule["reviews"]}
+    assert quarters["Q1"] == "Check capacity utilization"
+    assert quarters["Q4"] == "Implement the annual rebalance and set next year's quotas"
+    # seed 004's touches are one sequence across weeks, not per quarter
+    assert plan["coverage_model"]["tier_touches_per_sequence"]["1"] == [8, 12]
+    assert "tier_touches_per_quarter" not in plan["coverage_model"]
+    assert east["tier1_target_activity"] == "8-12 touches across 28 days (one sequence)"
+
+
+async def test_the_review_cadence_sets_the_rebalancing_schedule(client, tenant):
+    overrides = {"reviews": {"cadence": "monthly", "fiscal_year_start_month": 4}}
+    assert (
+        await client.put("/v1/settings", json={"overrides": overrides}, headers=tenant.headers)
+    ).status_code == 200
+    schedule = (await client.get("/v1/reports/territory-plan", headers=tenant.headers)).json()[
+        "rebalancing_schedule"
+    ]
+    assert len(schedule["reviews"]) == 12 and schedule["fiscal_year_start_month"] == 4
+    closing = [r for r in schedule["reviews"] if r["period_end"][5:7] in ("06", "09", "12", "03")]
+    assert all(len(r["actions"]) == 2 for r in closing) and len(closing) == 4
+    # the review of the fiscal year's last month (March, for an April year) sets next year's quotas
+    march = next(r for r in schedule["reviews"] if r["period_end"][5:7] == "03")
+    assert march["actions"][-1] == "Implement the annual rebalance and set next year's quotas"
+    for bad, field in (
+        ({"cadence": "weekly"}, "reviews.cadence"),
+        ({"fiscal_year_start_month": 13}, "reviews.fiscal_year_start_month"),
+    ):
+        r = await client.put(
+            "/v1/settings", json={"overrides": {"reviews": bad}}, headers={**tenant.headers, "If-Match": "*"}
+        )
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == field, r.text
+
+
+async def test_territory_plan_as_csv_with_readable_labels_and_as_a_printable_page(client, tenant):
+    await _two_books(client, tenant.headers)
+    r = await client.get("/v1/reports/territory-plan?format=csv", headers=tenant.headers)
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    east = [x for x in rows if x["section"] == "assignments" and x["item"] == "East"]
+    labels = {x["label"]: x["value"] for x in east}
+    assert labels["Assignments / East / Weekly pipeline target"] == "45000.0"
+    assert labels["Assignments / East / Backup / Name"] == "James Park"
+    plan = (await client.get("/v1/reports/territory-plan", headers=tenant.headers)).json()
+    assert labels["Assignments / East / Tiers / Tier 1"] == str(plan["assignments"][0]["tiers"]["1"])
+    assert any(x["label"] == "Equity metrics / Average quota per rep" for x in rows)
+    assert any(x["label"] == "Segmentation / Territories / West / TAP" for x in rows)
+    page = await client.get("/v1/reports/territory-plan?format=html", headers=tenant.headers)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    html = page.text
+    for heading in (
+        "Market segmentation",
+        "Coverage model",
+        "Territory assignments",
+        "Equity metrics",
+        "Rebalancing schedule",
+    ):
+        assert f">{heading}</h2>" in html
+    assert "Sarah Chen" in html and "James Park" in html and "<svg" in html
+    assert "http://" not in html and "https://" not in html  # nothing fetched from elsewhere
+
+
+async def test_territory_plan_over_graphql_answers_what_rest_answers(client, tenant):
+    await _two_books(client, tenant.headers)
+    q = """{ territoryPlan {
+        header { totalSalesTeam planName }
+        assignments { name owner { name } backup { name } tiers weeklyPipelineTarget meetingRateTarget
+                      quarterlyReviewDate nextReviewDate escalationPolicy }
+        equityMetrics { rebalancingNeeded averageQuotaPerRep highestTerritory { name }
+                        perRep { repName inBand } }
+        rebalancingSchedule { cadence reviews { period reviewDate actions } }
+        coverageModel { tierTouchesPerSequence sequenceWindowDays }
+    } }"""
+    answer = (await client.post("/graphql", json={"query": q}, headers=tenant.headers)).json()
+    assert "errors" not in answer, answer
+    gql = answer["data"]["territoryPlan"]
+    rest = (await client.get("/v1/reports/territory-plan", headers=tenant.headers)).json()
+    east = gql["assignments"][0]
+    assert east["owner"] == {"name": "Sarah Chen"} and east["backup"] == {"name": "James Park"}
+    assert east["tiers"] == rest["assignments"][0]["tiers"] and east["weeklyPipelineTarget"] == 45_000
+    assert east["quarterlyReviewDate"] == east["nextReviewDate"] == "2027-07-01"
+    metrics = gql["equityMetrics"]
+    assert metrics["averageQuotaPerRep"] == rest["equity_metrics"]["average_quota_per_rep"]
+    assert metrics["highestTerritory"] == {"name": "East"} and metrics["rebalancingNeeded"]
+    reviews = rest["rebalancing_schedule"]["reviews"]
+    assert [r["reviewDate"] for r in gql["rebalancingSchedule"]["reviews"]] == [
+        r["review_date"] for r in reviews
+    ]
+    assert gql["coverageModel"]["tierTouchesPerSequence"]["1"] == [8, 12]

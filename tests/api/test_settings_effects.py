@@ -52,6 +52,8 @@ CHANGES: dict[str, Any] = {
     "win_rates.min_closed_opportunities": 2,
     "potential.horizon_years": 2,
     "potential.max_growth_rate": 0.1,
+    "reviews.cadence": "monthly",
+    "reviews.fiscal_year_start_month": 4,
 }
 TOGETHER = {
     "tiers.tier1_min_potential": {"tier1_min_potential": 400_000.0, "tier2_min_potential": 100_000.0},
