@@ -15,7 +15,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from api.services import plans, runner, territories
-from api.services.common import Day, Input, found, referenced
+from api.services.common import Day, Input, TerritoryRef, found, referenced
 from api.services.context import AppContext, Principal, versioned_settings
 from api.services.equity import PlanEquityRead, plan_equity
 from api.services.territories import TerritoryCreate
@@ -70,6 +70,11 @@ class RebalanceProposalRead(BaseModel):
     warnings: list[str] = Field(description="the movement-rate guard: more than 15% moving in a quarter")
     equity_before: PlanEquityRead
     equity_after: PlanEquityRead
+    vacated_territories: list[TerritoryRef] = Field(
+        default_factory=list,
+        description="a departure's: the leaving rep's territories in the draft, left without a primary "
+        "(or backup) rep so that assigning by rules never gives the accounts back to them",
+    )
 
 
 class RebalanceRequest(Input):
@@ -282,8 +287,22 @@ async def rep_departure(
     proposal = await propose_rebalance(ctx, p, active.id, role, f"Departure of {rep.name}", departure)
     async with ctx.uow(p.tenant_id) as uow:  # only once the draft exists
         await uow.reps.update(rep_id, {"end_date": on})
+        vacated = await _vacate(uow, proposal.plan_id, rep_id)
         await uow.commit()
-    return proposal
+    return proposal.model_copy(update={"vacated_territories": vacated})
+
+
+async def _vacate(uow: Any, plan_id: UUID, rep_id: UUID) -> list[TerritoryRef]:
+    """The leaving rep's territories in the draft lose them as primary and as backup (docs/domain.md,
+    Departures and arrivals): the territory stays, named, for the next owner, with no owner meanwhile."""
+    vacated = []
+    for t in sorted(await uow.assigning.territory_rows(plan_id), key=lambda t: t["name"]):
+        changes = {k: None for k in ("primary_rep_id", "backup_rep_id") if t[k] == rep_id}
+        if changes:
+            await uow.territories.update(t["id"], changes)
+        if "primary_rep_id" in changes:
+            vacated.append(TerritoryRef(id=t["id"], name=t["name"]))
+    return vacated
 
 
 async def rep_arrival(

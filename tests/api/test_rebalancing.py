@@ -160,3 +160,72 @@ async def test_rep_arrival_carves_a_territory_sized_for_ramp(client, tenant):
     assert north and north[0]["primary_rep_id"] == new["id"]
     books = {x["key"]: x["accounts"] for x in proposal["equity_after"]["by_rep"]["books"]}
     assert books[new["id"]] == 4
+
+
+async def _two_books(client, headers, names=("Lea", "Ann"), size=3):
+    """An active plan: per name a rep and a named-account territory of that name with `size` accounts."""
+    reps = [await f.rep(client, headers, name=n) for n in names]
+    plan = await f.plan(client, headers)
+    books = {
+        name: (
+            rep,
+            [
+                {"external_id": f"{name}-{k}", "name": f"{name} Co {k}", "current_arr": 100_000}
+                for k in range(size)
+            ],
+        )
+        for name, rep in zip(names, reps, strict=True)
+    }
+    await f.named_books(client, headers, plan["id"], books)
+    await client.post("/v1/scoring/run", headers=headers)
+    await client.post(f"/v1/plans/{plan['id']}/assign-by-rules", headers=headers)
+    await client.post(f"/v1/plans/{plan['id']}/activate", headers=headers)
+    return plan, reps
+
+
+async def test_a_departure_vacates_the_reps_territories_so_rules_never_give_the_accounts_back(client, tenant):
+    _, (leaving, ann) = await _two_books(client, tenant.headers)
+    r = await client.post(
+        f"/v1/reps/{leaving['id']}/departure", json={"date": "2026-01-31"}, headers=tenant.headers
+    )
+    assert r.status_code == 201, r.text
+    proposal = r.json()
+    draft = proposal["plan_id"]
+    lea_territory = [
+        t
+        for t in (await client.get(f"/v1/territories?plan_id={draft}", headers=tenant.headers)).json()[
+            "items"
+        ]
+        if t["name"] == "Lea"
+    ][0]
+    assert proposal["vacated_territories"] == [{"id": lea_territory["id"], "name": "Lea"}]
+    assert lea_territory["primary_rep_id"] is None
+    assert (await client.post(f"/v1/plans/{draft}/activate", headers=tenant.headers)).status_code == 200
+    equity = (await client.get(f"/v1/plans/{draft}/equity", headers=tenant.headers)).json()
+    assert equity["territories_without_owner"] == [
+        {"id": lea_territory["id"], "name": "Lea", "accounts": 0, "why": "no primary rep"}
+    ]
+    # the next plan, assigned by rules: Lea's named accounts match her old territory, which has no owner;
+    # they stay with Ann (listed by territory name), none goes back to Lea
+    copy = (
+        await client.post(f"/v1/plans/{draft}/copy", json={"name": "Next"}, headers=tenant.headers)
+    ).json()
+    ruled = (await client.post(f"/v1/plans/{copy['id']}/assign-by-rules", headers=tenant.headers)).json()
+    assert ruled["moved"] == 0 and ruled["territories_without_owner"]["count"] == 3
+    assert {a["territory_name"] for a in ruled["territories_without_owner"]["accounts"]} == {"Lea"}
+    owners = (await client.get(f"/v1/assignments?plan_id={copy['id']}", headers=tenant.headers)).json()[
+        "items"
+    ]
+    assert {a["rep_id"] for a in owners} == {ann["id"]}
+
+
+async def test_assigning_by_rules_skips_a_territory_whose_rep_has_left(client, tenant):
+    plan, (leaving, _) = await _two_books(client, tenant.headers)
+    await client.patch(f"/v1/reps/{leaving['id']}", json={"end_date": "2026-01-31"}, headers=tenant.headers)
+    copy = (await client.post(f"/v1/plans/{plan['id']}/copy", headers=tenant.headers)).json()
+    ruled = (await client.post(f"/v1/plans/{copy['id']}/assign-by-rules", headers=tenant.headers)).json()
+    assert ruled["territories_without_owner"]["count"] == 3 and ruled["unchanged"] == 3
+    equity = (await client.get(f"/v1/plans/{copy['id']}/equity", headers=tenant.headers)).json()
+    assert [(t["name"], t["why"]) for t in equity["territories_without_owner"]] == [
+        ("Lea", "its primary rep Lea left on 2026-01-31")
+    ]
