@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from domain.balancing import Bands, Move, RepSlot, Result, Unit, band_limits
+from domain.balancing import Bands, Factor, Move, RepSlot, Result, Unit, band_limits
 
 Progress = Callable[[float, str], None]
 SEARCHED = 30_000  # moved units a repair step weighs for a move into a rep
@@ -790,32 +790,26 @@ def _result(book: Book, solver: Solver, plan: np.ndarray, bound: float | None) -
     return result
 
 
-def _reason(solver: Solver, i: int, s: int, t: int, load: np.ndarray, work: np.ndarray) -> str:
-    """Why unit i moved from rep s to rep t, in words, from the state before any move."""
+def _reason(solver: Solver, i: int, s: int, t: int, load: np.ndarray, work: np.ndarray) -> tuple[Factor, ...]:
+    """Why unit i moved from rep s to rep t, as factors (domain.balancing.explain words them), from the
+    state before any move."""
     b = solver.b
     cap = solver.wmid
     u = b.units[i]
     target = b.reps[t].key
     if s < 0:
-        return f"its owner {u.rep} is not in the plan; {target} had room"
+        return (Factor("owner_absent", u.rep), Factor("room", target))
     source = b.reps[s].key
     if b.forced[i]:
-        lacking = sorted(u.needs - b.reps[s].expertise)
-        return f"expertise: {source} lacks {', '.join(lacking)}; {target} has it"
-    balance, capacity = [], []
+        lacking = tuple(sorted(u.needs - b.reps[s].expertise))
+        return (Factor("lacks_expertise", source, needs=lacking), Factor("has_expertise", target))
+    why: list[Factor] = []
     if load[s] > b.hi[s]:
-        balance.append(f"{source} was {(load[s] - b.hi[s]) * b.p_scale:,.0f} above the band's top")
+        why.append(Factor("above_band", source, float((load[s] - b.hi[s]) * b.p_scale)))
     if load[t] < b.lo[t]:
-        balance.append(f"{target} was {(b.lo[t] - load[t]) * b.p_scale:,.0f} below the band's bottom")
+        why.append(Factor("below_band", target, float((b.lo[t] - load[t]) * b.p_scale)))
     if np.isfinite(b.whi[s]) and work[s] > b.whi[s]:
-        capacity.append(f"{source} was at {work[s] / cap[s]:.0%} of its capacity")
+        why.append(Factor("over_capacity", source, float(work[s] / cap[s])))
     if np.isfinite(b.wlo[t]) and work[t] < b.wlo[t]:
-        capacity.append(f"{target} was at {work[t] / cap[t]:.0%} of its capacity")
-    why = []
-    if balance:
-        why.append("balance: " + ", ".join(balance))
-    if capacity:
-        why.append("capacity: " + ", ".join(capacity))
-    if not why:
-        why.append(f"balance: {target} had room for it within its bands")
-    return "; ".join(why)
+        why.append(Factor("under_capacity", target, float(work[t] / cap[t])))
+    return tuple(why) or (Factor("within_bands", target),)

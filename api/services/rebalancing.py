@@ -35,16 +35,40 @@ if TYPE_CHECKING:
     from api.services.operations import OperationRead
 
 
+class MoveFactor(BaseModel):
+    rule: str = Field(
+        description="above_band, below_band (amount: potential outside the rep's band), over_capacity, "
+        "under_capacity (amount: workload / capacity), lacks_expertise (needs), has_expertise, "
+        "owner_absent, room, within_bands"
+    )
+    rep_id: UUID = Field(description="the rep the figure is about")
+    amount: float | None
+    needs: list[str] = Field(description="lacks_expertise: the expertise the account needs")
+
+
 class ProposedMove(BaseModel):
     account_id: UUID
-    from_rep: UUID | None
-    to_rep: UUID
+    from_rep: UUID | None = Field(description="the rep id the account leaves")
+    to_rep: UUID = Field(description="the rep id the account goes to")
+    from_territory_id: UUID | None
+    to_territory_id: UUID | None
     tier: int | None
     potential: float
     cost: float = Field(
         description="the move's weight: tier-1 moves cost most (settings equity.move_cost_tier*)"
     )
-    reason: str
+    rule: str | None = Field(
+        description="why, in one word: balance, capacity, expertise, owner_absent, family (it follows its "
+        "parent), arrival, departure, interim (a departure's open pipeline, held by the interim owner)"
+    )
+    amount: float | None = Field(
+        description="the leading factor's figure: potential above or below the band, or a capacity share"
+    )
+    factors: list[MoveFactor] = Field(description="the figures behind the reason, with the reps' ids")
+    reason: str = Field(
+        description="in words, by name: 'Move Acme from Sarah Chen's territory West to James Park's "
+        "territory East to balance: Sarah Chen was 1,739,500 above the band's top'"
+    )
 
 
 class ProposedMoves(BaseModel):
@@ -179,6 +203,12 @@ async def _propose(
         reps = await uow.assigning.active_reps()
         territories = await uow.assigning.plan_territories(draft.id)
         frozen = await uow.assigning.accounts_with_open_pipeline(rules.to_freeze(book, departure))
+        owners = await uow.reps.get_many(list({r.rep_id for r in book} - {r.id for r in reps}))
+    names = rules.Names(
+        {r.account_id: r.account_name for r in book},
+        {r.id: r.name for r in [*reps, *owners]},
+        {t.id: t.name for t in territories},
+    )
     now = ctx.clock.now()
 
     def compute() -> tuple[rules.Proposal, list[dict[str, Any]]]:
@@ -197,6 +227,7 @@ async def _propose(
             joining,
             progress,
             should_stop,
+            names,
         )
         adds = [
             {
@@ -237,9 +268,17 @@ async def _propose(
                         "account_id": m.account_id,
                         "from_rep": m.from_rep,
                         "to_rep": m.to_rep,
+                        "from_territory_id": m.from_territory_id,
+                        "to_territory_id": m.territory_id,
                         "tier": m.tier,
                         "potential": m.potential,
                         "cost": m.cost,
+                        "rule": m.rule,
+                        "amount": m.amount,
+                        "factors": [
+                            {"rule": f.rule, "rep_id": f.rep, "amount": f.amount, "needs": list(f.needs)}
+                            for f in m.factors
+                        ],
                         "reason": m.reason,
                     }
                     for m in listed

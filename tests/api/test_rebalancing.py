@@ -23,7 +23,26 @@ async def test_rebalance_proposal_fixes_seed_003s_east_heavy_plan_in_a_draft(cli
     ]
     assert proposal["equity_after"]["by_rep"]["potential"]["status"] in ("fine", "watch")
     assert 0 < proposal["moves"]["count"] <= 60  # few moves, not a reshuffle
-    assert all(m["reason"].startswith("balance:") for m in proposal["moves"]["accounts"])
+    # every reason names the account, both reps and their territories; the ids and figures are fields
+    reps = {
+        r["id"]: r["name"] for r in (await client.get("/v1/reps", headers=tenant.headers)).json()["items"]
+    }
+    names = {
+        t["id"]: t["name"]
+        for t in (
+            await client.get(f"/v1/territories?plan_id={proposal['plan_id']}", headers=tenant.headers)
+        ).json()["items"]
+    }
+    for m in proposal["moves"]["accounts"]:
+        source, target = reps[m["from_rep"]], reps[m["to_rep"]]
+        assert m["reason"].startswith(
+            f"Move e from {source}'s territory {names[m['from_territory_id']]} to "
+            f"{target}'s territory {names[m['to_territory_id']]}: balance: "
+        )
+        assert m["from_rep"] not in m["reason"] and m["to_rep"] not in m["reason"]
+        assert m["rule"] == "balance" and m["amount"] == m["factors"][0]["amount"] > 0
+        first = m["factors"][0]
+        assert f"{reps[first['rep_id']]} was {first['amount']:,.0f} " in m["reason"]
     assert proposal["lower_bound"] <= proposal["weighted_moves"]
     # nothing changed in the active plan; the draft holds the moves
     plans = {
@@ -89,7 +108,12 @@ async def test_rep_departure_freezes_open_pipeline_and_reassigns_tier_1_first(cl
     assert frozen["to_rep"] == interim["id"] and "interim owner of open pipeline" in frozen["reason"]
     others = [m for k, m in moves.items() if k != lea0["id"]]
     assert {m["to_rep"] for m in others} <= {a["id"], b["id"], interim["id"]}
-    assert all(m["reason"].startswith("departure: Lea leaves on 2026-12-31") for m in others)
+    assert all(
+        m["reason"].startswith("Move x from Lea's territory Lea to ")
+        and ": departure: Lea leaves on 2026-12-31" in m["reason"]
+        and m["rule"] == "departure"
+        for m in others
+    )
     # the draft holds it, locked for the interim owner; the end date is set; the active plan is unchanged
     asg = (
         await client.get(
@@ -147,7 +171,10 @@ async def test_rep_arrival_carves_a_territory_sized_for_ramp(client, tenant):
     # shares 1 : 1 : 0.5 (a new hire at 50%) of 200,000 -> 80,000 : 80,000 : 40,000: four accounts move
     assert proposal["moves"]["count"] == 4 and proposal["violations"] == []
     assert all(
-        m["to_rep"] == new["id"] and m["reason"].startswith("arrival: carving a book for Nia")
+        m["to_rep"] == new["id"]
+        and m["reason"].startswith("Move x from ")
+        and " to Nia's territory North: arrival: carving a book for Nia" in m["reason"]
+        and m["rule"] == "arrival"
         for m in proposal["moves"]["accounts"]
     )
     north = [
