@@ -18,16 +18,12 @@ from api.services import plans, runner, territories
 from api.services.common import Day, Input, TerritoryRef, found, referenced
 from api.services.context import AppContext, Principal, versioned_settings
 from api.services.equity import PlanEquityRead, plan_equity
-from api.services.territories import TerritoryCreate
+from api.services.territories import TerritoryCreate, TerritoryUpdate
 from domain import rebalancing as rules
 from domain.capacity import productivity
 from domain.defaults import MAX_LISTED_ACCOUNTS
 from domain.errors import Code, Conflict, FieldError, ValidationFailed
-from domain.model import (
-    RampStatus,
-    Role,
-    Scope,
-)
+from domain.model import RampStatus, Role, Scope, departed
 from domain.optimiser import Progress
 from domain.rebalancing import Arrival, Departure, Options
 
@@ -360,20 +356,35 @@ async def rep_arrival(
         settings, _ = await versioned_settings(uow)
     share = productivity(RampStatus(rep.ramp_status), settings.capacity)
 
+    name = territory_name or rep.name
+
     async def carve(draft: Any) -> Arrival:
-        territory = await territories.create_territory(
-            ctx,
-            p,
-            TerritoryCreate(
-                plan_id=draft.id,
-                name=territory_name or f"{rep.name}",
-                primary_rep_id=rep_id,
-                boundary={},
-            ),
-        )
+        async with ctx.uow(p.tenant_id) as uow:
+            vacant = await _vacant_territory(uow, draft.id, name, ctx.clock.now().date())
+        if vacant is not None:  # a departed rep's empty territory of that name: the new rep takes it over
+            territory = await territories.update_territory(
+                ctx, p, vacant, TerritoryUpdate(primary_rep_id=rep_id, backup_rep_id=None)
+            )
+        else:
+            territory = await territories.create_territory(
+                ctx, p, TerritoryCreate(plan_id=draft.id, name=name, primary_rep_id=rep_id, boundary={})
+            )
         return Arrival(rep_id, rep.name, rep.ramp_status.value, share, territory.id)
 
     return await propose_rebalance(ctx, p, active.id, role, f"Arrival of {rep.name}", arrival=carve)
+
+
+async def _vacant_territory(uow: Any, plan_id: UUID, name: str, today: date) -> UUID | None:
+    """The plan's territory of this name if an arrival may take it over (docs/domain.md, Departures and
+    arrivals): it holds no account and no rep works it (no primary rep, or one who has left)."""
+    named = [t for t in await uow.assigning.territory_rows(plan_id) if t["name"] == name]
+    if not named or await uow.assignments.count_current(territory_id=named[0]["id"]):
+        return None
+    primary = named[0]["primary_rep_id"]
+    rep = await uow.reps.get(primary) if primary is not None else None
+    if primary is not None and (rep is not None and not departed(rep.end_date, today)):
+        return None
+    return named[0]["id"]
 
 
 async def start_optimize(ctx: AppContext, p: Principal, plan_id: UUID, request: Any) -> OperationRead:

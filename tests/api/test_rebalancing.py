@@ -256,3 +256,54 @@ async def test_assigning_by_rules_skips_a_territory_whose_rep_has_left(client, t
     assert [(t["name"], t["why"]) for t in equity["territories_without_owner"]] == [
         ("Lea", "its primary rep Lea left on 2026-01-31")
     ]
+
+
+async def test_an_arrival_takes_over_a_departed_reps_empty_territory_of_the_same_name(client, tenant):
+    _, (leaving, ann) = await _two_books(client, tenant.headers, names=("West", "East"))
+    left = await client.post(
+        f"/v1/reps/{leaving['id']}/departure", json={"date": "2026-01-31"}, headers=tenant.headers
+    )
+    await client.post(f"/v1/plans/{left.json()['plan_id']}/activate", headers=tenant.headers)
+    new = await f.rep(client, tenant.headers, name="Nia")
+    r = await client.post(
+        f"/v1/reps/{new['id']}/arrival", json={"territory_name": "West"}, headers=tenant.headers
+    )
+    assert r.status_code == 201, r.text
+    draft = r.json()["plan_id"]
+    west = [
+        t
+        for t in (await client.get(f"/v1/territories?plan_id={draft}", headers=tenant.headers)).json()[
+            "items"
+        ]
+        if t["name"] == "West"
+    ]
+    assert [t["primary_rep_id"] for t in west] == [new["id"]]  # the same territory, now Nia's
+    moves = r.json()["moves"]["accounts"]
+    assert moves and all(m["to_territory_id"] == west[0]["id"] for m in moves)
+    # a territory a rep still works (or one holding accounts) is not taken over
+    taken = await client.post(
+        f"/v1/reps/{new['id']}/arrival", json={"territory_name": "East"}, headers=tenant.headers
+    )
+    assert taken.status_code == 409 and taken.json()["code"] == "duplicate_name"
+
+
+async def test_since_is_when_the_owner_took_effect_the_activation_not_the_drafts_creation(client, tenant):
+    _, (leaving, ann) = await _two_books(client, tenant.headers)
+    draft = (
+        await client.post(
+            f"/v1/reps/{leaving['id']}/departure", json={"date": "2026-01-31"}, headers=tenant.headers
+        )
+    ).json()["plan_id"]
+    asg = (
+        await client.get(f"/v1/assignments?plan_id={draft}&owner_id={ann['id']}", headers=tenant.headers)
+    ).json()["items"]
+    activated = (await client.post(f"/v1/plans/{draft}/activate", headers=tenant.headers)).json()
+    assert all(a["valid_from"] != activated["activated_at"] for a in asg)  # written before activation
+    lookup = (await client.get("/v1/ownership/Lea-0", headers=tenant.headers)).json()
+    assert (lookup["rep"]["id"], lookup["since"]) == (ann["id"], activated["activated_at"])
+    q = """{ accounts(first: 10) { nodes { externalId owner(role: AE) { since rep { name } } } } }"""
+    r = (await client.post("/graphql", json={"query": q}, headers=tenant.headers)).json()
+    assert "errors" not in r, r
+    nodes = {n["externalId"]: n["owner"] for n in r["data"]["accounts"]["nodes"]}
+    assert nodes["Lea-0"]["rep"]["name"] == "Ann"
+    assert nodes["Lea-0"]["since"].replace("+00:00", "Z") == activated["activated_at"]
