@@ -110,6 +110,10 @@ class Names:
     def rep(self, key: Any) -> str:
         return self.reps.get(key) or str(key)
 
+    def any(self, key: Any) -> str:
+        """A rep's or an account's name (the optimiser's units are accounts, or a family by its head)."""
+        return self.reps.get(key) or self.accounts.get(key) or str(key)
+
 
 @dataclass(frozen=True, slots=True)
 class ProposedMove:
@@ -414,6 +418,7 @@ def propose(
         only_to=arrival.rep_id if arrival else None,
         progress=progress,
         should_stop=should_stop,
+        name=names.any,
     )
     moves = proposed_moves(book, members, result, territories, settings, frozen, departure, arrival, names)
     rate = len(moves) / len(book) if book else None

@@ -71,8 +71,10 @@ async def test_graphql_propose_rebalance(client, tenant):
         "/graphql", json={"query": m, "variables": {"p": owned["plan"]["id"]}}, headers=tenant.headers
     )
     got = r.json()["data"]["proposeRebalance"]
-    # one account cannot be split between two reps: reported, not a crash
+    # one account cannot be split between two reps: reported, not a crash, by name
     assert got["__typename"] == "RebalanceProposal" and got["infeasible"]
+    name = owned["account"]["name"]
+    assert got["infeasible"][0].startswith(f"{name}: potential ") and owned["account"]["id"] not in str(got)
 
 
 async def test_rep_departure_freezes_open_pipeline_and_reassigns_tier_1_first(client, tenant, other_tenant):
