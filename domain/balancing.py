@@ -9,7 +9,7 @@ optimiser itself is `domain.optimiser`.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,13 +42,81 @@ class Bands:
 
 
 @dataclass(frozen=True)
+class Factor:
+    """One figure behind a move (docs/domain.md, Move reasons): the rule, the rep it is about (a key) and
+    the amount: potential outside the band (above_band, below_band), the share of its capacity a rep's
+    workload was (over_capacity, under_capacity); `needs`: the expertise the source lacks (lacks_expertise).
+    Other rules: has_expertise, owner_absent (the owner is not in the plan), room (the target had room),
+    within_bands (nothing was out of band: the target had room within its bands)."""
+
+    rule: str
+    rep: Hashable
+    amount: float | None = None
+    needs: tuple[str, ...] = ()
+
+
+_GROUP = {
+    "above_band": "balance",
+    "below_band": "balance",
+    "within_bands": "balance",
+    "over_capacity": "capacity",
+    "under_capacity": "capacity",
+    "lacks_expertise": "expertise",
+}
+
+
+def _factor_text(f: Factor, who: str) -> str:
+    if f.rule == "above_band":
+        return f"{who} was {f.amount or 0:,.0f} above the band's top"
+    if f.rule == "below_band":
+        return f"{who} was {f.amount or 0:,.0f} below the band's bottom"
+    if f.rule in ("over_capacity", "under_capacity"):
+        return f"{who} was at {f.amount or 0:.0%} of its capacity"
+    if f.rule == "lacks_expertise":
+        return f"{who} lacks {', '.join(f.needs)}"
+    if f.rule == "has_expertise":
+        return f"{who} has it"
+    if f.rule == "owner_absent":
+        return f"its owner {who} is not in the plan"
+    if f.rule == "within_bands":
+        return f"{who} had room for it within its bands"
+    return f"{who} had room"
+
+
+def explain(factors: Sequence[Factor], name: Callable[[Hashable], str] = str) -> str:
+    """The factors in words, each rep by `name` (a key stands for itself): a run of one group's factors
+    under one label ("balance: A was 665,000 above the band's top, B was ... below the band's bottom"),
+    the runs apart by "; "."""
+    runs: list[tuple[str | None, list[str]]] = []
+    for f in factors:
+        group = _GROUP.get(f.rule)
+        text = _factor_text(f, name(f.rep))
+        if runs and group is not None and runs[-1][0] == group:
+            runs[-1][1].append(text)
+        else:
+            runs.append((group, [text]))
+    return "; ".join((f"{g}: " if g else "") + ", ".join(texts) for g, texts in runs)
+
+
+def leading_rule(factors: Sequence[Factor]) -> str | None:
+    """The rule a move is filed under: the group of its first factor (balance, capacity, expertise) or
+    the factor's own rule (owner_absent)."""
+    return (_GROUP.get(factors[0].rule) or factors[0].rule) if factors else None
+
+
+@dataclass(frozen=True)
 class Move:
     unit: Hashable
     source: Hashable
     target: Hashable
     cost: float
     potential: float
-    reason: str  # in words: why this unit moved, and why there
+    factors: tuple[Factor, ...] = ()  # why this unit moved, and why there
+
+    @property
+    def reason(self) -> str:
+        """In words, reps by key (domain.rebalancing names them)."""
+        return explain(self.factors)
 
 
 @dataclass

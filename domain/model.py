@@ -179,6 +179,11 @@ class Rep:
     version: int = 1
 
 
+def departed(end_date: date | None, today: date) -> bool:
+    """A rep has left once the day after their end date (their last day) has come."""
+    return end_date is not None and end_date < today
+
+
 @dataclass
 class Plan:
     id: UUID

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from domain.balancing import Bands, Move, RepSlot, Result, Unit, band_limits
+from domain.balancing import Bands, Factor, Move, RepSlot, Result, Unit, band_limits
 
 Progress = Callable[[float, str], None]
 SEARCHED = 30_000  # moved units a repair step weighs for a move into a rep
@@ -67,10 +67,15 @@ class Book:
     p_scale: float
     w_scale: float
     infeasible: list[str] = field(default_factory=list)
+    name: Callable[[Hashable], str] = str  # what the words call a unit or a rep by its key
 
 
 def build(
-    units: Iterable[Unit], reps: Iterable[RepSlot], bands: Bands, only_to: Hashable | None = None
+    units: Iterable[Unit],
+    reps: Iterable[RepSlot],
+    bands: Bands,
+    only_to: Hashable | None = None,
+    name: Callable[[Hashable], str] = str,
 ) -> Book:
     units, reps = list(units), list(reps)
     index = {r.key: i for i, r in enumerate(reps)}
@@ -97,7 +102,7 @@ def build(
     cap = np.array([r.capacity if r.capacity else math.nan for r in reps])
     wlo = np.where(np.isnan(cap), -np.inf, cap * (1 - bands.capacity))
     whi = np.where(np.isnan(cap), np.inf, cap * (1 + bands.capacity))
-    infeasible = _problems(units, reps, bands, p, cur, locked, group, elig, needs, hi)
+    infeasible = _problems(units, reps, bands, p, cur, locked, group, elig, needs, hi, name)
     capped = ~np.isnan(cap)
     if capped.all() and k:
         # no reassignment can fix a team with too much or too little work in all: say so, do not churn
@@ -112,13 +117,14 @@ def build(
     w_scale = float(w.mean()) if n and w.mean() > 0 else 1.0
     return Book(
         units, reps, p / p_scale, w / w_scale, m, cur, locked, movable, forced, group, elig,
-        lo / p_scale, hi / p_scale, wlo / w_scale, whi / w_scale, p_scale, w_scale, infeasible,
+        lo / p_scale, hi / p_scale, wlo / w_scale, whi / w_scale, p_scale, w_scale, infeasible, name,
     )  # fmt: skip
 
 
 def _problems(
     units: list[Unit], reps: list[RepSlot], bands: Bands, p: np.ndarray, cur: np.ndarray,
     locked: np.ndarray, group: np.ndarray, elig: np.ndarray, needs: list[frozenset[str]], hi: np.ndarray,
+    name: Callable[[Hashable], str] = str,
 ) -> list[str]:  # fmt: skip
     """What no plan can meet, in words: a unit larger than the band of every rep it may go to, a unit no
     rep may take, locked potential above a rep's band, a unit locked to a rep who is not in the plan."""
@@ -127,18 +133,20 @@ def _problems(
     for i in np.flatnonzero(p > room[group] + 1e-9 * np.abs(room[group])).tolist():
         if np.isfinite(room[group[i]]):
             out.append(
-                f"{units[i].key}: potential {p[i]:,.0f} alone is above the band's top "
+                f"{name(units[i].key)}: potential {p[i]:,.0f} alone is above the band's top "
                 f"({room[group[i]]:,.0f}): its owner cannot be within {bands.potential:.0%} of its share"
             )
     for i in np.flatnonzero(~locked & ~np.isfinite(room[group])).tolist():
         out.append(
-            f"{units[i].key}: no rep has the expertise it needs ({', '.join(sorted(needs[group[i]]))})"
+            f"{name(units[i].key)}: no rep has the expertise it needs ({', '.join(sorted(needs[group[i]]))})"
         )
     for i in np.flatnonzero(locked & (cur < 0)).tolist():
-        out.append(f"{units[i].key}: locked to {units[i].rep}, who is not in the plan")
+        out.append(f"{name(units[i].key)}: locked to {name(units[i].rep)}, who is not in the plan")
     held = np.bincount(cur[locked & (cur >= 0)], p[locked & (cur >= 0)], len(reps))
     for j in np.flatnonzero(held > hi + 1e-9 * np.abs(hi)).tolist():
-        out.append(f"{reps[j].key}: locked potential {held[j]:,.0f} is above the band's top ({hi[j]:,.0f})")
+        out.append(
+            f"{name(reps[j].key)}: locked potential {held[j]:,.0f} is above the band's top ({hi[j]:,.0f})"
+        )
     return out
 
 
@@ -692,6 +700,7 @@ def optimise(
     should_stop: Callable[[], bool] | None = None,
     exact_pairs: int = 20_000,
     exact_seconds: float = 10.0,
+    name: Callable[[Hashable], str] = str,
 ) -> Result:
     """Balance the book: the pooled LP decides which units leave and where the potential should go, a
     routing places them, a repair fixes what rounding broke; the Lagrangian value at the LP's prices is
@@ -704,7 +713,7 @@ def optimise(
             progress(fraction, message)
 
     stage(0.0, "reading the book")
-    book = build(units, reps, bands, only_to)
+    book = build(units, reps, bands, only_to, name)
     solver = Solver(book)
     stage(0.1, "solving the relaxation")
     pooled = _pooled_lp(solver)
@@ -732,12 +741,12 @@ def optimise(
     if not feasible:
         for j in np.flatnonzero(pooled.short > 1e-6).tolist():
             result.infeasible.append(
-                f"{book.reps[j].key}: no plan brings its potential into the band: at least "
+                f"{book.name(book.reps[j].key)}: no plan brings its potential into the band: at least "
                 f"{pooled.short[j] * book.p_scale:,.0f} outside it"
             )
         for j in np.flatnonzero(pooled.wshort > 1e-6).tolist():
             result.infeasible.append(
-                f"{book.reps[j].key}: no plan brings its workload into the band: at least "
+                f"{book.name(book.reps[j].key)}: no plan brings its workload into the band: at least "
                 f"{pooled.wshort[j] * book.w_scale:,.1f} h outside it"
             )
     stage(1.0, "done")
@@ -770,17 +779,18 @@ def _result(book: Book, solver: Solver, plan: np.ndarray, bound: float | None) -
         )
     result.assignment = {u.key: (keys[plan[i]] if plan[i] >= 0 else u.rep) for i, u in enumerate(b.units)}
     for j, key in enumerate(keys):
+        who = b.name(key)
         lo, hi = b.lo[j] * b.p_scale, b.hi[j] * b.p_scale
         ld = load1[j] * b.p_scale
         if ld > hi:
-            result.violations.append(f"{key}: potential {ld:,.0f} is {ld - hi:,.0f} above the band")
+            result.violations.append(f"{who}: potential {ld:,.0f} is {ld - hi:,.0f} above the band")
         elif ld < lo:
-            result.violations.append(f"{key}: potential {ld:,.0f} is {lo - ld:,.0f} below the band")
+            result.violations.append(f"{who}: potential {ld:,.0f} is {lo - ld:,.0f} below the band")
         wk = work1[j] * b.w_scale
         if solver.capped[j] and wk > b.whi[j] * b.w_scale + 1e-9:
-            result.violations.append(f"{key}: workload {wk:,.1f} h is above {b.whi[j] * b.w_scale:,.1f} h")
+            result.violations.append(f"{who}: workload {wk:,.1f} h is above {b.whi[j] * b.w_scale:,.1f} h")
         elif solver.capped[j] and wk < b.wlo[j] * b.w_scale - 1e-9:
-            result.violations.append(f"{key}: workload {wk:,.1f} h is below {b.wlo[j] * b.w_scale:,.1f} h")
+            result.violations.append(f"{who}: workload {wk:,.1f} h is below {b.wlo[j] * b.w_scale:,.1f} h")
     result.weighted_moves = sum(m.cost for m in result.moves)
     # the LP's bound carries solver noise (8.9e-12 for a book needing no move): no bound is below 0 or
     # above the plan found
@@ -790,32 +800,26 @@ def _result(book: Book, solver: Solver, plan: np.ndarray, bound: float | None) -
     return result
 
 
-def _reason(solver: Solver, i: int, s: int, t: int, load: np.ndarray, work: np.ndarray) -> str:
-    """Why unit i moved from rep s to rep t, in words, from the state before any move."""
+def _reason(solver: Solver, i: int, s: int, t: int, load: np.ndarray, work: np.ndarray) -> tuple[Factor, ...]:
+    """Why unit i moved from rep s to rep t, as factors (domain.balancing.explain words them), from the
+    state before any move."""
     b = solver.b
     cap = solver.wmid
     u = b.units[i]
     target = b.reps[t].key
     if s < 0:
-        return f"its owner {u.rep} is not in the plan; {target} had room"
+        return (Factor("owner_absent", u.rep), Factor("room", target))
     source = b.reps[s].key
     if b.forced[i]:
-        lacking = sorted(u.needs - b.reps[s].expertise)
-        return f"expertise: {source} lacks {', '.join(lacking)}; {target} has it"
-    balance, capacity = [], []
+        lacking = tuple(sorted(u.needs - b.reps[s].expertise))
+        return (Factor("lacks_expertise", source, needs=lacking), Factor("has_expertise", target))
+    why: list[Factor] = []
     if load[s] > b.hi[s]:
-        balance.append(f"{source} was {(load[s] - b.hi[s]) * b.p_scale:,.0f} above the band's top")
+        why.append(Factor("above_band", source, float((load[s] - b.hi[s]) * b.p_scale)))
     if load[t] < b.lo[t]:
-        balance.append(f"{target} was {(b.lo[t] - load[t]) * b.p_scale:,.0f} below the band's bottom")
+        why.append(Factor("below_band", target, float((b.lo[t] - load[t]) * b.p_scale)))
     if np.isfinite(b.whi[s]) and work[s] > b.whi[s]:
-        capacity.append(f"{source} was at {work[s] / cap[s]:.0%} of its capacity")
+        why.append(Factor("over_capacity", source, float(work[s] / cap[s])))
     if np.isfinite(b.wlo[t]) and work[t] < b.wlo[t]:
-        capacity.append(f"{target} was at {work[t] / cap[t]:.0%} of its capacity")
-    why = []
-    if balance:
-        why.append("balance: " + ", ".join(balance))
-    if capacity:
-        why.append("capacity: " + ", ".join(capacity))
-    if not why:
-        why.append(f"balance: {target} had room for it within its bands")
-    return "; ".join(why)
+        why.append(Factor("under_capacity", target, float(work[t] / cap[t])))
+    return tuple(why) or (Factor("within_bands", target),)

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
-from domain.balancing import Bands, RepSlot, Result, units_from_accounts
+from domain.balancing import Bands, Factor, RepSlot, Result, explain, leading_rule, units_from_accounts
 from domain.capacity import account_load, rep_capacity
 from domain.defaults import TenantSettings
 from domain.equity import move_cost
@@ -98,6 +98,23 @@ class PlanTerritory(Protocol):
     def primary_rep_id(self) -> Any: ...
 
 
+@dataclass(frozen=True)
+class Names:
+    """What a reader knows things by (docs/domain.md, Move reasons): account, rep and territory names by
+    key; a key without a name stands for itself."""
+
+    accounts: Mapping[Any, str] = field(default_factory=dict)
+    reps: Mapping[Any, str] = field(default_factory=dict)
+    territories: Mapping[Any, str] = field(default_factory=dict)
+
+    def rep(self, key: Any) -> str:
+        return self.reps.get(key) or str(key)
+
+    def any(self, key: Any) -> str:
+        """A rep's or an account's name (the optimiser's units are accounts, or a family by its head)."""
+        return self.reps.get(key) or self.accounts.get(key) or str(key)
+
+
 @dataclass(frozen=True, slots=True)
 class ProposedMove:
     """An account the proposal gives to another rep: the assignment it ends, and the one it starts."""
@@ -109,10 +126,14 @@ class ProposedMove:
     territory_id: Any  # the new owner's territory in the plan (its first as primary), else the old one
     locked: bool  # a departure's open pipeline stays locked under the interim owner
     cause: AssignmentReason
-    reason: str
+    reason: str  # in words, by name: "Move Acme from Sarah's territory West to James's territory East ..."
     tier: int | None
     potential: float
     cost: float
+    from_territory_id: Any = None
+    rule: str | None = None  # departure, interim, family, balance, capacity, expertise, owner_absent
+    amount: float | None = None  # the leading factor's figure (potential outside the band, capacity share)
+    factors: tuple[Factor, ...] = ()
 
 
 @dataclass
@@ -254,6 +275,31 @@ def move_reason(
     return reason
 
 
+def move_rule(
+    factors: Sequence[Factor], frozen: bool, leaves: bool, departure: Departure | None, arrival_move: bool
+) -> str | None:
+    """The rule a move is filed under: a departure's (interim or departure), an arrival's, the factors'
+    leading rule, or family (it follows its parent and has no factors of its own)."""
+    if departure is not None and leaves:
+        return "interim" if frozen else "departure"
+    if arrival_move:
+        return "arrival"
+    return leading_rule(factors) or "family"
+
+
+def headline(
+    account: str, from_rep: str, from_territory: str | None, to_rep: str, to_territory: str | None, owns: bool
+) -> str:
+    """ "Move Startup AI from Sarah Chen's territory West to James Park's territory East" (seed 003's
+    words); `owns`: the target owns the territory it gets the account in (else "to James Park in West")."""
+    source = f"{from_rep}'s territory {from_territory}" if from_territory else from_rep
+    if to_territory is None:
+        target = to_rep
+    else:
+        target = f"{to_rep}'s territory {to_territory}" if owns else f"{to_rep} in {to_territory}"
+    return f"Move {account} from {source} to {target}"
+
+
 def move_cause(departure: Departure | None, to_arrival: bool) -> AssignmentReason:
     """The assignment reason of a moved account: every move of a departure's proposal is the departure's,
     an arrival's moves to the arriving rep are the arrival's, any other move is a rebalance."""
@@ -271,13 +317,16 @@ def proposed_moves(
     frozen: Collection[Any] = frozenset(),
     departure: Departure | None = None,
     arrival: Arrival | None = None,
+    names: Names = Names(),
 ) -> list[ProposedMove]:
     """The accounts whose owner the optimiser's assignment changes (locked ones never move), each to its new
-    rep's territory, with cause and reason, in the units' order."""
+    rep's territory, with cause, rule, figures and a reason by name, in the units' order."""
     unit_move = {m.unit: m for m in result.moves}
     by_account = {r.account_id: r for r in book}
     territory_of: dict[Any, Any] = {}
+    primary_of: dict[Any, Any] = {}
     for t in territories:
+        primary_of[t.id] = t.primary_rep_id
         if t.primary_rep_id is not None:
             territory_of.setdefault(t.primary_rep_id, t.id)
     out: list[ProposedMove] = []
@@ -290,14 +339,25 @@ def proposed_moves(
             if row.rep_id == target or row.locked:
                 continue
             is_frozen = account_id in frozen
-            reason = move_reason(
-                move.reason if move else None,
+            leaves = departure is not None and row.rep_id == departure.rep_id
+            factors = move.factors if move else ()
+            why = move_reason(
+                explain(factors, names.rep) if move else None,
                 len(member_keys),
                 is_frozen,
-                departure is not None and row.rep_id == departure.rep_id,
+                leaves,
                 departure,
                 arrival,
                 to_arrival,
+            )
+            to_territory = territory_of.get(target, row.territory_id)
+            head = headline(
+                names.accounts.get(account_id) or str(account_id),
+                names.rep(row.rep_id),
+                names.territories.get(row.territory_id),
+                names.rep(target),
+                names.territories.get(to_territory),
+                primary_of.get(to_territory) == target,
             )
             out.append(
                 ProposedMove(
@@ -305,13 +365,17 @@ def proposed_moves(
                     account_id,
                     row.rep_id,
                     target,
-                    territory_of.get(target, row.territory_id),
+                    to_territory,
                     is_frozen,
                     move_cause(departure, to_arrival),
-                    reason,
+                    f"{head}: {why}",
                     row.tier,
                     float(row.potential or 0.0),
                     move_cost(row.tier, settings),
+                    row.territory_id,
+                    move_rule(factors, is_frozen, leaves, departure, to_arrival),
+                    factors[0].amount if factors and not leaves else None,
+                    () if leaves else factors,
                 )
             )
     return out
@@ -337,10 +401,12 @@ def propose(
     arrival: Arrival | None = None,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    names: Names = Names(),
 ) -> Proposal:
     """The proposal for a plan's book for the role: the optimiser's result and the moves it makes.
     `parents` (account -> parent) makes families move as one when the options (or the settings) keep
-    families; `frozen`: the leaving rep's accounts with open pipeline (see `to_freeze`)."""
+    families; `frozen`: the leaving rep's accounts with open pipeline (see `to_freeze`); `names`: what the
+    reasons call accounts, reps and territories."""
     roots = family_roots(parents) if parents and keeps_families(settings, options) else {}
     accounts = balancing_accounts(book, settings, options, roots, frozen, departure)
     units, members = units_from_accounts(accounts)
@@ -352,7 +418,8 @@ def propose(
         only_to=arrival.rep_id if arrival else None,
         progress=progress,
         should_stop=should_stop,
+        name=names.any,
     )
-    moves = proposed_moves(book, members, result, territories, settings, frozen, departure, arrival)
+    moves = proposed_moves(book, members, result, territories, settings, frozen, departure, arrival, names)
     rate = len(moves) / len(book) if book else None
     return Proposal(result, moves, rate, churn_warnings(rate, settings))

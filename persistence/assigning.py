@@ -174,6 +174,7 @@ async def book_for_balancing(
         a.rep_id,
         a.territory_id,
         a.locked,
+        acc.name.label("account_name"),
         acc.parent_id,
         acc.industry,
         acc.region,

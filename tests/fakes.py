@@ -352,6 +352,7 @@ class FakeAssigningStore:
                 rep_id=a.rep_id,
                 territory_id=a.territory_id,
                 locked=a.locked,
+                account_name=accounts[a.account_id].name,
                 parent_id=accounts[a.account_id].parent_id,
                 industry=accounts[a.account_id].industry,
                 region=accounts[a.account_id].region,

@@ -15,6 +15,8 @@ from domain import model
 SpreadType = output_type(service.SpreadRead, "Spread")
 BookEquity = output_type(service.BookEquityRead, "BookEquity")
 EquityType = output_type(service.EquityRead, "Equity")
+TerritoryRef = output_type(common.TerritoryRef, "TerritoryRef")
+OwnerlessTerritory = output_type(service.OwnerlessTerritoryRead, "OwnerlessTerritory")
 PlanEquity = output_type(service.PlanEquityRead, "PlanEquity")
 PlanRef = output_type(common.PlanRef, "PlanRef")
 Move = output_type(service.MoveRead, "Move")

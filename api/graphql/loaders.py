@@ -11,6 +11,7 @@ from strawberry.dataloader import DataLoader
 from api.services import accounts, assignments, plans, reps, scoring, territories
 from api.services.context import AppContext, Principal
 from api.services.pagination import GRAPHQL_PAGES, page_arguments
+from domain.model import Role
 
 
 class Loaders:
@@ -22,6 +23,8 @@ class Loaders:
         self.territory = DataLoader(lambda ids: territories.get_many(ctx, p, ids))
         # (plan id, account id, role) -> the current assignment or None
         self.owner = DataLoader(lambda keys: assignments.current_owners(ctx, p, keys))
+        # (external id, role) -> the ownership lookup's answer (the active plan's owner, since when)
+        self.lookup = DataLoader(self._lookups)
         # (owner id, plan id, role or None, first, after) -> a page of accounts
         self.territory_accounts = DataLoader(self._owned_pages("territory_id"))
         self.rep_accounts = DataLoader(self._owned_pages("rep_id"))
@@ -30,6 +33,17 @@ class Loaders:
             lambda found: scoring.explain_many(ctx, p, found), cache_key_fn=lambda a: a.id
         )
         self._active_plan: list[UUID | None] = []
+
+    async def _lookups(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        """One lookup a role for the batch (the REST lookup's answers: one definition of `since`)."""
+        by_role: dict[str, list[str]] = {}
+        for external_id, role in keys:
+            by_role.setdefault(role, []).append(external_id)
+        answers = {}
+        for role, ids in by_role.items():
+            found = await self.ctx.ownership.lookup(self.p, ids, Role(role))
+            answers.update({(e, role): a for e, a in zip(ids, found, strict=True)})
+        return [answers[k] for k in keys]
 
     async def active_plan_id(self) -> UUID | None:
         """The active plan's id, read once per request."""

@@ -22,11 +22,23 @@ if TYPE_CHECKING:
 class Ownership:
     role: model.Role
     plan_id: UUID
-    since: datetime
     locked: bool
     reason: model.AssignmentReason
     rep_id: strawberry.Private[UUID]
     territory_id: strawberry.Private[UUID | None]
+    external_id: strawberry.Private[str]
+    valid_from: strawberry.Private[datetime]
+
+    @strawberry.field(
+        description="when this owner took effect: in the active plan, as the ownership lookup answers (the "
+        "activation or write that made them the owner); in a draft, when the draft gave them the account"
+    )
+    async def since(self, info: Info) -> datetime:
+        answer = await call(info.context.loaders.lookup.load((self.external_id, self.role.value)))
+        rep = answer.get("rep") or {}
+        if answer.get("plan_id") == self.plan_id and rep.get("id") == self.rep_id and answer.get("since"):
+            return answer["since"]  # type: ignore[no-any-return]
+        return self.valid_from
 
     @strawberry.field
     async def rep(self, info: Info) -> Annotated[Rep, strawberry.lazy("api.graphql.reps")] | None:
@@ -41,17 +53,18 @@ class Ownership:
         return await call(info.context.loaders.territory.load(self.territory_id))
 
 
-def _ownership(a: model.Assignment | None) -> Ownership | None:
+def _ownership(a: model.Assignment | None, external_id: str) -> Ownership | None:
     if a is None:
         return None
     return Ownership(
         role=a.role,
         plan_id=a.plan_id,
-        since=a.valid_from,
         locked=a.locked,
         reason=a.reason,
         rep_id=a.rep_id,
         territory_id=a.territory_id,
+        external_id=external_id,
+        valid_from=a.valid_from,
     )
 
 
@@ -60,7 +73,9 @@ async def account_owner(
 ) -> Ownership | None:
     """Account.owner: the owner of record for the role (in the active plan by default)."""
     plan = await plan_or_active(info, plan_id)
-    return _ownership(await call(info.context.loaders.owner.load((plan, root.id, role.value))))
+    return _ownership(
+        await call(info.context.loaders.owner.load((plan, root.id, role.value))), root.external_id
+    )
 
 
 @strawberry.type

@@ -13,6 +13,7 @@ from api.graphql.common import attempt, output_type, result
 from api.services import rebalancing as service
 from domain import model
 
+MoveFactor = output_type(service.MoveFactor, "MoveFactor")
 ProposedMove = output_type(service.ProposedMove, "ProposedMove")
 ProposedMoves = output_type(service.ProposedMoves, "ProposedMoves")
 RebalanceProposal = output_type(service.RebalanceProposalRead, "RebalanceProposal")

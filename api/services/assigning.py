@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import date
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -15,7 +16,7 @@ from api.services.context import AppContext, Principal
 from domain.boundaries import RuleTerritory, assign_by_rules, describe_boundary, parse_boundary
 from domain.defaults import MAX_LISTED_ACCOUNTS
 from domain.errors import Code, Conflict, FieldError, ValidationFailed
-from domain.model import AssignmentReason, PlanState, Role, Scope
+from domain.model import AssignmentReason, PlanState, Role, Scope, departed
 
 CHUNK = 10_000
 
@@ -41,6 +42,17 @@ def _owner(account: dict[str, Any]) -> _Owner | None:
 
 def _brief(account: dict[str, Any]) -> dict[str, Any]:
     return {"account_id": account["id"], "external_id": account["external_id"], "name": account["name"]}
+
+
+async def _owners(uow: Any, territories: list[Any], today: date) -> dict[Any, Any]:
+    """territory id -> the primary rep who owns its accounts: none when it has no primary rep, or when its
+    primary rep has left (an end date before today; docs/domain.md, Departures and arrivals)."""
+    reps = {r.id: r for r in await uow.reps.get_many(list({t.primary_rep_id for t in territories} - {None}))}
+    return {
+        t.id: t.primary_rep_id
+        for t in territories
+        if t.primary_rep_id in reps and not departed(reps[t.primary_rep_id].end_date, today)
+    }
 
 
 async def assign_plan_by_rules(
@@ -73,6 +85,7 @@ async def assign_plan_by_rules(
         if errors:
             raise ValidationFailed("a territory's boundary is not valid", errors, code=Code.INVALID_BOUNDARY)
         info = {t.id: t for t in rows}
+        owner = await _owners(uow, rows, now.date())
         notes = {t.id: f"boundary of {t.name}: {describe_boundary(t.boundary)}" for t in rows}
         async for chunk in uow.assigning.accounts_for_rules(plan_id, role.value, CHUNK):
             counts["accounts"] += len(chunk)
@@ -94,12 +107,15 @@ async def assign_plan_by_rules(
                     )
             ends, adds = [], []
             for account_id, territory_id in result.assigned.items():
-                rep_id = info[territory_id].primary_rep_id
+                rep_id = owner.get(territory_id)
                 now_owner = _owner(by_id[account_id])
                 if rep_id is None:
                     n_ownerless += 1
                     if len(ownerless) < MAX_LISTED_ACCOUNTS:
-                        ownerless.append(_brief(by_id[account_id]) | {"territory_id": territory_id})
+                        ownerless.append(
+                            _brief(by_id[account_id])
+                            | {"territory_id": territory_id, "territory_name": info[territory_id].name}
+                        )
                     continue
                 if now_owner is not None and now_owner.locked:
                     counts["locked"] += 1

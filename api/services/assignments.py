@@ -93,6 +93,9 @@ class ConflictAccount(ListedAccount):
 
 class OwnerlessAccount(ListedAccount):
     territory_id: UUID
+    territory_name: str = Field(
+        description="the territory whose boundary matched: it has no primary rep, or its rep has left"
+    )
 
 
 class ListedAccounts(BaseModel):

@@ -9,16 +9,14 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from api.services.common import PlanRef, found
+from api.services.common import PlanRef, TerritoryRef, found
 from api.services.context import AppContext, Principal, versioned_settings
 from api.services.scoring import tenant_win_rates
 from domain.capacity import account_load, rep_capacity
 from domain.defaults import MAX_LISTED_ACCOUNTS, TenantSettings
 from domain.equity import Book, Equity, equity
 from domain.metrics import rate
-from domain.model import (
-    Scope,
-)
+from domain.model import Scope, departed
 from domain.scoring import segment_win_rates, total_addressable_pipeline
 from persistence.equity import BookGroup
 
@@ -71,12 +69,20 @@ class EquityRead(BaseModel):
     unit: str = Field(description="hours (a quarter) or accounts: what workload and capacity count")
 
 
+class OwnerlessTerritoryRead(TerritoryRef):
+    accounts: int = Field(description="accounts in it for the role")
+    why: str = Field(description="no primary rep, or the primary rep has left (with the rep's name)")
+
+
 class PlanEquityRead(BaseModel):
     plan_id: UUID
     role: str
     settings_version: int
     by_territory: EquityRead
     by_rep: EquityRead
+    territories_without_owner: list[OwnerlessTerritoryRead] = Field(
+        description="territories no rep works: a departure vacates the leaving rep's; by name"
+    )
 
 
 class MoveRead(BaseModel):
@@ -149,7 +155,9 @@ async def plan_equity(ctx: AppContext, p: Principal, plan_id: UUID, role: str = 
         deals = await uow.equity.average_won_deal()
         win = await tenant_win_rates(uow, settings)
         territories = {t.id: t for t in await uow.equity.plan_territories(plan_id)}
-        reps = {r.id: r for r in await uow.reps.get_many(list({r.rep_id for r in rows}))}
+        primaries = {t.primary_rep_id for t in territories.values()} - {None}
+        reps = {r.id: r for r in await uow.reps.get_many(list({r.rep_id for r in rows} | primaries))}
+    today = ctx.clock.now().date()
     rates = segment_win_rates(win, deals, settings.win_rates.default_win_rate)
     by_territory = equity(
         _books(
@@ -184,8 +192,26 @@ async def plan_equity(ctx: AppContext, p: Principal, plan_id: UUID, role: str = 
             "settings_version": version,
             "by_territory": _as_dict(by_territory),
             "by_rep": _as_dict(by_rep),
+            "territories_without_owner": _without_owner(territories, reps, rows, today),
         }
     )
+
+
+def _without_owner(
+    territories: dict[Any, Any], reps: dict[Any, Any], rows: list[BookGroup], today: Any
+) -> list[dict[str, Any]]:
+    """The plan's territories without a primary rep, or whose primary rep has left, by name."""
+    counts: dict[Any, int] = {}
+    for r in rows:
+        counts[r.territory_id] = counts.get(r.territory_id, 0) + int(r.accounts)
+    out = []
+    for t in sorted(territories.values(), key=lambda t: t.name):
+        rep = reps.get(t.primary_rep_id)
+        if rep is not None and not departed(rep.end_date, today):
+            continue
+        why = "no primary rep" if rep is None else f"its primary rep {rep.name} left on {rep.end_date}"
+        out.append({"id": t.id, "name": t.name, "accounts": counts.get(t.id, 0), "why": why})
+    return out
 
 
 def _as_dict(e: Equity) -> dict[str, Any]:

@@ -15,19 +15,15 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from api.services import plans, runner, territories
-from api.services.common import Day, Input, found, referenced
+from api.services.common import Day, Input, TerritoryRef, found, referenced
 from api.services.context import AppContext, Principal, versioned_settings
 from api.services.equity import PlanEquityRead, plan_equity
-from api.services.territories import TerritoryCreate
+from api.services.territories import TerritoryCreate, TerritoryUpdate
 from domain import rebalancing as rules
 from domain.capacity import productivity
 from domain.defaults import MAX_LISTED_ACCOUNTS
 from domain.errors import Code, Conflict, FieldError, ValidationFailed
-from domain.model import (
-    RampStatus,
-    Role,
-    Scope,
-)
+from domain.model import RampStatus, Role, Scope, departed
 from domain.optimiser import Progress
 from domain.rebalancing import Arrival, Departure, Options
 
@@ -35,16 +31,40 @@ if TYPE_CHECKING:
     from api.services.operations import OperationRead
 
 
+class MoveFactor(BaseModel):
+    rule: str = Field(
+        description="above_band, below_band (amount: potential outside the rep's band), over_capacity, "
+        "under_capacity (amount: workload / capacity), lacks_expertise (needs), has_expertise, "
+        "owner_absent, room, within_bands"
+    )
+    rep_id: UUID = Field(description="the rep the figure is about")
+    amount: float | None
+    needs: list[str] = Field(description="lacks_expertise: the expertise the account needs")
+
+
 class ProposedMove(BaseModel):
     account_id: UUID
-    from_rep: UUID | None
-    to_rep: UUID
+    from_rep: UUID | None = Field(description="the rep id the account leaves")
+    to_rep: UUID = Field(description="the rep id the account goes to")
+    from_territory_id: UUID | None
+    to_territory_id: UUID | None
     tier: int | None
     potential: float
     cost: float = Field(
         description="the move's weight: tier-1 moves cost most (settings equity.move_cost_tier*)"
     )
-    reason: str
+    rule: str | None = Field(
+        description="why, in one word: balance, capacity, expertise, owner_absent, family (it follows its "
+        "parent), arrival, departure, interim (a departure's open pipeline, held by the interim owner)"
+    )
+    amount: float | None = Field(
+        description="the leading factor's figure: potential above or below the band, or a capacity share"
+    )
+    factors: list[MoveFactor] = Field(description="the figures behind the reason, with the reps' ids")
+    reason: str = Field(
+        description="in words, by name: 'Move Acme from Sarah Chen's territory West to James Park's "
+        "territory East to balance: Sarah Chen was 1,739,500 above the band's top'"
+    )
 
 
 class ProposedMoves(BaseModel):
@@ -70,6 +90,11 @@ class RebalanceProposalRead(BaseModel):
     warnings: list[str] = Field(description="the movement-rate guard: more than 15% moving in a quarter")
     equity_before: PlanEquityRead
     equity_after: PlanEquityRead
+    vacated_territories: list[TerritoryRef] = Field(
+        default_factory=list,
+        description="a departure's: the leaving rep's territories in the draft, left without a primary "
+        "(or backup) rep so that assigning by rules never gives the accounts back to them",
+    )
 
 
 class RebalanceRequest(Input):
@@ -174,6 +199,12 @@ async def _propose(
         reps = await uow.assigning.active_reps()
         territories = await uow.assigning.plan_territories(draft.id)
         frozen = await uow.assigning.accounts_with_open_pipeline(rules.to_freeze(book, departure))
+        owners = await uow.reps.get_many(list({r.rep_id for r in book} - {r.id for r in reps}))
+    names = rules.Names(
+        {r.account_id: r.account_name for r in book},
+        {r.id: r.name for r in [*reps, *owners]},
+        {t.id: t.name for t in territories},
+    )
     now = ctx.clock.now()
 
     def compute() -> tuple[rules.Proposal, list[dict[str, Any]]]:
@@ -192,6 +223,7 @@ async def _propose(
             joining,
             progress,
             should_stop,
+            names,
         )
         adds = [
             {
@@ -232,9 +264,17 @@ async def _propose(
                         "account_id": m.account_id,
                         "from_rep": m.from_rep,
                         "to_rep": m.to_rep,
+                        "from_territory_id": m.from_territory_id,
+                        "to_territory_id": m.territory_id,
                         "tier": m.tier,
                         "potential": m.potential,
                         "cost": m.cost,
+                        "rule": m.rule,
+                        "amount": m.amount,
+                        "factors": [
+                            {"rule": f.rule, "rep_id": f.rep, "amount": f.amount, "needs": list(f.needs)}
+                            for f in m.factors
+                        ],
                         "reason": m.reason,
                     }
                     for m in listed
@@ -282,8 +322,22 @@ async def rep_departure(
     proposal = await propose_rebalance(ctx, p, active.id, role, f"Departure of {rep.name}", departure)
     async with ctx.uow(p.tenant_id) as uow:  # only once the draft exists
         await uow.reps.update(rep_id, {"end_date": on})
+        vacated = await _vacate(uow, proposal.plan_id, rep_id)
         await uow.commit()
-    return proposal
+    return proposal.model_copy(update={"vacated_territories": vacated})
+
+
+async def _vacate(uow: Any, plan_id: UUID, rep_id: UUID) -> list[TerritoryRef]:
+    """The leaving rep's territories in the draft lose them as primary and as backup (docs/domain.md,
+    Departures and arrivals): the territory stays, named, for the next owner, with no owner meanwhile."""
+    vacated = []
+    for t in sorted(await uow.assigning.territory_rows(plan_id), key=lambda t: t["name"]):
+        changes = {k: None for k in ("primary_rep_id", "backup_rep_id") if t[k] == rep_id}
+        if changes:
+            await uow.territories.update(t["id"], changes)
+        if "primary_rep_id" in changes:
+            vacated.append(TerritoryRef(id=t["id"], name=t["name"]))
+    return vacated
 
 
 async def rep_arrival(
@@ -302,20 +356,35 @@ async def rep_arrival(
         settings, _ = await versioned_settings(uow)
     share = productivity(RampStatus(rep.ramp_status), settings.capacity)
 
+    name = territory_name or rep.name
+
     async def carve(draft: Any) -> Arrival:
-        territory = await territories.create_territory(
-            ctx,
-            p,
-            TerritoryCreate(
-                plan_id=draft.id,
-                name=territory_name or f"{rep.name}",
-                primary_rep_id=rep_id,
-                boundary={},
-            ),
-        )
+        async with ctx.uow(p.tenant_id) as uow:
+            vacant = await _vacant_territory(uow, draft.id, name, ctx.clock.now().date())
+        if vacant is not None:  # a departed rep's empty territory of that name: the new rep takes it over
+            territory = await territories.update_territory(
+                ctx, p, vacant, TerritoryUpdate(primary_rep_id=rep_id, backup_rep_id=None)
+            )
+        else:
+            territory = await territories.create_territory(
+                ctx, p, TerritoryCreate(plan_id=draft.id, name=name, primary_rep_id=rep_id, boundary={})
+            )
         return Arrival(rep_id, rep.name, rep.ramp_status.value, share, territory.id)
 
     return await propose_rebalance(ctx, p, active.id, role, f"Arrival of {rep.name}", arrival=carve)
+
+
+async def _vacant_territory(uow: Any, plan_id: UUID, name: str, today: date) -> UUID | None:
+    """The plan's territory of this name if an arrival may take it over (docs/domain.md, Departures and
+    arrivals): it holds no account and no rep works it (no primary rep, or one who has left)."""
+    named = [t for t in await uow.assigning.territory_rows(plan_id) if t["name"] == name]
+    if not named or await uow.assignments.count_current(territory_id=named[0]["id"]):
+        return None
+    primary = named[0]["primary_rep_id"]
+    rep = await uow.reps.get(primary) if primary is not None else None
+    if primary is not None and (rep is not None and not departed(rep.end_date, today)):
+        return None
+    return named[0]["id"]
 
 
 async def start_optimize(ctx: AppContext, p: Principal, plan_id: UUID, request: Any) -> OperationRead:

@@ -227,7 +227,13 @@ async def test_geography_keeps_accounts_in_their_regions_and_expertise_is_a_sett
     # East A's healthcare accounts had to leave it: it lacks the expertise
     healthcare = {a["id"] for a in by_id.values() if a["industry"] == "healthcare"}
     assert healthcare <= {m["account_id"] for m in moves}
-    assert all(m["reason"].startswith("expertise: ") for m in moves if m["account_id"] in healthcare)
+    assert all(
+        ": expertise: " in m["reason"]
+        and m["rule"] == "expertise"
+        and m["factors"][0]["needs"] == ["healthcare"]
+        for m in moves
+        if m["account_id"] in healthcare
+    )
 
 
 @pytest.mark.pg_only

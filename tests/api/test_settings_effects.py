@@ -80,6 +80,8 @@ VOLATILE = {
     "version",
     "since",
     "until",
+    "from_territory_id",  # a proposal's moves name the territories of its own new draft
+    "to_territory_id",
 }
 
 

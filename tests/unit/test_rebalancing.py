@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from domain import rebalancing as rules
-from domain.balancing import Move, Result
+from domain.balancing import Factor, Move, Result
 from domain.defaults import DEFAULTS
 from domain.model import AssignmentReason
 from domain.rebalancing import Arrival, Departure, Options
@@ -142,14 +142,22 @@ def test_the_reason_sentences():
 def test_moves_follow_the_optimisers_assignment_family_by_family():
     book = [Owned("p", "A"), Owned("c", "A"), Owned("k", "A", locked=True), Owned("s", "B")]
     members = {"p": ["p", "c"], "k": ["k"], "s": ["s"]}
-    result = Result(moves=[Move("p", "A", "B", 2.0, 200.0, "A is over its band")])
+    result = Result(moves=[Move("p", "A", "B", 2.0, 200.0, (Factor("above_band", "A", 665.0),))])
     result.assignment = {"p": "B", "k": "B", "s": "B"}
-    moves = rules.proposed_moves(book, members, result, territories("A", "B"), DEFAULTS)
+    names = rules.Names({"p": "Parent Co"}, {"A": "Ann Ames", "B": "Bo Berg"}, {"t-A": "West", "t-B": "East"})
+    moves = rules.proposed_moves(book, members, result, territories("A", "B"), DEFAULTS, names=names)
     assert [(m.account_id, m.from_rep, m.to_rep, m.territory_id) for m in moves] == [
         ("p", "A", "B", "t-B"),
         ("c", "A", "B", "t-B"),
     ]  # the locked account stays, whatever the assignment says; B's own account does not move
-    assert moves[0].reason == "family: moves with its parent, 2 accounts as one; A is over its band"
+    # names in the words, ids and figures in the fields (docs/domain.md, Move reasons)
+    assert moves[0].reason == (
+        "Move Parent Co from Ann Ames's territory West to Bo Berg's territory East: family: moves with its "
+        "parent, 2 accounts as one; balance: Ann Ames was 665 above the band's top"
+    )
+    assert (moves[0].rule, moves[0].amount, moves[0].from_territory_id) == ("balance", 665.0, "t-A")
+    assert moves[0].factors == (Factor("above_band", "A", 665.0),)
+    assert moves[1].reason.startswith("Move c from Ann Ames's territory West")  # no name: its id
     assert {m.cause for m in moves} == {AssignmentReason.REBALANCE}
     assert moves[0].assignment_id == "asg-p" and not moves[0].locked
     # a rep without a territory of its own keeps the account in its territory
@@ -181,7 +189,10 @@ def test_a_departure_parks_open_pipeline_with_the_interim_and_spreads_the_rest()
     moved = {m.account_id: m for m in proposal.moves}
     assert set(moved) == {"L0", "L1", "L2"}  # only the leaver's accounts move, all of them
     assert moved["L0"].to_rep == "I" and moved["L0"].locked
-    assert moved["L0"].reason == "departure: Lee Leaving leaves on 2026-03-31; interim owner of open pipeline"
+    assert moved["L0"].reason == (
+        "Move L0 from L to I: departure: Lee Leaving leaves on 2026-03-31; interim owner of open pipeline"
+    )
+    assert (moved["L0"].rule, moved["L1"].rule) == ("interim", "departure")
     for key in ("L1", "L2"):
         assert moved[key].to_rep in {"A", "I"} and not moved[key].locked
         assert moved[key].reason.endswith(rules.REASSIGNED)
@@ -196,7 +207,9 @@ def test_an_arrival_takes_its_share_from_the_others_and_only_moves_go_to_it():
     assert proposal.moves and all(m.to_rep == "N" and m.territory_id == "t-N" for m in proposal.moves)
     assert {m.cause for m in proposal.moves} == {AssignmentReason.ARRIVAL}
     assert all(
-        m.reason.startswith("arrival: carving a book for Nia New (new_hire, 50% of an even share); ")
+        m.reason.startswith("Move ")
+        and m.rule == "arrival"
+        and ": arrival: carving a book for Nia New (new_hire, 50% of an even share); " in m.reason
         for m in proposal.moves
     )
     # half an even share of 12 accounts over 2.5 shares: 2 or 3 of them
