@@ -22,9 +22,10 @@ import asyncpg
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.changes import Change, ChangeKind
-from persistence.db import asyncpg_dsn
+from persistence.db import asyncpg_dsn, copy_records
 from persistence.tables import ChangeRow, TenantRow
 
 log = logging.getLogger("territory.changes")
@@ -33,7 +34,7 @@ CHANNEL = "territory_changes"
 # Who is writing, for the log's actor and request_id columns: set per request by the api, "cli" by the CLI.
 ACTOR: ContextVar[str | None] = ContextVar("territory_actor", default=None)
 REQUEST_ID: ContextVar[str | None] = ContextVar("territory_request_id", default=None)
-BATCH = 5_000
+BATCH = 1_000  # rows per INSERT (SQLite): SQLAlchemy makes their parameters on the event loop
 
 
 def _dialect(db: Any) -> str:
@@ -80,12 +81,38 @@ async def append(db: Any, tenant_id: uuid.UUID, changes: Sequence[Change]) -> in
     head = int(result.scalar_one())
     first = head - len(changes) + 1
     now, actor, request = datetime.now(UTC), ACTOR.get(), REQUEST_ID.get()
-    rows = [_row(tenant_id, first + i, c, now, actor, request) for i, c in enumerate(changes)]
-    for start in range(0, len(rows), BATCH):
-        await db.execute(sa.insert(CHANGES), rows[start : start + BATCH])
-    if _dialect(db) == "postgresql":
+    if _dialect(db) == "postgresql":  # a bulk writer's changes (an import's): COPY, records made off the loop
+        records = await asyncio.to_thread(_records, tenant_id, first, changes, now, actor, request)
+        conn = await db.connection() if isinstance(db, AsyncSession) else db
+        await copy_records(conn, CHANGES.name, records, _ALL_COLUMNS)
         await db.execute(sa.select(sa.func.pg_notify(CHANNEL, f"{tenant_id}:{head}")))
+        return head
+    for start in range(0, len(changes), BATCH):
+        rows = await asyncio.to_thread(
+            lambda start=start: [
+                _row(tenant_id, first + start + i, c, now, actor, request)
+                for i, c in enumerate(changes[start : start + BATCH])
+            ]
+        )
+        await db.execute(sa.insert(CHANGES), rows)
     return head
+
+
+def _records(
+    tenant_id: uuid.UUID,
+    first: int,
+    changes: Sequence[Change],
+    now: datetime,
+    actor: Any,
+    request: Any,
+) -> list[tuple[Any, ...]]:
+    """The change rows as COPY records (`_ALL_COLUMNS` order; the data as JSON text)."""
+    records = []
+    for i, c in enumerate(changes):
+        row = _row(tenant_id, first + i, c, now, actor, request)
+        row["data"] = _encode(row["data"]).decode()
+        records.append(tuple(row[k] for k in _ALL_COLUMNS))
+    return records
 
 
 def _encode(value: Any) -> bytes:
@@ -109,7 +136,8 @@ def _stored(c: Change) -> Change:
 
 
 ONE_STATEMENT = 1_000  # up to this many changes go in one statement (PostgreSQL)
-_COLUMNS = [c.name for c in CHANGES.columns if c.name not in ("tenant_id", "seq")]
+_ALL_COLUMNS = [c.name for c in CHANGES.columns]
+_COLUMNS = [c for c in _ALL_COLUMNS if c not in ("tenant_id", "seq")]
 _TYPES = {
     c.name: "jsonb" if c.name == "data" else c.type.compile(dialect=postgresql.dialect())
     for c in CHANGES.columns

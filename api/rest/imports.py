@@ -1,6 +1,5 @@
 """Bulk import and streaming export of accounts, reps, activities and opportunities."""
 
-import asyncio
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
@@ -8,6 +7,7 @@ from fastapi.responses import StreamingResponse
 
 from api.errors import UnsupportedMediaType
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
+from api.services.cpu import off_loop
 from api.services.imports import (
     COLUMNS,
     ImportMode,
@@ -61,9 +61,9 @@ def _add(kind: str) -> None:
         body = await request.body()
         # decoding a large body is CPU work: in a worker thread, so the event loop keeps answering
         if content_type in ("text/csv", "application/csv"):
-            header, records = await asyncio.to_thread(records_from_csv, body)
+            header, records = await off_loop(records_from_csv, body)
         elif content_type in ("application/json", ""):
-            header, records = None, await asyncio.to_thread(records_from_json, body)
+            header, records = None, await off_loop(records_from_json, body)
         else:
             raise UnsupportedMediaType(f"send application/json or text/csv, not {content_type!r}")
         report = await import_records(ctx, p, kind, records, mode, header=header)

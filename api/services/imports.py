@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import enum
 import io
@@ -17,6 +16,7 @@ import orjson
 from pydantic import BaseModel, Field
 
 from api.services.context import AppContext, Principal
+from api.services.cpu import collector_paused, off_loop
 from domain import importing as im
 from domain.changes import Change, ChangeKind, account_change, rep_change, shows_differently
 from domain.defaults import apply_overrides
@@ -240,8 +240,21 @@ async def import_records(
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     p.require(Scope.WRITE)
+    with collector_paused():  # until it commits: its rows would make every collection scan millions
+        return await _import(ctx, p, kind, records, mode, header, progress)
+
+
+async def _import(
+    ctx: AppContext,
+    p: Principal,
+    kind: str,
+    records: Iterable[Any],
+    mode: ImportMode,
+    header: list[str] | None,
+    progress: Callable[[int], None] | None,
+) -> ImportReport:
     # parsing and checking every row is CPU work: in a worker thread, so the event loop keeps answering
-    parsed = await asyncio.to_thread(_parse, kind, records, header)
+    parsed = await off_loop(_parse, kind, records, header)
     names = [c.name for c in COLUMNS[kind]]
     async with ctx.uow(p.tenant_id) as uow:
         # one import of a kind at a time per tenant: the next waits, then reads what this one wrote
@@ -260,7 +273,7 @@ async def import_records(
             }
             refs["accounts"] = await uow.imports.id_map("accounts", wanted["accounts"])
             refs["reps"] = await uow.imports.id_map("reps", wanted["reps"])
-        errors, rows, plan = await asyncio.to_thread(_plan, kind, parsed, refs, existing, mode)
+        errors, rows, plan = await off_loop(_plan, kind, parsed, refs, existing, mode)
         changes = await _write(uow, ctx, p, kind, plan, existing, refs, progress)
         if kind in FACTS_FROM and (plan.creates or plan.updates):
             await _refresh_coverage(uow, ctx, p, plan, existing, refs)
@@ -287,13 +300,33 @@ async def _write(
     refs: dict[str, Any],
     progress: Callable[[int], None] | None,
 ) -> list[Change]:
-    """Writes the rows; answers the changes a lookup will show (accounts' and reps' names, ids, dates)."""
-    now = ctx.clock.now()
+    """Writes the rows; answers the changes a lookup will show (accounts' and reps' names, ids, dates).
+    The rows are made in a worker thread (100,000 of them held the event loop for a second)."""
+    settings = apply_overrides(await uow.tenant_settings()) if kind == "accounts" else None
+    create_rows, update_rows, changes = await off_loop(
+        _table_rows, kind, plan, existing, refs, settings, ctx.clock.now(), p.tenant_id
+    )
+    await uow.imports.insert_many(kind, create_rows, progress)
+    await uow.imports.update_many(kind, update_rows, progress)
+    if progress:
+        progress(plan.unchanged)
+    return changes
+
+
+def _table_rows(
+    kind: str,
+    plan: im.UpsertPlan,
+    existing: dict[str, dict[str, Any]],
+    refs: dict[str, Any],
+    settings: Any,
+    now: datetime,
+    tenant_id: uuid.UUID,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Change]]:
+    """The rows to insert and to update, in table values, and the changes a lookup will show."""
     defaults = im.defaults_for(COLUMNS[kind])
     with_parents = kind == "accounts" and any(r.values.get("parent_external_id") for r in plan.creates)
     creates = _depth_order(plan.creates) if with_parents else plan.creates
     new_ids = dict(zip((r.values["external_id"] for r in creates), _new_ids(len(creates)), strict=True))
-    settings = apply_overrides(await uow.tenant_settings()) if kind == "accounts" else None
     ids = {ext: v["_id"] for ext, v in existing.items()} | new_ids
 
     def to_table(out: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
@@ -322,22 +355,18 @@ async def _write(
     for r in creates:
         row = to_table({**defaults, **r.values}, {})
         row["id"] = new_ids[r.values["external_id"]]
-        row["tenant_id"] = p.tenant_id
+        row["tenant_id"] = tenant_id
         row["created_at"] = now
         create_rows.append(row)
-    await uow.imports.insert_many(kind, create_rows, progress)
     update_rows = []
     for r, changes in plan.updates:
         current = existing[r.values["external_id"]]
         row = to_table(dict(changes), current)
         row["_id"] = current["_id"]
         update_rows.append(row)
-    await uow.imports.update_many(kind, update_rows, progress)
-    if progress:
-        progress(plan.unchanged)
     shown = ChangeKind.ACCOUNT if kind == "accounts" else ChangeKind.REP if kind == "reps" else None
     if shown is None:
-        return []
+        return create_rows, update_rows, []
     visible = [(row, {}) for row in create_rows] + [
         (row, existing[r.values["external_id"]])
         for row, (r, _) in zip(update_rows, plan.updates, strict=True)
@@ -349,10 +378,14 @@ async def _write(
         if shown == ChangeKind.ACCOUNT
         else (rep_change, ("name", "email", "end_date"))
     )
-    return [
-        make(row.get("id", row.get("_id")), now, *(row.get(k, current.get(k)) for k in fields))
-        for row, current in visible
-    ]
+    return (
+        create_rows,
+        update_rows,
+        [
+            make(row.get("id", row.get("_id")), now, *(row.get(k, current.get(k)) for k in fields))
+            for row, current in visible
+        ],
+    )
 
 
 def _new_ids(n: int) -> list[uuid.UUID]:

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import sys
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from api.services.common import AccountRef, ExternalId, Input, RepRef, TerritoryRef
 from api.services.context import Principal
+from api.services.cpu import pause_collector, resume_collector
 from domain.changes import Change
 from domain.defaults import MAX_LOOKUP_BATCH
 from domain.errors import NotFound
@@ -72,6 +72,7 @@ class OwnershipLookupResult(BaseModel):
 
 
 log = logging.getLogger("territory.ownership")
+APPLY_SLICE = 250  # changes applied between yields to the event loop
 
 
 def encode(data: Any) -> bytes:
@@ -90,33 +91,6 @@ class Freshness:
 
     def headers(self) -> dict[str, str]:
         return {"Ownership-Seq": str(self.seq), "Ownership-Age": f"{self.age:.0f}"}
-
-
-_paused = 0
-_switch_interval = sys.getswitchinterval()
-BUILD_SWITCH_SECONDS = 0.001  # while a build runs, the event loop waits at most this long for the GIL
-
-
-def _pause_collector() -> None:
-    """For the length of a build: no cyclic collection (its scans of the build's rows held the loop), and
-    the build thread yields the GIL to the event loop after 1 ms instead of 5 (p99 loop lag 15 -> 8 ms)."""
-    global _paused, _switch_interval
-    if _paused == 0:
-        _switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(_switch_interval, BUILD_SWITCH_SECONDS))
-    _paused += 1
-    gc.disable()
-
-
-def _resume_collector() -> None:
-    global _paused
-    _paused -= 1
-    if _paused == 0:
-        # what survived the build (the index's few objects, requests' objects meanwhile) goes out of the
-        # collector's sight first: the first collection after a build otherwise scanned it, 30-50 ms
-        gc.freeze()
-        gc.enable()
-        sys.setswitchinterval(_switch_interval)
 
 
 def _index_from(rows: queries.OwnershipRows) -> OwnershipIndex:
@@ -248,8 +222,8 @@ class OwnershipService:
         self._confirmed[tenant] = time.monotonic()
 
     async def _apply_new(self, tenant: UUID) -> None:
-        """Read and apply the changes after the index's seq, a batch at a time (each batch is applied
-        without yielding, at about a microsecond a change; batches yield to the event loop)."""
+        """Read and apply the changes after the index's seq, a batch of 2,000 at a time, yielding to the
+        event loop every `APPLY_SLICE` changes."""
         batch = 2_000
         while True:
             index = self._indexes.get(tenant)
@@ -258,11 +232,15 @@ class OwnershipService:
             rows = await queries.changes_after(self.engine, tenant, index.seq, batch)
             if self._indexes.get(tenant) is not index:
                 continue  # replaced by a build meanwhile
-            for row in rows:
+            for n, row in enumerate(rows, start=1):
                 if row.seq != index.seq + 1 or not index.apply(row.seq, to_change(row)):
                     self._schedule_build(tenant, force=True)
                     return
                 self.applied += 1
+                if n % APPLY_SLICE == 0:  # a batch of account changes held the loop for 20-50 ms
+                    await asyncio.sleep(0)
+                    if self._indexes.get(tenant) is not index:
+                        break  # replaced by a build meanwhile: read on from its seq
             if len(rows) < batch:
                 self._confirmed[tenant] = time.monotonic()
                 return
@@ -300,11 +278,11 @@ class OwnershipService:
         # The build makes hundreds of thousands of short-lived rows: each automatic collection would scan
         # them, holding the GIL (so the event loop) for 100-400 ms at 100k accounts. Reference counting
         # frees them; the cyclic collector waits until no build runs.
-        _pause_collector()
+        pause_collector()
         try:
             index = await in_own_thread(self.url, read_and_index)
         finally:
-            _resume_collector()
+            resume_collector()
         self.builds += 1
         if index.nbytes > self.memory_budget:
             log.warning("ownership index of %s needs %d bytes, over the budget", tenant, index.nbytes)
@@ -340,6 +318,11 @@ class OwnershipService:
         def woken(tenant: UUID, seq: int) -> None:
             index = self._indexes.get(tenant)
             if index is not None and index.seq < seq and tenant not in self._building:
+                if self.catch_up_limit and seq - index.seq > self.catch_up_limit:
+                    # far behind (a large import): build anew in a thread rather than apply it all on the
+                    # loop, where the requests waiting for the catch-up queued for seconds
+                    self._schedule_build(tenant, force=True)
+                    return
                 task = self._catching.get(tenant)
                 if task is None or task.done():
                     self._catching[tenant] = asyncio.get_running_loop().create_task(self._apply_new(tenant))

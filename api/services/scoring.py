@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from api.services.common import found
 from api.services.context import AppContext, Principal, tenant_settings, versioned_settings
+from api.services.cpu import collector_paused, off_loop
 from api.services.runner import coalesced
 from domain.defaults import TenantSettings
 from domain.errors import Code, NotFound
@@ -115,7 +116,12 @@ async def run_scoring(ctx: AppContext, p: Principal) -> ScoringRunRead:
     at most two runs and every answer reflects what was written before it was asked; runs in other
     processes take turns through the database lock."""
     p.require(Scope.WRITE)
-    return await coalesced(ctx.flights, ("scoring", p.tenant_id), lambda: score_book(ctx, p))
+
+    async def run() -> ScoringRunRead:
+        with collector_paused():  # its accounts and score rows would make every collection scan them
+            return await score_book(ctx, p)
+
+    return await coalesced(ctx.flights, ("scoring", p.tenant_id), run)
 
 
 async def score_book(ctx: AppContext, p: Principal) -> ScoringRunRead:
@@ -154,35 +160,45 @@ async def score_book(ctx: AppContext, p: Principal) -> ScoringRunRead:
 
         writer = asyncio.create_task(write_chunks())
         icp_min = settings.scoring_bands.icp_fit_min_score
+
+        def score_chunk(chunk: list[Any]) -> tuple[list[tuple[Any, ...]], int, dict[int, int]]:
+            """A chunk's score rows, how many fit the ICP, and its accounts per tier."""
+            rows, fits, tiers = [], 0, {1: 0, 2: 0, 3: 0}
+            for account in chunk:
+                result = score_account(account, settings)
+                potential = account_potential(account, rates, settings.potential)
+                fit = result.score >= icp_min
+                tier = tier_of(account.id, potential.dollars, bounds)
+                fits += fit
+                tiers[tier] += 1
+                rows.append(
+                    (
+                        account.id,
+                        p.tenant_id,
+                        result.score,
+                        result.confidence,
+                        potential.dollars,
+                        potential.win_probability,
+                        potential.expansion_estimate,
+                        potential.expansion_derived,
+                        tier,
+                        fit,
+                        [[f.factor, f.value, f.weight, f.contribution] for f in result.factors],
+                        version,
+                        now,
+                    )
+                )
+            return rows, fits, tiers
+
         try:
             async with contextlib.aclosing(uow.scoring.accounts_in_chunks(CHUNK)) as chunks:
                 async for chunk in chunks:
-                    rows = []
                     scored += len(chunk)
-                    for account in chunk:
-                        result = score_account(account, settings)
-                        potential = account_potential(account, rates, settings.potential)
-                        fit = result.score >= icp_min
-                        tier = tier_of(account.id, potential.dollars, bounds)
-                        icp_fit += fit
-                        tier_counts[tier] += 1
-                        rows.append(
-                            (
-                                account.id,
-                                p.tenant_id,
-                                result.score,
-                                result.confidence,
-                                potential.dollars,
-                                potential.win_probability,
-                                potential.expansion_estimate,
-                                potential.expansion_derived,
-                                tier,
-                                fit,
-                                [[f.factor, f.value, f.weight, f.contribution] for f in result.factors],
-                                version,
-                                now,
-                            )
-                        )
+                    # CPU work: in a worker thread, so the event loop keeps answering (lookups)
+                    rows, fits, tiers = await off_loop(score_chunk, chunk)
+                    icp_fit += fits
+                    for tier, n in tiers.items():
+                        tier_counts[tier] += n
                     await _hand_over(queue, rows, writer)
             await _hand_over(queue, None, writer)
             await writer  # the last chunk is in; a write error surfaces here
