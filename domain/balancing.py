@@ -1,4 +1,4 @@
-"""Balanced assignment (DOMAIN.md section 7, seed 001 step 4): the shapes the optimiser works on.
+"""Balanced assignment (docs/domain.md, "Balanced assignment"): the shapes the optimiser works on.
 
 A unit is an account, or a parent with its subsidiaries, that moves as one; a rep slot has a capacity
 (in the tenant's capacity unit), expertise and a share of the potential (a new hire ramping at 50% takes

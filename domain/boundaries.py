@@ -1,4 +1,5 @@
-"""Territory boundaries (DOMAIN.md section 7): rules over account fields plus named-account lists, and
+"""Territory boundaries (docs/domain.md, "Boundaries and assignment by rules"): rules over account fields
+plus named-account lists, and
 assignment by rules: every account goes to the highest-priority territory that matches it; an account
 matching none is listed, never dropped; a tie at the top priority is reported as a conflict.
 

@@ -259,7 +259,8 @@ class HeadcountPlan:
 def headcount_plan(
     target_revenue: float, quota_per_rep: float, reps: Iterable[RampStatus], capacity: RepCapacity
 ) -> HeadcountPlan:
-    """Seed 002: target revenue / quota per rep, adjusted for ramp (50-75% in the first two quarters)
+    """Headcount (docs/domain.md, "Capacity"): target revenue / quota per rep, adjusted for ramp (50-75% in
+    the first two quarters)
     and attrition (leavers count for half a year on average)."""
     full = target_revenue / quota_per_rep
     ramped_equivalents = sum(productivity(r, capacity) for r in reps)

@@ -1,7 +1,7 @@
-"""Coverage tracking (seeds 000, 001, 002).
+"""Coverage tracking (docs/domain.md, "Coverage").
 
 An account is covered only when it had a meaningful touch in the coverage window, has a documented next
-step, and has an active contact (seed 001). Assigned is not covered.
+step, and has an active contact (docs/domain.md, "Coverage"). Assigned is not covered.
 
 Facts are what an account's activities and open pipeline say, independent of settings and of the clock
 (a timestamp per activity kind, not a count in a window), so they can be kept current on ingest and
@@ -159,7 +159,8 @@ class Rule(NamedTuple):
 
 
 def coverage_rules(rules: CoverageRules, now: datetime) -> tuple[Rule, ...]:
-    """The three conditions of 'covered' (seed 001), each with the reason given when it fails."""
+    """The three conditions of 'covered' (docs/domain.md, "Coverage"), each with the reason given when it
+    fails."""
     days = rules.coverage_window_days
     since = now - timedelta(days=days)
     kinds = ", ".join(rules.meaningful_kinds)
@@ -227,7 +228,8 @@ def overlap_since(rules: CoverageRules, now: datetime) -> datetime:
 def overlaps(
     touches: Iterable[tuple[Any, str | None, datetime]], rules: CoverageRules, now: datetime
 ) -> dict[str | None, list[Any]]:
-    """Roles with two or more reps touching the account in the overlap window (seed 000), reps sorted."""
+    """Roles with two or more reps touching the account in the overlap window (docs/domain.md, "Coverage"),
+    reps sorted."""
     since = overlap_since(rules, now)
     by_role: dict[str | None, set[Any]] = {}
     for rep, role, last_at in touches:
@@ -243,7 +245,7 @@ def review_role(rep_role: RepRole) -> str:
 
 
 def whitespace() -> Pred:
-    """Seed 002: ICP-fit accounts minus customers and accounts with open pipeline."""
+    """ICP-fit accounts minus customers and accounts with open pipeline."""
     return all_of(
         Cond("icp_fit", "eq", True),
         Not(Cond("stage", "eq", Stage.CUSTOMER.value)),
@@ -252,7 +254,7 @@ def whitespace() -> Pred:
 
 
 def review_lists(rules: CoverageRules, now: datetime) -> dict[str, Rule]:
-    """Seed 000's monthly review questions, each as a rule over an account row (account, score, facts).
+    """The monthly review questions, each as a rule over an account row (account, score, facts).
 
     The `message` says why an account is on the list.
     """
@@ -336,7 +338,7 @@ def review_lists(rules: CoverageRules, now: datetime) -> dict[str, Rule]:
 
 
 def actively_managed(last_worked_at: datetime | None, rules: CoverageRules, now: datetime) -> bool:
-    """Seed 000's expansion pipeline: the account team is managing the relationship when it worked the
+    """The expansion pipeline: the account team is managing the relationship when it worked the
     account (a meaningful touch) within `expansion_managed_days`."""
     return last_worked_at is not None and now - last_worked_at <= timedelta(days=rules.expansion_managed_days)
 
@@ -367,7 +369,7 @@ def _at_least(value: Any, threshold: float) -> bool:
 
 
 def entry_path(row: Mapping[str, Any], rules: CoverageRules, now: datetime) -> EntryPath:
-    """Seed 000's coverage map: the right path into an account, the first of these that its data supports
+    """The coverage map: the right path into an account, the first of these that its data supports
     (docs/domain.md, "Coverage map"): an existing relationship (a customer, a relationship signal of at
     least `path_relationship_min`, or a touch through a relationship); a partner or referral (a touch
     through one in the path window, or a partner tag); executive engagement (strategic, potential of at
@@ -413,7 +415,7 @@ def entry_path(row: Mapping[str, Any], rules: CoverageRules, now: datetime) -> E
     return EntryPath("direct_outbound", "no relationship, partner, executive, marketing or event path")
 
 
-# Seed 000 'the artifact', territory overview: how stages count up.
+# The coverage review's territory overview: how stages count up.
 OVERVIEW: dict[str, tuple[str, ...]] = {
     "active_in_pipeline": (Stage.PIPELINE.value, Stage.ACTIVE_DEAL.value),
     "customers": (Stage.CUSTOMER.value,),

@@ -13,7 +13,8 @@ from domain.model import ActivityKind
 
 @dataclass(frozen=True)
 class SegmentThresholds:
-    """Company annual revenue bands (seed 003): enterprise > $10M, mid-market $1-10M, SMB < $1M."""
+    """Company annual revenue bands (docs/domain.md, "Segments"): enterprise > $10M, mid-market $1-10M, SMB <
+    $1M."""
 
     enterprise_min_revenue: float = 10_000_000.0
     mid_market_min_revenue: float = 1_000_000.0
@@ -23,7 +24,7 @@ class SegmentThresholds:
 
 @dataclass(frozen=True)
 class TierCutoffs:
-    """Tier 1 = top 20% by potential, tier 2 = next 30%, tier 3 = the rest (seeds 001, 003)."""
+    """Tier 1 = top 20% by potential, tier 2 = next 30%, tier 3 = the rest (docs/domain.md, "Tiers")."""
 
     tier1_share: float = 0.20
     tier2_share: float = 0.30
@@ -34,7 +35,7 @@ class TierCutoffs:
 
 @dataclass(frozen=True)
 class ScoringWeights:
-    """Composite score factor weights, each factor on a 1-5 scale (seeds 001, 004)."""
+    """Composite score factor weights, each factor on a 1-5 scale (docs/domain.md, "Scores")."""
 
     scale_min: int = 1
     scale_max: int = 5
@@ -52,8 +53,9 @@ class ScoringWeights:
 class ScoringBands:
     """How account fields map onto the 1-5 factor scale: four ascending thresholds give 2, 3, 4 and 5.
 
-    Current revenue and whitespace use the tiering matrix's bands (seed 003: SMB < $100K, mid-market
-    $100K-500K, enterprise > $500K); industry growth is the yearly rate (seed 001: 40% a year is high).
+    Current revenue and whitespace use the tiering matrix's bands (SMB < $100K, mid-market
+    $100K-500K, enterprise > $500K); industry growth is the yearly rate (40% a year is high; docs/domain.md,
+    "Scores").
     ICP signals (intent, engagement, relationship, competitive) are 0-100 and map linearly.
     """
 
@@ -75,7 +77,7 @@ class PotentialModel:
     """The expansion estimate of an account that gives none, from its growth signals (docs/domain.md,
     "Potential"): the account deployed in every unit (its current ARR again in each business unit or
     department not yet using the product), grown at its yearly rate for `horizon_years`, less what it pays
-    today. Seed 001: a $50,000 account growing 40% a year with three unexplored units has more potential
+    today. A $50,000 account growing 40% a year with three unexplored units has more potential
     than a $200,000 account fully deployed and growing 5% ($255,130 against $211,051 with the defaults)."""
 
     horizon_years: int = 5
@@ -84,7 +86,7 @@ class PotentialModel:
 
 @dataclass(frozen=True)
 class TieringMatrix:
-    """Seed 003: revenue band (current ARR) x growth potential -> rep type and strategy."""
+    """Revenue band (current ARR) x growth potential -> rep type and strategy."""
 
     enterprise_min_arr: float = 500_000.0
     mid_market_min_arr: float = 100_000.0
@@ -94,7 +96,8 @@ class TieringMatrix:
 
 @dataclass(frozen=True)
 class CoverageModel:
-    """Touches a year per segment (seed 003) and per tier each quarter (seed 004); account-to-rep ratios."""
+    """Touches a year per segment and per tier each quarter (docs/domain.md, "Capacity"); account-to-rep
+    ratios."""
 
     enterprise_visits_per_year: tuple[int, int] = (6, 8)
     mid_market_visits_per_year: tuple[int, int] = (4, 6)
@@ -106,13 +109,14 @@ class CoverageModel:
     mid_market_accounts_per_rep: tuple[int, int] = (15, 20)
     smb_accounts_per_rep: tuple[int, int] = (50, 100)
     hours_per_touch: float = 1.0
-    # tiers up to this one get proactive coverage; the rest are covered reactively (seed 001 step 3)
+    # tiers up to this one get proactive coverage; the rest are covered reactively (docs/domain.md,
+    # "Capacity")
     proactive_max_tier: int = 2
 
 
 @dataclass(frozen=True)
 class RepCapacity:
-    """Accounts a rep can carry by ramp status (seed 003) and ramp productivity (seed 002)."""
+    """Accounts a rep can carry by ramp status and ramp productivity (docs/domain.md, "Capacity")."""
 
     new_hire_accounts: int = 6
     ramping_accounts: tuple[int, int] = (10, 15)
@@ -120,18 +124,20 @@ class RepCapacity:
     senior_strategic_accounts: int = 5
     ramp_productivity: tuple[float, float] = (0.50, 0.75)
     ramp_quarters: int = 2
-    # assumption, not from the seeds: 13 weeks x 30 selling hours of a ramped rep in a quarter
+    # an assumption of ours (docs/domain.md, "Capacity"): 13 weeks x 30 selling hours of a ramped rep in a
+    # quarter
     selling_hours_per_quarter: float = 390.0
-    # share of reps expected to leave in a year (seed 002: "layer in attrition assumptions")
+    # share of reps expected to leave in a year ("layer in attrition assumptions"; docs/domain.md, "Capacity")
     attrition_rate: float = 0.10
-    # what capacity and workload are counted in: "hours" a quarter (seed 001 step 3), or "accounts" a rep
-    # carries (seed 003); a rep's own capacity is in this unit (docs/domain.md, "Capacity")
+    # what capacity and workload are counted in: "hours" a quarter, or "accounts" a rep carries; a rep's
+    # own capacity is in this unit (docs/domain.md, "Capacity")
     unit: str = "hours"
 
 
 @dataclass(frozen=True)
 class CoverageRules:
-    """Covered = meaningful touch in 90 days + next step + active contact (seed 001); targets by tier."""
+    """Covered = meaningful touch in 90 days + next step + active contact (docs/domain.md, "Coverage");
+    targets by tier."""
 
     coverage_window_days: int = 90
     review_window_days: int = 30
@@ -142,21 +148,23 @@ class CoverageRules:
     meaningful_kinds: tuple[str, ...] = ("call", "meeting", "visit", "video")
     # kinds that are a meeting, for "meetings in the next two weeks" and meeting rates
     meeting_kinds: tuple[str, ...] = ("meeting", "visit", "video")
-    # touched before, not touched for this long: dormant, needs a re-engagement plan (seed 000)
+    # touched before, not touched for this long: dormant, needs a re-engagement plan (docs/domain.md,
+    # "Coverage")
     dormant_after_days: int = 90
-    # two or more reps of one role touching an account within this many days: overlap (seed 000)
+    # two or more reps of one role touching an account within this many days: overlap (docs/domain.md,
+    # "Coverage")
     overlap_window_days: int = 30
-    # account tags that mean a partner or referral path exists (seed 000)
+    # account tags that mean a partner or referral path exists (docs/domain.md, "Coverage")
     partner_tags: tuple[str, ...] = ("partner", "referral")
-    # seed 004: tier 1 is "worked" after its touches over 3-4 weeks; the sequence is judged over this window
+    # tier 1 is "worked" after its touches over 3-4 weeks; the sequence is judged over this window
     sequence_window_days: int = 28
-    # seed 004: a tier 1 sequence is complete only with at least one activity of these kinds (a
+    # a tier 1 sequence is complete only with at least one activity of these kinds (a
     # personalized video) among its touches; empty: any touches complete it
     tier1_sequence_kinds: tuple[str, ...] = ("video",)
-    # seed 000's expansion pipeline: an account team actively manages a customer it worked (a meaningful
+    # the expansion pipeline: an account team actively manages a customer it worked (a meaningful
     # touch) within this many days
     expansion_managed_days: int = 30
-    # seed 000's coverage map, the path into each account (docs/domain.md, "Coverage map"): an activity
+    # the coverage map, the path into each account (docs/domain.md, "Coverage map"): an activity
     # through a path is evidence of it for this many days
     path_window_days: int = 180
     # a relationship signal (0-100) at least this high is an existing relationship
@@ -172,7 +180,7 @@ QUOTA_PERIODS = ("annual", "quarterly")
 
 @dataclass(frozen=True)
 class EquityRules:
-    """Balance bands (seeds 001, 002, 003)."""
+    """Balance bands (docs/domain.md, "Equity")."""
 
     quota_spread_fine: float = 0.10
     quota_spread_rebalance: float = 0.20
@@ -229,8 +237,8 @@ class EngagementRules:
 
 @dataclass(frozen=True)
 class ReviewCadence:
-    """How often territories are reviewed (seed 003 principle 5: quarterly small adjustments, a full
-    rebalance once a year; seed 004: every territory has a review date). The territory plan report's
+    """How often territories are reviewed (quarterly small adjustments, a full
+    rebalance once a year; every territory has a review date). The territory plan report's
     rebalancing schedule lists the next year of reviews (docs/domain.md, "Territory plan")."""
 
     cadence: str = "quarterly"  # monthly, quarterly, semiannual or annual

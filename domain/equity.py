@@ -1,8 +1,8 @@
-"""Balance and equity of a plan (DOMAIN.md section 6; seeds 001, 002, 003).
+"""Balance and equity of a plan (docs/domain.md, "Equity").
 
 Equal opportunity, not equal account counts: books are compared on potential, on quota, and on workload
-against capacity. Seed 003: "Is the highest territory potential >20% above the lowest?" (spread = highest /
-lowest - 1: within 10% is fine, above 20% calls for a rebalance); seed 001: no rep over- or under-loaded by
+against capacity. "Is the highest territory potential >20% above the lowest?" (spread = highest /
+lowest - 1: within 10% is fine, above 20% calls for a rebalance); no rep over- or under-loaded by
 more than 20%; quota at 70-80% of potential; high-potential accounts spread, not concentrated.
 """
 

@@ -1,4 +1,5 @@
-"""Ownership history rules: the movement rate (seed 001), how often accounts change hands, against the bands
+"""Ownership history rules: the movement rate (docs/domain.md, "Movement"), how often accounts change hands,
+against the bands
 that call a plan churning or static (settings equity.movement_*)."""
 
 from __future__ import annotations

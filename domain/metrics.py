@@ -1,4 +1,5 @@
-"""Rules of the weekly territory metrics (seed 004): the week, an activity that counts for it, a reply, a
+"""Rules of the weekly territory metrics (docs/domain.md, "Weekly metrics"): the week, an activity that
+counts for it, a reply, a
 meeting, a completed sequence, pipeline created, and the rates of a book.
 
 Each rule over an activity, an opportunity or an account's week is a predicate (`domain.criteria`): the
@@ -21,12 +22,13 @@ WEEK = timedelta(days=7)
 
 
 def rate(part: int, whole: int) -> float | None:
-    """part / whole, or None when there is nothing to divide (never a made-up zero)."""
+    """Part / whole, or None when there is nothing to divide (never a made-up zero)."""
     return part / whole if whole else None
 
 
 def sequence_target(tier: int, model: CoverageModel) -> int:
-    """Touches that complete a tier's sequence: the low end of its range (seed 004: tier 1 8-12, ...)."""
+    """Touches that complete a tier's sequence: the low end of its range (tier 1 8-12, ...; docs/domain.md,
+    "Weekly metrics")."""
     touches = {1: model.tier1_touches, 2: model.tier2_touches}.get(tier, model.tier3_touches)
     return touches[0]
 
@@ -88,7 +90,8 @@ def opportunity_created(week: Week) -> Pred:
 
 
 def sequence_required(rules: CoverageRules) -> Pred:
-    """An activity of a kind every tier 1 sequence must hold (seed 004: a personalized video)."""
+    """An activity of a kind every tier 1 sequence must hold (a personalized video; docs/domain.md, "Weekly
+    metrics")."""
     return Cond("kind", "in", tuple(rules.tier1_sequence_kinds))
 
 
@@ -176,8 +179,8 @@ def add_account_week(
 
 @dataclass(frozen=True)
 class WeeklyMetric:
-    """Seed 004's five weekly metrics of a book: accounts worked, sequence completion, reply rate, meeting
-    rate, pipeline created. Sequence completion is over the book (seed 004: "the percentage of Tier 1
+    """The five weekly metrics of a book: accounts worked, sequence completion, reply rate, meeting
+    rate, pipeline created. Sequence completion is over the book ("the percentage of Tier 1
     accounts that completed the full sequence"), reply and meeting rates over the accounts worked; each
     None when there is nothing to divide."""
 

@@ -1,4 +1,4 @@
-"""Entities and value objects of the territory domain (DOMAIN.md section 1)."""
+"""Entities and value objects of the territory domain."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ class ActivityDirection(enum.StrEnum):
 
 
 class ActivityPath(enum.StrEnum):
-    """The path into the account an activity used (seed 000 'Path')."""
+    """The path into the account an activity used (docs/domain.md, "Coverage map")."""
 
     DIRECT = "direct"
     PARTNER = "partner"
@@ -211,7 +211,7 @@ class Territory:
     primary_rep_id: UUID | None = None
     backup_rep_id: UUID | None = None
     quota: float | None = None
-    # seed 004's territory plan template (docs/domain.md, "Territory plan")
+    # the territory plan template (docs/domain.md, "Territory plan")
     weekly_pipeline_target: float | None = None
     meeting_rate_target: float | None = None
     quarterly_review_date: date | None = None

@@ -1,4 +1,4 @@
-"""The balanced-assignment optimiser (issue 5, seed 001 step 4), vectorised with numpy.
+"""The balanced-assignment optimiser (docs/domain.md, "Balanced assignment"), vectorised with numpy.
 
 The problem: place every unit (an account, or a family that moves as one) with one rep so that each rep's
 potential lies in its band around its share of the mean, and its workload in its band around its capacity,

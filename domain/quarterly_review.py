@@ -1,4 +1,4 @@
-"""Seed 000's quarterly review (docs/domain.md, "Quarterly review"): territory performance against quota
+"""The quarterly review (docs/domain.md, "Quarterly review"): territory performance against quota
 for one quarter, per rep and per territory: the target, what was won, attainment, the conversion of the
 opportunities opened, and why, in the words of the coverage and the tier mix behind the figures."""
 

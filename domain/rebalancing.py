@@ -1,4 +1,5 @@
-"""The rules of a rebalance proposal (seeds 001, 002, 003), plain data in and out: which reps take part and
+"""The rules of a rebalance proposal (docs/domain.md, "Balanced assignment"), plain data in and out: which
+reps take part and
 with what share, what each account weighs and needs, which accounts a departure freezes under the interim
 owner, how families move, and, from the optimiser's answer, which accounts move where, with which cause and
 in which words. The service reads the book, calls `propose`, and writes the moves into the draft."""
@@ -150,7 +151,7 @@ def region_need(name: str) -> str:
 
 
 def family_roots(parents: Mapping[K, K]) -> dict[K, K]:
-    """account -> the top of its parent chain (cycles are refused on write; a guard stops one anyway)."""
+    """Account -> the top of its parent chain (cycles are refused on write; a guard stops one anyway)."""
     roots: dict[K, K] = {}
     for start in parents:
         node, seen = start, set()
@@ -175,7 +176,8 @@ def bands(settings: TenantSettings, options: Options) -> Bands:
 
 
 def to_freeze(book: Iterable[OwnedAccount], departure: Departure | None) -> list[Any]:
-    """The accounts whose open pipeline a departure freezes under the interim owner (seed 002): the leaving
+    """The accounts whose open pipeline a departure freezes under the interim owner (docs/domain.md,
+    "Departures and arrivals"): the leaving
     rep's, when there is an interim owner; none otherwise. Those with open pipeline are the frozen set."""
     if departure is None or departure.interim_rep_id is None:
         return []
@@ -290,8 +292,9 @@ def move_rule(
 def headline(
     account: str, from_rep: str, from_territory: str | None, to_rep: str, to_territory: str | None, owns: bool
 ) -> str:
-    """ "Move Startup AI from Sarah Chen's territory West to James Park's territory East" (seed 003's
-    words); `owns`: the target owns the territory it gets the account in (else "to James Park in West")."""
+    """ "Move Startup AI from Sarah Chen's territory West to James Park's territory East" (docs/domain.md,
+    "Move reasons"); `owns`: the target owns the territory it gets the account in (else "to James Park in
+    West")."""
     source = f"{from_rep}'s territory {from_territory}" if from_territory else from_rep
     if to_territory is None:
         target = to_rep

@@ -1,5 +1,5 @@
 """The rebalancing schedule (docs/domain.md, "Territory plan"): the next year of territory reviews from a
-tenant's review cadence, each with what it checks (seed 003, "Rebalancing schedule")."""
+tenant's review cadence, each with what it checks (the schedule of docs/domain.md, "Territory plan")."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import date
 
 from domain.defaults import REVIEW_CADENCES, TenantSettings
 
-# seed 003: what the review closing each fiscal quarter does
+# what the review closing each fiscal quarter does
 QUARTER_ACTIONS = {
     1: "Check capacity utilization",
     2: "Review mid-year performance and adjust accounts as needed",
@@ -35,7 +35,7 @@ def review_schedule(today: date, settings: TenantSettings) -> tuple[Review, ...]
     """The next reviews, one fiscal year of them (4 a year when quarterly): each closes a period of the
     cadence's length, counted from the fiscal year's first month, and falls on the day after it ends.
     Every review checks equity against the rebalance trigger; a review that closes a fiscal quarter adds
-    that quarter's action of seed 003."""
+    that quarter's action (docs/domain.md, "Territory plan")."""
     step = REVIEW_CADENCES[settings.reviews.cadence]
     first_month = settings.reviews.fiscal_year_start_month
     fy_start = date(today.year if today.month >= first_month else today.year - 1, first_month, 1)

@@ -74,7 +74,8 @@ def check_rep_dates(start: date | None, end: date | None) -> None:
 def segment_for(
     annual_revenue: float | None, employees: int | None, bands: SegmentThresholds
 ) -> Segment | None:
-    """Segment by company revenue (seed 003), or by employee bands when revenue is unknown."""
+    """Segment by company revenue (docs/domain.md, "Segments"), or by employee bands when revenue is
+    unknown."""
     if annual_revenue is not None:
         if annual_revenue > bands.enterprise_min_revenue:
             return Segment.ENTERPRISE

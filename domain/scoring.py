@@ -1,4 +1,4 @@
-"""Composite account scores (seeds 001, 004) and potential in dollars (seed 003), each with its reasons.
+"""Composite account scores and potential in dollars (docs/domain.md, "Scores"), each with its reasons.
 
 A score is a weighted average of factors on a 1-5 scale. Each factor is read from documented account
 fields; a factor whose fields are missing is left out and lowers the confidence instead of failing.
@@ -229,7 +229,7 @@ class Potential:
 def account_potential(
     account: Any, rates: Mapping[Segment | None, WinRate], model: PotentialModel
 ) -> Potential:
-    """Seed 003: current ARR + expansion estimate x win probability of the account's segment; the estimate
+    """Current ARR + expansion estimate x win probability of the account's segment; the estimate
     as given, or derived from the growth signals (expansion_estimate())."""
     rate = rates.get(getattr(account, "segment", None)) or rates[None]
     arr = float(getattr(account, "current_arr", 0.0) or 0.0)
@@ -248,13 +248,13 @@ def segment_win_rates(
 
 
 TAP_NOTE = (
-    "TAP = ICP-fit accounts x average won deal x win rate (seed 001); TAM is the sum of "
+    "TAP = ICP-fit accounts x average won deal x win rate; TAM is the sum of "
     "potential, shown beside it and never used for balancing; TAP is null without won deals"
 )
 
 
 def total_addressable_pipeline(icp_fit_accounts: int, average_deal_size: float, win_rate: float) -> float:
-    """Seed 001: ICP-fit accounts x average deal size x historical win rate."""
+    """ICP-fit accounts x average deal size x historical win rate."""
     return icp_fit_accounts * average_deal_size * win_rate
 
 

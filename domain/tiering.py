@@ -1,4 +1,4 @@
-"""Tiers by potential (seeds 001, 003, 004) and the tiering matrix (seed 003)."""
+"""Tiers by potential and the tiering matrix (docs/domain.md, "Tiers")."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ class MatrixCell:
     strategy: str
 
 
-# Seed 003, "Create a tiering matrix": (revenue band, growth potential) -> (rep type, strategy)
+# (revenue band, growth potential) -> (rep type, strategy)
 MATRIX: dict[tuple[str, str], tuple[str, str]] = {
     ("enterprise", "high"): ("Senior AE", "Deep relationships, expansion focus"),
     ("enterprise", "medium"): ("Mid-level AE", "Account health, upsell"),

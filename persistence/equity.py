@@ -1,4 +1,4 @@
-"""Equity reads (seeds 001, 002, 003): a plan's book grouped for the equity metrics, the average won deal
+"""Equity reads (docs/domain.md, "Equity"): a plan's book grouped for the equity metrics, the average won deal
 by segment, and the accounts whose owner differs between two plans."""
 
 from __future__ import annotations

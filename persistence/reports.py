@@ -1,4 +1,5 @@
-"""The weekly metrics' aggregates (seed 004): the rules of `domain.metrics` compiled to SQL over the
+"""The weekly metrics' aggregates (docs/domain.md, "Weekly metrics"): the rules of `domain.metrics` compiled
+to SQL over the
 activities and opportunities of the week, grouped by book (owner and tier), a few queries a tenant."""
 
 from __future__ import annotations
@@ -109,7 +110,8 @@ class ReportStore(Store):
             .where(*r.scope, created)
             .group_by(rep, tier)
         )
-        # sequence completion is over the whole book, worked this week or not (seed 004)
+        # sequence completion is over the whole book, worked this week or not (docs/domain.md, "Weekly
+        # metrics")
         books = (
             sa.select(
                 rep.label("rep_id"),
