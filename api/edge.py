@@ -147,10 +147,14 @@ class Methods:
                 (r.path_regex, frozenset(r.methods), _uuid_params(r)) for r in _routes(self.router.routes)
             ]
         allowed: set[str] = set()
+        exact: set[str] = set()  # a path a route names literally takes only its methods (lookup is not an id)
         for regex, methods, ids in self._table:
             found = regex.match(path)
             if found is not None and all(_is_uuid(found.group(name)) for name in ids):
                 allowed |= methods
+                if not found.groupdict():
+                    exact |= methods
+        allowed = exact or allowed
         if "GET" in allowed:
             allowed.add("HEAD")
         return allowed
