@@ -8,7 +8,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.errors import ERROR_TABLE
 from api.services.common import Problem
 from api.services.context import AppContext, Principal, authenticate_header
-from domain.errors import Code, FieldError, ValidationFailed
 from domain.preconditions import Precondition
 
 bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer te_...`")
@@ -78,11 +77,6 @@ def _precondition(value: str | None, weak_too: bool) -> Precondition | None:
     weak tag (W/"3") names nothing under strong comparison (If-Match); a tag not of ours names nothing."""
     if value is None:
         return None
-    if not value.strip():  # sent empty: a malformed header, not "no version matches" (a 412)
-        field = "If-None-Match" if weak_too else "If-Match"
-        raise ValidationFailed(
-            f"the {field} header is empty", [FieldError(field, Code.INVALID_VALUE, 'a list of tags or "*"')]
-        )
     versions: set[int] = set()
     for item in value.split(","):
         tag = item.strip()
