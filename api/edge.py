@@ -147,10 +147,14 @@ class Methods:
                 (r.path_regex, frozenset(r.methods), _uuid_params(r)) for r in _routes(self.router.routes)
             ]
         allowed: set[str] = set()
+        exact: set[str] = set()  # a path a route names literally takes only its methods (lookup is not an id)
         for regex, methods, ids in self._table:
             found = regex.match(path)
             if found is not None and all(_is_uuid(found.group(name)) for name in ids):
                 allowed |= methods
+                if not found.groupdict():
+                    exact |= methods
+        allowed = exact or allowed
         if "GET" in allowed:
             allowed.add("HEAD")
         return allowed
@@ -196,10 +200,11 @@ class Idempotency:
         self.owner = owner  # the FastAPI app: its state holds the context
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        key = None
+        key = None  # None: not sent; b"" sent empty, which is refused (a 422), not ignored
         if scope["type"] == "http" and scope["method"] == "POST":
-            key = header(scope, b"idempotency-key")
-            if key and scope["path"] == "/graphql":  # it would protect nothing there: say so
+            sent = any(k == b"idempotency-key" for k, _ in scope.get("headers", ()))
+            key = header(scope, b"idempotency-key") if sent else None
+            if key is not None and scope["path"] == "/graphql":  # it would protect nothing there: say so
                 refusal = BadRequest(
                     "the Idempotency-Key header is not read on /graphql (a document may hold several "
                     "mutations): give each mutation its idempotencyKey argument"
@@ -207,7 +212,7 @@ class Idempotency:
                 return await problem_for(refusal)(scope, receive, send)
             if not scope["path"].startswith("/v1/"):
                 key = None
-        if not key:
+        if key is None:
             return await self.app(scope, receive, send)
         ctx = self.owner.state.ctx
         authorization = header(scope, b"authorization")

@@ -44,7 +44,7 @@ async def serve_lookup(app: Any, scope: dict, send: Any) -> bool:
         return False
     role = Role.AE
     if scope["query_string"]:
-        query = parse_qs(scope["query_string"].decode("latin-1"))
+        query = parse_qs(scope["query_string"].decode("latin-1"), keep_blank_values=True)  # as_of= is a 422
         if "as_of" in query or len(query.get("role", ())) > 1:
             return False
         if "role" in query:

@@ -81,6 +81,15 @@ async def test_a_conflict_is_replayed_and_a_bad_key_is_refused(client, tenant):
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "Idempotency-Key"
 
 
+async def test_an_empty_key_is_refused_and_changes_nothing(client, tenant):
+    """The fuzzer found it: an empty Idempotency-Key was taken as no key and the plan was made."""
+    r = await client.post(
+        "/v1/plans", json={"name": "Empty key"}, headers={**tenant.headers, "Idempotency-Key": ""}
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert "Empty key" not in await _plans(client, tenant)
+
+
 async def _claim_made_at(
     app, tenant, key: str, minutes_ago: float, status: int | None = None, fingerprint: str = "x" * 64
 ) -> None:
@@ -125,3 +134,9 @@ async def test_expired_keys_are_purged(app, tenant):
     async with app.state.ctx.engine.connect() as conn:
         left = {r.key for r in await conn.execute(KEYS.select().where(KEYS.c.tenant_id == tenant.tenant_id))}
     assert left == {"fresh"}
+
+
+async def test_get_on_the_batch_lookup_is_405_naming_post(client, tenant):
+    """The fuzzer found it: GET /v1/ownership/lookup advertised GET (the path of one account's lookup)."""
+    r = await client.request("OPTIONS", "/v1/ownership/lookup", headers=tenant.headers)
+    assert r.status_code == 405 and r.headers["allow"] == "POST"

@@ -229,3 +229,13 @@ async def test_an_external_id_with_a_slash_is_looked_up_by_path(client, tenant):
         r = await client.get(f"/v1/accounts/by-external-id/{path}", headers=tenant.headers)
         assert r.status_code == 200 and r.json()["id"] == owned["account"]["id"]
     assert (await client.get("/v1/ownership/ACME/EU", headers=tenant.headers)).status_code == 404
+
+
+async def test_an_empty_as_of_or_role_is_refused_not_taken_as_absent(client, tenant):
+    """The fuzzer found it: `?as_of=` was dropped by the fast path and answered the current owner."""
+    owned = await f.owned_account(client, tenant.headers)
+    ext = owned["account"]["external_id"]
+    for query in ("as_of=", "role="):
+        r = await client.get(f"/v1/ownership/{ext}?{query}", headers=tenant.headers)
+        assert r.status_code == 422, query
+        assert r.json()["errors"][0]["field"].endswith(query.rstrip("=")), r.json()
