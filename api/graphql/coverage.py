@@ -97,7 +97,7 @@ class Query:
         page = await call(service.overlap_report(c.ctx, c.principal, role, first, after))
         return page_of(page, OverlapPage)
 
-    @strawberry.field(description="A rep's monthly review lists (seed 000), highest potential first")
+    @strawberry.field(description="A rep's monthly review lists, highest potential first")
     async def rep_review(self, info: Info, rep_id: UUID, limit: int = 50) -> RepReview:  # type: ignore
         c = info.context
         check_limit(limit)

@@ -1,4 +1,4 @@
-"""Ownership history: an account's owner changes, and the movement rate against seed 001's bands."""
+"""Ownership history: an account's owner changes, and the movement rate against the bands."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class Query:
         page = await call(service.account_history(c.ctx, c.principal, account.id, first, after))
         return page_of(page, OwnershipHistoryPage)
 
-    @strawberry.field(description="Accounts that changed owner in a window, against seed 001's bands")
+    @strawberry.field(description="Accounts that changed owner in a window, against the bands")
     async def movement(
         self,
         info: Info,

@@ -40,7 +40,7 @@ TerritoryPlan = output_type(service.TerritoryPlanRead, "TerritoryPlan")
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Seed 000's coverage review: overview, by rep, questions, expansion")
+    @strawberry.field(description="The coverage review: overview, by rep, questions, expansion")
     async def coverage_review(
         self,
         info: Info,
@@ -55,16 +55,14 @@ class Query:
             service.coverage_review(c.ctx, c.principal, role.value, rep_id, territory_id, limit)
         )
 
-    @strawberry.field(description="Seed 004's weekly metrics per rep and tier")
+    @strawberry.field(description="The weekly metrics per rep and tier")
     async def weekly_metrics(
         self, info: Info, week_start: date | None = None, role: model.Role = model.Role.AE
     ) -> WeeklyMetrics:  # type: ignore[valid-type]
         c = info.context
         return await call(service.weekly_metrics(c.ctx, c.principal, week_start, role.value))
 
-    @strawberry.field(
-        description="Seed 000's quarterly review: target, achieved, attainment, conversion, why"
-    )
+    @strawberry.field(description="The quarterly review: target, achieved, attainment, conversion, why")
     async def quarterly_review(
         self, info: Info, quarter: str | None = None, role: model.Role = model.Role.AE
     ) -> QuarterlyReview:  # type: ignore[valid-type]
@@ -72,7 +70,7 @@ class Query:
         return await call(service.quarterly_review(c.ctx, c.principal, quarter, role.value))
 
     @strawberry.field(
-        description="Seed 003's territory plan: segmentation, coverage model, capacity, territories, equity "
+        description="The territory plan: segmentation, coverage model, capacity, territories, equity "
         "metrics and the rebalancing schedule"
     )
     async def territory_plan(self, info: Info) -> TerritoryPlan:  # type: ignore[valid-type]

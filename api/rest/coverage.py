@@ -160,7 +160,7 @@ async def get_account_coverage(
     "/reps/{rep_id}/review",
     name="get_rep_review",
     response_model=RepReviewRead,
-    summary="The monthly review lists of a rep (seed 000), highest potential first",
+    summary="The monthly review lists of a rep, highest potential first",
     responses=problem_responses(404, *AUTH_ERRORS) | {200: {"content": CSV_CONTENT}},
 )
 async def get_rep_review(

@@ -38,7 +38,7 @@ async def get_ownership_history(
     name="get_movement",
     response_model=MovementRead,
     tags=["reports"],
-    summary="Movement rate: accounts that changed owner in a window (default the last quarter), seed 001",
+    summary="Movement rate: accounts that changed owner in a window (default the last quarter)",
     responses=problem_responses(*AUTH_ERRORS),
 )
 async def get_movement(

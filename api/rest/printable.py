@@ -1,5 +1,5 @@
 """The territory plan as a printable page (`format=html`): server-rendered, self-contained (inline CSS and
-an inline SVG chart, nothing fetched), in seed 003's order."""
+an inline SVG chart, nothing fetched), in the report's order."""
 
 from __future__ import annotations
 

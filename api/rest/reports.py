@@ -33,7 +33,7 @@ FormatQ = Annotated[Format, Query(description="json, or csv (section, item, metr
     "/coverage-review",
     name="get_coverage_review",
     response_model=CoverageReviewRead,
-    summary="Seed 000's coverage review: overview, coverage by rep, monthly questions, expansion pipeline",
+    summary="The coverage review: overview, coverage by rep, monthly questions, expansion pipeline",
     responses=RESPONSES,
 )
 async def get_coverage_review(
@@ -57,7 +57,7 @@ async def get_coverage_review(
     "/weekly-metrics",
     name="get_weekly_metrics",
     response_model=WeeklyMetricsRead,
-    summary="Seed 004's weekly metrics per rep and tier: worked, sequences, replies, meetings, pipeline",
+    summary="The weekly metrics per rep and tier: worked, sequences, replies, meetings, pipeline",
     responses=RESPONSES,
 )
 async def get_weekly_metrics(
@@ -83,8 +83,7 @@ QUARTER_COLUMNS = ["dimension", *(c for c in QuarterPerformanceRead.model_fields
     "/quarterly-review",
     name="get_quarterly_review",
     response_model=QuarterlyReviewRead,
-    summary="Seed 000's quarterly review: target, achieved, attainment, conversion and why, per rep and "
-    "territory",
+    summary="The quarterly review: target, achieved, attainment, conversion and why, per rep and territory",
     responses=problem_responses(422, *AUTH_ERRORS) | {200: {"content": CSV_CONTENT}},
 )
 async def get_quarterly_review(
@@ -115,8 +114,8 @@ class PlanFormat(enum.StrEnum):
     "/territory-plan",
     name="get_territory_plan",
     response_model=TerritoryPlanRead,
-    summary="Seed 003's territory plan: segmentation, coverage model and capacity, the active plan's "
-    "territories (seed 004's template), equity metrics, the rebalancing schedule",
+    summary="The territory plan: segmentation, coverage model and capacity, the active plan's "
+    "territories (the plan template), equity metrics, the rebalancing schedule",
     responses=problem_responses(*AUTH_ERRORS)
     | {200: {"content": CSV_CONTENT | {"text/html": {"schema": {"type": "string"}}}}},
 )

@@ -61,7 +61,7 @@ class AccountFields(Input):
         None,
         ge=0,
         le=MAX_WHITESPACE_UNITS,
-        description="business units or departments not yet using the product (seed 001's whitespace)",
+        description="business units or departments not yet using the product (whitespace)",
     )
     growth_rate: float | None = Field(None, ge=-1, le=100, description="0.4 = 40% a year")
     strategic: bool = False

@@ -33,7 +33,7 @@ class TeamSizeRead(BaseModel):
 
 
 class ChoiceRead(BaseModel):
-    kind: str = Field(description="hire | raise_threshold | accept_gap (seed 001, step 3)")
+    kind: str = Field(description="hire | raise_threshold | accept_gap")
     summary: str
     figures: dict[str, float | int | None]
 

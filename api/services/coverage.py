@@ -1,5 +1,5 @@
 """Coverage tracking use cases: the coverage report, accounts that fail and why, one account's coverage,
-overlaps, and the monthly review lists of a rep (seeds 000, 001)."""
+overlaps, and the monthly review lists of a rep (docs/domain.md, "Coverage")."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ class CoverageReportRead(BaseModel):
     role: str
     settings_version: int
     coverage_window_days: int
-    rules: list[ReasonRead] = Field(description="covered = every rule holds (seed 001)")
+    rules: list[ReasonRead] = Field(description="covered = every rule holds")
     total: CoverageBucketRead
     by_tier: list[TierCoverageRead]
     by_rep: list[RepCoverageRead]
@@ -100,7 +100,7 @@ class AccountCoverageItem(BaseModel):
     next_meeting_at: datetime | None
     open_pipeline: float
     path: str = Field(
-        description="the right path into the account (seed 000): existing_relationship, partner_referral, "
+        description="the right path into the account: existing_relationship, partner_referral, "
         "executive_engagement, marketing_sourced, event or direct_outbound"
     )
     path_reason: str = Field(description="what in the account's data chose the path")
@@ -446,7 +446,8 @@ async def overlap_report(
     page_size: int | None = None,
     page_token: str | None = None,
 ) -> OverlapPage:
-    """Accounts touched by two or more reps of the same role within the overlap window (seed 000)."""
+    """Accounts touched by two or more reps of the same role within the overlap window (docs/domain.md,
+    "Coverage")."""
     size = check_page_size(page_size)
     after = decode_token(page_token)
     async with ctx.uow(p.tenant_id) as uow:
@@ -485,8 +486,8 @@ async def overlap_report(
 
 
 async def rep_review(ctx: AppContext, p: Principal, rep_id: UUID, limit: int = 50) -> RepReviewRead:
-    """The monthly review with one rep (seed 000): each list with its count and its first accounts, highest
-    potential first, and the rep's coverage rate."""
+    """The monthly review with one rep (docs/domain.md, "Coverage"): each list with its count and its first
+    accounts, highest potential first, and the rep's coverage rate."""
     async with ctx.uow(p.tenant_id) as uow:
         rep = found(await uow.reps.get(rep_id), "rep", rep_id)
         role = review_role(rep.role)

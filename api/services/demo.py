@@ -1,4 +1,5 @@
-"""Deterministic demo tenant shaped like seed 003: 20 enterprise and 500 SMB accounts in East and West."""
+"""Deterministic demo tenant shaped like the territory plan example: 20 enterprise and 500 SMB accounts in
+East and West."""
 
 from __future__ import annotations
 
@@ -66,7 +67,7 @@ def _boundary(region: str, k: int) -> dict[str, Any]:
 def demo_rows(seed: int = 3) -> dict[str, list[dict[str, Any]]]:
     rng = random.Random(seed)
     accounts = []
-    # East holds most enterprise accounts (seed 003: "East had 5 enterprise accounts; West had 2").
+    # East holds most enterprise accounts ("East had 5 enterprise accounts; West had 2").
     for i in range(20):
         region = "East" if i < 14 else "West"
         accounts.append(

@@ -1,5 +1,5 @@
-"""Equity metrics of a plan, per territory and per rep (seeds 001, 002, 003), from one aggregate query over
-the plan's current assignments with the accounts' scores and coverage facts."""
+"""Equity metrics of a plan, per territory and per rep (docs/domain.md, "Equity"), from one aggregate query
+over the plan's current assignments with the accounts' scores and coverage facts."""
 
 from __future__ import annotations
 
@@ -25,9 +25,7 @@ class SpreadRead(BaseModel):
     mean: float | None
     lowest: float | None
     highest: float | None
-    spread: float | None = Field(
-        description="highest / lowest - 1 (seed 003: is the highest >20% above the lowest?)"
-    )
+    spread: float | None = Field(description="highest / lowest - 1 (is the highest >20% above the lowest?)")
     status: str = Field(description="fine (within 10%), watch, rebalance (above 20%), n/a")
 
 
@@ -52,7 +50,7 @@ class BookEquityRead(BaseModel):
     tap: float
     pipeline_to_tap: float | None
     quota: float | None
-    suggested_quota: list[float] = Field(description="[70%, 80%] of potential (seed 003)")
+    suggested_quota: list[float] = Field(description="[70%, 80%] of potential")
 
 
 class EquityRead(BaseModel):
@@ -225,8 +223,8 @@ def _as_dict(e: Equity) -> dict[str, Any]:
 
 
 async def compare_plans(ctx: AppContext, p: Principal, a: UUID, b: UUID, role: str = "AE") -> PlanCompareRead:
-    """Two plans side by side (seed 003 scenarios): the accounts whose owner differs, and each plan's equity
-    (accounts and potential per rep and per territory, spreads, flags)."""
+    """Two plans side by side (docs/domain.md, "Equity"): the accounts whose owner differs, and each plan's
+    equity (accounts and potential per rep and per territory, spreads, flags)."""
     p.require(Scope.READ)
     async with ctx.uow(p.tenant_id) as uow:
         plan_a = found(await uow.plans.get(a), "plan", a)

@@ -1,4 +1,4 @@
-"""Ownership history of an account, and the movement rate of the tenant (seed 001)."""
+"""Ownership history of an account, and the movement rate of the tenant (docs/domain.md, "Movement")."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ async def account_history(
 async def movement_report(
     ctx: AppContext, p: Principal, since: datetime | None, until: datetime | None, role: str = "AE"
 ) -> MovementRead:
-    """Accounts whose owner changed in the window (default: the last 91 days), against seed 001's bands."""
+    """Accounts whose owner changed in the window (default: the last 91 days), against the bands."""
     p.require(Scope.READ)
     until = until or ctx.clock.now()
     since = since or until - timedelta(days=91.25)

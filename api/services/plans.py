@@ -166,8 +166,8 @@ async def list_plans(
 
 
 async def copy_plan(ctx: AppContext, p: Principal, plan_id: UUID, name: str | None = None) -> Plan:
-    """A draft copy of a plan (seed 003 scenarios): its territories and current assignments, to change and
-    compare before activating. History is not copied; the copy starts now."""
+    """A draft copy of a plan (docs/domain.md, "Equity"): its territories and current assignments, to change
+    and compare before activating. History is not copied; the copy starts now."""
     p.require(Scope.WRITE)
     async with ctx.uow(p.tenant_id) as uow:
         source = found(await uow.plans.get(plan_id), "plan", plan_id)

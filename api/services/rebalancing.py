@@ -1,6 +1,6 @@
-"""Rebalance proposals (seeds 001, 003): a new draft copy of a plan with the moves that bring every rep's
-potential into the band, each with its reason, and the equity before and after. Nothing changes until the
-draft is activated."""
+"""Rebalance proposals (docs/domain.md, "Balanced assignment"): a new draft copy of a plan with the moves that
+bring every rep's potential into the band, each with its reason, and the equity before and after. Nothing
+changes until the draft is activated."""
 
 from __future__ import annotations
 
@@ -295,7 +295,7 @@ async def _propose(
 async def rep_departure(
     ctx: AppContext, p: Principal, rep_id: UUID, on: date, interim_rep_id: UUID | None, role: str = "AE"
 ) -> RebalanceProposalRead:
-    """Seed 002: the rep's end date is set; a draft copy of the active plan freezes their accounts with open
+    """The rep's end date is set; a draft copy of the active plan freezes their accounts with open
     pipeline under the interim owner (locked) and gives the rest to the reps with room, highest potential
     (tier 1) first. Review the draft, then activate it."""
     p.require(Scope.WRITE)
@@ -343,7 +343,7 @@ async def _vacate(uow: Any, plan_id: UUID, rep_id: UUID) -> list[TerritoryRef]:
 async def rep_arrival(
     ctx: AppContext, p: Principal, rep_id: UUID, territory_name: str | None, role: str = "AE"
 ) -> RebalanceProposalRead:
-    """Seed 002/003: a draft copy of the active plan with a new territory for the rep, carved from the
+    """A draft copy of the active plan with a new territory for the rep, carved from the
     others with the fewest moves, sized for the rep's ramp status (a new hire takes half an even share)."""
     p.require(Scope.WRITE)
     async with ctx.uow(p.tenant_id) as uow:

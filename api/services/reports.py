@@ -1,5 +1,5 @@
-"""Reports (DOMAIN.md section 9): the coverage review (seed 000 'the artifact'), weekly territory metrics
-(seed 004), and the territory plan (seed 003 'Output Format', seed 004's plan template).
+"""Reports (docs/domain.md): the coverage review ("Coverage"), the quarterly review, the weekly territory
+metrics, and the territory plan with the plan template in each territory entry ("Territory plan").
 
 Each is a handful of aggregate queries over the tenant, with the rules compiled from the domain.
 """
@@ -67,7 +67,7 @@ class ExpansionAccountRead(ReportAccountRead):
     last_worked_by_rep_id: UUID | None = Field(description="the rep who made that touch")
     last_worked_by: str | None = Field(description="that rep's name")
     actively_managed: bool = Field(
-        description="worked within coverage.expansion_managed_days (seed 000: is the account team "
+        description="worked within coverage.expansion_managed_days (is the account team "
         "actively managing the relationship?)"
     )
 
@@ -80,7 +80,7 @@ class ExpansionPipelineRead(BaseModel):
 
 
 class CoverageReviewRead(BaseModel):
-    """Seed 000 'the artifact': territory and account coverage review."""
+    """The coverage review: territory and account coverage review."""
 
     as_of: datetime
     role: str
@@ -117,7 +117,7 @@ class WeeklyMetricsRow(BaseModel):
 
 
 class WeeklyMetricsRead(BaseModel):
-    """Seed 004: five metrics a week for each rep's territory, by tier."""
+    """Five metrics a week for each rep's territory, by tier."""
 
     as_of: datetime
     role: str
@@ -147,7 +147,7 @@ class QuarterPerformanceRead(BaseModel):
 
 
 class QuarterlyReviewRead(BaseModel):
-    """Seed 000's quarterly review: territory performance against quota (target, achieved, why) and
+    """The quarterly review: territory performance against quota (target, achieved, why) and
     account-level conversion, per rep and per territory."""
 
     as_of: datetime
@@ -197,11 +197,11 @@ class SegmentationRead(BaseModel):
 
 class CoverageModelPlanRead(BaseModel):
     tier_touches_per_sequence: dict[str, list[int]] = Field(
-        description="touches of one tier's sequence, low-high (seed 004: across 3-4 weeks); capacity counts "
+        description="touches of one tier's sequence, low-high (across 3-4 weeks); capacity counts "
         "one sequence a quarter"
     )
     sequence_window_days: int = Field(description="the days a sequence is judged over")
-    segment_visits_per_year: dict[str, list[int]] = Field(description="seed 003's visits, low-high")
+    segment_visits_per_year: dict[str, list[int]] = Field(description="visits, low-high")
     accounts_per_rep: dict[str, list[int]] = Field(description="account-to-rep ratio per segment, low-high")
     hours_per_touch: float
     proactive_max_tier: int
@@ -224,7 +224,7 @@ class PlanRepRead(BaseModel):
 
 
 class TerritoryEntryRead(BaseModel):
-    """One territory as seed 003's assignment table and seed 004's plan template have it."""
+    """One territory as the assignment table and the plan template have it."""
 
     territory_id: UUID
     name: str
@@ -239,7 +239,7 @@ class TerritoryEntryRead(BaseModel):
     quota: float | None
     potential: float
     potential_vs_mean: float | None
-    suggested_quota: list[float] = Field(description="[70%, 80%] of potential (seed 003)")
+    suggested_quota: list[float] = Field(description="[70%, 80%] of potential")
     pipeline: float
     tier1_target_activity: str = Field(description="the tier-1 sequence, from the coverage model")
     weekly_pipeline_target: float | None
@@ -270,7 +270,7 @@ class TerritoryEquityLabel(BaseModel):
 
 
 class EquityMetricsRead(BaseModel):
-    """Seed 003's equity metrics, read from the plan's equity (GET /v1/plans/{id}/equity)."""
+    """The equity metrics, read from the plan's equity (GET /v1/plans/{id}/equity)."""
 
     reps: int
     average_quota_per_rep: float | None
@@ -309,7 +309,7 @@ class RebalancingScheduleRead(BaseModel):
 
 
 class TerritoryPlanRead(BaseModel):
-    """Seed 003 'Output Format', with seed 004's plan template in each territory entry."""
+    """The territory plan in its output format, with the plan template in each territory entry."""
 
     as_of: datetime
     settings_version: int
@@ -335,8 +335,9 @@ async def coverage_review(
     territory_id: UUID | None = None,
     limit: int = 20,
 ) -> CoverageReviewRead:
-    """Seed 000's template: territory overview, coverage by rep (accounts by stage and tier), the monthly
-    review questions (count and the highest-potential accounts of each), and the expansion pipeline."""
+    """The coverage review's template: territory overview, coverage by rep (accounts by stage and tier),
+    the monthly review questions (count and the highest-potential accounts of each), and the expansion
+    pipeline."""
     async with ctx.uow(p.tenant_id) as uow:
         f = await frame(ctx, uow, p, role)
         lists = review_lists(f.settings.coverage, f.now)
@@ -433,7 +434,7 @@ async def coverage_review(
 async def weekly_metrics(
     ctx: AppContext, p: Principal, week_start: date | None = None, role: str = "AE"
 ) -> WeeklyMetricsRead:
-    """Seed 004's five weekly metrics per rep's book and tier: accounts worked, sequence completion, reply
+    """The five weekly metrics per rep's book and tier: accounts worked, sequence completion, reply
     rate, meeting rate, pipeline created. The week is [week_start, week_start + 7 days), Monday by default."""
     async with ctx.uow(p.tenant_id) as uow:
         f = await frame(ctx, uow, p, role)
@@ -474,7 +475,7 @@ async def weekly_metrics(
 async def quarterly_review(
     ctx: AppContext, p: Principal, quarter: str | None = None, role: str = "AE"
 ) -> QuarterlyReviewRead:
-    """Seed 000's quarterly review of one quarter ('YYYY-QN', the current one by default): per rep and per
+    """The quarterly review of one quarter ('YYYY-QN', the current one by default): per rep and per
     territory of the active plan, the quarter's target from the quota, the won revenue closed in it,
     attainment, the conversion of the opportunities opened in it, and why."""
     async with ctx.uow(p.tenant_id) as uow:
@@ -557,9 +558,9 @@ async def quarterly_review(
 
 
 async def territory_plan(ctx: AppContext, p: Principal) -> TerritoryPlanRead:
-    """Seed 003's plan (docs/domain.md, "Territory plan"): the header, market segmentation (accounts, ICP
+    """The plan (docs/domain.md, "Territory plan"): the header, market segmentation (accounts, ICP
     fit, tiers, TAM and TAP per segment and territory), the coverage model with capacity, the active plan's
-    territories (owner and backup, tier counts, quota and potential, seed 004's targets, review date and
+    territories (owner and backup, tier counts, quota and potential, targets, review date and
     escalation policy), its equity metrics and the rebalancing schedule of the tenant's review cadence."""
     icp_fit = {"icp_fit": Cond("icp_fit", "eq", True)}
     async with ctx.uow(p.tenant_id) as uow:
@@ -698,7 +699,7 @@ def _rep(rep: Rep | None) -> dict[str, Any] | None:
 async def _plan_sections(
     ctx: AppContext, p: Principal, settings: TenantSettings, schedule: tuple[Review, ...]
 ) -> tuple[Plan | None, list[dict[str, Any]], dict[str, Any] | None]:
-    """The active plan's territory entries (seed 003's assignments with seed 004's template) and its
+    """The active plan's territory entries (the assignments with the plan template) and its
     equity metrics, read from the plan's equity (the same answer as GET /v1/plans/{id}/equity)."""
     async with ctx.uow(p.tenant_id) as uow:
         plan = await uow.plans.active()
@@ -746,7 +747,7 @@ async def _plan_sections(
 
 
 def _equity_metrics(e: PlanEquityRead, settings: TenantSettings) -> dict[str, Any]:
-    """Seed 003's equity lines from the plan's equity: averages and ranges per rep, the territories
+    """The equity lines from the plan's equity: averages and ranges per rep, the territories
     furthest above and below the mean, and whether a rebalance is needed with what to look at."""
     rep, ter = e.by_rep, e.by_territory
     band = settings.equity.balance_potential_band

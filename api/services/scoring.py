@@ -43,7 +43,7 @@ class FactorRead(BaseModel):
 
 
 class MatrixCellRead(BaseModel):
-    """Seed 003's tiering matrix: revenue band (current ARR) x growth potential (the whitespace factor)."""
+    """The tiering matrix: revenue band (current ARR) x growth potential (the whitespace factor)."""
 
     revenue_band: str = Field(description="enterprise > $500K ARR, mid_market $100K-500K, smb below")
     growth: str = Field(description="high, medium or low")
@@ -278,7 +278,7 @@ def _potential_basis(row: Any, account: Any, settings: TenantSettings) -> str:
 
 def explain(row: Any, account: Any, settings: TenantSettings) -> AccountScoreRead:
     """A stored score row with each factor's description and source fields, and the account's cell of the
-    tiering matrix (seed 003: revenue band x growth potential -> rep type and strategy)."""
+    tiering matrix (revenue band x growth potential -> rep type and strategy)."""
     factors = []
     missing = []
     growth = None

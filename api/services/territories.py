@@ -52,11 +52,11 @@ class TerritoryFields(Input):
     backup_rep_id: UUID | None = Field(None, description="who covers the territory when its owner cannot")
     quota: Money | None = None
     weekly_pipeline_target: Money | None = Field(
-        None, description="new pipeline, dollars, expected from the territory each week (seed 004)"
+        None, description="new pipeline, dollars, expected from the territory each week"
     )
     meeting_rate_target: Rate | None = Field(
         None,
-        description="share of fully sequenced tier-1 accounts expected to book a meeting, 0-1 (seed 004)",
+        description="share of fully sequenced tier-1 accounts expected to book a meeting, 0-1",
     )
     quarterly_review_date: IsoDate | None = Field(
         None, description="the territory's next review; the tenant's review cadence when absent"
@@ -64,7 +64,7 @@ class TerritoryFields(Input):
     escalation_policy: str | None = Field(
         None,
         max_length=MAX_POLICY_CHARS,
-        description="how overlap, segment changes and rep conflicts are handled, in words (seed 004)",
+        description="how overlap, segment changes and rep conflicts are handled, in words",
     )
 
 
