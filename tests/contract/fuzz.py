@@ -76,6 +76,8 @@ def main() -> int:
         try:
             command = [
                 str(BIN / "schemathesis"),
+                "--config-file",
+                str(Path(__file__).with_name("schemathesis.toml")),
                 "run",
                 f"http://127.0.0.1:{port}/openapi.json",
                 "--header",
