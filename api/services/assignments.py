@@ -17,6 +17,7 @@ from api.services.common import (
     check_version,
     found,
     in_order,
+    not_null,
     plan_or_active,
     referenced,
 )
@@ -49,10 +50,10 @@ class AssignmentCreate(Input):
 class AssignmentUpdate(Input):
     """An update ends the current assignment and starts a new one: history is never overwritten."""
 
-    rep_id: UUID | None = None
+    rep_id: UUID | None = not_null()
     territory_id: UUID | None = None
-    locked: bool | None = None
-    reason: AssignmentReason | None = None
+    locked: bool | None = not_null()
+    reason: AssignmentReason | None = not_null()
     note: str | None = Field(None, max_length=1000)
 
 

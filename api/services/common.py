@@ -132,6 +132,25 @@ class Input(BaseModel):
         return value
 
 
+def drop_null(schema: dict[str, Any]) -> None:
+    """A PATCH field that may be left out but not sent as null: the contract says so (the body's model
+    takes None as "not sent", which would otherwise show as null allowed)."""
+    alternatives = schema.get("anyOf")
+    if alternatives:
+        kept = [a for a in alternatives if a.get("type") != "null"]
+        del schema["anyOf"]
+        if len(kept) == 1:
+            schema.update(kept[0])
+        else:
+            schema["anyOf"] = kept
+    schema.pop("default", None)
+
+
+def not_null(**constraints: Any) -> Any:
+    """A PATCH field left out when not sent and refused as null (with null_not_allowed)."""
+    return Field(None, json_schema_extra=drop_null, **constraints)
+
+
 def optional_model(name: str, create: type[BaseModel], exclude: Collection[str] = ()) -> type[BaseModel]:
     """The PATCH body of a resource: every field of its create body, optional, same constraints.
 
@@ -143,6 +162,8 @@ def optional_model(name: str, create: type[BaseModel], exclude: Collection[str] 
             continue
         optional = copy(info)
         optional.default, optional.default_factory = None, None
+        if type(None) not in typing.get_args(info.annotation):
+            optional.json_schema_extra = drop_null  # null is refused (changes_from)
         fields[field_name] = (info.annotation | None, optional)
     model = create_model(name, __base__=Input, **fields)
     model.__doc__ = "Only the fields sent are changed."

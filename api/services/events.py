@@ -17,7 +17,7 @@ from uuid import UUID
 import httpx
 from pydantic import BaseModel, Field
 
-from api.services.common import Input, Page, check_version
+from api.services.common import Input, Page, check_version, not_null
 from api.services.context import AppContext, Principal
 from api.services.pagination import check_page_size, decode_cursor, encode_cursor
 from domain import events as ev
@@ -64,7 +64,7 @@ class WebhookEndpointUpdate(Input):
     url: str | None = Field(None, min_length=1, max_length=2000, pattern=URL_PATTERN)
     types: list[EventType] | None = None
     description: str | None = Field(None, max_length=500)
-    enabled: bool | None = Field(None, description="true resumes a disabled endpoint where it stopped")
+    enabled: bool | None = not_null(description="true resumes a disabled endpoint where it stopped")
 
 
 class WebhookEndpointRead(BaseModel):

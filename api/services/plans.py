@@ -17,6 +17,7 @@ from api.services.common import (
     Version,
     check_version,
     found,
+    not_null,
     plan_or_active,
     referenced,
 )
@@ -35,7 +36,7 @@ class PlanCreate(Input):
 
 
 class PlanUpdate(Input):
-    name: Name | None = None
+    name: Name | None = not_null()
 
 
 class PlanRead(Output):
