@@ -11,7 +11,7 @@ from datetime import date
 from domain.defaults import CoverageRules, EquityRules
 from domain.errors import Code, FieldError, ValidationFailed
 
-QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+QUARTER = re.compile(r"^([1-9]\d{3})-Q([1-4])$")  # years 1000 to 9999 (9999-Q4 ends on the last day there is)
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,9 @@ class Quarter:
     @property
     def end(self) -> date:
         """The day after the quarter (exclusive)."""
-        return date(self.year + 1, 1, 1) if self.number == 4 else date(self.year, 3 * self.number + 1, 1)
+        if self.number == 4:
+            return date(self.year + 1, 1, 1) if self.year < date.max.year else date.max
+        return date(self.year, 3 * self.number + 1, 1)
 
     @property
     def label(self) -> str:
@@ -41,7 +43,11 @@ def quarter_of(text: str | None, today: date) -> Quarter:
     if not m:
         raise ValidationFailed(
             "invalid quarter",
-            [FieldError("quarter", Code.INVALID_CHOICE, "a quarter as YYYY-QN, e.g. 2026-Q4")],
+            [
+                FieldError(
+                    "quarter", Code.INVALID_CHOICE, "a quarter as YYYY-QN (years 1000 to 9999), e.g. 2026-Q4"
+                )
+            ],
         )
     return Quarter(int(m.group(1)), int(m.group(2)))
 

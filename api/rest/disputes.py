@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, created, located, problem_responses
 from api.services import disputes as service
 from api.services.disputes import DisputeCreate, DisputeDecision, DisputePage, DisputeRead
+from domain.defaults import MAX_PAGE_SIZE
 from domain.disputes import DisputeState
 
 router = APIRouter(prefix="/v1", tags=["engagement"])
@@ -48,7 +49,7 @@ async def list_disputes(
     account_id: UUID | None = None,
     overdue: bool = False,
     page_token: Annotated[str | None, Query(max_length=500)] = None,
-    page_size: Annotated[int | None, Query(ge=1)] = None,
+    page_size: Annotated[int | None, Query(ge=1, le=MAX_PAGE_SIZE)] = None,
 ) -> DisputePage:
     return await service.list_disputes(ctx, p, state, account_id, overdue, page_token, page_size)
 

@@ -11,6 +11,7 @@ from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, created, located, p
 from api.services import operations, rebalancing
 from api.services.operations import OperationPage, OperationRead, OperationState
 from api.services.rebalancing import OptimizeRequest
+from domain.defaults import MAX_PAGE_SIZE
 
 router = APIRouter(prefix="/v1", tags=["operations"])
 
@@ -49,7 +50,7 @@ async def list_operations(
     state: OperationState | None = None,
     kind: Annotated[str | None, Query(max_length=40)] = None,
     page_token: str | None = None,
-    page_size: Annotated[int | None, Query(ge=1)] = None,
+    page_size: Annotated[int | None, Query(ge=1, le=MAX_PAGE_SIZE)] = None,
 ) -> OperationPage:
     return await operations.list_operations(
         ctx, p, state.value if state else None, kind, page_token, page_size

@@ -90,7 +90,10 @@ async def get_quarterly_review(
     p: PrincipalDep,
     ctx: CtxDep,
     quarter: Annotated[
-        str | None, Query(description="YYYY-QN, e.g. 2026-Q4; the current quarter if absent")
+        str | None,
+        Query(
+            pattern=r"^[1-9]\d{3}-Q[1-4]$", description="YYYY-QN, e.g. 2026-Q4; the current quarter if absent"
+        ),
     ] = None,
     role: Role = Role.AE,
     format: FormatQ = Format.JSON,

@@ -560,3 +560,10 @@ async def test_territory_plan_over_graphql_answers_what_rest_answers(client, ten
         r["review_date"] for r in reviews
     ]
     assert gql["coverageModel"]["tierTouchesPerSequence"]["1"] == [8, 12]
+
+
+async def test_quarters_at_the_ends_of_the_calendar(client, tenant):
+    """Found by the fuzzer: year 0 was a 500 (no such date), and 9999-Q4 ends after the last date."""
+    for quarter, status in (("0000-Q1", 422), ("9999-Q4", 200), ("1000-Q1", 200)):
+        r = await client.get(f"/v1/reports/quarterly-review?quarter={quarter}", headers=tenant.headers)
+        assert r.status_code == status, (quarter, r.text)
