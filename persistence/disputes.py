@@ -1,5 +1,5 @@
-"""Disputes: their rows, and the evidence about an account the engine gathers itself (touches and
-sourced opportunities per rep, the territories of the active plan, the owners)."""
+"""Disputes: their rows, and the evidence about an account the engine gathers itself: touches and
+sourced opportunities per rep (owners, territories and reps come from their own repositories)."""
 
 from __future__ import annotations
 
@@ -16,23 +16,15 @@ from persistence.stores import Store
 from persistence.tables import (
     AccountRow,
     ActivityRow,
-    AssignmentRow,
     DisputeRow,
     OpportunityRow,
-    PlanRow,
-    RepRow,
-    TerritoryRow,
     next_version,
 )
 
 DISPUTES = DisputeRow.__table__
 ACTIVITIES = ActivityRow.__table__
 OPPORTUNITIES = OpportunityRow.__table__
-ASSIGNMENTS = AssignmentRow.__table__
-TERRITORIES = TerritoryRow.__table__
-REPS = RepRow.__table__
 ACCOUNTS = AccountRow.__table__
-PLANS = PlanRow.__table__
 
 
 class DisputeStore(Store):
@@ -86,40 +78,6 @@ class DisputeStore(Store):
             a.tenant_id == self.tenant_id, a.id == account_id, a.deleted_at.is_(None)
         )
         return (await (await self.connection()).execute(stmt)).mappings().first()
-
-    async def active_owner(self, account_id: UUID, role: str) -> Any | None:
-        """The account's current assignment for the role in the active plan (id, plan_id, rep_id,
-        territory_id, valid_from, version), or None."""
-        a, p = ASSIGNMENTS.c, PLANS.c
-        stmt = (
-            sa.select(a.id, a.plan_id, a.rep_id, a.territory_id, a.valid_from, a.version, a.locked)
-            .join_from(ASSIGNMENTS, PLANS, p.id == a.plan_id)
-            .where(
-                a.tenant_id == self.tenant_id,
-                a.account_id == account_id,
-                a.role == role,
-                a.valid_to.is_(None),
-                p.state == "active",
-            )
-        )
-        return (await (await self.connection()).execute(stmt)).mappings().first()
-
-    async def active_territories(self) -> list[Any]:
-        """The active plan's territories (id, name, priority, boundary, primary_rep_id)."""
-        t, p = TERRITORIES.c, PLANS.c
-        stmt = (
-            sa.select(t.id, t.name, t.priority, t.boundary, t.primary_rep_id)
-            .join_from(TERRITORIES, PLANS, p.id == t.plan_id)
-            .where(t.tenant_id == self.tenant_id, p.state == "active")
-        )
-        return list((await (await self.connection()).execute(stmt)).mappings())
-
-    async def reps(self, rep_ids: Sequence[UUID]) -> dict[UUID, Any]:
-        r = REPS.c
-        stmt = sa.select(r.id, r.name, r.role, r.start_date, r.end_date).where(
-            r.tenant_id == self.tenant_id, r.id.in_(list(rep_ids))
-        )
-        return {row.id: row for row in await (await self.connection()).execute(stmt)}
 
     async def touches(
         self, account_id: UUID, rep_ids: Sequence[UUID], since: datetime, kinds: Sequence[str]

@@ -22,7 +22,7 @@ from domain.defaults import apply_overrides
 from domain.disputes import ClaimBasis, DisputeState, check_move, deadline, is_overdue, propose
 from domain.engagement import Candidate, Policy, RuleKind
 from domain.errors import Code, Conflict, FieldError, ValidationFailed
-from domain.model import Assignment, AssignmentReason, Role, Scope
+from domain.model import Assignment, AssignmentReason, Role, Scope, departed
 
 
 class DisputeCreate(Input):
@@ -119,61 +119,66 @@ def _invalid(field: str, code: str, message: str) -> ValidationFailed:
 
 
 async def _candidates(
-    uow: Any, account: Any, role: str, claimant_id: UUID, owner: Any, policy: Policy, now: datetime
+    uow: Any, account: Any, claimant_id: UUID, plan: Any, owner: Any, policy: Policy, now: datetime
 ) -> list[Candidate]:
     """The claimant, the owner of record and every rep whose territory in the active plan holds the
     account, each with what the activities, opportunities and boundaries say about them."""
     matched: dict[UUID, tuple[Any, bool]] = {}  # rep -> (its best territory holding the account, named)
-    for t in await uow.disputes.active_territories():
-        if t["primary_rep_id"] is None:
+    for t in await uow.assigning.plan_territories(plan.id) if plan else []:
+        if t.primary_rep_id is None:
             continue
         try:
-            boundary = parse_boundary(t["boundary"])
+            boundary = parse_boundary(t.boundary)
         except ValidationFailed:
             continue  # a boundary stored before boundaries were checked holds nothing
         if not boundary.matches(account):
             continue
         named = account["external_id"] in boundary.named
-        best = matched.get(t["primary_rep_id"])
-        if best is None or (named, t["priority"]) > (best[1], best[0]["priority"]):
-            matched[t["primary_rep_id"]] = (t, named)
-    rep_ids = {claimant_id, *matched, *([owner["rep_id"]] if owner else [])}
-    reps = await uow.disputes.reps(list(rep_ids))
+        best = matched.get(t.primary_rep_id)
+        if best is None or (named, t.priority) > (best[1], best[0].priority):
+            matched[t.primary_rep_id] = (t, named)
+    rep_ids = {claimant_id, *matched, *([owner.rep_id] if owner else [])}
+    reps = {r.id: r for r in await uow.reps.get_many(list(rep_ids))}
     relationship = policy.rule(RuleKind.EXISTING_RELATIONSHIP)
     window = int(relationship.params["window_days"]) if relationship else 90
     since = now - timedelta(days=window)
     kinds = apply_overrides(await uow.tenant_settings()).coverage.meaningful_kinds
     touches = await uow.disputes.touches(account["id"], list(rep_ids), since, kinds)
     sourced = await uow.disputes.sourced(account["id"], list(rep_ids), since.date())
-    territories = {t["id"]: t for t, _ in matched.values()}
+    territories = {t.id: t for t, _ in matched.values()}
     out = []
     for rep_id in sorted(rep_ids, key=str):
         rep = reps.get(rep_id)
         if rep is None:
             continue
         territory, named = matched.get(rep_id, (None, False))
-        is_owner = owner is not None and owner["rep_id"] == rep_id
-        if is_owner and territory is None and owner["territory_id"] in territories:
-            territory = territories[owner["territory_id"]]
+        is_owner = owner is not None and owner.rep_id == rep_id
+        if is_owner and territory is None and owner.territory_id in territories:
+            territory = territories[owner.territory_id]
         count, last = touches.get(rep_id, (0, None))
         out.append(
             Candidate(
                 rep_id=rep_id,
                 rep_name=rep.name,
-                territory_id=territory["id"] if territory else (owner["territory_id"] if is_owner else None),
-                territory_name=territory["name"] if territory else None,
-                boundary_priority=territory["priority"] if territory else None,
+                territory_id=territory.id if territory else (owner.territory_id if is_owner else None),
+                territory_name=territory.name if territory else None,
+                boundary_priority=territory.priority if territory else None,
                 named=named,
                 owner_of_record=is_owner,
-                owner_since=owner["valid_from"].date() if is_owner and owner["valid_from"] else None,
+                owner_since=owner.valid_from.date() if is_owner and owner.valid_from else None,
                 meaningful_touches=count,
                 last_touch_at=last,
                 sourced_opportunities=sourced.get(rep_id, 0),
                 started_on=rep.start_date,
-                departed=rep.end_date is not None and rep.end_date <= now.date(),
+                departed=departed(rep.end_date, now.date()),
             )
         )
     return out
+
+
+async def _owner_in(uow: Any, plan: Any, account_id: UUID, role: str) -> Assignment | None:
+    """The account's owner of record for the role in the active plan (None without a plan or owner)."""
+    return None if plan is None else await uow.assignments.current_owner(plan.id, account_id, role)
 
 
 def _evidence(c: Candidate) -> dict[str, Any]:
@@ -211,15 +216,14 @@ async def open_dispute(ctx: AppContext, p: Principal, data: DisputeCreate) -> Di
         if account is None:
             raise _invalid("account_id", Code.UNKNOWN_REFERENCE, f"no account {data.account_id}")
         claimant = await referenced(uow.reps, data.claimant_rep_id, "claimant_rep_id", "rep")
-        if claimant.end_date is not None and claimant.end_date <= now.date():
+        if departed(claimant.end_date, now.date()):
             raise _invalid("claimant_rep_id", Code.REP_DEPARTED, f"{claimant.name} has left")
-        owner = await uow.disputes.active_owner(data.account_id, data.role.value)
-        if owner is not None and owner["rep_id"] == data.claimant_rep_id:
+        plan = await uow.plans.active()
+        owner = await _owner_in(uow, plan, data.account_id, data.role.value)
+        if owner is not None and owner.rep_id == data.claimant_rep_id:
             raise _invalid("claimant_rep_id", Code.INVALID_VALUE, f"{claimant.name} already owns the account")
         policy, policy_version = await current_policy(uow)
-        candidates = await _candidates(
-            uow, account, data.role.value, data.claimant_rep_id, owner, policy, now
-        )
+        candidates = await _candidates(uow, account, data.claimant_rep_id, plan, owner, policy, now)
         claimant_c = next(c for c in candidates if c.rep_id == data.claimant_rep_id)
         owner_c = next((c for c in candidates if c.owner_of_record), None)
         others = [c for c in candidates if c is not claimant_c and c is not owner_c]
@@ -230,7 +234,7 @@ async def open_dispute(ctx: AppContext, p: Principal, data: DisputeCreate) -> Di
             "account_id": data.account_id,
             "role": data.role.value,
             "claimant_rep_id": data.claimant_rep_id,
-            "owner_rep_id": owner["rep_id"] if owner else None,
+            "owner_rep_id": owner.rep_id if owner else None,
             "basis": data.basis.value,
             "note": data.note,
             "state": DisputeState.OPEN.value,
@@ -373,12 +377,11 @@ async def apply_dispute(ctx: AppContext, p: Principal, dispute_id: UUID) -> Disp
         winner = UUID(decision["owner_rep_id"])
         evidence = {e["rep_id"]: e for e in row["proposal"]["evidence"]}
         territory = evidence[decision["owner_rep_id"]]["territory_id"]
-        current = await uow.disputes.active_owner(row["account_id"], row["role"])
         plan = await uow.plans.active()
         if plan is None:
             raise Conflict("there is no active plan to apply the ruling to", code=Code.NO_ACTIVE_PLAN)
-        if current is None or current["rep_id"] != winner:
-            before = await uow.assignments.get(current["id"]) if current else None
+        before = await _owner_in(uow, plan, row["account_id"], row["role"])
+        if before is None or before.rep_id != winner:
             if before is not None:
                 await uow.assignments.update(before.id, {"valid_to": now})
             after = await uow.assignments.add(
