@@ -550,7 +550,12 @@ def parse_policy(data: Mapping[str, Any], base: Policy) -> Policy:
         )
     days = base.dispute_business_days
     if "dispute_business_days" in data:
-        days = _number(errors, "dispute_business_days", data["dispute_business_days"], Param("d", 1, 60))
+        days = _number(
+            errors,
+            "dispute_business_days",
+            data["dispute_business_days"],
+            Param("dispute_business_days", 1, 60),
+        )
     flags = {}
     for name in ("in_flight_deals_stay", "segment_change_at_review"):
         value = data.get(name, getattr(base, name))

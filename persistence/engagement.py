@@ -13,6 +13,7 @@ from persistence.stores import Store
 from persistence.tables import EngagementPolicyRow
 
 POLICIES = EngagementPolicyRow.__table__
+SAVED = (POLICIES.c.version, POLICIES.c.body, POLICIES.c.note, POLICIES.c.saved_at)
 
 
 class EngagementStore(Store):
@@ -22,7 +23,7 @@ class EngagementStore(Store):
         """The policy in force (version, body, note, saved_at), or None while the tenant has saved none."""
         conn = await self.connection()
         stmt = (
-            sa.select(POLICIES.c.version, POLICIES.c.body, POLICIES.c.note, POLICIES.c.saved_at)
+            sa.select(*SAVED)
             .where(POLICIES.c.tenant_id == self.tenant_id)
             .order_by(POLICIES.c.version.desc())
             .limit(1)
@@ -42,12 +43,8 @@ class EngagementStore(Store):
         except IntegrityError:
             raise ConcurrentChange.meanwhile("the engagement policy")
 
-    async def versions(self, before: int | None, limit: int) -> list[Any]:
-        """Saved versions, newest first, below `before` when given."""
+    async def version(self, version: int) -> Any | None:
+        """One saved version (version, body, note, saved_at), or None."""
         conn = await self.connection()
-        stmt = sa.select(POLICIES.c.version, POLICIES.c.body, POLICIES.c.note, POLICIES.c.saved_at).where(
-            POLICIES.c.tenant_id == self.tenant_id
-        )
-        if before is not None:
-            stmt = stmt.where(POLICIES.c.version < before)
-        return list((await conn.execute(stmt.order_by(POLICIES.c.version.desc()).limit(limit))).all())
+        stmt = sa.select(*SAVED).where(POLICIES.c.tenant_id == self.tenant_id, POLICIES.c.version == version)
+        return (await conn.execute(stmt)).first()

@@ -112,10 +112,10 @@ async def get_policy_version(ctx: AppContext, p: Principal, version: int) -> Pol
     if version == 0:
         return _read(DEFAULTS, 0, None, None)
     async with ctx.uow(p.tenant_id) as uow:
-        rows = await uow.engagement.versions(version + 1, 1)
-    if not rows or rows[0].version != version:
+        row = await uow.engagement.version(version)
+    if row is None:
         raise NotFound(f"no engagement policy version {version}")
-    return _from_row(rows[0])
+    return _from_row(row)
 
 
 def _sent(body: PolicyWrite) -> dict[str, Any]:
