@@ -179,48 +179,78 @@ class RuleAssignment:
     conflicts: dict[Any, list[Any]] = field(default_factory=dict)  # account key -> tied territory ids
 
 
-def assign_by_rules(
-    accounts: Iterable[tuple[Any, Mapping[str, Any]]], territories: Iterable[RuleTerritory]
-) -> RuleAssignment:
-    """Each account to its highest-priority matching territory. At the top priority a named-account match
-    beats a rule match; a tie that remains is a conflict (listed, not assigned).
+@dataclass
+class Matches:
+    """Which territory's boundary holds which account of a chunk: `ruled[j, i]` its rules hold account i,
+    `named[j, i]` territory j names it (rows in the order of `territories`)."""
 
-    Every boundary is evaluated over the whole chunk at once (`domain.criteria.mask`): 100,000 accounts
-    against 50 boundaries is 100 array operations, not five million predicate calls."""
+    keys: list[Any]
+    territories: list[RuleTerritory]
+    ruled: np.ndarray
+    named: np.ndarray
+
+    @property
+    def held(self) -> np.ndarray:
+        return self.ruled | self.named
+
+
+def match_boundaries(
+    accounts: Iterable[tuple[Any, Mapping[str, Any]]], territories: Iterable[RuleTerritory]
+) -> Matches:
+    """Every boundary over the whole chunk at once (`domain.criteria.mask`): 100,000 accounts against 50
+    boundaries is 100 array operations, not five million predicate calls."""
     keys, rows = [], []
     for key, account in accounts:
         keys.append(key)
         rows.append(account)
+    listed = list(territories)
     n = len(rows)
+    ruled = np.zeros((len(listed), n), dtype=bool)
+    named = np.zeros((len(listed), n), dtype=bool)
+    if not n:
+        return Matches(keys, listed, ruled, named)
+    fields = set().union(*(fields_of(t.boundary.rules) for t in listed if t.boundary.rules is not None))
+    cols = Columns({f: [r.get(f) for r in rows] for f in fields}, n)
+    index_of: dict[Any, int] = {}
+    if any(t.boundary.named for t in listed):
+        for i, r in enumerate(rows):
+            index_of.setdefault(r.get("external_id"), i)
+    for j, t in enumerate(listed):
+        if t.boundary.rules is not None:
+            ruled[j] = mask(t.boundary.rules, cols)
+        for external_id in t.boundary.named:
+            if (at := index_of.get(external_id)) is not None:
+                named[j, at] = True
+    return Matches(keys, listed, ruled, named)
+
+
+def assign_by_rules(
+    accounts: Iterable[tuple[Any, Mapping[str, Any]]], territories: Iterable[RuleTerritory]
+) -> RuleAssignment:
+    """Each account to its highest-priority matching territory. At the top priority a named-account match
+    beats a rule match; a tie that remains is a conflict (listed, not assigned)."""
+    return top_by_priority(match_boundaries(accounts, territories))
+
+
+def top_by_priority(matches: Matches) -> RuleAssignment:
+    """What the boundaries alone give each account (see assign_by_rules)."""
+    keys, n = matches.keys, len(matches.keys)
     out = RuleAssignment()
     if not n:
         return out
-    ordered = sorted(territories, key=lambda t: -t.priority)
-    fields = set().union(*(fields_of(t.boundary.rules) for t in ordered if t.boundary.rules is not None))
-    cols = Columns({f: [r.get(f) for r in rows] for f in fields}, n)
-    index_of: dict[Any, int] = {}
-    if any(t.boundary.named for t in ordered):
-        for i, r in enumerate(rows):
-            index_of.setdefault(r.get("external_id"), i)
+    order = sorted(range(len(matches.territories)), key=lambda j: -matches.territories[j].priority)
     open_ = np.ones(n, dtype=bool)  # not matched at a higher priority
     level_start = 0
-    while level_start < len(ordered):
-        priority = ordered[level_start].priority
-        level = [t for t in ordered[level_start:] if t.priority == priority]
+    while level_start < len(order):
+        priority = matches.territories[order[level_start]].priority
+        level = [j for j in order[level_start:] if matches.territories[j].priority == priority]
         level_start += len(level)
-        ruled = np.zeros((len(level), n), dtype=bool)
-        named = np.zeros((len(level), n), dtype=bool)
-        for j, t in enumerate(level):
-            if t.boundary.rules is not None:
-                ruled[j] = mask(t.boundary.rules, cols)
-            for external_id in t.boundary.named:
-                if (at := index_of.get(external_id)) is not None:
-                    named[j, at] = True
+        ruled, named = matches.ruled[level], matches.named[level]
         # at one priority a named-account match beats a rule match
         candidates = np.where(named.any(axis=0), named, named | ruled) & open_
         count = candidates.sum(axis=0)
         winner = candidates.argmax(axis=0)
-        ids = [t.id for t in level]
+        ids = [matches.territories[j].id for j in level]
         for i in np.flatnonzero(count == 1).tolist():
             out.assigned[keys[i]] = ids[winner[i]]
         for i in np.flatnonzero(count > 1).tolist():

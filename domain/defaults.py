@@ -287,6 +287,9 @@ IDEMPOTENCY_CLAIM_MINUTES = 10  # a key's request that has not answered in this 
 MAX_CSV_COLUMNS = 100  # columns in an import's CSV header (a kind has at most 25)
 # accounts listed in one answer (unmatched, conflicts, moves...); the counts beside them are complete
 MAX_LISTED_ACCOUNTS = 1_000
+# assigning by rules a book of more live accounts runs as an operation (docs/domain.md, "Boundaries and
+# assignment by rules"): 202 with the operation instead of a request that holds the client for seconds
+ASSIGN_BY_RULES_OPERATION_ABOVE = 20_000
 # Webhook retries (docs/change-stream.md): the Standard Webhooks schedule (immediately, 5 s, 5 min, 30 min,
 # 2 h, 5 h, 10 h, 10 h), continued to about three days in all; after the last one the endpoint is disabled
 # and keeps its place, so re-enabling it delivers everything it missed.

@@ -303,6 +303,9 @@ def decide(candidates: Iterable[Candidate], policy: Policy, today: date) -> Ruli
     for rule in policy.rules:
         spec = SPECS[rule.kind]
         kept = [c for c in running if spec.keeps(c, rule.params, today)]
+        if rule.kind is RuleKind.BOUNDARY and kept:  # of several boundaries, the highest priority
+            top = max(c.boundary_priority for c in kept if c.boundary_priority is not None)
+            kept = [c for c in kept if c.boundary_priority == top]
         narrowed = 0 < len(kept) < len(running)
         steps.append(Step(rule.code, tuple(c.rep_name for c in kept), narrowed))
         if not narrowed:

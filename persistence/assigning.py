@@ -15,6 +15,7 @@ from persistence.imports import insert_many
 from persistence.tables import (
     AccountRow,
     AccountScoreRow,
+    ActivityRow,
     AssignmentRow,
     OpportunityRow,
     PlanRow,
@@ -27,6 +28,8 @@ ACCOUNTS = AccountRow.__table__
 SCORES = AccountScoreRow.__table__
 ASSIGNMENTS = AssignmentRow.__table__
 TERRITORIES = TerritoryRow.__table__
+ACTIVITIES = ActivityRow.__table__
+OPPORTUNITIES = OpportunityRow.__table__
 BOUNDARY_COLUMNS = (
     "external_id",
     "name",
@@ -59,7 +62,8 @@ async def accounts_for_rules(
     conn: AsyncConnection, tenant_id: uuid.UUID, plan_id: Any, role: str, size: int
 ) -> AsyncIterator[list[dict[str, Any]]]:
     """Live accounts with the boundary fields, their tier and their current owner in the plan for the role
-    (`owner_assignment_id`, `owner_territory_id`, `owner_rep_id`, `owner_locked`; None without one), `size`
+    (`owner_assignment_id`, `owner_territory_id`, `owner_rep_id`, `owner_locked`, `owner_valid_from`; None
+    without one), `size`
     at a time (keyset on id). A chunk's owners are read by the range of its account ids, which costs one
     index range scan, or at worst one pass over the plan's assignments, whatever the planner believes: an
     IN-list of 10,000 ids took PostgreSQL 10-22 s a chunk, and a join to the assignments planned while
@@ -81,7 +85,7 @@ async def accounts_for_rules(
         owners = {
             r.account_id: r
             for r in await conn.execute(
-                sa.select(a.id, a.account_id, a.territory_id, a.rep_id, a.locked).where(
+                sa.select(a.id, a.account_id, a.territory_id, a.rep_id, a.locked, a.valid_from).where(
                     a.tenant_id == tenant_id,
                     a.plan_id == plan_id,
                     a.role == role,
@@ -97,8 +101,51 @@ async def accounts_for_rules(
             row["owner_territory_id"] = owner.territory_id if owner else None
             row["owner_rep_id"] = owner.rep_id if owner else None
             row["owner_locked"] = owner.locked if owner else None
+            row["owner_valid_from"] = owner.valid_from if owner else None
         yield rows
         after = rows[-1]["id"]
+
+
+async def relationship_evidence(
+    conn: AsyncConnection,
+    tenant_id: uuid.UUID,
+    low: Any,
+    high: Any,
+    since: datetime,
+    kinds: Sequence[str],
+) -> tuple[dict[tuple[Any, Any], tuple[int, datetime | None]], dict[tuple[Any, Any], int]]:
+    """The evidence of a chunk of accounts (ids from `low` to `high`), by (account id, rep id), in two
+    aggregates over that id range: meaningful touches since `since` with the last meaningful touch ever,
+    and sourced opportunities (open, or won since `since`). The same definitions as a dispute's
+    (persistence.disputes.DisputeStore.touches and .sourced), for every rep at once."""
+    c, o = ACTIVITIES.c, OPPORTUNITIES.c
+    touches_stmt = (
+        sa.select(
+            c.account_id, c.rep_id, sa.func.count().filter(c.occurred_at >= since), sa.func.max(c.occurred_at)
+        )
+        .where(
+            c.tenant_id == tenant_id,
+            c.account_id >= low,
+            c.account_id <= high,
+            c.rep_id.is_not(None),
+            c.kind.in_(list(kinds)),
+        )
+        .group_by(c.account_id, c.rep_id)
+    )
+    touches = {(r[0], r[1]): (int(r[2]), r[3]) for r in await conn.execute(touches_stmt)}
+    sourced_stmt = (
+        sa.select(o.account_id, o.rep_id, sa.func.count())
+        .where(
+            o.tenant_id == tenant_id,
+            o.account_id >= low,
+            o.account_id <= high,
+            o.rep_id.is_not(None),
+            sa.or_(o.status == "open", sa.and_(o.status == "won", o.closed_on >= since.date())),
+        )
+        .group_by(o.account_id, o.rep_id)
+    )
+    sourced = {(r[0], r[1]): int(r[2]) for r in await conn.execute(sourced_stmt)}
+    return touches, sourced
 
 
 async def end_assignments(
@@ -245,6 +292,13 @@ class AssigningStore:
             await self.uow.connection(), self.uow.tenant_id, plan_id, role, size
         ):
             yield chunk
+
+    async def relationship_evidence(
+        self, low: Any, high: Any, since: datetime, kinds: Sequence[str]
+    ) -> tuple[dict[tuple[Any, Any], tuple[int, datetime | None]], dict[tuple[Any, Any], int]]:
+        return await relationship_evidence(
+            await self.uow.connection(), self.uow.tenant_id, low, high, since, kinds
+        )
 
     async def end_assignments(self, ids: Sequence[Any], now: datetime) -> None:
         await end_assignments(await self.uow.connection(), self.uow.tenant_id, ids, now)

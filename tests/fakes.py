@@ -57,6 +57,7 @@ class FakeDatabase:
         self.scores: dict[UUID, tuple[int | None, float | None]] = {}  # account -> (tier, potential)
         self.settings: dict[UUID, tuple[dict[str, Any], int]] = {}  # tenant -> (overrides, version)
         self.log: list[tuple[UUID, int, Change]] = []  # committed: (tenant, seq, change)
+        self.policies: dict[UUID, list[Any]] = {}  # tenant -> saved engagement policies, oldest first
 
     def changes(self, tenant_id: UUID, kind: ChangeKind | None = None) -> list[Change]:
         return [c for t, _, c in self.log if t == tenant_id and (kind is None or c.kind == kind)]
@@ -307,9 +308,32 @@ class FakeAssigningStore:
                         "owner_territory_id": o and o.territory_id,
                         "owner_rep_id": o and o.rep_id,
                         "owner_locked": o and o.locked,
+                        "owner_valid_from": o and o.valid_from,
                     }
                 )
             yield rows
+
+    async def relationship_evidence(
+        self, low: Any, high: Any, since: datetime, kinds: Sequence[str]
+    ) -> tuple[dict[tuple[Any, Any], tuple[int, datetime | None]], dict[tuple[Any, Any], int]]:
+        touches: dict[tuple[Any, Any], tuple[int, datetime | None]] = {}
+        for a in self.uow.activities.mine():
+            if low <= a.account_id <= high and a.rep_id is not None and str(a.kind) in kinds:
+                count, last = touches.get((a.account_id, a.rep_id), (0, None))
+                later = a.occurred_at if last is None or a.occurred_at > last else last
+                touches[(a.account_id, a.rep_id)] = (count + (a.occurred_at >= since), later)
+        sourced: dict[tuple[Any, Any], int] = {}
+        for o in self.uow.opportunities.mine():
+            won = (
+                o.status == OpportunityStatus.WON and o.closed_on is not None and o.closed_on >= since.date()
+            )
+            if (
+                low <= o.account_id <= high
+                and o.rep_id is not None
+                and (o.status == OpportunityStatus.OPEN or won)
+            ):
+                sourced[(o.account_id, o.rep_id)] = sourced.get((o.account_id, o.rep_id), 0) + 1
+        return touches, sourced
 
     async def end_assignments(self, ids: Sequence[Any], now: datetime) -> None:
         rows = self.uow.tables["assignments"]
@@ -394,6 +418,25 @@ class FakeAssigningStore:
         }
 
 
+class FakeEngagementStore:
+    """`uow.engagement`: the tenant's saved policies (FakeDatabase.policies)."""
+
+    def __init__(self, uow: FakeUnitOfWork):
+        self.uow = uow
+
+    def _saved(self) -> list[Any]:
+        return self.uow.db.policies.setdefault(self.uow.tenant_id, [])
+
+    async def current(self) -> Any | None:
+        return self._saved()[-1] if self._saved() else None
+
+    async def version(self, version: int) -> Any | None:
+        return next((r for r in self._saved() if r.version == version), None)
+
+    async def save(self, version: int, body: dict[str, Any], note: str | None, at: datetime) -> None:
+        self._saved().append(SimpleNamespace(version=version, body=body, note=note, saved_at=at))
+
+
 class FakeUnitOfWork:
     def __init__(self, db: FakeDatabase, tenant_id: UUID, clock: Any = None):
         self.db = db
@@ -418,6 +461,7 @@ class FakeUnitOfWork:
         self.opportunities = FakeOpportunityRepository(self)
         self.assigning = FakeAssigningStore(self)
         self.history = FakeHistoryStore(self)
+        self.engagement = FakeEngagementStore(self)
         return self
 
     async def __aexit__(

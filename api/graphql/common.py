@@ -240,11 +240,15 @@ _GENERATED: dict[Any, type] = {common.FieldProblem: FieldProblem}
 
 
 def output_type(
-    model_cls: type[BaseModel], name: str, domain_cls: type | None = None, extra: dict[str, Any] | None = None
+    model_cls: type[BaseModel],
+    name: str,
+    domain_cls: type | None = None,
+    extra: dict[str, Any] | None = None,
+    skip: tuple[str, ...] = (),
 ) -> type:
     """A Strawberry type whose values are the domain dataclasses the use cases answer (or the model's own
-    instances, without a domain class)."""
-    annotations = {n: _gql_type(f.annotation) for n, f in model_cls.model_fields.items()}
+    instances, without a domain class); `skip`: fields `extra` resolves instead."""
+    annotations = {n: _gql_type(f.annotation) for n, f in model_cls.model_fields.items() if n not in skip}
     namespace: dict[str, Any] = {"__annotations__": annotations, **(extra or {})}
     for n, t in annotations.items():
         if JSON in (t, *typing.get_args(t)):

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
 from strawberry.types import Info
 
-from api.graphql import rebalancing  # noqa: F401  (an operation's result, the proposal, comes first)
+from api.graphql import assignments, rebalancing  # noqa: F401  (an operation's results come first)
 from api.graphql.common import (
     Connection,
+    Problem,
     attempt,
     call,
     connection,
@@ -19,16 +20,50 @@ from api.graphql.common import (
     result,
     to_model,
 )
+from api.services import assigning
 from api.services import operations as service
 from api.services import rebalancing as rebalancing_service
+from api.services.assignments import AssignByRulesRead
+from domain import model
 from domain.defaults import DEFAULT_PAGE_SIZE
 
 strawberry.enum(service.OperationState)
 OperationErrorType = output_type(service.OperationError, "OperationError")
-Operation = output_type(service.OperationRead, "Operation")
+
+
+def _result(root: Any) -> rebalancing.RebalanceProposal | None:  # type: ignore[name-defined]
+    return root.result if isinstance(root.result, rebalancing_service.RebalanceProposalRead) else None
+
+
+def _assigned(root: Any) -> assignments.AssignByRules | None:  # type: ignore[name-defined]
+    return root.result if isinstance(root.result, AssignByRulesRead) else None
+
+
+_result.__annotations__["return"] = rebalancing.RebalanceProposal | None
+_assigned.__annotations__["return"] = assignments.AssignByRules | None
+# an operation's result by its kind, each a field of its own type (a union would break the queries that
+# ask for an optimize's `result { moves ... }`)
+Operation = output_type(
+    service.OperationRead,
+    "Operation",
+    skip=("result",),
+    extra={
+        "result": strawberry.field(
+            resolver=_result,
+            description="when an optimize succeeded: the proposal, in a new draft plan (activate it)",
+        ),
+        "assigned": strawberry.field(
+            resolver=_assigned,
+            description="when an assign_by_rules succeeded: its answer, the draft assigned",
+        ),
+    },
+)
 OperationConnection = Connection[Operation]  # type: ignore[valid-type]
 OperationResult = result(Operation, "OperationResult")
 OptimizeInput = input_type(rebalancing_service.OptimizeRequest, "OptimizeInput")
+AssignByRulesResult = Annotated[
+    assignments.AssignByRules | Operation | Problem, strawberry.union("AssignByRulesResult")
+]
 
 
 @strawberry.type
@@ -76,6 +111,17 @@ class Mutation:
             return await rebalancing_service.start_optimize(c.ctx, c.principal, plan_id, body)
 
         return await attempt(go())
+
+    @strawberry.mutation(
+        description="Assign every account of a draft plan to its owner by the rules-of-engagement policy: "
+        "the answer, or for a large book (or with respondAsync) the operation whose result it is"
+    )
+    async def assign_by_rules(
+        self, info: Info, plan_id: UUID, role: model.Role = model.Role.AE, respond_async: bool = False
+    ) -> AssignByRulesResult:  # type: ignore[valid-type]
+        c = info.context
+        prefer = "respond-async" if respond_async else None
+        return await attempt(assigning.assign_plan_by_rules(c.ctx, c.principal, plan_id, role, prefer))
 
     @strawberry.mutation(description="Ask an operation to stop: it stops within seconds and keeps nothing")
     async def cancel_operation(self, info: Info, id: UUID) -> OperationResult:  # type: ignore[valid-type]

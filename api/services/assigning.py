@@ -1,22 +1,33 @@
-"""Assignment by boundary rules: every account of the tenant to the highest-priority territory of a draft
-plan whose boundary matches it, owned by the territory's primary rep. Unmatched accounts and ties are
-listed, never dropped; locked assignments never move; history is kept (a move ends the old assignment)."""
+"""Assignment by rules (docs/domain.md, "Boundaries and assignment by rules"): every account of the tenant
+to its owner in a draft plan by the tenant's rules-of-engagement policy, among the reps the boundaries, the
+owner of record and existing relationships make candidates; each assignment names the rule that decided.
+Unmatched accounts and ties are listed, never dropped; locked assignments never move; history is kept (a
+move ends the old assignment). A book above ASSIGN_BY_RULES_OPERATION_ABOVE accounts, or one the client
+asks for so, runs as an operation: progress per chunk, cancelled between chunks, one commit at the end."""
 
 from __future__ import annotations
 
 import os
 import uuid
-from datetime import date
+from collections import Counter
+from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any, NamedTuple
 from uuid import UUID
 
+from api.services import runner
 from api.services.assignments import AssignByRulesRead
 from api.services.common import found
 from api.services.context import AppContext, Principal
-from domain.boundaries import RuleTerritory, assign_by_rules, describe_boundary, parse_boundary
-from domain.defaults import MAX_LISTED_ACCOUNTS
+from api.services.engagement import current_policy
+from api.services.operations import OperationRead, get_operation
+from domain.assigning import Book, Evidence, RuleRep, decide_chunk
+from domain.boundaries import RuleTerritory, describe_boundary, match_boundaries, parse_boundary
+from domain.defaults import ASSIGN_BY_RULES_OPERATION_ABOVE, MAX_LISTED_ACCOUNTS, apply_overrides
+from domain.engagement import Policy, RuleKind
 from domain.errors import Code, Conflict, FieldError, ValidationFailed
 from domain.model import AssignmentReason, PlanState, Role, Scope, departed
+from domain.optimiser import Cancelled
 
 CHUNK = 10_000
 
@@ -44,35 +55,87 @@ def _brief(account: dict[str, Any]) -> dict[str, Any]:
     return {"account_id": account["id"], "external_id": account["external_id"], "name": account["name"]}
 
 
-async def _owners(uow: Any, territories: list[Any], today: date) -> dict[Any, Any]:
+async def _owners(uow: Any, territories: list[Any], today: date) -> tuple[dict[Any, Any], dict[Any, RuleRep]]:
     """territory id -> the primary rep who owns its accounts: none when it has no primary rep, or when its
-    primary rep has left (an end date before today; docs/domain.md, Departures and arrivals)."""
-    reps = {r.id: r for r in await uow.reps.get_many(list({t.primary_rep_id for t in territories} - {None}))}
-    return {
-        t.id: t.primary_rep_id
-        for t in territories
-        if t.primary_rep_id in reps and not departed(reps[t.primary_rep_id].end_date, today)
-    }
+    primary rep has left (an end date before today; docs/domain.md, Departures and arrivals); and those
+    reps, the only ones who can be given an account."""
+    ids = list({t.primary_rep_id for t in territories} - {None})
+    reps = {r.id: r for r in await uow.reps.get_many(ids) if not departed(r.end_date, today)}
+    owners = {t.id: t.primary_rep_id for t in territories if t.primary_rep_id in reps}
+    return owners, {r.id: RuleRep(r.id, r.name, r.start_date) for r in reps.values()}
+
+
+def _window(policy: Policy) -> int:
+    rule = policy.rule(RuleKind.EXISTING_RELATIONSHIP)
+    return int(rule.params["window_days"]) if rule is not None else 90
+
+
+def respond_async(prefer: str | None) -> bool:
+    """RFC 7240: `Prefer: respond-async` asks for the operation whatever the book's size."""
+    tokens = (part.split(";")[0].strip().lower() for part in (prefer or "").split(","))
+    return "respond-async" in tokens
 
 
 async def assign_plan_by_rules(
-    ctx: AppContext, p: Principal, plan_id: UUID, role: Role = Role.AE
-) -> AssignByRulesRead:
+    ctx: AppContext, p: Principal, plan_id: UUID, role: Role = Role.AE, prefer: str | None = None
+) -> AssignByRulesRead | OperationRead:
+    """The answer at once for a small book; an operation (its result the same answer) for a book above
+    ASSIGN_BY_RULES_OPERATION_ABOVE live accounts, or when `prefer` (the Prefer header) says respond-async."""
     p.require(Scope.WRITE)
     async with ctx.uow(p.tenant_id) as uow:
         plan = found(await uow.plans.get(plan_id), "plan", plan_id)
+        size = await uow.history.live_accounts()
+    _check_draft(plan)
+    if respond_async(prefer) or size > ASSIGN_BY_RULES_OPERATION_ABOVE:
+        op = await runner.start(ctx, p, "assign_by_rules", plan_id, {"role": role.value})
+        return await get_operation(ctx, p, op)
+    return await assign_by_rules_now(ctx, p, plan_id, role)
+
+
+@runner.handles("assign_by_rules")
+async def run_assign_by_rules(
+    ctx: AppContext, p: Principal, plan_id: UUID | None, request: dict[str, Any], reporter: Any
+) -> dict[str, Any]:
+    """The operation, in a worker: on its own engine in a thread, so that the worker's event loop keeps
+    answering lookups; a cancel stops it between chunks and nothing is kept."""
+    assert plan_id is not None
+
+    async def go(own: AppContext) -> AssignByRulesRead:
+        return await assign_by_rules_now(
+            own, p, plan_id, Role(request.get("role", Role.AE.value)), reporter.progress, reporter.should_stop
+        )
+
+    return (await runner.off_the_loop(ctx, go)).model_dump(mode="json")  # stored as the operation's result
+
+
+def _check_draft(plan: Any) -> None:
     if plan.state != PlanState.DRAFT:
         raise Conflict(
             "rules assign accounts in a draft plan; copy the active plan into a draft, then activate it",
             code=Code.PLAN_NOT_DRAFT,
         )
+
+
+async def assign_by_rules_now(
+    ctx: AppContext,
+    p: Principal,
+    plan_id: UUID,
+    role: Role = Role.AE,
+    progress: Callable[[float, str], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> AssignByRulesRead:
+    p.require(Scope.WRITE)
     now = ctx.clock.now()
     counts = {"accounts": 0, "assigned": 0, "moved": 0, "unchanged": 0, "locked": 0}
+    by_rule: Counter[str] = Counter()
     unmatched: list[dict[str, Any]] = []
     conflicts: list[dict[str, Any]] = []
     ownerless: list[dict[str, Any]] = []
     n_unmatched = n_conflicts = n_ownerless = 0
     async with ctx.uow(p.tenant_id) as uow:
+        plan = found(await uow.plans.get(plan_id), "plan", plan_id)
+        _check_draft(plan)
+        total = await uow.history.live_accounts() if progress else 0
         rows = await uow.assigning.plan_territories(plan_id)
         territories, errors = [], []
         for t in rows:
@@ -85,12 +148,23 @@ async def assign_plan_by_rules(
         if errors:
             raise ValidationFailed("a territory's boundary is not valid", errors, code=Code.INVALID_BOUNDARY)
         info = {t.id: t for t in rows}
-        owner = await _owners(uow, rows, now.date())
+        owner, reps = await _owners(uow, rows, now.date())
+        policy, _ = await current_policy(uow)
+        since = now - timedelta(days=_window(policy))
+        kinds = apply_overrides(await uow.tenant_settings()).coverage.meaningful_kinds
         notes = {t.id: f"boundary of {t.name}: {describe_boundary(t.boundary)}" for t in rows}
         async for chunk in uow.assigning.accounts_for_rules(plan_id, role.value, CHUNK):
+            if should_stop is not None and should_stop():
+                raise Cancelled
             counts["accounts"] += len(chunk)
             by_id = {a["id"]: a for a in chunk}
-            result = assign_by_rules(((a["id"], a) for a in chunk), territories)
+            touches, sourced = await uow.assigning.relationship_evidence(
+                chunk[0]["id"], chunk[-1]["id"], since, kinds
+            )
+            matches = match_boundaries(((a["id"], a) for a in chunk), territories)
+            book = Book(chunk, matches, owner, reps, Evidence(touches, sourced), policy)
+            ruling = decide_chunk(book, now.date(), notes)
+            result = ruling.boundaries
             n_unmatched += len(result.unmatched)
             unmatched += [_brief(by_id[k]) for k in result.unmatched[: MAX_LISTED_ACCOUNTS - len(unmatched)]]
             for k, tied in result.conflicts.items():
@@ -105,24 +179,24 @@ async def assign_plan_by_rules(
                             ]
                         }
                     )
+            for account_id, territory_id in ruling.ownerless.items():
+                n_ownerless += 1
+                if len(ownerless) < MAX_LISTED_ACCOUNTS:
+                    ownerless.append(
+                        _brief(by_id[account_id])
+                        | {"territory_id": territory_id, "territory_name": info[territory_id].name}
+                    )
             ends, adds = [], []
-            for account_id, territory_id in result.assigned.items():
-                rep_id = owner.get(territory_id)
+            for account_id, placed in ruling.placed.items():
                 now_owner = _owner(by_id[account_id])
-                if rep_id is None:
-                    n_ownerless += 1
-                    if len(ownerless) < MAX_LISTED_ACCOUNTS:
-                        ownerless.append(
-                            _brief(by_id[account_id])
-                            | {"territory_id": territory_id, "territory_name": info[territory_id].name}
-                        )
-                    continue
                 if now_owner is not None and now_owner.locked:
                     counts["locked"] += 1
                     continue
-                if now_owner is not None and (now_owner.territory_id, now_owner.rep_id) == (
-                    territory_id,
-                    rep_id,
+                by_rule[placed.rule] += 1
+                territory_id = placed.territory_id
+                if territory_id is None or (
+                    now_owner is not None
+                    and (now_owner.territory_id, now_owner.rep_id) == (territory_id, placed.rep_id)
                 ):
                     counts["unchanged"] += 1
                     continue
@@ -138,22 +212,30 @@ async def assign_plan_by_rules(
                         "plan_id": plan_id,
                         "account_id": account_id,
                         "territory_id": territory_id,
-                        "rep_id": rep_id,
+                        "rep_id": placed.rep_id,
                         "role": role.value,
                         "locked": False,
                         "reason": AssignmentReason.RULE.value,
-                        "note": notes[territory_id],
+                        "note": placed.note,
                         "valid_from": now,
                     }
                 )
             await uow.assigning.end_assignments(ends, now)
             await uow.assigning.add_assignments(adds)
+            if progress is not None:
+                done = counts["accounts"]
+                progress(
+                    min(done / max(total, 1), 0.99), f"{done:,} of {max(total, done):,} accounts decided"
+                )
+        if should_stop is not None and should_stop():
+            raise Cancelled
         await uow.commit()
     return AssignByRulesRead.model_validate(
         {
             "plan_id": plan_id,
             "role": role.value,
             **counts,
+            "by_rule": dict(sorted(by_rule.items())),
             "unmatched": {"count": n_unmatched, "accounts": unmatched},
             "conflicts": {"count": n_conflicts, "accounts": conflicts},
             "territories_without_owner": {"count": n_ownerless, "accounts": ownerless},

@@ -122,12 +122,22 @@ class AssignByRulesRead(BaseModel):
     moved: int = Field(description="accounts whose owner or territory changed (the old assignment ended)")
     unchanged: int
     locked: int = Field(description="locked assignments left where they are")
-    unmatched: ListedAccounts = Field(description="accounts no boundary matches (they keep any owner)")
+    by_rule: dict[str, int] = Field(
+        description="accounts given an owner (assigned, moved or unchanged) by the code of the policy's rule "
+        "that decided: named_account, existing_relationship, territory_of_record, boundary, tiebreak... "
+        "(each assignment's note says why, by name)"
+    )
+    unmatched: ListedAccounts = Field(
+        description="accounts no boundary matches: they keep any owner, unless a rep with an existing "
+        "relationship is given them"
+    )
     conflicts: ConflictAccounts = Field(
-        description="accounts matched by two territories of the same priority"
+        description="accounts matched by two territories of the same priority: the policy decided them "
+        "(the rules, then its tiebreak), never leaving one without an owner"
     )
     territories_without_owner: OwnerlessAccounts = Field(
-        description="accounts matched by a territory that has no primary rep"
+        description="accounts whose boundary gives them to a territory that has no primary rep (or one "
+        "who left): they keep the owner they have"
     )
 
 

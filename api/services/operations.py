@@ -10,6 +10,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from api.services.assignments import AssignByRulesRead
 from api.services.common import FieldProblem, Page
 from api.services.context import AppContext, Principal
 from api.services.pagination import check_page_size, decode_cursor, encode_cursor
@@ -38,7 +39,7 @@ class OperationError(BaseModel):
 
 class OperationRead(BaseModel):
     id: UUID
-    kind: str = Field(description="what it does: optimize")
+    kind: str = Field(description="what it does: optimize, or assign_by_rules")
     state: OperationState
     progress: float = Field(description="0 to 1")
     message: str | None = Field(description="the stage it is at, in words")
@@ -47,8 +48,9 @@ class OperationRead(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
-    result: RebalanceProposalRead | None = Field(
-        description="when succeeded: the proposal, in a new draft plan (activate it to apply it)"
+    result: RebalanceProposalRead | AssignByRulesRead | None = Field(
+        description="when succeeded: optimize's proposal, in a new draft plan (activate it to apply it); "
+        "assign_by_rules' answer, the draft assigned"
     )
     error: OperationError | None = Field(description="when failed: why")
 

@@ -9,7 +9,10 @@ import asyncio
 import contextlib
 from typing import Any
 
-from api.services import rebalancing  # noqa: F401  (registers the operations it runs: optimize)
+from api.services import (  # noqa: F401  (register the operations it runs: assign_by_rules, optimize)
+    assigning,
+    rebalancing,
+)
 from api.services.context import AppContext
 from api.services.delivery import Deliverer
 
