@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -43,8 +43,7 @@ class Evidence:
     sourced: Mapping[tuple[Any, Any], int] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Placement:
+class Placement(NamedTuple):
     """An account's owner by the policy: `territory_id` None keeps the owner of record where it is."""
 
     rep_id: Any
@@ -56,8 +55,8 @@ class Placement:
 @dataclass
 class ChunkRuling:
     boundaries: RuleAssignment  # what the boundaries alone give (unmatched, conflicts, the top territory)
-    placed: dict[Any, Placement] = field(default_factory=dict)  # account id -> its owner
-    ownerless: dict[Any, Any] = field(default_factory=dict)  # account id -> its territory without an owner
+    placed: dict[int, Placement] = field(default_factory=dict)  # account's index in the chunk -> owner
+    ownerless: dict[int, Any] = field(default_factory=dict)  # index -> its territory without an owner
 
 
 def _words(code: str) -> str:
@@ -65,11 +64,11 @@ def _words(code: str) -> str:
 
 
 class Book:
-    """A chunk's candidates, gathered set-wise: the boundaries over the whole chunk at once, then per rep
-    the best of its territories holding each account (a named one first, then the highest priority, then
-    the first by name). `accounts` in the order of `matches.keys`, each with `owner_rep_id`,
-    `owner_territory_id` and `owner_valid_from`; `owners`: territory id -> its primary rep who has not
-    left; `reps`: those reps."""
+    """A chunk's candidates, gathered set-wise: the boundaries over the whole chunk at once (`matches`,
+    keyed by the accounts' indices in the chunk), then per rep the best of its territories holding each
+    account (a named one first, then the highest priority, then the first by name). Each account has
+    `owner_rep_id`, `owner_territory_id` and `owner_valid_from`; `owners`: territory id -> its primary rep
+    who has not left; `reps`: those reps; `evidence` by (account id, rep id)."""
 
     def __init__(
         self,
@@ -118,14 +117,18 @@ class Book:
             )
             top = score.argmax(axis=0)  # the first of equal scores: the first by name
             self.best[k] = np.where(score.max(axis=0) >= 0, np.asarray(js)[top], -1)
-        self.matched = (self.best >= 0).sum(axis=0) if self.rep_ids else np.zeros(n, dtype=np.int64)
-        self.first = (self.best >= 0).argmax(axis=0) if self.rep_ids else np.zeros(n, dtype=np.int64)
+        found = self.best >= 0
+        self.matched = found.sum(axis=0) if self.rep_ids else np.zeros(n, dtype=np.int64)
+        self.first = found.argmax(axis=0) if self.rep_ids else np.zeros(n, dtype=np.int64)
         rule = policy.rule(RuleKind.EXISTING_RELATIONSHIP)
         self.relationship = rule.params if rule is not None else None
-        self.related: dict[Any, set[Any]] = {}  # account -> reps with an existing relationship
-        for key in {*evidence.touches, *evidence.sourced}:
-            if key[1] in reps and self._related(key):
-                self.related.setdefault(key[0], set()).add(key[1])
+        self.related: dict[int, set[Any]] = {}  # account's index -> reps with an existing relationship
+        keys = [k for k in {*evidence.touches, *evidence.sourced} if k[1] in reps and self._related(k)]
+        if keys:
+            index = {a["id"]: i for i, a in enumerate(accounts)}
+            for account_id, rep_id in keys:
+                if (i := index.get(account_id)) is not None:
+                    self.related.setdefault(i, set()).add(rep_id)
 
     def _related(self, key: tuple[Any, Any]) -> bool:
         p = self.relationship
@@ -145,7 +148,7 @@ class Book:
         owner = a.get("owner_rep_id")
         if owner in self.reps and owner not in out:
             out.append(owner)
-        for r in sorted(self.related.get(a["id"], ()), key=str):
+        for r in sorted(self.related.get(i, ()), key=str):
             if r not in out:
                 out.append(r)
         return out
@@ -254,48 +257,77 @@ def decide_chunk(book: Book, today: date, boundary_notes: Mapping[Any, str]) -> 
 
     An account whose boundary gives it to a territory without an owner keeps the owner it has (listed); an
     account with no candidate, or whose only candidate is its owner of record with no territory of theirs
-    holding it, keeps its owner too."""
+    holding it, keeps its owner too. The fast path (one candidate, held by a boundary: most of a book)
+    shares one Placement per territory and never builds a Candidate."""
     accounts, matches, owners, reps, policy = book.accounts, book.matches, book.owners, book.reps, book.policy
     top = top_by_priority(matches)
     out = ChunkRuling(top)
+    n = len(accounts)
+    if not n:
+        return out
     kinds = {r.code: r.kind for r in policy.rules}
-    for i, a in enumerate(accounts):
-        account_id = a["id"]
-        held_by = top.assigned.get(account_id)
+    by_boundary, by_name = rule_code(policy, RuleKind.BOUNDARY), rule_code(policy, RuleKind.NAMED_ACCOUNT)
+    fast: dict[tuple[int, bool], Placement] = {}
+    for j, t in enumerate(book.territories):
+        rep_id = owners.get(t.id)
+        if rep_id in reps:
+            fast[(j, False)] = Placement(rep_id, t.id, by_boundary, boundary_notes[t.id])
+            note = f"{_words(by_name)}: {t.name} names it ({reps[rep_id].name})"
+            fast[(j, True)] = Placement(rep_id, t.id, by_name, note)
+    columns = np.arange(n)
+    first = book.first.tolist()
+    matched = book.matched.tolist()
+    rows = book.best[book.first, columns].tolist() if book.rep_ids else [-1] * n
+    named = book.matches.named[np.maximum(rows, 0), columns].tolist() if book.territories else [False] * n
+    assigned, related, rep_ids = top.assigned, book.related, book.rep_ids
+    for i in range(n):
+        held_by = assigned.get(i)
         if held_by is not None and held_by not in owners:
-            out.ownerless[account_id] = held_by
+            out.ownerless[i] = held_by
             continue
-        reps_of = book.rep_set(i)
-        if not reps_of:
-            continue
-        if len(reps_of) == 1:  # the fast path: nobody to weigh it against
-            rep_id = reps_of[0]
-            t = book.territory_of(rep_id, i)
-            if t is not None:
-                if matches.named[book.row_of[t.id], i]:
-                    code = rule_code(policy, RuleKind.NAMED_ACCOUNT)
-                    note = f"{_words(code)}: {t.name} names it ({reps[rep_id].name})"
-                else:
-                    code, note = rule_code(policy, RuleKind.BOUNDARY), boundary_notes[t.id]
-                out.placed[account_id] = Placement(rep_id, t.id, code, note)
-            elif a.get("owner_rep_id") != rep_id:  # a relationship alone: to the rep's first territory
-                c = book.candidate(rep_id, i)
-                code = rule_code(policy, RuleKind.EXISTING_RELATIONSHIP)
-                note = note_of(c, (), code, RuleKind.EXISTING_RELATIONSHIP, policy)
-                out.placed[account_id] = Placement(rep_id, book.home[rep_id].id, code, note)
-            continue
-        candidates = [book.candidate(r, i) for r in reps_of]
-        ruling = decide(candidates, policy, today)
-        owner = ruling.owner
-        assert owner is not None  # every candidate here owns a territory and has not left
-        t = book.territory_of(owner.rep_id, i)
-        others = [c for c in candidates if c is not owner]
-        note = note_of(owner, others, ruling.rule, kinds.get(ruling.rule), policy)
-        if t is not None:
-            territory_id = t.id
-        elif owner.owner_of_record:
-            territory_id = None  # the owner keeps it where it is
-        else:
-            territory_id = book.home[owner.rep_id].id
-        out.placed[account_id] = Placement(owner.rep_id, territory_id, ruling.rule, note)
+        if matched[i] == 1 and i not in related:
+            owner = accounts[i].get("owner_rep_id")
+            if owner is None or owner == rep_ids[first[i]] or owner not in reps:
+                out.placed[i] = fast[(rows[i], named[i])]
+                continue
+        _decide(book, i, today, kinds, fast, out)
     return out
+
+
+def _decide(
+    book: Book,
+    i: int,
+    today: date,
+    kinds: Mapping[str, RuleKind],
+    fast: Mapping[tuple[int, bool], Placement],
+    out: ChunkRuling,
+) -> None:
+    """Account i with no or several candidates, or a relationship: the policy decides."""
+    policy, reps_of = book.policy, book.rep_set(i)
+    if not reps_of:
+        return
+    if len(reps_of) == 1:  # a relationship or an owner alone
+        rep_id = reps_of[0]
+        t = book.territory_of(rep_id, i)
+        if t is not None:
+            j = book.row_of[t.id]
+            out.placed[i] = fast[(j, bool(book.matches.named[j, i]))]
+        elif book.accounts[i].get("owner_rep_id") != rep_id:  # a relationship alone: its first territory
+            code = rule_code(policy, RuleKind.EXISTING_RELATIONSHIP)
+            note = note_of(book.candidate(rep_id, i), (), code, RuleKind.EXISTING_RELATIONSHIP, policy)
+            out.placed[i] = Placement(rep_id, book.home[rep_id].id, code, note)
+        return
+    candidates = [book.candidate(r, i) for r in reps_of]
+    ruling = decide(candidates, policy, today, words=False)
+    owner = ruling.owner
+    assert owner is not None  # every candidate here owns a territory and has not left
+    t = book.territory_of(owner.rep_id, i)
+    others = [c for c in candidates if c is not owner]
+    note = note_of(owner, others, ruling.rule, kinds.get(ruling.rule), policy)
+    if t is not None:
+        territory_id = t.id
+    elif owner.owner_of_record:
+        territory_id = None  # the owner keeps it where it is
+    else:
+        territory_id = book.home[owner.rep_id].id
+    out.placed[i] = Placement(owner.rep_id, territory_id, ruling.rule, note)

@@ -157,21 +157,20 @@ async def assign_by_rules_now(
             if should_stop is not None and should_stop():
                 raise Cancelled
             counts["accounts"] += len(chunk)
-            by_id = {a["id"]: a for a in chunk}
             touches, sourced = await uow.assigning.relationship_evidence(
                 chunk[0]["id"], chunk[-1]["id"], since, kinds
             )
-            matches = match_boundaries(((a["id"], a) for a in chunk), territories)
+            matches = match_boundaries(enumerate(chunk), territories)  # keyed by the index in the chunk
             book = Book(chunk, matches, owner, reps, Evidence(touches, sourced), policy)
             ruling = decide_chunk(book, now.date(), notes)
             result = ruling.boundaries
             n_unmatched += len(result.unmatched)
-            unmatched += [_brief(by_id[k]) for k in result.unmatched[: MAX_LISTED_ACCOUNTS - len(unmatched)]]
+            unmatched += [_brief(chunk[k]) for k in result.unmatched[: MAX_LISTED_ACCOUNTS - len(unmatched)]]
             for k, tied in result.conflicts.items():
                 n_conflicts += 1
                 if len(conflicts) < MAX_LISTED_ACCOUNTS:
                     conflicts.append(
-                        _brief(by_id[k])
+                        _brief(chunk[k])
                         | {
                             "territories": [
                                 {"territory_id": t, "name": info[t].name, "priority": info[t].priority}
@@ -179,16 +178,17 @@ async def assign_by_rules_now(
                             ]
                         }
                     )
-            for account_id, territory_id in ruling.ownerless.items():
+            for k, territory_id in ruling.ownerless.items():
                 n_ownerless += 1
                 if len(ownerless) < MAX_LISTED_ACCOUNTS:
                     ownerless.append(
-                        _brief(by_id[account_id])
+                        _brief(chunk[k])
                         | {"territory_id": territory_id, "territory_name": info[territory_id].name}
                     )
             ends, adds = [], []
-            for account_id, placed in ruling.placed.items():
-                now_owner = _owner(by_id[account_id])
+            for k, placed in ruling.placed.items():
+                account_id = chunk[k]["id"]
+                now_owner = _owner(chunk[k])
                 if now_owner is not None and now_owner.locked:
                     counts["locked"] += 1
                     continue

@@ -155,7 +155,7 @@ async def _check(url: str, book: dict) -> None:
                 chunk[0]["id"], chunk[-1]["id"], since, SETTINGS.coverage.meaningful_kinds
             )
             ruled = [RuleTerritory(t.id, t.name, t.priority, parse_boundary(t.boundary)) for t in rows]
-            matches = match_boundaries(((a["id"], a) for a in chunk), ruled)
+            matches = match_boundaries(enumerate(chunk), ruled)
             set_wise = Book(chunk, matches, owners, rule_reps, Evidence(touches, sourced), policy)
             for i, a in enumerate(chunk):
                 account = await uow.disputes.account(a["id"])
