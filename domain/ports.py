@@ -10,7 +10,7 @@ everything back."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
@@ -131,10 +131,19 @@ class AssigningStore(Protocol):
     The rows written are dicts of the tables' columns (id, tenant_id and plan_id included)."""
 
     async def plan_territories(self, plan_id: Any) -> list[TerritoryRow]: ...
-    def accounts_for_rules(self, plan_id: Any, role: str, size: int) -> AsyncIterator[list[dict[str, Any]]]:
-        """Live accounts with the fields boundaries look at, their tier and their current owner in the plan
-        for the role (owner_assignment_id, owner_territory_id, owner_rep_id, owner_locked: None without
-        one), `size` at a time, by id."""
+    def accounts_for_rules(
+        self, plan_id: Any, role: str, size: int, fields: Collection[str] | None = None
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Live accounts with the fields boundaries look at (only `fields` of them when given), their tier
+        and their current owner in the plan for the role (owner_assignment_id, owner_territory_id,
+        owner_rep_id, owner_locked, owner_valid_from: None without one), `size` at a time, by id."""
+        ...
+
+    async def relationship_evidence(
+        self, low: Any, high: Any, since: datetime, kinds: Sequence[str]
+    ) -> tuple[dict[tuple[Any, Any], tuple[int, datetime | None]], dict[tuple[Any, Any], int]]:
+        """By (account id, rep id) for the accounts with ids from `low` to `high`: meaningful touches since
+        `since` with the last one ever, and sourced opportunities (open, or won since `since`)."""
         ...
 
     async def end_assignments(self, ids: Sequence[Any], now: datetime) -> None: ...

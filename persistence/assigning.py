@@ -4,7 +4,7 @@ look at (in id-ordered chunks), the current owners of a chunk, and moving owners
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -59,22 +59,30 @@ async def plan_territories(conn: AsyncConnection, tenant_id: uuid.UUID, plan_id:
 
 
 async def accounts_for_rules(
-    conn: AsyncConnection, tenant_id: uuid.UUID, plan_id: Any, role: str, size: int
+    conn: AsyncConnection,
+    tenant_id: uuid.UUID,
+    plan_id: Any,
+    role: str,
+    size: int,
+    fields: Collection[str] | None = None,
 ) -> AsyncIterator[list[dict[str, Any]]]:
-    """Live accounts with the boundary fields, their tier and their current owner in the plan for the role
+    """Live accounts with the boundary fields (only `fields` of them when given: a tier, tags' JSON or an
+    unused column costs time in every row), their tier and their current owner in the plan for the role
     (`owner_assignment_id`, `owner_territory_id`, `owner_rep_id`, `owner_locked`, `owner_valid_from`; None
-    without one), `size`
-    at a time (keyset on id). A chunk's owners are read by the range of its account ids, which costs one
-    index range scan, or at worst one pass over the plan's assignments, whatever the planner believes: an
-    IN-list of 10,000 ids took PostgreSQL 10-22 s a chunk, and a join to the assignments planned while
-    they were being written took a minute a chunk."""
+    without one), `size` at a time (keyset on id). A chunk's owners are read by the range of its account
+    ids, which costs one index range scan, or at worst one pass over the plan's assignments, whatever the
+    planner believes: an IN-list of 10,000 ids took PostgreSQL 10-22 s a chunk, and a join to the
+    assignments planned while they were being written took a minute a chunk."""
     after = None
-    cols = [ACCOUNTS.c.id, *(ACCOUNTS.c[c] for c in BOUNDARY_COLUMNS), SCORES.c.tier]
+    wanted = [c for c in BOUNDARY_COLUMNS if fields is None or c in fields or c in ("external_id", "name")]
+    scored = fields is None or "tier" in fields
+    cols = [ACCOUNTS.c.id, *(ACCOUNTS.c[c] for c in wanted), *([SCORES.c.tier] if scored else [])]
+    source = ACCOUNTS.outerjoin(SCORES, SCORES.c.account_id == ACCOUNTS.c.id) if scored else ACCOUNTS
     a = ASSIGNMENTS.c
     while True:
         stmt = (
             sa.select(*cols)
-            .select_from(ACCOUNTS.outerjoin(SCORES, SCORES.c.account_id == ACCOUNTS.c.id))
+            .select_from(source)
             .where(ACCOUNTS.c.tenant_id == tenant_id, ACCOUNTS.c.deleted_at.is_(None))
         )
         if after is not None:
@@ -286,10 +294,10 @@ class AssigningStore:
         return await plan_territories(await self.uow.connection(), self.uow.tenant_id, plan_id)
 
     async def accounts_for_rules(
-        self, plan_id: Any, role: str, size: int
+        self, plan_id: Any, role: str, size: int, fields: Collection[str] | None = None
     ) -> AsyncIterator[list[dict[str, Any]]]:
         async for chunk in accounts_for_rules(
-            await self.uow.connection(), self.uow.tenant_id, plan_id, role, size
+            await self.uow.connection(), self.uow.tenant_id, plan_id, role, size, fields
         ):
             yield chunk
 

@@ -292,7 +292,7 @@ class FakeAssigningStore:
         ]
 
     async def accounts_for_rules(
-        self, plan_id: Any, role: str, size: int
+        self, plan_id: Any, role: str, size: int, fields: Any = None
     ) -> AsyncIterator[list[dict[str, Any]]]:
         accounts = sorted(self.uow.accounts.mine(), key=lambda a: a.id)
         owners = {a.account_id: a for a in self._current(plan_id) if a.role == role}

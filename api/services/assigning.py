@@ -23,6 +23,7 @@ from api.services.engagement import current_policy
 from api.services.operations import OperationRead, get_operation
 from domain.assigning import Book, Evidence, RuleRep, decide_chunk
 from domain.boundaries import RuleTerritory, describe_boundary, match_boundaries, parse_boundary
+from domain.criteria import fields_of
 from domain.defaults import ASSIGN_BY_RULES_OPERATION_ABOVE, MAX_LISTED_ACCOUNTS, apply_overrides
 from domain.engagement import Policy, RuleKind
 from domain.errors import Code, Conflict, FieldError, ValidationFailed
@@ -153,7 +154,10 @@ async def assign_by_rules_now(
         since = now - timedelta(days=_window(policy))
         kinds = apply_overrides(await uow.tenant_settings()).coverage.meaningful_kinds
         notes = {t.id: f"boundary of {t.name}: {describe_boundary(t.boundary)}" for t in rows}
-        async for chunk in uow.assigning.accounts_for_rules(plan_id, role.value, CHUNK):
+        used = set().union(
+            *(fields_of(t.boundary.rules) for t in territories if t.boundary.rules is not None)
+        )
+        async for chunk in uow.assigning.accounts_for_rules(plan_id, role.value, CHUNK, used):
             if should_stop is not None and should_stop():
                 raise Cancelled
             counts["accounts"] += len(chunk)
