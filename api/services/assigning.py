@@ -31,6 +31,7 @@ from domain.model import AssignmentReason, PlanState, Role, Scope, departed
 from domain.optimiser import Cancelled
 
 CHUNK = 10_000
+DECIDING = 0.8  # the share of an operation's progress that deciding takes; writing the rest
 
 
 class _Owner(NamedTuple):
@@ -157,6 +158,10 @@ async def assign_by_rules_now(
         used = set().union(
             *(fields_of(t.boundary.rules) for t in territories if t.boundary.rules is not None)
         )
+        ends: list[
+            Any
+        ] = []  # the assignments that end, and the ones that start (account, territory, rep, note)
+        adds: list[tuple[Any, Any, Any, str]] = []
         async for chunk in uow.assigning.accounts_for_rules(plan_id, role.value, CHUNK, used):
             if should_stop is not None and should_stop():
                 raise Cancelled
@@ -189,9 +194,7 @@ async def assign_by_rules_now(
                         _brief(chunk[k])
                         | {"territory_id": territory_id, "territory_name": info[territory_id].name}
                     )
-            ends, adds = [], []
             for k, placed in ruling.placed.items():
-                account_id = chunk[k]["id"]
                 now_owner = _owner(chunk[k])
                 if now_owner is not None and now_owner.locked:
                     counts["locked"] += 1
@@ -209,30 +212,39 @@ async def assign_by_rules_now(
                     counts["moved"] += 1
                 else:
                     counts["assigned"] += 1
-                adds.append(
+                adds.append((chunk[k]["id"], territory_id, placed.rep_id, placed.note))
+            if progress is not None:
+                done = counts["accounts"]
+                progress(
+                    DECIDING * done / max(total, done, 1),
+                    f"{done:,} of {max(total, done):,} accounts decided",
+                )
+        if should_stop is not None and should_stop():
+            raise Cancelled
+        # written once everything is decided: until then the run holds no write lock (SQLite's one writer
+        # stays free for the operation's heartbeat and a cancel), and a cancel keeps nothing
+        if progress is not None:
+            progress(DECIDING, f"writing {len(adds):,} assignments")
+        await uow.assigning.end_assignments(ends, now)  # all of them first: one current owner an account
+        for at in range(0, len(adds), CHUNK):
+            await uow.assigning.add_assignments(
+                [
                     {
                         "id": uuid.UUID(bytes=os.urandom(16), version=4),
                         "tenant_id": p.tenant_id,
                         "plan_id": plan_id,
                         "account_id": account_id,
                         "territory_id": territory_id,
-                        "rep_id": placed.rep_id,
+                        "rep_id": rep_id,
                         "role": role.value,
                         "locked": False,
                         "reason": AssignmentReason.RULE.value,
-                        "note": placed.note,
+                        "note": note,
                         "valid_from": now,
                     }
-                )
-            await uow.assigning.end_assignments(ends, now)
-            await uow.assigning.add_assignments(adds)
-            if progress is not None:
-                done = counts["accounts"]
-                progress(
-                    min(done / max(total, 1), 0.99), f"{done:,} of {max(total, done):,} accounts decided"
-                )
-        if should_stop is not None and should_stop():
-            raise Cancelled
+                    for account_id, territory_id, rep_id, note in adds[at : at + CHUNK]
+                ]
+            )
         await uow.commit()
     return AssignByRulesRead.model_validate(
         {

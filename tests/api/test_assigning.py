@@ -73,8 +73,11 @@ async def test_relationship_beats_hq_location_and_the_note_names_both(client, te
     assert looked["why"] == {"cause": "rule", "reason": note}
 
 
-async def test_a_territory_of_record_keeps_its_owner_and_a_departed_rep_gets_nothing(client, tenant):
+async def test_a_territory_of_record_keeps_its_owner_and_a_departed_rep_gets_nothing(
+    client, tenant, monkeypatch
+):
     h = tenant.headers
+    monkeypatch.setattr(assigning, "CHUNK", 1)  # ends and starts written in batches of their own
     b = await book(client, h, accounts=2)
     plan = b["plan"]["id"]
     # a second territory of the same priority holds every account too: the owner of record keeps them
@@ -98,6 +101,7 @@ async def test_a_territory_of_record_keeps_its_owner_and_a_departed_rep_gets_not
     assert moved[b["first"]][0] in (b["james"]["id"], ann["id"])
     assert b["sarah"]["id"] not in {rep for rep, _ in moved.values()}
     assert again["by_rule"] == {"territory_of_record": 1, "tiebreak": 1}
+    assert (again["moved"], again["unchanged"]) == (1, 1)
 
 
 async def test_prefer_respond_async_runs_an_operation_with_the_same_result(client, tenant, other_tenant):
@@ -132,12 +136,14 @@ async def test_a_large_book_answers_202_and_a_cancel_leaves_the_draft_as_it_was(
     plan = b["plan"]["id"]
     monkeypatch.setattr(assigning, "ASSIGN_BY_RULES_OPERATION_ABOVE", 3)  # 4 accounts: a large book here
     monkeypatch.setattr(assigning, "CHUNK", 1)
-    first_chunk, release = threading.Event(), threading.Event()
-    decide = assigning.decide_chunk
+    second_chunk, release = threading.Event(), threading.Event()
+    decide, calls = assigning.decide_chunk, []
 
-    def held(*args, **kwargs):  # the first chunk waits until the test has asked to cancel
-        first_chunk.set()
-        release.wait(30)
+    def held(*args, **kwargs):  # the second chunk waits until the test has asked to cancel
+        calls.append(1)
+        if len(calls) == 2:
+            second_chunk.set()
+            release.wait(30)
         return decide(*args, **kwargs)
 
     monkeypatch.setattr(assigning, "decide_chunk", held)
@@ -145,15 +151,21 @@ async def test_a_large_book_answers_202_and_a_cancel_leaves_the_draft_as_it_was(
     assert r.status_code == 202, r.text
     op = r.json()
     assert "preference-applied" not in r.headers
-    assert await asyncio.to_thread(first_chunk.wait, 30)
-    running = await poll(client, h, op["id"], until=("running",))
-    assert running["state"] == "running"
+    assert await asyncio.to_thread(second_chunk.wait, 30)
+    # the first chunk's progress reaches the caller (the heartbeat writes it within a second or so)
+    for _ in range(200):
+        running = (await client.get(f"/v1/operations/{op['id']}", headers=h)).json()
+        if running["progress"] > 0:
+            break
+        await asyncio.sleep(0.05)
+    assert running["state"] == "running", running
+    assert (running["progress"], running["message"]) == (0.2, "1 of 4 accounts decided")
     cancel = await client.post(f"/v1/operations/{op['id']}/cancel", headers=h)
     assert cancel.status_code == 202 and cancel.json()["cancel_requested"] is True
     release.set()
     done = await poll(client, h, op["id"])
     assert done["state"] == "cancelled" and done["result"] is None
-    assert await owners(client, h, plan) == {}  # the first chunk's assignments were never committed
+    assert await owners(client, h, plan) == {}  # nothing was written: the draft is as it was
 
 
 async def test_graphql_assign_by_rules_answers_the_operation_when_asked(client, tenant):
