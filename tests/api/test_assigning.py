@@ -186,3 +186,33 @@ async def test_graphql_assign_by_rules_answers_the_operation_when_asked(client, 
         "result": None,
         "assigned": {"assigned": 4, "byRule": {"boundary": 3, "existing_relationship": 1}},
     }
+
+
+async def test_the_tenants_own_policy_decides(client, tenant):
+    """With the boundary before the territory of record, redrawn boundaries move owned accounts; with a
+    relationship of 3 touches required, 2 meetings no longer beat the HQ's boundary."""
+    h = tenant.headers
+    b = await book(client, h, accounts=2)
+    plan = b["plan"]["id"]
+    accounts = (await client.get("/v1/accounts?page_size=500", headers=h)).json()["items"]
+    second = next(a for a in accounts if a["external_id"] == f"{b['prefix']}-1")
+    body = {"plan_id": plan, "account_id": second["id"], "rep_id": b["sarah"]["id"], "role": "AE"}
+    assert (await client.post("/v1/assignments", json=body, headers=h)).status_code == 201
+    default = (await client.post(f"/v1/plans/{plan}/assign-by-rules", headers=h)).json()
+    assert default["by_rule"] == {"existing_relationship": 1, "territory_of_record": 1}
+    policy = {
+        "rules": [
+            {"kind": "named_account"},
+            {"kind": "existing_relationship", "min_touches": 3, "window_days": 90},
+            {"kind": "boundary", "code": "hq_boundary"},
+            {"kind": "territory_of_record"},
+        ]
+    }
+    assert (await client.put("/v1/engagement/policy", json=policy, headers=h)).status_code == 200
+    ruled = (await client.post(f"/v1/plans/{plan}/assign-by-rules", headers=h)).json()
+    assert ruled["by_rule"] == {"hq_boundary": 2} and ruled["moved"] == 2
+    placed = await owners(client, h, plan)
+    assert {rep for rep, _ in placed.values()} == {b["james"]["id"]}
+    assert placed[f"{b['prefix']}-1"][1] == (
+        "hq boundary: the boundary of East (James Park) holds it, priority 0; Sarah Chen owned it"
+    )
