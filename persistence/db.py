@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import atexit
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -101,9 +104,27 @@ def _pool() -> ProcessPoolExecutor:
     if _processes is None:
         # spawn, not fork: the parent runs threads and an event loop, which a forked child would inherit
         # half-copied; one process, kept for the next build
-        _processes = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        _processes = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_watch_parent,
+            initargs=(os.getpid(),),
+        )
         atexit.register(_processes.shutdown, wait=False, cancel_futures=True)
     return _processes
+
+
+def _watch_parent(parent: int) -> None:
+    """In the build process: leave as soon as the process that started it is gone. A parent that exits
+    without shutting the pool down (killed, or its interpreter ending while a build runs) would otherwise
+    leave it waiting for work forever, holding its memory."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _in_process(url: str, work: Callable[..., Awaitable[T]], args: tuple[Any, ...]) -> T:
