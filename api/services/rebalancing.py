@@ -397,8 +397,9 @@ async def rep_departure(
     ctx: AppContext, p: Principal, rep_id: UUID, on: date, interim_rep_id: UUID | None, role: str = "AE"
 ) -> RebalanceProposalRead:
     """The rep's end date is set; a draft copy of the active plan freezes their accounts with open
-    pipeline under the interim owner (locked) and gives the rest to the reps with room, highest potential
-    (tier 1) first. Review the draft, then activate it."""
+    pipeline under the interim owner (locked) and gives the rest to the rep the engagement policy names
+    (a territory naming the account, an existing relationship) when it has room, else to the reps with
+    room, highest potential (tier 1) first. Review the draft, then activate it."""
     p.require(Scope.WRITE)
     async with ctx.uow(p.tenant_id) as uow:
         rep = found(await uow.reps.get(rep_id), "rep", rep_id)
@@ -444,8 +445,9 @@ async def _vacate(uow: Any, plan_id: UUID, rep_id: UUID) -> list[TerritoryRef]:
 async def rep_arrival(
     ctx: AppContext, p: Principal, rep_id: UUID, territory_name: str | None, role: str = "AE"
 ) -> RebalanceProposalRead:
-    """A draft copy of the active plan with a new territory for the rep, carved from the
-    others with the fewest moves, sized for the rep's ramp status (a new hire takes half an even share)."""
+    """A draft copy of the active plan with a new territory for the rep, carved from the others with the
+    fewest moves, sized for the rep's ramp status (a new hire takes half an even share), leaving alone (and
+    listing) the accounts the engagement policy keeps with their owner."""
     p.require(Scope.WRITE)
     async with ctx.uow(p.tenant_id) as uow:
         rep = found(await uow.reps.get(rep_id), "rep", rep_id)

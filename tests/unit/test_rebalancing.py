@@ -411,3 +411,10 @@ def test_ramp_protection_keeps_a_new_hires_accounts_in_an_arrival():
     # an owner who has left keeps nothing
     gone = dataclasses.replace(evidence, left={"A"})
     assert _arrival(gone).kept == []
+
+
+def test_an_arrival_into_a_book_the_policy_keeps_whole_carves_nothing_and_says_so():
+    named = {f"{r}{i}": [(f"t-{r}", r)] for r in "AB" for i in range(6)}
+    proposal = _arrival(rules.Evidence(POLICY, TODAY, named=named))
+    assert proposal.moves == [] and len(proposal.kept) == 12
+    assert "Nia New: potential 0 is 216 below the band" in proposal.result.violations
