@@ -4,6 +4,7 @@ engagement a departure and an arrival apply."""
 from datetime import UTC, datetime, timedelta
 
 from tests import factories as f
+from tests.factories import count_statements
 
 
 async def test_rebalance_proposal_fixes_seed_003s_east_heavy_plan_in_a_draft(client, tenant, other_tenant):
@@ -472,3 +473,26 @@ async def test_an_arrival_keeps_named_and_relationship_accounts_with_their_owner
         ("West Co 1", "named_account"),
         ("East Co 0", "existing_relationship"),
     }
+
+
+async def test_a_departures_evidence_costs_the_same_statements_for_a_larger_book(
+    client, engine, tenant, other_tenant
+):
+    async def leaving_with(keys, size):
+        lea, sarah = [await f.rep(client, keys.headers, name=n) for n in ("Lea", "Sarah Chen")]
+        await _region_plan(client, keys.headers, {"Lea": (lea, size), "West": (sarah, 1)})
+        for k in range(size):
+            await _touches(client, keys.headers, sarah, f"Lea-{k}", 2)
+        return lea
+
+    small, large = await leaving_with(tenant, 2), await leaving_with(other_tenant, 12)
+    counted = []
+    for keys, lea in ((tenant, small), (other_tenant, large)):
+        with count_statements(engine) as seen:
+            r = await client.post(
+                f"/v1/reps/{lea['id']}/departure", json={"date": "2026-12-31"}, headers=keys.headers
+            )
+        assert {m["rule"] for m in r.json()["moves"]["accounts"]} == {"existing_relationship"}
+        counted.append((len(seen), len([s for s in seen if "FROM activities" in s])))
+    # the touches of every account in one statement, not one per account, and nothing else grows
+    assert counted[0] == counted[1] and counted[0][1] == 1
