@@ -347,13 +347,10 @@ def _evidence_words(c: Candidate, rule: PolicyRule, today: date) -> str:
     return f"{c.rep_name} " + " and ".join(said or ["has no meaningful touch"])
 
 
-def _evidence_factors(c: Candidate, rule: PolicyRule, today: date) -> tuple[Factor, ...]:
+def _evidence_factors(c: Candidate, rule: PolicyRule) -> tuple[Factor, ...]:
+    """The evidence of a departure's rules (named account, existing relationship) as a move's factors."""
     if rule.kind is RuleKind.NAMED_ACCOUNT:
         return (Factor("named_account", c.rep_id),)
-    if rule.kind is RuleKind.RAMP_PROTECTION:
-        return (
-            Factor("ramp_protection", c.rep_id, float((today - c.started_on).days if c.started_on else 0)),
-        )
     found = [Factor("meaningful_touches", c.rep_id, float(c.meaningful_touches))]
     if c.sourced_opportunities:
         found.append(Factor("sourced_opportunities", c.rep_id, float(c.sourced_opportunities)))
@@ -380,7 +377,7 @@ def ruling_words(
     words = f"{last.code.replace('_', ' ')}: " + ", ".join(_evidence_words(c, last, today) for c in kept)
     if ruling.rule == TIEBREAK:
         words += f"; the tiebreak picks {ruling.owner.rep_name}"
-    return words, tuple(f for c in kept for f in _evidence_factors(c, last, today))
+    return words, tuple(f for c in kept for f in _evidence_factors(c, last))
 
 
 @dataclass(frozen=True)
@@ -407,15 +404,20 @@ def departure_placements(
     """For each of the leaving rep's accounts not frozen under the interim owner, tier 1 first: the rep
     the policy's named-account and existing-relationship rules prefer over the rep with the most room,
     among the reps taking part (never the leaving rep, never one who has left). A rep the account would
-    take above the top of its capacity band does not get it (the policy's next choice is asked); the
-    accounts placed count in the bands. Answers the placements, and for the accounts the policy chose
-    only reps without room for, what it said."""
+    take above the top of its capacity band does not get it while another rep has room for it (the
+    policy's next choice is asked); the accounts placed count in the bands. Answers the placements, and
+    for the accounts the policy chose only reps without room for, what it said."""
     policy = asked(evidence.policy, DEPARTURE_RULES)
     capacity = {s.key: s.capacity for s in slots}
     load: dict[Any, float] = {}
     for r in book:
         holder = departure.interim_rep_id if r.account_id in frozen else r.rep_id
         load[holder] = load.get(holder, 0.0) + account_load(r.tier, r.segment, settings)
+
+    def room_for(rep: Any, work: float) -> bool:
+        top = capacity[rep]
+        return top is None or load.get(rep, 0.0) + work <= top * (1 + capacity_band) * (1 + 1e-9)
+
     room = Candidate(rep_id=ROOM, rep_name=ROOM)
     leaving = [
         r for r in book if r.rep_id == departure.rep_id and r.account_id not in frozen and not r.locked
@@ -437,8 +439,8 @@ def departure_placements(
             if ruling.owner is None or ruling.owner is room or not any(s.narrowed for s in ruling.steps):
                 break
             words, factors = ruling_words(ruling, candidates, policy, evidence.today)
-            rep, top = ruling.owner.rep_id, capacity[ruling.owner.rep_id]
-            if top is not None and load.get(rep, 0.0) + work > top * (1 + capacity_band) * (1 + 1e-9):
+            rep = ruling.owner.rep_id
+            if not room_for(rep, work) and any(room_for(x, work) for x in capacity if x != rep):
                 full.append(f"{words}, but {ruling.owner.rep_name} has no room in its capacity band")
                 reps.remove(rep)
                 continue

@@ -373,10 +373,9 @@ async def _evidence(
         for external_id in named:
             naming.setdefault(external_id, []).append((t.id, t.primary_rep_id))
     in_book = set(ids)
+    ids_of = await uow.imports.id_map("accounts", list(naming)) if naming else {}
     named_accounts = {
-        account_id: naming[external_id]
-        for external_id, account_id in (await uow.imports.id_map("accounts", list(naming))).items()
-        if account_id in in_book
+        account_id: naming[external_id] for external_id, account_id in ids_of.items() if account_id in in_book
     }
     evidenced = {rep for per in (*touches.values(), *sourced.values()) for rep in per}
     rep_ids = {r.rep_id for r in book} | evidenced | ({arrival.rep_id} if arrival is not None else set())

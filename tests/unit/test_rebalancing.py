@@ -358,6 +358,10 @@ def test_capacity_bands_still_count_for_the_policys_choice():
         "existing relationship: Bo Berg has 3 meaningful touches in the last 90 days, but Bo Berg has no "
         f"room in its capacity band: {rules.REASSIGNED}"
     )
+    # when nobody has room, the band cannot decide: the relationship does
+    everyone_full = [ActiveRep("L"), ActiveRep("A", capacity=1.0), ActiveRep("B", capacity=1.0)]
+    moved = {m.account_id: m for m in _departure(evidence, everyone_full).moves}
+    assert (moved["L0"].to_rep, moved["L0"].rule) == ("B", "existing_relationship")
 
 
 def _arrival(evidence: rules.Evidence) -> rules.Proposal:
