@@ -6,7 +6,7 @@ or overrides it with a note; applying the ruling changes the owner in the active
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -14,13 +14,12 @@ from pydantic import BaseModel, Field
 
 from api.services.common import Input, Page, found, referenced
 from api.services.context import AppContext, Principal
-from api.services.engagement import current_policy
+from api.services.engagement import current_policy, relationship_evidence
 from api.services.pagination import check_page_size, decode_token, page_of
 from domain.boundaries import parse_boundary
 from domain.changes import Change, ChangeKind, owner_changes, owners_of
-from domain.defaults import apply_overrides
 from domain.disputes import ClaimBasis, DisputeState, check_move, deadline, is_overdue, propose
-from domain.engagement import Candidate, Policy, RuleKind
+from domain.engagement import Candidate, Policy
 from domain.errors import Code, Conflict, FieldError, ValidationFailed
 from domain.model import Assignment, AssignmentReason, Role, Scope, departed
 
@@ -139,12 +138,8 @@ async def _candidates(
             matched[t.primary_rep_id] = (t, named)
     rep_ids = {claimant_id, *matched, *([owner.rep_id] if owner else [])}
     reps = {r.id: r for r in await uow.reps.get_many(list(rep_ids))}
-    relationship = policy.rule(RuleKind.EXISTING_RELATIONSHIP)
-    window = int(relationship.params["window_days"]) if relationship else 90
-    since = now - timedelta(days=window)
-    kinds = apply_overrides(await uow.tenant_settings()).coverage.meaningful_kinds
-    touches = await uow.disputes.touches(account["id"], list(rep_ids), since, kinds)
-    sourced = await uow.disputes.sourced(account["id"], list(rep_ids), since.date())
+    by_account, sourced_by_account = await relationship_evidence(uow, policy, [account["id"]], now)
+    touches, sourced = by_account.get(account["id"], {}), sourced_by_account.get(account["id"], {})
     territories = {t.id: t for t, _ in matched.values()}
     out = []
     for rep_id in sorted(rep_ids, key=str):
