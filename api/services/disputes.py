@@ -17,8 +17,9 @@ from api.services.context import AppContext, Principal
 from api.services.engagement import current_policy
 from api.services.pagination import check_page_size, decode_token, page_of
 from domain.boundaries import parse_boundary
+from domain.calendar import BusinessCalendar, Deadline, business_calendar
 from domain.changes import Change, ChangeKind, owner_changes, owners_of
-from domain.defaults import apply_overrides
+from domain.defaults import TenantSettings, apply_overrides
 from domain.disputes import ClaimBasis, DisputeState, check_move, deadline, is_overdue, propose
 from domain.engagement import Candidate, Policy, RuleKind
 from domain.errors import Code, Conflict, FieldError, ValidationFailed
@@ -84,6 +85,20 @@ class DecisionRead(BaseModel):
     note: str
 
 
+class HolidayRead(BaseModel):
+    date: date
+    name: str
+
+
+class DeadlineRead(BaseModel):
+    """How a dispute's deadline was counted, on the tenant's business calendar when it was opened."""
+
+    business_days: int = Field(description="the policy's dispute_business_days")
+    holidays: list[HolidayRead] = Field(description="holidays on working weekdays the count skipped")
+    weekends: int = Field(description="weekends the count skipped")
+    reason: str = Field(description="in words: the deadline, the days counted and what was skipped")
+
+
 class DisputeRead(BaseModel):
     id: UUID
     account_id: UUID
@@ -94,7 +109,13 @@ class DisputeRead(BaseModel):
     note: str | None
     state: DisputeState
     opened_at: datetime
-    due_on: date = Field(description="decided by this day: the policy's business days after opening")
+    due_on: date = Field(
+        description="decided by this day: the policy's business days after opening, on the tenant's "
+        "business calendar as it was then (a later calendar change leaves it as it is)"
+    )
+    deadline: DeadlineRead | None = Field(
+        description="how due_on was counted; null for disputes opened before deadlines kept it"
+    )
     overdue: bool = Field(description="still open after its deadline")
     proposal: ProposalRead
     decision: DecisionRead | None
@@ -114,12 +135,34 @@ def _read(row: Any, today: date) -> DisputeRead:
     )
 
 
+def tenant_calendar(settings: TenantSettings) -> BusinessCalendar:
+    """The tenant's business calendar (docs/domain.md, "Business calendar")."""
+    c = settings.calendar
+    return business_calendar(c.country, c.subdivision, c.holidays, c.weekend)
+
+
+def _deadline(d: Deadline) -> dict[str, Any]:
+    return {
+        "business_days": d.business_days,
+        "holidays": [{"date": day.isoformat(), "name": name} for day, name in d.holidays],
+        "weekends": d.weekends,
+        "reason": d.reason,
+    }
+
+
 def _invalid(field: str, code: str, message: str) -> ValidationFailed:
     return ValidationFailed(message, [FieldError(field, code, message)])
 
 
 async def _candidates(
-    uow: Any, account: Any, claimant_id: UUID, plan: Any, owner: Any, policy: Policy, now: datetime
+    uow: Any,
+    account: Any,
+    claimant_id: UUID,
+    plan: Any,
+    owner: Any,
+    policy: Policy,
+    now: datetime,
+    settings: TenantSettings,
 ) -> list[Candidate]:
     """The claimant, the owner of record and every rep whose territory in the active plan holds the
     account, each with what the activities, opportunities and boundaries say about them."""
@@ -142,7 +185,7 @@ async def _candidates(
     relationship = policy.rule(RuleKind.EXISTING_RELATIONSHIP)
     window = int(relationship.params["window_days"]) if relationship else 90
     since = now - timedelta(days=window)
-    kinds = apply_overrides(await uow.tenant_settings()).coverage.meaningful_kinds
+    kinds = settings.coverage.meaningful_kinds
     touches = await uow.disputes.touches(account["id"], list(rep_ids), since, kinds)
     sourced = await uow.disputes.sourced(account["id"], list(rep_ids), since.date())
     territories = {t.id: t for t, _ in matched.values()}
@@ -223,7 +266,9 @@ async def open_dispute(ctx: AppContext, p: Principal, data: DisputeCreate) -> Di
         if owner is not None and owner.rep_id == data.claimant_rep_id:
             raise _invalid("claimant_rep_id", Code.INVALID_VALUE, f"{claimant.name} already owns the account")
         policy, policy_version = await current_policy(uow)
-        candidates = await _candidates(uow, account, data.claimant_rep_id, plan, owner, policy, now)
+        settings = apply_overrides(await uow.tenant_settings())
+        candidates = await _candidates(uow, account, data.claimant_rep_id, plan, owner, policy, now, settings)
+        due = deadline(now.date(), policy, tenant_calendar(settings))
         claimant_c = next(c for c in candidates if c.rep_id == data.claimant_rep_id)
         owner_c = next((c for c in candidates if c.owner_of_record), None)
         others = [c for c in candidates if c is not claimant_c and c is not owner_c]
@@ -239,7 +284,8 @@ async def open_dispute(ctx: AppContext, p: Principal, data: DisputeCreate) -> Di
             "note": data.note,
             "state": DisputeState.OPEN.value,
             "opened_at": now,
-            "due_on": deadline(now.date(), policy),
+            "due_on": due.due_on,
+            "deadline": _deadline(due),
             "policy_version": policy_version,
             "proposal": {
                 "owner_rep_id": str(proposal.owner_rep_id) if proposal.owner_rep_id else None,

@@ -3,8 +3,9 @@ note, applying it as an owner change (lookups, history, events), the states, sco
 
 from datetime import UTC, date, datetime, timedelta
 
-from domain.engagement import business_deadline
+from domain.calendar import BusinessCalendar, business_deadline
 from tests import factories as f
+from tests.fakes import FixedClock
 
 
 def ago(days: float) -> str:
@@ -63,9 +64,8 @@ async def test_the_relationship_wins_the_claim_and_applying_it_changes_the_owner
         evidence["James Okafor"]["owner_of_record"] and evidence["James Okafor"]["territory_name"] == "East"
     )
     assert evidence["Sarah Chen"]["meaningful_touches"] == 3
-    assert (
-        dispute["due_on"] == business_deadline(date.fromisoformat(dispute["opened_at"][:10]), 5).isoformat()
-    )
+    opened_on = date.fromisoformat(dispute["opened_at"][:10])
+    assert dispute["due_on"] == business_deadline(opened_on, 5, BusinessCalendar()).due_on.isoformat()
     assert not dispute["overdue"]
 
     r = await client.post(f"/v1/disputes/{dispute['id']}/apply", headers=h)
@@ -184,3 +184,43 @@ async def test_graphql_opens_decides_and_applies(client, tenant):
     listed = "{ disputes(state: APPLIED) { items { id overdue } } }"
     r = await client.post("/graphql", json={"query": listed}, headers=h)
     assert r.json()["data"]["disputes"]["items"] == [{"id": dispute["id"], "overdue": False}]
+
+
+async def test_the_business_calendar_sets_a_new_disputes_deadline_and_overdue_flag(
+    app, client, tenant, monkeypatch
+):
+    """Opened on Monday 2026-12-21: five business days end on Monday 28 without a country, on Tuesday 29
+    in the US (Christmas Day); a dispute keeps the deadline it was opened with."""
+    h = tenant.headers
+    book = await hq_in_james_boundary(client, h)
+    other = await f.account(client, h, external_id="INITECH", name="Initech", region="East")
+    clock = FixedClock(datetime(2026, 12, 21, 9, tzinfo=UTC))
+    monkeypatch.setattr(app.state.ctx, "clock", clock)
+    claim = {"account_id": book["account"]["id"], "claimant_rep_id": book["sarah"]["id"], "basis": "other"}
+    plain = (await client.post("/v1/disputes", json=claim, headers=h)).json()
+    assert plain["due_on"] == "2026-12-28"
+    assert (
+        plain["deadline"]["reason"] == "due 2026-12-28: 5 business days from 2026-12-21, skipping the weekend"
+    )
+    calendar = {"calendar": {"country": "US", "holidays": ["2026-12-31"]}}
+    assert (await client.put("/v1/settings", json={"overrides": calendar}, headers=h)).status_code == 200
+    us = (await client.post("/v1/disputes", json=claim | {"account_id": other["id"]}, headers=h)).json()
+    assert us["due_on"] == "2026-12-29"
+    assert us["deadline"] == {
+        "business_days": 5,
+        "holidays": [{"date": "2026-12-25", "name": "Christmas Day"}],
+        "weekends": 1,
+        "reason": "due 2026-12-29: 5 business days from 2026-12-21, skipping 2026-12-25 Christmas Day and "
+        "the weekend",
+    }
+    clock.at = datetime(2026, 12, 29, 9, tzinfo=UTC)
+    assert (await client.get(f"/v1/disputes/{plain['id']}", headers=h)).json()["overdue"]
+    assert not (await client.get(f"/v1/disputes/{us['id']}", headers=h)).json()["overdue"]
+    overdue = (await client.get("/v1/disputes?overdue=true", headers=h)).json()["items"]
+    assert [(d["id"], d["due_on"]) for d in overdue] == [(plain["id"], "2026-12-28")]  # kept as opened
+    r = await client.put(
+        "/v1/settings",
+        json={"overrides": {"calendar": {"country": "Atlantis"}}},
+        headers={**h, "If-Match": "*"},
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "calendar.country"

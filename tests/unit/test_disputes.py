@@ -5,6 +5,7 @@ from datetime import date, datetime
 
 import pytest
 
+from domain.calendar import BusinessCalendar
 from domain.defaults import EngagementRules
 from domain.disputes import DisputeState, check_move, deadline, is_overdue, propose
 from domain.engagement import Candidate, default_policy, parse_policy
@@ -43,9 +44,10 @@ def test_states_move_only_forward_and_once():
 
 
 def test_the_deadline_counts_the_policy_business_days():
-    assert deadline(date(2026, 12, 4), POLICY) == date(2026, 12, 11)
+    assert deadline(date(2026, 12, 4), POLICY, BusinessCalendar()).due_on == date(2026, 12, 11)
     three = parse_policy({"dispute_business_days": 3}, POLICY)
-    assert deadline(date(2026, 12, 4), three, {date(2026, 12, 8)}) == date(2026, 12, 10)
+    own = BusinessCalendar(own={date(2026, 12, 8): "offsite"})
+    assert deadline(date(2026, 12, 4), three, own).due_on == date(2026, 12, 10)
     assert is_overdue(DisputeState.OPEN, date(2026, 12, 11), date(2026, 12, 12))
     assert not is_overdue(DisputeState.DECIDED, date(2026, 12, 11), date(2026, 12, 12))
     assert not is_overdue(DisputeState.OPEN, date(2026, 12, 11), date(2026, 12, 11))
