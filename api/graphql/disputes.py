@@ -9,10 +9,11 @@ from strawberry.types import Info
 
 from api.graphql.common import call, input_type, mutate, output_type, result
 from api.services import disputes as service
-from domain.disputes import ClaimBasis, DisputeState
+from domain.disputes import ClaimBasis, DisputeState, Timeliness
 
 strawberry.enum(DisputeState, name="DisputeState")
 strawberry.enum(ClaimBasis, name="ClaimBasis")
+strawberry.enum(Timeliness, name="DisputeTimeliness")
 DisputeEvidence = output_type(service.EvidenceRead, "DisputeEvidence")
 DisputeStep = output_type(service.StepRead, "DisputeStep")
 DisputeProposal = output_type(service.ProposalRead, "DisputeProposal")

@@ -224,3 +224,86 @@ async def test_the_business_calendar_sets_a_new_disputes_deadline_and_overdue_fl
         headers={**h, "If-Match": "*"},
     )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "calendar.country"
+
+
+async def test_the_dispute_log_measures_decisions_against_their_deadlines(app, client, tenant, monkeypatch):
+    """Three claims opened on Monday 2026-12-21 on the US calendar (due Tuesday 29): one decided on
+    Wednesday 23 (2 business days, on time), one overridden on Wednesday 30 (6 business days, late), one
+    still open then (overdue)."""
+    h = tenant.headers
+    book = await hq_in_james_boundary(client, h)
+    await touches(client, h, book["sarah"], 3)
+    initech = await f.account(client, h, external_id="INITECH", name="Initech", region="East")
+    umbrella = await f.account(client, h, external_id="UMBRELLA", name="Umbrella", region="East")
+    calendar = {"calendar": {"country": "US"}}
+    assert (await client.put("/v1/settings", json={"overrides": calendar}, headers=h)).status_code == 200
+    clock = FixedClock(datetime(2026, 12, 21, 9, tzinfo=UTC))
+    monkeypatch.setattr(app.state.ctx, "clock", clock)
+    opened = {}
+    for account in (book["account"], initech, umbrella):
+        claim = {"account_id": account["id"], "claimant_rep_id": book["sarah"]["id"], "basis": "other"}
+        r = await client.post("/v1/disputes", json=claim, headers=h)
+        assert r.status_code == 201, r.text
+        opened[account["external_id"]] = r.json()
+        clock.advance(minutes=1)
+    assert opened["GLOBEX"]["proposal"]["rule"] == "existing_relationship"
+    assert opened["INITECH"]["proposal"]["rule"] == "boundary"
+    clock.at = datetime(2026, 12, 23, 15, tzinfo=UTC)
+    r = await client.post(f"/v1/disputes/{opened['GLOBEX']['id']}/decision", json={"note": "ok"}, headers=h)
+    assert r.status_code == 200
+    clock.at = datetime(2026, 12, 30, 10, tzinfo=UTC)
+    override = {"owner_rep_id": book["sarah"]["id"], "note": "Sarah sourced it"}
+    r = await client.post(f"/v1/disputes/{opened['INITECH']['id']}/decision", json=override, headers=h)
+    assert r.status_code == 200
+
+    log = (await client.get("/v1/reports/dispute-log", headers=h)).json()
+    rows = {d["account_external_id"]: d for d in log["disputes"]}
+    assert [d["account_external_id"] for d in log["disputes"]] == ["GLOBEX", "INITECH", "UMBRELLA"]
+    globex, late, open_ = rows["GLOBEX"], rows["INITECH"], rows["UMBRELLA"]
+    assert (globex["timeliness"], globex["business_days_to_decision"], globex["overridden"]) == (
+        "on_time",
+        2,
+        False,
+    )
+    assert globex["claimant_name"] == "Sarah Chen" and globex["owner_name"] == "James Okafor"
+    assert globex["due_on"] == "2026-12-29" and globex["rule"] == "existing_relationship"
+    assert (late["timeliness"], late["business_days_to_decision"], late["overridden"]) == ("late", 6, True)
+    assert late["rule"] == "boundary" and late["decided_owner_name"] == "Sarah Chen"
+    assert late["owner_name"] is None  # nobody owned Initech when it was claimed
+    assert (open_["timeliness"], open_["business_days_to_decision"], open_["overridden"]) == (
+        "overdue",
+        None,
+        None,
+    )
+    assert log["summary"] == {
+        "disputes": 3,
+        "by_state": {"open": 1, "decided": 2},
+        "by_timeliness": {"on_time": 1, "late": 1, "overdue": 1},
+        "decided": 2,
+        "median_business_days": 4.0,
+        "p90_business_days": 6.0,
+        "on_time_share": 0.5,
+        "overrides": 1,
+        "by_rule": [
+            {"rule": "boundary", "decisions": 1, "confirmed": 0, "overridden": 1},
+            {"rule": "existing_relationship", "decisions": 1, "confirmed": 1, "overridden": 0},
+        ],
+    }
+    assert log["listed"] == 3
+
+    csv = await client.get("/v1/reports/dispute-log?format=csv", headers=h)
+    lines = csv.text.strip().splitlines()
+    assert csv.headers["content-type"].startswith("text/csv") and len(lines) == 4
+    assert lines[0].startswith("dispute_id,account_id,account_external_id") and "timeliness" in lines[0]
+    none = (await client.get("/v1/reports/dispute-log?since=2026-12-22", headers=h)).json()
+    assert none["summary"]["disputes"] == 0 and none["disputes"] == []
+    day = (await client.get("/v1/reports/dispute-log?since=2026-12-21&until=2026-12-21", headers=h)).json()
+    assert day["summary"]["disputes"] == 3
+    r = await client.get("/v1/reports/dispute-log?since=2026-12-22&until=2026-12-21", headers=h)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "until"
+
+    query = """{ disputeLog(until: "2026-12-31") { summary { decided onTimeShare byRule { rule overridden } }
+        disputes { accountExternalId timeliness } } }"""
+    data = (await client.post("/graphql", json={"query": query}, headers=h)).json()["data"]["disputeLog"]
+    assert data["summary"]["decided"] == 2 and data["summary"]["onTimeShare"] == 0.5
+    assert data["disputes"][1] == {"accountExternalId": "INITECH", "timeliness": "LATE"}
