@@ -307,3 +307,65 @@ async def test_the_dispute_log_measures_decisions_against_their_deadlines(app, c
     data = (await client.post("/graphql", json={"query": query}, headers=h)).json()["data"]["disputeLog"]
     assert data["summary"]["decided"] == 2 and data["summary"]["onTimeShare"] == 0.5
     assert data["disputes"][1] == {"accountExternalId": "INITECH", "timeliness": "LATE"}
+
+
+RECORD_FIRST = {
+    "rules": [
+        {"kind": "named_account"},
+        {"kind": "territory_of_record"},
+        {"kind": "existing_relationship", "min_touches": 2, "window_days": 90},
+        {"kind": "boundary"},
+    ]
+}
+
+
+async def test_a_dry_run_names_the_disputes_a_reordered_policy_rules_differently_and_saves_nothing(
+    client, tenant
+):
+    h = tenant.headers
+    book = await hq_in_james_boundary(client, h)
+    await touches(client, h, book["sarah"], 3)
+    initech = await f.account(client, h, external_id="INITECH", name="Initech", region="East")
+    opened = []
+    for account in (book["account"], initech):
+        claim = {"account_id": account["id"], "claimant_rep_id": book["sarah"]["id"], "basis": "other"}
+        opened.append((await client.post("/v1/disputes", json=claim, headers=h)).json())
+    assert opened[0]["proposal"]["rule"] == "existing_relationship"
+
+    r = await client.post("/v1/engagement/policy/dry-run", json=RECORD_FIRST, headers=h)
+    assert r.status_code == 200, r.text
+    run = r.json()
+    assert run["policy_version"] == 0 and run["sentences"][1].startswith("2. The territory of record")
+    assert run["disputes"]["open"] == 2 and run["disputes"]["changed"] == 1
+    (change,) = run["disputes"]["items"]
+    assert change["dispute_id"] == opened[0]["id"] and change["account_name"] == "Globex"
+    assert change["claimant_name"] == "Sarah Chen" and change["owner_changes"]
+    assert (change["now"]["owner_name"], change["now"]["rule"]) == ("Sarah Chen", "existing_relationship")
+    assert (change["proposed"]["owner_name"], change["proposed"]["rule"]) == (
+        "James Okafor",
+        "territory_of_record",
+    )
+    assert change["proposed"]["sentence"].startswith("The territory of record is the owner of record")
+    assert change["now"]["reason"].startswith("Sarah Chen by existing_relationship: 3 meaningful touches")
+
+    policy = (await client.get("/v1/engagement/policy", headers=h)).json()
+    assert policy["version"] == 0 and policy["rules"][1]["kind"] == "existing_relationship"  # nothing saved
+    same = (await client.post("/v1/engagement/policy/dry-run", json={}, headers=h)).json()
+    assert same["disputes"] == {"open": 2, "changed": 0, "items": []}
+    bad = await client.post("/v1/engagement/policy/dry-run", json={"rules": [{"kind": "lease"}]}, headers=h)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "rules[0].days"
+    denied = await client.post("/v1/engagement/policy/dry-run", json={}, headers=tenant.read_headers)
+    assert denied.status_code == 403
+
+    query = """query($p: JSON!) { dryRunEngagementPolicy(policy: $p) {
+        ... on PolicyDryRun { disputes { changed items { ownerChanges proposed { rule } } } }
+        ... on Problem { code } } }"""
+    r = await client.post("/graphql", json={"query": query, "variables": {"p": RECORD_FIRST}}, headers=h)
+    assert r.json()["data"]["dryRunEngagementPolicy"]["disputes"] == {
+        "changed": 1,
+        "items": [{"ownerChanges": True, "proposed": {"rule": "territory_of_record"}}],
+    }
+    r = await client.post(
+        "/graphql", json={"query": query, "variables": {"p": {"tiebreak": ["coin"]}}}, headers=h
+    )
+    assert r.json()["data"]["dryRunEngagementPolicy"] == {"code": "validation_failed"}
