@@ -1,4 +1,4 @@
-"""A policy dry run (docs/domain.md, "Rules of engagement", Dry run): what a proposed policy would decide
+"""A policy dry run (docs/domain.md, "Dry run"): what a proposed policy would decide
 differently before it is saved. The answer has one section per kind of decision: `disputes` (the open
 disputes whose ruling would change); the current owners the proposal would decide differently are a
 section to come beside it. Nothing is saved."""

@@ -1,5 +1,6 @@
 """Reports (docs/domain.md): the coverage review ("Coverage"), the quarterly review, the weekly territory
-metrics, and the territory plan with the plan template in each territory entry ("Territory plan").
+metrics, the territory plan with the plan template in each territory entry ("Territory plan"), and the
+dispute log ("Dispute log").
 
 Each is a handful of aggregate queries over the tenant, with the rules compiled from the domain.
 """
