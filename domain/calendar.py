@@ -19,10 +19,6 @@ OWN_HOLIDAY = "holiday of the tenant"
 LANGUAGE = "en_US"  # holiday names in English where the country's calendar has them
 
 
-class _NoPublicHolidays(dict[date, str]):
-    """The public holidays of a tenant without a country: none."""
-
-
 @dataclass(frozen=True)
 class BusinessCalendar:
     """`weekend`: weekday numbers (Monday 0) that are not working days; `public`: the country's
@@ -30,7 +26,7 @@ class BusinessCalendar:
     the tenant's own holidays."""
 
     weekend: frozenset[int] = frozenset({5, 6})
-    public: Mapping[date, str] = field(default_factory=_NoPublicHolidays)
+    public: Mapping[date, str] = field(default_factory=dict)
     own: Mapping[date, str] = field(default_factory=dict)
 
     def holiday(self, day: date) -> str | None:
@@ -48,10 +44,10 @@ def business_calendar(
     weekend: Collection[str] = ("saturday", "sunday"),
 ) -> BusinessCalendar:
     """The calendar the tenant's settings describe (checked beforehand by `calendar_errors`)."""
-    public: Mapping[date, str] = _NoPublicHolidays()
+    public: Mapping[date, str] = {}  # a tenant without a country has no public holidays
     if country:
-        kind = public_holidays.country_holidays(country)
-        language = LANGUAGE if LANGUAGE in kind.supported_languages else None
+        languages = public_holidays.country_holidays(country).supported_languages
+        language = LANGUAGE if LANGUAGE in languages else None
         public = public_holidays.country_holidays(country, subdiv=subdivision or None, language=language)
     return BusinessCalendar(
         weekend=frozenset(WEEKDAYS.index(d) for d in weekend),
