@@ -6,6 +6,7 @@ version always gives the same days."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -37,6 +38,15 @@ class BusinessCalendar:
         return day.weekday() not in self.weekend and self.holiday(day) is None
 
 
+@functools.lru_cache(maxsize=64)
+def _public(country: str, subdivision: str) -> Mapping[date, str]:
+    """A country's (and subdivision's) public holidays, filled in year by year as they are asked; shared
+    by every tenant with that calendar (building one takes milliseconds)."""
+    languages = public_holidays.country_holidays(country).supported_languages
+    language = LANGUAGE if LANGUAGE in languages else None
+    return public_holidays.country_holidays(country, subdiv=subdivision or None, language=language)
+
+
 def business_calendar(
     country: str = "",
     subdivision: str = "",
@@ -44,14 +54,9 @@ def business_calendar(
     weekend: Collection[str] = ("saturday", "sunday"),
 ) -> BusinessCalendar:
     """The calendar the tenant's settings describe (checked beforehand by `calendar_errors`)."""
-    public: Mapping[date, str] = {}  # a tenant without a country has no public holidays
-    if country:
-        languages = public_holidays.country_holidays(country).supported_languages
-        language = LANGUAGE if LANGUAGE in languages else None
-        public = public_holidays.country_holidays(country, subdiv=subdivision or None, language=language)
     return BusinessCalendar(
         weekend=frozenset(WEEKDAYS.index(d) for d in weekend),
-        public=public,
+        public=_public(country, subdivision) if country else {},
         own={date.fromisoformat(d): OWN_HOLIDAY for d in own},
     )
 
