@@ -165,12 +165,15 @@ async def test_graphql_opens_decides_and_applies(client, tenant):
     book = await hq_in_james_boundary(client, h)
     await touches(client, h, book["sarah"], 2)
     opened = """mutation($i: DisputeCreateInput!) { openDispute(input: $i) {
-        ... on Dispute { id state proposal { rule claimantWins evidence { name meaningfulTouches } } }
+        ... on Dispute { id state dueOn deadline { businessDays reason }
+            proposal { rule claimantWins evidence { name meaningfulTouches } } }
         ... on Problem { code } } }"""
     claim = {"accountId": book["account"]["id"], "claimantRepId": book["sarah"]["id"], "basis": "SOURCED_IT"}
     r = await client.post("/graphql", json={"query": opened, "variables": {"i": claim}}, headers=h)
     dispute = r.json()["data"]["openDispute"]
     assert dispute["state"] == "OPEN" and dispute["proposal"]["rule"] == "existing_relationship"
+    assert dispute["deadline"]["businessDays"] == 5
+    assert dispute["deadline"]["reason"].startswith(f"due {dispute['dueOn']}: 5 business days from ")
     decide = """mutation($id: UUID!) {
         decideDispute(id: $id, input: {note: "agreed"}) { ... on Dispute { state } } }"""
     r = await client.post("/graphql", json={"query": decide, "variables": {"id": dispute["id"]}}, headers=h)
