@@ -19,6 +19,7 @@ from persistence.tables import (
     ActivityRow,
     DisputeRow,
     OpportunityRow,
+    RepRow,
     next_version,
 )
 
@@ -26,6 +27,7 @@ DISPUTES = DisputeRow.__table__
 ACTIVITIES = ActivityRow.__table__
 OPPORTUNITIES = OpportunityRow.__table__
 ACCOUNTS = AccountRow.__table__
+REPS = RepRow.__table__
 EVIDENCE_BATCH = 5_000  # account ids per query
 
 
@@ -70,6 +72,48 @@ class DisputeStore(Store):
         if after is not None:
             stmt = stmt.where(d.id > after)
         return list((await (await self.connection()).execute(stmt.order_by(d.id).limit(size))).mappings())
+
+    async def log(self, opened_since: datetime | None, opened_before: datetime | None) -> list[Any]:
+        """Every dispute opened in the period, oldest first, with the account's and the reps' names, the
+        proposal's rule and whether the decision overrode it (the evidence is left out)."""
+        d, a = DISPUTES.c, ACCOUNTS.c
+        claimant, owner = REPS.alias("claimant"), REPS.alias("owner")
+        stmt = (
+            sa.select(
+                d.id,
+                d.account_id,
+                a.external_id.label("account_external_id"),
+                a.name.label("account_name"),
+                d.role,
+                d.basis,
+                d.state,
+                d.claimant_rep_id,
+                claimant.c.name.label("claimant_name"),
+                d.owner_rep_id,
+                owner.c.name.label("owner_name"),
+                d.opened_at,
+                d.due_on,
+                d.decided_at,
+                d.proposal["rule"].as_string().label("rule"),
+                d.decision["overridden"].as_boolean().label("overridden"),
+                d.decision["owner_name"].as_string().label("decided_owner_name"),
+            )
+            .join(ACCOUNTS, a.id == d.account_id)
+            .join(claimant, claimant.c.id == d.claimant_rep_id)
+            .outerjoin(owner, owner.c.id == d.owner_rep_id)
+            .where(d.tenant_id == self.tenant_id)
+        )
+        if opened_since is not None:
+            stmt = stmt.where(d.opened_at >= opened_since)
+        if opened_before is not None:
+            stmt = stmt.where(d.opened_at < opened_before)
+        return list((await (await self.connection()).execute(stmt.order_by(d.opened_at, d.id))).mappings())
+
+    async def open_claims(self) -> list[Any]:
+        """The open disputes (what a policy dry run rules on again), by id."""
+        d = DISPUTES.c
+        stmt = sa.select(DISPUTES).where(d.tenant_id == self.tenant_id, d.state == "open").order_by(d.id)
+        return list((await (await self.connection()).execute(stmt)).mappings())
 
     # ------------------------------------------------------------------ evidence
 

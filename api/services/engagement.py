@@ -135,7 +135,8 @@ async def get_policy_version(ctx: AppContext, p: Principal, version: int) -> Pol
     return _from_row(row)
 
 
-def _sent(body: PolicyWrite) -> dict[str, Any]:
+def sent_policy(body: PolicyWrite) -> dict[str, Any]:
+    """The policy fields of a body, as `parse_policy` reads them (a save and a dry run alike)."""
     data = body.model_dump(exclude_none=True, exclude={"note", "rules"}, mode="json")
     if body.rules is not None:
         data["rules"] = [r.model_dump(exclude_none=True, mode="json") for r in body.rules]
@@ -148,7 +149,7 @@ async def replace_policy(
     """Validate (every broken part named), then save as the next version; a bad policy leaves the old one
     in force."""
     p.require(Scope.ADMIN)
-    policy = parse_policy(_sent(body), DEFAULTS)
+    policy = parse_policy(sent_policy(body), DEFAULTS)
     async with ctx.uow(p.tenant_id) as uow:
         _, current = await current_policy(uow)
         await check_version(uow, precondition, current, "the engagement policy")
