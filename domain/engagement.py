@@ -18,9 +18,9 @@ that changed segment is reassigned. Everything here is plain data in, plain data
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -404,23 +404,6 @@ def next_quarter_start(day: date) -> date:
     """The first day of the quarter after `day`: the default date of the next quarterly review."""
     month = (day.month - 1) // 3 * 3 + 4
     return date(day.year + (month > 12), (month - 1) % 12 + 1, 1)
-
-
-# --- deadlines ------------------------------------------------------------------------------------------
-
-
-def business_deadline(opened: date, business_days: int, holidays: Collection[date] = ()) -> date:
-    """The day `business_days` working days after `opened` (weekends and `holidays` do not count)."""
-    day, left = opened, business_days
-    while left > 0:
-        day += timedelta(days=1)
-        if day.weekday() < 5 and day not in holidays:
-            left -= 1
-    return day
-
-
-def overdue(deadline: date, today: date) -> bool:
-    return today > deadline
 
 
 # --- the policy as data: defaults, parsing, validation ----------------------------------------------------

@@ -569,6 +569,8 @@ class DisputeRow(Versioned, SQLModel, table=True):
     state: str = _str(16, nullable=False)
     opened_at: datetime | None = _ts(nullable=False)
     due_on: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    # how due_on was counted on the tenant's calendar when opened (docs/domain.md, "Business calendar")
+    deadline: dict | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))
     policy_version: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False))
     proposal: dict = _json(dict)
     decision: dict | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))

@@ -16,13 +16,11 @@ from domain.engagement import (
     RuleKind,
     TieKey,
     accountable_owner,
-    business_deadline,
     claim_kind,
     deal_owners_after_move,
     decide,
     default_policy,
     next_quarter_start,
-    overdue,
     parse_policy,
     policy_to_dict,
     role_for,
@@ -176,17 +174,6 @@ def test_a_segment_change_waits_for_the_next_quarterly_review():
     at_once = parse_policy({"segment_change_at_review": False}, POLICY)
     assert segment_change_effective(date(2026, 11, 17), review, at_once) == date(2026, 11, 17)
     assert next_quarter_start(date(2026, 3, 31)) == date(2026, 4, 1)
-
-
-def test_five_business_days_skip_weekends_and_holidays():
-    # opened Thursday 2026-12-24; Friday 25 is a holiday; the weekend does not count
-    deadline = business_deadline(date(2026, 12, 24), 5, holidays={date(2026, 12, 25)})
-    assert deadline == date(2027, 1, 1)  # Monday 28 to Friday 1
-    assert business_deadline(date(2026, 12, 24), 5, {date(2026, 12, 25), date(2027, 1, 1)}) == date(
-        2027, 1, 4
-    )
-    assert business_deadline(date(2026, 12, 4), 5) == date(2026, 12, 11)  # Friday to Friday
-    assert overdue(deadline, date(2027, 1, 2)) and not overdue(deadline, deadline)
 
 
 def test_a_policy_round_trips_and_bad_ones_name_every_field():
