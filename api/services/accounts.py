@@ -29,6 +29,7 @@ from api.services.common import (
 )
 from api.services.context import AppContext, Principal, changes_from, tenant_settings
 from api.services.pagination import Listed, fetch_page, fetch_pages
+from api.services.segment_changes import segments_of_record
 from domain.changes import ChangeKind, account_change, owner_changes, owners_of, shows_differently
 from domain.defaults import INT32, MAX_WHITESPACE_UNITS
 from domain.model import (
@@ -85,7 +86,13 @@ class AccountRead(AccountFields, Output):
     model_config = ConfigDict(from_attributes=True, extra="ignore")
     id: UUID
     external_id: str
-    segment: Segment | None = Field(None, description="derived from revenue or employees")
+    segment: Segment | None = Field(
+        None,
+        description=(
+            "the segment of record, derived from revenue or employees; a change waits for the next review "
+            "(GET /v1/segment-changes) while the engagement policy says segment_change_at_review"
+        ),
+    )
     created_at: datetime
     updated_at: datetime
     version: Version
@@ -144,11 +151,15 @@ async def update_account(
             raise duplicate_external_id("account", new_ext)
         if {"annual_revenue", "employees"} & changes.keys():
             settings = await tenant_settings(uow)
-            changes["segment"] = segment_for(
+            derived = segment_for(
                 changes.get("annual_revenue", account.annual_revenue),
                 changes.get("employees", account.employees),
                 settings.segments,
             )
+            kept = await segments_of_record(
+                uow, [(account.id, account.segment, derived)], ctx.clock.now(), settings
+            )
+            changes["segment"] = kept[account.id]
         updated = await uow.accounts.update(account_id, changes)
         if shows_differently(changes, ChangeKind.ACCOUNT):
             uow.record(account_change(account.id, ctx.clock.now(), updated.external_id, updated.name))
