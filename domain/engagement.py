@@ -392,6 +392,40 @@ def deal_owners_after_move(deals: Iterable[OpenDeal], new_rep: Any, policy: Poli
     return {d.opportunity_id: d.rep_id if policy.in_flight_deals_stay else new_rep for d in deals}
 
 
+@dataclass(frozen=True)
+class DealInFlight:
+    """An open opportunity beside its account's owner: who works it, and why in words."""
+
+    opportunity_id: Any
+    rep_id: Any  # its rep of record (the opportunity's own rep): never rewritten by a move
+    works_it: Any  # who works it: its rep while the policy keeps deals in flight, else the account's owner
+    note: str | None  # said when who works it is not plain: the deal's rep is not the account's owner
+
+
+def deals_in_flight(
+    deals: Sequence[OpenDeal], account_owner: Any, policy: Policy, names: Mapping[Any, str]
+) -> list[DealInFlight]:
+    """Each open opportunity of an account with the owner shown beside it (docs/domain.md, "Rules of
+    engagement", Deals in flight): a deal whose rep is not the account's owner stays with its rep while
+    the policy says `in_flight_deals_stay`, else it follows the account's owner; the opportunity's rep of
+    record is the same either way. A deal with no rep, or an account with no owner, needs no words."""
+    works = deal_owners_after_move(deals, account_owner, policy)
+    out = []
+    for d in deals:
+        if d.rep_id is None or account_owner is None or d.rep_id == account_owner:
+            out.append(DealInFlight(d.opportunity_id, d.rep_id, d.rep_id or account_owner, None))
+            continue
+        rep, owner = names.get(d.rep_id, str(d.rep_id)), names.get(account_owner, str(account_owner))
+        note = (
+            f"in-flight deal stays with {rep} (policy: in_flight_deals_stay)"
+            if policy.in_flight_deals_stay
+            else f"in-flight deal follows the account owner {owner} (policy: in_flight_deals_stay off); "
+            f"its rep of record stays {rep}"
+        )
+        out.append(DealInFlight(d.opportunity_id, d.rep_id, works[d.opportunity_id], note))
+    return out
+
+
 def segment_change_effective(changed_on: date, next_review: date | None, policy: Policy) -> date:
     """When an account that changed segment is reassigned: at the next quarterly review, not at once
     (with no review scheduled, or where the policy says at once, on the day it changed)."""

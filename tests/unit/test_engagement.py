@@ -19,6 +19,7 @@ from domain.engagement import (
     business_deadline,
     claim_kind,
     deal_owners_after_move,
+    deals_in_flight,
     decide,
     default_policy,
     next_quarter_start,
@@ -286,3 +287,21 @@ def test_every_rule_kind_can_be_written_and_read():
     assert [r.kind for r in policy.rules] == list(RuleKind)
     assert all(sentence[3:] for sentence in policy.sentences())
     assert parse_policy({"tiebreak": [k.value for k in TieKey]}, POLICY).tiebreak == tuple(TieKey)
+
+
+def test_an_in_flight_deal_is_shown_staying_with_its_rep_or_following_the_owner():
+    names = {"sarah": "Sarah Chen", "james": "James Park"}
+    deals = [OpenDeal("o1", "sarah"), OpenDeal("o2", "james"), OpenDeal("o3", None)]
+    stays = deals_in_flight(deals, "james", POLICY, names)
+    assert [(d.rep_id, d.works_it, d.note) for d in stays] == [
+        ("sarah", "sarah", "in-flight deal stays with Sarah Chen (policy: in_flight_deals_stay)"),
+        ("james", "james", None),
+        (None, "james", None),  # a deal with no rep is the account owner's
+    ]
+    follows = deals_in_flight(deals, "james", parse_policy({"in_flight_deals_stay": False}, POLICY), names)
+    assert (follows[0].rep_id, follows[0].works_it) == ("sarah", "james")  # its rep of record is kept
+    assert follows[0].note == (
+        "in-flight deal follows the account owner James Park (policy: in_flight_deals_stay off); "
+        "its rep of record stays Sarah Chen"
+    )
+    assert deals_in_flight(deals[:1], None, POLICY, names)[0].note is None  # no owner: nothing to compare
