@@ -350,6 +350,69 @@ def role_for(kind: ClaimKind, policy: Policy) -> Role:
     return policy.roles[kind]
 
 
+def claim_kinds(stage: Stage | str | None, engaged: bool) -> tuple[ClaimKind, ...]:
+    """Every kind of claim an account in this state can be the object of, the most particular first: an
+    account nobody has engaged is open to outbound prospecting and, as any prospect, to new business; a
+    customer to its post-sale relationship and to expansion."""
+    first = claim_kind(stage, engaged)
+    if first is ClaimKind.OUTBOUND:
+        return (ClaimKind.OUTBOUND, ClaimKind.NEW_BUSINESS)
+    if first is ClaimKind.POST_SALE:
+        return (ClaimKind.POST_SALE, ClaimKind.EXPANSION)
+    return (first,)
+
+
+KIND_WORDS: dict[ClaimKind, str] = {
+    ClaimKind.NEW_BUSINESS: "new business",
+    ClaimKind.OUTBOUND: "outbound prospecting into an account nobody has engaged",
+    ClaimKind.POST_SALE: "the post-sale relationship",
+    ClaimKind.REENGAGEMENT: "winning back a churned customer",
+    ClaimKind.EXPANSION: "more business in a customer",
+}
+
+
+@dataclass(frozen=True)
+class RoleCheck:
+    """Whether a claim for a role fits the account: the kind of claim it is, and the rule in words."""
+
+    kind: ClaimKind | None  # None: the role owns no kind of claim the account can be the object of
+    role: Role
+    allowed: bool
+    sentence: str
+
+
+def role_check(
+    role: Role | str, stage: Stage | str | None, engaged: bool, policy: Policy, *, touches: int = 0
+) -> RoleCheck:
+    """The kind of claim a claim for `role` on this account is, by the policy's roles (AE new business,
+    SDR outbound into unengaged accounts, CSM post-sale; the grey zones as the policy says): the first of
+    the account's claim kinds that the role owns. A role that owns none of them has no claim, and the
+    sentence says who does (an SDR's outbound claim on an account someone has engaged: new business, the
+    AE's). `touches`: the meaningful touches that make the account engaged, for the words."""
+    role = Role(role)
+    kinds = claim_kinds(stage, engaged)
+    owned = next((k for k in kinds if role_for(k, policy) is role), None)
+    if owned is not None:
+        return RoleCheck(
+            owned,
+            role,
+            True,
+            f"{KIND_WORDS[owned].capitalize()} belongs to the {role.value} (roles.{owned.value}).",
+        )
+    state = Stage(stage).value if stage else Stage.COLD.value
+    why = f"the account is {state}"
+    if engaged:
+        why += f" and engaged ({touches} meaningful touches in the relationship window)"
+    first = kinds[0]
+    return RoleCheck(
+        None,
+        role,
+        False,
+        f"The {role.value} role has no claim here: {why}, so a claim on it is "
+        f"{KIND_WORDS[first]}, which belongs to the {role_for(first, policy).value} (roles.{first.value}).",
+    )
+
+
 @dataclass(frozen=True)
 class Accountable:
     owner: Any  # who answers for the deal: the account's own owner, or the parent's

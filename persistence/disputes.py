@@ -101,6 +101,17 @@ class DisputeStore(Store):
         )
         return {r[0]: (int(r[1]), r[2]) for r in await (await self.connection()).execute(stmt)}
 
+    async def engaged_by(self, account_id: UUID, since: datetime, kinds: Sequence[str]) -> int:
+        """The account's meaningful touches since `since`, by any rep."""
+        c = ACTIVITIES.c
+        stmt = sa.select(sa.func.count()).where(
+            c.tenant_id == self.tenant_id,
+            c.account_id == account_id,
+            c.kind.in_(list(kinds)),
+            c.occurred_at >= since,
+        )
+        return int((await (await self.connection()).execute(stmt)).scalar_one())
+
     async def sourced(self, account_id: UUID, rep_ids: Sequence[UUID], since: date) -> dict[UUID, int]:
         """rep id -> the account's opportunities the rep brought: open ones, and ones won since `since`."""
         o = OPPORTUNITIES.c

@@ -20,7 +20,7 @@ from domain.boundaries import parse_boundary
 from domain.changes import Change, ChangeKind, owner_changes, owners_of
 from domain.defaults import apply_overrides
 from domain.disputes import ClaimBasis, DisputeState, check_move, deadline, is_overdue, propose
-from domain.engagement import Candidate, Policy, RuleKind
+from domain.engagement import Candidate, ClaimKind, Policy, RoleCheck, RuleKind, role_check
 from domain.errors import Code, Conflict, FieldError, ValidationFailed
 from domain.model import Assignment, AssignmentReason, Role, Scope, departed
 
@@ -64,7 +64,19 @@ class StepRead(BaseModel):
     narrowed: bool
 
 
+class ClaimRead(BaseModel):
+    """What kind of claim it is, and the role the policy gives that kind (docs/domain.md, "Rules of
+    engagement", Roles)."""
+
+    kind: ClaimKind
+    role: Role
+    sentence: str
+
+
 class ProposalRead(BaseModel):
+    claim: ClaimRead | None = Field(
+        None, description="the kind of claim; none on disputes opened before roles"
+    )
     owner_rep_id: UUID | None
     owner_name: str | None
     claimant_wins: bool
@@ -139,9 +151,7 @@ async def _candidates(
             matched[t.primary_rep_id] = (t, named)
     rep_ids = {claimant_id, *matched, *([owner.rep_id] if owner else [])}
     reps = {r.id: r for r in await uow.reps.get_many(list(rep_ids))}
-    relationship = policy.rule(RuleKind.EXISTING_RELATIONSHIP)
-    window = int(relationship.params["window_days"]) if relationship else 90
-    since = now - timedelta(days=window)
+    since = _window(policy, now)
     kinds = apply_overrides(await uow.tenant_settings()).coverage.meaningful_kinds
     touches = await uow.disputes.touches(account["id"], list(rep_ids), since, kinds)
     sourced = await uow.disputes.sourced(account["id"], list(rep_ids), since.date())
@@ -174,6 +184,23 @@ async def _candidates(
             )
         )
     return out
+
+
+def _window(policy: Policy, now: datetime) -> datetime:
+    """The start of the policy's relationship window (90 days without that rule)."""
+    relationship = policy.rule(RuleKind.EXISTING_RELATIONSHIP)
+    return now - timedelta(days=int(relationship.params["window_days"]) if relationship else 90)
+
+
+async def _claim(uow: Any, account: Any, role: Role, policy: Policy, now: datetime) -> RoleCheck:
+    """The kind of claim a claim for `role` is on the account (engaged: a meaningful touch by anyone in the
+    relationship window); a role that has no claim on it is refused, naming the rule."""
+    kinds = apply_overrides(await uow.tenant_settings()).coverage.meaningful_kinds
+    touches = await uow.disputes.engaged_by(account["id"], _window(policy, now), kinds)
+    check = role_check(role, account["stage"], touches > 0, policy, touches=touches)
+    if not check.allowed:
+        raise _invalid("role", Code.ROLE_NOT_FOR_CLAIM, check.sentence)
+    return check
 
 
 async def _owner_in(uow: Any, plan: Any, account_id: UUID, role: str) -> Assignment | None:
@@ -223,6 +250,7 @@ async def open_dispute(ctx: AppContext, p: Principal, data: DisputeCreate) -> Di
         if owner is not None and owner.rep_id == data.claimant_rep_id:
             raise _invalid("claimant_rep_id", Code.INVALID_VALUE, f"{claimant.name} already owns the account")
         policy, policy_version = await current_policy(uow)
+        claim = await _claim(uow, account, data.role, policy, now)
         candidates = await _candidates(uow, account, data.claimant_rep_id, plan, owner, policy, now)
         claimant_c = next(c for c in candidates if c.rep_id == data.claimant_rep_id)
         owner_c = next((c for c in candidates if c.owner_of_record), None)
@@ -242,6 +270,7 @@ async def open_dispute(ctx: AppContext, p: Principal, data: DisputeCreate) -> Di
             "due_on": deadline(now.date(), policy),
             "policy_version": policy_version,
             "proposal": {
+                "claim": {"kind": claim.kind, "role": data.role.value, "sentence": claim.sentence},
                 "owner_rep_id": str(proposal.owner_rep_id) if proposal.owner_rep_id else None,
                 "owner_name": ruling.owner.rep_name if ruling.owner else None,
                 "claimant_wins": proposal.claimant_wins,
