@@ -53,16 +53,27 @@ class SegmentChangeStore(Store):
                 sa.insert(CHANGES), [{"tenant_id": self.tenant_id, **r} for r in rows[start : start + CHUNK]]
             )
 
-    async def update(self, ids: Sequence[UUID], values: dict[str, Any]) -> None:
-        """Set `values` on these changes."""
+    async def cancel_for(self, account_id: UUID) -> None:
+        """Cancel the account's waiting change (the account was removed)."""
+        c = CHANGES.c
+        await (await self.connection()).execute(
+            sa.update(CHANGES)
+            .where(c.tenant_id == self.tenant_id, c.account_id == account_id, c.state == "pending")
+            .values(state="cancelled")
+        )
+
+    async def cancel(self, ids: Sequence[UUID]) -> None:
+        """Cancel these changes where they still wait."""
         conn = await self.connection()
         for start in range(0, len(ids), CHUNK):
             await conn.execute(
                 sa.update(CHANGES)
                 .where(
-                    CHANGES.c.tenant_id == self.tenant_id, CHANGES.c.id.in_(list(ids[start : start + CHUNK]))
+                    CHANGES.c.tenant_id == self.tenant_id,
+                    CHANGES.c.state == "pending",
+                    CHANGES.c.id.in_(list(ids[start : start + CHUNK])),
                 )
-                .values(**values)
+                .values(state="cancelled")
             )
 
     async def retarget(self, targets: dict[UUID, str]) -> None:
@@ -71,7 +82,11 @@ class SegmentChangeStore(Store):
         for change_id, segment in targets.items():
             await conn.execute(
                 sa.update(CHANGES)
-                .where(CHANGES.c.tenant_id == self.tenant_id, CHANGES.c.id == change_id)
+                .where(
+                    CHANGES.c.tenant_id == self.tenant_id,
+                    CHANGES.c.state == "pending",
+                    CHANGES.c.id == change_id,
+                )
                 .values(to_segment=segment)
             )
 
@@ -81,7 +96,7 @@ class SegmentChangeStore(Store):
             c = CHANGES.c
             stmt = (
                 sa.update(CHANGES)
-                .where(c.tenant_id == self.tenant_id, c.id == sa.bindparam("b_id"))
+                .where(c.tenant_id == self.tenant_id, c.state == "pending", c.id == sa.bindparam("b_id"))
                 .values(state="applied", **{k: sa.bindparam(f"b_{k}") for k in APPLIED})
             )
             params = [{f"b_{k}": r[k] for k in ("id", *APPLIED)} for r in rows]

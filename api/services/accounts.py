@@ -211,6 +211,7 @@ async def delete_account(
         owners = await uow.history.plan_owners(active.id, account_id) if active else []
         await uow.accounts.update(account_id, {"deleted_at": now})
         await uow.assignments.close_current(now, account_id=account_id)
+        await uow.segment_changes.cancel_for(account_id)  # nothing left to reassign at the review
         uow.record(account_change(account_id, now, account.external_id, account.name, deleted=True))
         if active is not None:
             uow.record(

@@ -121,7 +121,7 @@ async def segments_of_record(
             cancels.append(waiting["id"])
     await uow.segment_changes.add(adds)
     await uow.segment_changes.retarget(targets)
-    await uow.segment_changes.update(cancels, {"state": ChangeState.CANCELLED.value})
+    await uow.segment_changes.cancel(cancels)
     return out
 
 
@@ -167,6 +167,7 @@ async def apply_segment_changes(
     p.require(Scope.WRITE)
     now = ctx.clock.now()
     async with ctx.uow(p.tenant_id) as uow:
+        await uow.segment_changes.exclusive("segment-changes:apply")  # one review at a time per tenant
         plan = found(await uow.plans.get(data.plan_id), "plan", data.plan_id)
         if plan.state != PlanState.DRAFT:
             raise Conflict(

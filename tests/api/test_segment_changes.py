@@ -108,6 +108,13 @@ async def test_a_change_not_due_by_the_review_day_waits_and_one_taken_back_is_ca
         ("ACME", "mid_market"),
     }
     assert (await client.get(f"/v1/accounts/{other['id']}", headers=h)).json()["segment"] == "smb"
+    first = (await client.get("/v1/segment-changes?page_size=1", headers=h)).json()
+    token = first["next_page_token"]
+    second = (await client.get(f"/v1/segment-changes?page_size=1&page_token={token}", headers=h)).json()
+    assert {c["id"] for c in first["items"] + second["items"]} == {c["id"] for c in pending}
+    assert second["next_page_token"] is None
+    only = (await client.get(f"/v1/segment-changes?account_id={other['id']}", headers=h)).json()["items"]
+    assert [c["external_id"] for c in only] == ["BETA"]
 
     # Acme shrinks back before the review: nothing is left to reassign
     await client.patch(f"/v1/accounts/{book['acme']['id']}", json={"annual_revenue": 900_000}, headers=h)
@@ -173,3 +180,12 @@ async def test_tenants_see_only_their_own_queue(client, tenant, other_tenant):
         "/v1/segment-changes/apply", json={"plan_id": book["plan"]["id"]}, headers=other_tenant.headers
     )
     assert r.status_code == 404
+
+
+async def test_a_removed_account_leaves_nothing_to_reassign(client, tenant):
+    h = tenant.headers
+    book = await segment_book(client, h)
+    await client.patch(f"/v1/accounts/{book['acme']['id']}", json={"annual_revenue": 5_000_000}, headers=h)
+    assert (await client.delete(f"/v1/accounts/{book['acme']['id']}", headers=h)).status_code == 204
+    changes = (await client.get("/v1/segment-changes", headers=h)).json()["items"]
+    assert [c["state"] for c in changes] == ["cancelled"]
