@@ -466,12 +466,17 @@ class DealInFlight:
 
 
 def deals_in_flight(
-    deals: Sequence[OpenDeal], account_owner: Any, policy: Policy, names: Mapping[Any, str]
+    deals: Sequence[OpenDeal],
+    account_owner: Any,
+    policy: Policy,
+    names: Mapping[Any, str],
+    left: Collection[Any] = (),
 ) -> list[DealInFlight]:
     """Each open opportunity of an account with the owner shown beside it (docs/domain.md, "Rules of
     engagement", Deals in flight): a deal whose rep is not the account's owner stays with its rep while
     the policy says `in_flight_deals_stay`, else it follows the account's owner; the opportunity's rep of
-    record is the same either way. A deal with no rep, or an account with no owner, needs no words."""
+    record is the same either way. A deal whose rep has left (`left`) is the account owner's, the interim
+    owner a departure names. A deal with no rep, or an account with no owner, needs no words."""
     works = deal_owners_after_move(deals, account_owner, policy)
     out = []
     for d in deals:
@@ -479,6 +484,10 @@ def deals_in_flight(
             out.append(DealInFlight(d.opportunity_id, d.rep_id, d.rep_id or account_owner, None))
             continue
         rep, owner = names.get(d.rep_id, str(d.rep_id)), names.get(account_owner, str(account_owner))
+        if d.rep_id in left:
+            note = f"{rep} has left: the account owner {owner} works the in-flight deal"
+            out.append(DealInFlight(d.opportunity_id, d.rep_id, account_owner, note))
+            continue
         note = (
             f"in-flight deal stays with {rep} (policy: in_flight_deals_stay)"
             if policy.in_flight_deals_stay

@@ -41,6 +41,7 @@ from domain.model import (
     Scope,
     Segment,
     Stage,
+    departed,
 )
 from domain.preconditions import Precondition
 from domain.rules import check_parent_change, segment_for
@@ -252,11 +253,13 @@ async def open_pipelines(ctx: AppContext, p: Principal, account_ids: list[UUID])
         for o in await uow.accounts.open_opportunities(account_ids):
             deals[o.account_id].append(o)
         rep_ids = {*owners.values(), *(o.rep_id for ds in deals.values() for o in ds)} - {None}
-        names = {r.id: r.name for r in await uow.reps.get_many(list(rep_ids))}
+        reps = await uow.reps.get_many(list(rep_ids))
+    names = {r.id: r.name for r in reps}
+    left = {r.id for r in reps if departed(r.end_date, ctx.clock.now().date())}
     out = []
     for account_id in account_ids:
         owner, opps = owners.get(account_id), deals[account_id]
-        shown = deals_in_flight([OpenDeal(o.id, o.rep_id) for o in opps], owner, policy, names)
+        shown = deals_in_flight([OpenDeal(o.id, o.rep_id) for o in opps], owner, policy, names, left)
         out.append(
             AccountPipelineRead(
                 account_id=account_id,

@@ -2,6 +2,7 @@
 preconditions, scopes and tenants apart; deals in flight beside the account's owner."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 from tests import factories as f
 
@@ -223,3 +224,19 @@ async def test_with_the_policy_off_the_deal_follows_the_owner_but_keeps_its_rep_
     assert await _deal_rep(client, h) == book["sarah"]["external_id"]
     missing = await client.get(f"/v1/accounts/{book['plan']['id']}/open-pipeline", headers=h)
     assert missing.status_code == 404
+
+
+async def test_a_deal_of_a_rep_who_left_is_worked_by_the_interim_owner_and_keeps_its_rep(client, tenant):
+    h = tenant.headers
+    book = await _deal_of_sarah_on_an_account_moving_to_james(client, h)
+    last_day = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    body = {"date": last_day, "interim_rep_id": book["james"]["id"]}
+    r = await client.post(f"/v1/reps/{book['sarah']['id']}/departure", json=body, headers=h)
+    assert r.status_code == 201, r.text
+    assert (await client.post(f"/v1/plans/{r.json()['plan_id']}/activate", headers=h)).status_code == 200
+    pipeline = (await client.get(f"/v1/accounts/{book['account']['id']}/open-pipeline", headers=h)).json()
+    (deal,) = pipeline["deals"]
+    assert pipeline["owner_name"] == "James Park"
+    assert (deal["rep_name"], deal["works_it_name"]) == ("Sarah Chen", "James Park")
+    assert deal["note"] == "Sarah Chen has left: the account owner James Park works the in-flight deal"
+    assert await _deal_rep(client, h) == book["sarah"]["external_id"]

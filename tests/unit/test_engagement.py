@@ -307,6 +307,9 @@ def test_an_in_flight_deal_is_shown_staying_with_its_rep_or_following_the_owner(
         "its rep of record stays Sarah Chen"
     )
     assert deals_in_flight(deals[:1], None, POLICY, names)[0].note is None  # no owner: nothing to compare
+    gone = deals_in_flight(deals[:1], "james", POLICY, names, left={"sarah"})[0]
+    assert (gone.rep_id, gone.works_it) == ("sarah", "james")  # the interim owner works a leaver's deal
+    assert gone.note == "Sarah Chen has left: the account owner James Park works the in-flight deal"
 
 
 def test_the_claim_kind_decides_which_role_may_claim_an_account():
