@@ -3,7 +3,6 @@ it in a draft plan."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -11,6 +10,7 @@ from fastapi import APIRouter, Query
 
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
 from api.services import segment_changes as service
+from api.services.common import IsoDate
 from api.services.segment_changes import SegmentChangeApply, SegmentChangeApplyRead, SegmentChangePage
 from domain.defaults import MAX_PAGE_SIZE
 from domain.segment_changes import ChangeState
@@ -35,7 +35,7 @@ async def list_segment_changes(
     ctx: CtxDep,
     state: ChangeState | None = None,
     account_id: UUID | None = None,
-    due_by: date | None = None,
+    due_by: IsoDate | None = None,
     page_token: Annotated[str | None, Query(max_length=500)] = None,
     page_size: Annotated[int | None, Query(ge=1, le=MAX_PAGE_SIZE)] = None,
 ) -> SegmentChangePage:

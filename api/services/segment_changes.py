@@ -13,7 +13,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from api.services.common import Input, Page, found
+from api.services.common import Input, IsoDate, Page, found
 from api.services.context import AppContext, Principal, tenant_settings
 from api.services.engagement import current_policy
 from api.services.pagination import check_page_size, decode_token, page_of
@@ -57,7 +57,7 @@ class SegmentChangePage(Page[SegmentChangeRead]):
 
 class SegmentChangeApply(Input):
     plan_id: UUID = Field(description="a draft plan: the review's")
-    due_by: date | None = Field(
+    due_by: IsoDate | None = Field(
         None, description="only the changes due by this day (the review's date); none: every pending one"
     )
 
