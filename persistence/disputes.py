@@ -152,6 +152,17 @@ class DisputeStore(Store):
                 out.setdefault(r[0], {})[r[1]] = (int(r[2]), r[3])
         return out
 
+    async def engaged_by(self, account_id: UUID, since: datetime, kinds: Sequence[str]) -> int:
+        """The account's meaningful touches since `since`, by any rep."""
+        c = ACTIVITIES.c
+        stmt = sa.select(sa.func.count()).where(
+            c.tenant_id == self.tenant_id,
+            c.account_id == account_id,
+            c.kind.in_(list(kinds)),
+            c.occurred_at >= since,
+        )
+        return int((await (await self.connection()).execute(stmt)).scalar_one())
+
     async def sourced_by_rep(self, account_ids: Sequence[UUID], since: date) -> dict[UUID, dict[UUID, int]]:
         """account id -> rep id -> the account's opportunities the rep brought: open ones, and ones won
         since `since`; one query per batch of ids."""

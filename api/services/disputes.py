@@ -15,12 +15,12 @@ from pydantic import BaseModel, Field
 
 from api.services.common import Input, Page, found, referenced
 from api.services.context import AppContext, Principal, tenant_settings
-from api.services.engagement import current_policy, relationship_evidence
+from api.services.engagement import current_policy, relationship_evidence, relationship_since
 from api.services.pagination import check_page_size, decode_token, page_of
 from domain.boundaries import parse_boundary
 from domain.calendar import BusinessCalendar, Deadline, business_calendar
 from domain.changes import Change, ChangeKind, owner_changes, owners_of
-from domain.defaults import TenantSettings
+from domain.defaults import TenantSettings, apply_overrides
 from domain.disputes import (
     ClaimBasis,
     DisputeState,
@@ -30,7 +30,7 @@ from domain.disputes import (
     is_overdue,
     propose,
 )
-from domain.engagement import Candidate, Policy
+from domain.engagement import Candidate, ClaimKind, Policy, RoleCheck, role_check
 from domain.errors import Code, Conflict, FieldError, ValidationFailed
 from domain.model import Assignment, AssignmentReason, Role, Scope, departed
 
@@ -74,7 +74,19 @@ class StepRead(BaseModel):
     narrowed: bool
 
 
+class ClaimRead(BaseModel):
+    """What kind of claim it is, and the role the policy gives that kind (docs/domain.md, "Rules of
+    engagement", Roles)."""
+
+    kind: ClaimKind
+    role: Role
+    sentence: str
+
+
 class ProposalRead(BaseModel):
+    claim: ClaimRead | None = Field(
+        None, description="the kind of claim; none on disputes opened before roles"
+    )
     owner_rep_id: UUID | None
     owner_name: str | None
     claimant_wins: bool
@@ -223,6 +235,17 @@ async def _candidates(
     return out
 
 
+async def _claim(uow: Any, account: Any, role: Role, policy: Policy, now: datetime) -> RoleCheck:
+    """The kind of claim a claim for `role` is on the account (engaged: a meaningful touch by anyone in the
+    relationship window); a role that has no claim on it is refused, naming the rule."""
+    kinds = apply_overrides(await uow.tenant_settings()).coverage.meaningful_kinds
+    touches = await uow.disputes.engaged_by(account["id"], relationship_since(policy, now), kinds)
+    check = role_check(role, account["stage"], touches > 0, policy, touches=touches)
+    if not check.allowed:
+        raise _invalid("role", Code.ROLE_NOT_FOR_CLAIM, check.sentence)
+    return check
+
+
 async def _owner_in(uow: Any, plan: Any, account_id: UUID, role: str) -> Assignment | None:
     """The account's owner of record for the role in the active plan (None without a plan or owner)."""
     return None if plan is None else await uow.assignments.current_owner(plan.id, account_id, role)
@@ -314,6 +337,7 @@ async def open_dispute(ctx: AppContext, p: Principal, data: DisputeCreate) -> Di
             raise _invalid("claimant_rep_id", Code.INVALID_VALUE, f"{claimant.name} already owns the account")
         policy, policy_version = await current_policy(uow)
         settings = await tenant_settings(uow)
+        claim = await _claim(uow, account, data.role, policy, now)
         candidates = await _candidates(uow, account, data.claimant_rep_id, plan, owner, policy, now)
         proposal = _propose(candidates, data.claimant_rep_id, policy, now.date())
         due = deadline(now.date(), policy, tenant_calendar(settings))
@@ -334,6 +358,7 @@ async def open_dispute(ctx: AppContext, p: Principal, data: DisputeCreate) -> Di
             "deadline": _deadline(due),
             "policy_version": policy_version,
             "proposal": {
+                "claim": {"kind": claim.kind, "role": data.role.value, "sentence": claim.sentence},
                 "owner_rep_id": str(proposal.owner_rep_id) if proposal.owner_rep_id else None,
                 "owner_name": ruling.owner.rep_name if ruling.owner else None,
                 "claimant_wins": proposal.claimant_wins,

@@ -100,6 +100,15 @@ async def current_policy(uow: Any) -> tuple[Policy, int]:
     return (DEFAULTS, 0) if row is None else (parse_policy(row.body, DEFAULTS), row.version)
 
 
+def relationship_since(policy: Policy, now: datetime) -> datetime:
+    """The start of the policy's relationship window (the default policy's without that rule)."""
+    relationship = policy.rule(RuleKind.EXISTING_RELATIONSHIP) or DEFAULTS.rule(
+        RuleKind.EXISTING_RELATIONSHIP
+    )
+    assert relationship is not None
+    return now - timedelta(days=int(relationship.params["window_days"]))
+
+
 async def relationship_evidence(
     uow: Any, policy: Policy, account_ids: list[Any], now: datetime
 ) -> tuple[dict[Any, dict[Any, tuple[int, datetime | None]]], dict[Any, dict[Any, int]]]:
@@ -107,11 +116,7 @@ async def relationship_evidence(
     rep: the meaningful touches (settings coverage.meaningful_kinds) in the policy's window with the last
     one ever, and the opportunities the rep sourced (open, or won in the window). A policy without the
     rule looks back the default's days."""
-    relationship = policy.rule(RuleKind.EXISTING_RELATIONSHIP) or DEFAULTS.rule(
-        RuleKind.EXISTING_RELATIONSHIP
-    )
-    assert relationship is not None
-    since = now - timedelta(days=int(relationship.params["window_days"]))
+    since = relationship_since(policy, now)
     kinds = apply_overrides(await uow.tenant_settings()).coverage.meaningful_kinds
     touches = await uow.disputes.touches_by_rep(account_ids, since, kinds)
     return touches, await uow.disputes.sourced_by_rep(account_ids, since.date())

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from api.services.context import AppContext, Principal
 from api.services.cpu import collector_paused, off_loop, release
+from api.services.segment_changes import segments_of_record
 from domain import importing as im
 from domain.changes import Change, ChangeKind, account_change, rep_change, shows_differently
 from domain.defaults import apply_overrides
@@ -356,15 +357,32 @@ async def _write(
     """Writes the rows; answers the changes a lookup will show (accounts' and reps' names, ids, dates).
     The rows are made in a worker thread (100,000 of them held the event loop for a second)."""
     settings = apply_overrides(await uow.tenant_settings()) if kind == "accounts" else None
+    now = ctx.clock.now()
     create_rows, update_rows, changes = await off_loop(
-        _table_rows, kind, plan, existing, refs, settings, ctx.clock.now(), p.tenant_id
+        _table_rows, kind, plan, existing, refs, settings, now, p.tenant_id
     )
+    if kind == "accounts":
+        await _hold_segment_changes(uow, update_rows, settings, now)
     await uow.imports.insert_many(kind, create_rows, progress)
     await uow.imports.update_many(kind, update_rows, progress)
     await release(create_rows, update_rows)
     if progress:
         progress(plan.unchanged)
     return changes
+
+
+async def _hold_segment_changes(uow: Any, rows: list[dict[str, Any]], settings: Any, now: datetime) -> None:
+    """An updated account whose derived segment changed keeps its segment of record until the review, as
+    the engagement policy says (docs/domain.md, "Rules of engagement", Segment changes)."""
+    rows = [r for r in rows if "segment" in r]
+    if not rows:
+        return
+    of_record = await uow.segment_changes.segments([r["_id"] for r in rows])
+    kept = await segments_of_record(
+        uow, [(r["_id"], of_record.get(r["_id"]), r["segment"]) for r in rows], now, settings
+    )
+    for r in rows:
+        r["segment"] = kept[r["_id"]]
 
 
 def _table_rows(

@@ -372,3 +372,61 @@ async def test_a_dry_run_names_the_disputes_a_reordered_policy_rules_differently
         "/graphql", json={"query": query, "variables": {"p": {"tiebreak": ["coin"]}}}, headers=h
     )
     assert r.json()["data"]["dryRunEngagementPolicy"] == {"code": "validation_failed"}
+
+
+async def test_the_claim_kind_decides_the_role_and_an_sdr_cannot_claim_an_engaged_account(client, tenant):
+    h = tenant.headers
+    book = await hq_in_james_boundary(client, h)
+    sdr = await f.rep(client, h, name="Nia Obi", role="SDR")
+    claim = {"account_id": book["account"]["id"], "claimant_rep_id": sdr["id"], "basis": "other"}
+
+    # nobody has engaged Globex: outbound prospecting, the SDR's
+    r = await client.post("/v1/disputes", json=claim | {"role": "SDR"}, headers=h)
+    assert r.status_code == 201, r.text
+    assert r.json()["proposal"]["claim"] == {
+        "kind": "outbound",
+        "role": "SDR",
+        "sentence": "Outbound prospecting into an account nobody has engaged belongs to the SDR "
+        "(roles.outbound).",
+    }
+    await client.post(f"/v1/disputes/{r.json()['id']}/withdraw", headers=h)
+
+    # once Sarah has worked it, a claim on it is new business: the AE's, and the SDR's claim is refused
+    await touches(client, h, book["sarah"], 3)
+    r = await client.post("/v1/disputes", json=claim | {"role": "SDR"}, headers=h)
+    assert r.status_code == 422
+    (error,) = r.json()["errors"]
+    assert (error["field"], error["code"]) == ("role", "role_not_for_claim")
+    assert error["message"] == (
+        "The SDR role has no claim here: the account is cold and engaged (3 meaningful touches in the "
+        "relationship window), so a claim on it is new business, which belongs to the AE "
+        "(roles.new_business)."
+    )
+    claim = claim | {"claimant_rep_id": book["sarah"]["id"]}
+    r = await client.post("/v1/disputes", json=claim, headers=h)  # the AE role, by default
+    assert r.json()["proposal"]["claim"]["kind"] == "new_business"
+
+
+async def test_post_sale_is_the_csms_and_the_grey_zones_follow_the_policy(client, tenant):
+    h = tenant.headers
+    book = await hq_in_james_boundary(client, h)
+    csm = await f.rep(client, h, name="Ines Duarte", role="CSM")
+    account = book["account"]
+    await client.patch(f"/v1/accounts/{account['id']}", json={"stage": "customer"}, headers=h)
+    as_csm = {"account_id": account["id"], "claimant_rep_id": csm["id"], "basis": "other", "role": "CSM"}
+    r = await client.post("/v1/disputes", json=as_csm, headers=h)
+    assert r.json()["proposal"]["claim"]["kind"] == "post_sale"
+    await client.post(f"/v1/disputes/{r.json()['id']}/withdraw", headers=h)
+    as_ae = {"account_id": account["id"], "claimant_rep_id": book["sarah"]["id"], "basis": "other"}
+    r = await client.post("/v1/disputes", json=as_ae, headers=h)
+    assert r.json()["proposal"]["claim"]["kind"] == "expansion"  # more business in a customer: the AE's
+    await client.post(f"/v1/disputes/{r.json()['id']}/withdraw", headers=h)
+
+    # a churned customer won back is the AE's by default; the policy can give it to the CSM
+    await client.patch(f"/v1/accounts/{account['id']}", json={"stage": "lapsed"}, headers=h)
+    r = await client.post("/v1/disputes", json=as_csm, headers=h)
+    assert r.status_code == 422 and "winning back a churned customer" in r.json()["errors"][0]["message"]
+    policy = {"roles": {"reengagement": "CSM"}}
+    assert (await client.put("/v1/engagement/policy", json=policy, headers=h)).status_code == 200
+    r = await client.post("/v1/disputes", json=as_csm, headers=h)
+    assert r.status_code == 201 and r.json()["proposal"]["claim"]["kind"] == "reengagement"

@@ -43,7 +43,9 @@ async def test_activation_is_atomic_under_concurrent_lookups(client, tenant, eng
     await asyncio.sleep(0.05)
     assert (await client.post(f"/v1/plans/{draft['id']}/activate", headers=tenant.headers)).status_code == 200
     activated.set()
-    await asyncio.sleep(0.05)
+    async with asyncio.timeout(30):  # until some lookups were asked after the answer (slow under load)
+        while len(after_activation) < 4:
+            await asyncio.sleep(0.01)
     stop.set()
     await asyncio.gather(*lookers)
     assert set(seen) <= {old_rep, new_rep["id"]}

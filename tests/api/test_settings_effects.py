@@ -303,7 +303,10 @@ def _probes(client, headers, book) -> list[tuple[str, Any]]:
             body = {"annual_revenue": revenue, "employees": employees}
             versioned = {**headers, "If-Match": "*"}
             r = await client.patch(f"/v1/accounts/{account['id']}", json=body, headers=versioned)
-            found.append(r.json()["segment"])
+            # the derived segment: the pending change's while it waits for the review, else the account's
+            q = f"/v1/segment-changes?state=pending&account_id={account['id']}"
+            waiting = (await client.get(q, headers=headers)).json()["items"]
+            found.append(waiting[0]["to_segment"] if waiting else r.json()["segment"])
         return found
 
     async def unversioned_write() -> Any:

@@ -1,8 +1,8 @@
 """disputes keep how their deadline was counted: the business days, the holidays it skipped and the reason
 in words, on the tenant's calendar when the dispute was opened (null for disputes opened before)
 
-Revision ID: 0021
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-02 15:00:00
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0021"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
