@@ -37,6 +37,7 @@ from api.rest import (
     reports,
     reps,
     scoring,
+    segment_changes,
     territories,
 )
 from api.rest import settings as settings_routes
@@ -172,6 +173,7 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
     app.include_router(coverage.router)
     app.include_router(engagement.router)
     app.include_router(disputes.router)
+    app.include_router(segment_changes.router)
     app.include_router(reports.router)
     app.include_router(operations.router)
     app.include_router(events.router)

@@ -6,6 +6,10 @@ first idles, then imports --rows new accounts as CSV and then as JSON (POST /v1/
 waits --after seconds more (the index catching up with the import's changes, the rescoring after it).
 Prints lookup p50/p99/max per phase: idle, during (the import sent until it answered) and after.
 Usage: .venv/bin/python bench/lookup_during_import.py [--rows 100000] [--rate 200] [--db postgresql,sqlite]
+                                                    [--worker in-process,separate]
+--worker separate runs the operations (the rescoring after the import) in a `territory worker` process
+beside the API process, which then runs none (TERRITORY_WORKER_IN_PROCESS=false), as a production set-up
+would; in-process (the embedded default) runs them in the API process, in threads.
 Every figure is printed as one JSON object per line.
 """
 
@@ -13,6 +17,9 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import os
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -81,9 +88,16 @@ def bodies(rows: int) -> dict[str, tuple[bytes, str]]:
     return {"csv": (csv_body, "text/csv"), "json": (orjson.dumps(records), "application/json")}
 
 
-def measure(db: str, url: str, args: argparse.Namespace) -> None:
+def measure(db: str, url: str, args: argparse.Namespace, worker: str) -> None:
     key, write_key, _ = run(load(url, args.accounts))
-    server = Server("api.app:create_app", {"TERRITORY_DATABASE_URL": url})
+    env = {"TERRITORY_DATABASE_URL": url}
+    separate = None
+    if worker == "separate":
+        env["TERRITORY_WORKER_IN_PROCESS"] = "false"
+        separate = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "worker"], env={**os.environ, **env}, stderr=subprocess.DEVNULL
+        )
+    server = Server("api.app:create_app", env)
     try:
         ids = [f"B-{i:07d}" for i in range(0, args.accounts, 7)]
         with httpx.Client(base_url=server.base, timeout=600) as client:
@@ -97,7 +111,8 @@ def measure(db: str, url: str, args: argparse.Namespace) -> None:
             time.sleep(args.idle)
             idle_end = time.perf_counter()
             emit(
-                {"bench": "lookup_during_import", "db": db, "phase": "idle", "rate": args.rate}
+                {"bench": "lookup_during_import", "db": db, "worker": worker}
+                | {"phase": "idle", "rate": args.rate}
                 | figures(prober.between(0, idle_end))
             )
             for fmt, (body, content_type) in files.items():
@@ -111,7 +126,13 @@ def measure(db: str, url: str, args: argparse.Namespace) -> None:
                 assert r.status_code == 200 and r.json()["created"] == args.rows, r.text[:300]
                 time.sleep(args.after)
                 after_end = time.perf_counter()
-                common = {"bench": "lookup_during_import", "db": db, "format": fmt, "rows": args.rows}
+                common = {
+                    "bench": "lookup_during_import",
+                    "db": db,
+                    "worker": worker,
+                    "format": fmt,
+                    "rows": args.rows,
+                }
                 emit(
                     common
                     | {"phase": "during", "import_s": round(end - start, 2)}
@@ -126,6 +147,9 @@ def measure(db: str, url: str, args: argparse.Namespace) -> None:
             prober.join()
     finally:
         server.stop()
+        if separate is not None:
+            separate.terminate()
+            separate.wait(30)
 
 
 def main() -> None:
@@ -136,17 +160,19 @@ def main() -> None:
     parser.add_argument("--idle", type=float, default=5)
     parser.add_argument("--after", type=float, default=8)
     parser.add_argument("--db", default="postgresql,sqlite")
+    parser.add_argument("--worker", default="in-process")
     args = parser.parse_args()
-    for db in args.db.split(","):
-        if db == "postgresql":
-            name = run(fresh_pg_database("bench_lookup_import"))
-            try:
-                measure(db, pg_url(name), args)
-            finally:
-                run(drop_pg_database(name))
-        else:
-            with tempfile.TemporaryDirectory() as tmp:
-                measure(db, f"sqlite+aiosqlite:///{tmp}/bench.db", args)
+    for worker in args.worker.split(","):
+        for db in args.db.split(","):
+            if db == "postgresql":
+                name = run(fresh_pg_database("bench_lookup_import"))
+                try:
+                    measure(db, pg_url(name), args, worker)
+                finally:
+                    run(drop_pg_database(name))
+            else:
+                with tempfile.TemporaryDirectory() as tmp:
+                    measure(db, f"sqlite+aiosqlite:///{tmp}/bench.db", args, worker)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from domain.calendar import calendar_errors
 from domain.errors import Code, FieldError, ValidationFailed
 from domain.model import ActivityKind
 
@@ -246,6 +247,19 @@ class ReviewCadence:
 
 
 @dataclass(frozen=True)
+class BusinessCalendarSettings:
+    """The working days dispute deadlines are counted in (docs/domain.md, "Business calendar"): not the
+    weekend, not a public holiday of `country` (an ISO 3166 code the holidays package knows, such as "US";
+    empty: none) and `subdivision` (a state or province, such as "TX"; empty: the national holidays), not
+    one of the tenant's own `holidays` (dates, YYYY-MM-DD)."""
+
+    country: str = ""
+    subdivision: str = ""
+    holidays: tuple[str, ...] = ()
+    weekend: tuple[str, ...] = ("saturday", "sunday")
+
+
+@dataclass(frozen=True)
 class TenantSettings:
     segments: SegmentThresholds = field(default_factory=SegmentThresholds)
     tiers: TierCutoffs = field(default_factory=TierCutoffs)
@@ -260,6 +274,7 @@ class TenantSettings:
     writes: WriteRules = field(default_factory=WriteRules)
     potential: PotentialModel = field(default_factory=PotentialModel)
     reviews: ReviewCadence = field(default_factory=ReviewCadence)
+    calendar: BusinessCalendarSettings = field(default_factory=BusinessCalendarSettings)
 
 
 DEFAULTS = TenantSettings()
@@ -465,5 +480,7 @@ def check_settings(settings: TenantSettings) -> None:
             Code.OUT_OF_RANGE,
             f"between 0 and {MAX_GROWTH_RATE:g} (a yearly rate)",
         )
+    cal = settings.calendar
+    errors += calendar_errors("calendar", cal.country, cal.subdivision, cal.holidays, cal.weekend)
     if errors:
         raise ValidationFailed("the settings break rules", errors, code=Code.INVALID_SETTINGS)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -354,6 +354,69 @@ def role_for(kind: ClaimKind, policy: Policy) -> Role:
     return policy.roles[kind]
 
 
+def claim_kinds(stage: Stage | str | None, engaged: bool) -> tuple[ClaimKind, ...]:
+    """Every kind of claim an account in this state can be the object of, the most particular first: an
+    account nobody has engaged is open to outbound prospecting and, as any prospect, to new business; a
+    customer to its post-sale relationship and to expansion."""
+    first = claim_kind(stage, engaged)
+    if first is ClaimKind.OUTBOUND:
+        return (ClaimKind.OUTBOUND, ClaimKind.NEW_BUSINESS)
+    if first is ClaimKind.POST_SALE:
+        return (ClaimKind.POST_SALE, ClaimKind.EXPANSION)
+    return (first,)
+
+
+KIND_WORDS: dict[ClaimKind, str] = {
+    ClaimKind.NEW_BUSINESS: "new business",
+    ClaimKind.OUTBOUND: "outbound prospecting into an account nobody has engaged",
+    ClaimKind.POST_SALE: "the post-sale relationship",
+    ClaimKind.REENGAGEMENT: "winning back a churned customer",
+    ClaimKind.EXPANSION: "more business in a customer",
+}
+
+
+@dataclass(frozen=True)
+class RoleCheck:
+    """Whether a claim for a role fits the account: the kind of claim it is, and the rule in words."""
+
+    kind: ClaimKind | None  # None: the role owns no kind of claim the account can be the object of
+    role: Role
+    allowed: bool
+    sentence: str
+
+
+def role_check(
+    role: Role | str, stage: Stage | str | None, engaged: bool, policy: Policy, *, touches: int = 0
+) -> RoleCheck:
+    """The kind of claim a claim for `role` on this account is, by the policy's roles (AE new business,
+    SDR outbound into unengaged accounts, CSM post-sale; the grey zones as the policy says): the first of
+    the account's claim kinds that the role owns. A role that owns none of them has no claim, and the
+    sentence says who does (an SDR's outbound claim on an account someone has engaged: new business, the
+    AE's). `touches`: the meaningful touches that make the account engaged, for the words."""
+    role = Role(role)
+    kinds = claim_kinds(stage, engaged)
+    owned = next((k for k in kinds if role_for(k, policy) is role), None)
+    if owned is not None:
+        return RoleCheck(
+            owned,
+            role,
+            True,
+            f"{KIND_WORDS[owned].capitalize()} belongs to the {role.value} (roles.{owned.value}).",
+        )
+    state = Stage(stage).value if stage else Stage.COLD.value
+    why = f"the account is {state}"
+    if engaged:
+        why += f" and engaged ({touches} meaningful touches in the relationship window)"
+    first = kinds[0]
+    return RoleCheck(
+        None,
+        role,
+        False,
+        f"The {role.value} role has no claim here: {why}, so a claim on it is "
+        f"{KIND_WORDS[first]}, which belongs to the {role_for(first, policy).value} (roles.{first.value}).",
+    )
+
+
 @dataclass(frozen=True)
 class Accountable:
     owner: Any  # who answers for the deal: the account's own owner, or the parent's
@@ -396,6 +459,49 @@ def deal_owners_after_move(deals: Iterable[OpenDeal], new_rep: Any, policy: Poli
     return {d.opportunity_id: d.rep_id if policy.in_flight_deals_stay else new_rep for d in deals}
 
 
+@dataclass(frozen=True)
+class DealInFlight:
+    """An open opportunity beside its account's owner: who works it, and why in words."""
+
+    opportunity_id: Any
+    rep_id: Any  # its rep of record (the opportunity's own rep): never rewritten by a move
+    works_it: Any  # who works it: its rep while the policy keeps deals in flight, else the account's owner
+    note: str | None  # said when who works it is not plain: the deal's rep is not the account's owner
+
+
+def deals_in_flight(
+    deals: Sequence[OpenDeal],
+    account_owner: Any,
+    policy: Policy,
+    names: Mapping[Any, str],
+    left: Collection[Any] = (),
+) -> list[DealInFlight]:
+    """Each open opportunity of an account with the owner shown beside it (docs/domain.md, "Rules of
+    engagement", Deals in flight): a deal whose rep is not the account's owner stays with its rep while
+    the policy says `in_flight_deals_stay`, else it follows the account's owner; the opportunity's rep of
+    record is the same either way. A deal whose rep has left (`left`) is the account owner's, the interim
+    owner a departure names. A deal with no rep, or an account with no owner, needs no words."""
+    works = deal_owners_after_move(deals, account_owner, policy)
+    out = []
+    for d in deals:
+        if d.rep_id is None or account_owner is None or d.rep_id == account_owner:
+            out.append(DealInFlight(d.opportunity_id, d.rep_id, d.rep_id or account_owner, None))
+            continue
+        rep, owner = names.get(d.rep_id, str(d.rep_id)), names.get(account_owner, str(account_owner))
+        if d.rep_id in left:
+            note = f"{rep} has left: the account owner {owner} works the in-flight deal"
+            out.append(DealInFlight(d.opportunity_id, d.rep_id, account_owner, note))
+            continue
+        note = (
+            f"in-flight deal stays with {rep} (policy: in_flight_deals_stay)"
+            if policy.in_flight_deals_stay
+            else f"in-flight deal follows the account owner {owner} (policy: in_flight_deals_stay off); "
+            f"its rep of record stays {rep}"
+        )
+        out.append(DealInFlight(d.opportunity_id, d.rep_id, works[d.opportunity_id], note))
+    return out
+
+
 def segment_change_effective(changed_on: date, next_review: date | None, policy: Policy) -> date:
     """When an account that changed segment is reassigned: at the next quarterly review, not at once
     (with no review scheduled, or where the policy says at once, on the day it changed)."""
@@ -408,23 +514,6 @@ def next_quarter_start(day: date) -> date:
     """The first day of the quarter after `day`: the default date of the next quarterly review."""
     month = (day.month - 1) // 3 * 3 + 4
     return date(day.year + (month > 12), (month - 1) % 12 + 1, 1)
-
-
-# --- deadlines ------------------------------------------------------------------------------------------
-
-
-def business_deadline(opened: date, business_days: int, holidays: Collection[date] = ()) -> date:
-    """The day `business_days` working days after `opened` (weekends and `holidays` do not count)."""
-    day, left = opened, business_days
-    while left > 0:
-        day += timedelta(days=1)
-        if day.weekday() < 5 and day not in holidays:
-            left -= 1
-    return day
-
-
-def overdue(deadline: date, today: date) -> bool:
-    return today > deadline
 
 
 # --- the policy as data: defaults, parsing, validation ----------------------------------------------------

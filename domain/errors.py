@@ -74,6 +74,7 @@ class Code(StrEnum):
     REP_DEPARTED = "rep_departed"
     REPLAY_RUNNING = "replay_running"
     REQUIRED = "required"
+    ROLE_NOT_FOR_CLAIM = "role_not_for_claim"
     RULE_VIOLATION = "rule_violation"
     TERRITORY_NOT_EMPTY = "territory_not_empty"
     TIERS_OVERLAP = "tiers_overlap"

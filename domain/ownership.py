@@ -5,7 +5,8 @@ database, then each change after its `seq` is applied in O(1): no rebuild per ch
 (numpy arrays and one byte blob, about 100 bytes an owned account) because a worker holds whole tenants:
 - accounts are rows; row order at build time is by account id, so the id index is the id array itself;
 - external ids and names live in one UTF-8 blob (offset, length per row);
-- an external id is found by binary search of the sorted 64-bit hashes, then checked against the blob;
+- an external id is found by binary search of the sorted 64-bit hashes, then checked against the blob
+  (a hash of its own, not Python's `hash`, which differs per process: the index is built in another one);
 - owners are arrays per role (rep, territory, since, cause, reason), the reps and territories small tables.
 Rows and ids added after the build go to small dicts; past a limit the index asks to be rebuilt.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from hashlib import blake2b
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +26,11 @@ from domain.changes import Change, ChangeKind
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 NONE = -1
 _REASON_CACHE = 4_096  # distinct reason texts remembered for sharing blob space (rule notes repeat)
+
+
+def _key(encoded: bytes) -> int:
+    """An external id's 64-bit key, the same in every process."""
+    return int.from_bytes(blake2b(encoded, digest_size=8).digest(), "little", signed=True)
 
 
 def _us(when: datetime) -> int:
@@ -134,7 +141,7 @@ class OwnershipIndex:
         index.ext_off, index.name_off = starts[0::2].copy(), starts[1::2].copy()
         index.blob = bytearray(b"".join(b for pair in zip(ext, names, strict=True) for b in pair))
         index.alive = np.ones(n, np.bool_)
-        hashes = np.fromiter((hash(accounts[i][1]) for i in order.tolist()), np.int64, n)
+        hashes = np.fromiter(map(_key, ext), np.int64, n)
         by_hash = np.argsort(hashes, kind="stable")
         index.ext_keys, index.ext_rows = hashes[by_hash], by_hash.astype(np.int32)
         index.n = index.sorted_n = n
@@ -203,7 +210,7 @@ class OwnershipIndex:
         extra = self.ext_extra.get(external_id)
         if extra is not None and self._ext_is(extra, encoded):
             return extra
-        h = hash(external_id)
+        h = _key(encoded)
         keys = self.ext_keys
         i = int(np.searchsorted(keys, h))
         while i < len(keys) and int(keys[i]) == h:

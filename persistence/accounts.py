@@ -13,6 +13,7 @@ from persistence.repositories import SqlRepository
 from persistence.tables import (
     AccountRow,
     AssignmentRow,
+    OpportunityRow,
 )
 
 
@@ -43,6 +44,17 @@ class SqlAccountRepository(SqlRepository[model.Account]):
         )
         row = result.scalar_one_or_none()
         return None if row is None else self.to_domain(row)
+
+    async def open_opportunities(self, account_ids: Collection[UUID]) -> list[Any]:
+        """The open opportunities of these accounts (id, external_id, account_id, rep_id, amount, stage,
+        created_on), by account, largest first: one query."""
+        o = OpportunityRow.__table__.c
+        stmt = (
+            sa.select(o.id, o.external_id, o.account_id, o.rep_id, o.amount, o.stage, o.created_on)
+            .where(o.tenant_id == self.tenant_id, o.status == "open", o.account_id.in_(set(account_ids)))
+            .order_by(o.account_id, o.amount.desc(), o.id)
+        )
+        return list((await self.session.execute(stmt)).all())
 
     async def ancestor_links(self, account_id: UUID) -> dict[UUID, UUID | None]:
         """child -> parent for the account and all its ancestors (one recursive query, any depth)."""

@@ -569,6 +569,8 @@ class DisputeRow(Versioned, SQLModel, table=True):
     state: str = _str(16, nullable=False)
     opened_at: datetime | None = _ts(nullable=False)
     due_on: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    # how due_on was counted on the tenant's calendar when opened (docs/domain.md, "Business calendar")
+    deadline: dict | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))
     policy_version: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False))
     proposal: dict = _json(dict)
     decision: dict | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))
@@ -576,6 +578,39 @@ class DisputeRow(Versioned, SQLModel, table=True):
     applied_at: datetime | None = _ts()
     withdrawn_at: datetime | None = _ts()
     version: int = _version()
+
+
+class SegmentChangeRow(SQLModel, table=True):
+    """An account's derived segment changed: the change waits for the next review, which applies it in a
+    draft plan (domain/segment_changes.py). One pending change per account at a time."""
+
+    __tablename__ = "segment_changes"
+    __table_args__ = (
+        sa.Index(None, "tenant_id", "state", "due_on"),
+        sa.Index(None, "tenant_id", "account_id"),
+        sa.Index(
+            "uq_segment_changes_one_pending",
+            "tenant_id",
+            "account_id",
+            unique=True,
+            postgresql_where=sa.text("state = 'pending'"),
+            sqlite_where=sa.text("state = 'pending'"),
+        ),
+    )
+    id: uuid.UUID = _id()
+    tenant_id: uuid.UUID = _tenant()
+    account_id: uuid.UUID = _fk("accounts.id", ondelete="CASCADE", nullable=False)
+    from_segment: str = _str(16, nullable=False)
+    to_segment: str = _str(16, nullable=False)
+    changed_at: datetime | None = _ts(nullable=False)
+    due_on: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    state: str = _str(16, nullable=False)
+    applied_at: datetime | None = _ts()
+    plan_id: uuid.UUID | None = _fk("plans.id", ondelete="SET NULL")
+    territory_id: uuid.UUID | None = _fk("territories.id", ondelete="SET NULL")
+    rep_id: uuid.UUID | None = _fk("reps.id", ondelete="SET NULL")
+    outcome: str | None = _str(16)
+    reason: str | None = _str(1000)
 
 
 metadata = SQLModel.metadata

@@ -32,6 +32,7 @@ from persistence.reports import ReportStore
 from persistence.repositories import translate_integrity_error
 from persistence.reps import SqlRepRepository
 from persistence.scoring import ScoringStore
+from persistence.segment_changes import SegmentChangeStore
 from persistence.tables import (
     TenantRow,
 )
@@ -63,6 +64,7 @@ class SqlUnitOfWork:
         self.coverage = CoverageStore(self)
         self.engagement = EngagementStore(self)
         self.disputes = DisputeStore(self)
+        self.segment_changes = SegmentChangeStore(self)
         self.equity = EquityStore(self)
         self.imports = ImportStore(self)
         self.reports = ReportStore(self)

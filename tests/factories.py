@@ -95,21 +95,22 @@ _COUNTING: ContextVar[list[str] | None] = ContextVar("counting", default=None)
 
 
 async def named_books(
-    client: httpx.AsyncClient, headers: dict, plan_id: str, books: dict[str, tuple[dict, list[dict]]]
+    client: httpx.AsyncClient,
+    headers: dict,
+    plan_id: str,
+    books: dict[str, tuple[dict, list[dict]]],
+    named: bool = True,
 ) -> None:
     """Per book (name: (rep, account rows)): a territory of that name owned by the rep, naming its
-    accounts; then every book's accounts are imported."""
+    accounts (named=False: holding them by a rule, region = the book's name, without naming them); then
+    every book's accounts are imported."""
     rows = []
     for name, (owner, mine) in books.items():
-        named = [r["external_id"] for r in mine]
-        await territory(
-            client,
-            headers,
-            plan_id,
-            name=name,
-            primary_rep_id=owner["id"],
-            boundary={"named_accounts": named},
-        )
+        boundary: dict[str, Any] = {"named_accounts": [r["external_id"] for r in mine]}
+        if not named:
+            boundary = {"rules": [{"field": "region", "op": "eq", "value": name}]}
+            mine = [r | {"region": name} for r in mine]
+        await territory(client, headers, plan_id, name=name, primary_rep_id=owner["id"], boundary=boundary)
         rows += mine
     r = await client.post("/v1/accounts/import", json=rows, headers=headers)
     assert r.status_code == 200, r.text

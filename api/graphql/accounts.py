@@ -30,6 +30,14 @@ async def _account_parent(root: Any, info: Info) -> Account | None:  # type: ign
     return None if root.parent_id is None else await call(info.context.loaders.account.load(root.parent_id))
 
 
+OpenDeal = output_type(service.OpenDealRead, "OpenDeal")
+AccountPipeline = output_type(service.AccountPipelineRead, "AccountPipeline")
+
+
+async def _account_open_pipeline(root: Any, info: Info) -> AccountPipeline:  # type: ignore[valid-type]
+    return await call(info.context.loaders.pipeline.load(root.id))
+
+
 Account = output_type(
     service.AccountRead,
     "Account",
@@ -39,6 +47,10 @@ Account = output_type(
             resolver=account_owner, description="owner of record for the role (active plan)"
         ),
         "parent": strawberry.field(resolver=_account_parent),
+        "open_pipeline": strawberry.field(
+            resolver=_account_open_pipeline,
+            description="the owner of record (AE, active plan), the open opportunities, who works each",
+        ),
         "score": strawberry.field(
             resolver=account_score, description="the last scoring run's result, explained"
         ),

@@ -9,14 +9,18 @@ from strawberry.types import Info
 
 from api.graphql.common import call, input_type, mutate, output_type, result
 from api.services import disputes as service
-from domain.disputes import ClaimBasis, DisputeState
+from domain.disputes import ClaimBasis, DisputeState, Timeliness
 
 strawberry.enum(DisputeState, name="DisputeState")
 strawberry.enum(ClaimBasis, name="ClaimBasis")
+strawberry.enum(Timeliness, name="DisputeTimeliness")
 DisputeEvidence = output_type(service.EvidenceRead, "DisputeEvidence")
 DisputeStep = output_type(service.StepRead, "DisputeStep")
+DisputeClaim = output_type(service.ClaimRead, "DisputeClaim")
 DisputeProposal = output_type(service.ProposalRead, "DisputeProposal")
 DisputeDecision = output_type(service.DecisionRead, "DisputeDecision")
+DisputeHoliday = output_type(service.HolidayRead, "DisputeHoliday")
+DisputeDeadline = output_type(service.DeadlineRead, "DisputeDeadline")
 Dispute = output_type(service.DisputeRead, "Dispute")
 DisputePage = output_type(service.DisputePage, "DisputePage")
 DisputeResult = result(Dispute, "DisputeResult")

@@ -9,6 +9,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.graphql.common import ExpectedVersion, attempt, call, expected, output_type, result, to_model
+from api.services import dry_run
 from api.services import engagement as service
 from domain.engagement import ClaimKind, RuleKind, TieKey
 
@@ -18,6 +19,11 @@ strawberry.enum(ClaimKind, name="ClaimKind")
 EngagementRule = output_type(service.RuleRead, "EngagementRule")
 EngagementPolicy = output_type(service.PolicyRead, "EngagementPolicy")
 EngagementPolicyResult = result(EngagementPolicy, "EngagementPolicyResult")
+EngagementRuling = output_type(dry_run.RulingRead, "EngagementRuling")
+DisputeRulingChange = output_type(dry_run.DisputeRulingChangeRead, "DisputeRulingChange")
+DryRunDisputes = output_type(dry_run.DryRunDisputesRead, "DryRunDisputes")
+PolicyDryRun = output_type(dry_run.PolicyDryRunRead, "PolicyDryRun")
+PolicyDryRunResult = result(PolicyDryRun, "PolicyDryRunResult")
 
 
 @strawberry.type
@@ -30,6 +36,20 @@ class Query:
         if version is None:
             return await call(service.get_policy(c.ctx, c.principal))
         return await call(service.get_policy_version(c.ctx, c.principal, version))
+
+    @strawberry.field(
+        description="What a proposed policy (the fields of REST's PUT /v1/engagement/policy body) would "
+        "decide differently, before it is saved: the open disputes whose ruling would change (admin "
+        "scope; nothing is saved; the current owners are a section to come beside `disputes`)"
+    )
+    async def dry_run_engagement_policy(self, info: Info, policy: JSON) -> PolicyDryRunResult:  # type: ignore[valid-type]
+        c = info.context
+
+        async def run() -> Any:  # validated inside attempt(): a bad policy is a Problem
+            body = to_model(policy, service.PolicyWrite)
+            return await dry_run.dry_run_policy(c.ctx, c.principal, body)
+
+        return await attempt(run())
 
 
 @strawberry.type

@@ -32,6 +32,8 @@ class Loaders:
         self.score = DataLoader(
             lambda found: scoring.explain_many(ctx, p, found), cache_key_fn=lambda a: a.id
         )
+        # account id -> its owner with its open pipeline
+        self.pipeline = DataLoader(lambda ids: accounts.open_pipelines(ctx, p, ids))
         self._active_plan: list[UUID | None] = []
 
     async def _lookups(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:

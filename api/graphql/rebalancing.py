@@ -16,6 +16,8 @@ from domain import model
 MoveFactor = output_type(service.MoveFactor, "MoveFactor")
 ProposedMove = output_type(service.ProposedMove, "ProposedMove")
 ProposedMoves = output_type(service.ProposedMoves, "ProposedMoves")
+KeptAccount = output_type(service.KeptAccount, "KeptAccount")
+KeptAccounts = output_type(service.KeptAccounts, "KeptAccounts")
 RebalanceProposal = output_type(service.RebalanceProposalRead, "RebalanceProposal")
 RebalanceResult = result(RebalanceProposal, "RebalanceResult")
 

@@ -36,6 +36,10 @@ EquityMetrics = output_type(service.EquityMetricsRead, "EquityMetrics")
 Review = output_type(service.ReviewRead, "Review")
 RebalancingSchedule = output_type(service.RebalancingScheduleRead, "RebalancingSchedule")
 TerritoryPlan = output_type(service.TerritoryPlanRead, "TerritoryPlan")
+DisputeLogRow = output_type(service.DisputeLogRow, "DisputeLogRow")
+DisputeRuleDecisions = output_type(service.DisputeRuleRead, "DisputeRuleDecisions")
+DisputeLogSummary = output_type(service.DisputeLogSummaryRead, "DisputeLogSummary")
+DisputeLog = output_type(service.DisputeLogRead, "DisputeLog")
 
 
 @strawberry.type
@@ -76,3 +80,13 @@ class Query:
     async def territory_plan(self, info: Info) -> TerritoryPlan:  # type: ignore[valid-type]
         c = info.context
         return await call(service.territory_plan(c.ctx, c.principal))
+
+    @strawberry.field(
+        description="The dispute log: each dispute opened in the period (days, UTC) against its deadline, "
+        "with the summary"
+    )
+    async def dispute_log(
+        self, info: Info, since: date | None = None, until: date | None = None
+    ) -> DisputeLog:  # type: ignore[valid-type]
+        c = info.context
+        return await call(service.dispute_log(c.ctx, c.principal, since, until))

@@ -30,6 +30,7 @@ from api.graphql import (
     reports,
     reps,
     scoring,
+    segment_changes,
     settings,
     territories,
 )
@@ -50,6 +51,7 @@ Query = merge_types(
         coverage.Query,
         engagement.Query,
         disputes.Query,
+        segment_changes.Query,
         reports.Query,
         operations.Query,
         equity.Query,
@@ -65,6 +67,7 @@ Mutation = idempotent(
             settings.Mutation,
             engagement.Mutation,
             disputes.Mutation,
+            segment_changes.Mutation,
             scoring.Mutation,
             accounts.Mutation,
             reps.Mutation,

@@ -40,6 +40,24 @@ async def get_account_by_external_id(
     return accounts.AccountRead.model_validate(await accounts.get_account_by_external_id(ctx, p, external_id))
 
 
+@router.get(
+    "/accounts/{account_id}/open-pipeline",
+    name="get_account_open_pipeline",
+    response_model=accounts.AccountPipelineRead,
+    summary="The account's owner of record (AE, active plan) with its open opportunities and who works each",
+    description=(
+        "A deal whose rep is not the account's owner stays with its rep while the engagement policy says "
+        "in_flight_deals_stay (the note says so, by name); with the policy off it follows the account's "
+        "owner. The opportunity's own rep is never rewritten by a move."
+    ),
+    responses=problem_responses(404, *AUTH_ERRORS),
+)
+async def get_account_open_pipeline(
+    account_id: UUID, p: PrincipalDep, ctx: CtxDep
+) -> accounts.AccountPipelineRead:
+    return await accounts.get_open_pipeline(ctx, p, account_id)
+
+
 add_crud_routes(
     router,
     singular="account",

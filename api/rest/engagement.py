@@ -17,7 +17,9 @@ from api.rest.deps import (
     versioned,
     with_etag,
 )
+from api.services import dry_run
 from api.services import engagement as service
+from api.services.dry_run import PolicyDryRunRead
 from api.services.engagement import PolicyRead, PolicyWrite
 
 router = APIRouter(prefix="/v1", tags=["engagement"])
@@ -62,3 +64,22 @@ async def replace_engagement_policy(
 ) -> PolicyRead:
     found = await service.replace_policy(ctx, p, body, precondition)
     return versioned(response, found.version, found)
+
+
+@router.post(
+    "/engagement/policy/dry-run",
+    name="dry_run_engagement_policy",
+    response_model=PolicyDryRunRead,
+    summary="What a proposed policy would decide differently, before it is saved: the open disputes whose "
+    "ruling would change (admin scope; nothing is saved)",
+    description=(
+        "The body is a policy as PUT /v1/engagement/policy takes it, validated the same way. Every open "
+        "dispute is ruled under the policy in force and under the proposal, on today's evidence; "
+        "`disputes` lists those whose owner or deciding rule would change, with both rulings. The answer "
+        "has a section per kind of decision: the current owners the proposal would decide differently "
+        "are to come as a section `owners` beside `disputes`."
+    ),
+    responses=problem_responses(422, *AUTH_ERRORS),
+)
+async def dry_run_engagement_policy(body: PolicyWrite, p: PrincipalDep, ctx: CtxDep) -> PolicyDryRunRead:
+    return await dry_run.dry_run_policy(ctx, p, body)

@@ -7,7 +7,7 @@ from fastapi.responses import StreamingResponse
 
 from api.errors import UnsupportedMediaType
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
-from api.services.cpu import off_loop
+from api.services.cpu import off_loop, release
 from api.services.imports import (
     COLUMNS,
     ImportMode,
@@ -67,6 +67,8 @@ def _add(kind: str) -> None:
         else:
             raise UnsupportedMediaType(f"send application/json or text/csv, not {content_type!r}")
         report = await import_records(ctx, p, kind, records, mode, header=header)
+        if isinstance(records, list):
+            await release(records)
         if needs_rescoring(kind, report):
             background.add_task(rescore_after_import, ctx, p)
             return report.model_copy(update={"scoring": "scheduled"})

@@ -17,6 +17,8 @@ from api.services import reports as service
 from api.services.common import IsoDate
 from api.services.reports import (
     CoverageReviewRead,
+    DisputeLogRead,
+    DisputeLogRow,
     QuarterlyReviewRead,
     QuarterPerformanceRead,
     TerritoryPlanRead,
@@ -137,4 +139,26 @@ async def get_territory_plan(
         )
     if format == PlanFormat.HTML:
         return HTMLResponse(territory_plan_page(report))
+    return report
+
+
+@router.get(
+    "/dispute-log",
+    name="get_dispute_log",
+    response_model=DisputeLogRead,
+    summary="The dispute log: each dispute against its deadline, business days to decision, the deciding "
+    "rule and overrides, with a summary (csv: one row a dispute)",
+    responses=problem_responses(422, *AUTH_ERRORS) | {200: {"content": CSV_CONTENT}},
+)
+async def get_dispute_log(
+    p: PrincipalDep,
+    ctx: CtxDep,
+    since: Annotated[IsoDate | None, Query(description="disputes opened on or after this day (UTC)")] = None,
+    until: Annotated[IsoDate | None, Query(description="disputes opened on or before this day (UTC)")] = None,
+    format: Annotated[Format, Query(description="json, or csv (one row a dispute)")] = Format.JSON,
+) -> Any:
+    report = await service.dispute_log(ctx, p, since, until)
+    if format == Format.CSV:
+        rows = [row.model_dump() for row in report.disputes]
+        return csv_response(list(DisputeLogRow.model_fields), rows, "dispute-log")
     return report

@@ -28,15 +28,20 @@ from api.services.common import (
     referenced,
 )
 from api.services.context import AppContext, Principal, changes_from, tenant_settings
+from api.services.engagement import current_policy
 from api.services.pagination import Listed, fetch_page, fetch_pages
+from api.services.segment_changes import segments_of_record
 from domain.changes import ChangeKind, account_change, owner_changes, owners_of, shows_differently
 from domain.defaults import INT32, MAX_WHITESPACE_UNITS
+from domain.engagement import OpenDeal, deals_in_flight
 from domain.model import (
     Account,
     ChurnRisk,
+    Role,
     Scope,
     Segment,
     Stage,
+    departed,
 )
 from domain.preconditions import Precondition
 from domain.rules import check_parent_change, segment_for
@@ -85,7 +90,13 @@ class AccountRead(AccountFields, Output):
     model_config = ConfigDict(from_attributes=True, extra="ignore")
     id: UUID
     external_id: str
-    segment: Segment | None = Field(None, description="derived from revenue or employees")
+    segment: Segment | None = Field(
+        None,
+        description=(
+            "the segment of record, derived from revenue or employees; a change waits for the next review "
+            "(GET /v1/segment-changes) while the engagement policy says segment_change_at_review"
+        ),
+    )
     created_at: datetime
     updated_at: datetime
     version: Version
@@ -93,6 +104,34 @@ class AccountRead(AccountFields, Output):
 
 class AccountPage(Page[AccountRead]):
     """A page of accounts, in id order."""
+
+
+class OpenDealRead(Output):
+    opportunity_id: UUID
+    external_id: str
+    amount: float
+    stage: str | None
+    rep_id: UUID | None = Field(
+        description="the opportunity's own rep: a move of the account never changes it"
+    )
+    rep_name: str | None
+    works_it_rep_id: UUID | None = Field(
+        description="who works the deal: its rep while the policy keeps deals in flight, else the owner"
+    )
+    works_it_name: str | None
+    note: str | None = Field(description="in words, when the deal's rep is not the account's owner")
+
+
+class AccountPipelineRead(Output):
+    """An account's owner of record (AE, active plan) with its open pipeline (docs/domain.md, "Rules of
+    engagement", Deals in flight)."""
+
+    account_id: UUID
+    owner_rep_id: UUID | None
+    owner_name: str | None
+    in_flight_deals_stay: bool = Field(description="the engagement policy: deals in flight keep their rep")
+    open_amount: float
+    deals: list[OpenDealRead]
 
 
 async def create_account(ctx: AppContext, p: Principal, data: AccountCreate) -> Account:
@@ -144,11 +183,15 @@ async def update_account(
             raise duplicate_external_id("account", new_ext)
         if {"annual_revenue", "employees"} & changes.keys():
             settings = await tenant_settings(uow)
-            changes["segment"] = segment_for(
+            derived = segment_for(
                 changes.get("annual_revenue", account.annual_revenue),
                 changes.get("employees", account.employees),
                 settings.segments,
             )
+            kept = await segments_of_record(
+                uow, [(account.id, account.segment, derived)], ctx.clock.now(), settings
+            )
+            changes["segment"] = kept[account.id]
         updated = await uow.accounts.update(account_id, changes)
         if shows_differently(changes, ChangeKind.ACCOUNT):
             uow.record(account_change(account.id, ctx.clock.now(), updated.external_id, updated.name))
@@ -169,6 +212,7 @@ async def delete_account(
         owners = await uow.history.plan_owners(active.id, account_id) if active else []
         await uow.accounts.update(account_id, {"deleted_at": now})
         await uow.assignments.close_current(now, account_id=account_id)
+        await uow.segment_changes.cancel_for(account_id)  # nothing left to reassign at the review
         uow.record(account_change(account_id, now, account.external_id, account.name, deleted=True))
         if active is not None:
             uow.record(
@@ -191,6 +235,60 @@ async def list_accounts(
 async def get_many(ctx: AppContext, p: Principal, ids: list[UUID]) -> list[Account | None]:
     """Accounts by id, in the order asked (None for an id that names none): one query (GraphQL's batches)."""
     return await get_many_of(ctx, p, "accounts", ids)
+
+
+async def open_pipelines(ctx: AppContext, p: Principal, account_ids: list[UUID]) -> list[AccountPipelineRead]:
+    """For each account, in the order asked, its AE owner in the active plan and its open opportunities,
+    each with who works it: a few queries for them all (GraphQL's batches)."""
+    p.require(Scope.READ)
+    async with ctx.uow(p.tenant_id) as uow:
+        policy, _ = await current_policy(uow)
+        plan = await uow.plans.active()
+        owners = {
+            a.account_id: a.rep_id
+            for a in (await uow.assignments.current_of([plan.id], account_ids) if plan else [])
+            if a.role == Role.AE
+        }
+        deals: dict[UUID, list[Any]] = {a: [] for a in account_ids}
+        for o in await uow.accounts.open_opportunities(account_ids):
+            deals[o.account_id].append(o)
+        rep_ids = {*owners.values(), *(o.rep_id for ds in deals.values() for o in ds)} - {None}
+        reps = await uow.reps.get_many(list(rep_ids))
+    names = {r.id: r.name for r in reps}
+    left = {r.id for r in reps if departed(r.end_date, ctx.clock.now().date())}
+    out = []
+    for account_id in account_ids:
+        owner, opps = owners.get(account_id), deals[account_id]
+        shown = deals_in_flight([OpenDeal(o.id, o.rep_id) for o in opps], owner, policy, names, left)
+        out.append(
+            AccountPipelineRead(
+                account_id=account_id,
+                owner_rep_id=owner,
+                owner_name=names.get(owner),
+                in_flight_deals_stay=policy.in_flight_deals_stay,
+                open_amount=sum(o.amount for o in opps),
+                deals=[
+                    OpenDealRead(
+                        opportunity_id=o.id,
+                        external_id=o.external_id,
+                        amount=o.amount,
+                        stage=o.stage,
+                        rep_id=o.rep_id,
+                        rep_name=names.get(o.rep_id),
+                        works_it_rep_id=d.works_it,
+                        works_it_name=names.get(d.works_it),
+                        note=d.note,
+                    )
+                    for o, d in zip(opps, shown, strict=True)
+                ],
+            )
+        )
+    return out
+
+
+async def get_open_pipeline(ctx: AppContext, p: Principal, account_id: UUID) -> AccountPipelineRead:
+    await get_account(ctx, p, account_id)  # 404 for an account that is not the tenant's
+    return (await open_pipelines(ctx, p, [account_id]))[0]
 
 
 async def owned_pages(

@@ -11,7 +11,7 @@ import os
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -19,13 +19,12 @@ from api.services import runner
 from api.services.assignments import AssignByRulesRead
 from api.services.common import found
 from api.services.context import AppContext, Principal
-from api.services.engagement import current_policy
+from api.services.engagement import current_policy, relationship_since
 from api.services.operations import OperationRead, get_operation
 from domain.assigning import Book, Evidence, RuleRep, decide_chunk
 from domain.boundaries import RuleTerritory, describe_boundary, match_boundaries, parse_boundary
 from domain.criteria import fields_of
 from domain.defaults import ASSIGN_BY_RULES_OPERATION_ABOVE, MAX_LISTED_ACCOUNTS, apply_overrides
-from domain.engagement import Policy, RuleKind
 from domain.errors import Code, Conflict, FieldError, ValidationFailed
 from domain.model import AssignmentReason, PlanState, Role, Scope, departed
 from domain.optimiser import Cancelled
@@ -65,11 +64,6 @@ async def _owners(uow: Any, territories: list[Any], today: date) -> tuple[dict[A
     reps = {r.id: r for r in await uow.reps.get_many(ids) if not departed(r.end_date, today)}
     owners = {t.id: t.primary_rep_id for t in territories if t.primary_rep_id in reps}
     return owners, {r.id: RuleRep(r.id, r.name, r.start_date) for r in reps.values()}
-
-
-def _window(policy: Policy) -> int:
-    rule = policy.rule(RuleKind.EXISTING_RELATIONSHIP)
-    return int(rule.params["window_days"]) if rule is not None else 90
 
 
 def respond_async(prefer: str | None) -> bool:
@@ -152,7 +146,7 @@ async def assign_by_rules_now(
         info = {t.id: t for t in rows}
         owner, reps = await _owners(uow, rows, now.date())
         policy, _ = await current_policy(uow)
-        since = now - timedelta(days=_window(policy))
+        since = relationship_since(policy, now)
         kinds = apply_overrides(await uow.tenant_settings()).coverage.meaningful_kinds
         notes = {t.id: f"boundary of {t.name}: {describe_boundary(t.boundary)}" for t in rows}
         used = set().union(

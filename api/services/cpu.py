@@ -56,3 +56,23 @@ async def off_loop(fn: Callable[..., T], *args: Any) -> T:
     """`fn(*args)` in a worker thread, the collector paused meanwhile."""
     with collector_paused():
         return await asyncio.to_thread(fn, *args)
+
+
+RELEASE_SLICE = 2_000  # rows freed between two chances for the event loop to take the GIL
+
+
+def _drain(*holders: list[Any]) -> None:
+    for items in holders:
+        while items:
+            del items[-RELEASE_SLICE:]
+
+
+async def release(*holders: list[Any]) -> None:
+    """Empty large lists a slice at a time in a worker thread. Freeing 100,000 rows is one C call that
+    holds the GIL throughout (30-110 ms measured per list), and the last reference to a request's rows
+    usually goes on the event loop's thread, when the handler returns; each slice here lets it go. The
+    lists are emptied in place: every other name for them sees them empty."""
+    if any(len(items) > RELEASE_SLICE for items in holders):
+        await asyncio.to_thread(_drain, *holders)
+    else:
+        _drain(*holders)

@@ -6,21 +6,31 @@ or overrides it with a note; applying the ruling changes the owner in the active
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
 from api.services.common import Input, Page, found, referenced
-from api.services.context import AppContext, Principal
-from api.services.engagement import current_policy
+from api.services.context import AppContext, Principal, tenant_settings
+from api.services.engagement import current_policy, relationship_evidence, relationship_since
 from api.services.pagination import check_page_size, decode_token, page_of
 from domain.boundaries import parse_boundary
+from domain.calendar import BusinessCalendar, Deadline, business_calendar
 from domain.changes import Change, ChangeKind, owner_changes, owners_of
-from domain.defaults import apply_overrides
-from domain.disputes import ClaimBasis, DisputeState, check_move, deadline, is_overdue, propose
-from domain.engagement import Candidate, Policy, RuleKind
+from domain.defaults import TenantSettings, apply_overrides
+from domain.disputes import (
+    ClaimBasis,
+    DisputeState,
+    Proposal,
+    check_move,
+    deadline,
+    is_overdue,
+    propose,
+)
+from domain.engagement import Candidate, ClaimKind, Policy, RoleCheck, role_check
 from domain.errors import Code, Conflict, FieldError, ValidationFailed
 from domain.model import Assignment, AssignmentReason, Role, Scope, departed
 
@@ -64,7 +74,19 @@ class StepRead(BaseModel):
     narrowed: bool
 
 
+class ClaimRead(BaseModel):
+    """What kind of claim it is, and the role the policy gives that kind (docs/domain.md, "Rules of
+    engagement", Roles)."""
+
+    kind: ClaimKind
+    role: Role
+    sentence: str
+
+
 class ProposalRead(BaseModel):
+    claim: ClaimRead | None = Field(
+        None, description="the kind of claim; none on disputes opened before roles"
+    )
     owner_rep_id: UUID | None
     owner_name: str | None
     claimant_wins: bool
@@ -84,6 +106,20 @@ class DecisionRead(BaseModel):
     note: str
 
 
+class HolidayRead(BaseModel):
+    date: date
+    name: str
+
+
+class DeadlineRead(BaseModel):
+    """How a dispute's deadline was counted, on the tenant's business calendar when it was opened."""
+
+    business_days: int = Field(description="the policy's dispute_business_days")
+    holidays: list[HolidayRead] = Field(description="holidays on working weekdays the count skipped")
+    weekends: int = Field(description="weekends the count skipped")
+    reason: str = Field(description="in words: the deadline, the days counted and what was skipped")
+
+
 class DisputeRead(BaseModel):
     id: UUID
     account_id: UUID
@@ -94,7 +130,13 @@ class DisputeRead(BaseModel):
     note: str | None
     state: DisputeState
     opened_at: datetime
-    due_on: date = Field(description="decided by this day: the policy's business days after opening")
+    due_on: date = Field(
+        description="decided by this day: the policy's business days after opening, on the tenant's "
+        "business calendar as it was then (a later calendar change leaves it as it is)"
+    )
+    deadline: DeadlineRead | None = Field(
+        description="how due_on was counted; null for disputes opened before deadlines kept it"
+    )
     overdue: bool = Field(description="still open after its deadline")
     proposal: ProposalRead
     decision: DecisionRead | None
@@ -114,12 +156,33 @@ def _read(row: Any, today: date) -> DisputeRead:
     )
 
 
+def tenant_calendar(settings: TenantSettings) -> BusinessCalendar:
+    """The tenant's business calendar (docs/domain.md, "Business calendar")."""
+    c = settings.calendar
+    return business_calendar(c.country, c.subdivision, c.holidays, c.weekend)
+
+
+def _deadline(d: Deadline) -> dict[str, Any]:
+    return {
+        "business_days": d.business_days,
+        "holidays": [{"date": day.isoformat(), "name": name} for day, name in d.holidays],
+        "weekends": d.weekends,
+        "reason": d.reason,
+    }
+
+
 def _invalid(field: str, code: str, message: str) -> ValidationFailed:
     return ValidationFailed(message, [FieldError(field, code, message)])
 
 
 async def _candidates(
-    uow: Any, account: Any, claimant_id: UUID, plan: Any, owner: Any, policy: Policy, now: datetime
+    uow: Any,
+    account: Any,
+    claimant_id: UUID,
+    plan: Any,
+    owner: Any,
+    policy: Policy,
+    now: datetime,
 ) -> list[Candidate]:
     """The claimant, the owner of record and every rep whose territory in the active plan holds the
     account, each with what the activities, opportunities and boundaries say about them."""
@@ -139,12 +202,8 @@ async def _candidates(
             matched[t.primary_rep_id] = (t, named)
     rep_ids = {claimant_id, *matched, *([owner.rep_id] if owner else [])}
     reps = {r.id: r for r in await uow.reps.get_many(list(rep_ids))}
-    relationship = policy.rule(RuleKind.EXISTING_RELATIONSHIP)
-    window = int(relationship.params["window_days"]) if relationship else 90
-    since = now - timedelta(days=window)
-    kinds = apply_overrides(await uow.tenant_settings()).coverage.meaningful_kinds
-    touches = await uow.disputes.touches(account["id"], list(rep_ids), since, kinds)
-    sourced = await uow.disputes.sourced(account["id"], list(rep_ids), since.date())
+    by_account, sourced_by_account = await relationship_evidence(uow, policy, [account["id"]], now)
+    touches, sourced = by_account.get(account["id"], {}), sourced_by_account.get(account["id"], {})
     territories = {t.id: t for t, _ in matched.values()}
     out = []
     for rep_id in sorted(rep_ids, key=str):
@@ -176,9 +235,63 @@ async def _candidates(
     return out
 
 
+async def _claim(uow: Any, account: Any, role: Role, policy: Policy, now: datetime) -> RoleCheck:
+    """The kind of claim a claim for `role` is on the account (engaged: a meaningful touch by anyone in the
+    relationship window); a role that has no claim on it is refused, naming the rule."""
+    kinds = apply_overrides(await uow.tenant_settings()).coverage.meaningful_kinds
+    touches = await uow.disputes.engaged_by(account["id"], relationship_since(policy, now), kinds)
+    check = role_check(role, account["stage"], touches > 0, policy, touches=touches)
+    if not check.allowed:
+        raise _invalid("role", Code.ROLE_NOT_FOR_CLAIM, check.sentence)
+    return check
+
+
 async def _owner_in(uow: Any, plan: Any, account_id: UUID, role: str) -> Assignment | None:
     """The account's owner of record for the role in the active plan (None without a plan or owner)."""
     return None if plan is None else await uow.assignments.current_owner(plan.id, account_id, role)
+
+
+def _propose(candidates: list[Candidate], claimant_id: UUID, policy: Policy, today: date) -> Proposal | None:
+    """The ruling the policy gives between the candidates (None when the claimant is no longer a rep of
+    the tenant)."""
+    claimant = next((c for c in candidates if c.rep_id == claimant_id), None)
+    if claimant is None:
+        return None
+    owner = next((c for c in candidates if c.owner_of_record), None)
+    others = [c for c in candidates if c is not claimant and c is not owner]
+    return propose(claimant, owner, others, policy, today)
+
+
+@dataclass(frozen=True)
+class Rerun:
+    """An open dispute ruled again under two policies, on today's evidence."""
+
+    dispute: Any
+    account: Any
+    claimant_name: str
+    now: Proposal
+    proposed: Proposal
+
+
+async def rule_open_disputes(uow: Any, now_policy: Policy, proposed: Policy, now: datetime) -> list[Rerun]:
+    """Each open dispute (by id) ruled under the policy in force and under `proposed`, with the evidence
+    of today (a dispute whose account or claimant is gone is left out)."""
+    plan = await uow.plans.active()
+    out = []
+    for row in await uow.disputes.open_claims():
+        account = await uow.disputes.account(row["account_id"])
+        if account is None:
+            continue
+        owner = await _owner_in(uow, plan, row["account_id"], row["role"])
+        rulings = []
+        for policy in (now_policy, proposed):  # each gathers the evidence over its own windows
+            candidates = await _candidates(uow, account, row["claimant_rep_id"], plan, owner, policy, now)
+            rulings.append(_propose(candidates, row["claimant_rep_id"], policy, now.date()))
+        if rulings[0] is None or rulings[1] is None:
+            continue
+        name = next(c.rep_name for c in candidates if c.rep_id == row["claimant_rep_id"])
+        out.append(Rerun(row, account, name, rulings[0], rulings[1]))
+    return out
 
 
 def _evidence(c: Candidate) -> dict[str, Any]:
@@ -223,11 +336,13 @@ async def open_dispute(ctx: AppContext, p: Principal, data: DisputeCreate) -> Di
         if owner is not None and owner.rep_id == data.claimant_rep_id:
             raise _invalid("claimant_rep_id", Code.INVALID_VALUE, f"{claimant.name} already owns the account")
         policy, policy_version = await current_policy(uow)
+        settings = await tenant_settings(uow)
+        claim = await _claim(uow, account, data.role, policy, now)
         candidates = await _candidates(uow, account, data.claimant_rep_id, plan, owner, policy, now)
-        claimant_c = next(c for c in candidates if c.rep_id == data.claimant_rep_id)
-        owner_c = next((c for c in candidates if c.owner_of_record), None)
-        others = [c for c in candidates if c is not claimant_c and c is not owner_c]
-        proposal = propose(claimant_c, owner_c, others, policy, now.date())
+        proposal = _propose(candidates, data.claimant_rep_id, policy, now.date())
+        due = deadline(now.date(), policy, tenant_calendar(settings))
+        if proposal is None:  # the claimant was read above: only a concurrent delete gets here
+            raise _invalid("claimant_rep_id", Code.UNKNOWN_REFERENCE, f"no rep {data.claimant_rep_id}")
         ruling = proposal.ruling
         row = {
             "id": uuid.uuid4(),
@@ -239,9 +354,11 @@ async def open_dispute(ctx: AppContext, p: Principal, data: DisputeCreate) -> Di
             "note": data.note,
             "state": DisputeState.OPEN.value,
             "opened_at": now,
-            "due_on": deadline(now.date(), policy),
+            "due_on": due.due_on,
+            "deadline": _deadline(due),
             "policy_version": policy_version,
             "proposal": {
+                "claim": {"kind": claim.kind, "role": data.role.value, "sentence": claim.sentence},
                 "owner_rep_id": str(proposal.owner_rep_id) if proposal.owner_rep_id else None,
                 "owner_name": ruling.owner.rep_name if ruling.owner else None,
                 "claimant_wins": proposal.claimant_wins,

@@ -3,14 +3,14 @@ read in sentences, replaced as a new version (the old ones stay readable)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from api.services.common import Input, check_version
 from api.services.context import AppContext, Principal
-from domain.defaults import MAX_MONEY, MAX_SETTING_DAYS, MAX_SETTING_LIST, EngagementRules
+from domain.defaults import MAX_MONEY, MAX_SETTING_DAYS, MAX_SETTING_LIST, EngagementRules, apply_overrides
 from domain.engagement import (
     ClaimKind,
     Policy,
@@ -100,6 +100,28 @@ async def current_policy(uow: Any) -> tuple[Policy, int]:
     return (DEFAULTS, 0) if row is None else (parse_policy(row.body, DEFAULTS), row.version)
 
 
+def relationship_since(policy: Policy, now: datetime) -> datetime:
+    """The start of the policy's relationship window (the default policy's without that rule)."""
+    relationship = policy.rule(RuleKind.EXISTING_RELATIONSHIP) or DEFAULTS.rule(
+        RuleKind.EXISTING_RELATIONSHIP
+    )
+    assert relationship is not None
+    return now - timedelta(days=int(relationship.params["window_days"]))
+
+
+async def relationship_evidence(
+    uow: Any, policy: Policy, account_ids: list[Any], now: datetime
+) -> tuple[dict[Any, dict[Any, tuple[int, datetime | None]]], dict[Any, dict[Any, int]]]:
+    """What the existing-relationship rule looks at (docs/domain.md, Rules of engagement), per account and
+    rep: the meaningful touches (settings coverage.meaningful_kinds) in the policy's window with the last
+    one ever, and the opportunities the rep sourced (open, or won in the window). A policy without the
+    rule looks back the default's days."""
+    since = relationship_since(policy, now)
+    kinds = apply_overrides(await uow.tenant_settings()).coverage.meaningful_kinds
+    touches = await uow.disputes.touches_by_rep(account_ids, since, kinds)
+    return touches, await uow.disputes.sourced_by_rep(account_ids, since.date())
+
+
 async def get_policy(ctx: AppContext, p: Principal) -> PolicyRead:
     p.require(Scope.READ)
     async with ctx.uow(p.tenant_id) as uow:
@@ -118,7 +140,8 @@ async def get_policy_version(ctx: AppContext, p: Principal, version: int) -> Pol
     return _from_row(row)
 
 
-def _sent(body: PolicyWrite) -> dict[str, Any]:
+def sent_policy(body: PolicyWrite) -> dict[str, Any]:
+    """The policy fields of a body, as `parse_policy` reads them (a save and a dry run alike)."""
     data = body.model_dump(exclude_none=True, exclude={"note", "rules"}, mode="json")
     if body.rules is not None:
         data["rules"] = [r.model_dump(exclude_none=True, mode="json") for r in body.rules]
@@ -131,7 +154,7 @@ async def replace_policy(
     """Validate (every broken part named), then save as the next version; a bad policy leaves the old one
     in force."""
     p.require(Scope.ADMIN)
-    policy = parse_policy(_sent(body), DEFAULTS)
+    policy = parse_policy(sent_policy(body), DEFAULTS)
     async with ctx.uow(p.tenant_id) as uow:
         _, current = await current_policy(uow)
         await check_version(uow, precondition, current, "the engagement policy")

@@ -4,9 +4,10 @@ Every request reads its tenant's log head with the API key (persistence.keyprobe
 older than the last commit, on any worker. When the index is behind, the request waits for the changes
 after the index's seq (one query shared by every waiting request, applied in O(changes)); on PostgreSQL a
 LISTEN connection wakes the worker at each commit, so it usually has them already. A whole build happens
-only at first use, after a plan switch, or when a worker is far behind; it runs in a thread with its own
-connection, and lookups meanwhile are answered from SQL. Indexes share a memory budget per worker; the
-least recently used tenants are dropped first, and then answered from SQL until they are rebuilt.
+only at first use, after a plan switch, or when a worker is far behind; it runs in a process of its own
+with its own connection, and lookups meanwhile are answered from SQL. Indexes share a memory budget per
+worker; the least recently used tenants are dropped first, and then answered from SQL until they are
+rebuilt.
 During a database outage the index answers as it is, and says how old it is (docs/change-stream.md).
 """
 
@@ -29,7 +30,6 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from api.services.common import AccountRef, ExternalId, Input, RepRef, TerritoryRef
 from api.services.context import Principal
-from api.services.cpu import pause_collector, resume_collector
 from domain.changes import Change
 from domain.defaults import MAX_LOOKUP_BATCH
 from domain.errors import NotFound
@@ -40,7 +40,7 @@ from domain.model import (
 from domain.ownership import OwnershipIndex
 from persistence import ownership as queries
 from persistence.changes import to_change
-from persistence.db import Engine, in_own_thread
+from persistence.db import Engine, in_own_process
 
 
 class OwnershipWhy(BaseModel):
@@ -97,6 +97,20 @@ def _index_from(rows: queries.OwnershipRows) -> OwnershipIndex:
     return OwnershipIndex.build(
         rows.seq, rows.plan_id, rows.accounts, rows.owners, rows.reps, rows.territories
     )
+
+
+async def read_and_index(engine: Engine, tenant: UUID) -> OwnershipIndex:
+    """A whole tenant's index, read and built in a process of its own (`_build`). The build makes
+    hundreds of thousands of short-lived rows, which reference counting frees: the cyclic collector would
+    only rescan them, so it waits until the build is done."""
+    gc.disable()
+    try:
+        rows = await queries.read_all(engine, tenant)
+        index = _index_from(rows)
+        rows.release()
+        return index
+    finally:
+        gc.enable()
 
 
 class OwnershipService:
@@ -266,23 +280,11 @@ class OwnershipService:
         task.add_done_callback(done)
 
     async def _build(self, tenant: UUID) -> None:
-        """Read and index the whole tenant in a worker thread with its own connection, so the event loop
-        keeps answering; then catch up from the seq it was built at."""
+        """Read and index the whole tenant in a process of its own (persistence.db.in_own_process), so the
+        event loop keeps answering without sharing the GIL with the build; then catch up from the seq it
+        was built at."""
 
-        async def read_and_index(engine: Engine) -> OwnershipIndex:
-            rows = await queries.read_all(engine, tenant)
-            index = _index_from(rows)
-            rows.release()
-            return index
-
-        # The build makes hundreds of thousands of short-lived rows: each automatic collection would scan
-        # them, holding the GIL (so the event loop) for 100-400 ms at 100k accounts. Reference counting
-        # frees them; the cyclic collector waits until no build runs.
-        pause_collector()
-        try:
-            index = await in_own_thread(self.url, read_and_index)
-        finally:
-            resume_collector()
+        index = await in_own_process(self.url, read_and_index, tenant)
         self.builds += 1
         if index.nbytes > self.memory_budget:
             log.warning("ownership index of %s needs %d bytes, over the budget", tenant, index.nbytes)
@@ -319,7 +321,7 @@ class OwnershipService:
             index = self._indexes.get(tenant)
             if index is not None and index.seq < seq and tenant not in self._building:
                 if self.catch_up_limit and seq - index.seq > self.catch_up_limit:
-                    # far behind (a large import): build anew in a thread rather than apply it all on the
+                    # far behind (a large import): build anew in a process rather than apply it all on the
                     # loop, where the requests waiting for the catch-up queued for seconds
                     self._schedule_build(tenant, force=True)
                     return

@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Awaitable, Callable
-from datetime import date
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -17,9 +17,11 @@ from pydantic import BaseModel, Field
 from api.services import plans, runner, territories
 from api.services.common import Day, Input, TerritoryRef, found, referenced
 from api.services.context import AppContext, Principal, versioned_settings
+from api.services.engagement import current_policy, relationship_evidence
 from api.services.equity import PlanEquityRead, plan_equity
 from api.services.territories import TerritoryCreate, TerritoryUpdate
 from domain import rebalancing as rules
+from domain.boundaries import parse_boundary
 from domain.capacity import productivity
 from domain.defaults import MAX_LISTED_ACCOUNTS
 from domain.errors import Code, Conflict, FieldError, ValidationFailed
@@ -35,7 +37,8 @@ class MoveFactor(BaseModel):
     rule: str = Field(
         description="above_band, below_band (amount: potential outside the rep's band), over_capacity, "
         "under_capacity (amount: workload / capacity), lacks_expertise (needs), has_expertise, "
-        "owner_absent, room, within_bands"
+        "owner_absent, room, within_bands; the evidence of a rule of engagement: meaningful_touches (amount: "
+        "in the relationship window), sourced_opportunities (amount: open or recently won), named_account"
     )
     rep_id: UUID = Field(description="the rep the figure is about")
     amount: float | None
@@ -55,7 +58,9 @@ class ProposedMove(BaseModel):
     )
     rule: str | None = Field(
         description="why, in one word: balance, capacity, expertise, owner_absent, family (it follows its "
-        "parent), arrival, departure, interim (a departure's open pipeline, held by the interim owner)"
+        "parent), arrival, departure (a rep with room takes it), interim (a departure's open pipeline, held "
+        "by the interim owner), or the code of the engagement policy's rule that gave a leaving rep's "
+        "account to a rep (named_account, existing_relationship, or tiebreak among those it kept)"
     )
     amount: float | None = Field(
         description="the leading factor's figure: potential above or below the band, or a capacity share"
@@ -71,6 +76,26 @@ class ProposedMoves(BaseModel):
     count: int
     movement_rate: float | None = Field(description="moved accounts / accounts in the plan")
     accounts: list[ProposedMove] = Field(description="highest potential first, the first 1,000")
+
+
+class KeptAccount(BaseModel):
+    """An account the engagement policy keeps with its owner when a book is carved for a newcomer."""
+
+    account_id: UUID
+    account_name: str
+    owner_rep_id: UUID
+    owner_name: str
+    rule: str = Field(description="the code of the policy's rule that keeps it")
+    sentence: str = Field(description="that rule as a rep reads it")
+    reason: str = Field(
+        description="the rule and the owner's evidence by name: 'named account: Ann's territory East "
+        "names the account'"
+    )
+
+
+class KeptAccounts(BaseModel):
+    count: int
+    accounts: list[KeptAccount] = Field(description="highest potential first, the first 1,000")
 
 
 class RebalanceProposalRead(BaseModel):
@@ -90,6 +115,11 @@ class RebalanceProposalRead(BaseModel):
     warnings: list[str] = Field(description="the movement-rate guard: more than 15% moving in a quarter")
     equity_before: PlanEquityRead
     equity_after: PlanEquityRead
+    kept: KeptAccounts = Field(
+        default_factory=lambda: KeptAccounts(count=0, accounts=[]),
+        description="an arrival's: the accounts the engagement policy keeps with their owner (a named "
+        "account, an existing relationship, ramp protection), so the carve leaves them alone",
+    )
     vacated_territories: list[TerritoryRef] = Field(
         default_factory=list,
         description="a departure's: the leaving rep's territories in the draft, left without a primary "
@@ -200,6 +230,11 @@ async def _propose(
         territories = await uow.assigning.plan_territories(draft.id)
         frozen = await uow.assigning.accounts_with_open_pipeline(rules.to_freeze(book, departure))
         owners = await uow.reps.get_many(list({r.rep_id for r in book} - {r.id for r in reps}))
+        evidence = (
+            None
+            if departure is None and joining is None
+            else await _evidence(uow, book, territories, departure, joining, frozen, ctx.clock.now())
+        )
     names = rules.Names(
         {r.account_id: r.account_name for r in book},
         {r.id: r.name for r in [*reps, *owners]},
@@ -224,6 +259,7 @@ async def _propose(
             progress,
             should_stop,
             names,
+            evidence,
         )
         adds = [
             {
@@ -286,9 +322,73 @@ async def _propose(
             "violations": result.violations,
             "infeasible": result.infeasible,
             "warnings": proposal.warnings,
+            "kept": {
+                "count": len(proposal.kept),
+                "accounts": [
+                    {
+                        "account_id": k.account_id,
+                        "account_name": names.accounts.get(k.account_id) or str(k.account_id),
+                        "owner_rep_id": k.owner,
+                        "owner_name": names.rep(k.owner),
+                        "rule": k.rule,
+                        "sentence": k.sentence,
+                        "reason": k.reason,
+                    }
+                    for k in sorted(proposal.kept, key=lambda k: -k.potential)[:MAX_LISTED_ACCOUNTS]
+                ],
+            },
             "equity_before": await plan_equity(ctx, p, plan_id, role),
             "equity_after": await plan_equity(ctx, p, draft.id, role),
         }
+    )
+
+
+async def _evidence(
+    uow: Any,
+    book: Sequence[Any],
+    territories: Sequence[Any],
+    departure: Departure | None,
+    arrival: Arrival | None,
+    frozen: Collection[Any],
+    now: datetime,
+) -> rules.Evidence:
+    """What the policy looks at for a departure (the leaving rep's accounts not frozen under the interim
+    owner) or an arrival (every account the newcomer does not own): touches and sourced opportunities in
+    batches, the plan's territories naming each account, the reps' start dates and who has left
+    (docs/domain.md, Departures and arrivals)."""
+    policy, _ = await current_policy(uow)
+    if departure is not None:
+        ids = [r.account_id for r in book if r.rep_id == departure.rep_id and r.account_id not in frozen]
+    else:
+        ids = [r.account_id for r in book if arrival is None or r.rep_id != arrival.rep_id]
+    touches, sourced = await relationship_evidence(uow, policy, ids, now)
+    naming: dict[str, list[tuple[Any, Any]]] = {}
+    for t in territories:
+        if t.primary_rep_id is None:
+            continue
+        try:
+            named = parse_boundary(t.boundary).named
+        except ValidationFailed:
+            continue  # a boundary stored before boundaries were checked names nothing
+        for external_id in named:
+            naming.setdefault(external_id, []).append((t.id, t.primary_rep_id))
+    in_book = set(ids)
+    ids_of = await uow.imports.id_map("accounts", list(naming)) if naming else {}
+    named_accounts = {
+        account_id: naming[external_id] for external_id, account_id in ids_of.items() if account_id in in_book
+    }
+    evidenced = {rep for per in (*touches.values(), *sourced.values()) for rep in per}
+    rep_ids = {r.rep_id for r in book} | evidenced | ({arrival.rep_id} if arrival is not None else set())
+    reps = await uow.reps.get_many(list(rep_ids))
+    today = now.date()
+    return rules.Evidence(
+        policy,
+        today,
+        touches,
+        sourced,
+        named_accounts,
+        {r.id: r.start_date for r in reps},
+        {r.id for r in reps if departed(r.end_date, today)},
     )
 
 
@@ -296,8 +396,9 @@ async def rep_departure(
     ctx: AppContext, p: Principal, rep_id: UUID, on: date, interim_rep_id: UUID | None, role: str = "AE"
 ) -> RebalanceProposalRead:
     """The rep's end date is set; a draft copy of the active plan freezes their accounts with open
-    pipeline under the interim owner (locked) and gives the rest to the reps with room, highest potential
-    (tier 1) first. Review the draft, then activate it."""
+    pipeline under the interim owner (locked) and gives the rest to the rep the engagement policy names
+    (a territory naming the account, an existing relationship) when it has room, else to the reps with
+    room, highest potential (tier 1) first. Review the draft, then activate it."""
     p.require(Scope.WRITE)
     async with ctx.uow(p.tenant_id) as uow:
         rep = found(await uow.reps.get(rep_id), "rep", rep_id)
@@ -343,8 +444,9 @@ async def _vacate(uow: Any, plan_id: UUID, rep_id: UUID) -> list[TerritoryRef]:
 async def rep_arrival(
     ctx: AppContext, p: Principal, rep_id: UUID, territory_name: str | None, role: str = "AE"
 ) -> RebalanceProposalRead:
-    """A draft copy of the active plan with a new territory for the rep, carved from the
-    others with the fewest moves, sized for the rep's ramp status (a new hire takes half an even share)."""
+    """A draft copy of the active plan with a new territory for the rep, carved from the others with the
+    fewest moves, sized for the rep's ramp status (a new hire takes half an even share), leaving alone (and
+    listing) the accounts the engagement policy keeps with their owner."""
     p.require(Scope.WRITE)
     async with ctx.uow(p.tenant_id) as uow:
         rep = found(await uow.reps.get(rep_id), "rep", rep_id)

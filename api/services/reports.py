@@ -1,5 +1,6 @@
 """Reports (docs/domain.md): the coverage review ("Coverage"), the quarterly review, the weekly territory
-metrics, and the territory plan with the plan template in each territory entry ("Territory plan").
+metrics, the territory plan with the plan template in each territory entry ("Territory plan"), and the
+dispute log ("Dispute log").
 
 Each is a handful of aggregate queries over the tenant, with the rules compiled from the domain.
 """
@@ -7,7 +8,7 @@ Each is a handful of aggregate queries over the tenant, with the rules compiled 
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -16,16 +17,20 @@ from pydantic import BaseModel, Field
 from api.services import capacity as capacity_service
 from api.services import equity as equity_service
 from api.services.capacity import CapacityRead
-from api.services.context import AppContext, Principal
+from api.services.context import AppContext, Principal, tenant_settings
 from api.services.coverage import filters, frame
+from api.services.disputes import tenant_calendar
 from api.services.equity import PlanEquityRead
 from api.services.scoring import tenant_win_rates
 from domain.boundaries import describe_boundary
+from domain.calendar import business_days_between
 from domain.coverage import OVERVIEW, actively_managed, covered, review_lists, whitespace
 from domain.criteria import Cond, all_of
 from domain.defaults import MAX_LISTED_ACCOUNTS, TenantSettings
+from domain.disputes import ClaimBasis, DisputeState, LogEntry, Timeliness, summarise_log, timeliness
+from domain.errors import Code, FieldError, ValidationFailed
 from domain.metrics import WeekTally, rate, week_of, weekly_metric
-from domain.model import Plan, Rep, Segment, Stage
+from domain.model import Plan, Rep, Scope, Segment, Stage
 from domain.quarterly_review import Book, Results, performance, quarter_of
 from domain.reviews import Review, review_schedule
 from domain.scoring import TAP_NOTE, mixed_tap, total_addressable_pipeline
@@ -796,3 +801,117 @@ def _equity_metrics(e: PlanEquityRead, settings: TenantSettings) -> dict[str, An
             for b in rep.books
         ],
     }
+
+
+# --- the dispute log (docs/domain.md, "Dispute log") -----------------------------------------------------
+
+
+class DisputeLogRow(BaseModel):
+    dispute_id: UUID
+    account_id: UUID
+    account_external_id: str
+    account_name: str
+    role: str
+    basis: ClaimBasis = Field(description="the kind of claim: what the claimant says gives them the account")
+    claimant_rep_id: UUID
+    claimant_name: str
+    owner_rep_id: UUID | None = Field(description="the owner of record when the dispute was opened")
+    owner_name: str | None
+    state: DisputeState
+    opened_at: datetime
+    due_on: date = Field(description="the deadline the dispute was opened with")
+    decided_at: datetime | None
+    business_days_to_decision: int | None = Field(
+        description="business days after the opening day up to the decision's, on the tenant's calendar now"
+    )
+    timeliness: Timeliness = Field(
+        description="on_time or late against due_on; overdue or pending while open; withdrawn undecided"
+    )
+    rule: str = Field(description="the code of the policy's rule that decided the proposal")
+    overridden: bool | None = Field(
+        description="the decider gave the account to another rep; null: undecided"
+    )
+    decided_owner_name: str | None
+
+
+class DisputeRuleRead(BaseModel):
+    rule: str
+    decisions: int
+    confirmed: int
+    overridden: int
+
+
+class DisputeLogSummaryRead(BaseModel):
+    disputes: int
+    by_state: dict[str, int]
+    by_timeliness: dict[str, int]
+    decided: int = Field(description="disputes with a decision (applied or withdrawn later ones too)")
+    median_business_days: float | None = Field(description="business days to decision, median")
+    p90_business_days: float | None = Field(description="business days to decision, 90th percentile")
+    on_time_share: float | None = Field(description="decided by their deadline / decided")
+    overrides: int
+    by_rule: list[DisputeRuleRead] = Field(description="decisions by the rule that proposed them, most first")
+
+
+class DisputeLogRead(BaseModel):
+    """The dispute log: each dispute opened in the period against its deadline, and the summary."""
+
+    as_of: datetime
+    since: date | None = Field(description="disputes opened on or after this day")
+    until: date | None = Field(description="disputes opened on or before this day")
+    summary: DisputeLogSummaryRead = Field(description="over every dispute of the period")
+    listed: int = Field(description=f"disputes listed: the first {MAX_LISTED_ACCOUNTS:,} of the period")
+    disputes: list[DisputeLogRow] = Field(description="oldest first")
+
+
+def _midnight(day: date | None) -> datetime | None:
+    return None if day is None else datetime.combine(day, time(), tzinfo=UTC)
+
+
+async def dispute_log(
+    ctx: AppContext, p: Principal, since: date | None = None, until: date | None = None
+) -> DisputeLogRead:
+    """Every dispute opened in [since, until] (days, UTC): its deadline, how many business days its
+    decision took and whether that was on time, the rule that proposed it and whether it was overridden;
+    the summary counts states, timeliness and decisions by rule, with the median and 90th percentile of
+    business days to decision."""
+    p.require(Scope.READ)
+    if since is not None and until is not None and until < since:
+        raise ValidationFailed(
+            "until is before since", [FieldError("until", Code.BAD_RANGE, "on or after since")]
+        )
+    now = ctx.clock.now()
+    async with ctx.uow(p.tenant_id) as uow:
+        calendar = tenant_calendar(await tenant_settings(uow))
+        rows = await uow.disputes.log(
+            _midnight(since), _midnight(until + timedelta(days=1) if until else None)
+        )
+    out, entries = [], []
+    for row in rows:
+        state = DisputeState(row["state"])
+        decided_on = row["decided_at"].date() if row["decided_at"] else None
+        days = business_days_between(row["opened_at"].date(), decided_on, calendar) if decided_on else None
+        when = timeliness(state, row["due_on"], decided_on, now.date())
+        overridden = None if decided_on is None else bool(row["overridden"])
+        entries.append(LogEntry(state, when, days, row["rule"], overridden))
+        if len(out) < MAX_LISTED_ACCOUNTS:
+            out.append(
+                dict(row)
+                | {
+                    "dispute_id": row["id"],
+                    "business_days_to_decision": days,
+                    "timeliness": when,
+                    "overridden": overridden,
+                }
+            )
+    summary = summarise_log(entries)
+    return DisputeLogRead.model_validate(
+        {
+            "as_of": now,
+            "since": since,
+            "until": until,
+            "summary": asdict(summary),
+            "listed": len(out),
+            "disputes": out,
+        }
+    )

@@ -12,7 +12,10 @@ async def test_account_round_trip_and_lookup_by_external_id(client, tenant):
     r = await client.patch(
         f"/v1/accounts/{a['id']}", json={"annual_revenue": 500_000}, headers=tenant.headers
     )
-    assert r.json()["segment"] == "smb"
+    # the segment of record waits for the next review (docs/domain.md, Rules of engagement)
+    assert r.json()["segment"] == "enterprise"
+    pending = (await client.get("/v1/segment-changes", headers=tenant.headers)).json()["items"]
+    assert [(c["account_id"], c["to_segment"]) for c in pending] == [(a["id"], "smb")]
     assert r.json()["tags"] == ["x"]  # fields not sent are kept
 
 

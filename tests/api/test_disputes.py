@@ -3,8 +3,9 @@ note, applying it as an owner change (lookups, history, events), the states, sco
 
 from datetime import UTC, date, datetime, timedelta
 
-from domain.engagement import business_deadline
+from domain.calendar import BusinessCalendar, business_deadline
 from tests import factories as f
+from tests.fakes import FixedClock
 
 
 def ago(days: float) -> str:
@@ -63,9 +64,8 @@ async def test_the_relationship_wins_the_claim_and_applying_it_changes_the_owner
         evidence["James Okafor"]["owner_of_record"] and evidence["James Okafor"]["territory_name"] == "East"
     )
     assert evidence["Sarah Chen"]["meaningful_touches"] == 3
-    assert (
-        dispute["due_on"] == business_deadline(date.fromisoformat(dispute["opened_at"][:10]), 5).isoformat()
-    )
+    opened_on = date.fromisoformat(dispute["opened_at"][:10])
+    assert dispute["due_on"] == business_deadline(opened_on, 5, BusinessCalendar()).due_on.isoformat()
     assert not dispute["overdue"]
 
     r = await client.post(f"/v1/disputes/{dispute['id']}/apply", headers=h)
@@ -165,12 +165,15 @@ async def test_graphql_opens_decides_and_applies(client, tenant):
     book = await hq_in_james_boundary(client, h)
     await touches(client, h, book["sarah"], 2)
     opened = """mutation($i: DisputeCreateInput!) { openDispute(input: $i) {
-        ... on Dispute { id state proposal { rule claimantWins evidence { name meaningfulTouches } } }
+        ... on Dispute { id state dueOn deadline { businessDays reason }
+            proposal { rule claimantWins evidence { name meaningfulTouches } } }
         ... on Problem { code } } }"""
     claim = {"accountId": book["account"]["id"], "claimantRepId": book["sarah"]["id"], "basis": "SOURCED_IT"}
     r = await client.post("/graphql", json={"query": opened, "variables": {"i": claim}}, headers=h)
     dispute = r.json()["data"]["openDispute"]
     assert dispute["state"] == "OPEN" and dispute["proposal"]["rule"] == "existing_relationship"
+    assert dispute["deadline"]["businessDays"] == 5
+    assert dispute["deadline"]["reason"].startswith(f"due {dispute['dueOn']}: 5 business days from ")
     decide = """mutation($id: UUID!) {
         decideDispute(id: $id, input: {note: "agreed"}) { ... on Dispute { state } } }"""
     r = await client.post("/graphql", json={"query": decide, "variables": {"id": dispute["id"]}}, headers=h)
@@ -184,3 +187,246 @@ async def test_graphql_opens_decides_and_applies(client, tenant):
     listed = "{ disputes(state: APPLIED) { items { id overdue } } }"
     r = await client.post("/graphql", json={"query": listed}, headers=h)
     assert r.json()["data"]["disputes"]["items"] == [{"id": dispute["id"], "overdue": False}]
+
+
+async def test_the_business_calendar_sets_a_new_disputes_deadline_and_overdue_flag(
+    app, client, tenant, monkeypatch
+):
+    """Opened on Monday 2026-12-21: five business days end on Monday 28 without a country, on Tuesday 29
+    in the US (Christmas Day); a dispute keeps the deadline it was opened with."""
+    h = tenant.headers
+    book = await hq_in_james_boundary(client, h)
+    other = await f.account(client, h, external_id="INITECH", name="Initech", region="East")
+    clock = FixedClock(datetime(2026, 12, 21, 9, tzinfo=UTC))
+    monkeypatch.setattr(app.state.ctx, "clock", clock)
+    claim = {"account_id": book["account"]["id"], "claimant_rep_id": book["sarah"]["id"], "basis": "other"}
+    plain = (await client.post("/v1/disputes", json=claim, headers=h)).json()
+    assert plain["due_on"] == "2026-12-28"
+    assert (
+        plain["deadline"]["reason"] == "due 2026-12-28: 5 business days from 2026-12-21, skipping the weekend"
+    )
+    calendar = {"calendar": {"country": "US", "holidays": ["2026-12-31"]}}
+    assert (await client.put("/v1/settings", json={"overrides": calendar}, headers=h)).status_code == 200
+    us = (await client.post("/v1/disputes", json=claim | {"account_id": other["id"]}, headers=h)).json()
+    assert us["due_on"] == "2026-12-29"
+    assert us["deadline"] == {
+        "business_days": 5,
+        "holidays": [{"date": "2026-12-25", "name": "Christmas Day"}],
+        "weekends": 1,
+        "reason": "due 2026-12-29: 5 business days from 2026-12-21, skipping 2026-12-25 Christmas Day and "
+        "the weekend",
+    }
+    clock.at = datetime(2026, 12, 29, 9, tzinfo=UTC)
+    assert (await client.get(f"/v1/disputes/{plain['id']}", headers=h)).json()["overdue"]
+    assert not (await client.get(f"/v1/disputes/{us['id']}", headers=h)).json()["overdue"]
+    overdue = (await client.get("/v1/disputes?overdue=true", headers=h)).json()["items"]
+    assert [(d["id"], d["due_on"]) for d in overdue] == [(plain["id"], "2026-12-28")]  # kept as opened
+    r = await client.put(
+        "/v1/settings",
+        json={"overrides": {"calendar": {"country": "Atlantis"}}},
+        headers={**h, "If-Match": "*"},
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "calendar.country"
+
+
+async def test_the_dispute_log_measures_decisions_against_their_deadlines(app, client, tenant, monkeypatch):
+    """Three claims opened on Monday 2026-12-21 on the US calendar (due Tuesday 29): one decided on
+    Wednesday 23 (2 business days, on time), one overridden on Wednesday 30 (6 business days, late), one
+    still open then (overdue)."""
+    h = tenant.headers
+    book = await hq_in_james_boundary(client, h)
+    await touches(client, h, book["sarah"], 3)
+    initech = await f.account(client, h, external_id="INITECH", name="Initech", region="East")
+    umbrella = await f.account(client, h, external_id="UMBRELLA", name="Umbrella", region="East")
+    calendar = {"calendar": {"country": "US"}}
+    assert (await client.put("/v1/settings", json={"overrides": calendar}, headers=h)).status_code == 200
+    clock = FixedClock(datetime(2026, 12, 21, 9, tzinfo=UTC))
+    monkeypatch.setattr(app.state.ctx, "clock", clock)
+    opened = {}
+    for account in (book["account"], initech, umbrella):
+        claim = {"account_id": account["id"], "claimant_rep_id": book["sarah"]["id"], "basis": "other"}
+        r = await client.post("/v1/disputes", json=claim, headers=h)
+        assert r.status_code == 201, r.text
+        opened[account["external_id"]] = r.json()
+        clock.advance(minutes=1)
+    assert opened["GLOBEX"]["proposal"]["rule"] == "existing_relationship"
+    assert opened["INITECH"]["proposal"]["rule"] == "boundary"
+    clock.at = datetime(2026, 12, 23, 15, tzinfo=UTC)
+    r = await client.post(f"/v1/disputes/{opened['GLOBEX']['id']}/decision", json={"note": "ok"}, headers=h)
+    assert r.status_code == 200
+    clock.at = datetime(2026, 12, 30, 10, tzinfo=UTC)
+    override = {"owner_rep_id": book["sarah"]["id"], "note": "Sarah sourced it"}
+    r = await client.post(f"/v1/disputes/{opened['INITECH']['id']}/decision", json=override, headers=h)
+    assert r.status_code == 200
+
+    log = (await client.get("/v1/reports/dispute-log", headers=h)).json()
+    rows = {d["account_external_id"]: d for d in log["disputes"]}
+    assert [d["account_external_id"] for d in log["disputes"]] == ["GLOBEX", "INITECH", "UMBRELLA"]
+    globex, late, open_ = rows["GLOBEX"], rows["INITECH"], rows["UMBRELLA"]
+    assert (globex["timeliness"], globex["business_days_to_decision"], globex["overridden"]) == (
+        "on_time",
+        2,
+        False,
+    )
+    assert globex["claimant_name"] == "Sarah Chen" and globex["owner_name"] == "James Okafor"
+    assert globex["due_on"] == "2026-12-29" and globex["rule"] == "existing_relationship"
+    assert (late["timeliness"], late["business_days_to_decision"], late["overridden"]) == ("late", 6, True)
+    assert late["rule"] == "boundary" and late["decided_owner_name"] == "Sarah Chen"
+    assert late["owner_name"] is None  # nobody owned Initech when it was claimed
+    assert (open_["timeliness"], open_["business_days_to_decision"], open_["overridden"]) == (
+        "overdue",
+        None,
+        None,
+    )
+    assert log["summary"] == {
+        "disputes": 3,
+        "by_state": {"open": 1, "decided": 2},
+        "by_timeliness": {"on_time": 1, "late": 1, "overdue": 1},
+        "decided": 2,
+        "median_business_days": 4.0,
+        "p90_business_days": 6.0,
+        "on_time_share": 0.5,
+        "overrides": 1,
+        "by_rule": [
+            {"rule": "boundary", "decisions": 1, "confirmed": 0, "overridden": 1},
+            {"rule": "existing_relationship", "decisions": 1, "confirmed": 1, "overridden": 0},
+        ],
+    }
+    assert log["listed"] == 3
+
+    csv = await client.get("/v1/reports/dispute-log?format=csv", headers=h)
+    lines = csv.text.strip().splitlines()
+    assert csv.headers["content-type"].startswith("text/csv") and len(lines) == 4
+    assert lines[0].startswith("dispute_id,account_id,account_external_id") and "timeliness" in lines[0]
+    none = (await client.get("/v1/reports/dispute-log?since=2026-12-22", headers=h)).json()
+    assert none["summary"]["disputes"] == 0 and none["disputes"] == []
+    day = (await client.get("/v1/reports/dispute-log?since=2026-12-21&until=2026-12-21", headers=h)).json()
+    assert day["summary"]["disputes"] == 3
+    r = await client.get("/v1/reports/dispute-log?since=2026-12-22&until=2026-12-21", headers=h)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "until"
+
+    query = """{ disputeLog(until: "2026-12-31") { summary { decided onTimeShare byRule { rule overridden } }
+        disputes { accountExternalId timeliness } } }"""
+    data = (await client.post("/graphql", json={"query": query}, headers=h)).json()["data"]["disputeLog"]
+    assert data["summary"]["decided"] == 2 and data["summary"]["onTimeShare"] == 0.5
+    assert data["disputes"][1] == {"accountExternalId": "INITECH", "timeliness": "LATE"}
+
+
+RECORD_FIRST = {
+    "rules": [
+        {"kind": "named_account"},
+        {"kind": "territory_of_record"},
+        {"kind": "existing_relationship", "min_touches": 2, "window_days": 90},
+        {"kind": "boundary"},
+    ]
+}
+
+
+async def test_a_dry_run_names_the_disputes_a_reordered_policy_rules_differently_and_saves_nothing(
+    client, tenant
+):
+    h = tenant.headers
+    book = await hq_in_james_boundary(client, h)
+    await touches(client, h, book["sarah"], 3)
+    initech = await f.account(client, h, external_id="INITECH", name="Initech", region="East")
+    opened = []
+    for account in (book["account"], initech):
+        claim = {"account_id": account["id"], "claimant_rep_id": book["sarah"]["id"], "basis": "other"}
+        opened.append((await client.post("/v1/disputes", json=claim, headers=h)).json())
+    assert opened[0]["proposal"]["rule"] == "existing_relationship"
+
+    r = await client.post("/v1/engagement/policy/dry-run", json=RECORD_FIRST, headers=h)
+    assert r.status_code == 200, r.text
+    run = r.json()
+    assert run["policy_version"] == 0 and run["sentences"][1].startswith("2. The territory of record")
+    assert run["disputes"]["open"] == 2 and run["disputes"]["changed"] == 1
+    (change,) = run["disputes"]["items"]
+    assert change["dispute_id"] == opened[0]["id"] and change["account_name"] == "Globex"
+    assert change["claimant_name"] == "Sarah Chen" and change["owner_changes"]
+    assert (change["now"]["owner_name"], change["now"]["rule"]) == ("Sarah Chen", "existing_relationship")
+    assert (change["proposed"]["owner_name"], change["proposed"]["rule"]) == (
+        "James Okafor",
+        "territory_of_record",
+    )
+    assert change["proposed"]["sentence"].startswith("The territory of record is the owner of record")
+    assert change["now"]["reason"].startswith("Sarah Chen by existing_relationship: 3 meaningful touches")
+
+    policy = (await client.get("/v1/engagement/policy", headers=h)).json()
+    assert policy["version"] == 0 and policy["rules"][1]["kind"] == "existing_relationship"  # nothing saved
+    same = (await client.post("/v1/engagement/policy/dry-run", json={}, headers=h)).json()
+    assert same["disputes"] == {"open": 2, "changed": 0, "items": []}
+    bad = await client.post("/v1/engagement/policy/dry-run", json={"rules": [{"kind": "lease"}]}, headers=h)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "rules[0].days"
+    denied = await client.post("/v1/engagement/policy/dry-run", json={}, headers=tenant.read_headers)
+    assert denied.status_code == 403
+
+    query = """query($p: JSON!) { dryRunEngagementPolicy(policy: $p) {
+        ... on PolicyDryRun { disputes { changed items { ownerChanges proposed { rule } } } }
+        ... on Problem { code } } }"""
+    r = await client.post("/graphql", json={"query": query, "variables": {"p": RECORD_FIRST}}, headers=h)
+    assert r.json()["data"]["dryRunEngagementPolicy"]["disputes"] == {
+        "changed": 1,
+        "items": [{"ownerChanges": True, "proposed": {"rule": "territory_of_record"}}],
+    }
+    r = await client.post(
+        "/graphql", json={"query": query, "variables": {"p": {"tiebreak": ["coin"]}}}, headers=h
+    )
+    assert r.json()["data"]["dryRunEngagementPolicy"] == {"code": "validation_failed"}
+
+
+async def test_the_claim_kind_decides_the_role_and_an_sdr_cannot_claim_an_engaged_account(client, tenant):
+    h = tenant.headers
+    book = await hq_in_james_boundary(client, h)
+    sdr = await f.rep(client, h, name="Nia Obi", role="SDR")
+    claim = {"account_id": book["account"]["id"], "claimant_rep_id": sdr["id"], "basis": "other"}
+
+    # nobody has engaged Globex: outbound prospecting, the SDR's
+    r = await client.post("/v1/disputes", json=claim | {"role": "SDR"}, headers=h)
+    assert r.status_code == 201, r.text
+    assert r.json()["proposal"]["claim"] == {
+        "kind": "outbound",
+        "role": "SDR",
+        "sentence": "Outbound prospecting into an account nobody has engaged belongs to the SDR "
+        "(roles.outbound).",
+    }
+    await client.post(f"/v1/disputes/{r.json()['id']}/withdraw", headers=h)
+
+    # once Sarah has worked it, a claim on it is new business: the AE's, and the SDR's claim is refused
+    await touches(client, h, book["sarah"], 3)
+    r = await client.post("/v1/disputes", json=claim | {"role": "SDR"}, headers=h)
+    assert r.status_code == 422
+    (error,) = r.json()["errors"]
+    assert (error["field"], error["code"]) == ("role", "role_not_for_claim")
+    assert error["message"] == (
+        "The SDR role has no claim here: the account is cold and engaged (3 meaningful touches in the "
+        "relationship window), so a claim on it is new business, which belongs to the AE "
+        "(roles.new_business)."
+    )
+    claim = claim | {"claimant_rep_id": book["sarah"]["id"]}
+    r = await client.post("/v1/disputes", json=claim, headers=h)  # the AE role, by default
+    assert r.json()["proposal"]["claim"]["kind"] == "new_business"
+
+
+async def test_post_sale_is_the_csms_and_the_grey_zones_follow_the_policy(client, tenant):
+    h = tenant.headers
+    book = await hq_in_james_boundary(client, h)
+    csm = await f.rep(client, h, name="Ines Duarte", role="CSM")
+    account = book["account"]
+    await client.patch(f"/v1/accounts/{account['id']}", json={"stage": "customer"}, headers=h)
+    as_csm = {"account_id": account["id"], "claimant_rep_id": csm["id"], "basis": "other", "role": "CSM"}
+    r = await client.post("/v1/disputes", json=as_csm, headers=h)
+    assert r.json()["proposal"]["claim"]["kind"] == "post_sale"
+    await client.post(f"/v1/disputes/{r.json()['id']}/withdraw", headers=h)
+    as_ae = {"account_id": account["id"], "claimant_rep_id": book["sarah"]["id"], "basis": "other"}
+    r = await client.post("/v1/disputes", json=as_ae, headers=h)
+    assert r.json()["proposal"]["claim"]["kind"] == "expansion"  # more business in a customer: the AE's
+    await client.post(f"/v1/disputes/{r.json()['id']}/withdraw", headers=h)
+
+    # a churned customer won back is the AE's by default; the policy can give it to the CSM
+    await client.patch(f"/v1/accounts/{account['id']}", json={"stage": "lapsed"}, headers=h)
+    r = await client.post("/v1/disputes", json=as_csm, headers=h)
+    assert r.status_code == 422 and "winning back a churned customer" in r.json()["errors"][0]["message"]
+    policy = {"roles": {"reengagement": "CSM"}}
+    assert (await client.put("/v1/engagement/policy", json=policy, headers=h)).status_code == 200
+    r = await client.post("/v1/disputes", json=as_csm, headers=h)
+    assert r.status_code == 201 and r.json()["proposal"]["claim"]["kind"] == "reengagement"

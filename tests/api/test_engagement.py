@@ -1,7 +1,10 @@
 """The rules of engagement over REST: the defaults in words, versions, validation naming every field,
-preconditions, scopes and tenants apart."""
+preconditions, scopes and tenants apart; deals in flight beside the account's owner."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
+
+from tests import factories as f
 
 
 def version_of(response) -> int:
@@ -143,3 +146,97 @@ async def test_graphql_reads_and_saves_the_policy(client, tenant):
     old = "{ engagementPolicy(version: 1) { version note } }"
     r = await client.post("/graphql", json={"query": old}, headers=tenant.headers)
     assert r.json()["data"]["engagementPolicy"] == {"version": 1, "note": "boundary only"}
+
+
+async def _deal_of_sarah_on_an_account_moving_to_james(client, h) -> dict:
+    """Sarah Chen owns Acme and works its open $80K deal; a draft gives Acme to James Park."""
+    owned = await f.owned_account(client, h, external_id="ACME-DEAL", name="Acme")
+    sarah = owned["rep"]
+    await client.patch(f"/v1/reps/{sarah['id']}", json={"name": "Sarah Chen"}, headers=h)
+    deal = {
+        "external_id": "OPP-ACME",
+        "account_external_id": "ACME-DEAL",
+        "rep_external_id": sarah["external_id"],
+        "amount": 80_000,
+        "stage": "proposal",
+    }
+    await f.imported(client, h, kind="opportunities", rows=[deal])
+    james, draft = await f.draft_giving_it_to_a_new_rep(client, h, owned)
+    await client.patch(f"/v1/reps/{james['id']}", json={"name": "James Park"}, headers=h)
+    return owned | {"sarah": sarah, "james": james, "draft": draft}
+
+
+async def _deal_rep(client, h) -> str:
+    rows = (await client.get("/v1/opportunities/export?format=json", headers=h)).json()
+    return next(r["rep_external_id"] for r in rows if r["external_id"] == "OPP-ACME")
+
+
+async def test_an_in_flight_deal_stays_with_its_rep_when_the_account_moves(client, tenant):
+    h = tenant.headers
+    book = await _deal_of_sarah_on_an_account_moving_to_james(client, h)
+    account_id = book["account"]["id"]
+    before = (await client.get(f"/v1/accounts/{account_id}/open-pipeline", headers=h)).json()
+    assert before["owner_name"] == "Sarah Chen" and before["deals"][0]["note"] is None
+
+    # activation moves the account; a manual assignment in the active plan moves it back and forth
+    assert (await client.post(f"/v1/plans/{book['draft']['id']}/activate", headers=h)).status_code == 200
+    assert await _deal_rep(client, h) == book["sarah"]["external_id"]  # the opportunity keeps its rep
+    pipeline = (await client.get(f"/v1/accounts/{account_id}/open-pipeline", headers=h)).json()
+    assert pipeline["owner_name"] == "James Park" and pipeline["in_flight_deals_stay"]
+    assert pipeline["open_amount"] == 80_000
+    (deal,) = pipeline["deals"]
+    assert (deal["rep_name"], deal["works_it_name"]) == ("Sarah Chen", "Sarah Chen")
+    assert deal["note"] == "in-flight deal stays with Sarah Chen (policy: in_flight_deals_stay)"
+    asg = (await client.get(f"/v1/assignments?plan_id={book['draft']['id']}", headers=h)).json()["items"][0]
+    third = await f.rep(client, h, name="Lea Roy")
+    assert (
+        await client.patch(f"/v1/assignments/{asg['id']}", json={"rep_id": third["id"]}, headers=h)
+    ).status_code == 200
+    assert await _deal_rep(client, h) == book["sarah"]["external_id"]
+
+    q = "query($id: UUID!) { account(id: $id) { openPipeline { ownerName deals { repName note } } } }"
+    r = await client.post("/graphql", json={"query": q, "variables": {"id": account_id}}, headers=h)
+    shown = r.json()["data"]["account"]["openPipeline"]
+    assert shown["ownerName"] == "Lea Roy"
+    assert shown["deals"] == [
+        {
+            "repName": "Sarah Chen",
+            "note": "in-flight deal stays with Sarah Chen (policy: in_flight_deals_stay)",
+        }
+    ]
+
+
+async def test_with_the_policy_off_the_deal_follows_the_owner_but_keeps_its_rep_of_record(client, tenant):
+    h = tenant.headers
+    book = await _deal_of_sarah_on_an_account_moving_to_james(client, h)
+    assert (
+        await client.put("/v1/engagement/policy", json={"in_flight_deals_stay": False}, headers=h)
+    ).status_code == 200
+    await client.post(f"/v1/plans/{book['draft']['id']}/activate", headers=h)
+    pipeline = (await client.get(f"/v1/accounts/{book['account']['id']}/open-pipeline", headers=h)).json()
+    (deal,) = pipeline["deals"]
+    assert not pipeline["in_flight_deals_stay"]
+    assert (deal["rep_name"], deal["works_it_name"]) == ("Sarah Chen", "James Park")
+    assert deal["note"] == (
+        "in-flight deal follows the account owner James Park (policy: in_flight_deals_stay off); "
+        "its rep of record stays Sarah Chen"
+    )
+    assert await _deal_rep(client, h) == book["sarah"]["external_id"]
+    missing = await client.get(f"/v1/accounts/{book['plan']['id']}/open-pipeline", headers=h)
+    assert missing.status_code == 404
+
+
+async def test_a_deal_of_a_rep_who_left_is_worked_by_the_interim_owner_and_keeps_its_rep(client, tenant):
+    h = tenant.headers
+    book = await _deal_of_sarah_on_an_account_moving_to_james(client, h)
+    last_day = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    body = {"date": last_day, "interim_rep_id": book["james"]["id"]}
+    r = await client.post(f"/v1/reps/{book['sarah']['id']}/departure", json=body, headers=h)
+    assert r.status_code == 201, r.text
+    assert (await client.post(f"/v1/plans/{r.json()['plan_id']}/activate", headers=h)).status_code == 200
+    pipeline = (await client.get(f"/v1/accounts/{book['account']['id']}/open-pipeline", headers=h)).json()
+    (deal,) = pipeline["deals"]
+    assert pipeline["owner_name"] == "James Park"
+    assert (deal["rep_name"], deal["works_it_name"]) == ("Sarah Chen", "James Park")
+    assert deal["note"] == "Sarah Chen has left: the account owner James Park works the in-flight deal"
+    assert await _deal_rep(client, h) == book["sarah"]["external_id"]

@@ -1,6 +1,10 @@
-"""Rebalance proposals, rep departures and arrivals: drafts with their moves and reasons."""
+"""Rebalance proposals, rep departures and arrivals: drafts with their moves and reasons, and the rules of
+engagement a departure and an arrival apply."""
+
+from datetime import UTC, datetime, timedelta
 
 from tests import factories as f
+from tests.factories import count_statements
 
 
 async def test_rebalance_proposal_fixes_seed_003s_east_heavy_plan_in_a_draft(client, tenant, other_tenant):
@@ -160,7 +164,7 @@ async def test_rep_arrival_carves_a_territory_sized_for_ramp(client, tenant):
         name: (rep, [{"external_id": f"{name}-{k}", "name": "x", "current_arr": 10_000} for k in range(10)])
         for name, rep in (("Ann", a), ("Bo", b))
     }
-    await f.named_books(client, tenant.headers, plan["id"], books)
+    await f.named_books(client, tenant.headers, plan["id"], books, named=False)  # named ones stay (below)
     await client.post("/v1/scoring/run", headers=tenant.headers)
     await client.post(f"/v1/plans/{plan['id']}/assign-by-rules", headers=tenant.headers)
     await client.post(f"/v1/plans/{plan['id']}/activate", headers=tenant.headers)
@@ -309,3 +313,194 @@ async def test_since_is_when_the_owner_took_effect_the_activation_not_the_drafts
     nodes = {n["externalId"]: n["owner"] for n in r["data"]["accounts"]["nodes"]}
     assert nodes["Lea-0"]["rep"]["name"] == "Ann"
     assert nodes["Lea-0"]["since"].replace("+00:00", "Z") == activated["activated_at"]
+
+
+def _ago(days: float) -> str:
+    return (datetime.now(UTC) - timedelta(days=days)).isoformat()
+
+
+async def _region_plan(client, headers, books: dict[str, tuple[dict, int]], named=None, priority=None):
+    """An active plan: per name a rep's territory holding region = name, its `size` accounts
+    "<name>-<k>" in that region; `named`: territory name -> the external ids it names besides."""
+    plan = await f.plan(client, headers)
+    rows = []
+    for name, (rep, size) in books.items():
+        boundary = {"rules": [{"field": "region", "op": "eq", "value": name}]}
+        boundary["named_accounts"] = (named or {}).get(name, [])
+        await f.territory(
+            client,
+            headers,
+            plan["id"],
+            name=name,
+            primary_rep_id=rep["id"],
+            boundary=boundary,
+            priority=(priority or {}).get(name, 0),
+        )
+        rows += [
+            {"external_id": f"{name}-{k}", "name": f"{name} Co {k}", "region": name, "current_arr": 50_000}
+            for k in range(size)
+        ]
+    assert (await client.post("/v1/accounts/import", json=rows, headers=headers)).status_code == 200
+    await client.post("/v1/scoring/run", headers=headers)
+    assert (await client.post(f"/v1/plans/{plan['id']}/assign-by-rules", headers=headers)).status_code == 200
+    assert (await client.post(f"/v1/plans/{plan['id']}/activate", headers=headers)).status_code == 200
+    return plan
+
+
+async def _touches(client, headers, rep, account_external_id, n):
+    rows = [
+        {
+            "external_id": f"T-{rep['external_id']}-{account_external_id}-{i}",
+            "account_external_id": account_external_id,
+            "rep_external_id": rep["external_id"],
+            "occurred_at": _ago(5 + i),
+            "kind": "meeting",
+        }
+        for i in range(n)
+    ]
+    await f.imported(client, headers, kind="activities", rows=rows)
+
+
+async def _account_id(client, headers, external_id):
+    return (await client.get(f"/v1/accounts/by-external-id/{external_id}", headers=headers)).json()["id"]
+
+
+async def test_a_departure_gives_accounts_to_the_relationship_rep_and_the_naming_territory(client, tenant):
+    h = tenant.headers
+    lea, sarah, bo = [await f.rep(client, h, name=n) for n in ("Lea", "Sarah Chen", "Bo")]
+    # Bo's territory names Lea-2, which Lea owns (assigning by rules gave it to Bo: a named account beats
+    # a rule; it was given to Lea by hand); a rep who has left touched Lea-0 most
+    gone = await f.rep(client, h, name="Gil Gone", end_date="2026-01-31")
+    plan = await _region_plan(
+        client,
+        h,
+        {"Lea": (lea, 4), "West": (sarah, 2), "East": (bo, 2)},
+        named={"East": ["Lea-2"]},
+        priority={"Lea": 5},
+    )
+    territories = (await client.get(f"/v1/territories?plan_id={plan['id']}", headers=h)).json()["items"]
+    lea_territory = next(t["id"] for t in territories if t["name"] == "Lea")
+    page = f"/v1/assignments?plan_id={plan['id']}&account_id={await _account_id(client, h, 'Lea-2')}"
+    (owner,) = (await client.get(page, headers=h)).json()["items"]
+    assert owner["rep_id"] == bo["id"]
+    given = {"rep_id": lea["id"], "territory_id": lea_territory}
+    assert (await client.patch(f"/v1/assignments/{owner['id']}", json=given, headers=h)).status_code == 200
+    await _touches(client, h, sarah, "Lea-1", 3)
+    await _touches(client, h, bo, "Lea-1", 1)
+    await _touches(client, h, gone, "Lea-0", 6)
+    r = await client.post(f"/v1/reps/{lea['id']}/departure", json={"date": "2026-12-31"}, headers=h)
+    assert r.status_code == 201, r.text
+    proposal = r.json()
+    moves = {m["account_id"]: m for m in proposal["moves"]["accounts"]}
+    ids = {x: await _account_id(client, h, f"Lea-{x}") for x in range(4)}
+    assert set(moves) == set(ids.values())
+    west = [
+        t for t in (await client.get("/v1/territories", headers=h)).json()["items"] if t["name"] == "West"
+    ]
+    related = moves[ids[1]]
+    assert (related["to_rep"], related["rule"]) == (sarah["id"], "existing_relationship")
+    assert related["reason"] == (
+        "Move Lea Co 1 from Lea's territory Lea to Sarah Chen's territory West: departure: Lea leaves on "
+        "2026-12-31; existing relationship: Sarah Chen has 3 meaningful touches in the last 90 days"
+    )
+    assert related["factors"] == [
+        {"rule": "meaningful_touches", "rep_id": sarah["id"], "amount": 3.0, "needs": []}
+    ]
+    assert related["to_territory_id"] in {t["id"] for t in west}
+    named = moves[ids[2]]
+    assert (named["to_rep"], named["rule"]) == (bo["id"], "named_account")
+    assert named["reason"].endswith("named account: Bo's territory East names the account")
+    for x in (0, 3):  # no relationship of a rep who is still here: the rep with room takes it
+        m = moves[ids[x]]
+        assert m["rule"] == "departure" and m["to_rep"] in {sarah["id"], bo["id"]}
+        assert m["reason"].endswith(
+            "no rule of the policy gives it to a rep: reassigned, tier-1 accounts first, to a rep with room "
+            "in its bands"
+        )
+    assert gone["id"] not in {m["to_rep"] for m in moves.values()} and proposal["kept"]["count"] == 0
+    # activated, the lookup answers the relationship rep, with the move's words as its why
+    assert (await client.post(f"/v1/plans/{proposal['plan_id']}/activate", headers=h)).status_code == 200
+    lookup = (await client.get("/v1/ownership/Lea-1", headers=h)).json()
+    assert lookup["rep"]["id"] == sarah["id"] and lookup["why"]["cause"] == "departure"
+    assert "existing relationship: Sarah Chen has 3 meaningful touches" in lookup["why"]["reason"]
+    assert (await client.get("/v1/ownership/Lea-2", headers=h)).json()["rep"]["id"] == bo["id"]
+
+
+async def test_a_departure_follows_the_tenants_policy(client, tenant):
+    h = tenant.headers
+    lea, sarah, bo = [await f.rep(client, h, name=n) for n in ("Lea", "Sarah Chen", "Bo")]
+    await _region_plan(client, h, {"Lea": (lea, 1), "West": (sarah, 3), "East": (bo, 1)})
+    await _touches(client, h, sarah, "Lea-0", 1)
+    one_touch = {"rules": [{"kind": "existing_relationship", "min_touches": 1, "window_days": 30}]}
+    assert (await client.put("/v1/engagement/policy", json=one_touch, headers=h)).status_code == 200
+    r = await client.post(f"/v1/reps/{lea['id']}/departure", json={"date": "2026-12-31"}, headers=h)
+    (move,) = r.json()["moves"]["accounts"]
+    # one touch is a relationship under this policy: Sarah gets it although Bo has more room
+    assert (move["to_rep"], move["rule"]) == (sarah["id"], "existing_relationship")
+    assert move["reason"].endswith("Sarah Chen has 1 meaningful touch in the last 30 days")
+
+
+async def test_an_arrival_keeps_named_and_relationship_accounts_with_their_owner(client, tenant):
+    h = tenant.headers
+    ann, bo = await f.rep(client, h, name="Ann"), await f.rep(client, h, name="Bo")
+    await _region_plan(client, h, {"West": (ann, 10), "East": (bo, 10)}, named={"West": ["West-0", "West-1"]})
+    await _touches(client, h, bo, "East-0", 3)
+    new = await f.rep(client, h, name="Nia", ramp_status="new_hire")
+    r = await client.post(f"/v1/reps/{new['id']}/arrival", json={"territory_name": "North"}, headers=h)
+    assert r.status_code == 201, r.text
+    proposal = r.json()
+    kept = {k["account_name"]: k for k in proposal["kept"]["accounts"]}
+    assert proposal["kept"]["count"] == 3 and set(kept) == {"West Co 0", "West Co 1", "East Co 0"}
+    assert kept["West Co 0"] | {"account_id": None} == {
+        "account_id": None,
+        "account_name": "West Co 0",
+        "owner_rep_id": ann["id"],
+        "owner_name": "Ann",
+        "rule": "named_account",
+        "sentence": "A named account belongs to the territory that names it, whatever the boundary rules "
+        "say.",
+        "reason": "named account: Ann's territory West names the account",
+    }
+    assert (kept["East Co 0"]["owner_name"], kept["East Co 0"]["rule"]) == ("Bo", "existing_relationship")
+    assert (
+        kept["East Co 0"]["reason"]
+        == "existing relationship: Bo has 3 meaningful touches in the last 90 days"
+    )
+    # the carve still gives the new hire its share (four of 50,000 of 20), none of the kept ones
+    moved = {m["account_id"] for m in proposal["moves"]["accounts"]}
+    assert proposal["moves"]["count"] == 4 and not moved & {k["account_id"] for k in kept.values()}
+    # GraphQL reads the same list
+    m = """mutation($r: UUID!) { repArrival(repId: $r, territoryName: "South") { __typename
+             ... on RebalanceProposal { kept { count accounts { accountName ownerName rule } } } } }"""
+    got = (await client.post("/graphql", json={"query": m, "variables": {"r": new["id"]}}, headers=h)).json()[
+        "data"
+    ]["repArrival"]
+    assert got["kept"]["count"] == 3
+    assert {(k["accountName"], k["rule"]) for k in got["kept"]["accounts"]} == {
+        ("West Co 0", "named_account"),
+        ("West Co 1", "named_account"),
+        ("East Co 0", "existing_relationship"),
+    }
+
+
+async def test_a_departures_evidence_costs_the_same_statements_for_a_larger_book(
+    client, engine, tenant, other_tenant
+):
+    async def leaving_with(keys, size):
+        lea, sarah = [await f.rep(client, keys.headers, name=n) for n in ("Lea", "Sarah Chen")]
+        await _region_plan(client, keys.headers, {"Lea": (lea, size), "West": (sarah, 1)})
+        for k in range(size):
+            await _touches(client, keys.headers, sarah, f"Lea-{k}", 2)
+        return lea
+
+    small, large = await leaving_with(tenant, 2), await leaving_with(other_tenant, 12)
+    counted = []
+    for keys, lea in ((tenant, small), (other_tenant, large)):
+        with count_statements(engine) as seen:
+            r = await client.post(
+                f"/v1/reps/{lea['id']}/departure", json={"date": "2026-12-31"}, headers=keys.headers
+            )
+        assert {m["rule"] for m in r.json()["moves"]["accounts"]} == {"existing_relationship"}
+        counted.append((len(seen), len([s for s in seen if "FROM activities" in s])))
+    # the touches of every account in one statement, not one per account, and nothing else grows
+    assert counted[0] == counted[1] and counted[0][1] == 1

@@ -11,6 +11,7 @@ from typing import Any
 
 from domain.defaults import DEFAULTS
 from tests import factories as f
+from tests.fakes import FixedClock
 
 # a change to a valid value, where doubling or flipping would not be valid or would show nothing
 CHANGES: dict[str, Any] = {
@@ -54,6 +55,11 @@ CHANGES: dict[str, Any] = {
     "potential.max_growth_rate": 0.1,
     "reviews.cadence": "monthly",
     "reviews.fiscal_year_start_month": 4,
+    # a dispute opened on Monday 2026-12-21 (the deadline probe's clock) is due on Monday 28 by default
+    "calendar.country": "US",  # Christmas Day is skipped: Tuesday 29
+    "calendar.subdivision": "TX",  # with the US: Christmas Eve too
+    "calendar.holidays": ["2026-12-22"],
+    "calendar.weekend": ["sunday"],
 }
 TOGETHER = {
     "tiers.tier1_min_potential": {"tier1_min_potential": 400_000.0, "tier2_min_potential": 100_000.0},
@@ -66,6 +72,7 @@ CONTEXT: dict[str, dict[str, dict[str, Any]]] = {
         f"capacity.{key}": {"capacity": {"unit": "accounts"}}
         for key in ("new_hire_accounts", "ramping_accounts", "ramped_accounts", "senior_strategic_accounts")
     },
+    "calendar.subdivision": {"calendar": {"country": "US"}},
 }
 VOLATILE = {
     "seconds",
@@ -296,12 +303,28 @@ def _probes(client, headers, book) -> list[tuple[str, Any]]:
             body = {"annual_revenue": revenue, "employees": employees}
             versioned = {**headers, "If-Match": "*"}
             r = await client.patch(f"/v1/accounts/{account['id']}", json=body, headers=versioned)
-            found.append(r.json()["segment"])
+            # the derived segment: the pending change's while it waits for the review, else the account's
+            q = f"/v1/segment-changes?state=pending&account_id={account['id']}"
+            waiting = (await client.get(q, headers=headers)).json()["items"]
+            found.append(waiting[0]["to_segment"] if waiting else r.json()["segment"])
         return found
 
     async def unversioned_write() -> Any:
         r = await client.patch(f"/v1/accounts/{seg['id']}", json={"industry": "Software"}, headers=headers)
         return r.status_code
+
+    async def deadline() -> Any:  # a claim opened on Monday 2026-12-21, then withdrawn
+        ctx, clock = book["ctx"], book["ctx"].clock
+        ctx.clock = FixedClock(datetime(2026, 12, 21, 9, tzinfo=UTC))
+        try:
+            claim = {"account_id": seg["id"], "claimant_rep_id": book["reps"]["R1"], "basis": "other"}
+            r = await client.post("/v1/disputes", json=claim, headers=headers)
+            assert r.status_code == 201, r.text
+            withdrawn = await client.post(f"/v1/disputes/{r.json()['id']}/withdraw", headers=headers)
+            assert withdrawn.status_code == 200, withdrawn.text
+        finally:
+            ctx.clock = clock
+        return {k: r.json()[k] for k in ("due_on", "deadline")}
 
     async def rebalance() -> Any:
         proposal = (await client.post(f"/v1/plans/{plan_id}/rebalance-proposals", headers=headers)).json()
@@ -312,6 +335,7 @@ def _probes(client, headers, book) -> list[tuple[str, Any]]:
         ("scores", scores),
         ("segment", segment),
         ("unversioned write", unversioned_write),
+        ("dispute deadline", deadline),
         ("capacity", get("/v1/capacity?target_revenue=6000000&quota_per_rep=1000000")),
         ("equity", get(f"/v1/plans/{plan_id}/equity")),
         ("movement", get("/v1/reports/movement")),
@@ -341,9 +365,9 @@ async def _shows(client, headers, book, baseline: dict[str, Any]) -> str | None:
     return None
 
 
-async def test_every_setting_changes_some_answer(client, tenant):
+async def test_every_setting_changes_some_answer(app, client, tenant):
     headers = tenant.headers
-    book = await _book(client, headers)
+    book = await _book(client, headers) | {"ctx": app.state.ctx}
     await _answers(client, headers, book)  # the probes' own writes settle (the segmented accounts)
     baseline = await _answers(client, headers, book)
     assert await _answers(client, headers, book) == baseline  # the answers are stable under one setting

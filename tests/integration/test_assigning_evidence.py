@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.services.assigning import _owners, _window
+from api.services.assigning import _owners
 from api.services.context import AppContext
 from api.services.disputes import _candidates
-from api.services.engagement import DEFAULTS
+from api.services.engagement import DEFAULTS, relationship_since
 from domain.assigning import Book, Evidence
 from domain.boundaries import RuleTerritory, match_boundaries, parse_boundary
 from domain.defaults import DEFAULTS as SETTINGS
@@ -147,7 +147,7 @@ async def _check(url: str, book: dict) -> None:
 
         async with ctx.uow(tenant_id) as uow:
             policy = DEFAULTS
-            since = NOW - timedelta(days=_window(policy))
+            since = relationship_since(policy, NOW)
             rows = await uow.assigning.plan_territories(plan.id)
             owners, rule_reps = await _owners(uow, rows, NOW.date())
             chunk = [c async for c in uow.assigning.accounts_for_rules(plan.id, "AE", 100)][0]

@@ -16,15 +16,16 @@ from domain.engagement import (
     RuleKind,
     TieKey,
     accountable_owner,
-    business_deadline,
     claim_kind,
+    claim_kinds,
     deal_owners_after_move,
+    deals_in_flight,
     decide,
     default_policy,
     next_quarter_start,
-    overdue,
     parse_policy,
     policy_to_dict,
+    role_check,
     role_for,
     segment_change_effective,
     tie_order,
@@ -178,17 +179,6 @@ def test_a_segment_change_waits_for_the_next_quarterly_review():
     assert next_quarter_start(date(2026, 3, 31)) == date(2026, 4, 1)
 
 
-def test_five_business_days_skip_weekends_and_holidays():
-    # opened Thursday 2026-12-24; Friday 25 is a holiday; the weekend does not count
-    deadline = business_deadline(date(2026, 12, 24), 5, holidays={date(2026, 12, 25)})
-    assert deadline == date(2027, 1, 1)  # Monday 28 to Friday 1
-    assert business_deadline(date(2026, 12, 24), 5, {date(2026, 12, 25), date(2027, 1, 1)}) == date(
-        2027, 1, 4
-    )
-    assert business_deadline(date(2026, 12, 4), 5) == date(2026, 12, 11)  # Friday to Friday
-    assert overdue(deadline, date(2027, 1, 2)) and not overdue(deadline, deadline)
-
-
 def test_a_policy_round_trips_and_bad_ones_name_every_field():
     assert parse_policy(policy_to_dict(POLICY), POLICY) == POLICY
     with pytest.raises(ValidationFailed) as caught:
@@ -286,3 +276,53 @@ def test_every_rule_kind_can_be_written_and_read():
     assert [r.kind for r in policy.rules] == list(RuleKind)
     assert all(sentence[3:] for sentence in policy.sentences())
     assert parse_policy({"tiebreak": [k.value for k in TieKey]}, POLICY).tiebreak == tuple(TieKey)
+
+
+def test_an_in_flight_deal_is_shown_staying_with_its_rep_or_following_the_owner():
+    names = {"sarah": "Sarah Chen", "james": "James Park"}
+    deals = [OpenDeal("o1", "sarah"), OpenDeal("o2", "james"), OpenDeal("o3", None)]
+    stays = deals_in_flight(deals, "james", POLICY, names)
+    assert [(d.rep_id, d.works_it, d.note) for d in stays] == [
+        ("sarah", "sarah", "in-flight deal stays with Sarah Chen (policy: in_flight_deals_stay)"),
+        ("james", "james", None),
+        (None, "james", None),  # a deal with no rep is the account owner's
+    ]
+    follows = deals_in_flight(deals, "james", parse_policy({"in_flight_deals_stay": False}, POLICY), names)
+    assert (follows[0].rep_id, follows[0].works_it) == ("sarah", "james")  # its rep of record is kept
+    assert follows[0].note == (
+        "in-flight deal follows the account owner James Park (policy: in_flight_deals_stay off); "
+        "its rep of record stays Sarah Chen"
+    )
+    assert deals_in_flight(deals[:1], None, POLICY, names)[0].note is None  # no owner: nothing to compare
+    gone = deals_in_flight(deals[:1], "james", POLICY, names, left={"sarah"})[0]
+    assert (gone.rep_id, gone.works_it) == ("sarah", "james")  # the interim owner works a leaver's deal
+    assert gone.note == "Sarah Chen has left: the account owner James Park works the in-flight deal"
+
+
+def test_the_claim_kind_decides_which_role_may_claim_an_account():
+    # an SDR's outbound claim is good while nobody has engaged the account, refused once someone has
+    cold = role_check(Role.SDR, Stage.COLD, engaged=False, policy=POLICY)
+    assert cold.allowed and cold.kind is ClaimKind.OUTBOUND
+    engaged = role_check(Role.SDR, Stage.PROSPECTED, engaged=True, policy=POLICY, touches=3)
+    assert not engaged.allowed and engaged.kind is None
+    assert engaged.sentence == (
+        "The SDR role has no claim here: the account is prospected and engaged (3 meaningful touches in "
+        "the relationship window), so a claim on it is new business, which belongs to the AE "
+        "(roles.new_business)."
+    )
+    # the AE owns new business, cold or not; the CSM the post-sale relationship
+    assert role_check(Role.AE, Stage.COLD, engaged=False, policy=POLICY).kind is ClaimKind.NEW_BUSINESS
+    assert role_check(Role.AE, Stage.PIPELINE, engaged=True, policy=POLICY).kind is ClaimKind.NEW_BUSINESS
+    assert role_check(Role.CSM, Stage.CUSTOMER, engaged=True, policy=POLICY).kind is ClaimKind.POST_SALE
+    assert not role_check(Role.CSM, Stage.PIPELINE, engaged=True, policy=POLICY).allowed
+    assert not role_check(Role.SDR, Stage.CUSTOMER, engaged=False, policy=POLICY).allowed
+    # the grey zones: expansion and winning back a lapsed customer are the AE's by default
+    assert role_check(Role.AE, Stage.CUSTOMER, engaged=True, policy=POLICY).kind is ClaimKind.EXPANSION
+    lapsed = role_check(Role.CSM, Stage.LAPSED, engaged=False, policy=POLICY)
+    assert (
+        not lapsed.allowed and "winning back a churned customer, which belongs to the AE" in lapsed.sentence
+    )
+    csm_wins_back = parse_policy({"roles": {"reengagement": "CSM", "expansion": "CSM"}}, POLICY)
+    assert role_check(Role.CSM, Stage.LAPSED, engaged=False, policy=csm_wins_back).allowed
+    assert not role_check(Role.AE, Stage.CUSTOMER, engaged=True, policy=csm_wins_back).allowed
+    assert claim_kinds(Stage.ACTIVE_DEAL, engaged=False) == (ClaimKind.NEW_BUSINESS,)

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
 from domain import rebalancing as rules
-from domain.balancing import Factor, Move, Result
-from domain.defaults import DEFAULTS
+from domain.balancing import Factor, Move, RepSlot, Result
+from domain.defaults import DEFAULTS, EngagementRules
+from domain.engagement import PolicyRule, RuleKind, default_policy
 from domain.model import AssignmentReason
 from domain.rebalancing import Arrival, Departure, Options
 
@@ -237,3 +238,187 @@ def test_options_override_the_tenants_bands():
     assert rules.bands(DEFAULTS, Options()).potential == DEFAULTS.equity.balance_potential_band
     assert rules.bands(DEFAULTS, Options(potential_band=0.3, capacity_band=0.0)).capacity == 0.0
     assert rules.bands(DEFAULTS, Options(potential_band=0.3)).potential == 0.3
+
+
+# --- the rules of engagement in departures and arrivals (docs/domain.md, Departures and arrivals) -------
+
+POLICY = default_policy(EngagementRules())
+TODAY = date(2026, 3, 1)
+TOUCHED = datetime(2026, 2, 20, tzinfo=UTC)
+NAMES = rules.Names(
+    reps={"L": "Lee Leaving", "A": "Ann Ames", "B": "Bo Berg", "I": "Ivy Interim", "N": "Nia New"},
+    territories={"t-A": "West", "t-B": "East", "t-L": "North"},
+)
+
+
+def _departure(evidence: rules.Evidence | None, reps: list[ActiveRep] | None = None) -> rules.Proposal:
+    book = book_of("L", 3) + book_of("A", 3) + book_of("B", 3)
+    return rules.propose(
+        book,
+        reps or [ActiveRep("L"), ActiveRep("A"), ActiveRep("B")],
+        territories("L", "A", "B"),
+        "AE",
+        DEFAULTS,
+        departure=dataclasses.replace(LEAVING, interim_rep_id=None),
+        names=NAMES,
+        evidence=evidence,
+    )
+
+
+def test_a_departing_reps_account_goes_to_the_rep_with_an_existing_relationship():
+    evidence = rules.Evidence(POLICY, TODAY, touches={"L0": {"B": (3, TOUCHED)}})
+    moved = {m.account_id: m for m in _departure(evidence).moves}
+    assert set(moved) == {"L0", "L1", "L2"}
+    assert (moved["L0"].to_rep, moved["L0"].territory_id, moved["L0"].rule) == (
+        "B",
+        "t-B",
+        "existing_relationship",
+    )
+    assert moved["L0"].reason == (
+        "Move L0 from Lee Leaving's territory North to Bo Berg's territory East: departure: Lee Leaving "
+        "leaves on 2026-03-31; existing relationship: Bo Berg has 3 meaningful touches in the last 90 days"
+    )
+    assert moved["L0"].factors == (Factor("meaningful_touches", "B", 3.0),) and moved["L0"].amount == 3.0
+    assert moved["L0"].cause == AssignmentReason.DEPARTURE and not moved["L0"].locked
+    # the others: no rule names a rep, the room-based choice stands and the reason says so
+    for key in ("L1", "L2"):
+        assert moved[key].rule == "departure" and moved[key].factors == ()
+        assert moved[key].reason.endswith(f"; {rules.NO_POLICY_REP}: {rules.REASSIGNED}")
+
+
+def test_a_sourced_opportunity_is_a_relationship_and_a_tie_between_relationships_is_said():
+    evidence = rules.Evidence(
+        POLICY,
+        TODAY,
+        touches={"L1": {"A": (2, TOUCHED), "B": (4, TOUCHED)}},
+        sourced={"L0": {"A": 1}},
+    )
+    moved = {m.account_id: m for m in _departure(evidence).moves}
+    assert moved["L0"].to_rep == "A" and moved["L0"].reason.endswith(
+        "existing relationship: Ann Ames sourced 1 opportunity still open or recently won"
+    )
+    assert moved["L0"].factors == (
+        Factor("meaningful_touches", "A", 0.0),
+        Factor("sourced_opportunities", "A", 1.0),
+    )
+    # both have a relationship: the tiebreak (most touches first) picks Bo, and the words say so
+    assert (moved["L1"].to_rep, moved["L1"].rule) == ("B", "tiebreak")
+    assert moved["L1"].reason.endswith(
+        "existing relationship: Bo Berg has 4 meaningful touches in the last 90 days, Ann Ames has 2 "
+        "meaningful touches in the last 90 days; the tiebreak picks Bo Berg"
+    )
+
+
+def test_without_evidence_the_room_rule_decides():
+    # one touch is below the policy's two: no relationship, so the same rep as without any evidence
+    weak = rules.Evidence(POLICY, TODAY, touches={"L0": {"B": (1, TOUCHED)}})
+    with_weak = {m.account_id: m.to_rep for m in _departure(weak).moves}
+    without = {m.account_id: m.to_rep for m in _departure(None).moves}
+    assert with_weak == without
+    assert all(m.rule == "departure" and rules.NO_POLICY_REP in m.reason for m in _departure(weak).moves)
+    assert all(rules.NO_POLICY_REP not in m.reason for m in _departure(None).moves)
+
+
+def test_a_departed_rep_or_the_leaving_rep_never_gets_an_account():
+    evidence = rules.Evidence(
+        POLICY,
+        TODAY,
+        touches={"L0": {"X": (9, TOUCHED), "L": (9, TOUCHED)}, "L1": {"Y": (9, TOUCHED)}},
+        named={"L2": [("t-L", "L")]},
+        left={"X"},
+    )
+    # X has left (so is not among the active reps, and is marked); Y is no rep that takes part (another
+    # role's); L2 is named by the leaver's own territory; the leaver touched L0 most
+    moves = _departure(evidence).moves
+    assert {m.to_rep for m in moves} <= {"A", "B"} and len(moves) == 3
+    assert all(m.rule == "departure" for m in moves)
+    # a rep who has left is never the policy's choice, even among the reps taking part
+    book = book_of("L", 1)
+    slots = [RepSlot("A"), RepSlot("X")]
+    assert rules.departure_placements(book, LEAVING, (), evidence, slots, DEFAULTS, 0.2) == ({}, {})
+
+
+def test_a_territory_naming_the_account_gets_it_in_that_territory():
+    evidence = rules.Evidence(
+        POLICY, TODAY, touches={"L0": {"B": (5, TOUCHED)}}, named={"L0": [("t-A", "A")]}
+    )
+    moved = {m.account_id: m for m in _departure(evidence).moves}
+    # named_account comes before existing_relationship in the default policy
+    assert (moved["L0"].to_rep, moved["L0"].territory_id, moved["L0"].rule) == ("A", "t-A", "named_account")
+    assert moved["L0"].reason.endswith("named account: Ann Ames's territory West names the account")
+    assert moved["L0"].factors == (Factor("named_account", "A"),)
+
+
+def test_capacity_bands_still_count_for_the_policys_choice():
+    evidence = rules.Evidence(POLICY, TODAY, touches={"L0": {"B": (3, TOUCHED)}})
+    full = [ActiveRep("L"), ActiveRep("A"), ActiveRep("B", capacity=1.0)]  # B's own book is over it
+    moved = {m.account_id: m for m in _departure(evidence, full).moves}
+    assert moved["L0"].to_rep != "B" and moved["L0"].rule == "departure"
+    assert moved["L0"].reason.endswith(
+        "existing relationship: Bo Berg has 3 meaningful touches in the last 90 days, but Bo Berg has no "
+        f"room in its capacity band: {rules.REASSIGNED}"
+    )
+    # when nobody has room, the band cannot decide: the relationship does
+    everyone_full = [ActiveRep("L"), ActiveRep("A", capacity=1.0), ActiveRep("B", capacity=1.0)]
+    moved = {m.account_id: m for m in _departure(evidence, everyone_full).moves}
+    assert (moved["L0"].to_rep, moved["L0"].rule) == ("B", "existing_relationship")
+
+
+def _arrival(evidence: rules.Evidence) -> rules.Proposal:
+    book = book_of("A", 6) + book_of("B", 6)
+    reps = [ActiveRep("A"), ActiveRep("B"), ActiveRep("N", ramp_status="new_hire")]
+    arrival = Arrival("N", "Nia New", "new_hire", 0.5, "t-N")
+    return rules.propose(
+        book,
+        reps,
+        territories("A", "B", "N"),
+        "AE",
+        DEFAULTS,
+        arrival=arrival,
+        names=NAMES,
+        evidence=evidence,
+    )
+
+
+def test_an_arrival_keeps_a_named_account_and_a_relationship_account_with_their_owner_and_lists_them():
+    named = {f"{r}{i}": [(f"t-{r}", r)] for r in "AB" for i in range(3)}  # half of each book is named
+    evidence = rules.Evidence(
+        POLICY,
+        TODAY,
+        named=named,
+        touches={"A3": {"A": (2, TOUCHED)}, "B3": {"B": (3, TOUCHED), "N": (3, TOUCHED)}},
+    )
+    proposal = _arrival(evidence)
+    kept = {k.account_id: k for k in proposal.kept}
+    assert set(kept) == set(named) | {"A3"}  # B3: the newcomer has a relationship too, so nothing keeps it
+    assert (kept["A0"].owner, kept["A0"].rule, kept["A0"].sentence) == (
+        "A",
+        "named_account",
+        POLICY.rule(RuleKind.NAMED_ACCOUNT).sentence,  # type: ignore[union-attr]
+    )
+    assert kept["A0"].reason == "named account: Ann Ames's territory West names the account"
+    assert kept["A3"].rule == "existing_relationship"
+    assert kept["A3"].reason == "existing relationship: Ann Ames has 2 meaningful touches in the last 90 days"
+    moved = {m.account_id for m in proposal.moves}
+    assert moved and not moved & set(kept) and moved <= {"A4", "A5", "B3", "B4", "B5"}
+    assert all(m.to_rep == "N" for m in proposal.moves)
+
+
+def test_ramp_protection_keeps_a_new_hires_accounts_in_an_arrival():
+    ramp = PolicyRule(RuleKind.RAMP_PROTECTION, "ramp_protection", {"days": 90})
+    policy = dataclasses.replace(POLICY, rules=(ramp, *POLICY.rules))
+    evidence = rules.Evidence(policy, TODAY, started={"A": date(2026, 1, 15), "B": date(2020, 1, 1)})
+    proposal = _arrival(evidence)
+    assert {k.account_id for k in proposal.kept} == {f"A{i}" for i in range(6)}
+    assert proposal.kept[0].reason == "ramp protection: Ann Ames started 45 days ago, within the first 90"
+    assert proposal.moves and all(m.from_rep == "B" for m in proposal.moves)
+    # an owner who has left keeps nothing
+    gone = dataclasses.replace(evidence, left={"A"})
+    assert _arrival(gone).kept == []
+
+
+def test_an_arrival_into_a_book_the_policy_keeps_whole_carves_nothing_and_says_so():
+    named = {f"{r}{i}": [(f"t-{r}", r)] for r in "AB" for i in range(6)}
+    proposal = _arrival(rules.Evidence(POLICY, TODAY, named=named))
+    assert proposal.moves == [] and len(proposal.kept) == 12
+    assert "Nia New: potential 0 is 216 below the band" in proposal.result.violations
