@@ -54,7 +54,7 @@ class RepName(BaseModel):
 
 
 class OwnershipFreeze(BaseModel):
-    """A departure freezes the leaving rep's accounts (docs/domain.md, "Departures and arrivals")."""
+    """A recorded departure freezes the leaving rep's accounts until the reassignment is activated."""
 
     outbound: bool = Field(description="outbound (prospecting into the account) is frozen")
     since: datetime = Field(description="when the departure was recorded")
@@ -64,7 +64,7 @@ class OwnershipFreeze(BaseModel):
 
 
 class AccountableOwner(BaseModel):
-    """The family's accountable owner (docs/domain.md, "Rules of engagement", Families)."""
+    """The owner of the family's top account, accountable for deals from the policy's threshold up."""
 
     rep: RepName = Field(description="the owner of record of the family's top account, for the same role")
     account: AccountRef = Field(description="the family's top account")
