@@ -16,12 +16,13 @@ from uuid import UUID
 
 class ChangeKind(enum.StrEnum):
     OWNER = "owner"  # an account's owner of record for a role, in the active plan
-    ACCOUNT = "account"  # an account's external id or name, its creation or removal
-    REP = "rep"  # a rep's name, email or end date
+    ACCOUNT = "account"  # an account's external id, name or parent, its creation or removal
+    REP = "rep"  # a rep's name, email or end date, a departure recorded
     TERRITORY = "territory"  # a territory's name (active plan)
     PLAN = "plan"  # a plan became the active one
     OPERATION = "operation"  # a long-running operation finished
     DISPUTE = "dispute"  # a dispute was opened, decided or applied (an event; lookups ignore it)
+    POLICY = "policy"  # an engagement policy was saved (the lookup shows its family threshold)
 
 
 class Cause(enum.StrEnum):
@@ -60,8 +61,10 @@ class Change:
     to_territory_id: UUID | None = None
     cause: str = Cause.MANUAL.value
     reason: str | None = None
-    # what a lookup shows of the subject after the change: account {external_id, name, deleted};
-    # rep {name, email, end_date}; territory {name, plan_id}; operation {kind, state, ...}
+    # what a lookup shows of the subject after the change: account {external_id, name, deleted,
+    # parent_id}; rep {name, email, end_date, departure}; territory {name, plan_id}; policy {version,
+    # parent_deal_threshold}; operation {kind, state, ...}. Entries written before a field existed lack it
+    # (docs/change-stream.md, payloads): a reader keeps what it knew.
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -119,23 +122,81 @@ def owners_of(rows: Iterable[Any]) -> dict[Key, Owner]:
     return out
 
 
+KEEP: Any = object()  # a payload field left out: readers keep what they knew
+
+
 def account_change(
-    account_id: UUID, at: datetime, external_id: str, name: str, deleted: bool = False
+    account_id: UUID,
+    at: datetime,
+    external_id: str,
+    name: str,
+    deleted: bool = False,
+    parent_id: UUID | None = KEEP,
 ) -> Change:
-    return Change(
-        ChangeKind.ACCOUNT,
-        account_id,
-        at,
-        data={"external_id": external_id, "name": name, "deleted": deleted},
-    )
+    """An account's lookup data; `parent_id` left out (KEEP) when the writer does not know it."""
+    data: dict[str, Any] = {"external_id": external_id, "name": name, "deleted": deleted}
+    if parent_id is not KEEP:
+        data["parent_id"] = None if parent_id is None else str(parent_id)
+    return Change(ChangeKind.ACCOUNT, account_id, at, data=data)
 
 
-def rep_change(rep_id: UUID, at: datetime, name: str, email: str, end_date: Any = None) -> Change:
+@dataclass(frozen=True)
+class DepartureRecord:
+    """A recorded departure as the lookup shows it (docs/domain.md, "Departures and arrivals"): since when
+    the rep's accounts are frozen for outbound, the last day it was recorded for, and the interim owner of
+    open pipeline. It holds while the rep's end date is that last day."""
+
+    since: datetime
+    last_day: str
+    interim_rep_id: UUID | None = None
+    interim_rep_name: str | None = None
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "since": self.since.isoformat(),
+            "last_day": self.last_day,
+            "interim_rep_id": None if self.interim_rep_id is None else str(self.interim_rep_id),
+            "interim_rep_name": self.interim_rep_name,
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any] | None) -> DepartureRecord | None:
+        if not data:
+            return None
+        interim = data.get("interim_rep_id")
+        return cls(
+            datetime.fromisoformat(data["since"]),
+            str(data["last_day"]),
+            None if interim is None else UUID(str(interim)),
+            data.get("interim_rep_name"),
+        )
+
+
+def rep_change(
+    rep_id: UUID,
+    at: datetime,
+    name: str,
+    email: str,
+    end_date: Any = None,
+    departure: DepartureRecord | None = KEEP,
+) -> Change:
+    """A rep's lookup data; `departure` only when a departure is recorded or withdrawn (None)."""
+    data: dict[str, Any] = {
+        "name": name,
+        "email": email,
+        "end_date": None if end_date is None else str(end_date),
+    }
+    if departure is not KEEP:
+        data["departure"] = None if departure is None else departure.to_data()
+    return Change(ChangeKind.REP, rep_id, at, data=data)
+
+
+def policy_change(tenant_id: UUID, at: datetime, version: int, parent_deal_threshold: float) -> Change:
     return Change(
-        ChangeKind.REP,
-        rep_id,
+        ChangeKind.POLICY,
+        tenant_id,
         at,
-        data={"name": name, "email": email, "end_date": None if end_date is None else str(end_date)},
+        data={"version": version, "parent_deal_threshold": parent_deal_threshold},
     )
 
 
@@ -146,7 +207,7 @@ def territory_change(territory_id: UUID, plan_id: UUID, at: datetime, name: str)
 def shows_differently(fields: Iterable[str], kind: ChangeKind) -> bool:
     """Whether an edit of these fields changes what a lookup shows (only those enter the log)."""
     visible = {
-        ChangeKind.ACCOUNT: {"external_id", "name", "deleted_at"},
+        ChangeKind.ACCOUNT: {"external_id", "name", "deleted_at", "parent_id"},
         ChangeKind.REP: {"name", "email", "end_date"},
         ChangeKind.TERRITORY: {"name"},
     }[kind]

@@ -285,6 +285,7 @@ REVIEW_CADENCES = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 50
 MAX_LOOKUP_BATCH = 1_000
+MAX_FAMILY_DEPTH = 64  # levels the lookup climbs to a family's top account (cycles are refused; a guard)
 
 # What a stored value may be, so that nothing stored can break a later read (docs/errors.md):
 MAX_MONEY = 1e15  # dollars in one field: sums over millions of accounts stay far from overflowing

@@ -7,7 +7,9 @@ database, then each change after its `seq` is applied in O(1): no rebuild per ch
 - external ids and names live in one UTF-8 blob (offset, length per row);
 - an external id is found by binary search of the sorted 64-bit hashes, then checked against the blob
   (a hash of its own, not Python's `hash`, which differs per process: the index is built in another one);
-- owners are arrays per role (rep, territory, since, cause, reason), the reps and territories small tables.
+- owners are arrays per role (rep, territory, since, cause, reason), the reps and territories small tables;
+- each row has its parent's row, so a family's top account and its owner are a few array reads away;
+- a rep's recorded departure sits in the reps table: an account whose owner is leaving answers frozen.
 Rows and ids added after the build go to small dicts; past a limit the index asks to be rebuilt.
 """
 
@@ -21,11 +23,13 @@ from uuid import UUID
 
 import numpy as np
 
-from domain.changes import Change, ChangeKind
+from domain.changes import KEEP, Change, ChangeKind, DepartureRecord
+from domain.defaults import MAX_FAMILY_DEPTH, EngagementRules
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 NONE = -1
 _REASON_CACHE = 4_096  # distinct reason texts remembered for sharing blob space (rule notes repeat)
+PARENT_DEAL_THRESHOLD = EngagementRules().parent_deal_threshold
 
 
 def _key(encoded: bytes) -> int:
@@ -51,7 +55,7 @@ def _grow(holder: Any, names: Sequence[str], capacity: int) -> None:
     kind (NONE for rep and territory indexes, else 0)."""
     for name in names:
         old = getattr(holder, name)
-        new = np.full(capacity, NONE if name in ("rep", "territory") else 0, old.dtype)
+        new = np.full(capacity, NONE if name in ("rep", "territory", "parent") else 0, old.dtype)
         new[: len(old)] = old
         setattr(holder, name, new)
 
@@ -79,12 +83,19 @@ class _Role:
 class OwnershipIndex:
     """Current ownership in the active plan at log position `seq`."""
 
-    ROW_ARRAYS = ("hi", "lo", "ext_off", "ext_len", "name_off", "name_len", "alive")  # one entry per row
+    ROW_ARRAYS = ("hi", "lo", "ext_off", "ext_len", "name_off", "name_len", "alive", "parent")  # per row
 
-    def __init__(self, seq: int, plan_id: UUID | None, extra_limit: int = 50_000):
+    def __init__(
+        self,
+        seq: int,
+        plan_id: UUID | None,
+        extra_limit: int = 50_000,
+        parent_deal_threshold: float = PARENT_DEAL_THRESHOLD,
+    ):
         self.seq = seq
         self.plan_id = plan_id
         self.extra_limit = extra_limit
+        self.parent_deal_threshold = parent_deal_threshold  # the engagement policy's (docs/domain.md)
         self.n = 0
         self.sorted_n = 0  # rows [0, sorted_n) are ordered by id
         self.hi = np.zeros(0, np.uint64)
@@ -94,13 +105,15 @@ class OwnershipIndex:
         self.name_off = np.zeros(0, np.uint32)
         self.name_len = np.zeros(0, np.uint16)
         self.alive = np.zeros(0, np.bool_)
+        self.parent = np.zeros(0, np.int32)  # the parent account's row, NONE for none (or not indexed)
         self.ext_keys = np.zeros(0, np.int64)  # sorted hashes of the external ids at build time
         self.ext_rows = np.zeros(0, np.int32)
         self.blob = bytearray()
         self.ext_extra: dict[str, int] = {}  # external ids given after the build -> row
         self.id_extra: dict[UUID, int] = {}  # accounts added after the build -> row
         self.roles: dict[str, _Role] = {}
-        self.reps: list[tuple[UUID, str, str, str | None]] = []  # (id, name, email, end date)
+        # (id, name, email, end date, recorded departure)
+        self.reps: list[tuple[UUID, str, str, str | None, DepartureRecord | None]] = []
         self.rep_index: dict[UUID, int] = {}
         self.territories: list[tuple[UUID, str]] = []
         self.territory_index: dict[UUID, int] = {}
@@ -114,15 +127,17 @@ class OwnershipIndex:
         cls,
         seq: int,
         plan_id: UUID | None,
-        accounts: Sequence[tuple[UUID, str, str]],
+        accounts: Sequence[tuple[Any, ...]],
         owners: Iterable[tuple[UUID, str, UUID, UUID | None, datetime, str, str | None]],
-        reps: Iterable[tuple[UUID, str, str, Any]],
+        reps: Iterable[tuple[Any, ...]],
         territories: Iterable[tuple[UUID, str]],
         extra_limit: int = 50_000,
+        parent_deal_threshold: float = PARENT_DEAL_THRESHOLD,
     ) -> OwnershipIndex:
-        """accounts: (id, external id, name); owners: (account id, role, rep id, territory id, since,
-        cause, reason); reps: (id, name, email, end date); territories: (id, name)."""
-        index = cls(seq, plan_id, extra_limit)
+        """accounts: (id, external id, name[, parent id]); owners: (account id, role, rep id, territory
+        id, since, cause, reason); reps: (id, name, email, end date[, DepartureRecord]); territories:
+        (id, name)."""
+        index = cls(seq, plan_id, extra_limit, parent_deal_threshold)
         for rep in reps:
             index._put_rep(*rep)
         for territory_id, name in territories:
@@ -145,6 +160,12 @@ class OwnershipIndex:
         by_hash = np.argsort(hashes, kind="stable")
         index.ext_keys, index.ext_rows = hashes[by_hash], by_hash.astype(np.int32)
         index.n = index.sorted_n = n
+        index.parent = np.full(n, NONE, np.int32)
+        with_parent = [i for i in order.tolist() if len(accounts[i]) > 3 and accounts[i][3] is not None]
+        if with_parent:
+            children = index._rows_of([accounts[i][0] for i in with_parent])
+            parents = index._rows_of([accounts[i][3] for i in with_parent])
+            index.parent[children] = parents  # a parent not indexed (removed) reads as none
         by_role: dict[str, list[tuple[Any, ...]]] = {}
         for owner in owners:
             by_role.setdefault(owner[1], []).append(owner)
@@ -236,6 +257,8 @@ class OwnershipIndex:
             "rep": None,
             "since": None,
             "why": None,
+            "frozen": None,
+            "accountable": None,
             "seq": self.seq,
         }
         row = self.row_of_external_id(external_id)
@@ -245,15 +268,17 @@ class OwnershipIndex:
         name = self._text(self.name_off[row], self.name_len[row])
         base["account"] = {"id": account_id, "external_id": external_id, "name": name}
         owners = self.roles.get(role)
+        base["accountable"] = self._accountable(row, owners)
         rep = NONE if owners is None else int(owners.rep[row])
         if owners is None or rep == NONE:
             base["status"] = "unassigned"
             return base
-        rep_id, rep_name, email, end_date = self.reps[rep]
+        rep_id, rep_name, email, end_date, departure = self.reps[rep]
         t = int(owners.territory[row])
         base.update(
             status="owned",
             rep={"id": rep_id, "name": rep_name, "email": email, "end_date": end_date},
+            frozen=None if departure is None else self._frozen(rep_name, end_date, departure),
             territory=None if t == NONE else {"id": self.territories[t][0], "name": self.territories[t][1]},
             since=_when(int(owners.since[row])),
             why={
@@ -262,6 +287,61 @@ class OwnershipIndex:
             },
         )
         return base
+
+    def _frozen(self, name: str, end_date: str | None, departure: DepartureRecord) -> dict[str, Any] | None:
+        """The departure freeze (docs/domain.md, "Departures and arrivals"): from the moment a departure
+        is recorded, while the rep's end date is the last day it was recorded for."""
+        if end_date != departure.last_day:
+            return None  # the end date was cleared or moved: the departure was withdrawn
+        interim = None
+        if departure.interim_rep_id is not None:
+            i = self.rep_index.get(departure.interim_rep_id)
+            interim_name = departure.interim_rep_name if i is None else self.reps[i][1]
+            interim = {"id": departure.interim_rep_id, "name": interim_name}
+        pipeline = (
+            f"open pipeline goes to {interim['name']}"
+            if interim
+            else "no interim owner of open pipeline was named"
+        )
+        return {
+            "outbound": True,
+            "since": departure.since,
+            "last_day": departure.last_day,
+            "interim_rep": interim,
+            "sentence": f"{name} leaves on {departure.last_day}: outbound is frozen until the reassignment "
+            f"is activated; {pipeline}",
+        }
+
+    def _accountable(self, row: int, owners: _Role | None) -> dict[str, Any] | None:
+        """The owner of record of the family's top account, accountable for deals from the policy's
+        threshold up anywhere in the family (docs/domain.md, "Rules of engagement", Families). None when
+        the account has no parent or the top account has no owner for the role."""
+        top = row
+        for _ in range(MAX_FAMILY_DEPTH):  # cycles cannot be stored; the bound guards the walk anyway
+            up = int(self.parent[top])
+            if up == NONE or not self.alive[up]:
+                break
+            top = up
+        if top == row or owners is None:
+            return None
+        rep = int(owners.rep[top])
+        if rep == NONE:
+            return None
+        rep_id, rep_name = self.reps[rep][:2]
+        top_id = UUID(int=(int(self.hi[top]) << 64) | int(self.lo[top]))
+        top_name = self._text(self.name_off[top], self.name_len[top])
+        threshold = self.parent_deal_threshold
+        return {
+            "rep": {"id": rep_id, "name": rep_name},
+            "account": {
+                "id": top_id,
+                "external_id": self._text(self.ext_off[top], self.ext_len[top]),
+                "name": top_name,
+            },
+            "threshold": threshold,
+            "sentence": f"Deals of ${threshold:,.0f} or more anywhere in the {top_name} family are "
+            f"{rep_name}'s, owner of {top_name}",
+        }
 
     @property
     def nbytes(self) -> int:
@@ -312,7 +392,10 @@ class OwnershipIndex:
                 )
         elif kind == ChangeKind.REP:
             d = change.data
-            self._put_rep(change.subject_id, d["name"], d["email"], d.get("end_date"))
+            departure = DepartureRecord.from_data(d["departure"]) if "departure" in d else KEEP
+            self._put_rep(change.subject_id, d["name"], d["email"], d.get("end_date"), departure)
+        elif kind == ChangeKind.POLICY:
+            self.parent_deal_threshold = float(change.data["parent_deal_threshold"])
         elif kind == ChangeKind.TERRITORY and change.plan_id == self.plan_id:
             self._put_territory(change.subject_id, change.data["name"])
         self.seq = seq
@@ -341,6 +424,9 @@ class OwnershipIndex:
             self.ext_extra[d["external_id"]] = row
         self.name_off[row], self.name_len[row] = self._put_bytes(name)
         self.alive[row] = True
+        if "parent_id" in d:  # entries older than the field keep the parent the index has
+            parent = None if d["parent_id"] is None else self.row_of_id(UUID(str(d["parent_id"])))
+            self.parent[row] = NONE if parent is None else parent
         return True
 
     def _put_bytes(self, data: bytes) -> tuple[int, int]:
@@ -394,9 +480,14 @@ class OwnershipIndex:
             self._reasons[text] = place
         return place
 
-    def _put_rep(self, rep_id: UUID, name: str, email: str, end_date: Any) -> None:
-        entry = (rep_id, name, email, None if end_date is None else str(end_date))
+    def _put_rep(
+        self, rep_id: UUID, name: str, email: str, end_date: Any, departure: DepartureRecord | None = KEEP
+    ) -> None:
+        """A rep's entry; `departure` left out (KEEP) keeps the one recorded."""
         i = self.rep_index.get(rep_id)
+        if departure is KEEP:
+            departure = None if i is None else self.reps[i][4]
+        entry = (rep_id, name, email, None if end_date is None else str(end_date), departure)
         if i is None:
             self.rep_index[rep_id] = len(self.reps)
             self.reps.append(entry)

@@ -11,7 +11,7 @@ everything back."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
@@ -46,7 +46,11 @@ class AccountRepository(EntityRepository[Account], Protocol):
     async def ancestor_links(self, account_id: UUID) -> dict[UUID, UUID | None]: ...
 
 
-class RepRepository(EntityRepository[Rep], Protocol): ...
+class RepRepository(EntityRepository[Rep], Protocol):
+    async def record_departure(
+        self, rep_id: UUID, last_day: date, interim_rep_id: UUID | None, at: datetime
+    ) -> None: ...
+    async def withdraw_departure(self, rep_id: UUID) -> bool: ...
 
 
 class PlanRepository(EntityRepository[Plan], Protocol):

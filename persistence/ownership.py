@@ -16,14 +16,28 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from domain.changes import DepartureRecord
+from domain.defaults import MAX_FAMILY_DEPTH
+from domain.ownership import PARENT_DEAL_THRESHOLD
 from persistence import changes as change_log
-from persistence.tables import AccountRow, AssignmentRow, ChangeRow, PlanRow, RepRow, TerritoryRow
+from persistence.tables import (
+    AccountRow,
+    AssignmentRow,
+    ChangeRow,
+    DepartureRow,
+    EngagementPolicyRow,
+    PlanRow,
+    RepRow,
+    TerritoryRow,
+)
 
 ACCOUNTS = AccountRow.__table__
 ASSIGNMENTS = AssignmentRow.__table__
 CHANGES = ChangeRow.__table__
 REPS = RepRow.__table__
 TERRITORIES = TerritoryRow.__table__
+DEPARTURES = DepartureRow.__table__
+POLICIES = EngagementPolicyRow.__table__
 CHUNK = 1_000
 
 
@@ -39,10 +53,11 @@ class OwnershipRows:
 
     seq: int
     plan_id: uuid.UUID | None
-    accounts: list[tuple[Any, str, str]] = field(default_factory=list)
+    accounts: list[tuple[Any, ...]] = field(default_factory=list)  # (id, external id, name, parent id)
     owners: list[tuple[Any, ...]] = field(default_factory=list)
     reps: list[tuple[Any, ...]] = field(default_factory=list)
     territories: list[tuple[Any, str]] = field(default_factory=list)
+    parent_deal_threshold: float = PARENT_DEAL_THRESHOLD  # the engagement policy's
 
     def release(self) -> None:
         """Free the rows a slice at a time: freeing 100,000 rows at once is one C call that holds the GIL
@@ -63,14 +78,28 @@ async def _read(conn: AsyncConnection, tenant_id: uuid.UUID, external_ids: Seque
     seq = await change_log.head(conn, tenant_id)
     plan_stmt = sa.select(PlanRow.id).where(PlanRow.tenant_id == tenant_id, PlanRow.state == "active")
     plan_id = _uuid((await conn.execute(plan_stmt)).scalar_one_or_none())
-    rows = OwnershipRows(seq, plan_id)
-    stmt = sa.select(ACCOUNTS.c.id, ACCOUNTS.c.external_id, ACCOUNTS.c.name).where(
-        ACCOUNTS.c.tenant_id == tenant_id, ACCOUNTS.c.deleted_at.is_(None)
+    rows = OwnershipRows(seq, plan_id, parent_deal_threshold=await _threshold(conn, tenant_id, None))
+    acc = ACCOUNTS.c
+    stmt = sa.select(acc.id, acc.external_id, acc.name, acc.parent_id).where(
+        acc.tenant_id == tenant_id, acc.deleted_at.is_(None)
     )
-    if external_ids is not None:
-        stmt = stmt.where(ACCOUNTS.c.external_id.in_(list(external_ids)))
     whole = external_ids is None
-    rows.accounts = [tuple(r) for r in await _all(conn, stmt, whole)]
+    if whole:
+        rows.accounts = [tuple(r) for r in await _all(conn, stmt, whole)]
+    else:
+        rows.accounts = [
+            tuple(r) for r in (await conn.execute(stmt.where(acc.external_id.in_(external_ids))))
+        ]
+        # their families' accounts up to the top, so the answer can name the accountable owner
+        known = {r[0] for r in rows.accounts}
+        wanted = {r[3] for r in rows.accounts} - known - {None}
+        for _ in range(MAX_FAMILY_DEPTH):
+            if not wanted:
+                break
+            found = [tuple(r) for r in await conn.execute(stmt.where(acc.id.in_(list(wanted))))]
+            rows.accounts += found
+            known |= wanted
+            wanted = {r[3] for r in found} - known - {None}
     if plan_id is None or not rows.accounts:
         return rows
     a = ASSIGNMENTS.c
@@ -96,13 +125,45 @@ async def _read(conn: AsyncConnection, tenant_id: uuid.UUID, external_ids: Seque
     )
     if len(rep_ids) <= CHUNK:
         stmt = stmt.where(REPS.c.id.in_(list(rep_ids)))
-    rows.reps = [(_uuid(r[0]), r[1], r[2], r[3]) for r in (await conn.execute(stmt)).all()]
+    departures = await _departures(conn, tenant_id, rep_ids if len(rep_ids) <= CHUNK else None)
+    rows.reps = [
+        (_uuid(r[0]), r[1], r[2], r[3], departures.get(_uuid(r[0]))) for r in (await conn.execute(stmt)).all()
+    ]
     stmt = sa.select(TERRITORIES.c.id, TERRITORIES.c.name).where(TERRITORIES.c.plan_id == plan_id)
     rows.territories = [(_uuid(r[0]), r[1]) for r in (await conn.execute(stmt)).all()]
     _release(assignments)
     while since:  # likewise, one entry at a time
         since.popitem()
     return rows
+
+
+async def _departures(
+    conn: AsyncConnection, tenant_id: uuid.UUID, rep_ids: set[Any] | None
+) -> dict[uuid.UUID | None, DepartureRecord]:
+    """The recorded departures of these reps (all when None), with the interim owner's name."""
+    d, interim = DEPARTURES.c, REPS.alias("interim")
+    stmt = (
+        sa.select(d.rep_id, d.last_day, d.interim_rep_id, d.recorded_at, interim.c.name)
+        .select_from(DEPARTURES.outerjoin(interim, interim.c.id == d.interim_rep_id))
+        .where(d.tenant_id == tenant_id)
+    )
+    if rep_ids is not None:
+        if not rep_ids:
+            return {}
+        stmt = stmt.where(d.rep_id.in_(list(rep_ids)))
+    return {
+        _uuid(r[0]): DepartureRecord(r[3], str(r[1]), _uuid(r[2]), r[4]) for r in await conn.execute(stmt)
+    }
+
+
+async def _threshold(conn: AsyncConnection, tenant_id: uuid.UUID, at: datetime | None) -> float:
+    """The family threshold of the engagement policy in force (at `at`, when given): its saved body."""
+    p = POLICIES.c
+    stmt = sa.select(p.body).where(p.tenant_id == tenant_id)
+    if at is not None:
+        stmt = stmt.where(p.saved_at <= at)
+    body = (await conn.execute(stmt.order_by(p.version.desc()).limit(1))).scalar()
+    return float((body or {}).get("parent_deal_threshold", PARENT_DEAL_THRESHOLD))
 
 
 STREAM_PARTITION = 5_000
@@ -215,25 +276,25 @@ async def read_as_of(
             )
             plan_stmt = plan_stmt.order_by(PlanRow.activated_at.desc()).limit(1)
             plan_id = (await conn.execute(plan_stmt)).scalar()
-        rows = OwnershipRows(seq, _uuid(plan_id))
+        threshold = await _threshold(conn, tenant_id, at)
+        rows = OwnershipRows(seq, _uuid(plan_id), parent_deal_threshold=threshold)
         named = sa.select(c.subject_id, c.external_id).where(
             c.tenant_id == tenant_id, c.kind == "account", c.external_id.in_(wanted)
         )
         mentioned = (await conn.execute(named)).all()
         candidates = list({r.subject_id for r in mentioned})
-        for r in await _latest(conn, tenant_id, "account", candidates, at):
-            if r.external_id in wanted and not (r.data or {}).get("deleted"):
-                rows.accounts.append((r.subject_id, r.external_id, r.data.get("name", "")))
+        logged = [
+            r
+            for r in await _latest(conn, tenant_id, "account", candidates, at)
+            if r.external_id in wanted and not (r.data or {}).get("deleted")
+        ]
+        rows.accounts = await _with_parents(conn, tenant_id, logged)
         known = {r.external_id for r in mentioned}
         older = [e for e in wanted if e not in known]  # never named in the log: older than it
         if older:
-            stmt = sa.select(acc.id, acc.external_id, acc.name).where(
-                acc.tenant_id == tenant_id,
-                acc.external_id.in_(older),
-                sa.or_(acc.created_at.is_(None), acc.created_at <= at),
-                sa.or_(acc.deleted_at.is_(None), acc.deleted_at > at),
-            )
+            stmt = _older_accounts(tenant_id, at).where(acc.external_id.in_(older))
             rows.accounts += [tuple(r) for r in (await conn.execute(stmt)).all()]
+        rows.accounts += await _ancestors_as_of(conn, tenant_id, rows.accounts, at)
         if plan_id is None or not rows.accounts:
             return rows
         ids = [r[0] for r in rows.accounts]
@@ -263,10 +324,86 @@ async def read_as_of(
             rows.owners += [
                 (r[0], r[1], _uuid(r[2]), _uuid(r[3]), r[4], r[5], r[6]) for r in await conn.execute(stmt)
             ]
-        rows.reps = await _named_as_of(conn, tenant_id, "rep", {o[2] for o in rows.owners}, at)
+        rep_ids = {o[2] for o in rows.owners}
+        departures = await _departures_as_of(conn, tenant_id, rep_ids, at)
+        reps = await _named_as_of(conn, tenant_id, "rep", rep_ids, at)
+        rows.reps = [(*r, departures.get(r[0])) for r in reps]
         territory_ids = {o[3] for o in rows.owners} - {None}
         rows.territories = await _named_as_of(conn, tenant_id, "territory", territory_ids, at)
         return rows
+
+
+def _older_accounts(tenant_id: uuid.UUID, at: datetime) -> sa.Select:
+    """Accounts as the table has them, that existed at `at` (for those older than the log)."""
+    acc = ACCOUNTS.c
+    return sa.select(acc.id, acc.external_id, acc.name, acc.parent_id).where(
+        acc.tenant_id == tenant_id,
+        sa.or_(acc.created_at.is_(None), acc.created_at <= at),
+        sa.or_(acc.deleted_at.is_(None), acc.deleted_at > at),
+    )
+
+
+async def _with_parents(conn: AsyncConnection, tenant_id: uuid.UUID, logged: list[Any]) -> list[tuple]:
+    """(id, external id, name, parent id) of accounts from their log entries; an entry older than the
+    parent field takes the parent the table has now."""
+    older = [r.subject_id for r in logged if "parent_id" not in (r.data or {})]
+    parents: dict[Any, Any] = {}
+    if older:
+        stmt = sa.select(ACCOUNTS.c.id, ACCOUNTS.c.parent_id).where(
+            ACCOUNTS.c.tenant_id == tenant_id, ACCOUNTS.c.id.in_(older)
+        )
+        parents = {r[0]: r[1] for r in await conn.execute(stmt)}
+    out = []
+    for r in logged:
+        d = r.data or {}
+        if "parent_id" in d:
+            parent = None if d["parent_id"] is None else uuid.UUID(str(d["parent_id"]))
+        else:
+            parent = parents.get(r.subject_id)
+        out.append((r.subject_id, r.external_id, d.get("name", ""), parent))
+    return out
+
+
+async def _ancestors_as_of(
+    conn: AsyncConnection, tenant_id: uuid.UUID, accounts: list[tuple], at: datetime
+) -> list[tuple]:
+    """The accounts above these in their families as they were at `at`, up to each family's top."""
+    out: list[tuple] = []
+    known = {_uuid(a[0]) for a in accounts}
+    wanted = {_uuid(a[3]) for a in accounts} - known - {None}
+    for _ in range(MAX_FAMILY_DEPTH):
+        if not wanted:
+            break
+        logged = await _latest(conn, tenant_id, "account", list(wanted), at)
+        found = await _with_parents(conn, tenant_id, [r for r in logged if not (r.data or {}).get("deleted")])
+        unlogged = wanted - {_uuid(r.subject_id) for r in logged}
+        if unlogged:
+            stmt = _older_accounts(tenant_id, at).where(ACCOUNTS.c.id.in_(list(unlogged)))
+            found += [tuple(r) for r in await conn.execute(stmt)]
+        out += found
+        known |= wanted
+        wanted = {_uuid(a[3]) for a in found} - known - {None}
+    return out
+
+
+async def _departures_as_of(
+    conn: AsyncConnection, tenant_id: uuid.UUID, rep_ids: set[Any], at: datetime
+) -> dict[Any, DepartureRecord]:
+    """The departures recorded for these reps as the log had them at `at`: each rep's changes folded in
+    order, an entry without the field keeping the one before (reps change rarely)."""
+    if not rep_ids:
+        return {}
+    c = CHANGES.c
+    stmt = (
+        sa.select(c.subject_id, c.data)
+        .where(c.tenant_id == tenant_id, c.kind == "rep", c.subject_id.in_(list(rep_ids)), c.valid_from <= at)
+        .order_by(c.seq)
+    )
+    out: dict[Any, DepartureRecord | None] = {}
+    for subject, data in await conn.execute(stmt):
+        if "departure" in (data or {}):
+            out[_uuid(subject)] = DepartureRecord.from_data(data["departure"])
+    return {k: v for k, v in out.items() if v is not None}
 
 
 async def _named_as_of(

@@ -539,6 +539,21 @@ class EngagementPolicyRow(SQLModel, table=True):
     saved_at: datetime | None = _ts(nullable=False)
 
 
+class DepartureRow(SQLModel, table=True):
+    """A rep's recorded departure (docs/domain.md, "Departures and arrivals"): the last day it was recorded
+    for, the interim owner of open pipeline, and when. The lookup answers the rep's accounts frozen while
+    the rep's end date is that last day; clearing or moving the end date withdraws it."""
+
+    __tablename__ = "departures"
+    rep_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("reps.id", ondelete="CASCADE"), primary_key=True)
+    )
+    tenant_id: uuid.UUID = _tenant()
+    last_day: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    interim_rep_id: uuid.UUID | None = _fk("reps.id", ondelete="SET NULL")
+    recorded_at: datetime | None = _ts(nullable=False)
+
+
 class DisputeRow(Versioned, SQLModel, table=True):
     """A rep's claim on an account another rep owns, with the evidence the engine gathered, the ruling the
     policy proposed and, once a decider confirmed or overrode it, the decision (domain/disputes.py)."""

@@ -183,6 +183,14 @@ class FakeRepRepository(FakeRepository[Rep]):
         active = filters.get("active")
         return super().matches(entity, filters) and (active is None or (entity.end_date is None) == active)
 
+    async def record_departure(
+        self, rep_id: UUID, last_day: Any, interim_rep_id: UUID | None, at: Any
+    ) -> None:
+        self.uow.departures[rep_id] = (last_day, interim_rep_id, at)
+
+    async def withdraw_departure(self, rep_id: UUID) -> bool:
+        return self.uow.departures.pop(rep_id, None) is not None
+
 
 class FakePlanRepository(FakeRepository[Plan]):
     table, entity = "plans", Plan
@@ -452,6 +460,7 @@ class FakeUnitOfWork:
         self.tables = {name: dict(rows) for name, rows in self.db.tables.items()}
         self.settings = self.db.settings.get(self.tenant_id, ({}, 1))
         self.changes: list[Change] = []
+        self.departures: dict[UUID, Any] = self.db.__dict__.setdefault("departures", {})
         self.accounts = FakeAccountRepository(self)
         self.reps = FakeRepRepository(self)
         self.plans = FakePlanRepository(self)

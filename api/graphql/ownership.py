@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
@@ -16,6 +16,57 @@ from domain.defaults import MAX_LOOKUP_BATCH
 if TYPE_CHECKING:
     from api.graphql.reps import Rep
     from api.graphql.territories import Territory
+
+
+@strawberry.type(description="A departure freezes the leaving rep's accounts for outbound")
+class OwnershipFreeze:
+    outbound: bool = strawberry.field(description="outbound (prospecting into the account) is frozen")
+    since: datetime = strawberry.field(description="when the departure was recorded")
+    last_day: date = strawberry.field(description="the rep's last day")
+    interim_rep_id: UUID | None = strawberry.field(description="the interim owner of open pipeline")
+    interim_rep_name: str | None
+    sentence: str
+
+
+@strawberry.type(description="The owner of the family's top account, accountable for large deals in it")
+class AccountableOwner:
+    rep_id: UUID
+    rep_name: str
+    account_id: UUID = strawberry.field(description="the family's top account")
+    account_external_id: str
+    account_name: str
+    threshold: float = strawberry.field(description="deals of this amount or more anywhere in the family")
+    sentence: str
+
+
+def _freeze(a: dict[str, Any]) -> OwnershipFreeze | None:
+    f = a.get("frozen")
+    if f is None:
+        return None
+    interim = f["interim_rep"] or {}
+    return OwnershipFreeze(
+        outbound=f["outbound"],
+        since=f["since"],
+        last_day=date.fromisoformat(str(f["last_day"])),
+        interim_rep_id=interim.get("id"),
+        interim_rep_name=interim.get("name"),
+        sentence=f["sentence"],
+    )
+
+
+def _accountable(a: dict[str, Any]) -> AccountableOwner | None:
+    x = a.get("accountable")
+    if x is None:
+        return None
+    return AccountableOwner(
+        rep_id=x["rep"]["id"],
+        rep_name=x["rep"]["name"],
+        account_id=x["account"]["id"],
+        account_external_id=x["account"]["external_id"],
+        account_name=x["account"]["name"],
+        threshold=x["threshold"],
+        sentence=x["sentence"],
+    )
 
 
 @strawberry.type
@@ -34,11 +85,32 @@ class Ownership:
         "activation or write that made them the owner); in a draft, when the draft gave them the account"
     )
     async def since(self, info: Info) -> datetime:
-        answer = await call(info.context.loaders.lookup.load((self.external_id, self.role.value)))
-        rep = answer.get("rep") or {}
-        if answer.get("plan_id") == self.plan_id and rep.get("id") == self.rep_id and answer.get("since"):
+        answer = await self._current(info)
+        if answer is not None and answer.get("since"):
             return answer["since"]  # type: ignore[no-any-return]
         return self.valid_from
+
+    async def _current(self, info: Info) -> dict[str, Any] | None:
+        """The lookup's answer when it is about this owner (the active plan's); None for a draft's."""
+        answer = await call(info.context.loaders.lookup.load((self.external_id, self.role.value)))
+        rep = answer.get("rep") or {}
+        return answer if answer.get("plan_id") == self.plan_id and rep.get("id") == self.rep_id else None
+
+    @strawberry.field(
+        description="the owner is leaving: outbound is frozen until the reassignment is activated, as the "
+        "ownership lookup answers (active plan); null otherwise"
+    )
+    async def frozen(self, info: Info) -> OwnershipFreeze | None:
+        answer = await self._current(info)
+        return None if answer is None else _freeze(answer)
+
+    @strawberry.field(
+        description="the owner of the family's top account, accountable for deals from the policy's "
+        "threshold up, as the ownership lookup answers (active plan); null without a parent"
+    )
+    async def accountable(self, info: Info) -> AccountableOwner | None:
+        answer = await self._current(info)
+        return None if answer is None else _accountable(answer)
 
     @strawberry.field
     async def rep(self, info: Info) -> Annotated[Rep, strawberry.lazy("api.graphql.reps")] | None:
@@ -94,6 +166,12 @@ class LookupResult:
     territory_name: str | None
     cause: str | None = strawberry.field(description="why the rep owns the account: the cause")
     reason: str | None = strawberry.field(description="why the rep owns the account: the rule or reason")
+    frozen: OwnershipFreeze | None = strawberry.field(
+        description="the owner is leaving: outbound is frozen until the reassignment is activated"
+    )
+    accountable: AccountableOwner | None = strawberry.field(
+        description="the account has a parent: the owner of the family's top account"
+    )
     seq: int = strawberry.field(description="the change-log position the answer reflects")
 
 
@@ -114,6 +192,8 @@ def _lookup_result(a: dict[str, Any]) -> LookupResult:
         territory_name=territory.get("name"),
         cause=(a["why"] or {}).get("cause"),
         reason=(a["why"] or {}).get("reason"),
+        frozen=_freeze(a),
+        accountable=_accountable(a),
         seq=a["seq"],
     )
 

@@ -144,7 +144,10 @@ async def create_account(ctx: AppContext, p: Principal, data: AccountCreate) -> 
         values = data.model_dump()
         values["segment"] = segment_for(data.annual_revenue, data.employees, settings.segments)
         account = await uow.accounts.add(Account(id=uuid.uuid4(), tenant_id=p.tenant_id, **values))
-        uow.record(account_change(account.id, ctx.clock.now(), account.external_id, account.name))
+        at = ctx.clock.now()
+        uow.record(
+            account_change(account.id, at, account.external_id, account.name, False, account.parent_id)
+        )
         await uow.commit()
         return account
 
@@ -194,7 +197,10 @@ async def update_account(
             changes["segment"] = kept[account.id]
         updated = await uow.accounts.update(account_id, changes)
         if shows_differently(changes, ChangeKind.ACCOUNT):
-            uow.record(account_change(account.id, ctx.clock.now(), updated.external_id, updated.name))
+            at = ctx.clock.now()
+            uow.record(
+                account_change(account.id, at, updated.external_id, updated.name, False, updated.parent_id)
+            )
         await uow.commit()
         return updated
 

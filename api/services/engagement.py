@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from api.services.common import Input, check_version
 from api.services.context import AppContext, Principal
+from domain.changes import policy_change
 from domain.defaults import MAX_MONEY, MAX_SETTING_DAYS, MAX_SETTING_LIST, EngagementRules, apply_overrides
 from domain.engagement import (
     ClaimKind,
@@ -160,5 +161,7 @@ async def replace_policy(
         await check_version(uow, precondition, current, "the engagement policy")
         now = ctx.clock.now()
         await uow.engagement.save(current + 1, policy_to_dict(policy), body.note, now)
+        # the lookup shows the family threshold: every worker's index takes it from the log
+        uow.record(policy_change(p.tenant_id, now, current + 1, policy.parent_deal_threshold))
         await uow.commit()
     return _read(policy, current + 1, now, body.note)

@@ -19,7 +19,7 @@ from api.services.context import AppContext, Principal
 from api.services.cpu import collector_paused, off_loop, release
 from api.services.segment_changes import segments_of_record
 from domain import importing as im
-from domain.changes import Change, ChangeKind, account_change, rep_change, shows_differently
+from domain.changes import KEEP, Change, ChangeKind, account_change, rep_change, shows_differently
 from domain.defaults import apply_overrides
 from domain.errors import Code, DomainError, FieldError, RuleViolation, ValidationFailed
 from domain.model import (
@@ -445,19 +445,20 @@ def _table_rows(
         if shows_differently({k for k in row if k != "deleted_at"}, shown)
         or existing[r.values["external_id"]].get("_deleted_at")  # a removed account comes back
     ]
-    make, fields = (
-        (account_change, ("external_id", "name"))
-        if shown == ChangeKind.ACCOUNT
-        else (rep_change, ("name", "email", "end_date"))
-    )
-    return (
-        create_rows,
-        update_rows,
-        [
-            make(row.get("id", row.get("_id")), now, *(row.get(k, current.get(k)) for k in fields))
-            for row, current in visible
-        ],
-    )
+    if shown == ChangeKind.ACCOUNT:
+
+        def make(row: dict[str, Any], current: dict[str, Any]) -> Change:
+            # a new account's parent is the row's; an update names it only when the row sets it
+            parent = row.get("parent_id") if "parent_id" in row or not current else KEEP
+            ext, name = (row.get(k, current.get(k)) for k in ("external_id", "name"))
+            return account_change(row.get("id", row.get("_id")), now, ext, name, parent_id=parent)
+    else:
+
+        def make(row: dict[str, Any], current: dict[str, Any]) -> Change:
+            fields = (row.get(k, current.get(k)) for k in ("name", "email", "end_date"))
+            return rep_change(row.get("id", row.get("_id")), now, *fields)
+
+    return create_rows, update_rows, [make(row, current) for row, current in visible]
 
 
 def _new_ids(n: int) -> list[uuid.UUID]:

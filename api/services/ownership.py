@@ -21,7 +21,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -48,6 +48,30 @@ class OwnershipWhy(BaseModel):
     reason: str | None = Field(description="the rule, the move's reason or the note")
 
 
+class RepName(BaseModel):
+    id: UUID
+    name: str
+
+
+class OwnershipFreeze(BaseModel):
+    """A recorded departure freezes the leaving rep's accounts until the reassignment is activated."""
+
+    outbound: bool = Field(description="outbound (prospecting into the account) is frozen")
+    since: datetime = Field(description="when the departure was recorded")
+    last_day: date = Field(description="the rep's last day")
+    interim_rep: RepName | None = Field(description="the interim owner of open pipeline, when one was named")
+    sentence: str = Field(description="the freeze in words")
+
+
+class AccountableOwner(BaseModel):
+    """The owner of the family's top account, accountable for deals from the policy's threshold up."""
+
+    rep: RepName = Field(description="the owner of record of the family's top account, for the same role")
+    account: AccountRef = Field(description="the family's top account")
+    threshold: float = Field(description="deals of this amount or more anywhere in the family are theirs")
+    sentence: str = Field(description="the rule in words")
+
+
 class OwnershipRead(BaseModel):
     external_id: str
     status: str = Field(description="owned, unassigned (no owner for the role) or not_found")
@@ -58,6 +82,14 @@ class OwnershipRead(BaseModel):
     plan_id: UUID | None = None
     since: datetime | None = Field(None, description="when this rep became the owner of record")
     why: OwnershipWhy | None = Field(None, description="why this rep owns the account")
+    frozen: OwnershipFreeze | None = Field(
+        description="the owner is leaving: outbound is frozen until the reassignment is activated; null "
+        "otherwise"
+    )
+    accountable: AccountableOwner | None = Field(
+        description="the account has a parent: the owner of the family's top account, accountable for "
+        "deals from the policy's threshold up; null without a parent or an owner of the top account"
+    )
     seq: int = Field(description="the change-log position the answer reflects")
 
 
@@ -95,7 +127,13 @@ class Freshness:
 
 def _index_from(rows: queries.OwnershipRows) -> OwnershipIndex:
     return OwnershipIndex.build(
-        rows.seq, rows.plan_id, rows.accounts, rows.owners, rows.reps, rows.territories
+        rows.seq,
+        rows.plan_id,
+        rows.accounts,
+        rows.owners,
+        rows.reps,
+        rows.territories,
+        parent_deal_threshold=rows.parent_deal_threshold,
     )
 
 

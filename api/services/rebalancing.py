@@ -23,6 +23,7 @@ from api.services.territories import TerritoryCreate, TerritoryUpdate
 from domain import rebalancing as rules
 from domain.boundaries import parse_boundary
 from domain.capacity import productivity
+from domain.changes import DepartureRecord, rep_change
 from domain.defaults import MAX_LISTED_ACCOUNTS
 from domain.errors import Code, Conflict, FieldError, ValidationFailed
 from domain.model import RampStatus, Role, Scope, departed
@@ -402,6 +403,7 @@ async def rep_departure(
     p.require(Scope.WRITE)
     async with ctx.uow(p.tenant_id) as uow:
         rep = found(await uow.reps.get(rep_id), "rep", rep_id)
+        interim = None
         if interim_rep_id is not None:
             interim = await referenced(uow.reps, interim_rep_id, "interim_rep_id", "rep")
             if interim.id == rep_id or interim.end_date is not None:
@@ -422,10 +424,20 @@ async def rep_departure(
     departure = Departure(rep_id, rep.name, on, interim_rep_id)
     proposal = await propose_rebalance(ctx, p, active.id, role, f"Departure of {rep.name}", departure)
     async with ctx.uow(p.tenant_id) as uow:  # only once the draft exists
-        await uow.reps.update(rep_id, {"end_date": on})
+        left = await uow.reps.update(rep_id, {"end_date": on})
+        await _record_departure(ctx, uow, left, interim)
         vacated = await _vacate(uow, proposal.plan_id, rep_id)
         await uow.commit()
     return proposal.model_copy(update={"vacated_territories": vacated})
+
+
+async def _record_departure(ctx: AppContext, uow: Any, rep: Any, interim: Any) -> None:
+    """From now the lookup answers the rep's accounts frozen, naming the interim owner (docs/domain.md,
+    "Departures and arrivals"); the log carries it to every worker's index."""
+    now = ctx.clock.now()
+    await uow.reps.record_departure(rep.id, rep.end_date, interim and interim.id, now)
+    record = DepartureRecord(now, str(rep.end_date), interim and interim.id, interim and interim.name)
+    uow.record(rep_change(rep.id, now, rep.name, rep.email, rep.end_date, record))
 
 
 async def _vacate(uow: Any, plan_id: UUID, rep_id: UUID) -> list[TerritoryRef]:

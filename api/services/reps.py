@@ -25,7 +25,7 @@ from api.services.common import (
 )
 from api.services.context import AppContext, Principal, changes_from
 from api.services.pagination import Listed, fetch_page
-from domain.changes import Change, ChangeKind, rep_change, shows_differently
+from domain.changes import KEEP, Change, ChangeKind, rep_change, shows_differently
 from domain.model import (
     RampStatus,
     Rep,
@@ -76,8 +76,8 @@ class RepPage(Page[RepRead]):
     """A page of reps, in id order."""
 
 
-def _rep_change(rep: Rep, ctx: AppContext) -> Change:
-    return rep_change(rep.id, ctx.clock.now(), rep.name, rep.email, rep.end_date)
+def _rep_change(rep: Rep, ctx: AppContext, departure: Any = KEEP) -> Change:
+    return rep_change(rep.id, ctx.clock.now(), rep.name, rep.email, rep.end_date, departure)
 
 
 async def create_rep(ctx: AppContext, p: Principal, data: RepCreate) -> Rep:
@@ -111,8 +111,13 @@ async def update_rep(
         if new_ext not in (None, rep.external_id) and await uow.reps.list({"external_id": new_ext}, None, 1):
             raise duplicate_external_id("rep", new_ext)
         updated = await uow.reps.update(rep_id, changes)
+        departure: Any = KEEP
+        if changes.get("end_date", rep.end_date) != rep.end_date and await uow.reps.withdraw_departure(
+            rep_id
+        ):
+            departure = None  # a cleared or moved last day withdraws the departure (its freeze lifts)
         if shows_differently(changes, ChangeKind.REP):
-            uow.record(_rep_change(updated, ctx))
+            uow.record(_rep_change(updated, ctx, departure))
         await uow.commit()
         return updated
 

@@ -1,6 +1,7 @@
 """Ownership lookup: answers, batch order, and freshness across workers (separate app instances)."""
 
 import asyncio
+from datetime import UTC, datetime
 
 from api.app import create_app
 from api.config import AppSettings
@@ -239,3 +240,200 @@ async def test_an_empty_as_of_or_role_is_refused_not_taken_as_absent(client, ten
         r = await client.get(f"/v1/ownership/{ext}?{query}", headers=tenant.headers)
         assert r.status_code == 422, query
         assert r.json()["errors"][0]["field"].endswith(query.rstrip("=")), r.json()
+
+
+async def _lea_and_sam(client, headers):
+    """An active plan: Lea Martin's named accounts LEA-0..2 and Sam Ortiz's SAM-0..2."""
+    lea, sam = [await f.rep(client, headers, name=n) for n in ("Lea Martin", "Sam Ortiz")]
+    plan = await f.plan(client, headers)
+    books = {
+        name: (
+            rep,
+            [
+                {"external_id": f"{name}-{k}", "name": f"{name} Co {k}", "current_arr": 100_000}
+                for k in range(3)
+            ],
+        )
+        for name, rep in (("LEA", lea), ("SAM", sam))
+    }
+    await f.named_books(client, headers, plan["id"], books)
+    await client.post("/v1/scoring/run", headers=headers)
+    await client.post(f"/v1/plans/{plan['id']}/assign-by-rules", headers=headers)
+    await client.post(f"/v1/plans/{plan['id']}/activate", headers=headers)
+    return lea, sam
+
+
+def _gql(client, headers, query, **variables):
+    return client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+
+
+FREEZE_SENTENCE = (
+    "Lea Martin leaves on 2026-12-31: outbound is frozen until the reassignment is activated; open pipeline "
+    "goes to Sam Ortiz"
+)
+
+
+async def test_a_departure_freezes_the_leaving_reps_accounts_until_the_reassignment_is_activated(
+    client, engine, tenant
+):
+    lea, sam = await _lea_and_sam(client, tenant.headers)
+    before = datetime.now(UTC)
+    assert (await client.get("/v1/ownership/LEA-0", headers=tenant.headers)).json()["frozen"] is None
+    body = {"date": "2026-12-31", "interim_rep_id": sam["id"]}
+    r = await client.post(f"/v1/reps/{lea['id']}/departure", json=body, headers=tenant.headers)
+    assert r.status_code == 201, r.text
+    draft = r.json()["plan_id"]
+    got = (await client.get("/v1/ownership/LEA-0", headers=tenant.headers)).json()
+    assert got["rep"]["id"] == lea["id"] and got["rep"]["end_date"] == "2026-12-31"
+    frozen = got["frozen"]
+    assert (frozen["outbound"], frozen["last_day"], frozen["sentence"]) == (
+        True,
+        "2026-12-31",
+        FREEZE_SENTENCE,
+    )
+    assert frozen["interim_rep"] == {"id": sam["id"], "name": "Sam Ortiz"}
+    assert datetime.fromisoformat(frozen["since"]) >= before
+    ids = ["LEA-1", "SAM-0", "ghost"]
+    batch = (
+        await client.post("/v1/ownership/lookup", json={"external_ids": ids}, headers=tenant.headers)
+    ).json()
+    assert [x["frozen"] and x["frozen"]["sentence"] for x in batch["results"]] == [
+        FREEZE_SENTENCE,
+        None,
+        None,
+    ]
+    q = (
+        "query($e: [String!]!) { ownership(externalIds: $e) { frozen { outbound lastDay interimRepId "
+        'interimRepName sentence } } account(externalId: "LEA-0") '
+        "{ owner { frozen { sentence } } } }"
+    )
+    data = (await _gql(client, tenant.headers, q, e=["LEA-0", "SAM-0"])).json()["data"]
+    assert data["ownership"][0]["frozen"] == {
+        "outbound": True,
+        "lastDay": "2026-12-31",
+        "interimRepId": sam["id"],
+        "interimRepName": "Sam Ortiz",
+        "sentence": FREEZE_SENTENCE,
+    }
+    assert data["ownership"][1]["frozen"] is None
+    assert data["account"]["owner"]["frozen"]["sentence"] == FREEZE_SENTENCE
+    serving, app2 = worker(engine)  # a worker that builds its index from the database answers the same
+    async with serving as w2:
+        await w2.post("/v1/ownership/lookup", json={"external_ids": ids}, headers=tenant.headers)
+        await app2.state.ctx.ownership.wait_for_rebuilds()
+        built = (
+            await w2.post("/v1/ownership/lookup", json={"external_ids": ids}, headers=tenant.headers)
+        ).json()
+        assert app2.state.ctx.ownership.builds >= 1
+        assert [x["frozen"] for x in built["results"]] == [x["frozen"] for x in batch["results"]]
+    frozen_at = datetime.now(UTC)
+    r = await client.post(f"/v1/plans/{draft}/activate", headers=tenant.headers)
+    assert r.status_code == 200, r.text
+    after = (await client.get("/v1/ownership/LEA-0", headers=tenant.headers)).json()
+    assert after["rep"]["id"] != lea["id"] and after["frozen"] is None
+    then = {"external_ids": ["LEA-0"], "as_of": frozen_at.isoformat()}
+    past = (await client.post("/v1/ownership/lookup", json=then, headers=tenant.headers)).json()["results"][0]
+    assert past["rep"]["id"] == lea["id"] and past["frozen"]["sentence"] == FREEZE_SENTENCE
+    earlier = {"external_ids": ["LEA-0"], "as_of": before.isoformat()}
+    past = (await client.post("/v1/ownership/lookup", json=earlier, headers=tenant.headers)).json()[
+        "results"
+    ][0]
+    assert past["rep"]["id"] == lea["id"] and past["frozen"] is None
+
+
+async def test_clearing_the_leaving_reps_end_date_withdraws_the_departure_and_lifts_the_freeze(
+    client, engine, tenant
+):
+    lea, _ = await _lea_and_sam(client, tenant.headers)
+    r = await client.post(
+        f"/v1/reps/{lea['id']}/departure", json={"date": "2026-12-31"}, headers=tenant.headers
+    )
+    assert r.status_code == 201, r.text
+    frozen = (await client.get("/v1/ownership/LEA-0", headers=tenant.headers)).json()["frozen"]
+    assert frozen["interim_rep"] is None and frozen["sentence"].endswith(
+        "no interim owner of open pipeline was named"
+    )
+    r = await client.patch(f"/v1/reps/{lea['id']}", json={"end_date": None}, headers=tenant.headers)
+    assert r.status_code == 200, r.text
+    assert (await client.get("/v1/ownership/LEA-0", headers=tenant.headers)).json()["frozen"] is None
+    await client.patch(f"/v1/reps/{lea['id']}", json={"end_date": "2026-12-31"}, headers=tenant.headers)
+    serving, app2 = worker(engine)  # a plain end date again is no departure, in the log or the tables
+    async with serving as w2:
+        for c in (client, w2):
+            await c.get("/v1/ownership/LEA-0", headers=tenant.headers)
+            await app2.state.ctx.ownership.wait_for_rebuilds()
+            assert (await c.get("/v1/ownership/LEA-0", headers=tenant.headers)).json()["frozen"] is None
+
+
+ACCOUNTABLE = (
+    "Deals of $100,000 or more anywhere in the Acme Holdings family are Sarah Chen's, owner of Acme Holdings"
+)
+
+
+async def test_a_subsidiarys_lookup_names_the_family_top_accounts_owner(client, engine, tenant):
+    top = await f.owned_account(client, tenant.headers, name="Acme Holdings")
+    holdings = top["account"]
+    europe = await f.account(client, tenant.headers, name="Acme Europe", parent_id=holdings["id"])
+    paris = await f.account(client, tenant.headers, name="Acme Paris", parent_id=europe["id"])
+    own = await f.rep(client, tenant.headers, name="Ana Diaz")
+    await f.create(
+        client,
+        tenant.headers,
+        "assignments",
+        plan_id=top["plan"]["id"],
+        account_id=paris["id"],
+        rep_id=own["id"],
+    )
+    ids = [paris["external_id"], europe["external_id"], holdings["external_id"]]
+    before = datetime.now(UTC)
+    got = (await client.get(f"/v1/ownership/{paris['external_id']}", headers=tenant.headers)).json()
+    assert got["rep"]["name"] == "Ana Diaz"
+    assert got["accountable"] == {
+        "rep": {"id": top["rep"]["id"], "name": "Sarah Chen"},
+        "account": {"id": holdings["id"], "external_id": holdings["external_id"], "name": "Acme Holdings"},
+        "threshold": 100_000.0,
+        "sentence": ACCOUNTABLE,
+    }
+    batch = (
+        await client.post("/v1/ownership/lookup", json={"external_ids": ids}, headers=tenant.headers)
+    ).json()
+    found = [x["accountable"] and x["accountable"]["rep"]["name"] for x in batch["results"]]
+    assert found == ["Sarah Chen", "Sarah Chen", None]  # Europe has no owner of its own: unassigned
+    assert batch["results"][1]["status"] == "unassigned"
+    plain_serving, _ = worker(engine, snapshots=False)  # answered from SQL: the same
+    async with plain_serving as plain:
+        sql = (
+            await plain.post("/v1/ownership/lookup", json={"external_ids": ids}, headers=tenant.headers)
+        ).json()
+        assert [x["accountable"] for x in sql["results"]] == [x["accountable"] for x in batch["results"]]
+    r = await client.put(
+        "/v1/engagement/policy", json={"parent_deal_threshold": 250_000}, headers=tenant.headers
+    )
+    assert r.status_code == 200, r.text
+    got = (await client.get(f"/v1/ownership/{paris['external_id']}", headers=tenant.headers)).json()
+    assert got["accountable"]["threshold"] == 250_000 and got["accountable"]["sentence"].startswith(
+        "Deals of $250,000"
+    )
+    q = (
+        "query($e: [String!]!, $a: UUID!) { ownership(externalIds: $e) { accountable { repName accountName "
+        "threshold } } account(id: $a) { owner { accountable { repId sentence } } } }"
+    )
+    data = (await _gql(client, tenant.headers, q, e=ids[:1], a=paris["id"])).json()["data"]
+    assert data["ownership"][0]["accountable"] == {
+        "repName": "Sarah Chen",
+        "accountName": "Acme Holdings",
+        "threshold": 250_000.0,
+    }
+    assert data["account"]["owner"]["accountable"]["repId"] == top["rep"]["id"]
+    moved = datetime.now(UTC)
+    r = await client.patch(f"/v1/accounts/{paris['id']}", json={"parent_id": None}, headers=tenant.headers)
+    assert r.status_code == 200, r.text
+    assert (await client.get(f"/v1/ownership/{paris['external_id']}", headers=tenant.headers)).json()[
+        "accountable"
+    ] is None
+    then = {"external_ids": ids[:1], "as_of": moved.isoformat()}
+    past = (await client.post("/v1/ownership/lookup", json=then, headers=tenant.headers)).json()["results"][0]
+    assert past["accountable"]["rep"]["name"] == "Sarah Chen" and past["accountable"]["threshold"] == 250_000
+    then = {"external_ids": ids[:1], "as_of": before.isoformat()}
+    past = (await client.post("/v1/ownership/lookup", json=then, headers=tenant.headers)).json()["results"][0]
+    assert past["accountable"]["sentence"] == ACCOUNTABLE  # the threshold of that time

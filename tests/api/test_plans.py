@@ -30,7 +30,7 @@ async def test_activation_is_atomic_under_concurrent_lookups(client, tenant, eng
     ext, old_rep = owned["account"]["external_id"], owned["rep"]["id"]
     new_rep, draft = await f.draft_giving_it_to_a_new_rep(client, tenant.headers, owned)
     seen, after_activation = [], []
-    stop, activated, enough = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    stop, activated, answered = asyncio.Event(), asyncio.Event(), asyncio.Event()
 
     async def look():
         while not stop.is_set():
@@ -39,14 +39,14 @@ async def test_activation_is_atomic_under_concurrent_lookups(client, tenant, eng
             owner = r.json().get("rep", {}).get("id") if r.status_code == 200 else r.status_code
             (after_activation if asked_after else seen).append(owner)
             if len(after_activation) >= 4:
-                enough.set()
+                answered.set()
 
     lookers = [asyncio.create_task(look()) for _ in range(4)]
     await asyncio.sleep(0.05)
     assert (await client.post(f"/v1/plans/{draft['id']}/activate", headers=tenant.headers)).status_code == 200
     activated.set()
-    # until some lookups were asked after the answer (slow under load)
-    await asyncio.wait_for(enough.wait(), 30)
+    async with asyncio.timeout(30):  # until some lookups were asked after the answer (slow under load)
+        await answered.wait()
     stop.set()
     await asyncio.gather(*lookers)
     assert set(seen) <= {old_rep, new_rep["id"]}
