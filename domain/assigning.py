@@ -138,16 +138,15 @@ class Book:
         return touches >= p["min_touches"] or bool(p["sourced_counts"] and self.evidence.sourced.get(key, 0))
 
     def rep_set(self, i: int) -> list[Any]:
-        """The candidates' rep ids of account i: boundaries first (in the territories' order), then the
-        owner of record, then reps with a relationship."""
-        a = self.accounts[i]
+        """The candidates' rep ids of account i: boundaries first (in the territories' order), then reps
+        with a relationship. The owner of record is one where a boundary of theirs still holds the account
+        or they have a relationship: among those the territory of record keeps its owner, and a redrawn
+        boundary that no longer holds the account moves it (docs/domain.md, "Boundaries and assignment by
+        rules")."""
         if self.matched[i] <= 1:
             out = [self.rep_ids[self.first[i]]] if self.matched[i] else []
         else:
             out = [self.rep_ids[k] for k in np.flatnonzero(self.best[:, i] >= 0).tolist()]
-        owner = a.get("owner_rep_id")
-        if owner in self.reps and owner not in out:
-            out.append(owner)
         for r in sorted(self.related.get(i, ()), key=str):
             if r not in out:
                 out.append(r)

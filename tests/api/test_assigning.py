@@ -189,8 +189,9 @@ async def test_graphql_assign_by_rules_answers_the_operation_when_asked(client, 
 
 
 async def test_the_tenants_own_policy_decides(client, tenant):
-    """With the boundary before the territory of record, redrawn boundaries move owned accounts; with a
-    relationship of 3 touches required, 2 meetings no longer beat the HQ's boundary."""
+    """By default an owner whose boundaries no longer hold the account, and who has no relationship with
+    it, is no candidate: the boundary moves it. With a relationship of 3 touches required, 2 meetings no
+    longer beat the HQ's boundary."""
     h = tenant.headers
     b = await book(client, h, accounts=2)
     plan = b["plan"]["id"]
@@ -199,7 +200,7 @@ async def test_the_tenants_own_policy_decides(client, tenant):
     body = {"plan_id": plan, "account_id": second["id"], "rep_id": b["sarah"]["id"], "role": "AE"}
     assert (await client.post("/v1/assignments", json=body, headers=h)).status_code == 201
     default = (await client.post(f"/v1/plans/{plan}/assign-by-rules", headers=h)).json()
-    assert default["by_rule"] == {"existing_relationship": 1, "territory_of_record": 1}
+    assert default["by_rule"] == {"existing_relationship": 1, "boundary": 1}
     policy = {
         "rules": [
             {"kind": "named_account"},
@@ -210,9 +211,8 @@ async def test_the_tenants_own_policy_decides(client, tenant):
     }
     assert (await client.put("/v1/engagement/policy", json=policy, headers=h)).status_code == 200
     ruled = (await client.post(f"/v1/plans/{plan}/assign-by-rules", headers=h)).json()
-    assert ruled["by_rule"] == {"hq_boundary": 2} and ruled["moved"] == 2
+    assert ruled["by_rule"] == {"hq_boundary": 2} and ruled["moved"] == 1  # the other moved already
     placed = await owners(client, h, plan)
     assert {rep for rep, _ in placed.values()} == {b["james"]["id"]}
-    assert placed[f"{b['prefix']}-1"][1] == (
-        "hq boundary: the boundary of East (James Park) holds it, priority 0; Sarah Chen owned it"
-    )
+    # Sarah's 2 meetings no longer make her a candidate: James's boundary alone decides both
+    assert {note for _, note in placed.values()} == {"boundary of East: region = East"}

@@ -183,12 +183,13 @@ async def _check(url: str, book: dict) -> None:
                     if c.boundary_priority is not None:
                         assert (c.territory_id, c.territory_name) == (one.territory_id, one.territory_name)
                 # who the dispute's gathering would make a candidate, and assigning leaves out: departed
-                # reps, reps who own no territory of the plan, and reps without a relationship
+                # reps, reps who own no territory of the plan, and reps (the owner of record among them)
+                # whose boundaries do not hold the account and who have no relationship with it
                 got = {c.rep_id for c in set_wise.candidates(i)}
                 for other in await _candidates(uow, account, reps[0].id, plan, owner, policy, NOW):
                     if other.rep_id in got or other.departed or other.rep_id not in rule_reps:
                         continue
-                    assert other.boundary_priority is None and not other.owner_of_record, other
+                    assert other.boundary_priority is None, other
                     assert other.meaningful_touches < 2 and other.sourced_opportunities == 0, other
     finally:
         await engine.dispose()
