@@ -49,7 +49,7 @@ MOVES: dict[DisputeState, frozenset[DisputeState]] = {
 def check_move(current: DisputeState, to: DisputeState) -> None:
     """Refuse a move the states do not allow (Conflict, naming both)."""
     if to not in MOVES[current]:
-        raise Conflict(f"a dispute that is {current.value} cannot be {to.value}", code=Code.CONFLICT)
+        raise Conflict(f"a dispute that is {current.value} cannot be {to.value}", code=Code.DISPUTE_STATE)
 
 
 @dataclass(frozen=True)

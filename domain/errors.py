@@ -72,6 +72,8 @@ class Code(StrEnum):
     PRECONDITION_FAILED = "precondition_failed"
     PRECONDITION_REQUIRED = "precondition_required"
     REP_DEPARTED = "rep_departed"
+    DISPUTE_EXISTS = "dispute_exists"
+    DISPUTE_STATE = "dispute_state"
     REPLAY_RUNNING = "replay_running"
     REQUIRED = "required"
     ROLE_NOT_FOR_CLAIM = "role_not_for_claim"

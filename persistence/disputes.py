@@ -115,6 +115,18 @@ class DisputeStore(Store):
         stmt = sa.select(DISPUTES).where(d.tenant_id == self.tenant_id, d.state == "open").order_by(d.id)
         return list((await (await self.connection()).execute(stmt)).mappings())
 
+    async def live_claim(self, account_id: UUID, role: str, claimant_rep_id: UUID) -> UUID | None:
+        """The open or decided dispute of this claimant on this account for this role, if one stands."""
+        d = DISPUTES.c
+        stmt = sa.select(d.id).where(
+            d.tenant_id == self.tenant_id,
+            d.account_id == account_id,
+            d.role == role,
+            d.claimant_rep_id == claimant_rep_id,
+            d.state.in_(("open", "decided")),
+        )
+        return (await (await self.connection()).execute(stmt)).scalar_one_or_none()
+
     # ------------------------------------------------------------------ evidence
 
     async def account(self, account_id: UUID) -> Any | None:

@@ -191,6 +191,13 @@ UNIQUE_RULES: dict[str, Unique] = {
         "the account already has an owner of record for this role in this plan",
         "an owner for this role already exists",
     ),
+    "uq_disputes_one_live_claim": Unique(
+        "disputes.tenant_id, disputes.account_id, disputes.role, disputes.claimant_rep_id",
+        "claimant_rep_id",
+        Code.DISPUTE_EXISTS,
+        "the claimant's claim on this account for this role is already open",
+        "a dispute of this claimant on this account stands",
+    ),
     "uq_territories_plan_id_name": Unique(
         "territories.plan_id, territories.name",
         "name",

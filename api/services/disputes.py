@@ -335,6 +335,14 @@ async def open_dispute(ctx: AppContext, p: Principal, data: DisputeCreate) -> Di
         owner = await _owner_in(uow, plan, data.account_id, data.role.value)
         if owner is not None and owner.rep_id == data.claimant_rep_id:
             raise _invalid("claimant_rep_id", Code.INVALID_VALUE, f"{claimant.name} already owns the account")
+        standing = await uow.disputes.live_claim(data.account_id, data.role.value, data.claimant_rep_id)
+        if standing is not None:
+            raise Conflict(
+                f"{claimant.name}'s claim on this account for {data.role.value} is already open: dispute "
+                f"{standing}; withdraw it or wait for its decision",
+                [FieldError("claimant_rep_id", Code.DISPUTE_EXISTS, f"dispute {standing} stands")],
+                code=Code.DISPUTE_EXISTS,
+            )
         policy, policy_version = await current_policy(uow)
         settings = await tenant_settings(uow)
         claim = await _claim(uow, account, data.role, policy, now)

@@ -158,7 +158,7 @@ async def replace_policy(
     policy = parse_policy(sent_policy(body), DEFAULTS)
     async with ctx.uow(p.tenant_id) as uow:
         _, current = await current_policy(uow)
-        await check_version(uow, precondition, current, "the engagement policy")
+        await check_version(uow, precondition, current, "engagement policy")
         now = ctx.clock.now()
         await uow.engagement.save(current + 1, policy_to_dict(policy), body.note, now)
         # the lookup shows the family threshold: every worker's index takes it from the log

@@ -21,7 +21,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -32,7 +32,7 @@ from api.services.common import AccountRef, ExternalId, Input, RepRef, Territory
 from api.services.context import Principal
 from domain.changes import Change
 from domain.defaults import MAX_LOOKUP_BATCH
-from domain.errors import NotFound
+from domain.errors import Code, FieldError, NotFound, ValidationFailed
 from domain.model import (
     Role,
     Scope,
@@ -151,6 +151,18 @@ async def read_and_index(engine: Engine, tenant: UUID) -> OwnershipIndex:
         gc.enable()
 
 
+def _in_range(as_of: datetime) -> datetime:
+    """`as_of` in UTC, as the change log stores times; a time that UTC cannot hold (0001-01-01T00:00+14:00
+    is in year 0 there) is a 422 naming the field, not a failed query."""
+    try:
+        return as_of.astimezone(UTC)
+    except OverflowError:
+        raise ValidationFailed(
+            "as_of is out of range",
+            [FieldError("as_of", Code.OUT_OF_RANGE, "a time from year 1 to 9999, in UTC")],
+        ) from None
+
+
 class OwnershipService:
     def __init__(
         self,
@@ -192,6 +204,7 @@ class OwnershipService:
     ) -> tuple[list[dict[str, Any]], Freshness]:
         p.require(Scope.READ)
         if as_of is not None:
+            as_of = _in_range(as_of)
             index = _index_from(await queries.read_as_of(self.engine, p.tenant_id, external_ids, as_of))
             return [index.answer(e, role.value) for e in external_ids], Freshness(index.seq, 0.0)
         index = await self._current(p)

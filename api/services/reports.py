@@ -884,7 +884,7 @@ async def dispute_log(
     async with ctx.uow(p.tenant_id) as uow:
         calendar = tenant_calendar(await tenant_settings(uow))
         rows = await uow.disputes.log(
-            _midnight(since), _midnight(until + timedelta(days=1) if until else None)
+            _midnight(since), _midnight(until + timedelta(days=1) if until and until < date.max else None)
         )
     out, entries = [], []
     for row in rows:

@@ -51,7 +51,7 @@ async def replace_settings(
     check_settings(apply_overrides(overrides))
     async with ctx.uow(p.tenant_id) as uow:
         _, current = await uow.settings_record()
-        await check_version(uow, precondition, current, "settings")
+        await check_version(uow, precondition, current, "settings document")
         version = await uow.replace_settings(overrides, current)
         await uow.commit()
         return _answer(overrides, version)

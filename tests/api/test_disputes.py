@@ -69,7 +69,7 @@ async def test_the_relationship_wins_the_claim_and_applying_it_changes_the_owner
     assert not dispute["overdue"]
 
     r = await client.post(f"/v1/disputes/{dispute['id']}/apply", headers=h)
-    assert r.status_code == 409  # decided first
+    assert r.status_code == 409 and r.json()["code"] == "dispute_state"  # decided first
     r = await client.post(
         f"/v1/disputes/{dispute['id']}/decision", json={"note": "Sarah runs the buying group"}, headers=h
     )
@@ -100,6 +100,8 @@ async def test_without_evidence_the_owner_keeps_it_unless_the_decider_overrides(
     assert dispute["proposal"]["rule"] == "territory_of_record"
     again = await client.post("/v1/disputes", json=claim, headers=h)
     assert again.status_code == 409  # one live claim per claimant, account and role
+    assert again.json()["code"] == "dispute_exists" and dispute["id"] in again.json()["detail"]
+    assert again.json()["errors"][0]["field"] == "claimant_rep_id"
     r = await client.post(
         f"/v1/disputes/{dispute['id']}/decision", json={"note": "ok"}, headers=tenant.read_headers
     )
@@ -183,7 +185,7 @@ async def test_graphql_opens_decides_and_applies(client, tenant):
     r = await client.post("/graphql", json={"query": apply, "variables": {"id": dispute["id"]}}, headers=h)
     assert r.json()["data"]["applyDispute"] == {"state": "APPLIED"}
     r = await client.post("/graphql", json={"query": apply, "variables": {"id": dispute["id"]}}, headers=h)
-    assert r.json()["data"]["applyDispute"] == {"code": "conflict"}
+    assert r.json()["data"]["applyDispute"] == {"code": "dispute_state"}
     listed = "{ disputes(state: APPLIED) { items { id overdue } } }"
     r = await client.post("/graphql", json={"query": listed}, headers=h)
     assert r.json()["data"]["disputes"]["items"] == [{"id": dispute["id"], "overdue": False}]
@@ -430,3 +432,18 @@ async def test_post_sale_is_the_csms_and_the_grey_zones_follow_the_policy(client
     assert (await client.put("/v1/engagement/policy", json=policy, headers=h)).status_code == 200
     r = await client.post("/v1/disputes", json=as_csm, headers=h)
     assert r.status_code == 201 and r.json()["proposal"]["claim"]["kind"] == "reengagement"
+
+
+async def test_the_dispute_log_takes_the_last_day_there_is(client, tenant):
+    """until=9999-12-31 ends the period after the last day a date can hold: the log, not a 500."""
+    h = tenant.headers
+    book = await hq_in_james_boundary(client, h)
+    claim = {"account_id": book["account"]["id"], "claimant_rep_id": book["sarah"]["id"], "basis": "other"}
+    assert (await client.post("/v1/disputes", json=claim, headers=h)).status_code == 201
+    for params in ({"until": "9999-12-31"}, {"since": "0001-01-01", "until": "9999-12-31", "format": "csv"}):
+        r = await client.get("/v1/reports/dispute-log", params=params, headers=h)
+        assert r.status_code == 200, r.text
+    assert r.text.count("\n") == 2  # the header and the one dispute
+    q = '{ disputeLog(until: "9999-12-31") { listed } }'
+    r = await client.post("/graphql", json={"query": q}, headers=h)
+    assert r.json()["data"]["disputeLog"]["listed"] == 1, r.text

@@ -437,3 +437,25 @@ async def test_a_subsidiarys_lookup_names_the_family_top_accounts_owner(client, 
     then = {"external_ids": ids[:1], "as_of": before.isoformat()}
     past = (await client.post("/v1/ownership/lookup", json=then, headers=tenant.headers)).json()["results"][0]
     assert past["accountable"]["sentence"] == ACCOUNTABLE  # the threshold of that time
+
+
+async def test_an_as_of_that_utc_cannot_hold_is_named(client, tenant):
+    """0001-01-01T00:00+14:00 is in year 0 in UTC: a 422 on as_of, single, batch and GraphQL, not a 500."""
+    owned = await f.owned_account(client, tenant.headers)
+    ext, early = owned["account"]["external_id"], "0001-01-01T00:00:00+14:00"
+    r = await client.get(f"/v1/ownership/{ext}", params={"as_of": early}, headers=tenant.headers)
+    assert r.status_code == 422 and r.json()["errors"][0] == {
+        "field": "as_of",
+        "code": "out_of_range",
+        "message": "a time from year 1 to 9999, in UTC",
+    }
+    body = {"external_ids": [ext], "as_of": early}
+    r = await client.post("/v1/ownership/lookup", json=body, headers=tenant.headers)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "as_of"
+    q = '{ ownership(externalIds: ["%s"], asOf: "%s") { status } }' % (ext, early)
+    r = await client.post("/graphql", json={"query": q}, headers=tenant.headers)
+    assert r.json()["errors"][0]["extensions"]["code"] == "validation_failed", r.text
+    late = await client.get(
+        f"/v1/ownership/{ext}", params={"as_of": "9999-12-31T23:59:59Z"}, headers=tenant.headers
+    )
+    assert late.status_code == 200 and late.json()["rep"]["id"] == owned["rep"]["id"]
