@@ -452,8 +452,9 @@ async def test_an_as_of_that_utc_cannot_hold_is_named(client, tenant):
     body = {"external_ids": [ext], "as_of": early}
     r = await client.post("/v1/ownership/lookup", json=body, headers=tenant.headers)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "as_of"
-    q = '{ ownership(externalIds: ["%s"], asOf: "%s") { status } }' % (ext, early)
-    r = await client.post("/graphql", json={"query": q}, headers=tenant.headers)
+    q = "query($e: [String!]!, $t: DateTime!) { ownership(externalIds: $e, asOf: $t) { status } }"
+    variables = {"e": [ext], "t": early}
+    r = await client.post("/graphql", json={"query": q, "variables": variables}, headers=tenant.headers)
     assert r.json()["errors"][0]["extensions"]["code"] == "validation_failed", r.text
     late = await client.get(
         f"/v1/ownership/{ext}", params={"as_of": "9999-12-31T23:59:59Z"}, headers=tenant.headers
