@@ -153,6 +153,13 @@ def measure(url: str, db: str, rows: int, n_territories: int) -> dict:
         r = client.post(f"/v1/plans/{plan}/activate")
         times["activate"] = time.perf_counter() - start
         assert r.status_code == 200, r.text[:300]
+        # a proposal without the relationship rule: the related accounts would go back to their boundary
+        proposal = {"rules": [{"kind": "named_account"}, {"kind": "boundary"}]}
+        start = time.perf_counter()
+        r = client.post("/v1/engagement/policy/dry-run", json=proposal)
+        times["dry_run"] = time.perf_counter() - start
+        assert r.status_code == 200, r.text[:300]
+        assert r.json()["owners"]["changed"] == len(related(rows)), r.json()["owners"]["changed"]
     finally:
         server.stop()
     return {
@@ -163,6 +170,7 @@ def measure(url: str, db: str, rows: int, n_territories: int) -> dict:
         "assign_s": round(times["first"], 3),
         "assign_again_s": round(times["again"], 3),
         "activate_s": round(times["activate"], 3),
+        "dry_run_s": round(times["dry_run"], 3),
         "by_rule": by_rule,
     }
 

@@ -22,6 +22,9 @@ EngagementPolicyResult = result(EngagementPolicy, "EngagementPolicyResult")
 EngagementRuling = output_type(dry_run.RulingRead, "EngagementRuling")
 DisputeRulingChange = output_type(dry_run.DisputeRulingChangeRead, "DisputeRulingChange")
 DryRunDisputes = output_type(dry_run.DryRunDisputesRead, "DryRunDisputes")
+DryRunPlacement = output_type(dry_run.PlacementRead, "DryRunPlacement")
+OwnerChange = output_type(dry_run.OwnerChangeRead, "OwnerChange")
+DryRunOwners = output_type(dry_run.DryRunOwnersRead, "DryRunOwners")
 PolicyDryRun = output_type(dry_run.PolicyDryRunRead, "PolicyDryRun")
 PolicyDryRunResult = result(PolicyDryRun, "PolicyDryRunResult")
 
@@ -39,8 +42,8 @@ class Query:
 
     @strawberry.field(
         description="What a proposed policy (the fields of REST's PUT /v1/engagement/policy body) would "
-        "decide differently, before it is saved: the open disputes whose ruling would change (admin "
-        "scope; nothing is saved; the current owners are a section to come beside `disputes`)"
+        "decide differently, before it is saved: the open disputes whose ruling would change and the "
+        "active plan's owners assigning by rules would change (admin scope; nothing is saved)"
     )
     async def dry_run_engagement_policy(self, info: Info, policy: JSON) -> PolicyDryRunResult:  # type: ignore[valid-type]
         c = info.context

@@ -71,13 +71,15 @@ async def replace_engagement_policy(
     name="dry_run_engagement_policy",
     response_model=PolicyDryRunRead,
     summary="What a proposed policy would decide differently, before it is saved: the open disputes whose "
-    "ruling would change (admin scope; nothing is saved)",
+    "ruling would change and the active plan's owners assigning by rules would change (admin scope; "
+    "nothing is saved)",
     description=(
         "The body is a policy as PUT /v1/engagement/policy takes it, validated the same way. Every open "
         "dispute is ruled under the policy in force and under the proposal, on today's evidence; "
-        "`disputes` lists those whose owner or deciding rule would change, with both rulings. The answer "
-        "has a section per kind of decision: the current owners the proposal would decide differently "
-        "are to come as a section `owners` beside `disputes`."
+        "`disputes` lists those whose owner or deciding rule would change, with both rulings. Every "
+        "account of the active plan (AE, locked ones left out) is ruled as assigning by rules would, under "
+        "both; `owners` lists those the proposal gives another owner or territory, with both placements "
+        "(null without an active plan)."
     ),
     responses=problem_responses(422, *AUTH_ERRORS),
 )

@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import uuid
 from collections import Counter
-from collections.abc import Callable
-from datetime import date
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -21,10 +22,11 @@ from api.services.common import found
 from api.services.context import AppContext, Principal
 from api.services.engagement import current_policy, relationship_since
 from api.services.operations import OperationRead, get_operation
-from domain.assigning import Book, Evidence, RuleRep, decide_chunk
+from domain.assigning import Book, ChunkRuling, Evidence, RuleRep, decide_chunk
 from domain.boundaries import RuleTerritory, describe_boundary, match_boundaries, parse_boundary
 from domain.criteria import fields_of
 from domain.defaults import ASSIGN_BY_RULES_OPERATION_ABOVE, MAX_LISTED_ACCOUNTS, apply_overrides
+from domain.engagement import Policy
 from domain.errors import Code, Conflict, FieldError, ValidationFailed
 from domain.model import AssignmentReason, PlanState, Role, Scope, departed
 from domain.optimiser import Cancelled
@@ -64,6 +66,64 @@ async def _owners(uow: Any, territories: list[Any], today: date) -> tuple[dict[A
     reps = {r.id: r for r in await uow.reps.get_many(ids) if not departed(r.end_date, today)}
     owners = {t.id: t.primary_rep_id for t in territories if t.primary_rep_id in reps}
     return owners, {r.id: RuleRep(r.id, r.name, r.start_date) for r in reps.values()}
+
+
+@dataclass(frozen=True)
+class RuleSetup:
+    """What ruling a plan's accounts needs besides the accounts: its territories with their boundaries,
+    who owns each territory, the reps who can be given an account, the notes of boundary placements, the
+    account fields the boundaries read and the tenant's meaningful activity kinds."""
+
+    territories: list[RuleTerritory]
+    info: dict[Any, Any]
+    owners: dict[Any, Any]
+    reps: dict[Any, RuleRep]
+    notes: dict[Any, str]
+    fields: set[str]
+    kinds: Sequence[str]
+
+
+async def rule_setup(uow: Any, plan_id: UUID, now: datetime) -> RuleSetup:
+    rows = await uow.assigning.plan_territories(plan_id)
+    territories, errors = [], []
+    for t in rows:
+        try:
+            territories.append(RuleTerritory(t.id, t.name, t.priority, parse_boundary(t.boundary)))
+        except ValidationFailed as exc:  # stored before boundaries were checked
+            errors += [FieldError(f"territories[{t.name}].{e.field}", e.code, e.message) for e in exc.errors]
+    if errors:
+        raise ValidationFailed("a territory's boundary is not valid", errors, code=Code.INVALID_BOUNDARY)
+    owners, reps = await _owners(uow, rows, now.date())
+    return RuleSetup(
+        territories,
+        {t.id: t for t in rows},
+        owners,
+        reps,
+        {t.id: f"boundary of {t.name}: {describe_boundary(t.boundary)}" for t in rows},
+        set().union(*(fields_of(t.boundary.rules) for t in territories if t.boundary.rules is not None)),
+        apply_overrides(await uow.tenant_settings()).coverage.meaningful_kinds,
+    )
+
+
+async def rule_chunks(
+    uow: Any, setup: RuleSetup, plan_id: UUID, role: Role, policies: Sequence[Policy], now: datetime
+) -> AsyncIterator[tuple[list[dict[str, Any]], list[ChunkRuling]]]:
+    """The plan's accounts a chunk at a time, each chunk ruled under every policy of `policies` (the same
+    boundaries, each policy's evidence over its own relationship window)."""
+    async for chunk in uow.assigning.accounts_for_rules(plan_id, role.value, CHUNK, setup.fields):
+        matches = match_boundaries(enumerate(chunk), setup.territories)  # keyed by the index in the chunk
+        evidence: dict[datetime, Evidence] = {}
+        rulings = []
+        for policy in policies:
+            since = relationship_since(policy, now)
+            if since not in evidence:
+                touches, sourced = await uow.assigning.relationship_evidence(
+                    chunk[0]["id"], chunk[-1]["id"], since, setup.kinds
+                )
+                evidence[since] = Evidence(touches, sourced)
+            book = Book(chunk, matches, setup.owners, setup.reps, evidence[since], policy)
+            rulings.append(decide_chunk(book, now.date(), setup.notes))
+        yield chunk, rulings
 
 
 def respond_async(prefer: str | None) -> bool:
@@ -132,40 +192,15 @@ async def assign_by_rules_now(
         plan = found(await uow.plans.get(plan_id), "plan", plan_id)
         _check_draft(plan)
         total = await uow.history.live_accounts() if progress else 0
-        rows = await uow.assigning.plan_territories(plan_id)
-        territories, errors = [], []
-        for t in rows:
-            try:
-                territories.append(RuleTerritory(t.id, t.name, t.priority, parse_boundary(t.boundary)))
-            except ValidationFailed as exc:  # stored before boundaries were checked
-                errors += [
-                    FieldError(f"territories[{t.name}].{e.field}", e.code, e.message) for e in exc.errors
-                ]
-        if errors:
-            raise ValidationFailed("a territory's boundary is not valid", errors, code=Code.INVALID_BOUNDARY)
-        info = {t.id: t for t in rows}
-        owner, reps = await _owners(uow, rows, now.date())
+        setup = await rule_setup(uow, plan_id, now)
         policy, _ = await current_policy(uow)
-        since = relationship_since(policy, now)
-        kinds = apply_overrides(await uow.tenant_settings()).coverage.meaningful_kinds
-        notes = {t.id: f"boundary of {t.name}: {describe_boundary(t.boundary)}" for t in rows}
-        used = set().union(
-            *(fields_of(t.boundary.rules) for t in territories if t.boundary.rules is not None)
-        )
-        ends: list[
-            Any
-        ] = []  # the assignments that end, and the ones that start (account, territory, rep, note)
+        info = setup.info
+        ends: list[Any] = []  # the assignments that end, and those that start (account, territory, rep, note)
         adds: list[tuple[Any, Any, Any, str]] = []
-        async for chunk in uow.assigning.accounts_for_rules(plan_id, role.value, CHUNK, used):
+        async for chunk, (ruling,) in rule_chunks(uow, setup, plan_id, role, (policy,), now):
             if should_stop is not None and should_stop():
                 raise Cancelled
             counts["accounts"] += len(chunk)
-            touches, sourced = await uow.assigning.relationship_evidence(
-                chunk[0]["id"], chunk[-1]["id"], since, kinds
-            )
-            matches = match_boundaries(enumerate(chunk), territories)  # keyed by the index in the chunk
-            book = Book(chunk, matches, owner, reps, Evidence(touches, sourced), policy)
-            ruling = decide_chunk(book, now.date(), notes)
             result = ruling.boundaries
             n_unmatched += len(result.unmatched)
             unmatched += [_brief(chunk[k]) for k in result.unmatched[: MAX_LISTED_ACCOUNTS - len(unmatched)]]

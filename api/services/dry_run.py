@@ -1,22 +1,25 @@
 """A policy dry run (docs/domain.md, "Dry run"): what a proposed policy would decide
 differently before it is saved. The answer has one section per kind of decision: `disputes` (the open
-disputes whose ruling would change); the current owners the proposal would decide differently are a
-section to come beside it. Nothing is saved."""
+disputes whose ruling would change) and `owners` (the accounts of the active plan that assigning by rules
+would give another owner under the proposal than under the policy in force). Nothing is saved."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from api.services.assigning import rule_chunks, rule_setup
 from api.services.context import AppContext, Principal
 from api.services.disputes import Rerun, rule_open_disputes
 from api.services.engagement import DEFAULTS, PolicyWrite, current_policy, sent_policy
+from domain.assigning import Placement
 from domain.defaults import MAX_LISTED_ACCOUNTS
 from domain.disputes import Proposal
-from domain.engagement import parse_policy
-from domain.model import Scope
+from domain.engagement import Policy, parse_policy
+from domain.model import Role, Scope
 
 
 class RulingRead(BaseModel):
@@ -48,6 +51,32 @@ class DryRunDisputesRead(BaseModel):
     )
 
 
+class PlacementRead(BaseModel):
+    rep_id: UUID | None = Field(description="the owner assigning by rules would give it; null: nobody")
+    rep_name: str | None
+    territory_id: UUID | None
+    rule: str | None = Field(description="the code of the rule that decided, or only_candidate")
+    note: str | None = Field(description="the assignment's note: the rule and the reps by name")
+
+
+class OwnerChangeRead(BaseModel):
+    account_id: UUID
+    external_id: str
+    account_name: str
+    owner_rep_id: UUID | None = Field(description="the owner of record in the active plan now")
+    owner_name: str | None
+    now: PlacementRead = Field(description="what assigning by rules gives under the policy in force")
+    proposed: PlacementRead = Field(description="what it gives under the proposal, on the same evidence")
+
+
+class DryRunOwnersRead(BaseModel):
+    plan_id: UUID = Field(description="the active plan whose accounts were ruled")
+    role: Role
+    accounts: int = Field(description="accounts ruled (locked assignments never move and are left out)")
+    changed: int = Field(description="of those, the ones the proposal gives another owner or territory")
+    items: list[OwnerChangeRead] = Field(description=f"the changed ones, the first {MAX_LISTED_ACCOUNTS:,}")
+
+
 class PolicyDryRunRead(BaseModel):
     """What the proposed policy would decide differently; a section per kind of decision."""
 
@@ -55,6 +84,9 @@ class PolicyDryRunRead(BaseModel):
     policy_version: int = Field(description="the version in force the proposal is compared with")
     sentences: list[str] = Field(description="the proposed policy in words, in order")
     disputes: DryRunDisputesRead
+    owners: DryRunOwnersRead | None = Field(
+        description="the active plan's owners decided differently; null without an active plan"
+    )
 
 
 def _ruling(p: Proposal) -> RulingRead:
@@ -72,6 +104,71 @@ def _changed(r: Rerun) -> bool:
     return r.now.owner_rep_id != r.proposed.owner_rep_id or r.now.ruling.rule != r.proposed.ruling.rule
 
 
+def _placement(placed: Placement | None, names: dict[Any, str]) -> PlacementRead:
+    if placed is None:
+        return PlacementRead(rep_id=None, rep_name=None, territory_id=None, rule=None, note=None)
+    return PlacementRead(
+        rep_id=placed.rep_id,
+        rep_name=names.get(placed.rep_id),
+        territory_id=placed.territory_id,
+        rule=placed.rule,
+        note=placed.note,
+    )
+
+
+def _owner(placed: Placement | None, account: dict[str, Any]) -> tuple[Any, Any]:
+    """Who and where a placement leaves the account (None keeps it: its owner of record, where it is)."""
+    if placed is None:
+        return account["owner_rep_id"], account["owner_territory_id"]
+    return placed.rep_id, placed.territory_id or account["owner_territory_id"]
+
+
+async def _owners_ruled(
+    uow: Any, now_policy: Policy, proposed: Policy, now: datetime
+) -> DryRunOwnersRead | None:
+    """Every account of the active plan (role AE) ruled as assigning by rules would under both policies,
+    the same boundaries and each policy's evidence; the accounts whose owner or territory differs."""
+    plan = await uow.plans.active()
+    if plan is None:
+        return None
+    role = Role.AE
+    setup = await rule_setup(uow, plan.id, now)
+    ruled = changed = 0
+    items: list[dict[str, Any]] = []
+    async for chunk, (ours, theirs) in rule_chunks(uow, setup, plan.id, role, (now_policy, proposed), now):
+        for k, account in enumerate(chunk):
+            if account["owner_locked"]:
+                continue
+            ruled += 1
+            a, b = ours.placed.get(k), theirs.placed.get(k)
+            if _owner(a, account) == _owner(b, account):
+                continue
+            changed += 1
+            if len(items) < MAX_LISTED_ACCOUNTS:
+                items.append({"account": account, "now": a, "proposed": b})
+    wanted = {i["account"]["owner_rep_id"] for i in items} - {None}
+    names = {r.id: r.name for r in setup.reps.values()}
+    names |= {r.id: r.name for r in await uow.reps.get_many(list(wanted - set(names))) if r is not None}
+    return DryRunOwnersRead(
+        plan_id=plan.id,
+        role=role,
+        accounts=ruled,
+        changed=changed,
+        items=[
+            OwnerChangeRead(
+                account_id=i["account"]["id"],
+                external_id=i["account"]["external_id"],
+                account_name=i["account"]["name"],
+                owner_rep_id=i["account"]["owner_rep_id"],
+                owner_name=names.get(i["account"]["owner_rep_id"]),
+                now=_placement(i["now"], names),
+                proposed=_placement(i["proposed"], names),
+            )
+            for i in items
+        ],
+    )
+
+
 async def dry_run_policy(ctx: AppContext, p: Principal, body: PolicyWrite) -> PolicyDryRunRead:
     """Validate the proposal as a save would (every broken part named), then rule every open dispute
     under the policy in force and under the proposal, on the same evidence; save nothing."""
@@ -81,6 +178,7 @@ async def dry_run_policy(ctx: AppContext, p: Principal, body: PolicyWrite) -> Po
     async with ctx.uow(p.tenant_id) as uow:
         policy, version = await current_policy(uow)
         reruns = await rule_open_disputes(uow, policy, proposed, now)
+        owners = await _owners_ruled(uow, policy, proposed, now)
     changed = [r for r in reruns if _changed(r)]
     items = [
         DisputeRulingChangeRead(
@@ -100,4 +198,5 @@ async def dry_run_policy(ctx: AppContext, p: Principal, body: PolicyWrite) -> Po
         policy_version=version,
         sentences=proposed.sentences(),
         disputes=DryRunDisputesRead(open=len(reruns), changed=len(changed), items=items),
+        owners=owners,
     )

@@ -447,3 +447,38 @@ async def test_the_dispute_log_takes_the_last_day_there_is(client, tenant):
     q = '{ disputeLog(until: "9999-12-31") { listed } }'
     r = await client.post("/graphql", json={"query": q}, headers=h)
     assert r.json()["data"]["disputeLog"]["listed"] == 1, r.text
+
+
+async def test_a_dry_run_names_the_owners_assigning_by_rules_would_change(client, tenant):
+    """Globex's HQ is in James's boundary, and James owns it; Sarah has worked it since. The policy in
+    force gives it to Sarah (the relationship beats the boundary); a proposal without the relationship
+    rule keeps it with James: the dry run names it, with both placements, and moves nothing."""
+    h = tenant.headers
+    book = await hq_in_james_boundary(client, h)
+    await touches(client, h, book["sarah"], 3)
+    await f.account(client, h, external_id="INITECH", name="Initech", region="East")  # James's either way
+    proposal = {"rules": [{"kind": "named_account"}, {"kind": "boundary"}]}
+    run = (await client.post("/v1/engagement/policy/dry-run", json=proposal, headers=h)).json()
+    owners = run["owners"]
+    assert (owners["plan_id"], owners["role"], owners["accounts"], owners["changed"]) == (
+        book["plan"]["id"],
+        "AE",
+        2,
+        1,
+    )
+    (change,) = owners["items"]
+    assert (change["external_id"], change["owner_name"]) == ("GLOBEX", "James Okafor")
+    assert (change["now"]["rep_name"], change["now"]["rule"]) == ("Sarah Chen", "existing_relationship")
+    assert change["now"]["note"].startswith("existing relationship: Sarah Chen has 3 meaningful touches")
+    assert (change["proposed"]["rep_name"], change["proposed"]["rule"]) == ("James Okafor", "boundary")
+    same = (await client.post("/v1/engagement/policy/dry-run", json={}, headers=h)).json()
+    assert same["owners"]["changed"] == 0 and same["owners"]["items"] == []
+    lookup = (await client.get("/v1/ownership/GLOBEX", headers=h)).json()
+    assert lookup["rep"]["name"] == "James Okafor"  # nothing moved
+    query = """query($p: JSON!) { dryRunEngagementPolicy(policy: $p) {
+        ... on PolicyDryRun { owners { changed items { externalId proposed { repName rule } } } } } }"""
+    r = await client.post("/graphql", json={"query": query, "variables": {"p": proposal}}, headers=h)
+    assert r.json()["data"]["dryRunEngagementPolicy"]["owners"] == {
+        "changed": 1,
+        "items": [{"externalId": "GLOBEX", "proposed": {"repName": "James Okafor", "rule": "boundary"}}],
+    }
