@@ -134,6 +134,7 @@ class AssigningStore(Protocol):
     """Set-wise reads and writes of a plan's assignments (rules, copies, proposals): rows, not entities.
     The rows written are dicts of the tables' columns (id, tenant_id and plan_id included)."""
 
+    async def writes_while_deciding(self) -> bool: ...
     async def plan_territories(self, plan_id: Any) -> list[TerritoryRow]: ...
     def accounts_for_rules(
         self, plan_id: Any, role: str, size: int, fields: Collection[str] | None = None

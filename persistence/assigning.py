@@ -290,6 +290,11 @@ class AssigningStore:
     def __init__(self, uow: Any):
         self.uow = uow
 
+    async def writes_while_deciding(self) -> bool:
+        """Whether a long run may write as it goes: not on SQLite, whose one writer its run would hold
+        (the operation's heartbeat and a cancel need it)."""
+        return (await self.uow.connection()).dialect.name != "sqlite"
+
     async def plan_territories(self, plan_id: Any) -> list[Any]:
         return await plan_territories(await self.uow.connection(), self.uow.tenant_id, plan_id)
 

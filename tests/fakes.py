@@ -284,6 +284,9 @@ class FakeAssigningStore:
     def __init__(self, uow: FakeUnitOfWork):
         self.uow = uow
 
+    async def writes_while_deciding(self) -> bool:
+        return True  # the fake has no writer to hold: it writes as it goes, as PostgreSQL does
+
     def _current(self, plan_id: Any) -> list[Assignment]:
         return sorted(self.uow.assignments.current(plan_id=plan_id), key=lambda a: a.id)
 

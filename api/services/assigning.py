@@ -7,10 +7,11 @@ asks for so, runs as an operation: progress per chunk, cancelled between chunks,
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -20,6 +21,7 @@ from api.services import runner
 from api.services.assignments import AssignByRulesRead
 from api.services.common import found
 from api.services.context import AppContext, Principal
+from api.services.cpu import off_loop
 from api.services.engagement import current_policy, relationship_since
 from api.services.operations import OperationRead, get_operation
 from domain.assigning import Book, ChunkRuling, Evidence, RuleRep, decide_chunk
@@ -106,14 +108,20 @@ async def rule_setup(uow: Any, plan_id: UUID, now: datetime) -> RuleSetup:
 
 
 async def rule_chunks(
-    uow: Any, setup: RuleSetup, plan_id: UUID, role: Role, policies: Sequence[Policy], now: datetime
+    uow: Any,
+    setup: RuleSetup,
+    plan_id: UUID,
+    role: Role,
+    policies: Sequence[Policy],
+    now: datetime,
+    meanwhile: Callable[[], Awaitable[None]] | None = None,
 ) -> AsyncIterator[tuple[list[dict[str, Any]], list[ChunkRuling]]]:
     """The plan's accounts a chunk at a time, each chunk ruled under every policy of `policies` (the same
-    boundaries, each policy's evidence over its own relationship window)."""
+    boundaries, each policy's evidence over its own relationship window). The ruling is computed in a
+    worker thread; `meanwhile` runs on the connection during it (the previous chunk's writes: the
+    database writes one chunk while this process decides the next)."""
     async for chunk in uow.assigning.accounts_for_rules(plan_id, role.value, CHUNK, setup.fields):
-        matches = match_boundaries(enumerate(chunk), setup.territories)  # keyed by the index in the chunk
         evidence: dict[datetime, Evidence] = {}
-        rulings = []
         for policy in policies:
             since = relationship_since(policy, now)
             if since not in evidence:
@@ -121,9 +129,65 @@ async def rule_chunks(
                     chunk[0]["id"], chunk[-1]["id"], since, setup.kinds
                 )
                 evidence[since] = Evidence(touches, sourced)
-            book = Book(chunk, matches, setup.owners, setup.reps, evidence[since], policy)
-            rulings.append(decide_chunk(book, now.date(), setup.notes))
+
+        def rule(
+            chunk: list[dict[str, Any]] = chunk, evidence: dict[datetime, Evidence] = evidence
+        ) -> list[ChunkRuling]:
+            matches = match_boundaries(enumerate(chunk), setup.territories)  # keyed by the chunk's index
+            return [
+                decide_chunk(
+                    Book(
+                        chunk,
+                        matches,
+                        setup.owners,
+                        setup.reps,
+                        evidence[relationship_since(policy, now)],
+                        policy,
+                    ),
+                    now.date(),
+                    setup.notes,
+                )
+                for policy in policies
+            ]
+
+        ruling = off_loop(rule)
+        if meanwhile is None:
+            rulings = await ruling
+        else:
+            rulings, _ = await asyncio.gather(ruling, meanwhile())
         yield chunk, rulings
+
+
+async def _write(
+    uow: Any,
+    p: Principal,
+    plan_id: UUID,
+    role: Role,
+    now: datetime,
+    ends: list[Any],
+    adds: list[tuple[Any, Any, Any, str]],
+) -> None:
+    """End the moved accounts' assignments, then start their new ones (one current owner an account)."""
+    await uow.assigning.end_assignments(ends, now)
+    for at in range(0, len(adds), CHUNK):
+        await uow.assigning.add_assignments(
+            [
+                {
+                    "id": uuid.UUID(bytes=os.urandom(16), version=4),
+                    "tenant_id": p.tenant_id,
+                    "plan_id": plan_id,
+                    "account_id": account_id,
+                    "territory_id": territory_id,
+                    "rep_id": rep_id,
+                    "role": role.value,
+                    "locked": False,
+                    "reason": AssignmentReason.RULE.value,
+                    "note": note,
+                    "valid_from": now,
+                }
+                for account_id, territory_id, rep_id, note in adds[at : at + CHUNK]
+            ]
+        )
 
 
 def respond_async(prefer: str | None) -> bool:
@@ -197,7 +261,19 @@ async def assign_by_rules_now(
         info = setup.info
         ends: list[Any] = []  # the assignments that end, and those that start (account, territory, rep, note)
         adds: list[tuple[Any, Any, Any, str]] = []
-        async for chunk, (ruling,) in rule_chunks(uow, setup, plan_id, role, (policy,), now):
+        # PostgreSQL writes each chunk while the next is decided, in the one transaction (a cancel keeps
+        # nothing); SQLite writes once everything is decided: until then the run holds no write lock, and
+        # its one writer stays free for the operation's heartbeat and a cancel
+        overlap = await uow.assigning.writes_while_deciding()
+
+        async def flush() -> None:
+            await _write(uow, p, plan_id, role, now, ends, adds)
+            ends.clear()
+            adds.clear()
+
+        async for chunk, (ruling,) in rule_chunks(
+            uow, setup, plan_id, role, (policy,), now, flush if overlap else None
+        ):
             if should_stop is not None and should_stop():
                 raise Cancelled
             counts["accounts"] += len(chunk)
@@ -250,30 +326,9 @@ async def assign_by_rules_now(
                 )
         if should_stop is not None and should_stop():
             raise Cancelled
-        # written once everything is decided: until then the run holds no write lock (SQLite's one writer
-        # stays free for the operation's heartbeat and a cancel), and a cancel keeps nothing
         if progress is not None:
             progress(DECIDING, f"writing {len(adds):,} assignments")
-        await uow.assigning.end_assignments(ends, now)  # all of them first: one current owner an account
-        for at in range(0, len(adds), CHUNK):
-            await uow.assigning.add_assignments(
-                [
-                    {
-                        "id": uuid.UUID(bytes=os.urandom(16), version=4),
-                        "tenant_id": p.tenant_id,
-                        "plan_id": plan_id,
-                        "account_id": account_id,
-                        "territory_id": territory_id,
-                        "rep_id": rep_id,
-                        "role": role.value,
-                        "locked": False,
-                        "reason": AssignmentReason.RULE.value,
-                        "note": note,
-                        "valid_from": now,
-                    }
-                    for account_id, territory_id, rep_id, note in adds[at : at + CHUNK]
-                ]
-            )
+        await flush()
         await uow.commit()
     return AssignByRulesRead.model_validate(
         {
