@@ -240,3 +240,30 @@ async def test_a_deal_of_a_rep_who_left_is_worked_by_the_interim_owner_and_keeps
     assert (deal["rep_name"], deal["works_it_name"]) == ("Sarah Chen", "James Park")
     assert deal["note"] == "Sarah Chen has left: the account owner James Park works the in-flight deal"
     assert await _deal_rep(client, h) == book["sarah"]["external_id"]
+
+
+async def test_graphql_takes_back_the_policy_as_it_reads_it(client, tenant):
+    """Read in the schema's spelling (camelCase fields, EXISTING_RELATIONSHIP, MOST_TOUCHES), changed and
+    sent back as it is: saved as if sent in REST's spelling. A read-only field is still refused."""
+    query = """{ engagementPolicy { rules { kind code minTouches windowDays sourcedCounts days }
+        tiebreak roles parentDealThreshold inFlightDealsStay segmentChangeAtReview disputeBusinessDays } }"""
+    r = await client.post("/graphql", json={"query": query}, headers=tenant.headers)
+    policy = r.json()["data"]["engagementPolicy"]
+    policy["rules"] = [{k: v for k, v in rule.items() if v is not None} for rule in policy["rules"]]
+    policy["tiebreak"] = list(reversed(policy["tiebreak"]))
+    policy["parentDealThreshold"] = 250_000
+    save = """mutation($p: JSON!) { replaceEngagementPolicy(policy: $p) {
+        ... on EngagementPolicy { version } ... on Problem { code errors { field code } } } }"""
+    r = await client.post(
+        "/graphql", json={"query": save, "variables": {"p": policy}}, headers=tenant.headers
+    )
+    assert r.json()["data"]["replaceEngagementPolicy"] == {"version": 1}, r.text
+    rest = (await client.get("/v1/engagement/policy", headers=tenant.headers)).json()
+    assert rest["parent_deal_threshold"] == 250_000
+    assert rest["tiebreak"][0] == policy["tiebreak"][0].lower()
+    assert [r["kind"] for r in rest["rules"]] == [r["kind"].lower() for r in policy["rules"]]
+    read_only = {**policy, "sentences": ["1. ..."]}
+    r = await client.post(
+        "/graphql", json={"query": save, "variables": {"p": read_only}}, headers=tenant.headers
+    )
+    assert r.json()["data"]["replaceEngagementPolicy"]["code"] == "validation_failed"
