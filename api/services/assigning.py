@@ -20,14 +20,14 @@ from uuid import UUID
 from api.services import runner
 from api.services.assignments import AssignByRulesRead
 from api.services.common import found
-from api.services.context import AppContext, Principal
+from api.services.context import AppContext, Principal, tenant_settings
 from api.services.cpu import off_loop
 from api.services.engagement import current_policy, relationship_since
 from api.services.operations import OperationRead, get_operation
 from domain.assigning import Book, ChunkRuling, Evidence, RuleRep, decide_chunk
 from domain.boundaries import RuleTerritory, describe_boundary, match_boundaries, parse_boundary
 from domain.criteria import fields_of
-from domain.defaults import ASSIGN_BY_RULES_OPERATION_ABOVE, MAX_LISTED_ACCOUNTS, apply_overrides
+from domain.defaults import ASSIGN_BY_RULES_OPERATION_ABOVE, MAX_LISTED_ACCOUNTS
 from domain.engagement import Policy
 from domain.errors import Code, Conflict, FieldError, ValidationFailed
 from domain.model import AssignmentReason, PlanState, Role, Scope, departed
@@ -103,7 +103,7 @@ async def rule_setup(uow: Any, plan_id: UUID, now: datetime) -> RuleSetup:
         reps,
         {t.id: f"boundary of {t.name}: {describe_boundary(t.boundary)}" for t in rows},
         set().union(*(fields_of(t.boundary.rules) for t in territories if t.boundary.rules is not None)),
-        apply_overrides(await uow.tenant_settings()).coverage.meaningful_kinds,
+        (await tenant_settings(uow)).coverage.meaningful_kinds,
     )
 
 
@@ -120,10 +120,10 @@ async def rule_chunks(
     boundaries, each policy's evidence over its own relationship window). The ruling is computed in a
     worker thread; `meanwhile` runs on the connection during it (the previous chunk's writes: the
     database writes one chunk while this process decides the next)."""
+    windows = [relationship_since(policy, now) for policy in policies]
     async for chunk in uow.assigning.accounts_for_rules(plan_id, role.value, CHUNK, setup.fields):
         evidence: dict[datetime, Evidence] = {}
-        for policy in policies:
-            since = relationship_since(policy, now)
+        for since in windows:
             if since not in evidence:
                 touches, sourced = await uow.assigning.relationship_evidence(
                     chunk[0]["id"], chunk[-1]["id"], since, setup.kinds
@@ -141,13 +141,13 @@ async def rule_chunks(
                         matches,
                         setup.owners,
                         setup.reps,
-                        evidence[relationship_since(policy, now)],
+                        evidence[since],
                         policy,
                     ),
                     now.date(),
                     setup.notes,
                 )
-                for policy in policies
+                for policy, since in zip(policies, windows, strict=True)
             ]
 
         ruling = off_loop(rule)

@@ -6,6 +6,7 @@ or overrides it with a note; applying the ruling changes the owner in the active
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -20,7 +21,7 @@ from api.services.pagination import check_page_size, decode_token, page_of
 from domain.boundaries import parse_boundary
 from domain.calendar import BusinessCalendar, Deadline, business_calendar
 from domain.changes import Change, ChangeKind, owner_changes, owners_of
-from domain.defaults import TenantSettings, apply_overrides
+from domain.defaults import TenantSettings
 from domain.disputes import (
     ClaimBasis,
     DisputeState,
@@ -183,6 +184,7 @@ async def _candidates(
     owner: Any,
     policy: Policy,
     now: datetime,
+    kinds: Sequence[str],
 ) -> list[Candidate]:
     """The claimant, the owner of record and every rep whose territory in the active plan holds the
     account, each with what the activities, opportunities and boundaries say about them."""
@@ -202,7 +204,7 @@ async def _candidates(
             matched[t.primary_rep_id] = (t, named)
     rep_ids = {claimant_id, *matched, *([owner.rep_id] if owner else [])}
     reps = {r.id: r for r in await uow.reps.get_many(list(rep_ids))}
-    by_account, sourced_by_account = await relationship_evidence(uow, policy, [account["id"]], now)
+    by_account, sourced_by_account = await relationship_evidence(uow, policy, [account["id"]], now, kinds)
     touches, sourced = by_account.get(account["id"], {}), sourced_by_account.get(account["id"], {})
     territories = {t.id: t for t, _ in matched.values()}
     out = []
@@ -235,10 +237,11 @@ async def _candidates(
     return out
 
 
-async def _claim(uow: Any, account: Any, role: Role, policy: Policy, now: datetime) -> RoleCheck:
-    """The kind of claim a claim for `role` is on the account (engaged: a meaningful touch by anyone in the
-    relationship window); a role that has no claim on it is refused, naming the rule."""
-    kinds = apply_overrides(await uow.tenant_settings()).coverage.meaningful_kinds
+async def _claim(
+    uow: Any, account: Any, role: Role, policy: Policy, now: datetime, kinds: Sequence[str]
+) -> RoleCheck:
+    """The kind of claim a claim for `role` is on the account (engaged: a meaningful touch of `kinds` by
+    anyone in the relationship window); a role that has no claim on it is refused, naming the rule."""
     touches = await uow.disputes.engaged_by(account["id"], relationship_since(policy, now), kinds)
     check = role_check(role, account["stage"], touches > 0, policy, touches=touches)
     if not check.allowed:
@@ -277,6 +280,7 @@ async def rule_open_disputes(uow: Any, now_policy: Policy, proposed: Policy, now
     """Each open dispute (by id) ruled under the policy in force and under `proposed`, with the evidence
     of today (a dispute whose account or claimant is gone is left out)."""
     plan = await uow.plans.active()
+    kinds = (await tenant_settings(uow)).coverage.meaningful_kinds
     out = []
     for row in await uow.disputes.open_claims():
         account = await uow.disputes.account(row["account_id"])
@@ -285,7 +289,9 @@ async def rule_open_disputes(uow: Any, now_policy: Policy, proposed: Policy, now
         owner = await _owner_in(uow, plan, row["account_id"], row["role"])
         rulings = []
         for policy in (now_policy, proposed):  # each gathers the evidence over its own windows
-            candidates = await _candidates(uow, account, row["claimant_rep_id"], plan, owner, policy, now)
+            candidates = await _candidates(
+                uow, account, row["claimant_rep_id"], plan, owner, policy, now, kinds
+            )
             rulings.append(_propose(candidates, row["claimant_rep_id"], policy, now.date()))
         if rulings[0] is None or rulings[1] is None:
             continue
@@ -345,8 +351,9 @@ async def open_dispute(ctx: AppContext, p: Principal, data: DisputeCreate) -> Di
             )
         policy, policy_version = await current_policy(uow)
         settings = await tenant_settings(uow)
-        claim = await _claim(uow, account, data.role, policy, now)
-        candidates = await _candidates(uow, account, data.claimant_rep_id, plan, owner, policy, now)
+        kinds = settings.coverage.meaningful_kinds
+        claim = await _claim(uow, account, data.role, policy, now, kinds)
+        candidates = await _candidates(uow, account, data.claimant_rep_id, plan, owner, policy, now, kinds)
         proposal = _propose(candidates, data.claimant_rep_id, policy, now.date())
         due = deadline(now.date(), policy, tenant_calendar(settings))
         if proposal is None:  # the claimant was read above: only a concurrent delete gets here

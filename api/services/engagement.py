@@ -3,6 +3,7 @@ read in sentences, replaced as a new version (the old ones stay readable)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ from pydantic import BaseModel, Field
 from api.services.common import Input, check_version
 from api.services.context import AppContext, Principal
 from domain.changes import policy_change
-from domain.defaults import MAX_MONEY, MAX_SETTING_DAYS, MAX_SETTING_LIST, EngagementRules, apply_overrides
+from domain.defaults import MAX_MONEY, MAX_SETTING_DAYS, MAX_SETTING_LIST, EngagementRules
 from domain.engagement import (
     ClaimKind,
     Policy,
@@ -111,14 +112,13 @@ def relationship_since(policy: Policy, now: datetime) -> datetime:
 
 
 async def relationship_evidence(
-    uow: Any, policy: Policy, account_ids: list[Any], now: datetime
+    uow: Any, policy: Policy, account_ids: list[Any], now: datetime, kinds: Sequence[str]
 ) -> tuple[dict[Any, dict[Any, tuple[int, datetime | None]]], dict[Any, dict[Any, int]]]:
     """What the existing-relationship rule looks at (docs/domain.md, Rules of engagement), per account and
-    rep: the meaningful touches (settings coverage.meaningful_kinds) in the policy's window with the last
-    one ever, and the opportunities the rep sourced (open, or won in the window). A policy without the
-    rule looks back the default's days."""
+    rep: the meaningful touches (`kinds`: settings coverage.meaningful_kinds) in the policy's window with
+    the last one ever, and the opportunities the rep sourced (open, or won in the window). A policy
+    without the rule looks back the default's days."""
     since = relationship_since(policy, now)
-    kinds = apply_overrides(await uow.tenant_settings()).coverage.meaningful_kinds
     touches = await uow.disputes.touches_by_rep(account_ids, since, kinds)
     return touches, await uow.disputes.sourced_by_rep(account_ids, since.date())
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from api.services import plans, runner, territories
 from api.services.common import Day, Input, TerritoryRef, found, referenced
-from api.services.context import AppContext, Principal, versioned_settings
+from api.services.context import AppContext, Principal, tenant_settings, versioned_settings
 from api.services.engagement import current_policy, relationship_evidence
 from api.services.equity import PlanEquityRead, plan_equity
 from api.services.territories import TerritoryCreate, TerritoryUpdate
@@ -362,7 +362,8 @@ async def _evidence(
         ids = [r.account_id for r in book if r.rep_id == departure.rep_id and r.account_id not in frozen]
     else:
         ids = [r.account_id for r in book if arrival is None or r.rep_id != arrival.rep_id]
-    touches, sourced = await relationship_evidence(uow, policy, ids, now)
+    kinds = (await tenant_settings(uow)).coverage.meaningful_kinds
+    touches, sourced = await relationship_evidence(uow, policy, ids, now, kinds)
     naming: dict[str, list[tuple[Any, Any]]] = {}
     for t in territories:
         if t.primary_rep_id is None:

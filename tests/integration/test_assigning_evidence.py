@@ -148,11 +148,12 @@ async def _check(url: str, book: dict) -> None:
         async with ctx.uow(tenant_id) as uow:
             policy = DEFAULTS
             since = relationship_since(policy, NOW)
+            kinds = SETTINGS.coverage.meaningful_kinds
             rows = await uow.assigning.plan_territories(plan.id)
             owners, rule_reps = await _owners(uow, rows, NOW.date())
             chunk = [c async for c in uow.assigning.accounts_for_rules(plan.id, "AE", 100)][0]
             touches, sourced = await uow.assigning.relationship_evidence(
-                chunk[0]["id"], chunk[-1]["id"], since, SETTINGS.coverage.meaningful_kinds
+                chunk[0]["id"], chunk[-1]["id"], since, kinds
             )
             ruled = [RuleTerritory(t.id, t.name, t.priority, parse_boundary(t.boundary)) for t in rows]
             matches = match_boundaries(enumerate(chunk), ruled)
@@ -163,7 +164,7 @@ async def _check(url: str, book: dict) -> None:
                 for c in set_wise.candidates(i):
                     one = {
                         x.rep_id: x
-                        for x in await _candidates(uow, account, c.rep_id, plan, owner, policy, NOW)
+                        for x in await _candidates(uow, account, c.rep_id, plan, owner, policy, NOW, kinds)
                     }[c.rep_id]
                     assert not one.departed
                     fields = (
@@ -186,7 +187,7 @@ async def _check(url: str, book: dict) -> None:
                 # reps, reps who own no territory of the plan, and reps (the owner of record among them)
                 # whose boundaries do not hold the account and who have no relationship with it
                 got = {c.rep_id for c in set_wise.candidates(i)}
-                for other in await _candidates(uow, account, reps[0].id, plan, owner, policy, NOW):
+                for other in await _candidates(uow, account, reps[0].id, plan, owner, policy, NOW, kinds):
                     if other.rep_id in got or other.departed or other.rep_id not in rule_reps:
                         continue
                     assert other.boundary_priority is None, other
