@@ -193,6 +193,8 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
             swagger_js_url="/static/swagger/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger/swagger-ui.css",
             swagger_favicon_url="/static/swagger/favicon-32x32.png",
+            # the key entered under Authorize is kept in the browser's storage across reloads
+            swagger_ui_parameters={"persistAuthorization": True},
         )
 
     def openapi() -> dict[str, Any]:

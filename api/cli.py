@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import click
 
 from api.config import AppSettings
+from domain.model import Role
 from persistence.changes import ACTOR
 from persistence.db import head_revision, is_sqlite, make_engine
 
@@ -18,11 +20,65 @@ KINDS = ["accounts", "reps", "activities", "opportunities"]
 OPENAPI_DIR = Path(__file__).resolve().parent.parent / "openapi"
 
 
+# Exit codes (README, "Command line"): 0 done, 1 refused or failed (one `Error: ...` line), 2 a usage error
+# (click's), 3 the database cannot be reached.
+EXIT_UNREACHABLE = 3
+
+
 def _run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
-@click.group()
+class _Failure(click.ClickException):
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _one_line(exc: BaseException) -> click.ClickException:
+    """An unexpected failure as one `Error: ...` line (the traceback only with TERRITORY_TRACEBACK=1)."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    from domain.errors import DomainError
+
+    if isinstance(exc, DomainError):
+        return _Failure(exc.detail)
+    reached = not isinstance(exc, OperationalError | ConnectionError | TimeoutError)
+    if isinstance(exc, DBAPIError) and not isinstance(exc, OperationalError):
+        message = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        return _Failure(f"the database refused it: {message}")
+    if not reached or isinstance(exc, OSError) and "connect" in str(exc).lower():
+        url = AppSettings().database_url.split("@")[-1]
+        return _Failure(f"cannot reach the database ({url}): {str(exc).splitlines()[0]}", EXIT_UNREACHABLE)
+    return _Failure(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no detail'}")
+
+
+class _Commands(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("TERRITORY_TRACEBACK"):
+                raise
+            raise _one_line(exc) from exc
+
+
+async def _engine() -> Any:
+    """The configured database's engine; the embedded SQLite default is brought to the latest migration first,
+    as `serve` does, so every command works on a fresh file."""
+    from persistence.db import upgrade
+
+    url = AppSettings().database_url
+    engine = make_engine(url)
+    if is_sqlite(url):
+        await upgrade(engine)
+    return engine
+
+
+@click.group(cls=_Commands)
+@click.version_option(package_name="territory-engine", prog_name="territory")
 def main() -> None:
     """Territory Engine."""
     ACTOR.set("cli")  # changes made from the command line are recorded as the CLI's
@@ -243,7 +299,7 @@ def tenants_create(name: str, scopes: str) -> None:
     from persistence.tenants import create_key, create_tenant, find_tenant
 
     async def go() -> str:
-        engine = make_engine(AppSettings().database_url)
+        engine = await _engine()
         try:
             if await find_tenant(engine, name) is not None:
                 raise click.ClickException(f"tenant {name!r} already exists; use 'territory keys create'")
@@ -278,7 +334,7 @@ def keys_create(tenant: str, scopes: str, name: str) -> None:
     from persistence.tenants import create_key, find_tenant
 
     async def go() -> str:
-        engine = make_engine(AppSettings().database_url)
+        engine = await _engine()
         try:
             tenant_id = await find_tenant(engine, tenant)
             if tenant_id is None:
@@ -296,7 +352,7 @@ async def _tenant_ctx(tenant: str) -> tuple[Any, Any]:
     from persistence.db import make_session_factory
     from persistence.tenants import find_tenant
 
-    engine = make_engine(AppSettings().database_url)
+    engine = await _engine()
     tenant_id = await find_tenant(engine, tenant)
     if tenant_id is None:
         await engine.dispose()
@@ -323,6 +379,8 @@ def import_(kind: str, file: Path, tenant: str, mode: str) -> None:
     from api.services.scoring import run_scoring
     from domain.errors import DomainError
 
+    if file.suffix.lower() not in {".csv", ".json"}:
+        raise click.BadParameter(f"{file.name}: give a .csv or a .json file", param_hint="FILE")
     body = file.read_bytes()
     if file.suffix.lower() == ".csv":
         header, records = records_from_csv(body)
@@ -384,7 +442,7 @@ def coverage_refresh(tenant: str) -> None:
 @main.command("optimize")
 @click.option("--tenant", required=True, help="Tenant name.")
 @click.option("--plan", "plan_id", type=click.UUID, default=None, help="Default: the active plan.")
-@click.option("--role", default="AE", show_default=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), default="AE", show_default=True)
 @click.option("--name", default=None, help="The draft's name.")
 @click.option("--potential-band", type=float, default=None, help="Default: the tenant's setting (0.10).")
 @click.option("--capacity-band", type=float, default=None, help="Default: the tenant's setting (0.20).")

@@ -96,3 +96,34 @@ def test_optimize_shows_progress_and_writes_a_draft(cli, tmp_path):
     bad = cli("optimize", "--tenant", "demo", "--potential-band", "3", ok=False)
     assert bad.exit_code != 0 and "potential_band" in bad.output
     assert "no tenant" in cli("optimize", "--tenant", "nobody", ok=False).output
+
+
+def test_version_and_a_fresh_embedded_file_needs_no_upgrade_first(cli):
+    assert cli("--version").output.startswith("territory, version ")
+    # no `db upgrade` first: the embedded default is brought to the latest migration by the command itself
+    assert "API key: te_" in cli("tenants", "create", "fresh").output
+    assert re.search(r"current: (\w+)\s+head: \1", cli("db", "current").output)
+
+
+def test_failures_are_one_error_line_with_a_documented_exit_code(cli, tmp_path, monkeypatch):
+    cli("tenants", "create", "acme")
+    broken = tmp_path / "broken.json"
+    broken.write_text('[{"external_id": ')
+    result = cli("import", "accounts", str(broken), "--tenant", "acme", ok=False)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [result.output.strip()]
+    assert result.output.startswith("Error: the body is not valid JSON")
+
+    text = tmp_path / "accounts.txt"
+    text.write_text("external_id,name\n")
+    result = cli("import", "accounts", str(text), "--tenant", "acme", ok=False)
+    assert result.exit_code == 2 and "give a .csv or a .json file" in result.output
+
+    result = cli("optimize", "--tenant", "acme", "--role", "VP", ok=False)
+    assert result.exit_code == 2 and "'AE', 'SDR', 'CSM'" in result.output
+
+    monkeypatch.setenv("TERRITORY_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:1/none")
+    result = cli("keys", "create", "--tenant", "acme", ok=False)
+    assert result.exit_code == 3
+    assert result.output.startswith("Error: cannot reach the database (127.0.0.1:1/none)")
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1

@@ -120,8 +120,11 @@ async def test_docs_and_graphiql_render_from_local_assets(client):
         assert (await client.get(asset)).status_code == 200
     bundle = (await client.get("/static/swagger/swagger-ui-bundle.js")).text
     assert '"5.' in bundle  # Swagger UI 5 reads OpenAPI 3.1 (4.x shows "Unable to render this definition")
+    assert '"persistAuthorization": true' in docs.text  # the key entered under Authorize survives a reload
     ide = await client.get("/graphql", headers={"accept": "text/html"})
     assert ide.status_code == 200 and "unpkg" not in ide.text
+    # the missing-key hint, shown until the headers carry a key that is not the placeholder
+    assert 'id="key-hint"' in ide.text and "hint.hidden = keyed(" in ide.text
     for asset in (
         "graphiql.min.js",
         "graphiql.min.css",
