@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.config import AppSettings
 from api.edge import header, install_edge
-from api.errors import install_error_handlers
+from api.errors import GRAPHQL_PATH, install_error_handlers
 from api.rest import (
     accounts,
     assignments,
@@ -180,7 +180,7 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
 
     from api.graphql.schema import graphql_router
 
-    app.include_router(graphql_router(), prefix="/graphql", include_in_schema=False)
+    app.include_router(graphql_router(), prefix=GRAPHQL_PATH, include_in_schema=False)
 
     app.mount("/static/swagger", StaticFiles(directory=STATIC / "swagger"), name="swagger")
     app.mount("/static/graphiql", StaticFiles(directory=STATIC / "graphiql"), name="graphiql")

@@ -116,6 +116,21 @@ def problem_for(exc: DomainError) -> Response:
     return problem(status, title, exc.detail, exc.code, [e.as_dict() for e in exc.errors], headers)
 
 
+GRAPHQL_PATH = "/graphql"
+
+
+def graphql_problem(exc: DomainError) -> Response:
+    """A refusal before a GraphQL operation runs (no or a bad key, the database unreachable while checking
+    it) in GraphQL's shape, so a GraphQL client reads an `errors` entry with `extensions.code`; the HTTP
+    status and headers are REST's (401 with WWW-Authenticate, 503 with Retry-After)."""
+    answer = problem_for(exc)
+    status, _ = status_for(exc)
+    extensions = {"code": exc.code, "status": status, "errors": [e.as_dict() for e in exc.errors]}
+    body = {"data": None, "errors": [{"message": exc.detail, "extensions": extensions}]}
+    headers = {k: v for k, v in answer.headers.items() if k.lower() in {"www-authenticate", "retry-after"}}
+    return Response(orjson.dumps(body), status_code=status, headers=headers, media_type="application/json")
+
+
 def field_errors_from_pydantic(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for err in errors:
@@ -151,7 +166,9 @@ def _unavailable(request: Request, exc: Exception) -> Response:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def _domain(_: Request, exc: DomainError) -> Response:
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        if request.url.path.rstrip("/") == GRAPHQL_PATH:
+            return graphql_problem(exc)
         return problem_for(exc)
 
     @app.exception_handler(RequestValidationError)

@@ -3,6 +3,7 @@ generated from the service models, `Problem`, and the one list contract (connect
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Awaitable, Callable
@@ -18,6 +19,7 @@ from pydantic_core import to_jsonable_python
 from strawberry.fastapi import BaseContext
 from strawberry.scalars import JSON
 from strawberry.types import Info
+from strawberry.utils.str_converters import to_camel_case
 
 from api.errors import database_error, field_errors_from_pydantic, status_for
 from api.graphql.loaders import Loaders
@@ -87,7 +89,11 @@ def graphql_error(exc: DomainError) -> GraphQLError:
     return GraphQLError(
         exc.detail,
         original_error=exc,
-        extensions={"code": exc.code, "status": status, "errors": [e.as_dict() for e in exc.errors]},
+        extensions={
+            "code": exc.code,
+            "status": status,
+            "errors": [e.as_dict() | {"field": schema_spelling(e.field)} for e in exc.errors],
+        },
     )
 
 
@@ -121,29 +127,41 @@ class Problem:
     errors: list[FieldProblem]
 
 
-def problem_of(exc: DomainError) -> Problem:
+_SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
+
+
+def schema_spelling(field: str) -> str:
+    """A field path in the schema's spelling (`external_id` -> `externalId`, `rules.0.min_touches` ->
+    `rules.0.minTouches`): the use cases name fields as REST does."""
+    return _SNAKE.sub(lambda m: to_camel_case(m.group()), field)
+
+
+def problem_of(exc: DomainError, schema_names: bool = True) -> Problem:
+    """The Problem of a mutation; with `schema_names=False` (inputs that are JSON, such as settings
+    overrides and a policy) field paths keep the keys as they were sent."""
     status, _ = status_for(exc)
+    name = schema_spelling if schema_names else str
     return Problem(
         code=exc.code,
         status=status,
         detail=exc.detail,
-        errors=[FieldProblem(field=e.field, code=e.code, message=e.message) for e in exc.errors],
+        errors=[FieldProblem(field=name(e.field), code=e.code, message=e.message) for e in exc.errors],
     )
 
 
-async def attempt(coro: Awaitable[Any]) -> Any:
+async def attempt(coro: Awaitable[Any], schema_names: bool = True) -> Any:
     """Run a use case in a mutation: its answer, or the Problem it raised; a database failure is the Problem
     REST answers for it (409 concurrent_change, 503 database_unavailable, ...), not an internal error."""
     try:
         with page_arguments(GRAPHQL_PAGES):
             return await coro
     except DomainError as exc:
-        return problem_of(exc)
+        return problem_of(exc, schema_names)
     except Exception as exc:
         meant = database_error(exc)
         if meant is None:
             raise
-        return problem_of(meant)
+        return problem_of(meant, schema_names)
 
 
 ExpectedVersion = Annotated[

@@ -7,8 +7,17 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.common import call, input_type, mutate, output_type, result
+from api.graphql.common import (
+    Connection,
+    call,
+    connection,
+    input_type,
+    mutate,
+    output_type,
+    result,
+)
 from api.services import disputes as service
+from domain.defaults import DEFAULT_PAGE_SIZE
 from domain.disputes import ClaimBasis, DisputeState, Timeliness
 
 strawberry.enum(DisputeState, name="DisputeState")
@@ -22,7 +31,7 @@ DisputeDecision = output_type(service.DecisionRead, "DisputeDecision")
 DisputeHoliday = output_type(service.HolidayRead, "DisputeHoliday")
 DisputeDeadline = output_type(service.DeadlineRead, "DisputeDeadline")
 Dispute = output_type(service.DisputeRead, "Dispute")
-DisputePage = output_type(service.DisputePage, "DisputePage")
+DisputeConnection = Connection[Dispute]  # type: ignore[valid-type]
 DisputeResult = result(Dispute, "DisputeResult")
 DisputeCreateInput = input_type(service.DisputeCreate, "DisputeCreateInput")
 DisputeDecisionInput = input_type(service.DisputeDecision, "DisputeDecisionInput")
@@ -41,13 +50,12 @@ class Query:
         state: DisputeState | None = None,
         account_id: UUID | None = None,
         overdue: bool = False,
-        page_size: int | None = None,
-        page_token: str | None = None,
-    ) -> DisputePage:  # type: ignore[valid-type]
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> DisputeConnection:  # type: ignore[valid-type]
         c = info.context
-        return await call(
-            service.list_disputes(c.ctx, c.principal, state, account_id, overdue, page_token, page_size)
-        )
+        page = await call(service.list_disputes(c.ctx, c.principal, state, account_id, overdue, after, first))
+        return connection(page)
 
 
 @strawberry.type

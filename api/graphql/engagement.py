@@ -85,7 +85,7 @@ class Query:
             body = to_model(_policy_input(policy), service.PolicyWrite)
             return await dry_run.dry_run_policy(c.ctx, c.principal, body)
 
-        return await attempt(run())
+        return await attempt(run(), schema_names=False)
 
 
 @strawberry.type
@@ -107,4 +107,4 @@ class Mutation:
             body = to_model(_policy_input(policy), service.PolicyWrite)
             return await service.replace_policy(c.ctx, c.principal, body, expected(expected_version))
 
-        return await attempt(change())
+        return await attempt(change(), schema_names=False)

@@ -9,14 +9,23 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.common import call, input_type, mutate, output_type, result
+from api.graphql.common import (
+    Connection,
+    call,
+    connection,
+    input_type,
+    mutate,
+    output_type,
+    result,
+)
 from api.services import segment_changes as service
+from domain.defaults import DEFAULT_PAGE_SIZE
 from domain.segment_changes import ChangeState, Outcome
 
 strawberry.enum(ChangeState, name="SegmentChangeState")
 strawberry.enum(Outcome, name="SegmentChangeOutcome")
 SegmentChange = output_type(service.SegmentChangeRead, "SegmentChange")
-SegmentChangePage = output_type(service.SegmentChangePage, "SegmentChangePage")
+SegmentChangeConnection = Connection[SegmentChange]  # type: ignore[valid-type]
 SegmentChangeApplied = output_type(service.SegmentChangeApplyRead, "SegmentChangeApplied")
 SegmentChangeApplyResult = result(SegmentChangeApplied, "SegmentChangeApplyResult")
 SegmentChangeApplyInput = input_type(service.SegmentChangeApply, "SegmentChangeApplyInput")
@@ -31,13 +40,14 @@ class Query:
         state: ChangeState | None = None,
         account_id: UUID | None = None,
         due_by: date | None = None,
-        page_size: int | None = None,
-        page_token: str | None = None,
-    ) -> SegmentChangePage:  # type: ignore[valid-type]
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> SegmentChangeConnection:  # type: ignore[valid-type]
         c = info.context
-        return await call(
-            service.list_segment_changes(c.ctx, c.principal, state, account_id, due_by, page_token, page_size)
+        page = await call(
+            service.list_segment_changes(c.ctx, c.principal, state, account_id, due_by, after, first)
         )
+        return connection(page)
 
 
 @strawberry.type

@@ -62,5 +62,5 @@ class Mutation:
                 c.ctx, c.principal, _overrides(overrides), expected(expected_version)
             )
 
-        found = await attempt(change())
+        found = await attempt(change(), schema_names=False)
         return found if isinstance(found, Problem) else _settings(found)

@@ -186,9 +186,12 @@ async def test_graphql_opens_decides_and_applies(client, tenant):
     assert r.json()["data"]["applyDispute"] == {"state": "APPLIED"}
     r = await client.post("/graphql", json={"query": apply, "variables": {"id": dispute["id"]}}, headers=h)
     assert r.json()["data"]["applyDispute"] == {"code": "dispute_state"}
-    listed = "{ disputes(state: APPLIED) { items { id overdue } } }"
+    listed = "{ disputes(state: APPLIED, first: 10) { nodes { id overdue } pageInfo { hasNextPage } } }"
     r = await client.post("/graphql", json={"query": listed}, headers=h)
-    assert r.json()["data"]["disputes"]["items"] == [{"id": dispute["id"], "overdue": False}]
+    assert r.json()["data"]["disputes"] == {
+        "nodes": [{"id": dispute["id"], "overdue": False}],
+        "pageInfo": {"hasNextPage": False},
+    }
 
 
 async def test_the_business_calendar_sets_a_new_disputes_deadline_and_overdue_flag(

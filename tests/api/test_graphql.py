@@ -116,11 +116,13 @@ async def test_mutations_return_objects_or_problems_with_rest_codes(client, tena
         "__typename": "Problem",
         "code": "duplicate_external_id",
         "status": 409,
-        "errors": [{"field": "external_id", "code": "duplicate_external_id"}],
+        "errors": [{"field": "externalId", "code": "duplicate_external_id"}],  # the schema's spelling
     }
     bad = (await gql(client, tenant, m, i={"externalId": "G2", "name": "x", "employees": -5}))["data"]
     assert bad["createAccount"]["code"] == "validation_failed"
     assert bad["createAccount"]["errors"][0]["field"] == "employees"
+    bad = (await gql(client, tenant, m, i={"externalId": "G3", "name": "x", "annualRevenue": -1}))["data"]
+    assert bad["createAccount"]["errors"][0]["field"] == "annualRevenue"
     u = """mutation($id: UUID!) { updateAccount(id: $id, input: {name: "Renamed"}) {
              ... on Account { name stage } } }"""
     acc_id = ok["createAccount"]["id"]

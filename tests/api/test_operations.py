@@ -188,7 +188,7 @@ async def test_graphql_optimize_plan_and_operation(client, tenant):
         "/graphql", json={"query": bad, "variables": {"p": owned["plan"]["id"]}}, headers=tenant.headers
     )
     assert r.json()["data"]["optimizePlan"] == {
-        "__typename": "Problem", "code": "validation_failed", "errors": [{"field": "potential_band"}]
+        "__typename": "Problem", "code": "validation_failed", "errors": [{"field": "potentialBand"}]
     }  # fmt: skip
 
 

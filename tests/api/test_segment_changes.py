@@ -154,9 +154,9 @@ async def test_graphql_lists_and_applies_the_queue(client, tenant):
     book = await segment_book(client, h)
     await client.patch(f"/v1/accounts/{book['acme']['id']}", json={"annual_revenue": 5_000_000}, headers=h)
     draft = (await client.post(f"/v1/plans/{book['plan']['id']}/copy", headers=h)).json()
-    query = "{ segmentChanges(state: PENDING) { items { externalId fromSegment toSegment reason } } }"
+    query = "{ segmentChanges(state: PENDING) { nodes { externalId fromSegment toSegment reason } } }"
     r = await client.post("/graphql", json={"query": query}, headers=h)
-    (item,) = r.json()["data"]["segmentChanges"]["items"]
+    (item,) = r.json()["data"]["segmentChanges"]["nodes"]
     assert (item["externalId"], item["fromSegment"], item["toSegment"]) == ("ACME", "SMB", "MID_MARKET")
     mutation = (
         "mutation($in: SegmentChangeApplyInput!) { applySegmentChanges(input: $in) { "

@@ -101,10 +101,19 @@ GQL_BY_ID = {
 }
 
 
-async def test_graphql_needs_a_key(client):
-    r = await client.post("/graphql", json={"query": "{ plans { id } }"})
-    assert r.status_code == 401
-    assert r.json()["code"] == "unauthorized"
+@pytest.mark.parametrize("authorization", [None, "Bearer te_not_a_key", "Basic abc"])
+async def test_graphql_needs_a_key_and_says_so_in_graphql_shape(client, authorization):
+    headers = {"authorization": authorization} if authorization else {}
+    r = await client.post("/graphql", json={"query": "{ plans { id } }"}, headers=headers)
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    body = r.json()
+    assert body["data"] is None and "code" not in body  # a GraphQL answer, not a REST problem
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "unauthorized" and error["extensions"]["status"] == 401
+    assert "API key" in error["message"]
+    # REST keeps its problem+json
+    rest = await client.get("/v1/plans", headers=headers)
+    assert rest.status_code == 401 and rest.json()["code"] == "unauthorized"
 
 
 @pytest.mark.parametrize("resource", sorted(GQL_BY_ID))
