@@ -77,7 +77,7 @@ async def test_territory_plan_fields_are_validated(client, tenant):
         await client.post("/graphql", json={"query": q, "variables": {"p": p["id"]}}, headers=tenant.headers)
     ).json()
     assert r["data"]["createTerritory"]["__typename"] == "Problem"
-    assert r["data"]["createTerritory"]["errors"][0]["field"].endswith("meeting_rate_target")
+    assert r["data"]["createTerritory"]["errors"][0]["field"].endswith("meetingRateTarget")
     q = (
         'mutation($p: UUID!) { createTerritory(input: {planId: $p, name: "G", weeklyPipelineTarget: 80000, '
         'quarterlyReviewDate: "2027-10-01"}) '
