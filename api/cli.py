@@ -37,20 +37,25 @@ class _Failure(click.ClickException):
 
 def _one_line(exc: BaseException) -> click.ClickException:
     """An unexpected failure as one `Error: ...` line (the traceback only with TERRITORY_TRACEBACK=1)."""
+    import socket
+
     from sqlalchemy.exc import DBAPIError, OperationalError
 
     from domain.errors import DomainError
 
     if isinstance(exc, DomainError):
         return _Failure(exc.detail)
-    reached = not isinstance(exc, OperationalError | ConnectionError | TimeoutError)
-    if isinstance(exc, DBAPIError) and not isinstance(exc, OperationalError):
-        message = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        return _Failure(f"the database refused it: {message}")
-    if not reached or isinstance(exc, OSError) and "connect" in str(exc).lower():
+    if isinstance(exc, OperationalError | ConnectionError | TimeoutError | socket.gaierror):
         url = AppSettings().database_url.split("@")[-1]
-        return _Failure(f"cannot reach the database ({url}): {str(exc).splitlines()[0]}", EXIT_UNREACHABLE)
-    return _Failure(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no detail'}")
+        return _Failure(f"cannot reach the database ({url}): {_first_line(exc)}", EXIT_UNREACHABLE)
+    if isinstance(exc, DBAPIError):
+        return _Failure(f"the database refused it: {_first_line(exc.orig or exc)}")
+    return _Failure(f"{type(exc).__name__}: {_first_line(exc)}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "no detail"
 
 
 class _Commands(click.Group):
@@ -73,7 +78,11 @@ async def _engine() -> Any:
     url = AppSettings().database_url
     engine = make_engine(url)
     if is_sqlite(url):
-        await upgrade(engine)
+        try:
+            await upgrade(engine)
+        except BaseException:
+            await engine.dispose()
+            raise
     return engine
 
 

@@ -127,3 +127,8 @@ def test_failures_are_one_error_line_with_a_documented_exit_code(cli, tmp_path, 
     assert result.exit_code == 3
     assert result.output.startswith("Error: cannot reach the database (127.0.0.1:1/none)")
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+
+    monkeypatch.setenv("TERRITORY_DATABASE_URL", "postgresql+asyncpg://postgres@no-such-host.invalid/none")
+    result = cli("keys", "create", "--tenant", "acme", ok=False)  # a host that does not resolve: unreachable
+    assert result.exit_code == 3
+    assert result.output.startswith("Error: cannot reach the database (no-such-host")
