@@ -497,8 +497,8 @@ async def test_the_review_cadence_sets_the_rebalancing_schedule(client, tenant):
     march = next(r for r in schedule["reviews"] if r["period_end"][5:7] == "03")
     assert march["actions"][-1] == "Implement the annual rebalance and set next year's quotas"
     for bad, field in (
-        ({"cadence": "weekly"}, "reviews.cadence"),
-        ({"fiscal_year_start_month": 13}, "reviews.fiscal_year_start_month"),
+        ({"cadence": "weekly"}, "overrides.reviews.cadence"),
+        ({"fiscal_year_start_month": 13}, "overrides.reviews.fiscal_year_start_month"),
     ):
         r = await client.put(
             "/v1/settings", json={"overrides": {"reviews": bad}}, headers={**tenant.headers, "If-Match": "*"}
