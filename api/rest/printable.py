@@ -265,11 +265,13 @@ def coverage_chart(report: CoverageReviewRead) -> str:
                 f"{pct(t.rate)} ({t.covered} of {t.accounts})" if t.accounts else "no accounts",
                 t.meets_target,
                 t.target,
+                f"target {pct(t.target)}" if t.target is not None else "",
             )
             for t in report.coverage_by_tier
         ],
         top=1.0,
-        caption=f"covered share; the mark is the target ({targets or 'none'})",
+        track=True,
+        caption=f"covered share of each tier, 0-100%; the mark is its target ({targets or 'none'})",
     )
 
 
