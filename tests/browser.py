@@ -147,6 +147,17 @@ class Page:
         assert "exceptionDetails" not in r, r["exceptionDetails"]
         return r["result"].get("value")
 
+    def wait_for(self, condition: str, seconds: float = 8.0) -> bool:
+        """Whether the script `condition` turns true within `seconds` (polled in the page)."""
+        return self.evaluate(
+            f"new Promise(done => {{ const start = Date.now(); const poll = () => ({condition}) ? done(true)"
+            f" : Date.now() - start > {seconds * 1000:.0f} ? done(false) : setTimeout(poll, 50); poll(); }})"
+        )
+
+    def type(self, text: str) -> None:
+        """Type `text` into the focused field, as a person would (the page's own input events fire)."""
+        self.call("Input.insertText", {"text": text})
+
     def screenshot(self) -> bytes:
         shot = self.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
         return base64.b64decode(shot["data"])

@@ -633,3 +633,12 @@ async def test_printable_reports_declare_html_in_the_contract(client):
         (fmt,) = [x for x in spec["paths"][path]["get"]["parameters"] if x["name"] == "format"]
         enum = spec["components"]["schemas"][fmt["schema"]["$ref"].rsplit("/", 1)[1]]["enum"]
         assert enum == ["json", "csv", "html"]
+
+
+async def test_an_empty_tenants_printable_pages_say_there_is_nothing_yet(client, tenant):
+    page = await client.get("/v1/reports/coverage-review?format=html", headers=tenant.headers)
+    assert page.status_code == 200
+    assert "No accounts in scope." in page.text and page.text.count("no accounts") == 3
+    assert page.text.count("<rect class=bar") == 3  # every tier has its row, an empty bar
+    plan = await client.get("/v1/reports/territory-plan?format=html", headers=tenant.headers)
+    assert plan.status_code == 200 and "No active plan" in plan.text and "<svg" not in plan.text

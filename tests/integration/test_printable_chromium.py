@@ -1,6 +1,7 @@
 """The printable reports in a real browser: headless Chromium loads the coverage review and the territory plan
 (`format=html`) from `territory serve --demo`, with the API key as a header, and finds the charts drawn,
-the names shown as text (never run), and the pages printable; GraphiQL's key hint in the same browser.
+the names shown as text (never run), and the pages printable; GraphiQL's key hint and Swagger UI's kept
+key in the same browser.
 Chromium missing fails these tests (.ci/run installs it); they never skip."""
 
 from __future__ import annotations
@@ -54,11 +55,17 @@ def assert_printable(page: Any, tmp_path: Path, name: str) -> None:
     (tmp_path / f"{name}.png").write_bytes(shot)
 
 
-def test_coverage_review_page_draws_each_tier_against_its_target(served, browser, tmp_path):
+def report_and_page(served: Any, browser: Chromium, report: str, query: str = "") -> tuple[Any, Any]:
+    """The report as JSON, and its printable page loaded in the browser with the key in the header."""
     base, headers = served
-    review = httpx.get(f"{base}/v1/reports/coverage-review", headers=headers).json()
-    page = browser.open(f"{base}/v1/reports/coverage-review?format=html&limit=5", headers)
+    answer = httpx.get(f"{base}/v1/reports/{report}", headers=headers).json()
+    page = browser.open(f"{base}/v1/reports/{report}?format=html{query}", headers)
     assert page.status == 200
+    return answer, page
+
+
+def test_coverage_review_page_draws_each_tier_against_its_target(served, browser, tmp_path):
+    review, page = report_and_page(served, browser, "coverage-review", "&limit=5")
     drawn = bars(page, "coverage")
     assert len(drawn) == 3 and all(h > 0 for _, h in drawn)
     # each bar is its tier's covered share of the chart's 440 px, the target mark where the target is
@@ -69,7 +76,9 @@ def test_coverage_review_page_draws_each_tier_against_its_target(served, browser
         return [...document.querySelectorAll('svg.chart[data-chart="coverage"] rect.target')]
           .map(r => r.getBoundingClientRect().x + 1 - chart); })()"""
     )
-    assert marks == [pytest.approx(160 + 440 * t, abs=1.5) for t in (0.9, 0.6)]  # tier 3 has no target
+    targets = [t["target"] for t in review["coverage_by_tier"] if t["target"] is not None]
+    assert targets == [0.9, 0.6]  # the defaults; tier 3 has no target, so no mark
+    assert marks == [pytest.approx(160 + 440 * t, abs=1.5) for t in targets]
     text = page.evaluate("document.body.innerText")
     assert EVIL in text and "Tier 1 target (coverage.tier1_target)" in text
     assert page.evaluate("typeof window.pwned") == "undefined"  # the name is text, never run
@@ -78,10 +87,7 @@ def test_coverage_review_page_draws_each_tier_against_its_target(served, browser
 
 
 def test_territory_plan_page_draws_potential_per_rep_against_the_band(served, browser, tmp_path):
-    base, headers = served
-    plan = httpx.get(f"{base}/v1/reports/territory-plan", headers=headers).json()
-    page = browser.open(f"{base}/v1/reports/territory-plan?format=html", headers)
-    assert page.status == 200
+    plan, page = report_and_page(served, browser, "territory-plan")
     drawn = bars(page, "potential")
     reps = plan["equity_metrics"]["per_rep"]
     assert len(drawn) == len(reps) == 10 and all(w > 0 and h > 0 for w, h in drawn)
@@ -111,3 +117,20 @@ def test_graphiql_shows_the_key_hint_until_its_headers_carry_a_key(served, brows
     page.evaluate(f"localStorage.setItem('graphiql:headers', {json.dumps(stored)})")
     page.reload()
     assert page.evaluate(visible) is False
+    assert page.wait_for("document.querySelector('.graphiql-container')")  # the IDE itself came up
+
+
+def test_swagger_keeps_the_key_entered_under_authorize_across_a_reload(served, browser):
+    base, headers = served
+    page = browser.open(f"{base}/docs")
+    assert page.wait_for("document.querySelector('.btn.authorize.unlocked')")
+    page.evaluate("document.querySelector('.btn.authorize').click()")
+    assert page.wait_for("document.querySelector('.modal-ux input')")
+    page.evaluate("document.querySelector('.modal-ux input').focus()")
+    page.type(headers["Authorization"].split()[1])
+    page.evaluate("document.querySelector('.modal-ux .btn.modal-btn.auth.authorize').click()")
+    assert page.wait_for("localStorage.getItem('authorized')")
+    page.reload()
+    assert page.wait_for("document.querySelector('.btn.authorize.locked')")
+    kept = page.evaluate("ui.authSelectors.authorized().toJS()")
+    assert kept["HTTPBearer"]["value"] == headers["Authorization"].split()[1]
