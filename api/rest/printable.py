@@ -18,8 +18,10 @@ table { border-collapse: collapse; width: 100%; margin: .5em 0; }
 th, td { border: 1px solid #ccc; padding: .25em .5em; text-align: left; vertical-align: top; }
 td.n, th.n { text-align: right; } dl { display: grid; grid-template-columns: 16em 1fr; gap: .2em 1em; }
 dt { font-weight: 600; } .flag { color: #a30; } svg text { font: 11px system-ui, sans-serif; }
+svg { max-width: 100%; height: auto; }
 @page { margin: 1.5cm; }
 @media print { body { margin: 0; max-width: none; font-size: 10pt; } h2, h3 { break-after: avoid; }
+  table { font-size: 8pt; } th, td { padding: .15em .3em; }
   tr, svg, dl { break-inside: avoid; } thead { display: table-header-group; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; } }
 """
@@ -280,13 +282,13 @@ def words(name: str) -> str:
 
 
 def coverage_review_page(report: CoverageReviewRead) -> str:
-    rules = sorted({code for t in report.coverage_by_tier for code in t.failing})
+    rules = list(report.coverage_by_tier[0].failing) if report.coverage_by_tier else []  # the rules' order
     lists = list(report.coverage_by_rep[0].lists) if report.coverage_by_rep else []
     out = [
         page_start("Coverage review", report.as_of.date()),
         pairs(
             [
-                ("As of", report.as_of.isoformat()),
+                ("As of", f"{report.as_of:%Y-%m-%d %H:%M} UTC"),
                 ("Role", report.role),
                 ("Settings version", report.settings_version),
                 *(
