@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +36,8 @@ def demo_server(tmp_path: Path, workers: int = 1) -> Iterator[tuple[str, dict[st
             if line.startswith("demo API key: "):
                 key = line.split(": ", 1)[1].strip()
         assert key, "".join(lines)
+        # keep reading what it prints (access logs), or a full pipe would stall the server mid-test
+        threading.Thread(target=proc.stdout.read, daemon=True).start()
         base = f"http://127.0.0.1:{port}"
         for _ in range(100):
             try:
