@@ -22,15 +22,18 @@ memory per key on Redis (a moving window keeps one entry per unit: 60,000 list e
 lookup budget), and its count is exactly the `r` and `t` of the header fields. Its known cost is a burst:
 a client may spend a budget at the end of one window and again at the start of the next.
 
-Storage: in this process's memory by default; on Redis with `TERRITORY_RATE_LIMIT_STORAGE_URL=redis://...`,
-shared by every worker and host that names the same server (and key prefix). When Redis cannot be reached
-the request is served (fail open), with a warning logged at most once per `RETRY_AFTER_FAILURE` seconds,
-during which Redis is not asked again; such answers carry no RateLimit fields.
+Storage: in this process's memory by default (`Windows`, the same fixed window in a dict); on Redis with
+`TERRITORY_RATE_LIMIT_STORAGE_URL=redis://...` through the `limits` package's storage (redis-py's asyncio
+client; one round trip a request, a script doing INCRBY and EXPIRE at once), shared by every worker and
+host that names the same server and key prefix. When Redis cannot be reached or does not answer within
+`REDIS_TIMEOUT` the request is served (fail open) and a warning logged; Redis is then not asked for
+`RETRY_AFTER_FAILURE` seconds, so an outage costs a timeout a second, not one a request. Such answers carry
+no RateLimit fields.
 
 Lookups on Redis: instead of a round trip per lookup, a process takes a block of units at once (one
-`INCRBY`, `LOOKUP_BLOCKS` blocks per budget) and spends them from memory; the Redis counter is then ahead
-of what was spent by at most one unspent block per process and key, so a key can be refused up to that
-many units early, never admitted past its budget.
+script call for 1/`LOOKUP_BLOCKS` of the budget) and spends them from memory; the Redis counter is then
+ahead of what was spent by at most one unspent block per process and key, so a key can be refused up to
+that many units early, never admitted past its budget.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ log = logging.getLogger("territory")
 API = "api"
 LOOKUP = "lookup"
 RETRY_AFTER_FAILURE = 1.0  # seconds without asking Redis after it failed
-REDIS_TIMEOUT = 0.25  # seconds a connect or a command to Redis may take before the request is served anyway
+REDIS_TIMEOUT = 0.5  # seconds a connect or a command to Redis may take before the request is served anyway
 REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://")
 LOOKUP_BLOCKS = 100  # on Redis, a process takes a lookup budget in blocks of 1/LOOKUP_BLOCKS of it
 MAX_KEYS = 100_000  # keys whose window this process keeps in memory before dropping the expired ones
@@ -155,10 +158,11 @@ class RateLimiter:
             )
         return storage_from_string(
             "async+" + url,
+            implementation="redispy",  # redis-py's asyncio client: a third of coredis's time a command here
             wrap_exceptions=True,
             key_prefix=key_prefix,
-            connect_timeout=REDIS_TIMEOUT,
-            stream_timeout=REDIS_TIMEOUT,
+            socket_connect_timeout=REDIS_TIMEOUT,
+            socket_timeout=REDIS_TIMEOUT,
         )
 
     def enabled(self, policy: str) -> bool:
@@ -258,9 +262,8 @@ class RateLimiter:
 
     async def close(self) -> None:
         client = getattr(getattr(self.storage, "bridge", None), "storage", None)
-        pool = getattr(client, "connection_pool", None)
-        if pool is not None:
-            pool.disconnect()
+        if client is not None:
+            await client.aclose()
 
 
 def make_limiter(settings: Any) -> RateLimiter | None:
