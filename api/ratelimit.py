@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import logging
 import math
 import time
@@ -94,9 +95,15 @@ class Quota(NamedTuple):
 
     def headers(self) -> list[tuple[bytes, bytes]]:
         return [
-            (b"ratelimit-policy", f'"{self.policy}";q={self.limit};w={self.window}'.encode()),
+            (b"ratelimit-policy", _policy_field(self.policy, self.limit, self.window)),
             (b"ratelimit", f'"{self.policy}";r={self.remaining};t={self.reset}'.encode()),
         ]
+
+
+@functools.cache
+def _policy_field(policy: str, limit: int, window: int) -> bytes:
+    """The RateLimit-Policy value: the same on every answer of a policy, so made once."""
+    return f'"{policy}";q={limit};w={window}'.encode()
 
 
 # The request being answered: a list that holds its Quota once it was counted (None: counted, nothing to
@@ -230,7 +237,7 @@ class RateLimiter:
         reset = min(window, max(1, math.ceil(ends - time.time())))
         return Quota(policy, amount, window, amount - used if used < amount else 0, reset, used <= amount)
 
-    async def _from_block(self, storage: Storage, item: RateLimitItem, key: str, policy: str) -> Quota:
+    async def _from_block(self, storage: Storage, item: RateLimitItem, key: str, policy: str) -> Quota | None:
         block = self._blocks.get(key)
         if block is None:
             if len(self._blocks) >= MAX_KEYS:
@@ -248,6 +255,8 @@ class RateLimiter:
                 return self._quota(policy, item, item.amount + 1, block.ends)
             if block.taking is not None:  # another lookup is taking a block: wait for it
                 await asyncio.shield(block.taking)
+                if time.monotonic() < self._down_until:  # it failed: served, not asked again
+                    return None
                 continue
             block.taking = asyncio.get_running_loop().create_future()
             try:

@@ -275,3 +275,13 @@ async def test_redis_down_requests_are_served_and_a_warning_logged(engine, tenan
             )
             assert r.status_code == 200 and "errors" not in r.json()
     assert any("rate limits" in m and "cannot be reached" in m for m in caplog.messages)
+
+
+async def test_the_contract_documents_the_429_and_its_headers(client):
+    spec = (await client.get("/openapi.json")).json()
+    assert set(spec["components"]["headers"]) == {"Retry-After", "RateLimit", "RateLimit-Policy"}
+    operations = (("/v1/accounts", "get"), ("/v1/ownership/{external_id}", "get"), ("/v1/plans", "post"))
+    for path, method in operations:
+        answer = spec["paths"][path][method]["responses"]["429"]
+        assert "application/problem+json" in answer["content"]
+        assert answer["headers"]["Retry-After"] == {"$ref": "#/components/headers/Retry-After"}
