@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import socket
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ import pydantic
 import pytest
 import redis.asyncio as redis
 
+from api import ratelimit
 from api.app import create_app
 from api.config import AppSettings
 from tests import factories as f
@@ -97,6 +99,7 @@ async def test_past_the_budget_is_429_with_retry_after_and_the_problem(engine, t
         assert body["type"].endswith("/rate_limited")
         assert 1 <= int(r.headers["retry-after"]) <= 60
         assert quota(r)[1] == 0 and r.headers["ratelimit-policy"] == '"api";q=3;w=60'
+        assert int(r.headers["retry-after"]) == quota(r)[2]  # the window's end, in both
         # a write is refused before it runs: nothing was created
         r = await client.post(
             "/v1/accounts", json={"external_id": "rl-1", "name": "No"}, headers=tenant.headers
@@ -105,6 +108,29 @@ async def test_past_the_budget_is_429_with_retry_after_and_the_problem(engine, t
     async with limited(engine, rate_limit="") as client:
         r = await client.get("/v1/accounts?external_id=rl-1", headers=tenant.headers)
         assert r.json()["items"] == []
+
+
+async def test_the_next_window_gives_the_whole_budget_again(engine, tenant, monkeypatch):
+    clock = {"now": time.time()}
+
+    class Clock:  # the limiter's clock, moved by hand: no test waits for a window to pass
+        @staticmethod
+        def time() -> float:
+            return clock["now"]
+
+        @staticmethod
+        def monotonic() -> float:
+            return clock["now"]
+
+    monkeypatch.setattr(ratelimit, "time", Clock)
+    async with limited(engine, rate_limit="2/minute") as client:
+        for _ in range(2):
+            assert (await client.get("/v1/accounts", headers=tenant.headers)).status_code == 200
+        refused = await client.get("/v1/accounts", headers=tenant.headers)
+        assert refused.status_code == 429
+        clock["now"] += int(refused.headers["retry-after"])
+        r = await client.get("/v1/accounts", headers=tenant.headers)
+        assert r.status_code == 200 and quota(r)[1:] == (1, 60)
 
 
 async def test_each_key_has_its_own_budget(engine, tenant, other_tenant):
@@ -187,6 +213,9 @@ async def test_lookups_have_their_own_budget_on_the_fast_path(engine, tenant):
             f"/v1/ownership/{external_id}", params={"as_of": "2020-01-01T00:00:00Z"}, headers=tenant.headers
         )
         assert r.status_code == 404 and quota(r)[0] == "api"  # it was not there in 2020, and not refused
+        batch = {"external_ids": [external_id]}
+        r = await client.post("/v1/ownership/lookup", json=batch, headers=tenant.headers)
+        assert r.status_code == 200 and quota(r)[0] == "api"  # a batch is one request of the api budget
 
 
 async def test_turned_off_there_are_no_headers_and_no_limit(engine, tenant):
