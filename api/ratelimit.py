@@ -148,10 +148,9 @@ class _Block:
 class RateLimiter:
     def __init__(self, rate: str, lookup_rate: str, storage_url: str = "", key_prefix: str = "territory"):
         self.items: dict[str, RateLimitItem | None] = {API: parse_rate(rate), LOOKUP: parse_rate(lookup_rate)}
-        self.shared = bool(storage_url.strip())
-        self.storage: Storage | None = self._storage(storage_url.strip(), key_prefix) if self.shared else None
+        url = storage_url.strip()
+        self.storage: Storage | None = self._storage(url, key_prefix) if url else None  # None: in memory
         self.memory = Windows()
-        self.prefix = key_prefix
         self._down_until = 0.0
         self._blocks: dict[str, _Block] = {}
         self._ends_at: dict[str, float] = {}  # key -> when its current window ends, as last read
@@ -160,9 +159,7 @@ class RateLimiter:
     def _storage(url: str, key_prefix: str) -> Storage:
         """`redis://host:port/db` (or rediss://, redis+unix://) as the `limits` package names it."""
         if not url.startswith(REDIS_SCHEMES):
-            raise ValueError(
-                f"{url!r}: the rate limit storage is a redis:// URL (or rediss://, redis+unix://)"
-            )
+            raise ValueError("the rate limit storage is a redis:// URL (or rediss://, redis+unix://)")
         return storage_from_string(
             "async+" + url,
             implementation="redispy",  # redis-py's asyncio client: a third of coredis's time a command here
@@ -171,9 +168,6 @@ class RateLimiter:
             socket_connect_timeout=REDIS_TIMEOUT,
             socket_timeout=REDIS_TIMEOUT,
         )
-
-    def enabled(self, policy: str) -> bool:
-        return self.items.get(policy) is not None
 
     async def admit(self, key_id: uuid.UUID, policy: str = API) -> Quota | None:
         """Count this request against the key's budget; raise RateLimited past it. Called by the key check
