@@ -109,12 +109,17 @@ def problem(
     return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def problem_for(exc: DomainError) -> Response:
-    status, title = status_for(exc)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def _refusal_headers(exc: DomainError, status: int) -> dict[str, str] | None:
+    """401 says how to authenticate; 429 and 503 say when to send it again."""
     retry_after = exc.retry_after_seconds or (RETRY_AFTER_SECONDS if status == 503 else None)
     if retry_after:
-        headers = {"Retry-After": str(retry_after)}
+        return {"Retry-After": str(retry_after)}
+    return {"WWW-Authenticate": "Bearer"} if status == 401 else None
+
+
+def problem_for(exc: DomainError) -> Response:
+    status, title = status_for(exc)
+    headers = _refusal_headers(exc, status)
     return problem(status, title, exc.detail, exc.code, [e.as_dict() for e in exc.errors], headers)
 
 
@@ -126,14 +131,17 @@ def graphql_problem(exc: DomainError) -> Response:
     unreachable while checking it) in GraphQL's shape, so a GraphQL client reads an `errors` entry with
     `extensions.code`; the HTTP status and headers are REST's (401 with WWW-Authenticate, 429 and 503 with
     Retry-After)."""
-    answer = problem_for(exc)
     status, _ = status_for(exc)
     extensions = {"code": exc.code, "status": status, "errors": [e.as_dict() for e in exc.errors]}
     if exc.retry_after_seconds:
         extensions["retry_after_seconds"] = exc.retry_after_seconds
     body = {"data": None, "errors": [{"message": exc.detail, "extensions": extensions}]}
-    headers = {k: v for k, v in answer.headers.items() if k.lower() in {"www-authenticate", "retry-after"}}
-    return Response(orjson.dumps(body), status_code=status, headers=headers, media_type="application/json")
+    return Response(
+        orjson.dumps(body),
+        status_code=status,
+        headers=_refusal_headers(exc, status),
+        media_type="application/json",
+    )
 
 
 def field_path(loc: Any) -> str:
