@@ -21,6 +21,7 @@ read said of a key, for at most `cache_seconds`: that is how long a revoked key 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import logging
 import sqlite3
@@ -95,7 +96,9 @@ class KeyProbe:
             self._used.add(record.key_id)
             if self._flush_at is None and self.engine is not None:
                 loop = asyncio.get_running_loop()
-                self._flush_at = loop.call_later(self.last_used_seconds, self._start_flush)
+                # in a context of its own: the write is not the request's (its actor, its statements)
+                context = contextvars.Context()
+                self._flush_at = loop.call_later(self.last_used_seconds, self._start_flush, context=context)
         return record
 
     def _start_flush(self) -> None:
