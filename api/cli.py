@@ -305,7 +305,8 @@ def tenants() -> None:
 @click.option("--scopes", default="read,write,admin", show_default=True)
 def tenants_create(name: str, scopes: str) -> None:
     """Create tenant NAME and print its first API key (shown once)."""
-    from persistence.tenants import create_key, create_tenant, find_tenant
+    from persistence.keys import create_key
+    from persistence.tenants import create_tenant, find_tenant
 
     async def go() -> str:
         engine = await _engine()

@@ -268,3 +268,16 @@ async def test_graphql_key_mutations_with_a_secret_take_no_idempotency_key(clien
         'mutation { createKey(input: {name: "x", scopes: [READ]}, idempotencyKey: "k") { __typename } }',
     )
     assert "idempotencyKey" in r["errors"][0]["message"]
+
+
+async def test_the_demo_reuses_a_kept_key_only_while_it_is_live(client, engine, tenant):
+    from persistence.keys import key_is_live
+
+    assert await key_is_live(engine, tenant.tenant_id, tenant.key)
+    _, expired = await create_key(
+        engine, tenant.tenant_id, ["admin"], "demo", expires_at=datetime.now(UTC) - timedelta(seconds=1)
+    )
+    assert not await key_is_live(engine, tenant.tenant_id, expired)
+    key = await _new_key(client, tenant)
+    await client.post(f"/v1/keys/{key['id']}/revoke", headers=tenant.headers)
+    assert not await key_is_live(engine, tenant.tenant_id, key["secret"])
