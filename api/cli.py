@@ -362,9 +362,14 @@ class _Expiry(click.ParamType):
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
         from datetime import UTC, datetime, timedelta
 
+        from domain.defaults import MAX_KEY_EXPIRY_DAYS
+
         text = str(value).strip()
         if text.isdigit() or (text[:1].isdigit() and text[-1:].lower() in _UNITS):
-            return datetime.now(UTC) + timedelta(seconds=_Duration().convert(text, param, ctx))
+            seconds = _Duration().convert(text, param, ctx)
+            if seconds > MAX_KEY_EXPIRY_DAYS * 86400:
+                self.fail(f"a key expires at most {MAX_KEY_EXPIRY_DAYS} days ahead", param, ctx)
+            return datetime.now(UTC) + timedelta(seconds=seconds)
         try:
             when = datetime.fromisoformat(text)
         except ValueError:
@@ -412,14 +417,17 @@ def _key_table(keys: list[Any]) -> str:
 )
 def keys_create(tenant: str, scopes: str, name: str, expires: Any) -> None:
     """Create another API key for a tenant (shown once)."""
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
+    from domain.defaults import MAX_KEY_EXPIRY_DAYS
     from persistence.keys import create_key
     from persistence.tenants import find_tenant
 
     chosen = _scopes(scopes)
     if expires is not None and expires <= datetime.now(UTC):
         raise click.BadParameter("the expiry must be in the future", param_hint="'--expires'")
+    if expires is not None and expires - datetime.now(UTC) > timedelta(days=MAX_KEY_EXPIRY_DAYS):
+        raise click.BadParameter(f"at most {MAX_KEY_EXPIRY_DAYS} days ahead", param_hint="'--expires'")
 
     async def go() -> str:
         engine = await _engine()

@@ -302,6 +302,7 @@ IDEMPOTENCY_HOURS = 24  # how long a POST's Idempotency-Key replays its first an
 # API keys (README, "Tenants and keys"): a rotated key keeps working this long beside its successor
 KEY_ROTATION_OVERLAP_SECONDS = 24 * 3600
 MAX_KEY_ROTATION_OVERLAP_SECONDS = 30 * 24 * 3600
+MAX_KEY_EXPIRY_DAYS = 3650  # a key's expires_at is at most ten years ahead
 KEY_LAST_USED_SECONDS = 60  # last_used_at is written at most this often per key and process
 IDEMPOTENCY_CLAIM_MINUTES = 10  # a key's request that has not answered in this long died: a retry runs
 MAX_CSV_COLUMNS = 100  # columns in an import's CSV header (a kind has at most 25)

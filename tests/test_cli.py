@@ -127,6 +127,8 @@ def test_key_commands_refuse_bad_input_with_one_error_line(cli):
         (("keys", "create", "--tenant", "acme", "--expires", "2020-01-01T00:00Z"), "must be in the future"),
         (("keys", "create", "--tenant", "acme", "--expires", "2030-01-01"), "has no time zone"),
         (("keys", "create", "--tenant", "acme", "--expires", "soon"), "neither an ISO 8601 time"),
+        (("keys", "create", "--tenant", "acme", "--expires", "99999999999d"), "at most 3650 days"),
+        (("keys", "create", "--tenant", "acme", "--expires", "9999-12-31T00:00Z"), "at most 3650 days"),
     ):
         result = cli(*args, ok=False)
         assert result.exit_code == 2, (args, result.output)

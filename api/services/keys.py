@@ -3,7 +3,7 @@ keys"). A secret is answered once, when the key is made, and never stored: only 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from pydantic import Field
@@ -11,7 +11,11 @@ from pydantic import Field
 from api.services.common import Input, IsoAwareDatetime, Name, Output, Page, found
 from api.services.context import AppContext, Principal
 from api.services.pagination import check_page_size, decode_token, page_of
-from domain.defaults import KEY_ROTATION_OVERLAP_SECONDS, MAX_KEY_ROTATION_OVERLAP_SECONDS
+from domain.defaults import (
+    KEY_ROTATION_OVERLAP_SECONDS,
+    MAX_KEY_EXPIRY_DAYS,
+    MAX_KEY_ROTATION_OVERLAP_SECONDS,
+)
 from domain.errors import Code, FieldError, ValidationFailed
 from domain.keys import ApiKey, KeyStatus, check_revocable, key_status, rotation_expiry
 from domain.model import Scope
@@ -47,7 +51,8 @@ class KeyCreate(Input):
     name: Name
     scopes: list[Scope] = Field(min_length=1, max_length=3, description="read, write, admin")
     expires_at: IsoAwareDatetime | None = Field(
-        None, description="when the key stops working (in the future); null: it does not expire"
+        None,
+        description="when the key stops working (in the future, at most ten years ahead); null: never",
     )
 
 
@@ -107,14 +112,21 @@ async def get_key(ctx: AppContext, p: Principal, key_id: UUID) -> KeyRead:
     return key_read(key, ctx.clock.now())
 
 
+def _check_expiry(expires_at: datetime, now: datetime) -> None:
+    if expires_at <= now:
+        problem = "expires_at must be in the future"
+    elif expires_at - now > timedelta(days=MAX_KEY_EXPIRY_DAYS):
+        problem = f"expires_at must be at most {MAX_KEY_EXPIRY_DAYS} days ahead"
+    else:
+        return
+    raise ValidationFailed("invalid fields", [FieldError("expires_at", Code.OUT_OF_RANGE, problem)])
+
+
 async def create_key(ctx: AppContext, p: Principal, data: KeyCreate) -> KeyCreated:
     p.require(Scope.ADMIN)
     now = ctx.clock.now()
-    if data.expires_at is not None and data.expires_at <= now:
-        raise ValidationFailed(
-            "invalid fields",
-            [FieldError("expires_at", Code.OUT_OF_RANGE, "expires_at must be in the future")],
-        )
+    if data.expires_at is not None:
+        _check_expiry(data.expires_at, now)
     scopes = [s.value for s in data.scopes]
     key_id, secret = await stored.create_key(ctx.engine, p.tenant_id, scopes, data.name, data.expires_at, now)
     key = found(await stored.get_key(ctx.engine, key_id, p.tenant_id), "key", key_id)

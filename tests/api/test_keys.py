@@ -86,6 +86,7 @@ async def test_bad_key_bodies_are_422_naming_the_field(client, tenant):
         ({"name": "", "scopes": ["read"]}, "name"),
         ({"name": "x", "scopes": ["read"], "expires_at": past}, "expires_at"),
         ({"name": "x", "scopes": ["read"], "expires_at": "2030-01-01T00:00:00"}, "expires_at"),  # no zone
+        ({"name": "x", "scopes": ["read"], "expires_at": "9999-12-31T23:59:00-14:00"}, "expires_at"),
         ({"name": "x", "scopes": ["read"], "key_hash": "00"}, "key_hash"),
     ):
         r = await client.post("/v1/keys", json=body, headers=tenant.headers)
