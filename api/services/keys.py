@@ -1,5 +1,9 @@
 """API key use cases: list, create, revoke and rotate a tenant's keys (admin scope; README, "Tenants and
-keys"). A secret is answered once, when the key is made, and never stored: only its hash is."""
+keys"). A secret is answered once, when the key is made, and never stored: only its hash is.
+
+Keys are read and written through persistence/keys.py on the engine, not the tenant's unit of work: the
+same functions serve the CLI and the demo (which have no request, and `keys revoke KEY_ID` no tenant),
+and a key change writes nothing to the tenant's change log."""
 
 from __future__ import annotations
 
