@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -31,6 +32,7 @@ from api.rest import (
     health,
     history,
     imports,
+    keys,
     operations,
     ownership,
     plans,
@@ -43,6 +45,7 @@ from api.rest import (
 )
 from api.rest import settings as settings_routes
 from api.rest.deps import RATE_LIMIT_HEADERS
+from api.rest.keys import SECRET_PATHS
 from api.services.context import AppContext
 from api.services.ownership import OwnershipService
 from api.services.runner import Runner
@@ -120,9 +123,10 @@ IDEMPOTENCY_PARAMETER = {
 
 
 def _idempotency_keys(spec: dict[str, Any]) -> dict[str, Any]:
-    """Every POST under /v1 takes an Idempotency-Key (api.edge.Idempotency)."""
+    """Every POST under /v1 takes an Idempotency-Key (api.edge.Idempotency), but those whose answer holds a
+    secret (api.rest.keys.SECRET_PATHS)."""
     for path, item in spec.get("paths", {}).items():
-        if path.startswith("/v1/") and "post" in item:
+        if path.startswith("/v1/") and "post" in item and not re.match(SECRET_PATHS, path):
             item["post"].setdefault("parameters", []).append(IDEMPOTENCY_PARAMETER)
     return spec
 
@@ -150,7 +154,9 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
         catch_up_limit=settings.ownership_catch_up_limit,
         listen_url=settings.listen_database_url,
     )
-    ctx.keys = KeyProbe(engine.url.render_as_string(hide_password=False), settings.key_cache_seconds)
+    ctx.keys = KeyProbe(
+        engine.url.render_as_string(hide_password=False), settings.key_cache_seconds, engine=engine
+    )
     ctx.operations = Runner()
     ctx.limiter = make_limiter(settings)
 
@@ -204,6 +210,7 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
     app.include_router(reports.router)
     app.include_router(operations.router)
     app.include_router(events.router)
+    app.include_router(keys.router)
 
     from api.graphql.schema import graphql_router
 
@@ -251,6 +258,7 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
                     },
                     {"name": "reports", "description": "Coverage review, weekly metrics, territory plan"},
                     {"name": "events", "description": "Events from the change log: a feed and webhooks"},
+                    {"name": "keys", "description": "The tenant's API keys: list, create, revoke, rotate"},
                     {"name": "health", "description": "Liveness and readiness"},
                 ],
             )

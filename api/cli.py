@@ -305,7 +305,8 @@ def tenants() -> None:
 @click.option("--scopes", default="read,write,admin", show_default=True)
 def tenants_create(name: str, scopes: str) -> None:
     """Create tenant NAME and print its first API key (shown once)."""
-    from persistence.tenants import create_key, create_tenant, find_tenant
+    from persistence.keys import create_key
+    from persistence.tenants import create_tenant, find_tenant
 
     async def go() -> str:
         engine = await _engine()
@@ -334,13 +335,99 @@ def keys() -> None:
     """API keys."""
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class _Duration(click.ParamType):
+    """A length of time: `90` or `90s` seconds, `30m`, `12h`, `1d`, `2w`."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().lower()
+        unit = _UNITS.get(text[-1:]) if text else None
+        number = text[:-1] if unit else text
+        if not number.isdigit():
+            self.fail(f"{value!r} is not a duration such as 90s, 30m, 12h, 1d or 2w", param, ctx)
+        return int(number) * (unit or 1)
+
+
+class _Expiry(click.ParamType):
+    """When a key stops working: an ISO 8601 time with its zone, or a duration from now (30d)."""
+
+    name = "time"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        from datetime import UTC, datetime, timedelta
+
+        from domain.defaults import MAX_KEY_EXPIRY_DAYS
+
+        text = str(value).strip()
+        if text.isdigit() or (text[:1].isdigit() and text[-1:].lower() in _UNITS):
+            seconds = _Duration().convert(text, param, ctx)
+            if seconds > MAX_KEY_EXPIRY_DAYS * 86400:
+                self.fail(f"a key expires at most {MAX_KEY_EXPIRY_DAYS} days ahead", param, ctx)
+            return datetime.now(UTC) + timedelta(seconds=seconds)
+        try:
+            when = datetime.fromisoformat(text)
+        except ValueError:
+            self.fail(
+                f"{value!r} is neither an ISO 8601 time (2027-01-31T00:00Z) nor a duration (30d)", param, ctx
+            )
+        if when.tzinfo is None:
+            self.fail(f"{value!r} has no time zone: add Z or an offset such as +01:00", param, ctx)
+        return when
+
+
+def _when(value: Any) -> str:
+    return "-" if value is None else value.strftime("%Y-%m-%d %H:%M")
+
+
+def _key_table(keys: list[Any]) -> str:
+    """The keys as an aligned table: id, name, prefix, scopes, status, created, expires, last used (UTC, to
+    the minute)."""
+    header = ("ID", "NAME", "PREFIX", "SCOPES", "STATUS", "CREATED", "EXPIRES", "LAST USED")
+    rows = [
+        (
+            str(k.id),
+            k.name,
+            k.prefix,
+            ",".join(s.value for s in k.scopes),
+            k.status.value,
+            _when(k.created_at),
+            _when(k.expires_at),
+            _when(k.last_used_at),
+        )
+        for k in keys
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]
+    )
+
+
 @keys.command("create")
 @click.option("--tenant", required=True)
 @click.option("--scopes", default="read", show_default=True)
 @click.option("--name", default="key", show_default=True)
-def keys_create(tenant: str, scopes: str, name: str) -> None:
+@click.option(
+    "--expires", type=_Expiry(), help="When it stops working: an ISO 8601 time or a duration (30d)."
+)
+def keys_create(tenant: str, scopes: str, name: str, expires: Any) -> None:
     """Create another API key for a tenant (shown once)."""
-    from persistence.tenants import create_key, find_tenant
+    from datetime import UTC, datetime, timedelta
+
+    from domain.defaults import MAX_KEY_EXPIRY_DAYS
+    from persistence.keys import create_key
+    from persistence.tenants import find_tenant
+
+    chosen = _scopes(scopes)
+    if expires is not None and expires <= datetime.now(UTC):
+        raise click.BadParameter("the expiry must be in the future", param_hint="'--expires'")
+    if expires is not None and expires - datetime.now(UTC) > timedelta(days=MAX_KEY_EXPIRY_DAYS):
+        raise click.BadParameter(f"at most {MAX_KEY_EXPIRY_DAYS} days ahead", param_hint="'--expires'")
 
     async def go() -> str:
         engine = await _engine()
@@ -348,12 +435,106 @@ def keys_create(tenant: str, scopes: str, name: str) -> None:
             tenant_id = await find_tenant(engine, tenant)
             if tenant_id is None:
                 raise click.ClickException(f"no tenant {tenant!r}")
-            _, key = await create_key(engine, tenant_id, _scopes(scopes), name=name)
+            _, key = await create_key(engine, tenant_id, chosen, name=name, expires_at=expires)
             return key
         finally:
             await engine.dispose()
 
     click.echo(f"API key: {_run(go())}")
+
+
+@keys.command("list")
+@click.argument("tenant")
+def keys_list(tenant: str) -> None:
+    """List TENANT's API keys: status, expiry and last use (never their secrets)."""
+    from api.services import keys as service
+
+    async def go() -> list[Any]:
+        ctx, principal = await _tenant_ctx(tenant)
+        try:
+            found: list[Any] = []
+            token = None
+            while True:
+                page = await service.list_keys(ctx, principal, token, 500)
+                found += page.items
+                token = page.next_page_token
+                if token is None:
+                    return found
+        finally:
+            await ctx.engine.dispose()
+
+    click.echo(_key_table(_run(go())))
+
+
+async def _key_ctx(key_id: Any) -> tuple[Any, Any]:
+    """The context and an admin principal of the tenant that holds the key."""
+    from api.services.context import AppContext, Principal
+    from persistence.db import make_session_factory
+    from persistence.keys import get_key
+
+    engine = await _engine()
+    key = await get_key(engine, key_id)
+    if key is None:
+        await engine.dispose()
+        raise click.ClickException(f"no key {key_id}")
+    ctx = AppContext(engine=engine, session_factory=make_session_factory(engine))
+    return ctx, Principal(key.tenant_id, frozenset({"admin"}))
+
+
+@keys.command("revoke")
+@click.argument("key_id", type=click.UUID)
+def keys_revoke(key_id: Any) -> None:
+    """Revoke KEY_ID now (its next request is refused). Unlike the API, this may revoke a tenant's last
+    admin key: the server's operator can always make another with `keys create`."""
+    from persistence.keys import revoke_key
+
+    async def go() -> Any:
+        engine = await _engine()
+        try:
+            key = await revoke_key(engine, key_id)
+            if key is None:
+                raise click.ClickException(f"no key {key_id}")
+            return key
+        finally:
+            await engine.dispose()
+
+    key = _run(go())
+    click.echo(f"revoked {key.id} ({key.name}) at {_when(key.revoked_at)}")
+
+
+@keys.command("rotate")
+@click.argument("key_id", type=click.UUID)
+@click.option(
+    "--overlap",
+    type=_Duration(),
+    default="1d",
+    show_default=True,
+    help="How long the old key keeps working beside the new one (90s, 30m, 12h, 1d).",
+)
+def keys_rotate(key_id: Any, overlap: int) -> None:
+    """Rotate KEY_ID: a new key with its name and scopes (shown once); the old one expires after --overlap."""
+    from pydantic import ValidationError
+
+    from api.services import keys as service
+    from domain.defaults import MAX_KEY_ROTATION_OVERLAP_SECONDS
+
+    try:
+        body = service.KeyRotate(overlap_seconds=overlap)
+    except ValidationError:
+        most = MAX_KEY_ROTATION_OVERLAP_SECONDS // 86400
+        raise click.BadParameter(f"the overlap is at most {most}d", param_hint="'--overlap'") from None
+
+    async def go() -> Any:
+        ctx, principal = await _key_ctx(key_id)
+        try:
+            return await service.rotate_key(ctx, principal, key_id, body)
+        finally:
+            await ctx.engine.dispose()
+
+    rotated = _run(go())
+    click.echo(f"API key: {rotated.key.secret}")
+    until = _when(rotated.rotated.expires_at)
+    click.echo(f"new key {rotated.key.id} ({rotated.key.name}); {key_id} works until {until} UTC")
 
 
 async def _tenant_ctx(tenant: str) -> tuple[Any, Any]:

@@ -15,6 +15,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from api.errors import BadRequest, PayloadTooLarge, problem, problem_for
 from api.rest.deps import GZIP_SUFFIX
+from api.rest.keys import SECRET_PATHS
 from api.services import idempotency
 from api.services.context import authenticate_header
 from domain.errors import Code, DomainError, FieldError, ValidationFailed
@@ -214,6 +215,12 @@ class Idempotency:
                 return await problem_for(refusal)(scope, receive, send)
             if not scope["path"].startswith("/v1/"):
                 key = None
+            elif key is not None and re.match(SECRET_PATHS, scope["path"]):  # a secret is never stored
+                refusal = BadRequest(
+                    "this POST takes no Idempotency-Key: its answer holds a secret, which is never stored "
+                    "for a replay; send it without one"
+                )
+                return await problem_for(refusal)(scope, receive, send)
         if key is None:
             return await self.app(scope, receive, send)
         ctx = self.owner.state.ctx

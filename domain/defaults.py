@@ -299,6 +299,11 @@ MAX_WHITESPACE_UNITS = 10_000  # business units or departments of one account
 MAX_POLICY_CHARS = 2_000  # a territory's escalation policy, in characters
 MAX_IMPORT_ROWS = 100_000  # rows in one import request
 IDEMPOTENCY_HOURS = 24  # how long a POST's Idempotency-Key replays its first answer
+# API keys (README, "Tenants and keys"): a rotated key keeps working this long beside its successor
+KEY_ROTATION_OVERLAP_SECONDS = 24 * 3600
+MAX_KEY_ROTATION_OVERLAP_SECONDS = 30 * 24 * 3600
+MAX_KEY_EXPIRY_DAYS = 3650  # a key's expires_at is at most ten years ahead
+KEY_LAST_USED_SECONDS = 60  # last_used_at is written at most this often per key and process
 IDEMPOTENCY_CLAIM_MINUTES = 10  # a key's request that has not answered in this long died: a retry runs
 MAX_CSV_COLUMNS = 100  # columns in an import's CSV header (a kind has at most 25)
 # accounts listed in one answer (unmatched, conflicts, moves...); the counts beside them are complete

@@ -52,6 +52,8 @@ class Code(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     MISSING_COLUMN = "missing_column"
     NEGATIVE_WEIGHT = "negative_weight"
+    KEY_STATE = "key_state"
+    LAST_ADMIN_KEY = "last_admin_key"
     NO_ACTIVE_PLAN = "no_active_plan"
     NO_FACTOR = "no_factor"
     NOT_ASCENDING = "not_ascending"

@@ -107,6 +107,7 @@ class TenantRow(SQLModel, table=True):
 
 class ApiKeyRow(SQLModel, table=True):
     __tablename__ = "api_keys"
+    __table_args__ = (sa.Index(None, "tenant_id"),)
     id: uuid.UUID = _id()
     tenant_id: uuid.UUID = _tenant()
     name: str = _str(200, nullable=False)
@@ -115,6 +116,9 @@ class ApiKeyRow(SQLModel, table=True):
     scopes: str = _str(64, nullable=False)
     created_at: datetime | None = _ts()
     revoked_at: datetime | None = _ts()
+    expires_at: datetime | None = _ts()  # refused from then on (persistence/keyprobe.py)
+    last_used_at: datetime | None = _ts()  # to the minute, written in batches (persistence/keyprobe.py)
+    rotated_from: uuid.UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid, nullable=True))
 
 
 class AccountRow(Versioned, SQLModel, table=True):

@@ -67,6 +67,75 @@ def test_db_tenants_keys_import_and_export(cli, tmp_path):
     assert "coverage facts of 1 accounts" in cli("coverage", "refresh", "--tenant", "acme").output
 
 
+def _key_rows(cli, tenant: str) -> dict[str, dict[str, str]]:
+    lines = cli("keys", "list", tenant).output.strip().splitlines()
+    header = lines[0].split()
+    assert header == ["ID", "NAME", "PREFIX", "SCOPES", "STATUS", "CREATED", "EXPIRES", "LAST", "USED"]
+    rows = {}
+    for line in lines[1:]:
+        cells = line.split()
+        rows[cells[0]] = {"name": cells[1], "prefix": cells[2], "scopes": cells[3], "status": cells[4]}
+    return rows
+
+
+def test_keys_list_revoke_and_rotate(cli):
+    first = re.search(r"API key: (te_\S+)", cli("tenants", "create", "acme").output).group(1)
+    made = cli(
+        "keys", "create", "--tenant", "acme", "--scopes", "read", "--name", "lookup", "--expires", "30d"
+    )
+    lookup = re.search(r"API key: (te_\S+)", made.output).group(1)
+    rows = _key_rows(cli, "acme")
+    assert sorted((r["name"], r["scopes"], r["status"]) for r in rows.values()) == [
+        ("default", "admin,read,write", "active"),
+        ("lookup", "read", "expiring"),
+    ]
+    assert (
+        first not in cli("keys", "list", "acme").output and lookup not in cli("keys", "list", "acme").output
+    )
+    lookup_id = next(i for i, r in rows.items() if r["name"] == "lookup")
+
+    rotated = cli("keys", "rotate", lookup_id, "--overlap", "2h").output
+    new_secret = re.search(r"API key: (te_\S+)", rotated).group(1)
+    assert new_secret != lookup and f"{lookup_id} works until" in rotated
+    rows = _key_rows(cli, "acme")
+    assert [r["status"] for r in rows.values() if r["name"] == "lookup"].count("active") == 1
+    assert rows[lookup_id]["status"] == "expiring"
+
+    assert "revoked " + lookup_id in cli("keys", "revoke", lookup_id).output
+    assert _key_rows(cli, "acme")[lookup_id]["status"] == "revoked"
+    refused = cli("keys", "rotate", lookup_id, ok=False)
+    assert (
+        refused.exit_code == 1
+        and refused.output == "Error: a revoked key cannot be rotated; create a new key\n"
+    )
+
+    # the operator may revoke the last admin key (the API refuses it): `keys create` makes another
+    admin_id = next(i for i, r in rows.items() if r["name"] == "default")
+    assert cli("keys", "revoke", admin_id).exit_code == 0
+
+
+def test_key_commands_refuse_bad_input_with_one_error_line(cli):
+    cli("tenants", "create", "acme")
+    unknown = cli("keys", "revoke", "00000000-0000-0000-0000-000000000000", ok=False)
+    assert (unknown.exit_code, unknown.output) == (1, "Error: no key 00000000-0000-0000-0000-000000000000\n")
+    assert cli("keys", "rotate", "00000000-0000-0000-0000-000000000000", ok=False).exit_code == 1
+    assert cli("keys", "list", "nobody", ok=False).output == "Error: no tenant 'nobody'\n"
+    for args, says in (
+        (("keys", "revoke", "not-an-id"), "is not a valid UUID"),
+        (("keys", "rotate", "00000000-0000-0000-0000-000000000000", "--overlap", "5x"), "not a duration"),
+        (("keys", "rotate", "00000000-0000-0000-0000-000000000000", "--overlap", "90d"), "at most 30d"),
+        (("keys", "create", "--tenant", "acme", "--expires", "2020-01-01T00:00Z"), "must be in the future"),
+        (("keys", "create", "--tenant", "acme", "--expires", "2030-01-01"), "has no time zone"),
+        (("keys", "create", "--tenant", "acme", "--expires", "soon"), "neither an ISO 8601 time"),
+        (("keys", "create", "--tenant", "acme", "--expires", "99999999999d"), "at most 3650 days"),
+        (("keys", "create", "--tenant", "acme", "--expires", "9999-12-31T00:00Z"), "at most 3650 days"),
+    ):
+        result = cli(*args, ok=False)
+        assert result.exit_code == 2, (args, result.output)
+        assert [line for line in result.output.splitlines() if line.startswith("Error:")], result.output
+        assert says in result.output, result.output
+
+
 def test_export_schema_check_passes_on_the_committed_contract(cli):
     assert cli("export-schema", "--check").exit_code == 0
 

@@ -7,13 +7,14 @@ import re
 import types
 import typing
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
 import strawberry
 from fastapi import Request
 from graphql import GraphQLError
-from pydantic import BaseModel, EmailStr
+from pydantic import AwareDatetime, BaseModel, EmailStr
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import to_jsonable_python
 from strawberry.fastapi import BaseContext
@@ -238,6 +239,8 @@ def _gql_type(annotation: Any) -> Any:
         return JSON
     if annotation is EmailStr:
         return str
+    if annotation is AwareDatetime:
+        return datetime
     return _GENERATED.get(annotation, annotation)
 
 

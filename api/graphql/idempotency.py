@@ -196,8 +196,10 @@ def _accepts(cls: Any, value: Any) -> bool:
     return is_type_of(value, None) if is_type_of is not None else isinstance(value, cls)
 
 
-def idempotent(mutation: type) -> type:
-    """The Mutation type with every field taking `idempotencyKey` (new mutations too: nothing to add)."""
+def idempotent(mutation: type, secret: frozenset[str] = frozenset()) -> type:
+    """The Mutation type with every field taking `idempotencyKey` (new mutations too: nothing to add), but
+    those named in `secret` (Python names): their result holds a secret, which is never stored."""
     for field in mutation.__strawberry_definition__.fields:
-        field.extensions = [*field.extensions, Idempotent()]
+        if field.python_name not in secret:
+            field.extensions = [*field.extensions, Idempotent()]
     return mutation

@@ -23,6 +23,7 @@ from api.graphql import (
     equity,
     events,
     history,
+    keys,
     operations,
     ownership,
     plans,
@@ -58,6 +59,7 @@ Query = merge_types(
         history.Query,
         events.Query,
         ownership.Query,
+        keys.Query,
     ),
 )
 Mutation = idempotent(
@@ -76,8 +78,10 @@ Mutation = idempotent(
             assignments.Mutation,
             rebalancing.Mutation,
             operations.Mutation,
+            keys.Mutation,
         ),
-    )
+    ),
+    secret=keys.SECRET_MUTATIONS,
 )
 
 

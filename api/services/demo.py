@@ -15,7 +15,8 @@ from api.services.scoring import score_book
 from domain.boundaries import describe_boundary as _describe
 from domain.changes import Change, ChangeKind, owner_changes, owners_of
 from domain.model import Assignment, AssignmentReason, Plan, PlanState, Role, Territory, TerritoryType
-from persistence.tenants import create_key, create_tenant, find_tenant, key_is_live
+from persistence.keys import create_key, key_is_live
+from persistence.tenants import create_tenant, find_tenant
 
 ENT_NAMES = ["Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne"]
 SMB_WORDS = (

@@ -38,6 +38,47 @@ async def test_a_revoked_key_is_refused_on_the_next_read(engine, probe):
     assert await probe.read(key) is None
 
 
+async def test_an_expired_key_is_refused_by_the_read_and_by_the_outage_cache(engine, probe):
+    import dataclasses
+    from datetime import timedelta
+
+    t = await make_tenant(engine)
+    _, past = await create_key(
+        engine, t.tenant_id, ["read"], expires_at=datetime.now(UTC) - timedelta(seconds=1)
+    )
+    _, later = await create_key(
+        engine, t.tenant_id, ["read"], expires_at=datetime.now(UTC) + timedelta(hours=1)
+    )
+    assert await probe.read(past) is None
+    record = await probe.read(later)
+    assert record is not None and record.expires_at > datetime.now(UTC)
+    assert probe.cached(later) is not None
+    # the cache answers what the database said, but never past the key's expiry (as if it had passed)
+    digest, (kept, when) = next(iter(probe._verified.items()))
+    probe._verified[digest] = (
+        dataclasses.replace(kept, expires_at=datetime.now(UTC) - timedelta(seconds=1)),
+        when,
+    )
+    assert probe.cached(later) is None
+
+
+async def test_last_use_is_one_update_for_every_key_read_since_the_last(engine):
+    from persistence.keys import get_key
+
+    probe = KeyProbe(engine.url.render_as_string(hide_password=False), engine=engine, last_used_seconds=3600)
+    t = await make_tenant(engine)
+    try:
+        for key in (t.key, t.read_key, t.key):
+            assert await probe.read(key) is not None
+        assert probe._flush_at is not None  # one write is scheduled, not one per read
+        ids = {(await probe.read(k)).key_id for k in (t.key, t.read_key)}
+        await probe.close()  # writes what was read since the last write
+        for key_id in ids:
+            assert (await get_key(engine, key_id)).last_used_at is not None
+    finally:
+        await probe.close()
+
+
 @pytest.mark.pg_only
 async def test_concurrent_reads_share_queries_and_each_gets_its_own_answer(engine, probe):
     tenants = [await make_tenant(engine) for _ in range(3)]
