@@ -21,6 +21,9 @@ from domain.model import Account, Assignment, Plan, Rep, Territory
 from domain.rebalancing import ActiveRep, OwnedAccount
 
 T = TypeVar("T")
+# a chunk's relationship evidence: touches (count in the window, last ever) and sourced opportunities, by
+# (account id, rep id)
+RelationshipEvidence = tuple[dict[tuple[Any, Any], tuple[int, datetime | None]], dict[tuple[Any, Any], int]]
 
 
 class Clock(Protocol):
@@ -136,19 +139,21 @@ class AssigningStore(Protocol):
 
     async def writes_while_deciding(self) -> bool: ...
     async def plan_territories(self, plan_id: Any) -> list[TerritoryRow]: ...
-    def accounts_for_rules(
-        self, plan_id: Any, role: str, size: int, fields: Collection[str] | None = None
-    ) -> AsyncIterator[list[dict[str, Any]]]:
+    def chunks_with_evidence(
+        self,
+        plan_id: Any,
+        role: str,
+        size: int,
+        fields: Collection[str] | None,
+        windows: Sequence[datetime],
+        kinds: Sequence[str],
+    ) -> AsyncIterator[tuple[list[dict[str, Any]], dict[datetime, RelationshipEvidence]]]:
         """Live accounts with the fields boundaries look at (only `fields` of them when given), their tier
         and their current owner in the plan for the role (owner_assignment_id, owner_territory_id,
-        owner_rep_id, owner_locked, owner_valid_from: None without one), `size` at a time, by id."""
-        ...
-
-    async def relationship_evidence(
-        self, low: Any, high: Any, since: datetime, kinds: Sequence[str]
-    ) -> tuple[dict[tuple[Any, Any], tuple[int, datetime | None]], dict[tuple[Any, Any], int]]:
-        """By (account id, rep id) for the accounts with ids from `low` to `high`: meaningful touches since
-        `since` with the last one ever, and sourced opportunities (open, or won since `since`)."""
+        owner_rep_id, owner_locked, owner_valid_from: None without one), `size` at a time, by id; with each
+        chunk its evidence for every window start in `windows`: by (account id, rep id), meaningful touches
+        since then with the last one ever, and sourced opportunities (open, or won since then). Read ahead
+        of the caller; close it when leaving early."""
         ...
 
     async def end_assignments(self, ids: Sequence[Any], now: datetime) -> None: ...

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain.ports import RelationshipEvidence
 from persistence.imports import insert_many
 from persistence.tables import (
     AccountRow,
@@ -61,8 +62,6 @@ async def plan_territories(conn: AsyncConnection, tenant_id: uuid.UUID, plan_id:
 
 NO_OWNER = (None, None, None, None, None)
 READ_AHEAD = 2  # chunks read before they are asked for (each about 10 MB at 10,000 accounts)
-# a chunk's evidence: touches and sourced opportunities by (account id, rep id) (relationship_evidence)
-Evidence = tuple[dict[tuple[Any, Any], tuple[int, datetime | None]], dict[tuple[Any, Any], int]]
 
 
 async def accounts_for_rules(
@@ -310,7 +309,7 @@ class AssigningStore:
         fields: Collection[str] | None,
         windows: Sequence[datetime],
         kinds: Sequence[str],
-    ) -> AsyncIterator[tuple[list[dict[str, Any]], dict[datetime, Evidence]]]:
+    ) -> AsyncIterator[tuple[list[dict[str, Any]], dict[datetime, RelationshipEvidence]]]:
         """The plan's accounts `size` at a time (accounts_for_rules) with each chunk's relationship evidence
         for every window, read ahead on a connection of its own (outside this transaction: it reads only
         accounts this transaction has not written yet), READ_AHEAD chunks at most: the reads of the next
