@@ -1,15 +1,18 @@
 """Bulk import and streaming export of accounts, reps, activities and opportunities."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic.json_schema import models_json_schema
 
 from api.errors import UnsupportedMediaType
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
 from api.services.cpu import off_loop, release
 from api.services.imports import (
     COLUMNS,
+    ROW_MODEL_NAMES,
+    ROW_MODELS,
     ImportMode,
     ImportReport,
     export_records,
@@ -19,29 +22,44 @@ from api.services.imports import (
     records_from_json,
 )
 from api.services.scoring import rescore_after_import
+from domain.defaults import MAX_IMPORT_ROWS
 
 router = APIRouter(prefix="/v1", tags=["import"])
 
 
+def row_schemas() -> dict[str, Any]:
+    """The import rows' schemas (and their enums), for the contract's components: the route reads its body
+    itself (fast, and also from CSV), so FastAPI does not see them."""
+    _, top = models_json_schema(
+        [(m, "validation") for m in ROW_MODELS.values()], ref_template="#/components/schemas/{model}"
+    )
+    schemas: dict[str, Any] = top["$defs"]
+    for name in ROW_MODEL_NAMES.values():
+        for prop in schemas[name]["properties"].values():
+            # a field left out is kept as it is on an update: a client must not send a default for it
+            prop.pop("default", None)
+    return schemas
+
+
 def _request_body(kind: str) -> dict:
     columns = COLUMNS[kind]
-    row = {
-        "type": "object",
-        "properties": {
-            c.name: {"description": c.kind + (" (required)" if c.required else "")} for c in columns
-        },
-        "required": [c.name for c in columns if c.required],
-        "additionalProperties": False,
-    }
     return {
         "requestBody": {
             "required": True,
             "description": f"A JSON array of {kind} or a CSV file with a header row. Columns: "
             + ", ".join(c.name for c in columns)
-            + ". Tags and expertise in CSV are ';'-separated.",
+            + ". Tags and expertise in CSV are ';'-separated. JSON values may also come as a spreadsheet "
+            "writes them (numbers as text, booleans as yes/no, tags as one ';'-separated string).",
             "content": {
-                "application/json": {"schema": {"type": "array", "items": row}},
-                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {
+                    "schema": {
+                        "type": "array",
+                        "items": {"$ref": f"#/components/schemas/{ROW_MODEL_NAMES[kind]}"},
+                        "maxItems": MAX_IMPORT_ROWS,
+                    }
+                },
+                # bytes, as a file is sent (a generated client takes a File)
+                "text/csv": {"schema": {"type": "string", "format": "binary"}},
             },
         }
     }

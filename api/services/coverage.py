@@ -12,7 +12,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from api.services.common import Page, found
+from api.services.common import Page, RepRoleValue, found
 from api.services.context import AppContext, Principal, versioned_settings
 from api.services.pagination import check_page_size, decode_token, encode_token
 from domain.coverage import (
@@ -36,7 +36,7 @@ from domain.criteria import Cond, Not, Pred, all_of, evaluate
 from domain.defaults import TenantSettings
 from domain.errors import Code, FieldError, ValidationFailed
 from domain.metrics import rate
-from domain.model import Scope
+from domain.model import Role, Scope
 from domain.ports import SetBasedUnitOfWork
 from persistence.coverage import RepLabel
 
@@ -71,7 +71,7 @@ class TerritoryCoverageRead(CoverageBucketRead):
 
 class CoverageReportRead(BaseModel):
     as_of: datetime
-    role: str
+    role: Role
     settings_version: int
     coverage_window_days: int
     rules: list[ReasonRead] = Field(description="covered = every rule holds")
@@ -115,7 +115,7 @@ class CoveragePage(Page[AccountCoverageItem]):
 class TouchRead(BaseModel):
     rep_id: UUID
     rep_name: str | None
-    role: str | None
+    role: RepRoleValue | None
     last_touch_at: datetime
     touches: int
 
@@ -127,7 +127,7 @@ class OverlapRepRead(BaseModel):
 
 
 class OverlapRead(BaseModel):
-    role: str | None
+    role: RepRoleValue | None
     reps: list[OverlapRepRead]
 
 
@@ -175,7 +175,7 @@ class RepReviewRead(BaseModel):
     settings_version: int
     rep_id: UUID
     rep_name: str
-    role: str
+    role: Role
     accounts: int
     covered: int
     coverage_rate: float | None

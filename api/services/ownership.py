@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import orjson
@@ -74,7 +74,9 @@ class AccountableOwner(BaseModel):
 
 class OwnershipRead(BaseModel):
     external_id: str
-    status: str = Field(description="owned, unassigned (no owner for the role) or not_found")
+    status: Literal["owned", "unassigned", "not_found"] = Field(
+        description="owned, unassigned (no owner for the role) or not_found"
+    )
     account: AccountRef | None = None
     territory: TerritoryRef | None = None
     rep: RepRef | None = None
