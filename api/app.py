@@ -77,7 +77,10 @@ OPENAPI_TAGS: list[dict[str, str]] = [
         "name": "engagement",
         "description": "Rules of engagement: the written, ordered policy that decides owners",
     },
-    {"name": "reports", "description": "Coverage review, weekly metrics, territory plan"},
+    {
+        "name": "reports",
+        "description": "Coverage review, weekly metrics, quarterly review, territory plan, dispute log",
+    },
     {"name": "events", "description": "Events from the change log: a feed and webhooks"},
     {"name": "health", "description": "Liveness and readiness"},
     {"name": "operations", "description": "Long-running work (optimising a plan): poll, list, cancel"},

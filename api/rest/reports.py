@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
 from api.rest.printable import territory_plan_page
-from api.rest.tabular import CSV_CONTENT, Format, csv_response, flatten
+from api.rest.tabular import CSV_CONTENT, HTML_CONTENT, Format, add_format_route, csv_response, flatten
 from api.services import reports as service
 from api.services.common import IsoDate
 from api.services.reports import (
@@ -162,3 +162,14 @@ async def get_dispute_log(
         rows = [row.model_dump() for row in report.disputes]
         return csv_response(list(DisputeLogRow.model_fields), rows, "dispute-log")
     return report
+
+
+for _endpoint in (
+    get_coverage_review,
+    get_weekly_metrics,
+    get_quarterly_review,
+    get_territory_plan,
+    get_dispute_log,
+):
+    add_format_route(router, _endpoint, "csv", CSV_CONTENT)
+add_format_route(router, get_territory_plan, "html", HTML_CONTENT)
