@@ -23,6 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from domain.changes import Cause
 from domain.defaults import INT32, MAX_MONEY, apply_overrides
 from domain.errors import Code, Conflict, FieldError, NotFound, ValidationFailed
 from domain.model import PlanState, RampStatus, RepRole, Scope, TerritoryType
@@ -40,6 +41,7 @@ RepRoleValue = Literal[tuple(r.value for r in RepRole)]  # type: ignore[valid-ty
 RampStatusValue = Literal[tuple(r.value for r in RampStatus)]  # type: ignore[valid-type]
 PlanStateValue = Literal[tuple(s.value for s in PlanState)]  # type: ignore[valid-type]
 TerritoryTypeValue = Literal[tuple(t.value for t in TerritoryType)]  # type: ignore[valid-type]
+CauseValue = Literal[tuple(c.value for c in Cause)]  # type: ignore[valid-type]
 
 
 Name = Annotated[str, Field(min_length=1, max_length=255)]

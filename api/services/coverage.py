@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -16,6 +16,7 @@ from api.services.common import Page, RepRoleValue, found
 from api.services.context import AppContext, Principal, versioned_settings
 from api.services.pagination import check_page_size, decode_token, encode_token
 from domain.coverage import (
+    ENTRY_PATHS,
     FACT_FIELDS,
     RepTouch,
     coverage_rate,
@@ -99,7 +100,7 @@ class AccountCoverageItem(BaseModel):
     next_step: str | None
     next_meeting_at: datetime | None
     open_pipeline: float
-    path: str = Field(
+    path: Literal[ENTRY_PATHS] = Field(  # type: ignore[valid-type]
         description="the right path into the account: existing_relationship, partner_referral, "
         "executive_engagement, marketing_sourced, event or direct_outbound"
     )

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from api.services.common import Page, found
+from api.services.common import CauseValue, Page, found
 from api.services.context import AppContext, Principal, versioned_settings
 from api.services.pagination import check_page_size, decode_cursor, encode_cursor
 from domain.errors import Code, FieldError, ValidationFailed
@@ -28,7 +28,7 @@ class OwnershipChangeRead(BaseModel):
     to_rep_id: UUID | None
     from_territory_id: UUID | None
     to_territory_id: UUID | None
-    cause: str = Field(
+    cause: CauseValue = Field(
         description="rule, manual, rebalance, departure, arrival, import, dispute, or activation (an owner "
         "the activated plan drops)"
     )

@@ -28,7 +28,7 @@ from uuid import UUID
 import orjson
 from pydantic import AwareDatetime, BaseModel, Field
 
-from api.services.common import AccountRef, ExternalId, Input, RepRef, TerritoryRef
+from api.services.common import AccountRef, CauseValue, ExternalId, Input, RepRef, TerritoryRef
 from api.services.context import Principal
 from domain.changes import Change
 from domain.defaults import MAX_LOOKUP_BATCH
@@ -44,7 +44,7 @@ from persistence.db import Engine, in_own_process
 
 
 class OwnershipWhy(BaseModel):
-    cause: str = Field(description="rule, manual, rebalance, departure, arrival, import or dispute")
+    cause: CauseValue = Field(description="rule, manual, rebalance, departure, arrival, import or dispute")
     reason: str | None = Field(description="the rule, the move's reason or the note")
 
 
