@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -27,7 +27,7 @@ from domain.boundaries import describe_boundary
 from domain.calendar import business_days_between
 from domain.coverage import OVERVIEW, actively_managed, covered, review_lists, whitespace
 from domain.criteria import Cond, all_of
-from domain.defaults import MAX_LISTED_ACCOUNTS, TenantSettings
+from domain.defaults import MAX_LISTED_ACCOUNTS, QUOTA_PERIODS, TenantSettings
 from domain.disputes import ClaimBasis, DisputeState, LogEntry, Timeliness, summarise_log, timeliness
 from domain.errors import Code, FieldError, ValidationFailed
 from domain.metrics import WeekTally, rate, week_of, weekly_metric
@@ -162,7 +162,9 @@ class QuarterlyReviewRead(BaseModel):
     quarter: str
     quarter_start: date
     quarter_end: date = Field(description="the day after the quarter")
-    quota_period: str = Field(description="equity.quota_period: annual (target = quota / 4) or quarterly")
+    quota_period: Literal[QUOTA_PERIODS] = Field(  # type: ignore[valid-type]
+        description="equity.quota_period: annual (target = quota / 4) or quarterly"
+    )
     total: QuarterPerformanceRead
     by_rep: list[QuarterPerformanceRead]
     by_territory: list[QuarterPerformanceRead]
