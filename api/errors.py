@@ -131,16 +131,28 @@ def graphql_problem(exc: DomainError) -> Response:
     return Response(orjson.dumps(body), status_code=status, headers=headers, media_type="application/json")
 
 
+def field_path(loc: Any) -> str:
+    """A field's path as every error names it: `rules[0].days` (the domain's validation spells positions so;
+    pydantic's `loc` gives ("rules", 0, "days"))."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
 def field_errors_from_pydantic(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for err in errors:
-        loc = [str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path", "header")]
+        loc = [x for x in err.get("loc", ()) if x not in ("body", "query", "path", "header")]
         kind = err.get("type", "invalid")
         code = {"extra_forbidden": Code.UNKNOWN_FIELD, "missing": Code.REQUIRED}.get(kind, kind)
         message = err.get("msg", "invalid value")
         if kind == "extra_forbidden":
             message = "unknown or read-only field"
-        out.append({"field": ".".join(loc), "code": code, "message": message})
+        out.append({"field": field_path(loc), "code": code, "message": message})
     return out
 
 

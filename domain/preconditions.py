@@ -39,7 +39,12 @@ def check_precondition(precondition: Precondition | None, version: int, what: st
             )
         return
     if not precondition.holds(version):
-        named = ", ".join(str(v) for v in sorted(precondition.versions)) or "none"
+        if not precondition.versions:  # RFC 9110: a list that matches nothing fails, but say why
+            raise PreconditionFailed(
+                f"the {what} is at version {version}; the precondition names no version of ours "
+                f'(send the ETag you read, e.g. If-Match: "{version}")'
+            )
+        named = ", ".join(str(v) for v in sorted(precondition.versions))
         raise PreconditionFailed(
             f"the {what} is at version {version}; the change was made against version {named}: "
             "read it again and decide"

@@ -3,6 +3,7 @@ look at (in id-ordered chunks), the current owners of a chunk, and moving owners
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import datetime
@@ -59,6 +60,9 @@ async def plan_territories(conn: AsyncConnection, tenant_id: uuid.UUID, plan_id:
 
 
 NO_OWNER = (None, None, None, None, None)
+READ_AHEAD = 2  # chunks read before they are asked for (each about 10 MB at 10,000 accounts)
+# a chunk's evidence: touches and sourced opportunities by (account id, rep id) (relationship_evidence)
+Evidence = tuple[dict[tuple[Any, Any], tuple[int, datetime | None]], dict[tuple[Any, Any], int]]
 
 
 async def accounts_for_rules(
@@ -298,20 +302,47 @@ class AssigningStore:
     async def plan_territories(self, plan_id: Any) -> list[Any]:
         return await plan_territories(await self.uow.connection(), self.uow.tenant_id, plan_id)
 
-    async def accounts_for_rules(
-        self, plan_id: Any, role: str, size: int, fields: Collection[str] | None = None
-    ) -> AsyncIterator[list[dict[str, Any]]]:
-        async for chunk in accounts_for_rules(
-            await self.uow.connection(), self.uow.tenant_id, plan_id, role, size, fields
-        ):
-            yield chunk
+    async def chunks_with_evidence(
+        self,
+        plan_id: Any,
+        role: str,
+        size: int,
+        fields: Collection[str] | None,
+        windows: Sequence[datetime],
+        kinds: Sequence[str],
+    ) -> AsyncIterator[tuple[list[dict[str, Any]], dict[datetime, Evidence]]]:
+        """The plan's accounts `size` at a time (accounts_for_rules) with each chunk's relationship evidence
+        for every window, read ahead on a connection of its own (outside this transaction: it reads only
+        accounts this transaction has not written yet), READ_AHEAD chunks at most: the reads of the next
+        chunks overlap the caller's deciding and writing of this one (docs/domain.md, "Boundaries and
+        assignment by rules"). Close it (contextlib.aclosing) when leaving early: that stops the reads."""
+        tenant_id = self.uow.tenant_id
+        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=READ_AHEAD)
 
-    async def relationship_evidence(
-        self, low: Any, high: Any, since: datetime, kinds: Sequence[str]
-    ) -> tuple[dict[tuple[Any, Any], tuple[int, datetime | None]], dict[tuple[Any, Any], int]]:
-        return await relationship_evidence(
-            await self.uow.connection(), self.uow.tenant_id, low, high, since, kinds
-        )
+        async def produce() -> None:
+            try:
+                async with self.uow.reader() as conn:
+                    async for chunk in accounts_for_rules(conn, tenant_id, plan_id, role, size, fields):
+                        low, high = chunk[0]["id"], chunk[-1]["id"]
+                        evidence = {
+                            since: await relationship_evidence(conn, tenant_id, low, high, since, kinds)
+                            for since in dict.fromkeys(windows)
+                        }
+                        await queue.put((chunk, evidence))
+            except Exception as exc:  # the consumer raises it
+                await queue.put(exc)
+                return
+            await queue.put(None)
+
+        task = asyncio.create_task(produce())
+        try:
+            while (item := await queue.get()) is not None:
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     async def end_assignments(self, ids: Sequence[Any], now: datetime) -> None:
         await end_assignments(await self.uow.connection(), self.uow.tenant_id, ids, now)

@@ -324,6 +324,22 @@ class FakeAssigningStore:
                 )
             yield rows
 
+    async def chunks_with_evidence(
+        self,
+        plan_id: Any,
+        role: str,
+        size: int,
+        fields: Any,
+        windows: Sequence[datetime],
+        kinds: Sequence[str],
+    ) -> AsyncIterator[tuple[list[dict[str, Any]], dict[datetime, Any]]]:
+        async for chunk in self.accounts_for_rules(plan_id, role, size, fields):
+            low, high = chunk[0]["id"], chunk[-1]["id"]
+            yield (
+                chunk,
+                {since: await self.relationship_evidence(low, high, since, kinds) for since in windows},
+            )
+
     async def relationship_evidence(
         self, low: Any, high: Any, since: datetime, kinds: Sequence[str]
     ) -> tuple[dict[tuple[Any, Any], tuple[int, datetime | None]], dict[tuple[Any, Any], int]]:

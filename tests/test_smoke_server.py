@@ -1,50 +1,11 @@
 """Smoke tests against a real uvicorn on a free port: `territory serve --demo`, with one and two workers."""
 
-import os
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def demo_server(tmp_path: Path, workers: int = 1) -> Iterator[tuple[str, dict[str, str]]]:
-    """Start `territory serve --demo`; yield its base URL and the headers with the printed demo key."""
-    port = _free_port()
-    env = {**os.environ, "TERRITORY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'smoke.db'}"}
-    cmd = [sys.executable, "-m", "api.cli", "serve", "--demo", "--port", str(port), "--workers", str(workers)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        key, lines = None, []
-        deadline = time.time() + 60
-        while time.time() < deadline and key is None:
-            line = proc.stdout.readline()
-            lines.append(line)
-            if line.startswith("demo API key: "):
-                key = line.split(": ", 1)[1].strip()
-        assert key, "".join(lines)
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield base, {"Authorization": f"Bearer {key}"}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+from tests.servers import demo_server
 
 
 def test_serve_demo_answers_lookups_rest_and_graphql(tmp_path: Path):

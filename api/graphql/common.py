@@ -131,8 +131,8 @@ _SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
 
 
 def schema_spelling(field: str) -> str:
-    """A field path in the schema's spelling (`external_id` -> `externalId`, `rules.0.min_touches` ->
-    `rules.0.minTouches`): the use cases name fields as REST does."""
+    """A field path in the schema's spelling (`external_id` -> `externalId`, `rules[0].min_touches` ->
+    `rules[0].minTouches`): the use cases name fields as REST does."""
     return _SNAKE.sub(lambda m: to_camel_case(m.group()), field)
 
 

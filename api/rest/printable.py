@@ -1,5 +1,5 @@
-"""The territory plan as a printable page (`format=html`): server-rendered, self-contained (inline CSS and
-an inline SVG chart, nothing fetched), in the report's order."""
+"""The territory plan and the coverage review as printable pages (`format=html`): server-rendered,
+self-contained (inline CSS and inline SVG charts, nothing fetched, no script), in the reports' order."""
 
 from __future__ import annotations
 
@@ -7,16 +7,23 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Any
 
-from api.services.reports import EquityMetricsRead, TerritoryPlanRead
+from api.rest.svg import Bar, bar_chart
+from api.services.reports import CoverageReviewRead, EquityMetricsRead, TerritoryPlanRead
 
 STYLE = """
 body { font: 13px/1.4 system-ui, sans-serif; color: #222; margin: 2em auto; max-width: 64em; }
-h1 { font-size: 1.6em; margin-bottom: .2em; } h2 { font-size: 1.2em; border-bottom: 1px solid #999;
-margin-top: 1.6em; } table { border-collapse: collapse; width: 100%; margin: .5em 0; }
+h1 { font-size: 1.6em; margin-bottom: .2em; } h3 { font-size: 1em; margin: 1em 0 .2em; }
+h2 { font-size: 1.2em; border-bottom: 1px solid #999; margin-top: 1.6em; }
+table { border-collapse: collapse; width: 100%; margin: .5em 0; }
 th, td { border: 1px solid #ccc; padding: .25em .5em; text-align: left; vertical-align: top; }
 td.n, th.n { text-align: right; } dl { display: grid; grid-template-columns: 16em 1fr; gap: .2em 1em; }
 dt { font-weight: 600; } .flag { color: #a30; } svg text { font: 11px system-ui, sans-serif; }
-@media print { body { margin: 0; } h2 { break-after: avoid; } table, svg { break-inside: avoid; } }
+svg { max-width: 100%; height: auto; }
+@page { margin: 1.5cm; }
+@media print { body { margin: 0; max-width: none; font-size: 10pt; } h2, h3 { break-after: avoid; }
+  table { font-size: 8pt; } th, td { padding: .15em .3em; }
+  tr, svg, dl { break-inside: avoid; } thead { display: table-header-group; }
+  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; } }
 """
 
 
@@ -49,6 +56,14 @@ def table(head: Sequence[str], rows: Iterable[Sequence[Any]], numeric: set[int] 
     return f"<table><thead><tr>{ths}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def page_start(heading: str, subtitle: Any) -> str:
+    """The head of a page (its title says which report and of what) and its heading."""
+    return (
+        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(heading)} {text(subtitle)}"
+        f"</title><style>{STYLE}</style></head><body><h1>{escape(heading)}</h1>"
+    )
+
+
 def tier_cells(tiers: dict[str, int]) -> list[int]:
     return [tiers.get(str(t), 0) for t in (1, 2, 3)]
 
@@ -59,55 +74,25 @@ def pairs(items: Iterable[tuple[str, Any]]) -> str:
 
 def potential_chart(metrics: EquityMetricsRead) -> str:
     """Potential per rep as bars against the balance band (mean +- band, shaded) and the mean (a line)."""
-    reps = metrics.per_rep
-    mean = metrics.average_potential_per_rep
+    reps, mean, band = metrics.per_rep, metrics.average_potential_per_rep, metrics.balance_band
     if not reps or not mean:
         return ""
-    band = metrics.balance_band
-    top = max(max(r.potential for r in reps), mean * (1 + band)) or 1.0
-    label_w, bar_w, row_h = 160, 440, 22
-    height = row_h * len(reps) + 30
-
     low, high = mean * (1 - band), mean * (1 + band)
-
-    def x(v: float) -> float:
-        return label_w + bar_w * v / top
-
-    parts = [
-        f'<svg role="img" width="{label_w + bar_w + 90}" height="{height}" '
-        f'viewBox="0 0 {label_w + bar_w + 90} {height}">',
-        f"<title>Potential per rep against the balance band (mean {money(mean)} +- {pct(band)})</title>",
-        f'<rect x="{x(low):.1f}" y="0" width="{x(high) - x(low):.1f}" height="{height - 20}" '
-        'fill="#dfe9f5"/>',
-    ]
-    for i, r in enumerate(reps):
-        y = i * row_h + 4
-        colour = "#4a7" if r.in_band else "#d84"
-        parts.append(
-            f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{text(r.rep_name or "none")}</text>'
-        )
-        parts.append(
-            f'<rect x="{label_w}" y="{y}" width="{x(r.potential) - label_w:.1f}" height="{row_h - 8}" '
-            f'fill="{colour}"/>'
-        )
-        parts.append(f'<text x="{x(r.potential) + 4:.1f}" y="{y + 13}">{money(r.potential)}</text>')
-    parts.append(
-        f'<line x1="{x(mean):.1f}" y1="0" x2="{x(mean):.1f}" y2="{height - 20}" stroke="#246" '
-        f'stroke-dasharray="4 2"/>'
+    return bar_chart(
+        "potential",
+        f"Potential per rep against the balance band (mean {money(mean)} +- {pct(band)})",
+        [Bar(r.rep_name or "none", r.potential, money(r.potential), r.in_band) for r in reps],
+        top=max(max(r.potential for r in reps), high),
+        caption=f"mean {money(mean)}, band +-{pct(band)}",
+        band=(low, high),
+        line=mean,
     )
-    parts.append(
-        f'<text x="{x(mean):.1f}" y="{height - 6}" text-anchor="middle">mean {money(mean)}, band '
-        f"+-{pct(band)}</text></svg>"
-    )
-    return "".join(parts)
 
 
 def territory_plan_page(report: TerritoryPlanRead) -> str:
     h, seg, cov, cap = report.header, report.segmentation, report.coverage_model, report.capacity
     out = [
-        "<!doctype html><html lang=en><head><meta charset=utf-8>",
-        f"<title>Territory plan {text(h.planning_horizon)}</title><style>{STYLE}</style></head><body>",
-        "<h1>Territory plan</h1>",
+        page_start("Territory plan", h.planning_horizon),
         pairs(
             [
                 ("Prepared", h.prepared.isoformat()),
@@ -266,4 +251,159 @@ def territory_plan_page(report: TerritoryPlanRead) -> str:
         ),
         "</body></html>",
     ]
+    return "".join(out)
+
+
+def coverage_chart(report: CoverageReviewRead) -> str:
+    """The covered share of each tier as a bar, with the tier's target marked across its row."""
+    targets = ", ".join(f"tier {t.tier} {pct(t.target)}" for t in report.coverage_by_tier if t.target)
+    return bar_chart(
+        "coverage",
+        f"Covered share by tier against the tier's target ({targets})",
+        [
+            Bar(
+                f"Tier {t.tier}",
+                t.rate or 0.0,
+                f"{pct(t.rate)} ({t.covered} of {t.accounts})" if t.accounts else "no accounts",
+                t.meets_target,
+                t.target,
+                f"target {pct(t.target)}" if t.target is not None else "",
+            )
+            for t in report.coverage_by_tier
+        ],
+        top=1.0,
+        track=True,
+        caption=f"covered share of each tier, 0-100%; the mark is its target ({targets or 'none'})",
+    )
+
+
+def words(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def coverage_review_page(report: CoverageReviewRead) -> str:
+    rules = list(report.coverage_by_tier[0].failing) if report.coverage_by_tier else []  # the rules' order
+    lists = list(report.coverage_by_rep[0].lists) if report.coverage_by_rep else []
+    out = [
+        page_start("Coverage review", report.as_of.date()),
+        pairs(
+            [
+                ("As of", f"{report.as_of:%Y-%m-%d %H:%M} UTC"),
+                ("Role", report.role),
+                ("Settings version", report.settings_version),
+                *(
+                    (f"Tier {t.tier} target (coverage.tier{t.tier}_target)", pct(t.target))
+                    for t in report.coverage_by_tier
+                    if t.target is not None
+                ),
+                ("Expansion managed window", f"{report.expansion_pipeline.managed_window_days} days"),
+            ]
+        ),
+        "<p>Covered: a meaningful touch in the coverage window, a next step on the latest activity and a "
+        "named contact in the same window; the failing columns count the accounts each rule fails.</p>",
+        "<h2>Territory overview</h2>",
+        table(["Accounts", "Count"], ([words(k), v] for k, v in report.overview.items()), {1}),
+        "<h2>Coverage by tier</h2>",
+        coverage_chart(report),
+        table(
+            ["Tier", "Accounts", "Covered", "Coverage", "Target", "On target", *map(words, rules)],
+            (
+                [
+                    f"Tier {t.tier}",
+                    t.accounts,
+                    t.covered,
+                    pct(t.rate),
+                    pct(t.target) if t.target is not None else "none",
+                    "" if t.meets_target is None else "yes" if t.meets_target else "no",
+                    *(t.failing.get(code, 0) for code in rules),
+                ]
+                for t in report.coverage_by_tier
+            ),
+            {1, 2, 3, 4, *range(6, 6 + len(rules))},
+        ),
+        "<h2>Coverage by rep</h2>",
+    ]
+    if report.coverage_by_rep:
+        stages = list(report.coverage_by_rep[0].by_stage)
+        out.append(
+            table(
+                ["Rep", "Accounts", "Covered", "Coverage", "Tier 1", "Tier 2", "Tier 3", *map(words, stages)],
+                (
+                    [
+                        r.rep_name or "no owner",
+                        r.accounts,
+                        r.covered,
+                        pct(r.coverage_rate),
+                        *tier_cells(r.by_tier),
+                        *(r.by_stage.get(s, 0) for s in stages),
+                    ]
+                    for r in report.coverage_by_rep
+                ),
+                set(range(1, 7 + len(stages))),
+            )
+        )
+        out.append(
+            table(
+                ["Rep (accounts on each review list)", *map(words, lists)],
+                (
+                    [r.rep_name or "no owner", *(r.lists.get(n, 0) for n in lists)]
+                    for r in report.coverage_by_rep
+                ),
+                set(range(1, 1 + len(lists))),
+            )
+        )
+    else:
+        out.append("<p>No accounts in scope.</p>")
+    out.append("<h2>Monthly review questions</h2>")
+    for q in report.monthly_questions:
+        out.append(f"<h3>{text(words(q.name))}: {q.count}</h3><p>{text(q.why)}</p>")
+        if q.accounts:
+            out.append(
+                table(
+                    ["Account", "External id", "Stage", "Tier", "Potential", "Rep"],
+                    (
+                        [a.name, a.external_id, a.stage, a.tier, money(a.potential), a.rep_name or "no owner"]
+                        for a in q.accounts
+                    ),
+                    {3, 4},
+                )
+            )
+    exp = report.expansion_pipeline
+    out += [
+        "<h2>Expansion pipeline</h2>",
+        pairs(
+            [
+                ("Customers with an expansion estimate", exp.accounts),
+                ("Expansion surface", money(exp.expansion_estimate)),
+            ]
+        ),
+    ]
+    if exp.top:
+        out.append(
+            table(
+                [
+                    "Account",
+                    "Rep",
+                    "Expansion estimate",
+                    "Open pipeline",
+                    "Last worked",
+                    "By",
+                    f"Managed (worked in {exp.managed_window_days} days)",
+                ],
+                (
+                    [
+                        a.name,
+                        a.rep_name or "no owner",
+                        money(a.expansion_estimate),
+                        money(a.open_pipeline),
+                        a.last_worked_at.date().isoformat() if a.last_worked_at else "never",
+                        a.last_worked_by or "",
+                        "yes" if a.actively_managed else "no",
+                    ]
+                    for a in exp.top
+                ),
+                {2, 3},
+            )
+        )
+    out.append("</body></html>")
     return "".join(out)

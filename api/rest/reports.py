@@ -1,5 +1,5 @@
-"""Reports as JSON or CSV: coverage review, weekly territory metrics, the territory plan (also a printable
-HTML page)."""
+"""Reports as JSON or CSV: coverage review, weekly territory metrics, the territory plan; the coverage review
+and the territory plan also as printable HTML pages."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
-from api.rest.printable import territory_plan_page
+from api.rest.printable import coverage_review_page, territory_plan_page
 from api.rest.tabular import CSV_CONTENT, HTML_CONTENT, Format, add_format_route, csv_response, flatten
 from api.services import reports as service
 from api.services.common import IsoDate
@@ -31,12 +31,24 @@ RESPONSES = problem_responses(*AUTH_ERRORS) | {200: {"content": CSV_CONTENT}}
 FormatQ = Annotated[Format, Query(description="json, or csv (section, item, metric, value rows)")]
 
 
+class PrintableFormat(enum.StrEnum):
+    """The formats of a report that also prints: json, csv, html (a page with its charts)."""
+
+    JSON = "json"
+    CSV = "csv"
+    HTML = "html"
+
+
+PRINTABLE = problem_responses(*AUTH_ERRORS) | {200: {"content": CSV_CONTENT | HTML_CONTENT}}
+
+
 @router.get(
     "/coverage-review",
     name="get_coverage_review",
     response_model=CoverageReviewRead,
-    summary="The coverage review: overview, coverage by rep, monthly questions, expansion pipeline",
-    responses=RESPONSES,
+    summary="The coverage review: overview, coverage by tier against its target, coverage by rep, monthly "
+    "questions, expansion pipeline",
+    responses=PRINTABLE,
 )
 async def get_coverage_review(
     p: PrincipalDep,
@@ -45,13 +57,21 @@ async def get_coverage_review(
     rep_id: UUID | None = None,
     territory_id: UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=500, description="accounts listed per question")] = 20,
-    format: FormatQ = Format.JSON,
+    format: Annotated[
+        PrintableFormat,
+        Query(
+            description="json; csv (section, item, metric, value rows); html (a printable page: the chart of "
+            "coverage by tier against its target and the tables)"
+        ),
+    ] = PrintableFormat.JSON,
 ) -> Any:
     report = await service.coverage_review(ctx, p, role.value, rep_id, territory_id, limit)
-    if format == Format.CSV:
+    if format == PrintableFormat.CSV:
         return csv_response(
             ["section", "item", "metric", "value"], flatten(report.model_dump()), "coverage-review"
         )
+    if format == PrintableFormat.HTML:
+        return HTMLResponse(coverage_review_page(report))
     return report
 
 
@@ -109,35 +129,31 @@ async def get_quarterly_review(
     return report
 
 
-class PlanFormat(enum.StrEnum):
-    JSON = "json"
-    CSV = "csv"
-    HTML = "html"
-
-
 @router.get(
     "/territory-plan",
     name="get_territory_plan",
     response_model=TerritoryPlanRead,
     summary="The territory plan: segmentation, coverage model and capacity, the active plan's "
     "territories (the plan template), equity metrics, the rebalancing schedule",
-    responses=problem_responses(*AUTH_ERRORS)
-    | {200: {"content": CSV_CONTENT | {"text/html": {"schema": {"type": "string"}}}}},
+    responses=PRINTABLE,
 )
 async def get_territory_plan(
     p: PrincipalDep,
     ctx: CtxDep,
     format: Annotated[
-        PlanFormat,
-        Query(description="json; csv (section, item, metric, label, value rows); html (a printable page)"),
-    ] = PlanFormat.JSON,
+        PrintableFormat,
+        Query(
+            description="json; csv (section, item, metric, label, value rows); html (a printable page: the "
+            "chart of potential per rep against the balance band and the tables)"
+        ),
+    ] = PrintableFormat.JSON,
 ) -> Any:
     report = await service.territory_plan(ctx, p)
-    if format == PlanFormat.CSV:
+    if format == PrintableFormat.CSV:
         return csv_response(
             ["section", "item", "metric", "label", "value"], flatten(report.model_dump()), "territory-plan"
         )
-    if format == PlanFormat.HTML:
+    if format == PrintableFormat.HTML:
         return HTMLResponse(territory_plan_page(report))
     return report
 
@@ -172,4 +188,5 @@ for _endpoint in (
     get_dispute_log,
 ):
     add_format_route(router, _endpoint, "csv", CSV_CONTENT)
-add_format_route(router, get_territory_plan, "html", HTML_CONTENT)
+for _endpoint in (get_coverage_review, get_territory_plan):
+    add_format_route(router, _endpoint, "html", HTML_CONTENT)

@@ -12,7 +12,8 @@ import os
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from contextlib import aclosing
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -119,43 +120,43 @@ async def rule_chunks(
     """The plan's accounts a chunk at a time, each chunk ruled under every policy of `policies` (the same
     boundaries, each policy's evidence over its own relationship window). The ruling is computed in a
     worker thread; `meanwhile` runs on the connection during it (the previous chunk's writes: the
-    database writes one chunk while this process decides the next)."""
+    database writes one chunk while this process decides the next), and the next chunks are read
+    meanwhile on a connection of their own. Close it (contextlib.aclosing) when leaving early."""
     windows = [relationship_since(policy, now) for policy in policies]
-    async for chunk in uow.assigning.accounts_for_rules(plan_id, role.value, CHUNK, setup.fields):
-        evidence: dict[datetime, Evidence] = {}
-        for since in windows:
-            if since not in evidence:
-                touches, sourced = await uow.assigning.relationship_evidence(
-                    chunk[0]["id"], chunk[-1]["id"], since, setup.kinds
-                )
-                evidence[since] = Evidence(touches, sourced)
+    reads = uow.assigning.chunks_with_evidence(plan_id, role.value, CHUNK, setup.fields, windows, setup.kinds)
+    async with aclosing(reads):
+        async for chunk, found in reads:
+            evidence = {since: Evidence(*found[since]) for since in windows}
+            yield chunk, await _rule(chunk, evidence, setup, policies, windows, now, meanwhile)
 
-        def rule(
-            chunk: list[dict[str, Any]] = chunk, evidence: dict[datetime, Evidence] = evidence
-        ) -> list[ChunkRuling]:
-            matches = match_boundaries(enumerate(chunk), setup.territories)  # keyed by the chunk's index
-            return [
-                decide_chunk(
-                    Book(
-                        chunk,
-                        matches,
-                        setup.owners,
-                        setup.reps,
-                        evidence[since],
-                        policy,
-                    ),
-                    now.date(),
-                    setup.notes,
-                )
-                for policy, since in zip(policies, windows, strict=True)
-            ]
 
-        ruling = off_loop(rule)
-        if meanwhile is None:
-            rulings = await ruling
-        else:
-            rulings, _ = await asyncio.gather(ruling, meanwhile())
-        yield chunk, rulings
+async def _rule(
+    chunk: list[dict[str, Any]],
+    evidence: dict[datetime, Evidence],
+    setup: RuleSetup,
+    policies: Sequence[Policy],
+    windows: list[datetime],
+    now: datetime,
+    meanwhile: Callable[[], Awaitable[None]] | None,
+) -> list[ChunkRuling]:
+    """One chunk ruled under each policy, in a worker thread, with `meanwhile` on the connection."""
+
+    def rule() -> list[ChunkRuling]:
+        matches = match_boundaries(enumerate(chunk), setup.territories)  # keyed by the chunk's index
+        return [
+            decide_chunk(
+                Book(chunk, matches, setup.owners, setup.reps, evidence[since], policy),
+                now.date(),
+                setup.notes,
+            )
+            for policy, since in zip(policies, windows, strict=True)
+        ]
+
+    ruling = off_loop(rule)
+    if meanwhile is None:
+        return await ruling
+    rulings, _ = await asyncio.gather(ruling, meanwhile())
+    return rulings
 
 
 async def _write(
@@ -236,6 +237,86 @@ def _check_draft(plan: Any) -> None:
         )
 
 
+@dataclass
+class _Tally:
+    """What a run by rules did, chunk by chunk: the counts, the rules that decided, the first
+    MAX_LISTED_ACCOUNTS of each list (with its whole count), and the assignments to end and to start."""
+
+    info: dict[Any, Any]
+    counts: Counter[str] = field(
+        default_factory=lambda: Counter(
+            dict.fromkeys(("accounts", "assigned", "moved", "unchanged", "locked"), 0)
+        )
+    )
+    by_rule: Counter[str] = field(default_factory=Counter)
+    listed: dict[str, list[dict[str, Any]]] = field(
+        default_factory=lambda: {"unmatched": [], "conflicts": [], "territories_without_owner": []}
+    )
+    listed_count: Counter[str] = field(default_factory=Counter)
+    ends: list[Any] = field(default_factory=list)
+    adds: list[tuple[Any, Any, Any, str]] = field(default_factory=list)  # account, territory, rep, note
+
+    def _list(self, name: str, item: Callable[[], dict[str, Any]]) -> None:
+        self.listed_count[name] += 1
+        if len(self.listed[name]) < MAX_LISTED_ACCOUNTS:
+            self.listed[name].append(item())
+
+    def add(self, chunk: list[dict[str, Any]], ruling: ChunkRuling) -> None:
+        self.counts["accounts"] += len(chunk)
+        for k in ruling.boundaries.unmatched:
+            self._list("unmatched", lambda k=k: _brief(chunk[k]))
+        for k, tied in ruling.boundaries.conflicts.items():
+            self._list(
+                "conflicts",
+                lambda k=k, tied=tied: (
+                    _brief(chunk[k])
+                    | {
+                        "territories": [
+                            {"territory_id": t, "name": self.info[t].name, "priority": self.info[t].priority}
+                            for t in tied
+                        ]
+                    }
+                ),
+            )
+        for k, territory_id in ruling.ownerless.items():
+            self._list(
+                "territories_without_owner",
+                lambda k=k, t=territory_id: (
+                    _brief(chunk[k]) | {"territory_id": t, "territory_name": self.info[t].name}
+                ),
+            )
+        for k, placed in ruling.placed.items():
+            owner = _owner(chunk[k])
+            if owner is not None and owner.locked:
+                self.counts["locked"] += 1
+                continue
+            self.by_rule[placed.rule] += 1
+            if placed.territory_id is None or (
+                owner is not None
+                and (owner.territory_id, owner.rep_id) == (placed.territory_id, placed.rep_id)
+            ):
+                self.counts["unchanged"] += 1
+                continue
+            if owner is not None:
+                self.ends.append(owner.id)
+            self.counts["moved" if owner is not None else "assigned"] += 1
+            self.adds.append((chunk[k]["id"], placed.territory_id, placed.rep_id, placed.note))
+
+    def answer(self, plan_id: UUID, role: Role) -> AssignByRulesRead:
+        return AssignByRulesRead.model_validate(
+            {
+                "plan_id": plan_id,
+                "role": role.value,
+                **self.counts,
+                "by_rule": dict(sorted(self.by_rule.items())),
+                **{
+                    name: {"count": self.listed_count[name], "accounts": accounts}
+                    for name, accounts in self.listed.items()
+                },
+            }
+        )
+
+
 async def assign_by_rules_now(
     ctx: AppContext,
     p: Principal,
@@ -246,98 +327,39 @@ async def assign_by_rules_now(
 ) -> AssignByRulesRead:
     p.require(Scope.WRITE)
     now = ctx.clock.now()
-    counts = {"accounts": 0, "assigned": 0, "moved": 0, "unchanged": 0, "locked": 0}
-    by_rule: Counter[str] = Counter()
-    unmatched: list[dict[str, Any]] = []
-    conflicts: list[dict[str, Any]] = []
-    ownerless: list[dict[str, Any]] = []
-    n_unmatched = n_conflicts = n_ownerless = 0
     async with ctx.uow(p.tenant_id) as uow:
         plan = found(await uow.plans.get(plan_id), "plan", plan_id)
         _check_draft(plan)
         total = await uow.history.live_accounts() if progress else 0
         setup = await rule_setup(uow, plan_id, now)
         policy, _ = await current_policy(uow)
-        info = setup.info
-        ends: list[Any] = []  # the assignments that end, and those that start (account, territory, rep, note)
-        adds: list[tuple[Any, Any, Any, str]] = []
+        tally = _Tally(setup.info)
         # PostgreSQL writes each chunk while the next is decided, in the one transaction (a cancel keeps
         # nothing); SQLite writes once everything is decided: until then the run holds no write lock, and
         # its one writer stays free for the operation's heartbeat and a cancel
         overlap = await uow.assigning.writes_while_deciding()
 
         async def flush() -> None:
-            await _write(uow, p, plan_id, role, now, ends, adds)
-            ends.clear()
-            adds.clear()
+            await _write(uow, p, plan_id, role, now, tally.ends, tally.adds)
+            tally.ends.clear()
+            tally.adds.clear()
 
-        async for chunk, (ruling,) in rule_chunks(
-            uow, setup, plan_id, role, (policy,), now, flush if overlap else None
-        ):
-            if should_stop is not None and should_stop():
-                raise Cancelled
-            counts["accounts"] += len(chunk)
-            result = ruling.boundaries
-            n_unmatched += len(result.unmatched)
-            unmatched += [_brief(chunk[k]) for k in result.unmatched[: MAX_LISTED_ACCOUNTS - len(unmatched)]]
-            for k, tied in result.conflicts.items():
-                n_conflicts += 1
-                if len(conflicts) < MAX_LISTED_ACCOUNTS:
-                    conflicts.append(
-                        _brief(chunk[k])
-                        | {
-                            "territories": [
-                                {"territory_id": t, "name": info[t].name, "priority": info[t].priority}
-                                for t in tied
-                            ]
-                        }
+        chunks = rule_chunks(uow, setup, plan_id, role, (policy,), now, flush if overlap else None)
+        async with aclosing(chunks):
+            async for chunk, (ruling,) in chunks:
+                if should_stop is not None and should_stop():
+                    raise Cancelled
+                tally.add(chunk, ruling)
+                if progress is not None:
+                    done = tally.counts["accounts"]
+                    progress(
+                        DECIDING * done / max(total, done, 1),
+                        f"{done:,} of {max(total, done):,} accounts decided",
                     )
-            for k, territory_id in ruling.ownerless.items():
-                n_ownerless += 1
-                if len(ownerless) < MAX_LISTED_ACCOUNTS:
-                    ownerless.append(
-                        _brief(chunk[k])
-                        | {"territory_id": territory_id, "territory_name": info[territory_id].name}
-                    )
-            for k, placed in ruling.placed.items():
-                now_owner = _owner(chunk[k])
-                if now_owner is not None and now_owner.locked:
-                    counts["locked"] += 1
-                    continue
-                by_rule[placed.rule] += 1
-                territory_id = placed.territory_id
-                if territory_id is None or (
-                    now_owner is not None
-                    and (now_owner.territory_id, now_owner.rep_id) == (territory_id, placed.rep_id)
-                ):
-                    counts["unchanged"] += 1
-                    continue
-                if now_owner is not None:
-                    ends.append(now_owner.id)
-                    counts["moved"] += 1
-                else:
-                    counts["assigned"] += 1
-                adds.append((chunk[k]["id"], territory_id, placed.rep_id, placed.note))
-            if progress is not None:
-                done = counts["accounts"]
-                progress(
-                    DECIDING * done / max(total, done, 1),
-                    f"{done:,} of {max(total, done):,} accounts decided",
-                )
         if should_stop is not None and should_stop():
             raise Cancelled
         if progress is not None:
-            progress(DECIDING, f"writing {len(adds):,} assignments")
+            progress(DECIDING, f"writing {len(tally.adds):,} assignments")
         await flush()
         await uow.commit()
-    return AssignByRulesRead.model_validate(
-        {
-            "plan_id": plan_id,
-            "role": role.value,
-            **counts,
-            "by_rule": dict(sorted(by_rule.items())),
-            "unmatched": {"count": n_unmatched, "accounts": unmatched},
-            "conflicts": {"count": n_conflicts, "accounts": conflicts},
-            "territories_without_owner": {"count": n_ownerless, "accounts": ownerless},
-        }
-    )
+    return tally.answer(plan_id, role)

@@ -211,7 +211,8 @@ async def frame(ctx: AppContext, uow: SetBasedUnitOfWork, p: Principal, role: st
     return Frame(settings, version, now, role)
 
 
-def _bucket(n: int, n_covered: int, target: float | None, failing: dict[str, int]) -> dict[str, Any]:
+def coverage_bucket(n: int, n_covered: int, target: float | None, failing: dict[str, int]) -> dict[str, Any]:
+    """One row of a coverage table (a tier, a rep, a territory): the covered share against its target."""
     rate = coverage_rate(n, n_covered, target)
     return {
         "accounts": n,
@@ -270,7 +271,7 @@ async def coverage_report(
     targets = tier_targets(f.settings.coverage)
 
     def bucket(counts: list[int], target: float | None = None) -> dict[str, Any]:
-        return _bucket(counts[0], counts[1], target, dict(zip(codes, counts[2:], strict=True)))
+        return coverage_bucket(counts[0], counts[1], target, dict(zip(codes, counts[2:], strict=True)))
 
     empty = [0] * (2 + len(codes))
     return CoverageReportRead.model_validate(

@@ -5,6 +5,7 @@ would give another owner under the proposal than under the policy in force). Not
 
 from __future__ import annotations
 
+from contextlib import aclosing
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -135,17 +136,19 @@ async def _owners_ruled(
     setup = await rule_setup(uow, plan.id, now)
     ruled = changed = 0
     items: list[dict[str, Any]] = []
-    async for chunk, (ours, theirs) in rule_chunks(uow, setup, plan.id, role, (now_policy, proposed), now):
-        for k, account in enumerate(chunk):
-            if account["owner_locked"]:
-                continue
-            ruled += 1
-            a, b = ours.placed.get(k), theirs.placed.get(k)
-            if _owner(a, account) == _owner(b, account):
-                continue
-            changed += 1
-            if len(items) < MAX_LISTED_ACCOUNTS:
-                items.append({"account": account, "now": a, "proposed": b})
+    chunks = rule_chunks(uow, setup, plan.id, role, (now_policy, proposed), now)
+    async with aclosing(chunks):
+        async for chunk, (ours, theirs) in chunks:
+            for k, account in enumerate(chunk):
+                if account["owner_locked"]:
+                    continue
+                ruled += 1
+                a, b = ours.placed.get(k), theirs.placed.get(k)
+                if _owner(a, account) == _owner(b, account):
+                    continue
+                changed += 1
+                if len(items) < MAX_LISTED_ACCOUNTS:
+                    items.append({"account": account, "now": a, "proposed": b})
     wanted = {i["account"]["owner_rep_id"] for i in items} - {None}
     names = {r.id: r.name for r in setup.reps.values()}
     names |= {r.id: r.name for r in await uow.reps.get_many(list(wanted - set(names))) if r is not None}

@@ -19,14 +19,22 @@ from api.services import equity as equity_service
 from api.services.capacity import CapacityRead
 from api.services.common import RampStatusValue, RepRoleValue, TerritoryTypeValue
 from api.services.context import AppContext, Principal, tenant_settings
-from api.services.coverage import filters, frame
+from api.services.coverage import TierCoverageRead, coverage_bucket, filters, frame
 from api.services.disputes import tenant_calendar
 from api.services.equity import LoadFlag, PlanEquityRead, SpreadStatus
 from api.services.scoring import tenant_win_rates
 from domain.boundaries import describe_boundary
 from domain.calendar import business_days_between
-from domain.coverage import OVERVIEW, actively_managed, covered, review_lists, whitespace
-from domain.criteria import Cond, all_of
+from domain.coverage import (
+    OVERVIEW,
+    actively_managed,
+    coverage_rules,
+    covered,
+    review_lists,
+    tier_targets,
+    whitespace,
+)
+from domain.criteria import Cond, Not, all_of
 from domain.defaults import MAX_LISTED_ACCOUNTS, QUOTA_PERIODS, TenantSettings
 from domain.disputes import ClaimBasis, DisputeState, LogEntry, Timeliness, summarise_log, timeliness
 from domain.errors import Code, FieldError, ValidationFailed
@@ -94,6 +102,10 @@ class CoverageReviewRead(BaseModel):
     overview: dict[str, int] = Field(
         description="total_named_accounts, active_in_pipeline, customers, prospected_not_active, cold, "
         "lapsed, whitespace"
+    )
+    coverage_by_tier: list[TierCoverageRead] = Field(
+        description="tiers 1-3: the covered share against the tier's target (coverage.tier1_target, "
+        "tier2_target; tier 3 has none) and the accounts failing each rule"
     )
     coverage_by_rep: list[RepBookRead]
     monthly_questions: list[ReviewQuestionRead]
@@ -350,6 +362,8 @@ async def coverage_review(
         f = await frame(ctx, uow, p, role)
         lists = review_lists(f.settings.coverage, f.now)
         scope = filters(None, rep_id, territory_id)
+        covered_now = covered(f.settings.coverage, f.now)
+        rules = coverage_rules(f.settings.coverage, f.now)
         (overview,) = await uow.coverage.aggregate(
             role,
             where=scope,
@@ -362,9 +376,15 @@ async def coverage_review(
             where=scope,
             group_by=("rep_id",),
             count="accounts",
-            counts={"covered": covered(f.settings.coverage, f.now)}
+            counts={"covered": covered_now}
             | {f"stage:{st}": Cond("stage", "eq", st) for st in STAGES}
             | {f"tier:{t}": Cond("tier", "eq", t) for t in TIERS}
+            | {f"covered:{t}": all_of(covered_now, Cond("tier", "eq", t)) for t in TIERS}
+            | {
+                f"failing:{t}:{rule.code}": all_of(Not(rule.holds), Cond("tier", "eq", t))
+                for t in TIERS
+                for rule in rules
+            }
             | {f"list:{name}": rule.holds for name, rule in lists.items()},
         )
         questions = []
@@ -421,12 +441,24 @@ async def coverage_review(
                 "lists": {name: int(x[f"list:{name}"] or 0) for name in lists},
             }
         )
+    targets = tier_targets(f.settings.coverage)
+    by_tier = [
+        {"tier": t}
+        | coverage_bucket(
+            sum(int(x[f"tier:{t}"] or 0) for x in reps),
+            sum(int(x[f"covered:{t}"] or 0) for x in reps),
+            targets.get(t),
+            {r.code: sum(int(x[f"failing:{t}:{r.code}"] or 0) for x in reps) for r in rules},
+        )
+        for t in TIERS
+    ]
     return CoverageReviewRead.model_validate(
         {
             "as_of": f.now,
             "role": role,
             "settings_version": f.version,
             "overview": {k: int(v or 0) for k, v in overview.items()},
+            "coverage_by_tier": by_tier,
             "coverage_by_rep": by_rep,
             "monthly_questions": questions,
             "expansion_pipeline": {

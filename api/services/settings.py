@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -9,6 +10,7 @@ from pydantic import BaseModel, Field
 from api.services.common import Input, check_version
 from api.services.context import AppContext, Principal
 from domain.defaults import TenantSettings, apply_overrides, check_settings, settings_to_dict
+from domain.errors import ValidationFailed
 from domain.model import Scope
 from domain.preconditions import Precondition
 
@@ -48,7 +50,11 @@ async def replace_settings(
 ) -> SettingsRead:
     """Validate first (unknown keys, kinds, then the domain's rules); bad settings leave the old in force."""
     p.require(Scope.ADMIN)
-    check_settings(apply_overrides(overrides))
+    try:
+        check_settings(apply_overrides(overrides))
+    except ValidationFailed as exc:  # the paths from the body's root, as every other error names them
+        exc.errors = [dataclasses.replace(e, field=f"overrides.{e.field}") for e in exc.errors]
+        raise
     async with ctx.uow(p.tenant_id) as uow:
         _, current = await uow.settings_record()
         await check_version(uow, precondition, current, "settings document")

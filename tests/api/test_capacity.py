@@ -84,4 +84,4 @@ async def test_capacity_and_equity_count_one_workload_and_the_reps_own_capacity(
     bad = await client.put(
         "/v1/settings", json={"overrides": {"capacity": {"unit": "days"}}}, headers=tenant.headers
     )
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "capacity.unit"
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "overrides.capacity.unit"

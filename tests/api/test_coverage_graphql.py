@@ -14,7 +14,10 @@ async def test_coverage_queries_match_rest(client, tenant, other_tenant):
           coverageAccounts(covered: false, first: 10) { nodes { externalId reasons { code } lists } }
           overlaps { nodes { externalId overlaps { role reps { repId } } } }
           repReview(repId: $rep) { coverageRate lists { name count accounts { externalId } } }
-          coverageReview { overview monthlyQuestions { name count } expansionPipeline { accounts } }
+          coverageReview {
+            overview monthlyQuestions { name count } expansionPipeline { accounts }
+            coverageByTier { tier accounts covered rate target meetsTarget }
+          }
           weeklyMetrics { rows { tier accountsWorked replyRate } }
           territoryPlan { segmentation { segments { segment accounts tap } } rebalancingSchedule { cadence } }
         }""",
@@ -30,6 +33,12 @@ async def test_coverage_queries_match_rest(client, tenant, other_tenant):
     lists = {x["name"]: [a["externalId"] for a in x["accounts"]] for x in data["repReview"]["lists"]}
     assert lists["dormant"] == ["COV-2"] and data["repReview"]["coverageRate"] == 0.2
     assert data["coverageReview"]["overview"]["total_named_accounts"] == 5
+    review = (await client.get("/v1/reports/coverage-review", headers=tenant.headers)).json()
+    assert data["coverageReview"]["coverageByTier"] == [
+        {"tier": t["tier"], "accounts": t["accounts"], "covered": t["covered"], "rate": t["rate"]}
+        | {"target": t["target"], "meetsTarget": t["meets_target"]}
+        for t in review["coverage_by_tier"]
+    ]
     assert sum(s["accounts"] for s in data["territoryPlan"]["segmentation"]["segments"]) == 5
     a = (await client.get("/v1/accounts/by-external-id/COV-1", headers=tenant.headers)).json()
     one = await gql(

@@ -231,7 +231,7 @@ async def test_the_business_calendar_sets_a_new_disputes_deadline_and_overdue_fl
         json={"overrides": {"calendar": {"country": "Atlantis"}}},
         headers={**h, "If-Match": "*"},
     )
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "calendar.country"
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "overrides.calendar.country"
 
 
 async def test_the_dispute_log_measures_decisions_against_their_deadlines(app, client, tenant, monkeypatch):

@@ -40,6 +40,15 @@ async def test_wrong_types_name_the_field(client, tenant):
     body = assert_problem(r, 422, "validation_failed")
     assert {e["field"] for e in body["errors"]} == {"employees", "stage"}
 
+    # a position in a list is spelled as the domain's own validation spells it (rules[0].days)
+    r = await client.post(
+        "/v1/webhook-endpoints",
+        json={"url": "https://hooks.example.com/x", "types": ["ownership.changed", 7]},
+        headers=tenant.headers,
+    )
+    body = assert_problem(r, 422, "validation_failed")
+    assert [e["field"] for e in body["errors"]] == ["types[1]"]
+
 
 async def test_bad_path_ids_and_unknown_routes(client, tenant):
     assert_problem(

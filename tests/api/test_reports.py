@@ -497,8 +497,8 @@ async def test_the_review_cadence_sets_the_rebalancing_schedule(client, tenant):
     march = next(r for r in schedule["reviews"] if r["period_end"][5:7] == "03")
     assert march["actions"][-1] == "Implement the annual rebalance and set next year's quotas"
     for bad, field in (
-        ({"cadence": "weekly"}, "reviews.cadence"),
-        ({"fiscal_year_start_month": 13}, "reviews.fiscal_year_start_month"),
+        ({"cadence": "weekly"}, "overrides.reviews.cadence"),
+        ({"fiscal_year_start_month": 13}, "overrides.reviews.fiscal_year_start_month"),
     ):
         r = await client.put(
             "/v1/settings", json={"overrides": {"reviews": bad}}, headers={**tenant.headers, "If-Match": "*"}
@@ -597,3 +597,78 @@ async def test_each_csv_and_html_answer_has_its_own_operation_answering_as_forma
             assert len(twin.text.splitlines()) == len(formatted.text.splitlines())
     bad = await client.get("/v1/reports/coverage-review.csv?limit=0", headers=tenant.headers)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "limit"
+
+
+async def test_coverage_review_has_coverage_by_tier_against_the_tenants_targets(client, tenant):
+    await _book(client, tenant)
+    review = (await client.get("/v1/reports/coverage-review", headers=tenant.headers)).json()
+    report = (await client.get("/v1/coverage", headers=tenant.headers)).json()
+    by_tier = {t["tier"]: t for t in report["by_tier"]}
+    assert [t["tier"] for t in review["coverage_by_tier"]] == [1, 2, 3]
+    for t in review["coverage_by_tier"]:  # the same rule and the same reasons as /v1/coverage
+        assert t == by_tier.get(t["tier"], t | {"accounts": 0, "covered": 0})
+    assert sum(t["accounts"] for t in review["coverage_by_tier"]) == 5
+    assert sum(t["covered"] for t in review["coverage_by_tier"]) == 1
+    assert [t["target"] for t in review["coverage_by_tier"]] == [0.9, 0.6, None]
+    r = await client.put(
+        "/v1/settings", json={"overrides": {"coverage": {"tier1_target": 0.35}}}, headers=tenant.headers
+    )
+    assert r.status_code == 200, r.text
+    review = (await client.get("/v1/reports/coverage-review", headers=tenant.headers)).json()
+    assert review["coverage_by_tier"][0]["target"] == 0.35
+    page = (await client.get("/v1/reports/coverage-review?format=html", headers=tenant.headers)).text
+    assert "Tier 1 target (coverage.tier1_target)</dt><dd>35%" in page
+
+
+async def test_coverage_review_as_a_printable_page_with_its_chart_and_names_escaped(client, tenant):
+    h = tenant.headers
+    owned = await f.owned_account(client, h, external_id="ESC-1", current_arr=500_000)
+    evil = "<script>alert('x')</script> & Co"
+    r = await client.patch(f"/v1/reps/{owned['rep']['id']}", json={"name": evil}, headers=h)
+    assert r.status_code == 200, r.text
+    await f.imported(
+        client,
+        h,
+        kind="accounts",
+        rows=[{"external_id": "ESC-2", "name": "<img src=x onerror=alert(1)>", "stage": "cold"}],
+    )
+    page = await client.get("/v1/reports/coverage-review?format=html", headers=h)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert "<script" not in html and "<img" not in html
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; Co" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    for heading in (
+        "Territory overview",
+        "Coverage by tier",
+        "Coverage by rep",
+        "Monthly review questions",
+        "Expansion pipeline",
+    ):
+        assert f">{heading}</h2>" in html
+    assert html.count('<svg class=chart data-chart="coverage"') == 1
+    assert html.count("<rect class=bar") == 3 and html.count("<rect class=target") == 2  # tier 3: none
+    assert "@media print" in html and "http://" not in html and "https://" not in html
+    plan = (await client.get("/v1/reports/territory-plan?format=html", headers=h)).text
+    assert "<script" not in plan and "&lt;script&gt;" in plan and 'data-chart="potential"' in plan
+    csv_text = (await client.get("/v1/reports/coverage-review?format=csv", headers=h)).text
+    assert "coverage_by_tier" in csv_text
+
+
+async def test_printable_reports_declare_html_in_the_contract(client):
+    spec = (await client.get("/openapi.json")).json()
+    for path in ("/v1/reports/coverage-review", "/v1/reports/territory-plan"):
+        content = spec["paths"][path]["get"]["responses"]["200"]["content"]
+        assert {"application/json", "text/csv", "text/html"} <= set(content), path
+        (fmt,) = [x for x in spec["paths"][path]["get"]["parameters"] if x["name"] == "format"]
+        enum = spec["components"]["schemas"][fmt["schema"]["$ref"].rsplit("/", 1)[1]]["enum"]
+        assert enum == ["json", "csv", "html"]
+
+
+async def test_an_empty_tenants_printable_pages_say_there_is_nothing_yet(client, tenant):
+    page = await client.get("/v1/reports/coverage-review?format=html", headers=tenant.headers)
+    assert page.status_code == 200
+    assert "No accounts in scope." in page.text and page.text.count("no accounts") == 3
+    assert page.text.count("<rect class=bar") == 3  # every tier has its row, an empty bar
+    plan = await client.get("/v1/reports/territory-plan?format=html", headers=tenant.headers)
+    assert plan.status_code == 200 and "No active plan" in plan.text and "<svg" not in plan.text

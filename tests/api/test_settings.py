@@ -36,7 +36,7 @@ async def test_bad_settings_are_named_and_leave_the_old_in_force(client, tenant)
         r = await client.put("/v1/settings", json={"overrides": overrides}, headers=tenant.headers)
         assert r.status_code == 422, overrides
         assert r.headers["content-type"].startswith("application/problem+json")
-        assert {"field": field, "code": code} in [
+        assert {"field": f"overrides.{field}", "code": code} in [  # named from the body's root
             {"field": e["field"], "code": e["code"]} for e in r.json()["errors"]
         ]
     assert (await client.get("/v1/settings", headers=tenant.headers)).json() == kept
@@ -88,6 +88,6 @@ async def test_graphql_settings_query_and_mutation(client, tenant):
     )
     bad = bad.json()["data"]["updateSettings"]
     assert bad["__typename"] == "Problem" and bad["code"] == "invalid_settings"
-    assert {"field": "tiers.tier1_share", "code": "out_of_range"} in bad["errors"]
+    assert {"field": "overrides.tiers.tier1_share", "code": "out_of_range"} in bad["errors"]
     denied = await client.post("/graphql", json={"query": q}, headers=tenant.read_headers)
     assert denied.json()["errors"][0]["extensions"]["code"] == "forbidden"

@@ -90,6 +90,7 @@ def test_the_client_types_bodies_answers_and_fixed_values(generated):
     for name in ("get_coverage_review", "get_weekly_metrics", "get_territory_plan", "get_dispute_log"):
         assert hasattr(_module(f"api.reports.{name}_csv"), "sync")
     assert hasattr(_module("api.reports.get_territory_plan_html"), "sync")
+    assert hasattr(_module("api.reports.get_coverage_review_html"), "sync")
 
 
 async def test_the_client_imports_a_csv_file_and_reads_a_csv_report(generated, app, tenant):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -151,10 +152,10 @@ async def _check(url: str, book: dict) -> None:
             kinds = SETTINGS.coverage.meaningful_kinds
             rows = await uow.assigning.plan_territories(plan.id)
             owners, rule_reps = await _owners(uow, rows, NOW.date())
-            chunk = [c async for c in uow.assigning.accounts_for_rules(plan.id, "AE", 100)][0]
-            touches, sourced = await uow.assigning.relationship_evidence(
-                chunk[0]["id"], chunk[-1]["id"], since, kinds
-            )
+            reads = uow.assigning.chunks_with_evidence(plan.id, "AE", 100, None, [since], kinds)
+            (chunk, evidence), *more = [c async for c in reads]
+            assert not more
+            touches, sourced = evidence[since]
             ruled = [RuleTerritory(t.id, t.name, t.priority, parse_boundary(t.boundary)) for t in rows]
             matches = match_boundaries(enumerate(chunk), ruled)
             set_wise = Book(chunk, matches, owners, rule_reps, Evidence(touches, sourced), policy)
@@ -200,3 +201,31 @@ async def _check(url: str, book: dict) -> None:
 @given(book=book_s)
 def test_set_wise_evidence_is_the_disputes_evidence(engine, db_url, book):
     asyncio.run(_check(db_url, book))
+
+
+async def test_the_reads_go_ahead_in_order_and_stop_when_left_early(engine):
+    """chunks_with_evidence reads on a connection of its own: every account once, in id order, in the
+    chunks asked for; leaving after the first chunk (as a cancel does) stops the reads and gives the
+    connection back."""
+    tenant_id = await create_tenant(engine, f"ahead-{uuid.uuid4().hex[:8]}")
+    ctx = AppContext(engine, make_session_factory(engine))
+    async with ctx.uow(tenant_id) as uow:
+        plan = await uow.plans.add(Plan(uuid.uuid4(), tenant_id, "Draft"))
+        for i in range(23):
+            await uow.accounts.add(Account(uuid.uuid4(), tenant_id, f"A{i}", f"Account {i}"))
+        await uow.commit()
+    since, kinds = NOW - timedelta(days=90), SETTINGS.coverage.meaningful_kinds
+    async with ctx.uow(tenant_id) as uow:
+        await uow.connection()  # the unit of work's transaction, beside the reader's
+        reads = uow.assigning.chunks_with_evidence(plan.id, "AE", 5, None, [since], kinds)
+        chunks = [chunk async for chunk, _ in reads]
+        ids = [a["id"] for chunk in chunks for a in chunk]
+        assert [len(c) for c in chunks] == [5, 5, 5, 5, 3] and ids == sorted(ids) and len(set(ids)) == 23
+
+        reads = uow.assigning.chunks_with_evidence(plan.id, "AE", 5, None, [since], kinds)
+        async with aclosing(reads):
+            async for _chunk, evidence in reads:
+                assert set(evidence) == {since}
+                break
+        await asyncio.sleep(0)
+        assert engine.pool.checkedout() == 1  # this unit of work's own; the reader's is back

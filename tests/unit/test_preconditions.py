@@ -20,6 +20,8 @@ def test_checking_refuses_an_older_version_and_a_missing_one_when_required():
         check_precondition(Precondition.exactly(4), 5, "account", required=False)
     with pytest.raises(PreconditionRequired, match='If-Match: "5"'):
         check_precondition(None, 5, "account", required=True)
+    with pytest.raises(PreconditionFailed, match='names no version of ours .*If-Match: "5"'):
+        check_precondition(if_match("garbage"), 5, "account", required=False)
 
 
 @pytest.mark.parametrize(
