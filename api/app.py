@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.config import AppSettings
 from api.edge import header, install_edge
 from api.errors import GRAPHQL_PATH, install_error_handlers
+from api.ratelimit import COUNTED, Quota, make_limiter
 from api.rest import (
     accounts,
     assignments,
@@ -41,6 +42,7 @@ from api.rest import (
     territories,
 )
 from api.rest import settings as settings_routes
+from api.rest.deps import RATE_LIMIT_HEADERS
 from api.services.context import AppContext
 from api.services.ownership import OwnershipService
 from api.services.runner import Runner
@@ -91,8 +93,19 @@ class TerritoryApp(FastAPI):
     """FastAPI with the ownership lookup served in front of its stack (api.rest.ownership.serve_lookup)."""
 
     cors = False  # a browser's lookup (it sends Origin) goes through the stack, for its CORS headers
+    limited = False  # rate limits are on: every HTTP request is counted once, its answer says where it stands
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if not self.limited or scope["type"] != "http":
+            return await self._answer(scope, receive, send)
+        counted: list[Quota | None] = []
+        token = COUNTED.set(counted)
+        try:
+            await self._answer(scope, receive, _with_quota(send, counted))
+        finally:
+            COUNTED.reset(token)
+
+    async def _answer(self, scope: dict, receive: Any, send: Any) -> None:
         if (
             ownership.is_lookup(scope)
             and not (self.cors and header(scope, b"origin"))
@@ -100,6 +113,17 @@ class TerritoryApp(FastAPI):
         ):
             return
         await super().__call__(scope, receive, send)
+
+
+def _with_quota(send: Any, counted: list[Quota | None]) -> Any:
+    """The answer with the RateLimit-Policy and RateLimit fields of the request's count, if it was counted."""
+
+    async def sending(message: dict) -> None:
+        if message["type"] == "http.response.start" and counted and counted[0] is not None:
+            message["headers"] = [*message.get("headers", ()), *counted[0].headers()]
+        await send(message)
+
+    return sending
 
 
 def _prepare_routes(routes: list[Any]) -> None:
@@ -167,6 +191,7 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
     )
     ctx.keys = KeyProbe(engine.url.render_as_string(hide_password=False), settings.key_cache_seconds)
     ctx.operations = Runner()
+    ctx.limiter = make_limiter(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -186,6 +211,8 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
         await ctx.operations.close()
         await ctx.ownership.close()
         await ctx.keys.close()
+        if ctx.limiter is not None:
+            await ctx.limiter.close()
         await engine.dispose()
 
     app = TerritoryApp(
@@ -245,6 +272,7 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
                 routes=app.routes,
                 tags=OPENAPI_TAGS,
             )
+            spec.setdefault("components", {})["headers"] = RATE_LIMIT_HEADERS
             app.openapi_schema = _idempotency_keys(
                 _problem_media_types(_with_schemas(spec, imports.row_schemas()))
             )
@@ -252,5 +280,6 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
 
     app.openapi = openapi  # type: ignore[method-assign]
     app.cors = bool(settings.cors_origins)
+    app.limited = ctx.limiter is not None
     install_edge(app, settings)
     return app

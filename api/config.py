@@ -1,7 +1,9 @@
 """Service configuration from the environment (TERRITORY_*)."""
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.ratelimit import REDIS_SCHEMES, parse_rate
 from persistence.db import DEFAULT_SQLITE_URL
 
 
@@ -35,3 +37,26 @@ class AppSettings(BaseSettings):
     cors_max_age: int = 600
     # answers larger than this are gzip-compressed for clients that accept it (streamed exports too)
     compress_min_bytes: int = 1024
+    # requests per API key (api/ratelimit.py): every REST or GraphQL request made with a key, in the `limits`
+    # notation ("600/minute", "10/second", "5000/hour"); "" turns it off (benchmarks, fuzzing)
+    rate_limit: str = "600/minute"
+    # the ownership lookup's own, higher budget per key (GET /v1/ownership/{external_id}); "" turns it off
+    rate_limit_lookup: str = "60000/minute"
+    # where the counters live: "" is this process's memory; redis://host:6379/0 shares them between every
+    # process and host that names the same server and prefix. Redis down: requests are served (fail open).
+    rate_limit_storage_url: str = ""
+    # the prefix of every counter's key on Redis (deployments sharing one Redis keep apart by it)
+    rate_limit_key_prefix: str = "territory"
+
+    @field_validator("rate_limit", "rate_limit_lookup")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        parse_rate(value)
+        return value
+
+    @field_validator("rate_limit_storage_url")
+    @classmethod
+    def _storage(cls, value: str) -> str:
+        if value.strip() and not value.strip().startswith(REDIS_SCHEMES):
+            raise ValueError("a redis:// URL (or rediss://, redis+unix://), or empty: this process's memory")
+        return value

@@ -36,6 +36,8 @@ CORS_EXPOSED_HEADERS = [
     "www-authenticate",
     "idempotent-replayed",
     "etag",
+    "ratelimit",
+    "ratelimit-policy",
 ]
 
 

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.ratelimit import RateLimited
 from api.services.context import Forbidden, Unauthorized
 from api.services.health import NotReady
 from api.services.imports import InvalidFile
@@ -67,6 +68,7 @@ ERROR_TABLE: dict[type[DomainError], tuple[int, str]] = {
     ValidationFailed: (422, "Validation failed"),
     RuleViolation: (422, "Rule violation"),
     PreconditionRequired: (428, "Precondition required"),
+    RateLimited: (429, "Too many requests"),
     NotReady: (503, "Service not ready"),
     Unavailable: (503, "Service unavailable"),
 }
@@ -120,12 +122,15 @@ GRAPHQL_PATH = "/graphql"
 
 
 def graphql_problem(exc: DomainError) -> Response:
-    """A refusal before a GraphQL operation runs (no or a bad key, the database unreachable while checking
-    it) in GraphQL's shape, so a GraphQL client reads an `errors` entry with `extensions.code`; the HTTP
-    status and headers are REST's (401 with WWW-Authenticate, 503 with Retry-After)."""
+    """A refusal before a GraphQL operation runs (no or a bad key, the key's rate limit spent, the database
+    unreachable while checking it) in GraphQL's shape, so a GraphQL client reads an `errors` entry with
+    `extensions.code`; the HTTP status and headers are REST's (401 with WWW-Authenticate, 429 and 503 with
+    Retry-After)."""
     answer = problem_for(exc)
     status, _ = status_for(exc)
     extensions = {"code": exc.code, "status": status, "errors": [e.as_dict() for e in exc.errors]}
+    if exc.retry_after_seconds:
+        extensions["retry_after_seconds"] = exc.retry_after_seconds
     body = {"data": None, "errors": [{"message": exc.detail, "extensions": extensions}]}
     headers = {k: v for k, v in answer.headers.items() if k.lower() in {"www-authenticate", "retry-after"}}
     return Response(orjson.dumps(body), status_code=status, headers=headers, media_type="application/json")

@@ -131,7 +131,9 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.procs: list[subprocess.Popen] = []
-        environ = {**os.environ, **env}
+        # rate limits off unless the bench turns them on (bench/rate_limits.py): one key's lookups at full
+        # speed would spend its budget in seconds and measure 429s
+        environ = {**os.environ, "TERRITORY_RATE_LIMIT": "", "TERRITORY_RATE_LIMIT_LOOKUP": "", **env}
         quiet = ["--log-level", "warning", "--no-access-log"]
         if kind in ("uvicorn", "uvicorn-nodelay"):
             launcher = (

@@ -71,6 +71,7 @@ class Code(StrEnum):
     PLAN_NOT_DRAFT = "plan_not_draft"
     PRECONDITION_FAILED = "precondition_failed"
     PRECONDITION_REQUIRED = "precondition_required"
+    RATE_LIMITED = "rate_limited"
     REP_DEPARTED = "rep_departed"
     DISPUTE_EXISTS = "dispute_exists"
     DISPUTE_STATE = "dispute_state"

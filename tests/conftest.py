@@ -84,7 +84,10 @@ async def engine(db_url: str) -> AsyncIterator:
 
 @pytest.fixture(scope="session")
 async def app(engine):  # noqa: ANN001
-    application = create_app(AppSettings(database_url=str(engine.url)), engine=engine)
+    # rate limits off for the shared app: many tests spend one key's budget many times over (the limits
+    # themselves: tests/api/test_rate_limits.py, each on an app of its own)
+    settings = AppSettings(database_url=str(engine.url), rate_limit="", rate_limit_lookup="")
+    application = create_app(settings, engine=engine)
     # httpx's ASGI transport runs no lifespan: start the in-process worker's operations as serve would
     # (webhook delivery is driven by the tests that need it, step by step)
     worker = Worker(application.state.ctx, webhooks=False)

@@ -35,13 +35,32 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         status: {
             "model": Problem,
             "description": titles.get(status, "Error"),
+            **({"headers": RATE_LIMIT_HEADER_REFS} if status == 429 else {}),
         }
         for status in statuses
     }
 
 
+# a 429 `rate_limited` (api/ratelimit.py): the key spent its budget for the window. The headers are
+# described once, in components.headers (api/app.py adds them), and referred to by every 429.
+RATE_LIMIT_HEADERS = {
+    "Retry-After": {"description": "seconds until the key's window ends", "schema": {"type": "integer"}},
+    "RateLimit-Policy": {
+        "description": 'the budget: `"api";q=600;w=60` is 600 requests a key per 60 seconds '
+        "(draft-ietf-httpapi-ratelimit-headers); every counted answer carries it",
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": 'where the key stands: `"api";r=0;t=42`, r requests left, t seconds until the window '
+        "ends; every counted answer carries it",
+        "schema": {"type": "string"},
+    },
+}
+RATE_LIMIT_HEADER_REFS = {name: {"$ref": f"#/components/headers/{name}"} for name in RATE_LIMIT_HEADERS}
+
+
 # every /v1 operation can answer these: malformed JSON, no or bad key, missing scope, a body too large,
-# invalid fields, and (never on purpose) an internal error
+# invalid fields, the key's rate limit spent, and (never on purpose) an internal error
 T = TypeVar("T")
 
 
@@ -59,7 +78,7 @@ def created(
     return {status: {"headers": headers | (ETAG_HEADER if versioned else {})}}
 
 
-AUTH_ERRORS = (400, 401, 403, 413, 422, 500)
+AUTH_ERRORS = (400, 401, 403, 413, 422, 429, 500)
 
 
 # -- versions: ETag, If-Match, If-None-Match (docs/http.md, "Versions") ---------------------------------

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.errors import problem_for
+from api.ratelimit import API, LOOKUP
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
 from api.services import accounts, history
 from api.services.common import IsoAwareDatetime
@@ -61,7 +62,7 @@ async def serve_lookup(app: Any, scope: dict, send: Any) -> bool:
     headers = [(b"x-request-id", (request_id or uuid.uuid4().hex).encode("latin-1"))]
     ctx = app.state.ctx
     try:
-        p = await authenticate_header(ctx, authorization, outage_ok=True)
+        p = await authenticate_header(ctx, authorization, outage_ok=True, budget=LOOKUP)
         data, fresh = await ctx.ownership.lookup_one(p, external_id, role)
     except DomainError as exc:
         response = problem_for(exc)
@@ -127,7 +128,9 @@ async def get_ownership(
 ) -> Response:
     # The hot path: no dependency chain; the key is read the same way get_principal reads it.
     ctx = request.app.state.ctx
-    p = await authenticate_header(ctx, request.headers.get("authorization"), outage_ok=as_of is None)
+    current = as_of is None  # a current lookup spends the lookup budget; one as of a date reads the log
+    authorization = request.headers.get("authorization")
+    p = await authenticate_header(ctx, authorization, outage_ok=current, budget=LOOKUP if current else API)
     return _json(*await ctx.ownership.lookup_one(p, external_id, role, as_of))
 
 

@@ -43,11 +43,13 @@ class Forbidden(DomainError):
 
 
 async def authenticate_header(
-    ctx: AppContext, authorization: str | None, outage_ok: bool = False
+    ctx: AppContext, authorization: str | None, outage_ok: bool = False, budget: str = "api"
 ) -> Principal:
     """`Authorization: Bearer KEY` -> the caller, with its tenant's change-log head. With `outage_ok`
     (lookups), a key the database confirmed within the cache window is accepted while it cannot be
-    reached, with no head (the caller answers from memory and says how old that is)."""
+    reached, with no head (the caller answers from memory and says how old that is). A valid key's
+    request is counted against its rate limit `budget` ("api", or "lookup"; api/ratelimit.py), once per
+    request, and refused past it (RateLimited, a 429)."""
     scheme, _, key = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("send an API key as 'Authorization: Bearer KEY'")
@@ -59,6 +61,8 @@ async def authenticate_header(
             raise
     if record is None:
         raise Unauthorized("the API key is not valid")
+    if ctx.limiter is not None:
+        await ctx.limiter.admit(record.key_id, budget)
     ACTOR.set(str(record.key_id))
     return Principal(record.tenant_id, record.scopes, record.key_id, record.ownership_version)
 
@@ -80,6 +84,7 @@ class AppContext:
     clock: Any = field(default_factory=SystemClock)
     ownership: Any = None  # api.services.ownership.OwnershipService, set by the app factory
     keys: Any = None  # persistence.keyprobe.KeyProbe, set by the app factory
+    limiter: Any = None  # api.ratelimit.RateLimiter, set by the app factory; None: no rate limits
     operations: Any = None  # api.services.runner.Runner: the long-running work this process runs
     deliverer: Any = None  # api.services.delivery.Deliverer, when this process delivers webhooks
     flights: dict = field(default_factory=dict)  # runs in flight in this process (api/services/runner.py)
