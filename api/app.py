@@ -63,6 +63,36 @@ Lists are cursor-paginated: pass `next_page_token` back as `page_token`.
 """
 
 
+# every tag an operation carries, described (tests/contract/test_generated_client.py holds that)
+OPENAPI_TAGS: list[dict[str, str]] = [
+    {"name": "ownership", "description": "Who owns an account: the hot path"},
+    {"name": "accounts", "description": "Companies we sell to or might"},
+    {"name": "reps", "description": "People who cover accounts"},
+    {"name": "territories", "description": "Named books of business inside a plan"},
+    {"name": "plans", "description": "Territory designs: draft, active, archived"},
+    {"name": "assignments", "description": "Owners of record, with history"},
+    {"name": "import", "description": "Bulk import and export (JSON or CSV)"},
+    {
+        "name": "settings",
+        "description": "The tenant's numbers: scoring, tiers, coverage, capacity",
+    },
+    {"name": "scoring", "description": "Scores, potential, tiers and capacity, explained"},
+    {"name": "coverage", "description": "Covered or why not; overlaps; monthly review lists"},
+    {
+        "name": "engagement",
+        "description": "Rules of engagement: the written, ordered policy that decides owners",
+    },
+    {
+        "name": "reports",
+        "description": "Coverage review, weekly metrics, quarterly review, territory plan, dispute log",
+    },
+    {"name": "events", "description": "Events from the change log: a feed and webhooks"},
+    {"name": "keys", "description": "The tenant's API keys: list, create, revoke, rotate"},
+    {"name": "health", "description": "Liveness and readiness"},
+    {"name": "operations", "description": "Long-running work (optimising a plan): poll, list, cancel"},
+]
+
+
 class TerritoryApp(FastAPI):
     """FastAPI with the ownership lookup served in front of its stack (api.rest.ownership.serve_lookup)."""
 
@@ -139,6 +169,16 @@ def _problem_media_types(spec: dict[str, Any]) -> dict[str, Any]:
                 content = response.get("content", {})
                 if status[0] in "45" and "application/json" in content:
                     content["application/problem+json"] = content.pop("application/json")
+    return spec
+
+
+def _with_schemas(spec: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    """Schemas that routes name by $ref in openapi_extra, added to the components (one FastAPI made under
+    the same name must be the same schema)."""
+    components = spec.setdefault("components", {}).setdefault("schemas", {})
+    for name, schema in schemas.items():
+        if components.setdefault(name, schema) != schema:
+            raise RuntimeError(f"two schemas named {name} in the contract")
     return spec
 
 
@@ -238,32 +278,12 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
                 version=app.version,
                 description=app.description,
                 routes=app.routes,
-                tags=[
-                    {"name": "ownership", "description": "Who owns an account: the hot path"},
-                    {"name": "accounts", "description": "Companies we sell to or might"},
-                    {"name": "reps", "description": "People who cover accounts"},
-                    {"name": "territories", "description": "Named books of business inside a plan"},
-                    {"name": "plans", "description": "Territory designs: draft, active, archived"},
-                    {"name": "assignments", "description": "Owners of record, with history"},
-                    {"name": "import", "description": "Bulk import and export (JSON or CSV)"},
-                    {
-                        "name": "settings",
-                        "description": "The tenant's numbers: scoring, tiers, coverage, capacity",
-                    },
-                    {"name": "scoring", "description": "Scores, potential, tiers and capacity, explained"},
-                    {"name": "coverage", "description": "Covered or why not; overlaps; monthly review lists"},
-                    {
-                        "name": "engagement",
-                        "description": "Rules of engagement: the written, ordered policy that decides owners",
-                    },
-                    {"name": "reports", "description": "Coverage review, weekly metrics, territory plan"},
-                    {"name": "events", "description": "Events from the change log: a feed and webhooks"},
-                    {"name": "keys", "description": "The tenant's API keys: list, create, revoke, rotate"},
-                    {"name": "health", "description": "Liveness and readiness"},
-                ],
+                tags=OPENAPI_TAGS,
             )
             spec.setdefault("components", {})["headers"] = RATE_LIMIT_HEADERS
-            app.openapi_schema = _idempotency_keys(_problem_media_types(spec))
+            app.openapi_schema = _idempotency_keys(
+                _problem_media_types(_with_schemas(spec, imports.row_schemas()))
+            )
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -233,6 +233,8 @@ def _gql_type(annotation: Any) -> Any:
         return inner | None if type(None) in typing.get_args(annotation) else inner
     if origin is Annotated:
         return _gql_type(typing.get_args(annotation)[0])
+    if origin is typing.Literal:  # a response field's fixed values (api/services/common.py): a String
+        return str
     if origin is list:
         return list[_gql_type(typing.get_args(annotation)[0])]
     if origin is dict or annotation is dict:

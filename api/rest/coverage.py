@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
-from api.rest.tabular import CSV_CONTENT, Format, csv_response
+from api.rest.tabular import CSV_CONTENT, Format, add_format_route, csv_response
 from api.services import coverage as service
 from api.services.coverage import (
     AccountCoverageItem,
@@ -189,3 +189,7 @@ async def get_rep_review(
 )
 async def refresh_coverage(p: PrincipalDep, ctx: CtxDep) -> CoverageRefreshRead:
     return await service.refresh_coverage(ctx, p)
+
+
+for _endpoint in (get_coverage_report, list_coverage_accounts, list_whitespace, get_rep_review):
+    add_format_route(router, _endpoint, "csv", CSV_CONTENT)

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, problem_responses
 from api.rest.printable import coverage_review_page, territory_plan_page
-from api.rest.tabular import CSV_CONTENT, Format, csv_response, flatten
+from api.rest.tabular import CSV_CONTENT, HTML_CONTENT, Format, add_format_route, csv_response, flatten
 from api.services import reports as service
 from api.services.common import IsoDate
 from api.services.reports import (
@@ -39,9 +39,7 @@ class PrintableFormat(enum.StrEnum):
     HTML = "html"
 
 
-PRINTABLE = problem_responses(*AUTH_ERRORS) | {
-    200: {"content": CSV_CONTENT | {"text/html": {"schema": {"type": "string"}}}}
-}
+PRINTABLE = problem_responses(*AUTH_ERRORS) | {200: {"content": CSV_CONTENT | HTML_CONTENT}}
 
 
 @router.get(
@@ -180,3 +178,15 @@ async def get_dispute_log(
         rows = [row.model_dump() for row in report.disputes]
         return csv_response(list(DisputeLogRow.model_fields), rows, "dispute-log")
     return report
+
+
+for _endpoint in (
+    get_coverage_review,
+    get_weekly_metrics,
+    get_quarterly_review,
+    get_territory_plan,
+    get_dispute_log,
+):
+    add_format_route(router, _endpoint, "csv", CSV_CONTENT)
+for _endpoint in (get_coverage_review, get_territory_plan):
+    add_format_route(router, _endpoint, "html", HTML_CONTENT)

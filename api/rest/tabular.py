@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import enum
+import inspect
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from fastapi import Response
+from fastapi import APIRouter, Response
+from fastapi.routing import APIRoute
 
 from domain.importing import escape_cell
 
@@ -49,6 +51,42 @@ def csv_response(columns: Sequence[str], rows: Iterable[dict[str, Any]], filenam
 
 
 CSV_CONTENT = {"text/csv": {"schema": {"type": "string"}}}
+HTML_CONTENT = {"text/html": {"schema": {"type": "string"}}}
+
+
+class TextResponse(Response):
+    """A CSV or HTML answer: its media type is the answer's own (csv_response, HTMLResponse)."""
+
+    media_type = None
+
+
+def add_format_route(
+    router: APIRouter, endpoint: Callable[..., Any], fmt: str, content: dict[str, Any]
+) -> None:
+    """`endpoint`'s answer with `format=fmt`, at its path + `.fmt`, as an operation of its own
+    (`name_fmt`): a generated client reads one media type an operation, so it reads this one as text and
+    the JSON one as its model (docs/http.md, "Generated clients"). The route takes the endpoint's other
+    parameters; `?format=` on the JSON operation stays as it is."""
+    route = next(r for r in router.routes if isinstance(r, APIRoute) and r.endpoint is endpoint)
+    signature = inspect.signature(endpoint, eval_str=True)
+    kind = type(signature.parameters["format"].default)
+
+    async def formatted(**kwargs: Any) -> Any:
+        return await endpoint(**kwargs, format=kind(fmt))
+
+    formatted.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[p for name, p in signature.parameters.items() if name != "format"]
+    )
+    responses = {status: r for status, r in route.responses.items() if str(status) != "200"}
+    router.add_api_route(
+        route.path.removeprefix(router.prefix) + "." + fmt,
+        formatted,
+        methods=["GET"],
+        name=f"{route.name}_{fmt}",
+        summary=f"{route.summary} ({fmt.upper()})",
+        response_class=TextResponse,
+        responses={200: {"description": f"the answer as {fmt.upper()}", "content": content}, **responses},
+    )
 
 
 # words a label writes in capitals

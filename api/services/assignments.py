@@ -116,7 +116,7 @@ class OwnerlessAccounts(BaseModel):
 
 class AssignByRulesRead(BaseModel):
     plan_id: UUID
-    role: str
+    role: Role
     accounts: int = Field(description="live accounts considered")
     assigned: int = Field(description="accounts that had no owner in the plan and got one")
     moved: int = Field(description="accounts whose owner or territory changed (the old assignment ended)")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -33,7 +33,7 @@ class TeamSizeRead(BaseModel):
 
 
 class ChoiceRead(BaseModel):
-    kind: str = Field(description="hire | raise_threshold | accept_gap")
+    kind: Literal["hire", "raise_threshold", "accept_gap"]
     summary: str
     figures: dict[str, float | int | None]
 

@@ -8,7 +8,7 @@ import typing
 from collections.abc import Callable, Collection, Hashable, Sequence
 from copy import copy
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import (
@@ -23,15 +23,25 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from domain.changes import Cause
 from domain.defaults import INT32, MAX_MONEY, apply_overrides
 from domain.errors import Code, Conflict, FieldError, NotFound, ValidationFailed
-from domain.model import Scope
+from domain.model import PlanState, RampStatus, RepRole, Scope, TerritoryType
 from domain.preconditions import Precondition, check_precondition
 
 if TYPE_CHECKING:
     from api.services.context import AppContext, Principal
 
 ExternalId = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+# A domain enum's values as a Literal, for a response field: the contract lists them (a generated client
+# gets an enum) while GraphQL keeps such a field a String, as it was (api/graphql/common.py, _gql_type).
+RepRoleValue = Literal[tuple(r.value for r in RepRole)]  # type: ignore[valid-type]
+RampStatusValue = Literal[tuple(r.value for r in RampStatus)]  # type: ignore[valid-type]
+PlanStateValue = Literal[tuple(s.value for s in PlanState)]  # type: ignore[valid-type]
+TerritoryTypeValue = Literal[tuple(t.value for t in TerritoryType)]  # type: ignore[valid-type]
+CauseValue = Literal[tuple(c.value for c in Cause)]  # type: ignore[valid-type]
 
 
 Name = Annotated[str, Field(min_length=1, max_length=255)]
@@ -223,7 +233,7 @@ class Problem(BaseModel):
 class PlanRef(BaseModel):
     plan_id: UUID
     name: str
-    state: str
+    state: PlanStateValue
 
 
 Day = date

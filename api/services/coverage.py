@@ -7,15 +7,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from api.services.common import Page, found
+from api.services.common import Page, RepRoleValue, found
 from api.services.context import AppContext, Principal, versioned_settings
 from api.services.pagination import check_page_size, decode_token, encode_token
 from domain.coverage import (
+    ENTRY_PATHS,
     FACT_FIELDS,
     RepTouch,
     coverage_rate,
@@ -36,7 +37,7 @@ from domain.criteria import Cond, Not, Pred, all_of, evaluate
 from domain.defaults import TenantSettings
 from domain.errors import Code, FieldError, ValidationFailed
 from domain.metrics import rate
-from domain.model import Scope
+from domain.model import Role, Scope
 from domain.ports import SetBasedUnitOfWork
 from persistence.coverage import RepLabel
 
@@ -71,7 +72,7 @@ class TerritoryCoverageRead(CoverageBucketRead):
 
 class CoverageReportRead(BaseModel):
     as_of: datetime
-    role: str
+    role: Role
     settings_version: int
     coverage_window_days: int
     rules: list[ReasonRead] = Field(description="covered = every rule holds")
@@ -99,7 +100,7 @@ class AccountCoverageItem(BaseModel):
     next_step: str | None
     next_meeting_at: datetime | None
     open_pipeline: float
-    path: str = Field(
+    path: Literal[ENTRY_PATHS] = Field(  # type: ignore[valid-type]
         description="the right path into the account: existing_relationship, partner_referral, "
         "executive_engagement, marketing_sourced, event or direct_outbound"
     )
@@ -115,7 +116,7 @@ class CoveragePage(Page[AccountCoverageItem]):
 class TouchRead(BaseModel):
     rep_id: UUID
     rep_name: str | None
-    role: str | None
+    role: RepRoleValue | None
     last_touch_at: datetime
     touches: int
 
@@ -127,7 +128,7 @@ class OverlapRepRead(BaseModel):
 
 
 class OverlapRead(BaseModel):
-    role: str | None
+    role: RepRoleValue | None
     reps: list[OverlapRepRead]
 
 
@@ -175,7 +176,7 @@ class RepReviewRead(BaseModel):
     settings_version: int
     rep_id: UUID
     rep_name: str
-    role: str
+    role: Role
     accounts: int
     covered: int
     coverage_rate: float | None

@@ -4,7 +4,7 @@ over the plan's current assignments with the accounts' scores and coverage facts
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -16,9 +16,14 @@ from domain.capacity import account_load, rep_capacity
 from domain.defaults import MAX_LISTED_ACCOUNTS, TenantSettings
 from domain.equity import Book, Equity, equity
 from domain.metrics import rate
-from domain.model import Scope, departed
+from domain.model import Role, Scope, departed
 from domain.scoring import segment_win_rates, total_addressable_pipeline
 from persistence.equity import BookGroup
+
+# a spread against the tenant's equity thresholds (domain/equity.py, spread)
+SpreadStatus = Literal["fine", "watch", "rebalance", "n/a"]
+# a book's load outside 1 +- the capacity band (domain/equity.py)
+LoadFlag = Literal["over", "under"]
 
 
 class SpreadRead(BaseModel):
@@ -26,7 +31,7 @@ class SpreadRead(BaseModel):
     lowest: float | None
     highest: float | None
     spread: float | None = Field(description="highest / lowest - 1 (is the highest >20% above the lowest?)")
-    status: str = Field(description="fine (within 10%), watch, rebalance (above 20%), n/a")
+    status: SpreadStatus = Field(description="fine (within 10%), watch, rebalance (above 20%), n/a")
 
 
 class BookEquityRead(BaseModel):
@@ -43,7 +48,7 @@ class BookEquityRead(BaseModel):
         description="what the rep can carry, in `unit`: the rep's own capacity, or its ramp status's default"
     )
     load: float | None = Field(description="workload / capacity")
-    load_flag: str | None = Field(description="over or under when outside 1 +- the capacity band (20%)")
+    load_flag: LoadFlag | None = Field(description="over or under when outside 1 +- the capacity band (20%)")
     tiers: dict[str, int]
     tier1_share: float | None = Field(description="share of the plan's tier-1 accounts held here")
     pipeline: float = Field(description="open opportunities")
@@ -74,7 +79,7 @@ class OwnerlessTerritoryRead(TerritoryRef):
 
 class PlanEquityRead(BaseModel):
     plan_id: UUID
-    role: str
+    role: Role
     settings_version: int
     by_territory: EquityRead
     by_rep: EquityRead
@@ -107,7 +112,7 @@ class MovesRead(BaseModel):
 class PlanCompareRead(BaseModel):
     a: PlanRef
     b: PlanRef
-    role: str
+    role: Role
     moves: MovesRead
     equity_a: PlanEquityRead
     equity_b: PlanEquityRead

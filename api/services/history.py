@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timedelta
+from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from api.services.common import Page, found
+from api.services.common import CauseValue, Page, found
 from api.services.context import AppContext, Principal, versioned_settings
 from api.services.pagination import check_page_size, decode_cursor, encode_cursor
 from domain.errors import Code, FieldError, ValidationFailed
 from domain.history import movement
-from domain.model import Scope
+from domain.model import Role, Scope
 
 
 class OwnershipChangeRead(BaseModel):
@@ -21,13 +22,13 @@ class OwnershipChangeRead(BaseModel):
         description="the change's position in the tenant's change log (gap-free, in commit order)"
     )
     account_id: UUID
-    role: str
+    role: Role
     plan_id: UUID | None = Field(description="the plan that was active after the change")
     from_rep_id: UUID | None
     to_rep_id: UUID | None
     from_territory_id: UUID | None
     to_territory_id: UUID | None
-    cause: str = Field(
+    cause: CauseValue = Field(
         description="rule, manual, rebalance, departure, arrival, import, dispute, or activation (an owner "
         "the activated plan drops)"
     )
@@ -45,14 +46,16 @@ class OwnershipHistoryPage(Page[OwnershipChangeRead]):
 class MovementRead(BaseModel):
     since: datetime
     until: datetime
-    role: str
+    role: Role
     settings_version: int
     moved: int = Field(description="accounts whose owner changed at least once in the window")
     accounts: int
     rate: float | None
     per_quarter: float | None = Field(description="the rate scaled to a quarter")
     per_year: float | None = Field(description="the rate scaled to a year")
-    status: str = Field(description="churn (> 15% a quarter), static (< 5% a year), steady, n/a")
+    status: Literal["churn", "static", "steady", "n/a"] = Field(
+        description="churn (> 15% a quarter), static (< 5% a year), steady, n/a"
+    )
     message: str
 
 

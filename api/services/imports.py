@@ -10,10 +10,10 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import aclosing
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.services.context import AppContext, Principal
 from api.services.cpu import collector_paused, off_loop, release
@@ -41,7 +41,7 @@ class ImportReport(BaseModel):
     updated: int
     unchanged: int
     errors: list[ImportRowError]
-    scoring: str | None = Field(
+    scoring: Literal["scheduled"] | None = Field(
         None,
         description="'scheduled': the import changed what scores depend on; scores, potentials and tiers "
         "are recomputed right after this answer",
@@ -54,6 +54,59 @@ COLUMNS: dict[str, tuple[im.Column, ...]] = {
     "activities": im.ACTIVITY_COLUMNS,
     "opportunities": im.OPPORTUNITY_COLUMNS,
 }
+
+
+# a column's kind -> the JSON type a client sends (the rows are still read by im.parse_rows, which also
+# takes what a spreadsheet writes: numbers as text, booleans as yes/no, tags as one ';'-separated string)
+_JSON_TYPES: dict[str, Any] = {
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "date": date,
+    "datetime": datetime,
+    "tags": list[str],
+}
+ROW_MODEL_NAMES = {
+    "accounts": "AccountImportRow",
+    "reps": "RepImportRow",
+    "activities": "ActivityImportRow",
+    "opportunities": "OpportunityImportRow",
+}
+
+
+def _column_field(col: im.Column) -> tuple[Any, Any]:
+    kind = col.enum if col.kind == "enum" else _JSON_TYPES[col.kind]
+    limits: dict[str, Any] = {}
+    if col.kind == "str":
+        limits = {"max_length": col.max_length, "min_length": 1 if col.required else None}
+    if col.minimum is not None:
+        limits["ge"] = int(col.minimum) if col.kind == "int" else col.minimum
+    if col.maximum is not None:
+        limits["le"] = int(col.maximum) if col.kind == "int" else col.maximum
+    if col.required:
+        return kind, Field(..., **limits)
+    default = col.default.value if isinstance(col.default, enum.Enum) else col.default
+    if isinstance(default, tuple):
+        default = ", ".join(default) or "none"
+    elif isinstance(default, float):
+        default = f"{default:g}"
+    description = None if default is None else f"a new row without it, or null: {str(default).lower()}"
+    return kind | None, Field(None, description=description, **limits)
+
+
+def _row_model(kind: str) -> type[BaseModel]:
+    """One import row of `kind`, as its columns say (for the contract: the route reads the body itself)."""
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        ROW_MODEL_NAMES[kind],
+        __config__=ConfigDict(extra="forbid"),
+        __doc__=f"One row of an import of {kind}: a field left out keeps its value on an update; null "
+        "gives it its default (see the field)",
+        **{c.name: _column_field(c) for c in COLUMNS[kind]},
+    )
+
+
+ROW_MODELS: dict[str, type[BaseModel]] = {kind: _row_model(kind) for kind in COLUMNS}
 
 
 # accounts carry the scored fields; opportunities move the win rates that potential depends on

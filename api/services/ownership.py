@@ -22,13 +22,13 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, Field
 
-from api.services.common import AccountRef, ExternalId, Input, RepRef, TerritoryRef
+from api.services.common import AccountRef, CauseValue, ExternalId, Input, RepRef, TerritoryRef
 from api.services.context import Principal
 from domain.changes import Change
 from domain.defaults import MAX_LOOKUP_BATCH
@@ -44,7 +44,7 @@ from persistence.db import Engine, in_own_process
 
 
 class OwnershipWhy(BaseModel):
-    cause: str = Field(description="rule, manual, rebalance, departure, arrival, import or dispute")
+    cause: CauseValue = Field(description="rule, manual, rebalance, departure, arrival, import or dispute")
     reason: str | None = Field(description="the rule, the move's reason or the note")
 
 
@@ -74,7 +74,9 @@ class AccountableOwner(BaseModel):
 
 class OwnershipRead(BaseModel):
     external_id: str
-    status: str = Field(description="owned, unassigned (no owner for the role) or not_found")
+    status: Literal["owned", "unassigned", "not_found"] = Field(
+        description="owned, unassigned (no owner for the role) or not_found"
+    )
     account: AccountRef | None = None
     territory: TerritoryRef | None = None
     rep: RepRef | None = None

@@ -102,7 +102,7 @@ class KeptAccounts(BaseModel):
 class RebalanceProposalRead(BaseModel):
     plan_id: UUID = Field(description="the new draft that holds the proposal; activate it to apply it")
     source_plan_id: UUID
-    role: str
+    role: Role
     settings_version: int
     moves: ProposedMoves
     weighted_moves: float = Field(description="sum of the moved units' costs (families move as one unit)")

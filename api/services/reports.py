@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -17,10 +17,11 @@ from pydantic import BaseModel, Field
 from api.services import capacity as capacity_service
 from api.services import equity as equity_service
 from api.services.capacity import CapacityRead
+from api.services.common import RampStatusValue, RepRoleValue, TerritoryTypeValue
 from api.services.context import AppContext, Principal, tenant_settings
 from api.services.coverage import TierCoverageRead, coverage_bucket, filters, frame
 from api.services.disputes import tenant_calendar
-from api.services.equity import PlanEquityRead
+from api.services.equity import LoadFlag, PlanEquityRead, SpreadStatus
 from api.services.scoring import tenant_win_rates
 from domain.boundaries import describe_boundary
 from domain.calendar import business_days_between
@@ -34,11 +35,11 @@ from domain.coverage import (
     whitespace,
 )
 from domain.criteria import Cond, Not, all_of
-from domain.defaults import MAX_LISTED_ACCOUNTS, TenantSettings
+from domain.defaults import MAX_LISTED_ACCOUNTS, QUOTA_PERIODS, TenantSettings
 from domain.disputes import ClaimBasis, DisputeState, LogEntry, Timeliness, summarise_log, timeliness
 from domain.errors import Code, FieldError, ValidationFailed
 from domain.metrics import WeekTally, rate, week_of, weekly_metric
-from domain.model import Plan, Rep, Scope, Segment, Stage
+from domain.model import Plan, Rep, Role, Scope, Segment, Stage
 from domain.quarterly_review import Book, Results, performance, quarter_of
 from domain.reviews import Review, review_schedule
 from domain.scoring import TAP_NOTE, mixed_tap, total_addressable_pipeline
@@ -96,7 +97,7 @@ class CoverageReviewRead(BaseModel):
     """The coverage review: territory and account coverage review."""
 
     as_of: datetime
-    role: str
+    role: Role
     settings_version: int
     overview: dict[str, int] = Field(
         description="total_named_accounts, active_in_pipeline, customers, prospected_not_active, cold, "
@@ -137,7 +138,7 @@ class WeeklyMetricsRead(BaseModel):
     """Five metrics a week for each rep's territory, by tier."""
 
     as_of: datetime
-    role: str
+    role: Role
     settings_version: int
     week_start: date
     week_end: date
@@ -168,12 +169,14 @@ class QuarterlyReviewRead(BaseModel):
     account-level conversion, per rep and per territory."""
 
     as_of: datetime
-    role: str
+    role: Role
     settings_version: int
     quarter: str
     quarter_start: date
     quarter_end: date = Field(description="the day after the quarter")
-    quota_period: str = Field(description="equity.quota_period: annual (target = quota / 4) or quarterly")
+    quota_period: Literal[QUOTA_PERIODS] = Field(  # type: ignore[valid-type]
+        description="equity.quota_period: annual (target = quota / 4) or quarterly"
+    )
     total: QuarterPerformanceRead
     by_rep: list[QuarterPerformanceRead]
     by_territory: list[QuarterPerformanceRead]
@@ -236,8 +239,8 @@ class PlanHeaderRead(BaseModel):
 class PlanRepRead(BaseModel):
     rep_id: UUID
     name: str
-    role: str
-    ramp_status: str
+    role: RepRoleValue
+    ramp_status: RampStatusValue
 
 
 class TerritoryEntryRead(BaseModel):
@@ -245,7 +248,7 @@ class TerritoryEntryRead(BaseModel):
 
     territory_id: UUID
     name: str
-    type: str
+    type: TerritoryTypeValue
     boundary: dict[str, Any] = Field(description="the rules and named accounts that define it")
     boundary_text: str = Field(description="the boundary in words")
     priority: int
@@ -277,7 +280,7 @@ class RepPotentialRead(BaseModel):
     potential_vs_mean: float | None
     in_band: bool | None = Field(description="potential within the balance band of the mean")
     load: float | None
-    load_flag: str | None
+    load_flag: LoadFlag | None
 
 
 class TerritoryEquityLabel(BaseModel):
@@ -294,12 +297,12 @@ class EquityMetricsRead(BaseModel):
     quota_low: float | None
     quota_high: float | None
     quota_spread: float | None = Field(description="highest / lowest - 1")
-    quota_status: str
+    quota_status: SpreadStatus
     average_potential_per_rep: float | None
     potential_low: float | None
     potential_high: float | None
     potential_spread: float | None
-    potential_status: str
+    potential_status: SpreadStatus
     balance_band: float = Field(description="the band around the mean potential a rep's book is kept in")
     rebalance_above: float = Field(description="a spread above this calls for a rebalance")
     highest_territory: TerritoryEquityLabel | None = Field(description="most potential against the mean")
@@ -843,7 +846,7 @@ class DisputeLogRow(BaseModel):
     account_id: UUID
     account_external_id: str
     account_name: str
-    role: str
+    role: Role
     basis: ClaimBasis = Field(description="the kind of claim: what the claimant says gives them the account")
     claimant_rep_id: UUID
     claimant_name: str

@@ -9,7 +9,7 @@ import itertools
 import logging
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -45,8 +45,10 @@ class FactorRead(BaseModel):
 class MatrixCellRead(BaseModel):
     """The tiering matrix: revenue band (current ARR) x growth potential (the whitespace factor)."""
 
-    revenue_band: str = Field(description="enterprise > $500K ARR, mid_market $100K-500K, smb below")
-    growth: str = Field(description="high, medium or low")
+    revenue_band: Literal["enterprise", "mid_market", "smb"] = Field(
+        description="enterprise > $500K ARR, mid_market $100K-500K, smb below"
+    )
+    growth: Literal["high", "medium", "low"]
     rep_type: str
     strategy: str
 

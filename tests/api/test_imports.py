@@ -347,3 +347,17 @@ async def test_a_csv_header_of_thirty_thousand_columns_is_refused_not_a_hang(cli
     header = ",".join(["external_id", "name"] + [f"x{i}" for i in range(30_000)])
     r = await post(client, tenant, "accounts", (header + "\nA,b\n").encode(), csv_body=True)
     assert r.status_code == 422 and r.json()["errors"][0]["code"] == "too_many_values"
+
+
+async def test_a_csv_file_also_goes_to_the_csv_operation_with_the_same_rules(client, tenant):
+    """POST /v1/{kind}/import.csv is the CSV operation of a generated client (docs/http.md)."""
+    body = "external_id,name,email,role\nR9,Nine,nine@example.com,AE\nR10,Ten,ten@example.com,boss\n"
+    headers = {**tenant.headers, **CSV}
+    r = await client.post("/v1/reps/import.csv?mode=partial", headers=headers, content=body)
+    assert r.status_code == 200
+    assert r.json()["created"] == 1
+    assert [(e["row"], e["field"], e["code"]) for e in r.json()["errors"]] == [(2, "role", "invalid_choice")]
+    r = await client.post("/v1/reps/import.csv", headers=headers, content="external_id,nope\nR11,x\n")
+    assert r.status_code == 422 and {e["field"] for e in r.json()["errors"]} >= {"nope", "name"}
+    other = await client.get("/v1/reps/export?format=csv", headers=tenant.headers)
+    assert "R9,Nine" in other.text and "R10" not in other.text

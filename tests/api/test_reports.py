@@ -569,6 +569,36 @@ async def test_quarters_at_the_ends_of_the_calendar(client, tenant):
         assert r.status_code == status, (quarter, r.text)
 
 
+async def test_each_csv_and_html_answer_has_its_own_operation_answering_as_format_does(client, tenant, app):
+    """For generated clients (docs/http.md, "Generated clients"): GET path.csv is GET path?format=csv."""
+    await client.post(
+        "/v1/accounts",
+        headers=tenant.headers,
+        json={"external_id": "T-1", "name": "Twin Co", "employees": 40},
+    )
+    spec = app.openapi()
+    twins = [p for p, ops in spec["paths"].items() if p.endswith((".csv", ".html")) and "get" in ops]
+    twins = [p for p in twins if "{" not in p]
+    assert {"/v1/reports/coverage-review.csv", "/v1/reports/territory-plan.html", "/v1/coverage.csv"} <= set(
+        twins
+    )
+    for path in twins:
+        base, fmt = path.rsplit(".", 1)
+        op = spec["paths"][path]["get"]
+        assert list(op["responses"]["200"]["content"]) == [f"text/{fmt}"]
+        assert op["operationId"] == spec["paths"][base]["get"]["operationId"] + "_" + fmt
+        twin = await client.get(path, headers=tenant.headers)
+        formatted = await client.get(base, params={"format": fmt}, headers=tenant.headers)
+        assert twin.status_code == formatted.status_code == 200, path
+        assert twin.headers["content-type"] == formatted.headers["content-type"]
+        assert twin.headers["content-type"].startswith(f"text/{fmt}")
+        if fmt == "csv":
+            assert twin.text.splitlines()[0] == formatted.text.splitlines()[0]
+            assert len(twin.text.splitlines()) == len(formatted.text.splitlines())
+    bad = await client.get("/v1/reports/coverage-review.csv?limit=0", headers=tenant.headers)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "limit"
+
+
 async def test_coverage_review_has_coverage_by_tier_against_the_tenants_targets(client, tenant):
     await _book(client, tenant)
     review = (await client.get("/v1/reports/coverage-review", headers=tenant.headers)).json()
