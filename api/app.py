@@ -162,10 +162,17 @@ def _idempotency_keys(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _problem_media_types(spec: dict[str, Any]) -> dict[str, Any]:
-    """Error answers are documented as application/problem+json, which is what they are."""
+    """Error answers are documented as application/problem+json, which is what they are; an operation that
+    takes a JSON body answers 415 to a body sent under another type (api/errors.py)."""
     for path in spec.get("paths", {}).values():
         for op in path.values():
-            for status, response in op.get("responses", {}).items():
+            responses = op.get("responses", {})
+            if "application/json" in op.get("requestBody", {}).get("content", {}) and "415" not in responses:
+                responses["415"] = {
+                    "description": "Unsupported media type",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                }
+            for status, response in responses.items():
                 content = response.get("content", {})
                 if status[0] in "45" and "application/json" in content:
                     content["application/problem+json"] = content.pop("application/json")

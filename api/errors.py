@@ -144,6 +144,11 @@ def graphql_problem(exc: DomainError) -> Response:
     )
 
 
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";")[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
 def field_path(loc: Any) -> str:
     """A field's path as every error names it: `rules[0].days` (the domain's validation spells positions so;
     pydantic's `loc` gives ("rules", 0, "days"))."""
@@ -197,10 +202,18 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_for(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> Response:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
             return problem(400, "Bad request", "the body is not valid JSON", "malformed_json")
+        sent = request.headers.get("content-type", "")
+        if sent and not _is_json(sent) and any(tuple(e.get("loc", ())) == ("body",) for e in errors):
+            # a JSON body sent under another type (curl -d sends application/x-www-form-urlencoded)
+            return problem_for(
+                UnsupportedMediaType(
+                    f"the body must be JSON, sent with Content-Type: application/json (not {sent})"
+                )
+            )
         return problem(
             422,
             "Validation failed",

@@ -52,9 +52,20 @@ def rotation_expiry(key: ApiKey, now: datetime, overlap_seconds: int) -> datetim
     A revoked or expired key cannot be rotated (there is nothing left to overlap)."""
     if not is_live(key, now):
         status = key_status(key.expires_at, key.revoked_at, now)
-        raise Conflict(f"a {status.value} key cannot be rotated; create a new key", code=Code.KEY_STATE)
+        raise Conflict(
+            f"the key is {status.value}, so it cannot be rotated; create a new key", code=Code.KEY_STATE
+        )
     ends = now + timedelta(seconds=overlap_seconds)
     return ends if key.expires_at is None else min(ends, key.expires_at)
+
+
+def successor_expiry(key: ApiKey, now: datetime, max_days: int) -> datetime | None:
+    """When the key that replaces `key` in a rotation at `now` expires: a key made to expire gives its
+    successor the same lifetime (from created_at to expires_at), at most `max_days`; a key without an
+    expiry, none."""
+    if key.expires_at is None:
+        return None
+    return now + min(key.expires_at - key.created_at, timedelta(days=max_days))
 
 
 def check_revocable(key: ApiKey, tenant_keys: Iterable[ApiKey], now: datetime) -> None:

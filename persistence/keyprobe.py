@@ -71,7 +71,7 @@ class KeyProbe:
         self.cache_seconds = cache_seconds
         self.engine = engine  # writes last_used_at; None: not written
         self.last_used_seconds = last_used_seconds
-        self._used: set[uuid.UUID] = set()  # keys read since the last write of last_used_at
+        self._used: dict[uuid.UUID, float] = {}  # key -> its last read (epoch seconds) since the last write
         self._flush_at: asyncio.TimerHandle | None = None
         self._flushing: asyncio.Task[None] | None = None
         self._verified: dict[str, tuple[KeyRecord, float]] = {}  # digest -> (record, when read)
@@ -95,7 +95,7 @@ class KeyProbe:
             if len(self._verified) >= MAX_CACHED:
                 self._verified.clear()
             self._verified[digest] = (record, time.monotonic())
-            self._used.add(record.key_id)
+            self._used[record.key_id] = time.time()
             if self._flush_at is None and self.engine is not None:
                 loop = asyncio.get_running_loop()
                 # in a context of its own: the write is not the request's (its actor, its statements)
@@ -109,17 +109,21 @@ class KeyProbe:
             self._flushing = asyncio.get_running_loop().create_task(self.flush_used())
 
     async def flush_used(self) -> None:
-        """Write last_used_at (now) of every key read since the last write, in one UPDATE. A failure keeps
-        them for the next write."""
-        used, self._used = self._used, set()
+        """Write last_used_at of every key read since the last write: the minute of its last read (never
+        later than the use). A failure keeps them for the next write."""
+        used, self._used = self._used, {}
         if not used or self.engine is None:
             return
+        minutes = {
+            key_id: datetime.fromtimestamp(when, UTC).replace(second=0, microsecond=0)
+            for key_id, when in used.items()
+        }
         try:
-            await mark_used(self.engine, used, datetime.now(UTC).replace(second=0, microsecond=0))
+            await mark_used(self.engine, minutes)
         except Exception as exc:  # the database is busy or down: try again with the next batch
             log.warning("could not write last_used_at of %d keys: %s", len(used), exc)
             if len(self._used) < MAX_CACHED:
-                self._used |= used
+                self._used = used | self._used
 
     def cached(self, key: str) -> KeyRecord | None:
         """What the last successful read said of the key, if at most `cache_seconds` old, without the

@@ -6,7 +6,7 @@ import dataclasses
 import hashlib
 import secrets
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -190,13 +190,13 @@ async def revoke_key(
 async def rotate_key(
     engine: AsyncEngine,
     key_id: uuid.UUID,
-    expiry: Callable[[ApiKey], datetime],
+    expiry: Callable[[ApiKey], tuple[datetime, datetime | None]],
     tenant_id: uuid.UUID | None = None,
     now: datetime | None = None,
 ) -> tuple[ApiKey, ApiKey, str] | None:
-    """In one transaction: a new key with the old one's name and scopes, and the old one set to expire at
-    `expiry(old)` (which may refuse). The old key as it is now, the new key and its secret; None: no such
-    key (of the tenant, when `tenant_id` is given)."""
+    """In one transaction: a new key with the old one's name and scopes, and the old one set to expire;
+    `expiry(old)` (which may refuse) gives when the old key and the new one expire. The old key as it is
+    now, the new key and its secret; None: no such key (of the tenant, when `tenant_id` is given)."""
     async with engine.begin() as conn:
         query = sa.select(*_COLUMNS).where(ApiKeyRow.id == key_id)
         if tenant_id is not None:
@@ -205,25 +205,29 @@ async def rotate_key(
         if row is None:
             return None
         old = _key(row)
-        ends = expiry(old)
+        ends, successor_ends = expiry(old)
         await conn.execute(sa.update(ApiKeyRow).where(ApiKeyRow.id == key_id).values(expires_at=ends))
-        statement, new_id, secret = _insert(old.tenant_id, old.scopes, old.name, None, old.id, now)
+        statement, new_id, secret = _insert(old.tenant_id, old.scopes, old.name, successor_ends, old.id, now)
         await conn.execute(statement)
         created = (await conn.execute(sa.select(*_COLUMNS).where(ApiKeyRow.id == new_id))).one()
     return dataclasses.replace(old, expires_at=ends), _key(created), secret
 
 
-async def mark_used(engine: AsyncEngine, key_ids: Iterable[uuid.UUID], when: datetime) -> None:
-    """One UPDATE for every key used since the last one: last_used_at = `when` (never moved back)."""
-    ids = list(key_ids)
-    if not ids:
+async def mark_used(engine: AsyncEngine, used: Mapping[uuid.UUID, datetime]) -> None:
+    """In one transaction, every key used since the last write: last_used_at = when it was used (never moved
+    back); one UPDATE a distinct time (the minutes of a write's batch: one or two)."""
+    by_time: dict[datetime, list[uuid.UUID]] = {}
+    for key_id, when in used.items():
+        by_time.setdefault(when, []).append(key_id)
+    if not by_time:
         return
     async with engine.begin() as conn:
-        await conn.execute(
-            sa.update(ApiKeyRow)
-            .where(
-                ApiKeyRow.id.in_(ids),
-                sa.or_(ApiKeyRow.last_used_at.is_(None), ApiKeyRow.last_used_at < when),
+        for when, ids in sorted(by_time.items()):
+            await conn.execute(
+                sa.update(ApiKeyRow)
+                .where(
+                    ApiKeyRow.id.in_(ids),
+                    sa.or_(ApiKeyRow.last_used_at.is_(None), ApiKeyRow.last_used_at < when),
+                )
+                .values(last_used_at=when)
             )
-            .values(last_used_at=when)
-        )

@@ -21,7 +21,7 @@ from domain.defaults import (
     MAX_KEY_ROTATION_OVERLAP_SECONDS,
 )
 from domain.errors import Code, FieldError, ValidationFailed
-from domain.keys import ApiKey, KeyStatus, check_revocable, key_status, rotation_expiry
+from domain.keys import ApiKey, KeyStatus, check_revocable, key_status, rotation_expiry, successor_expiry
 from domain.model import Scope
 from persistence import keys as stored
 
@@ -151,13 +151,17 @@ async def revoke_key(ctx: AppContext, p: Principal, key_id: UUID) -> KeyRead:
 async def rotate_key(
     ctx: AppContext, p: Principal, key_id: UUID, data: KeyRotate | None = None
 ) -> KeyRotated:
-    """A new key with the old one's name and scopes; the old one keeps working for the overlap, then
-    expires (domain.keys.rotation_expiry)."""
+    """A new key with the old one's name, scopes and lifetime; the old one keeps working for the overlap,
+    then expires (domain.keys.rotation_expiry, successor_expiry)."""
     p.require(Scope.ADMIN)
     overlap = (data or KeyRotate()).overlap_seconds
     now = ctx.clock.now()
     rotated = await stored.rotate_key(
-        ctx.engine, key_id, lambda k: rotation_expiry(k, now, overlap), p.tenant_id, now
+        ctx.engine,
+        key_id,
+        lambda k: (rotation_expiry(k, now, overlap), successor_expiry(k, now, MAX_KEY_EXPIRY_DAYS)),
+        p.tenant_id,
+        now,
     )
     old, new, secret = found(rotated, "key", key_id)
     return KeyRotated(key=_created(new, secret, now), rotated=key_read(old, now))

@@ -83,7 +83,9 @@ def decode_cursor(token: str | None, parse: Callable[[dict[str, Any]], T]) -> T 
             "the page token is not valid",
             [
                 FieldError(
-                    names.token, Code.INVALID_PAGE_TOKEN, f"use a {names.token_source} from a previous page"
+                    names.token,
+                    Code.INVALID_PAGE_TOKEN,
+                    f"pass back the {names.token_source} of a previous page",
                 )
             ],
         )

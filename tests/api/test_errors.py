@@ -106,6 +106,21 @@ async def test_wrong_content_type_is_415(client, tenant):
         headers={**tenant.headers, "content-type": "application/xml"},
     )
     assert_problem(r, 415, "unsupported_media_type")
+    # a JSON body under another type, as `curl -d` sends it: a 415 that says what to send, nothing written
+    for sent in ("application/x-www-form-urlencoded", "text/plain"):
+        r = await client.post(
+            "/v1/accounts",
+            content=b'{"external_id": "F-1", "name": "Form"}',
+            headers={**tenant.headers, "content-type": sent},
+        )
+        assert "Content-Type: application/json" in assert_problem(r, 415, "unsupported_media_type")["detail"]
+    ok = {**tenant.headers, "content-type": "application/json; charset=utf-8"}
+    assert (
+        await client.post("/v1/accounts", content=b'{"external_id": "F-1", "name": "Form"}', headers=ok)
+    ).status_code == 201
+    assert (await client.get("/v1/accounts?external_id=F-1", headers=tenant.headers)).json()["items"][0][
+        "name"
+    ] == "Form"
 
 
 async def test_health(client):

@@ -163,6 +163,17 @@ async def test_rotation_makes_a_twin_key_and_the_old_one_works_for_the_overlap(c
     assert again.status_code == 409 and again.json()["code"] == "key_state"
 
 
+async def test_a_key_made_to_expire_is_rotated_into_one_with_the_same_lifetime(client, tenant):
+    ends = (datetime.now(UTC) + timedelta(days=90)).replace(microsecond=0)
+    old = await _new_key(client, tenant, expires_at=ends.isoformat())
+    r = await client.post(f"/v1/keys/{old['id']}/rotate", headers=tenant.headers)
+    assert r.status_code == 201, r.text
+    new = r.json()["key"]
+    assert new["status"] == "expiring"  # not a key that never expires
+    lifetime = datetime.fromisoformat(new["expires_at"]) - datetime.fromisoformat(new["created_at"])
+    assert abs(lifetime - (ends - datetime.fromisoformat(old["created_at"]))) < timedelta(seconds=2)
+
+
 async def test_rotation_without_a_body_takes_the_default_overlap(client, tenant):
     old = await _new_key(client, tenant)
     r = await client.post(f"/v1/keys/{old['id']}/rotate", headers=tenant.headers)

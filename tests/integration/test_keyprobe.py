@@ -79,6 +79,23 @@ async def test_last_use_is_one_update_for_every_key_read_since_the_last(engine):
         await probe.close()
 
 
+async def test_last_use_is_the_minute_of_the_use_not_of_the_write(engine, monkeypatch):
+    from persistence import keyprobe
+    from persistence.keys import get_key
+
+    probe = KeyProbe(engine.url.render_as_string(hide_password=False), engine=engine, last_used_seconds=3600)
+    t = await make_tenant(engine)
+    used = datetime(2026, 12, 3, 7, 37, 20, tzinfo=UTC)
+    monkeypatch.setattr(keyprobe.time, "time", lambda: used.timestamp())
+    try:
+        key_id = (await probe.read(t.read_key)).key_id
+    finally:
+        monkeypatch.undo()
+        await probe.close()  # the write, minutes after the use
+    stored = (await get_key(engine, key_id)).last_used_at
+    assert stored.replace(tzinfo=UTC) == datetime(2026, 12, 3, 7, 37, tzinfo=UTC)
+
+
 @pytest.mark.pg_only
 async def test_concurrent_reads_share_queries_and_each_gets_its_own_answer(engine, probe):
     tenants = [await make_tenant(engine) for _ in range(3)]

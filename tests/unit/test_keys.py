@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.errors import Conflict
-from domain.keys import ApiKey, KeyStatus, check_revocable, key_status, rotation_expiry
+from domain.keys import ApiKey, KeyStatus, check_revocable, key_status, rotation_expiry, successor_expiry
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 
@@ -36,6 +36,13 @@ def test_rotation_ends_the_old_key_after_the_overlap_but_never_later_than_its_ow
     soon = NOW + timedelta(minutes=5)
     assert rotation_expiry(key(expires_at=soon), NOW, 3600) == soon
     assert rotation_expiry(key(), NOW, 0) == NOW
+
+
+def test_a_key_made_to_expire_gives_its_successor_the_same_lifetime_at_most_the_cap():
+    assert successor_expiry(key(), NOW, 3650) is None  # no expiry, none for the successor
+    ninety = key(expires_at=NOW + timedelta(days=89))  # made a day ago for 90 days
+    assert successor_expiry(ninety, NOW, 3650) == NOW + timedelta(days=90)
+    assert successor_expiry(ninety, NOW, 30) == NOW + timedelta(days=30)
 
 
 @pytest.mark.parametrize("ended", [{"revoked_at": NOW}, {"expires_at": NOW - timedelta(seconds=1)}])
