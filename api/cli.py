@@ -62,6 +62,9 @@ class _Commands(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # one line too, naming the help to read (click printed the usage)
+            where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            raise click.UsageError(f"{exc.format_message()} (see '{where} --help')") from exc
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:

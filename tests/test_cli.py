@@ -132,7 +132,8 @@ def test_key_commands_refuse_bad_input_with_one_error_line(cli):
     ):
         result = cli(*args, ok=False)
         assert result.exit_code == 2, (args, result.output)
-        assert [line for line in result.output.splitlines() if line.startswith("Error:")], result.output
+        assert len(result.output.strip().splitlines()) == 1, result.output  # no usage block before it
+        assert result.output.startswith("Error: ") and "--help')" in result.output, result.output
         assert says in result.output, result.output
 
 
