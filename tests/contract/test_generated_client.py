@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import importlib
+import inspect
 import io
 import json
 import os
@@ -91,6 +92,9 @@ def test_the_client_types_bodies_answers_and_fixed_values(generated):
         assert hasattr(_module(f"api.reports.{name}_csv"), "sync")
     assert hasattr(_module("api.reports.get_territory_plan_html"), "sync")
     assert hasattr(_module("api.reports.get_coverage_review_html"), "sync")
+    # the JSON operation takes no format: the client would parse a CSV or HTML answer as JSON and raise
+    for name in ("reports.get_territory_plan", "reports.get_coverage_review", "coverage.get_coverage_report"):
+        assert "format_" not in inspect.signature(_module(f"api.{name}").sync).parameters, name
 
 
 async def test_the_client_imports_a_csv_file_and_reads_a_csv_report(generated, app, tenant):
