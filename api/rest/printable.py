@@ -80,10 +80,10 @@ def potential_chart(metrics: EquityMetricsRead) -> str:
     low, high = mean * (1 - band), mean * (1 + band)
     return bar_chart(
         "potential",
-        f"Potential per rep against the balance band (mean {money(mean)} +- {pct(band)})",
+        f"Potential per rep against the balance band (mean {money(mean)} ± {pct(band)})",
         [Bar(r.rep_name or "none", r.potential, money(r.potential), r.in_band) for r in reps],
         top=max(max(r.potential for r in reps), high),
-        caption=f"mean {money(mean)}, band +-{pct(band)}",
+        caption=f"mean {money(mean)}, band ±{pct(band)}",
         band=(low, high),
         line=mean,
     )
