@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,19 @@ EXIT_UNREACHABLE = 3
 
 
 def _run(coro: Any) -> Any:
-    return asyncio.run(coro)
+    return asyncio.run(_settled(coro))
+
+
+async def _settled(coro: Any) -> Any:
+    """`coro`, then, before the loop closes, the end of SQLite connection threads still answering (after a
+    failed connect aiosqlite's thread delivers a last result; on a closed loop it printed a traceback
+    after the command's one Error line)."""
+    try:
+        return await coro
+    finally:
+        for thread in threading.enumerate():
+            if thread is not threading.current_thread() and "_connection_worker_thread" in thread.name:
+                await asyncio.to_thread(thread.join, 1.0)
 
 
 class _Failure(click.ClickException):
