@@ -18,10 +18,10 @@ table { border-collapse: collapse; width: 100%; margin: .5em 0; }
 th, td { border: 1px solid #ccc; padding: .25em .5em; text-align: left; vertical-align: top; }
 td.n, th.n { text-align: right; } dl { display: grid; grid-template-columns: 16em 1fr; gap: .2em 1em; }
 dt { font-weight: 600; } .flag { color: #a30; } svg text { font: 11px system-ui, sans-serif; }
-svg { max-width: 100%; height: auto; }
+svg { max-width: 100%; height: auto; } .table { overflow-x: auto; } th { overflow-wrap: normal; }
 @page { margin: 1.5cm; }
 @media print { body { margin: 0; max-width: none; font-size: 10pt; } h2, h3 { break-after: avoid; }
-  table { font-size: 8pt; } th, td { padding: .15em .3em; }
+  table { font-size: 8pt; } th, td { padding: .15em .3em; } .table { overflow: visible; }
   tr, svg, dl { break-inside: avoid; } thead { display: table-header-group; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; } }
 """
@@ -53,7 +53,7 @@ def table(head: Sequence[str], rows: Iterable[Sequence[Any]], numeric: set[int] 
         + "</tr>"
         for r in rows
     )
-    return f"<table><thead><tr>{ths}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<div class=table><table><thead><tr>{ths}</tr></thead><tbody>{body}</tbody></table></div>"
 
 
 def page_start(heading: str, subtitle: Any) -> str:
@@ -395,7 +395,7 @@ def coverage_review_page(report: CoverageReviewRead) -> str:
                         a.name,
                         a.rep_name or "no owner",
                         money(a.expansion_estimate),
-                        money(a.open_pipeline),
+                        money(a.open_pipeline) if a.open_pipeline is not None else "not refreshed yet",
                         a.last_worked_at.date().isoformat() if a.last_worked_at else "never",
                         a.last_worked_by or "",
                         "yes" if a.actively_managed else "no",

@@ -76,7 +76,10 @@ class RepBookRead(BaseModel):
 
 class ExpansionAccountRead(ReportAccountRead):
     expansion_estimate: float | None = Field(description="the expansion surface, dollars")
-    open_pipeline: float | None
+    open_pipeline: float | None = Field(
+        description="the open opportunities' amount, dollars; null: no coverage facts for the account yet "
+        "(it came after the last refresh: POST /v1/coverage/refresh)"
+    )
     last_worked_at: datetime | None = Field(description="the latest meaningful touch; null: never worked")
     last_worked_by_rep_id: UUID | None = Field(description="the rep who made that touch")
     last_worked_by: str | None = Field(description="that rep's name")
