@@ -32,7 +32,8 @@ from api.services.engagement import DEFAULTS as POLICY
 from domain.assigning import Book, Evidence, RuleRep, decide_chunk
 from domain.boundaries import RuleTerritory, match_boundaries, parse_boundary
 from persistence.db import make_engine, upgrade
-from persistence.tenants import create_key, create_tenant
+from persistence.keys import create_key
+from persistence.tenants import create_tenant
 
 
 async def prepare(url: str) -> str:

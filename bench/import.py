@@ -20,7 +20,8 @@ import httpx
 from common import Server, account_csv, drop_pg_database, emit, fresh_pg_database, pg_url, run
 
 from persistence.db import make_engine, upgrade
-from persistence.tenants import create_key, create_tenant
+from persistence.keys import create_key
+from persistence.tenants import create_tenant
 
 NOW = "2026-11-23 00:00:00+00"
 FULL_COLUMNS = (

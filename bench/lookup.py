@@ -65,8 +65,9 @@ from common import (
 from api.services.context import AppContext, Principal
 from api.services.imports import import_records, records_from_csv
 from persistence.db import make_engine, make_session_factory, upgrade
+from persistence.keys import create_key
 from persistence.tables import AccountRow, AssignmentRow, PlanRow, RepRow, TenantRow, TerritoryRow
-from persistence.tenants import create_key, create_tenant
+from persistence.tenants import create_tenant
 
 LUA = """
 math.randomseed(42)

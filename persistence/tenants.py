@@ -1,4 +1,4 @@
-"""Tenants. Their API keys are in persistence/keys.py (re-exported here for older callers)."""
+"""Tenants. Their API keys are in persistence/keys.py."""
 
 from __future__ import annotations
 
@@ -8,14 +8,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from persistence.keys import (  # noqa: F401  (re-exported)
-    KeyRecord,
-    create_key,
-    hash_key,
-    key_is_live,
-    new_key,
-    revoke_key,
-)
 from persistence.tables import TenantRow, utcnow
 
 

@@ -17,7 +17,8 @@ from api.app import create_app
 from api.config import AppSettings
 from api.services.worker import Worker
 from persistence.db import make_engine, upgrade
-from persistence.tenants import create_key, create_tenant
+from persistence.keys import create_key
+from persistence.tenants import create_tenant
 
 PG_ADMIN_DSN = os.environ.get("TERRITORY_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 

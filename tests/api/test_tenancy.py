@@ -38,7 +38,7 @@ async def test_read_key_cannot_write_403(client, tenant):
 
 
 async def test_revoked_key_is_401_at_once(client, engine, tenant):
-    from persistence.tenants import create_key, revoke_key
+    from persistence.keys import create_key, revoke_key
 
     key_id, key = await create_key(engine, tenant.tenant_id, ["read"])
     headers = {"Authorization": f"Bearer {key}"}

@@ -9,7 +9,7 @@ import pytest
 from domain.changes import rep_change
 from persistence import changes
 from persistence.keyprobe import KeyProbe
-from persistence.tenants import create_key, revoke_key
+from persistence.keys import create_key, revoke_key
 from tests.conftest import make_tenant
 
 

@@ -31,7 +31,8 @@ import httpx
 import pytest
 
 from persistence.db import make_engine, upgrade
-from persistence.tenants import create_key, create_tenant
+from persistence.keys import create_key
+from persistence.tenants import create_tenant
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = httpx.Timeout(5.0)  # no answer may hang: a few seconds at most
