@@ -484,17 +484,27 @@ def keys_list(tenant: str) -> None:
 
 async def _key_ctx(key_id: Any) -> tuple[Any, Any]:
     """The context and an admin principal of the tenant that holds the key."""
-    from api.services.context import AppContext, Principal
-    from persistence.db import make_session_factory
     from persistence.keys import get_key
 
+    async def holder(engine: Any) -> Any:
+        key = await get_key(engine, key_id)
+        return None if key is None else key.tenant_id
+
+    return await _admin_ctx(holder, f"no key {key_id}")
+
+
+async def _admin_ctx(tenant_of: Any, missing: str) -> tuple[Any, Any]:
+    """The context and an admin principal of the tenant `tenant_of(engine)` names (None: `missing`)."""
+    from api.services.context import AppContext, Principal
+    from persistence.db import make_session_factory
+
     engine = await _engine()
-    key = await get_key(engine, key_id)
-    if key is None:
+    tenant_id = await tenant_of(engine)
+    if tenant_id is None:
         await engine.dispose()
-        raise click.ClickException(f"no key {key_id}")
+        raise click.ClickException(missing)
     ctx = AppContext(engine=engine, session_factory=make_session_factory(engine))
-    return ctx, Principal(key.tenant_id, frozenset({"admin"}))
+    return ctx, Principal(tenant_id, frozenset({"admin"}))
 
 
 @keys.command("revoke")
@@ -554,17 +564,9 @@ def keys_rotate(key_id: Any, overlap: int) -> None:
 
 
 async def _tenant_ctx(tenant: str) -> tuple[Any, Any]:
-    from api.services.context import AppContext, Principal
-    from persistence.db import make_session_factory
     from persistence.tenants import find_tenant
 
-    engine = await _engine()
-    tenant_id = await find_tenant(engine, tenant)
-    if tenant_id is None:
-        await engine.dispose()
-        raise click.ClickException(f"no tenant {tenant!r}")
-    ctx = AppContext(engine=engine, session_factory=make_session_factory(engine))
-    return ctx, Principal(tenant_id, frozenset({"admin"}))
+    return await _admin_ctx(lambda engine: find_tenant(engine, tenant), f"no tenant {tenant!r}")
 
 
 @main.command("import")
