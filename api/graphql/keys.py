@@ -55,7 +55,8 @@ class Mutation:
         return await mutate(service.revoke_key)(info, id)
 
     @strawberry.mutation(
-        description="A new key with this key's name and scopes; this one keeps working for overlapSeconds"
+        description="A new key with this key's name, scopes and lifetime; this one keeps working for "
+        "overlapSeconds"
     )
     async def rotate_key(
         self,

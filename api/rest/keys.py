@@ -88,7 +88,8 @@ async def revoke_key(key_id: UUID, p: PrincipalDep, ctx: CtxDep) -> KeyRead:
     summary="A new key with this key's name and scopes; this one keeps working for overlap_seconds",
     description=(
         "The old key's expires_at becomes now + overlap_seconds (never later than an expiry it had): "
-        "deploy the new secret within the overlap. A revoked or expired key cannot be rotated (409 "
+        "deploy the new secret within the overlap. A key made to expire gives the new one the same "
+        "lifetime from now. A revoked or expired key cannot be rotated (409 "
         "key_state). Takes no Idempotency-Key: the answer holds the new secret, which is never stored."
     ),
     responses=problem_responses(404, 409, 422, *AUTH_ERRORS) | created(what="the new key"),
