@@ -18,12 +18,14 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
@@ -172,11 +174,21 @@ COPY_BATCH = 2_000
 async def copy_records(conn: Any, table: str, records: Sequence[Any], columns: Sequence[str]) -> None:
     """PostgreSQL COPY of `records` on `conn` (a SQLAlchemy connection, in its transaction), 2,000 records
     a statement: asyncpg encodes each call's records without yielding, and 20,000 held the event loop for
-    about 100 ms."""
+    about 100 ms. A broken rule (a unique index, a reference) is SQLAlchemy's IntegrityError, as from any
+    other statement, so that a client gets its 409."""
+    import asyncpg
+
     raw = (await conn.get_raw_connection()).driver_connection
+    if conn.in_transaction() and not raw.is_in_transaction():
+        # SQLAlchemy's asyncpg adapter sends BEGIN with the first statement it runs: a COPY first in the
+        # transaction would go outside it (committed at once, and not undone by a rollback)
+        await conn.execute(sa.text("SELECT 1"))
     for start in range(0, len(records), COPY_BATCH):
         chunk = records[start : start + COPY_BATCH]
-        await raw.copy_records_to_table(table, records=chunk, columns=list(columns))
+        try:
+            await raw.copy_records_to_table(table, records=chunk, columns=list(columns))
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(f"COPY {table}", None, exc) from exc
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker:
