@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.changes import Change
 from persistence import changes as change_log
-from persistence.db import copy_records
+from persistence.db import copy_records, execute_records, sqlite_binder
 from persistence.stores import Store
 from persistence.tables import (
     AccountRow,
@@ -171,40 +171,55 @@ async def ancestor_links(
 async def insert_many(
     conn: AsyncConnection, kind: str, rows: list[dict[str, Any]], progress: Any = None
 ) -> None:
-    """Insert rows; on PostgreSQL through COPY on the same connection (same transaction)."""
+    """Insert rows on the connection, in its transaction: on PostgreSQL through COPY, on SQLite by one
+    executemany of values made as SQLite stores them (execute_records)."""
     table = TABLES[kind]
     if not rows:
         return
+    columns = sorted(await asyncio.to_thread(lambda: {k for r in rows for k in r}))
+    defaults = {c: _default(table, c) for c in columns}
     if conn.dialect.name == "postgresql":
-        columns = sorted(await asyncio.to_thread(lambda: {k for r in rows for k in r}))
-        defaults = {c: _default(table, c) for c in columns}
         json_cols = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, sa.JSON)]
-        for start in range(0, len(rows), BATCH * 4):
-            chunk = rows[start : start + BATCH * 4]
-            # making the records is CPU work: in a worker thread, so the event loop keeps answering
-            records = await asyncio.to_thread(_records, chunk, columns, defaults, json_cols)
-            await copy_records(conn, table.name, records, columns)
-            if progress:
-                progress(len(chunk))
-        return
-    for start in range(0, len(rows), STATEMENT_BATCH):
-        batch = [{k: _plain(v) for k, v in r.items()} for r in rows[start : start + STATEMENT_BATCH]]
-        await conn.execute(sa.insert(table), batch)
+        binders: list[Any] = [None] * len(columns)
+        write: Any = copy_records
+    else:
+        json_cols = []
+        binders = [sqlite_binder(table.c[c].type, conn.dialect) for c in columns]
+        write = execute_records
+    for start in range(0, len(rows), BATCH * 4):
+        chunk = rows[start : start + BATCH * 4]
+        # making the records is CPU work: in a worker thread, so the event loop keeps answering
+        records = await asyncio.to_thread(_records, chunk, columns, defaults, json_cols, binders)
+        await write(conn, table.name, records, columns)
         if progress:
-            progress(len(batch))
+            progress(len(chunk))
 
 
 def _records(
-    chunk: list[dict[str, Any]], columns: list[str], defaults: dict[str, Any], json_cols: list[int]
+    chunk: list[dict[str, Any]],
+    columns: list[str],
+    defaults: dict[str, Any],
+    json_cols: list[int],
+    binders: list[Any],
 ) -> list[list[Any]]:
-    """Rows as COPY records in `columns` order, JSON columns encoded."""
+    """Rows as records in `columns` order, JSON columns encoded (COPY), each value through its column's
+    binder where it has one (SQLite)."""
     records = []
-    same_shape = all(len(r) == len(columns) for r in chunk)
+    same_shape = len(columns) > 1 and all(len(r) == len(columns) for r in chunk)
     pick = operator.itemgetter(*columns)
+    bound = [(i, b) for i, b in enumerate(binders) if b is not None]
+    last: list[Any] = [(object(), None)] * len(columns)  # a value the same as the row before's: bound once
     for r in chunk:
-        record = list(pick(r)) if same_shape else [r[c] if c in r else defaults[c] for c in columns]
+        record = list(pick(r)) if same_shape else [r.get(c, defaults[c]) for c in columns]
         for i in json_cols:
             record[i] = orjson.dumps(record[i]).decode()
+        for i, bind in bound:
+            value = record[i]
+            seen, out = last[i]
+            if value is not seen:
+                out = bind(value)
+                last[i] = (value, out)
+            record[i] = out
         records.append(record)
     return records
 

@@ -41,6 +41,16 @@ class UTCDateTime(sa.TypeDecorator):
             return value.replace(tzinfo=UTC)
         return value
 
+    @staticmethod
+    def sqlite_bind(value: datetime | None) -> str | None:
+        """The text SQLite stores, as SQLAlchemy's binding makes it (naive UTC, microseconds), in one call
+        (persistence/db.py, sqlite_binder): SQLAlchemy's formats each field on its own."""
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.isoformat(" ", "microseconds")
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -8,8 +8,6 @@ asks for so, runs as an operation: progress per chunk, cancelled between chunks,
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
@@ -17,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
+
+from uuid_utils.compat import uuid7
 
 from api.services import runner
 from api.services.assignments import AssignByRulesRead
@@ -174,7 +174,7 @@ async def _write(
         await uow.assigning.add_assignments(
             [
                 {
-                    "id": uuid.UUID(bytes=os.urandom(16), version=4),
+                    "id": uuid7(),
                     "tenant_id": p.tenant_id,
                     "plan_id": plan_id,
                     "account_id": account_id,

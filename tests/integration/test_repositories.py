@@ -271,3 +271,54 @@ async def test_an_assignment_and_a_delete_of_its_account_at_once_leave_no_orphan
     with pytest.raises(IntegrityError):
         await asyncio.wait_for(inserting_task, 10)
     assert extra[1] not in await _assigned(engine, t.tenant_id)
+
+
+async def test_a_bulk_insert_stores_what_sqlalchemys_own_insert_stores(ctx, engine):
+    """insert_many writes by COPY (PostgreSQL) or one executemany of values made as SQLite stores them
+    (persistence/db.py, sqlite_binder): the stored text and numbers are the same as SQLAlchemy's insert
+    of the same row gives (datetimes with a zone, uuids, booleans, JSON, dates, enums and nulls)."""
+    from datetime import date, timedelta, timezone
+
+    from domain.model import RampStatus, RepRole
+
+    t = await make_tenant(engine)
+    at = datetime(2026, 12, 3, 9, 30, 15, 123456, tzinfo=timezone(timedelta(hours=-5)))
+    rows = {
+        "accounts": {
+            "tenant_id": t.tenant_id,
+            "name": "Acme",
+            "stage": Stage.CUSTOMER,
+            "strategic": True,
+            "tags": ["a", {"b": 1}],
+            "current_arr": 1.5,
+            "employees": 40,
+            "parent_id": None,
+            "created_at": at,
+        },
+        "reps": {
+            "tenant_id": t.tenant_id,
+            "name": "Ann",
+            "email": "ann@example.com",
+            "role": RepRole.AE,
+            "ramp_status": RampStatus.RAMPED,
+            "expertise": ["retail"],
+            "start_date": date(2026, 1, 5),
+            "end_date": None,
+            "capacity": 1.0,
+        },
+    }
+    for kind, row in rows.items():
+        bulk, own = uuid.uuid4(), uuid.uuid4()
+        async with engine.begin() as conn:
+            await insert_many(conn, kind, [row | {"id": bulk, "external_id": f"bulk-{kind}"}])
+            await conn.execute(sa.insert(TABLES[kind]), [row | {"id": own, "external_id": f"own-{kind}"}])
+        async with engine.connect() as conn:
+            stored = {}
+            for key in (bulk, own):
+                got = await conn.execute(
+                    sa.select(sa.text("*")).select_from(TABLES[kind]).where(TABLES[kind].c.id == key)
+                )
+                stored[key] = {
+                    k: v for k, v in got.mappings().one().items() if k not in ("id", "external_id")
+                }
+        assert stored[bulk] == stored[own], kind
