@@ -155,8 +155,14 @@ async def other_tenant(engine) -> TenantKeys:  # noqa: ANN001
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """pg_only tests run only on the PostgreSQL parameter (they are deselected on SQLite, not skipped)."""
-    keep = [i for i in items if not (i.get_closest_marker("pg_only") and "[sqlite" in i.nodeid)]
+    """pg_only tests run only on the PostgreSQL parameter, sqlite_only ones only on SQLite (deselected on
+    the other, not skipped)."""
+    keep = [
+        i
+        for i in items
+        if not (i.get_closest_marker("pg_only") and "[sqlite" in i.nodeid)
+        and not (i.get_closest_marker("sqlite_only") and "[postgres" in i.nodeid)
+    ]
     items[:] = keep
 
 
