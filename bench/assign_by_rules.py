@@ -8,8 +8,11 @@ against the boundary. A book that large runs as an operation (202): the time is 
 operation read as succeeded (polled every 50 ms). It times the first assignment (every account new), a
 second one (nothing changes), and the activation, on SQLite and PostgreSQL; and the domain alone (the
 boundaries, the candidates and the policy over the same book in 10,000-account chunks, no database).
+Then a second draft is assigned from nothing while a CRM sync imports updates of 500 accounts at a time and
+ownership lookups of the active plan go on: its time, the lookups' and the syncs' answer times.
 
 Usage: .venv/bin/python bench/assign_by_rules.py [--rows 100000] [--territories 50] [--db sqlite,postgresql]
+
 Target (issue 14): at most 5 s for 100,000 accounts over 50 territories. Prints a table and one JSON
 object per line.
 """
@@ -20,13 +23,14 @@ import argparse
 import csv
 import io
 import tempfile
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from common import Server, account_csv, drop_pg_database, emit, fresh_pg_database, pg_url, run
+from common import Server, account_csv, drop_pg_database, emit, fresh_pg_database, pct, pg_url, run
 
 from api.services.engagement import DEFAULTS as POLICY
 from domain.assigning import Book, Evidence, RuleRep, decide_chunk
@@ -96,6 +100,68 @@ def assign(client: httpx.Client, plan: str) -> dict:
         time.sleep(0.05)
 
 
+def new_plan(client: httpx.Client, name: str, n_territories: int, reps: list[str]) -> str:
+    plan = client.post("/v1/plans", json={"name": name}).json()["id"]
+    for t, rep in zip(territories(n_territories), reps, strict=True):
+        r = client.post("/v1/territories", json={**t, "plan_id": plan, "primary_rep_id": rep})
+        assert r.status_code == 201, r.text[:300]
+    return plan
+
+
+class Load:
+    """While a run goes on, what it meets: a CRM sync updating 500 accounts an import, one after another,
+    and ownership lookups of the active plan, one after another, each on its own client; their answer
+    times (ms) and any answer that was not a success."""
+
+    def __init__(self, base: str, headers: dict[str, str], rows: int):
+        self.base, self.headers, self.rows = base, headers, rows
+        self.stop = threading.Event()
+        self.lookups: list[float] = []
+        self.syncs: list[float] = []
+        self.failures: list[str] = []
+        self.threads = [threading.Thread(target=self._sync), threading.Thread(target=self._lookup)]
+
+    def __enter__(self) -> Load:
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join()
+
+    def _sync(self) -> None:
+        with httpx.Client(base_url=self.base, headers=self.headers, timeout=120) as c:
+            k = 0
+            while not self.stop.is_set():
+                ids = [(k * 500 + i) % self.rows for i in range(500)]
+                lines = ["external_id,name,employees"] + [
+                    f"B-{n:07d},Company {n},{1 + (k + n) % 5000}" for n in ids
+                ]
+                start = time.perf_counter()
+                r = c.post(
+                    "/v1/accounts/import",
+                    content="\n".join(lines) + "\n",
+                    headers={"content-type": "text/csv"},
+                )
+                self.syncs.append((time.perf_counter() - start) * 1000)
+                if r.status_code != 200:
+                    self.failures.append(f"sync {r.status_code} {r.text[:100]}")
+                k += 1
+
+    def _lookup(self) -> None:
+        with httpx.Client(base_url=self.base, headers=self.headers, timeout=120) as c:
+            k = 0
+            while not self.stop.is_set():
+                start = time.perf_counter()
+                r = c.get(f"/v1/ownership/B-{(k * 7919) % self.rows:07d}")
+                self.lookups.append((time.perf_counter() - start) * 1000)
+                if r.status_code != 200:
+                    self.failures.append(f"lookup {r.status_code} {r.text[:100]}")
+                k += 1
+
+
 def domain_only(rows: int, n_territories: int) -> float:
     """The domain's part of the first assignment: boundaries, candidates and the policy, chunk by chunk."""
     accounts = [
@@ -132,13 +198,13 @@ def measure(url: str, db: str, rows: int, n_territories: int) -> dict:
             "/v1/accounts/import", content=account_csv(rows), headers={"content-type": "text/csv"}
         )
         assert r.status_code == 200, r.text[:300]
-        plan = client.post("/v1/plans", json={"name": "FY27"}).json()["id"]
-        for i, t in enumerate(territories(n_territories)):
-            rep = client.post(
+        reps = [
+            client.post(
                 "/v1/reps", json={"name": f"Rep {i}", "email": f"rep{i}@example.com", "external_id": f"R{i}"}
             ).json()["id"]
-            r = client.post("/v1/territories", json={**t, "plan_id": plan, "primary_rep_id": rep})
-            assert r.status_code == 201, r.text[:300]
+            for i in range(n_territories)
+        ]
+        plan = new_plan(client, "FY27", n_territories, reps)
         r = client.post("/v1/activities/import", json=meetings(rows))
         assert r.status_code == 200, r.text[:300]
         times, by_rule = {}, {}
@@ -161,6 +227,17 @@ def measure(url: str, db: str, rows: int, n_territories: int) -> dict:
         times["dry_run"] = time.perf_counter() - start
         assert r.status_code == 200, r.text[:300]
         assert r.json()["owners"]["changed"] == len(related(rows)), r.json()["owners"]["changed"]
+        # a second draft assigned from nothing again, while a CRM sync writes and lookups read
+        second = new_plan(client, "FY27 second", n_territories, reps)
+        with Load(server.base, dict(client.headers), rows) as alone:  # the same load without a run
+            time.sleep(6.0)
+        with Load(server.base, dict(client.headers), rows) as load:
+            time.sleep(1.0)  # both under way first
+            start = time.perf_counter()
+            body = assign(client, second)
+            times["under_load"] = time.perf_counter() - start
+        assert body["assigned"] == rows, body
+        assert not load.failures and not alone.failures, (load.failures + alone.failures)[:5]
     finally:
         server.stop()
     return {
@@ -172,6 +249,17 @@ def measure(url: str, db: str, rows: int, n_territories: int) -> dict:
         "assign_again_s": round(times["again"], 3),
         "activate_s": round(times["activate"], 3),
         "dry_run_s": round(times["dry_run"], 3),
+        "assign_under_load_s": round(times["under_load"], 3),
+        "alone_lookup_p50_ms": pct(alone.lookups, 0.5),
+        "alone_lookup_p99_ms": pct(alone.lookups, 0.99),
+        "alone_sync_p50_ms": pct(alone.syncs, 0.5),
+        "lookups_during": len(load.lookups),
+        "lookup_p50_ms": pct(load.lookups, 0.5),
+        "lookup_p99_ms": pct(load.lookups, 0.99),
+        "lookup_max_ms": round(max(load.lookups), 1) if load.lookups else None,
+        "syncs_during": len(load.syncs),
+        "sync_p50_ms": pct(load.syncs, 0.5),
+        "sync_max_ms": round(max(load.syncs), 1) if load.syncs else None,
         "by_rule": by_rule,
     }
 
@@ -194,11 +282,20 @@ def main() -> None:
                 records.append(measure(pg_url(name), db, args.rows, args.territories))
             finally:
                 run(drop_pg_database(name))
-    print(f"{'db':<12}{'accounts':>10}{'terr.':>7}{'assign':>9}{'again':>9}{'activate':>10}")
+    print(f"{'db':<12}{'accounts':>10}{'terr.':>7}{'assign':>9}{'again':>9}{'activate':>10}{'loaded':>9}")
     for r in records:
         print(
             f"{r['db']:<12}{r['accounts']:>10,}{r['territories']:>7}{r['assign_s']:>8.2f}s"
-            f"{r['assign_again_s']:>8.2f}s{r['activate_s']:>9.2f}s"
+            f"{r['assign_again_s']:>8.2f}s{r['activate_s']:>9.2f}s{r['assign_under_load_s']:>8.2f}s"
+        )
+        print(
+            f"  under load: {r['lookups_during']} lookups p50 {r['lookup_p50_ms']} ms"
+            f" p99 {r['lookup_p99_ms']} ms max {r['lookup_max_ms']} ms; {r['syncs_during']} syncs of 500"
+            f" accounts p50 {r['sync_p50_ms']} ms max {r['sync_max_ms']} ms"
+        )
+        print(
+            f"  the same load without a run: lookups p50 {r['alone_lookup_p50_ms']} ms"
+            f" p99 {r['alone_lookup_p99_ms']} ms; syncs p50 {r['alone_sync_p50_ms']} ms"
         )
     spent = domain_only(args.rows, args.territories)
     print(f"domain alone (boundaries, candidates, policy; no database): {spent:.2f}s")

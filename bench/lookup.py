@@ -57,6 +57,7 @@ from common import (
     drop_pg_database,
     emit,
     fresh_pg_database,
+    pct,
     pg_url,
     socket_owners,
     wait_quiet,
@@ -242,14 +243,6 @@ async def tenant_of(url: str) -> uuid.UUID:
         tenant = (await conn.execute(sa.select(TenantRow.id).where(TenantRow.name == "bench"))).scalar_one()
     await engine.dispose()
     return tenant
-
-
-def pct(values: list[float], q: float) -> float | None:
-    """The q-quantile (0..1) by nearest rank; None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered) + 0.5)) - 1))], 2)
 
 
 # -- the writer process ----------------------------------------------------------------------------------
