@@ -205,6 +205,7 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
         engine.url.render_as_string(hide_password=False), settings.key_cache_seconds, engine=engine
     )
     ctx.operations = Runner()
+    ctx.runs_worker = settings.worker_in_process
     ctx.limiter = make_limiter(settings)
 
     @asynccontextmanager

@@ -12,6 +12,7 @@ Then a second draft is assigned from nothing while a CRM sync imports updates of
 ownership lookups of the active plan go on: its time, the lookups' and the syncs' answer times.
 
 Usage: .venv/bin/python bench/assign_by_rules.py [--rows 100000] [--territories 50] [--db sqlite,postgresql]
+                                                [--worker in-process,separate]
 
 Target (issue 14): at most 5 s for 100,000 accounts over 50 territories. Prints a table and one JSON
 object per line.
@@ -22,6 +23,9 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -189,9 +193,16 @@ def domain_only(rows: int, n_territories: int) -> float:
     return time.perf_counter() - start
 
 
-def measure(url: str, db: str, rows: int, n_territories: int) -> dict:
+def measure(url: str, db: str, rows: int, n_territories: int, worker: str) -> dict:
     key = run(prepare(url))
-    server = Server("api.app:create_app", {"TERRITORY_DATABASE_URL": url})
+    env = {"TERRITORY_DATABASE_URL": url}
+    separate = None
+    if worker == "separate":  # as production runs: the API process runs no operation, a worker does
+        env["TERRITORY_WORKER_IN_PROCESS"] = "false"
+        separate = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "worker"], env={**os.environ, **env}, stderr=subprocess.DEVNULL
+        )
+    server = Server("api.app:create_app", env)
     try:
         client = httpx.Client(base_url=server.base, headers={"Authorization": f"Bearer {key}"}, timeout=900)
         r = client.post(
@@ -240,9 +251,13 @@ def measure(url: str, db: str, rows: int, n_territories: int) -> dict:
         assert not load.failures and not alone.failures, (load.failures + alone.failures)[:5]
     finally:
         server.stop()
+        if separate is not None:
+            separate.terminate()
+            separate.wait(30)
     return {
         "bench": "assign_by_rules",
         "db": db,
+        "worker": worker,
         "accounts": rows,
         "territories": n_territories,
         "assign_s": round(times["first"], 3),
@@ -269,17 +284,23 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--territories", type=int, default=50)
     parser.add_argument("--db", default="sqlite,postgresql")
+    parser.add_argument(
+        "--worker",
+        default="in-process",
+        choices=["in-process", "separate"],
+        help="separate: the operations and rescorings in a `territory worker` process, as in production",
+    )
     args = parser.parse_args()
     records = []
     for db in args.db.split(","):
         if db == "sqlite":
             with tempfile.TemporaryDirectory() as tmp:
                 url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-                records.append(measure(url, db, args.rows, args.territories))
+                records.append(measure(url, db, args.rows, args.territories, args.worker))
         else:
             name = run(fresh_pg_database("bench_rules"))
             try:
-                records.append(measure(pg_url(name), db, args.rows, args.territories))
+                records.append(measure(pg_url(name), db, args.rows, args.territories, args.worker))
             finally:
                 run(drop_pg_database(name))
     print(f"{'db':<12}{'accounts':>10}{'terr.':>7}{'assign':>9}{'again':>9}{'activate':>10}{'loaded':>9}")

@@ -75,6 +75,19 @@ class OperationStore:
         stmt = sa.select(OPERATIONS).where(C.tenant_id == self.tenant_id, C.id == op_id)
         return (await (await self._connection()).execute(stmt)).first()
 
+    async def waiting(self, kind: str, since: datetime) -> uuid.UUID | None:
+        """The oldest operation of `kind` queued and not yet taken by a worker, queued at `since` or later
+        (an older one no worker took reads as lost), or None."""
+        stmt = (
+            sa.select(C.id)
+            .where(
+                C.tenant_id == self.tenant_id, C.kind == kind, C.state == "queued", C.heartbeat_at >= since
+            )
+            .order_by(C.created_at)
+            .limit(1)
+        )
+        return (await (await self._connection()).execute(stmt)).scalar()
+
     async def request_cancel(self, op_id: uuid.UUID, states: list[str]) -> bool:
         """Flag an unfinished operation for cancelling; False when it has already finished."""
         done = await (await self._connection()).execute(

@@ -8,7 +8,7 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from api.graphql import assignments, rebalancing  # noqa: F401  (an operation's results come first)
+from api.graphql import assignments, rebalancing, scoring  # noqa: F401  (an operation's results come first)
 from api.graphql.common import (
     Connection,
     Problem,
@@ -24,6 +24,7 @@ from api.services import assigning
 from api.services import operations as service
 from api.services import rebalancing as rebalancing_service
 from api.services.assignments import AssignByRulesRead
+from api.services.scoring import ScoringRunRead
 from domain import model
 from domain.defaults import DEFAULT_PAGE_SIZE
 
@@ -39,7 +40,12 @@ def _assigned(root: Any) -> assignments.AssignByRules | None:  # type: ignore[na
     return root.result if isinstance(root.result, AssignByRulesRead) else None
 
 
+def _scored(root: Any) -> scoring.ScoringRun | None:  # type: ignore[name-defined]
+    return root.result if isinstance(root.result, ScoringRunRead) else None
+
+
 _result.__annotations__["return"] = rebalancing.RebalanceProposal | None
+_scored.__annotations__["return"] = scoring.ScoringRun | None
 _assigned.__annotations__["return"] = assignments.AssignByRules | None
 # an operation's result by its kind, each a field of its own type (a union would break the queries that
 # ask for an optimize's `result { moves ... }`)
@@ -55,6 +61,10 @@ Operation = output_type(
         "assigned": strawberry.field(
             resolver=_assigned,
             description="when an assign_by_rules succeeded: its answer, the draft assigned",
+        ),
+        "scored": strawberry.field(
+            resolver=_scored,
+            description="when a scoring succeeded (a rescoring after an import, run by a worker): its run",
         ),
     },
 )

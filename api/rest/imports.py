@@ -21,7 +21,7 @@ from api.services.imports import (
     records_from_csv,
     records_from_json,
 )
-from api.services.scoring import rescore_after_import
+from api.services.scoring import queue_rescoring, rescore_after_import
 from domain.defaults import MAX_IMPORT_ROWS
 
 router = APIRouter(prefix="/v1", tags=["import"])
@@ -100,7 +100,10 @@ def _add(kind: str) -> None:
         if isinstance(records, list):
             await release(records)
         if needs_rescoring(kind, report):
-            background.add_task(rescore_after_import, ctx, p)
+            if ctx.runs_worker:
+                background.add_task(rescore_after_import, ctx, p)
+            else:
+                await queue_rescoring(ctx, p)
             return report.model_copy(update={"scoring": "scheduled"})
         return report
 

@@ -88,6 +88,9 @@ class AppContext:
     operations: Any = None  # api.services.runner.Runner: the long-running work this process runs
     deliverer: Any = None  # api.services.delivery.Deliverer, when this process delivers webhooks
     flights: dict = field(default_factory=dict)  # runs in flight in this process (api/services/runner.py)
+    # whether this process runs the worker (`worker_in_process`): if not, the rescoring after an import is
+    # queued for the `territory worker` processes rather than run here (api/services/scoring.py)
+    runs_worker: bool = True
 
     def uow(self, tenant_id: UUID) -> SetBasedUnitOfWork:
         committed = None if self.ownership is None else self.ownership.committed

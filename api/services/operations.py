@@ -17,6 +17,7 @@ from api.services.pagination import check_page_size, decode_cursor, encode_curso
 from api.services.rebalancing import RebalanceProposalRead
 from api.services.runner import UNFINISHED
 from api.services.runner import present as _present
+from api.services.scoring import ScoringRunRead
 from domain.errors import Code, Conflict, NotFound
 from domain.model import (
     Scope,
@@ -39,7 +40,10 @@ class OperationError(BaseModel):
 
 class OperationRead(BaseModel):
     id: UUID
-    kind: str = Field(description="what it does: optimize, or assign_by_rules")
+    kind: str = Field(
+        description="what it does: optimize, assign_by_rules, or scoring (a rescoring after an import, "
+        "queued for the workers where the API processes run none)"
+    )
     state: OperationState
     progress: float = Field(description="0 to 1")
     message: str | None = Field(description="the stage it is at, in words")
@@ -48,9 +52,9 @@ class OperationRead(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
-    result: RebalanceProposalRead | AssignByRulesRead | None = Field(
+    result: RebalanceProposalRead | AssignByRulesRead | ScoringRunRead | None = Field(
         description="when succeeded: optimize's proposal, in a new draft plan (activate it to apply it); "
-        "assign_by_rules' answer, the draft assigned"
+        "assign_by_rules' answer, the draft assigned; scoring's run"
     )
     error: OperationError | None = Field(description="when failed: why")
 

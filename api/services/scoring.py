@@ -8,12 +8,13 @@ import dataclasses
 import itertools
 import logging
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from api.services import runner
 from api.services.common import found
 from api.services.context import AppContext, Principal, tenant_settings, versioned_settings
 from api.services.cpu import collector_paused, off_loop
@@ -225,6 +226,29 @@ async def score_book(ctx: AppContext, p: Principal) -> ScoringRunRead:
             "seconds": round(time.perf_counter() - started, 3),
         }
     )
+
+
+@runner.handles("scoring")
+async def run_scoring_operation(
+    ctx: AppContext, p: Principal, subject_id: UUID | None, request: dict[str, Any], reporter: Any
+) -> dict[str, Any]:
+    """A rescoring queued after an import (queue_rescoring), in a worker: on its own engine in a thread,
+    so that the worker's event loop keeps answering."""
+    return (await runner.off_the_loop(ctx, lambda own: run_scoring(own, p))).model_dump(mode="json")
+
+
+async def queue_rescoring(ctx: AppContext, p: Principal) -> UUID:
+    """After an import, in an API process that runs no worker (`worker_in_process` off): a scoring
+    operation for the `territory worker` processes, unless one is still waiting for a worker (it will
+    read this import too). A steady CRM sync through any number of API processes then makes one rescoring
+    at a time, in a worker process, and the API processes keep answering lookups (docs/domain.md,
+    "Scoring after an import")."""
+    async with ctx.uow(p.tenant_id) as uow:
+        since = ctx.clock.now() - timedelta(seconds=runner.LOST_AFTER_SECONDS)
+        waiting = await uow.operations.waiting("scoring", since)
+    if waiting is not None:
+        return waiting
+    return await runner.start(ctx, p, "scoring", None, {})
 
 
 async def rescore_after_import(ctx: AppContext, p: Principal) -> None:

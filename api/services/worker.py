@@ -9,9 +9,10 @@ import asyncio
 import contextlib
 from typing import Any
 
-from api.services import (  # noqa: F401  (register the operations it runs: assign_by_rules, optimize)
+from api.services import (  # noqa: F401  (register the operations it runs: assign_by_rules, optimize, scoring)
     assigning,
     rebalancing,
+    scoring,
 )
 from api.services.context import AppContext
 from api.services.delivery import Deliverer

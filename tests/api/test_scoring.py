@@ -169,6 +169,57 @@ async def test_an_import_rescores_after_answering(client, tenant):
     assert (await client.get(f"/v1/accounts/{top['id']}/score", headers=tenant.headers)).json()["tier"] == 1
 
 
+async def test_without_a_worker_in_the_api_process_an_import_queues_one_rescoring_for_the_workers(
+    engine, tenant
+):
+    """worker_in_process off (separate `territory worker` processes): the API process rescores nothing
+    itself; each import that needs it queues a scoring operation unless one is still waiting, and a worker
+    runs it. Three imports in a row make one operation; the scores come when the worker has run it."""
+    import httpx
+
+    from api.app import create_app
+    from api.config import AppSettings
+    from api.services.worker import Worker
+
+    settings = AppSettings(
+        database_url=str(engine.url), rate_limit="", rate_limit_lookup="", worker_in_process=False
+    )
+    app = create_app(settings, engine=engine)
+    ctx = app.state.ctx
+    h = tenant.headers
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        rows = [{"external_id": f"Q{i}", "name": f"q{i}", "current_arr": 1000.0 * i} for i in range(5)]
+        for k in range(3):
+            rows[0]["current_arr"] = 10.0 * (k + 1)
+            r = await c.post("/v1/accounts/import", json=rows, headers=h)
+            assert r.status_code == 200 and r.json()["scoring"] == "scheduled", r.text
+        queued = (await c.get("/v1/operations?kind=scoring", headers=h)).json()["items"]
+        assert [(o["kind"], o["state"]) for o in queued] == [("scoring", "queued")]
+        acc = (await c.get("/v1/accounts/by-external-id/Q4", headers=h)).json()
+        assert (await c.get(f"/v1/accounts/{acc['id']}/score", headers=h)).status_code == 404  # not yet
+        worker = Worker(ctx, webhooks=False)
+        worker.start()
+        try:
+            for _ in range(200):
+                op = (await c.get(f"/v1/operations/{queued[0]['id']}", headers=h)).json()
+                if op["state"] not in ("queued", "running"):
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await worker.stop()
+            await ctx.operations.close()
+            await ctx.ownership.close()
+        assert op["state"] == "succeeded" and op["result"]["scored"] == 5, op
+        score = (await c.get(f"/v1/accounts/{acc['id']}/score", headers=h)).json()
+        assert score["tier"] == 1
+        # the queued one taken, the next import queues a new one
+        rows[0]["current_arr"] = 99.0
+        assert (await c.post("/v1/accounts/import", json=rows, headers=h)).json()["scoring"] == "scheduled"
+        states = [o["state"] for o in (await c.get("/v1/operations?kind=scoring", headers=h)).json()["items"]]
+        assert states == ["queued", "succeeded"]
+
+
 async def test_concurrent_scoring_runs_take_turns(client, tenant):
     rows = [{"external_id": f"SR-{i}", "name": f"Run {i}", "current_arr": 1000 * i} for i in range(50)]
     await f.imported(client, tenant.headers, rows)
