@@ -35,14 +35,19 @@ async def cancel_requested(engine: AsyncEngine, tenant_id: uuid.UUID, op_id: uui
         return bool((await conn.execute(stmt)).scalar())
 
 
+# kinds nobody asked for by hand (the rescoring after an import): taken after every other queued one
+BACKGROUND_KINDS = ("scoring",)
+
+
 async def claim_queued(engine: AsyncEngine, worker: str, now: datetime) -> Any | None:
-    """Take the oldest queued operation for this worker: FOR UPDATE SKIP LOCKED, so two workers never take
-    the same one (PostgreSQL); answers it as running, or None."""
+    """Take the oldest queued operation for this worker, a background one (BACKGROUND_KINDS) only when no
+    other waits: a steady sync's rescorings never hold up an assignment someone is waiting for. FOR UPDATE
+    SKIP LOCKED, so two workers never take the same one (PostgreSQL); answers it as running, or None."""
     async with engine.begin() as conn:
         stmt = (
             sa.select(C.tenant_id, C.id)
             .where(C.state == "queued")
-            .order_by(C.created_at)
+            .order_by(sa.case((C.kind.in_(BACKGROUND_KINDS), 1), else_=0), C.created_at)
             .limit(1)
             .with_for_update(skip_locked=True)
         )

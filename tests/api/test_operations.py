@@ -281,3 +281,42 @@ async def test_graphql_operations_page_with_first_and_after(app, client, tenant)
             break
         after = page["pageInfo"]["endCursor"]
     assert seen == made[::-1]  # newest first, each once
+
+
+@pytest.mark.parametrize("database", ["postgres", "sqlite"])
+async def test_a_worker_takes_a_rescoring_only_when_nothing_else_waits(database, tmp_path):
+    """Oldest first, but a background rescoring (queued by an import) after any other kind: an assignment
+    queued behind a steady sync's rescorings is taken first. A database of its own: no other worker
+    takes them."""
+    import uuid as _uuid
+    from datetime import UTC, datetime, timedelta
+
+    from api.services import runner
+    from api.services.context import AppContext, Principal
+    from persistence.db import make_engine, make_session_factory, upgrade
+    from persistence.operations import claim_queued
+    from tests.conftest import create_pg_database, drop_pg_database, make_tenant
+
+    url = (
+        await create_pg_database("territory_claims")
+        if database == "postgres"
+        else f"sqlite+aiosqlite:///{tmp_path / 'c.db'}"
+    )
+    engine = make_engine(url)
+    try:
+        await upgrade(engine)
+        tenant = (await make_tenant(engine)).tenant_id
+        ctx = AppContext(engine=engine, session_factory=make_session_factory(engine))
+        p = Principal(tenant, frozenset({"read", "write"}))
+        started = datetime.now(UTC)
+        ids = {}
+        for k, kind in enumerate(["scoring", "assign_by_rules", "scoring", "optimize"]):
+            ctx.clock.now = lambda k=k: started + timedelta(seconds=k)  # type: ignore[method-assign]
+            ids[k] = await runner.start(ctx, p, kind, _uuid.uuid4(), {})
+        taken = [(await claim_queued(engine, "w", started)).id for _ in range(4)]
+        assert taken == [ids[1], ids[3], ids[0], ids[2]]
+        assert await claim_queued(engine, "w", started) is None
+    finally:
+        await engine.dispose()
+        if database == "postgres":
+            await drop_pg_database(url)
