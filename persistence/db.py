@@ -299,6 +299,21 @@ def is_retryable(exc: BaseException) -> bool:
     return False
 
 
+def is_busy(exc: BaseException) -> bool:
+    """Whether SQLite's one write lock stayed taken past the busy timeout ("database is locked"): nothing
+    was written, and the same write may pass a moment later."""
+    import sqlite3
+
+    current: BaseException | None = exc
+    seen: set[int] = set()
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sqlite3.OperationalError) and "locked" in str(current):
+            return True
+        current = getattr(current, "orig", None) or current.__cause__
+    return False
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """Whether an error means the database could not be reached (down, restarting, the connection lost),
     as opposed to a query it refused: the first is a 503 to retry, the second a bug or a conflict."""

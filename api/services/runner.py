@@ -31,7 +31,7 @@ from domain.optimiser import Cancelled
 from persistence import idempotency as idempotency_keys
 from persistence import operations as store
 from persistence.changes import ACTOR
-from persistence.db import in_own_thread, make_session_factory
+from persistence.db import in_own_thread, is_busy, is_retryable, make_session_factory
 
 log = logging.getLogger("territory.operations")
 
@@ -258,7 +258,30 @@ async def _drive(ctx: AppContext, row: Any, reporter: Reporter) -> None:
         reason=final["message"],
         data={"state": final["state"], "error": final.get("error")},
     )
-    await store.update(ctx.engine, tenant_id, op_id, [event], finished_at=when, heartbeat_at=when, **final)
+    await _record_end(ctx, tenant_id, op_id, event, when, final)
+
+
+# how many times the end of an operation is written before giving up, waiting 1, 2, 4 ... 16 s between
+END_ATTEMPTS = 8
+
+
+async def _record_end(
+    ctx: AppContext, tenant_id: UUID, op_id: UUID, event: Change, when: Any, final: dict[str, Any]
+) -> None:
+    """Write how the operation ended. The work itself has committed (or not) already: a write that
+    fails because another transaction held the database (SQLite's one write lock past its timeout, a
+    PostgreSQL serialization failure) is tried again, so that a finished run never reads as lost."""
+    for attempt in range(END_ATTEMPTS):
+        try:
+            await store.update(
+                ctx.engine, tenant_id, op_id, [event], finished_at=when, heartbeat_at=when, **final
+            )
+            return
+        except Exception as exc:
+            if attempt == END_ATTEMPTS - 1 or not (is_busy(exc) or is_retryable(exc)):
+                raise
+            log.warning("operation %s: its end could not be written yet (%s); trying again", op_id, exc)
+            await asyncio.sleep(min(2.0**attempt, 16.0))
 
 
 async def _heartbeat(ctx: AppContext, tenant_id: UUID, op_id: UUID, reporter: Reporter) -> None:

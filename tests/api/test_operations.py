@@ -144,6 +144,35 @@ async def test_failures_are_recorded_with_their_code(app, client, tenant):
     assert {first["items"][0]["id"], second["items"][0]["id"]} == {str(a.id), str(b.id)}
 
 
+async def test_an_end_the_database_refuses_for_a_moment_is_written_again(app, client, tenant, monkeypatch):
+    """The work has committed; the write of how it ended meets SQLite's write lock held past its timeout
+    (a rescoring's long transaction): it is written again a moment later, never left to read as lost."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from persistence import operations as store
+
+    ctx = app.state.ctx
+    p = Principal(tenant.tenant_id, frozenset({"read", "write"}))
+    real, refused = store.update, []
+
+    async def update(engine, tenant_id, op_id, events=(), **values):
+        if "finished_at" in values and not refused:
+            refused.append(op_id)
+            raise OperationalError("UPDATE operations", {}, sqlite3.OperationalError("database is locked"))
+        return await real(engine, tenant_id, op_id, events, **values)
+
+    monkeypatch.setattr(store, "update", update)
+
+    async def work(reporter):
+        return None
+
+    op = await start_with(ctx, p, work)
+    done = await poll(client, tenant.headers, op.id)
+    assert refused == [op.id] and done["state"] == "succeeded", done
+
+
 async def test_an_operation_whose_worker_died_reads_as_lost(app, client, tenant):
     ctx = app.state.ctx
     long_ago = ctx.clock.now() - timedelta(minutes=10)
