@@ -30,7 +30,7 @@ from domain.errors import (
     Unavailable,
     ValidationFailed,
 )
-from persistence.db import is_retryable, is_unavailable
+from persistence.db import is_busy, is_retryable, is_unavailable
 from persistence.repositories import translate_integrity_error
 
 log = logging.getLogger("territory")
@@ -176,13 +176,19 @@ def field_errors_from_pydantic(errors: list[dict[str, Any]]) -> list[dict[str, A
 
 def database_error(exc: BaseException) -> DomainError | None:
     """What a database exception means to a client, the same over REST and GraphQL: a unique rule no use
-    case checked first (409 naming it), a serialization failure or deadlock (409 concurrent_change, send
-    it again), a database that cannot be reached (503); None for anything else (a bug)."""
+    case checked first (409 naming it), a serialization failure or deadlock, or SQLite's write lock held
+    by another write past its timeout (409 concurrent_change, send it again), a database that cannot be
+    reached (503); None for anything else (a bug)."""
     if isinstance(exc, IntegrityError):
         return translate_integrity_error(exc)
     if is_retryable(exc):
         return ConcurrentChange(
             "another change to the same data ran at the same time; nothing was written: send it again"
+        )
+    if is_busy(exc):
+        return ConcurrentChange(
+            "another write held the database for longer than it waits (a long run, such as a rescoring); "
+            "nothing was written: send it again"
         )
     if is_unavailable(exc):
         return Unavailable("the database cannot be reached; retry")

@@ -212,6 +212,24 @@ async def test_a_deadlock_or_serialization_failure_is_a_409_to_send_again(client
     assert r.headers["retry-after"] == "1"
 
 
+async def test_sqlites_write_lock_held_past_its_timeout_is_a_409_to_send_again(client, tenant, monkeypatch):
+    """A long write (a rescoring of a large book) held SQLite's one write lock past the 30 s a writer
+    waits: the request that waited is answered 409 concurrent_change, never 500."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    async def locked(self, entity):
+        raise OperationalError("INSERT INTO accounts ...", {}, sqlite3.OperationalError("database is locked"))
+
+    monkeypatch.setattr(SqlAccountRepository, "add", locked)
+    r = await client.post(
+        "/v1/accounts", json={"external_id": "LK", "name": "Locked"}, headers=tenant.headers
+    )
+    assert_problem(r, 409, "concurrent_change")
+    assert r.headers["retry-after"] == "1" and "send it again" in r.json()["detail"]
+
+
 async def test_an_answer_that_asks_for_a_retry_is_not_kept_for_the_key(client, tenant, monkeypatch):
     """A 409 concurrent_change says "send it again": a retry with the same Idempotency-Key (GraphQL:
     idempotencyKey) must run, not get the 409 back for a day."""
