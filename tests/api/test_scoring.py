@@ -2,9 +2,15 @@
 
 import asyncio
 
+import httpx
 import pytest
 
+from api.app import create_app
+from api.config import AppSettings
+from api.services.worker import Worker
+from persistence.db import make_engine, upgrade
 from tests import factories as f
+from tests.conftest import create_pg_database, drop_pg_database, make_tenant
 
 
 async def test_run_scores_tiers_by_potential_and_explains(client, tenant):
@@ -169,24 +175,34 @@ async def test_an_import_rescores_after_answering(client, tenant):
     assert (await client.get(f"/v1/accounts/{top['id']}/score", headers=tenant.headers)).json()["tier"] == 1
 
 
+@pytest.mark.parametrize("database", ["postgres", "sqlite"])
 async def test_without_a_worker_in_the_api_process_an_import_queues_one_rescoring_for_the_workers(
-    engine, tenant
+    database, tmp_path
 ):
     """worker_in_process off (separate `territory worker` processes): the API process rescores nothing
     itself; each import that needs it queues a scoring operation unless one is still waiting, and a worker
-    runs it. Three imports in a row make one operation; the scores come when the worker has run it."""
-    import httpx
+    runs it. Three imports in a row make one operation; the scores come when the worker has run it. A
+    database of its own: the shared app's worker would take the queued operations."""
+    if database == "postgres":
+        url = await create_pg_database("territory_rescoring")
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
+    engine = make_engine(url)
+    await upgrade(engine)
+    try:
+        await _queued_rescoring(engine, (await make_tenant(engine)).headers)
+    finally:
+        await engine.dispose()
+        if database == "postgres":
+            await drop_pg_database(url)
 
-    from api.app import create_app
-    from api.config import AppSettings
-    from api.services.worker import Worker
 
+async def _queued_rescoring(engine, h):  # noqa: ANN001
     settings = AppSettings(
         database_url=str(engine.url), rate_limit="", rate_limit_lookup="", worker_in_process=False
     )
     app = create_app(settings, engine=engine)
     ctx = app.state.ctx
-    h = tenant.headers
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         rows = [{"external_id": f"Q{i}", "name": f"q{i}", "current_arr": 1000.0 * i} for i in range(5)]
