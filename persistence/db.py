@@ -10,7 +10,7 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -286,17 +286,20 @@ async def migration_state(engine: AsyncEngine) -> tuple[str | None, str | None]:
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected (PostgreSQL)
 
 
-def is_retryable(exc: BaseException) -> bool:
-    """Whether the database refused a transaction because another ran at the same time (a serialization
-    failure or a deadlock): nothing was written, and the same request may succeed if sent again."""
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, the driver's error it wraps (`orig`), and what caused each, once each."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if getattr(current, "sqlstate", None) in RETRYABLE_SQLSTATES:
-            return True
+        yield current
         current = getattr(current, "orig", None) or current.__cause__
-    return False
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether the database refused a transaction because another ran at the same time (a serialization
+    failure or a deadlock): nothing was written, and the same request may succeed if sent again."""
+    return any(getattr(cause, "sqlstate", None) in RETRYABLE_SQLSTATES for cause in _causes(exc))
 
 
 def is_busy(exc: BaseException) -> bool:
@@ -304,14 +307,7 @@ def is_busy(exc: BaseException) -> bool:
     was written, and the same write may pass a moment later."""
     import sqlite3
 
-    current: BaseException | None = exc
-    seen: set[int] = set()
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, sqlite3.OperationalError) and "locked" in str(current):
-            return True
-        current = getattr(current, "orig", None) or current.__cause__
-    return False
+    return any(isinstance(c, sqlite3.OperationalError) and "locked" in str(c) for c in _causes(exc))
 
 
 def is_unavailable(exc: BaseException) -> bool:
