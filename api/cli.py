@@ -605,7 +605,10 @@ def import_(kind: str, file: Path, tenant: str, mode: str) -> None:
                 )
             if needs_rescoring(kind, report):  # as the REST import does, right after the import
                 run = await run_scoring(ctx, p)
-                click.echo(f"scored {run.scored} accounts (tiers {run.tiers})", err=True)
+                click.echo(
+                    f"rescored {run.rescored} of {run.scored} accounts: {run.reason} (tiers {run.tiers})",
+                    err=True,
+                )
             return report
         finally:
             await ctx.engine.dispose()

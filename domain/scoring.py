@@ -247,6 +247,58 @@ def segment_win_rates(
     return {k: by_value.get(k, by_value.get(None, default)) for k in (*by_value, *segments)}
 
 
+# Bump when a change to this module's arithmetic changes what a run stores for the same account and
+# settings: the next run then rescores every account (full_rescoring_reason).
+RULES_REVISION = 1
+
+
+@dataclass(frozen=True)
+class ScoringBasis:
+    """What every stored score of a tenant was computed from, beyond its own account's fields: the settings
+    version, the win rate of each segment ("" = no segment) and the revision of these rules."""
+
+    settings_version: int
+    win_rates: Mapping[str, float]
+    revision: int = RULES_REVISION
+
+
+def basis_of(settings_version: int, rates: Mapping[Segment | None, WinRate]) -> ScoringBasis:
+    return ScoringBasis(settings_version, {(s.value if s else ""): r.rate for s, r in rates.items()})
+
+
+def full_rescoring_reason(previous: ScoringBasis | None, current: ScoringBasis) -> str | None:
+    """Why a run must rescore every account, or None when only the accounts changed since the last run
+    need it (docs/domain.md, "Scoring after an import"): a score depends on its account's fields and the
+    settings, a potential also on its segment's win rate (moved_win_rates), and a tier on the bounds over
+    the whole book, which every run recomputes."""
+    if previous is None:
+        return "no scores were stored with their basis yet"
+    if previous.revision != current.revision:
+        return f"the scoring rules changed (revision {previous.revision} -> {current.revision})"
+    if previous.settings_version != current.settings_version:
+        return f"the settings changed (version {previous.settings_version} -> {current.settings_version})"
+    return None
+
+
+def moved_win_rates(previous: ScoringBasis, current: ScoringBasis) -> dict[str, tuple[float | None, float]]:
+    """The segments ("" = none) whose win rate moved since the stored scores: (then, now). Their accounts'
+    potentials are revalued (current ARR + the stored expansion estimate x the new rate), not rescored:
+    the score itself does not read the win rate."""
+    return {
+        segment: (previous.win_rates.get(segment), rate)
+        for segment, rate in sorted(current.win_rates.items())
+        if previous.win_rates.get(segment) != rate
+    }
+
+
+def describe_moves(moved: Mapping[str, tuple[float | None, float]]) -> str:
+    """ "smb 20.0% -> 30.0%, no segment 20.0% -> 25.0%"."""
+    return ", ".join(
+        f"{segment or 'no segment'} {'none' if then is None else f'{then:.1%}'} -> {now:.1%}"
+        for segment, (then, now) in moved.items()
+    )
+
+
 TAP_NOTE = (
     "TAP = ICP-fit accounts x average won deal x win rate; TAM is the sum of "
     "potential, shown beside it and never used for balancing; TAP is null without won deals"

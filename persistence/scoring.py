@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.imports import insert_tuples
 from persistence.stores import Store
-from persistence.tables import AccountRow, AccountScoreRow, OpportunityRow
+from persistence.tables import AccountRow, AccountScoreRow, OpportunityRow, ScoringBasisRow
 
 ACCOUNTS = AccountRow.__table__
 SCORES = AccountScoreRow.__table__
+BASIS = ScoringBasisRow.__table__
 OPPORTUNITIES = OpportunityRow.__table__
 SCORING_COLUMNS = (
     "id",
@@ -28,17 +29,21 @@ SCORING_COLUMNS = (
     "intent",
     "relationship",
     "competitive",
+    "version",
 )
 
 
 async def accounts_in_chunks(
-    conn: AsyncConnection, tenant_id: uuid.UUID, size: int, columns: Sequence[str] = SCORING_COLUMNS
+    conn: AsyncConnection, tenant_id: uuid.UUID, size: int, changed_only: bool = False
 ) -> AsyncIterator[Sequence[Any]]:
-    """Live accounts with the given fields, `size` at a time, from one server-side cursor (a sequential
-    read, never all in memory)."""
-    stmt = sa.select(*(ACCOUNTS.c[c] for c in columns)).where(
-        ACCOUNTS.c.tenant_id == tenant_id, ACCOUNTS.c.deleted_at.is_(None)
-    )
+    """Live accounts with the fields a score reads, `size` at a time, from one server-side cursor (a
+    sequential read, never all in memory). `changed_only`: those without a score computed from their
+    current version (new, changed, restored since the last run)."""
+    a, s = ACCOUNTS.c, SCORES.c
+    stmt = sa.select(*(a[c] for c in SCORING_COLUMNS)).where(a.tenant_id == tenant_id, a.deleted_at.is_(None))
+    if changed_only:
+        current = sa.select(s.account_id).where(s.account_id == a.id, s.account_version == a.version)
+        stmt = stmt.where(~current.exists())
     result = await conn.stream(stmt.execution_options(yield_per=size))
     async for part in result.partitions(size):
         yield part
@@ -61,6 +66,122 @@ async def clear_scores(conn: AsyncConnection, tenant_id: uuid.UUID) -> None:
     await conn.execute(sa.delete(SCORES).where(SCORES.c.tenant_id == tenant_id))
 
 
+async def remove_scores(conn: AsyncConnection, tenant_id: uuid.UUID, account_ids: Sequence[Any]) -> int:
+    """Remove these accounts' score rows (to write them again); how many there were."""
+    stmt = sa.delete(SCORES).where(
+        SCORES.c.tenant_id == tenant_id, SCORES.c.account_id.in_(list(account_ids))
+    )
+    return (await conn.execute(stmt)).rowcount or 0
+
+
+async def remove_scores_of_the_gone(conn: AsyncConnection, tenant_id: uuid.UUID) -> int:
+    """Remove the score rows of accounts deleted since they were scored; how many. Accounts are only ever
+    deleted softly (deleted_at), so one pass over the accounts finds the few, not a probe per score row."""
+    a = ACCOUNTS.c
+    deleted = sa.select(a.id).where(a.tenant_id == tenant_id, a.deleted_at.is_not(None))
+    stmt = sa.delete(SCORES).where(SCORES.c.tenant_id == tenant_id, SCORES.c.account_id.in_(deleted))
+    return (await conn.execute(stmt)).rowcount or 0
+
+
+async def read_basis(conn: AsyncConnection, tenant_id: uuid.UUID) -> dict[str, Any] | None:
+    row = (await conn.execute(sa.select(BASIS).where(BASIS.c.tenant_id == tenant_id))).mappings().first()
+    return None if row is None else dict(row)
+
+
+async def write_basis(conn: AsyncConnection, tenant_id: uuid.UUID, values: Mapping[str, Any]) -> None:
+    """Replace the tenant's scoring basis (settings_version, win_rates, revision, computed_at)."""
+    await conn.execute(sa.delete(BASIS).where(BASIS.c.tenant_id == tenant_id))
+    await conn.execute(sa.insert(BASIS).values(tenant_id=tenant_id, **values))
+
+
+async def score_at_rank(conn: AsyncConnection, tenant_id: uuid.UUID, rank: int) -> tuple[Any, float] | None:
+    """(account id, potential) of the stored score at `rank` (1-based) by potential, highest first, then by
+    id: at_potential_rank's order, over the stored potentials (equal to the SQL's, as they are computed
+    with the same operations)."""
+    if rank < 1:
+        return None
+    s = SCORES.c
+    stmt = (
+        sa.select(s.account_id, s.potential)
+        .where(s.tenant_id == tenant_id)
+        .order_by(s.potential.desc(), s.account_id)
+        .offset(rank - 1)
+        .limit(1)
+    )
+    row = (await conn.execute(stmt)).first()
+    return None if row is None else (row.account_id, float(row.potential))
+
+
+async def count_scores(conn: AsyncConnection, tenant_id: uuid.UUID) -> int:
+    stmt = sa.select(sa.func.count()).select_from(SCORES).where(SCORES.c.tenant_id == tenant_id)
+    return int((await conn.execute(stmt)).scalar_one())
+
+
+def tier_expression(
+    thresholds: tuple[float, float] | None,
+    last: Sequence[tuple[uuid.UUID, float] | None],
+) -> Any:
+    """domain.tiering.tier_of in SQL over the stored potentials: by absolute thresholds, else by the (id,
+    potential) of the last tier-1 and the last tier-2 account (a tie on the potential is broken by id)."""
+    s = SCORES.c
+    if thresholds is not None:
+        t1, t2 = thresholds
+        return sa.case((s.potential >= t1, 1), (s.potential >= t2, 2), else_=3)
+    whens = []
+    for tier, bound in zip((1, 2), last, strict=True):
+        if bound is not None:
+            key, potential = bound
+            p = sa.literal(potential, sa.Float)
+            within = sa.or_(s.potential > p, sa.and_(s.potential == p, s.account_id <= key))
+            whens.append((within, tier))
+    return sa.case(*whens, else_=3) if whens else sa.literal(3)
+
+
+async def retier(conn: AsyncConnection, tenant_id: uuid.UUID, tier: Any, now: Any) -> int:
+    """Give every stored score the tier `tier` (tier_expression) computes where it differs; how many."""
+    s = SCORES.c
+    stmt = (
+        sa.update(SCORES)
+        .where(s.tenant_id == tenant_id, s.tier != tier)
+        .values(tier=tier, computed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return (await conn.execute(stmt)).rowcount or 0
+
+
+async def revalue(
+    conn: AsyncConnection, tenant_id: uuid.UUID, segment: str | None, rate: float, now: Any
+) -> int:
+    """The segment's (None: no segment) stored potentials at a new win rate: current ARR + the stored
+    expansion estimate x the rate, domain.scoring.account_potential's operations in its order, so the
+    value is the one a rescoring would store. Rows already at that rate (just rescored) are left; how many
+    changed."""
+    a, s = ACCOUNTS.c, SCORES.c
+    in_segment = a.segment.is_(None) if segment is None else a.segment == segment
+    members = sa.select(a.id).where(a.tenant_id == tenant_id, in_segment)
+    arr = sa.select(a.current_arr).where(a.id == s.account_id).scalar_subquery()
+    p = sa.literal(rate, sa.Float)
+    stmt = (
+        sa.update(SCORES)
+        .where(s.tenant_id == tenant_id, s.win_probability != p, s.account_id.in_(members))
+        .values(win_probability=p, potential=arr + s.expansion_estimate * p, computed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return (await conn.execute(stmt)).rowcount or 0
+
+
+async def tier_counts(conn: AsyncConnection, tenant_id: uuid.UUID) -> tuple[dict[int, int], int]:
+    """Stored scores per tier, and how many fit the ICP."""
+    s = SCORES.c
+    fits = sa.func.sum(sa.case((s.icp_fit, 1), else_=0))
+    stmt = sa.select(s.tier, sa.func.count(), fits).where(s.tenant_id == tenant_id).group_by(s.tier)
+    tiers, icp_fit = {1: 0, 2: 0, 3: 0}, 0
+    for tier, n, fit in await conn.execute(stmt):
+        tiers[int(tier)] = int(n)
+        icp_fit += int(fit or 0)
+    return tiers, icp_fit
+
+
 SCORE_COLUMNS = (
     "account_id",
     "tenant_id",
@@ -75,6 +196,7 @@ SCORE_COLUMNS = (
     "factors",
     "settings_version",
     "computed_at",
+    "account_version",
 )
 
 
@@ -185,6 +307,36 @@ class ScoringStore(Store):
     async def clear_scores(self) -> None:
         await clear_scores(await self.connection(), self.tenant_id)
 
+    async def remove_scores(self, account_ids: Sequence[Any]) -> int:
+        return await remove_scores(await self.connection(), self.tenant_id, account_ids)
+
+    async def remove_scores_of_the_gone(self) -> int:
+        return await remove_scores_of_the_gone(await self.connection(), self.tenant_id)
+
+    async def read_basis(self) -> dict[str, Any] | None:
+        return await read_basis(await self.connection(), self.tenant_id)
+
+    async def write_basis(self, values: Mapping[str, Any]) -> None:
+        await write_basis(await self.connection(), self.tenant_id, values)
+
+    async def score_at_rank(self, rank: int) -> tuple[Any, float] | None:
+        return await score_at_rank(await self.connection(), self.tenant_id, rank)
+
+    async def count_scores(self) -> int:
+        return await count_scores(await self.connection(), self.tenant_id)
+
+    async def retier(
+        self, thresholds: tuple[float, float] | None, last: Sequence[tuple[Any, float] | None], now: Any
+    ) -> int:
+        tier = tier_expression(thresholds, last)
+        return await retier(await self.connection(), self.tenant_id, tier, now)
+
+    async def revalue(self, segment: str | None, rate: float, now: Any) -> int:
+        return await revalue(await self.connection(), self.tenant_id, segment, rate, now)
+
+    async def tier_counts(self) -> tuple[dict[int, int], int]:
+        return await tier_counts(await self.connection(), self.tenant_id)
+
     async def write_scores(self, rows: list[tuple[Any, ...]]) -> None:
         """Score rows as tuples in SCORE_COLUMNS order, in this transaction."""
         await write_scores(await self.connection(), rows)
@@ -192,10 +344,10 @@ class ScoringStore(Store):
     async def read_scores(self, account_ids: Sequence[Any]) -> dict[Any, Any]:
         return await read_scores(await self.connection(), self.tenant_id, account_ids)
 
-    async def accounts_in_chunks(self, size: int) -> AsyncIterator[Sequence[Any]]:
-        """The live accounts to score, `size` at a time, read on a connection of their own (so the
-        transaction's connection ingests one chunk while the next is scored); close it (`aclosing`) when
-        not read to the end."""
+    async def accounts_in_chunks(self, size: int, changed_only: bool = False) -> AsyncIterator[Sequence[Any]]:
+        """The live accounts to score (`changed_only`: those not scored at their current version), `size`
+        at a time, read on a connection of their own (so the transaction's connection ingests one chunk
+        while the next is scored); close it (`aclosing`) when not read to the end."""
         async with self.uow.reader() as reader:
-            async for chunk in accounts_in_chunks(reader, self.tenant_id, size):
+            async for chunk in accounts_in_chunks(reader, self.tenant_id, size, changed_only):
                 yield chunk

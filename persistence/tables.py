@@ -349,6 +349,25 @@ class AccountScoreRow(SQLModel, table=True):
     factors: list = _json(list)
     settings_version: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
     computed_at: datetime | None = _ts(nullable=False)
+    # the account's version the row was computed from: a run rescores only the accounts whose version
+    # differs (0: unknown, rescored by the next run)
+    account_version: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
+
+
+class ScoringBasisRow(SQLModel, table=True):
+    """What a tenant's stored scores were computed from (domain.scoring.ScoringBasis): a run rescores
+    every account when it changed, else only the changed accounts."""
+
+    __tablename__ = "scoring_basis"
+    tenant_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    )
+    settings_version: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    win_rates: dict = _json(dict)
+    revision: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    computed_at: datetime | None = _ts(nullable=False)
 
 
 KINDS = ("email", "call", "meeting", "visit", "video", "social")  # domain.model.ActivityKind

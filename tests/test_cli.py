@@ -45,7 +45,7 @@ def test_db_tenants_keys_import_and_export(cli, tmp_path):
         "errors": 0,
     }
     assert "importing accounts" in result.stderr
-    assert "scored 2 accounts" in result.stderr  # an import that changes accounts rescores, as over REST
+    assert "rescored 2 of 2 accounts" in result.stderr  # an import that changes accounts rescores, as REST
 
     bad = tmp_path / "bad.csv"
     bad.write_text("external_id,name,employees\nX,x,many\n")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -25,6 +25,14 @@ async def account_score(root: Any, info: Info) -> AccountScore | None:  # type: 
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Score, value and tier every account under the current settings")
-    async def run_scoring(self, info: Info) -> ScoringRunResult:  # type: ignore[valid-type]
+    async def run_scoring(
+        self,
+        info: Info,
+        full: Annotated[
+            bool, strawberry.argument(description="rescore every account, changed or not")
+        ] = False,
+    ) -> ScoringRunResult:  # type: ignore[valid-type]
+        """The accounts new or changed since the last run (every account when the settings or the win
+        rates changed, or with full), and the tiers the book's new boundaries move."""
         c = info.context
-        return await attempt(service.run_scoring(c.ctx, c.principal))
+        return await attempt(service.run_scoring(c.ctx, c.principal, full))

@@ -25,13 +25,18 @@ from domain.model import OpportunityStatus, Scope, Segment
 from domain.ports import SetBasedUnitOfWork
 from domain.scoring import (
     FACTORS,
+    ScoringBasis,
     WinRate,
     account_potential,
+    basis_of,
+    describe_moves,
     expansion_estimate,
+    full_rescoring_reason,
+    moved_win_rates,
     score_account,
     win_rates,
 )
-from domain.tiering import absolute, boundaries_at, matrix_cell, tier_of, tier_positions
+from domain.tiering import TierBoundaries, absolute, boundaries_at, matrix_cell, tier_of, tier_positions
 
 
 class FactorRead(BaseModel):
@@ -85,7 +90,20 @@ class WinRateRead(BaseModel):
 
 
 class ScoringRunRead(BaseModel):
-    scored: int
+    scored: int = Field(description="accounts with a score after the run: the live book")
+    rescored: int = Field(
+        description="accounts this run computed: every one in a full run, else those new or changed since "
+        "the last run"
+    )
+    retiered: int = Field(
+        description="accounts not rescored whose tier changed because the tier bounds moved with the book"
+    )
+    revalued: int = Field(
+        description="accounts not rescored whose potential was revalued at their segment's moved win rate"
+    )
+    removed: int = Field(description="scores of accounts deleted since the last run, removed")
+    full: bool = Field(description="true when every account was rescored (see reason)")
+    reason: str = Field(description="why the run rescored every account, or only the changed ones")
     settings_version: int
     tiers: dict[str, int]
     icp_fit: int
@@ -96,6 +114,7 @@ class ScoringRunRead(BaseModel):
 CHUNK = 10_000
 log = logging.getLogger("territory")
 _DESCRIPTIONS = {f.name: (f.source_fields, f.description) for f in FACTORS}
+UNTIERED = 0  # the tier an incremental run writes first; the run's retier step gives the real one
 
 
 def _segment(value: str | None) -> Segment | None:
@@ -113,106 +132,84 @@ async def tenant_win_rates(
     return win_rates(closed, settings.win_rates)
 
 
-async def run_scoring(ctx: AppContext, p: Principal) -> ScoringRunRead:
-    """Score, value and tier the tenant's book. Single flight per tenant: a request while a run is in
-    flight in this process joins the next run (api/services/runner.py, `coalesced`), so ten at once make
-    at most two runs and every answer reflects what was written before it was asked; runs in other
-    processes take turns through the database lock."""
+async def run_scoring(ctx: AppContext, p: Principal, full: bool = False) -> ScoringRunRead:
+    """Score, value and tier the tenant's book: the accounts changed since the last run, or every one
+    (`full`, or when the settings or the win rates changed). Single flight per tenant: a request while a
+    run is in flight in this process joins the next run (api/services/runner.py, `coalesced`), so ten at
+    once make at most two runs and every answer reflects what was written before it was asked; runs in
+    other processes take turns through the database lock."""
     p.require(Scope.WRITE)
 
     async def run() -> ScoringRunRead:
         with collector_paused():  # its accounts and score rows would make every collection scan them
-            return await score_book(ctx, p)
+            return await score_book(ctx, p, full)
 
-    return await coalesced(ctx.flights, ("scoring", p.tenant_id), run)
+    return await coalesced(ctx.flights, ("scoring", p.tenant_id, full), run)
 
 
-async def score_book(ctx: AppContext, p: Principal) -> ScoringRunRead:
-    """One streaming pass: scores, potentials and tiers written chunk by chunk.
+def _stored_basis(row: dict[str, Any] | None) -> ScoringBasis | None:
+    if row is None:
+        return None
+    return ScoringBasis(row["settings_version"], row["win_rates"], row["revision"])
 
-    The tier boundaries come first from the database (two ranked lookups), so nothing of the book is held
-    in memory beyond a chunk, and the accounts are read once.
-    """
+
+@dataclasses.dataclass(frozen=True)
+class _Run:
+    """What a run reads once and every step uses."""
+
+    uow: SetBasedUnitOfWork
+    p: Principal
+    settings: TenantSettings
+    rates: dict[Segment | None, WinRate]
+    version: int
+    now: datetime
+
+
+@dataclasses.dataclass
+class _Counts:
+    rescored: int = 0
+    retiered: int = 0
+    revalued: int = 0
+    removed: int = 0
+
+
+async def score_book(ctx: AppContext, p: Principal, full: bool = False) -> ScoringRunRead:
+    """One run, in one transaction (docs/domain.md, "Scoring after an import"): every account when `full`
+    or when the settings or the rules changed since the stored scores (their basis), else only what
+    changed since (_rescore_changes)."""
     started = time.perf_counter()
     async with ctx.uow(p.tenant_id) as uow:
         await uow.scoring.exclusive("scoring")  # one run of a tenant at a time; the next waits, then runs
         settings, version = await versioned_settings(uow)
         now = ctx.clock.now()
         rates = await tenant_win_rates(uow, settings)
-        await uow.scoring.clear_scores()
-        # where tiers 1 and 2 end: the database ranks the potentials (the same arithmetic as the domain's),
-        # so only the two accounts at the boundaries come here
-        bounds = absolute(settings.tiers)
-        if bounds is None:
-            by_segment = {(s.value if s else None): r.rate for s, r in rates.items()}
-            n1, n12 = tier_positions(await uow.scoring.count_live(), settings.tiers)
-            model = (settings.potential.horizon_years, settings.potential.max_growth_rate)
-            bounds = boundaries_at(
-                await uow.scoring.at_potential_rank(by_segment, n1, *model),
-                await uow.scoring.at_potential_rank(by_segment, n12, *model),
-            )
-        scored, icp_fit, tier_counts = 0, 0, {1: 0, 2: 0, 3: 0}
-        # pass 2: score every account and write it with its final tier. Reads use a second connection,
-        # so the database ingests chunk k (written by a task on this transaction's connection) while
-        # chunk k+1 is scored here.
-        queue: asyncio.Queue[list[tuple[Any, ...]] | None] = asyncio.Queue(maxsize=2)
-
-        async def write_chunks() -> None:
-            while (rows := await queue.get()) is not None:
-                await uow.scoring.write_scores(rows)
-
-        writer = asyncio.create_task(write_chunks())
-        icp_min = settings.scoring_bands.icp_fit_min_score
-
-        def score_chunk(chunk: list[Any]) -> tuple[list[tuple[Any, ...]], int, dict[int, int]]:
-            """A chunk's score rows, how many fit the ICP, and its accounts per tier."""
-            rows, fits, tiers = [], 0, {1: 0, 2: 0, 3: 0}
-            for account in chunk:
-                result = score_account(account, settings)
-                potential = account_potential(account, rates, settings.potential)
-                fit = result.score >= icp_min
-                tier = tier_of(account.id, potential.dollars, bounds)
-                fits += fit
-                tiers[tier] += 1
-                rows.append(
-                    (
-                        account.id,
-                        p.tenant_id,
-                        result.score,
-                        result.confidence,
-                        potential.dollars,
-                        potential.win_probability,
-                        potential.expansion_estimate,
-                        potential.expansion_derived,
-                        tier,
-                        fit,
-                        [[f.factor, f.value, f.weight, f.contribution] for f in result.factors],
-                        version,
-                        now,
-                    )
-                )
-            return rows, fits, tiers
-
-        try:
-            async with contextlib.aclosing(uow.scoring.accounts_in_chunks(CHUNK)) as chunks:
-                async for chunk in chunks:
-                    scored += len(chunk)
-                    # CPU work: in a worker thread, so the event loop keeps answering (lookups)
-                    rows, fits, tiers = await off_loop(score_chunk, chunk)
-                    icp_fit += fits
-                    for tier, n in tiers.items():
-                        tier_counts[tier] += n
-                    await _hand_over(queue, rows, writer)
-            await _hand_over(queue, None, writer)
-            await writer  # the last chunk is in; a write error surfaces here
-        finally:
-            writer.cancel()
+        basis = basis_of(version, rates)
+        stored = _stored_basis(await uow.scoring.read_basis())
+        reason = "a full run was asked for" if full else full_rescoring_reason(stored, basis)
+        every = reason is not None or stored is None
+        run = _Run(uow, p, settings, rates, version, now)
+        if reason is None and stored is not None:
+            counts, reason = await _rescore_changes(run, stored, basis)
+        else:
+            counts = _Counts(rescored=await _rescore_all(run))
+        tiers, icp_fit = await uow.scoring.tier_counts()
+        await uow.scoring.write_basis(
+            {
+                "settings_version": basis.settings_version,
+                "win_rates": dict(basis.win_rates),
+                "revision": basis.revision,
+                "computed_at": now,
+            }
+        )
         await uow.commit()
     return ScoringRunRead.model_validate(
         {
-            "scored": scored,
+            "scored": sum(tiers.values()),
+            **dataclasses.asdict(counts),
+            "full": every,
+            "reason": reason,
             "settings_version": version,
-            "tiers": {str(t): n for t, n in tier_counts.items()},
+            "tiers": {str(t): n for t, n in tiers.items()},
             "icp_fit": icp_fit,
             "win_rates": {
                 str(s.value if s else "unknown"): {
@@ -226,6 +223,112 @@ async def score_book(ctx: AppContext, p: Principal) -> ScoringRunRead:
             "seconds": round(time.perf_counter() - started, 3),
         }
     )
+
+
+async def _rescore_all(run: _Run) -> int:
+    """Every account: the tier boundaries come first from the database (two ranked lookups over the
+    accounts, the same arithmetic as the domain's, so only the two accounts at the boundaries come here),
+    then one streaming pass scores each account and writes it with its final tier, so nothing of the book
+    is held in memory beyond a chunk."""
+    scoring, settings = run.uow.scoring, run.settings
+    await scoring.clear_scores()
+    bounds = absolute(settings.tiers)
+    if bounds is None:
+        by_segment = {(s.value if s else None): r.rate for s, r in run.rates.items()}
+        n1, n12 = tier_positions(await scoring.count_live(), settings.tiers)
+        model = (settings.potential.horizon_years, settings.potential.max_growth_rate)
+        bounds = boundaries_at(
+            await scoring.at_potential_rank(by_segment, n1, *model),
+            await scoring.at_potential_rank(by_segment, n12, *model),
+        )
+    return await _score_accounts(run, bounds)
+
+
+async def _rescore_changes(run: _Run, stored: ScoringBasis, basis: ScoringBasis) -> tuple[_Counts, str]:
+    """What changed since the stored scores, under the same settings: the scores of deleted accounts
+    go; the accounts changed since their score are scored again; the potentials of a segment whose win
+    rate moved are revalued set-wise; then the boundaries are found over the stored potentials and one
+    UPDATE moves the tiers that moved. The counts, and the reason in words."""
+    scoring = run.uow.scoring
+    counts = _Counts(removed=await scoring.remove_scores_of_the_gone())
+    counts.rescored = await _score_accounts(run, None)
+    moved = moved_win_rates(stored, basis)
+    for segment, (_, rate) in moved.items():
+        counts.revalued += await scoring.revalue(segment or None, rate, run.now)
+    counts.retiered = await _retier(run) - counts.rescored  # every rescored row had no tier yet
+    reason = f"only the accounts new or changed since the last run ({counts.rescored})"
+    if moved:
+        reason += f"; the win rates moved ({describe_moves(moved)}): {counts.revalued} potentials revalued"
+    return counts, reason
+
+
+async def _retier(run: _Run) -> int:
+    """Tier every stored score by the boundaries over the stored potentials (every live account has one
+    now); how many rows changed tier."""
+    scoring, fixed = run.uow.scoring, absolute(run.settings.tiers)
+    if fixed is not None:
+        return await scoring.retier(fixed.thresholds, (None, None), run.now)
+    n1, n12 = tier_positions(await scoring.count_scores(), run.settings.tiers)
+    last = (await scoring.score_at_rank(n1), await scoring.score_at_rank(n12))
+    return await scoring.retier(None, last, run.now)
+
+
+async def _score_accounts(run: _Run, bounds: TierBoundaries | None) -> int:
+    """Score the live accounts and write their rows; how many. With `bounds`: every account (the scores
+    were cleared), each with its final tier. Without: only the accounts not scored at their current
+    version, their old rows replaced, with tier UNTIERED for the retier step.
+
+    Reads use a second connection, so the database ingests chunk k (written by a task on this
+    transaction's connection) while chunk k+1 is scored here."""
+    queue: asyncio.Queue[list[tuple[Any, ...]] | None] = asyncio.Queue(maxsize=2)
+    scoring, settings, rates, incremental = run.uow.scoring, run.settings, run.rates, bounds is None
+
+    async def write_chunks() -> None:
+        while (rows := await queue.get()) is not None:
+            if incremental:
+                await scoring.remove_scores([r[0] for r in rows])
+            await scoring.write_scores(rows)
+
+    writer = asyncio.create_task(write_chunks())
+    icp_min = settings.scoring_bands.icp_fit_min_score
+
+    def score_chunk(chunk: list[Any]) -> list[tuple[Any, ...]]:
+        rows = []
+        for account in chunk:
+            result = score_account(account, settings)
+            potential = account_potential(account, rates, settings.potential)
+            rows.append(
+                (
+                    account.id,
+                    run.p.tenant_id,
+                    result.score,
+                    result.confidence,
+                    potential.dollars,
+                    potential.win_probability,
+                    potential.expansion_estimate,
+                    potential.expansion_derived,
+                    UNTIERED if bounds is None else tier_of(account.id, potential.dollars, bounds),
+                    result.score >= icp_min,
+                    [[f.factor, f.value, f.weight, f.contribution] for f in result.factors],
+                    run.version,
+                    run.now,
+                    account.version,
+                )
+            )
+        return rows
+
+    scored = 0
+    try:
+        async with contextlib.aclosing(scoring.accounts_in_chunks(CHUNK, incremental)) as chunks:
+            async for chunk in chunks:
+                scored += len(chunk)
+                # CPU work: in a worker thread, so the event loop keeps answering (lookups)
+                await _hand_over(queue, await off_loop(score_chunk, chunk), writer)
+        await _hand_over(queue, None, writer)
+        await writer  # the last chunk is in; a write error surfaces here
+    finally:
+        writer.cancel()
+    return scored
 
 
 @runner.handles("scoring")

@@ -1,9 +1,11 @@
 """Scoring runs over REST: scores, potential, tiers by potential, explanations, settings version."""
 
 import asyncio
+import random
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from api.app import create_app
 from api.config import AppSettings
@@ -82,17 +84,21 @@ async def test_results_say_which_settings_made_them(client, tenant):
     assert score["settings_version"] == version and "expansion" not in {x["factor"] for x in score["factors"]}
 
 
-async def test_win_rates_come_from_the_tenants_closed_opportunities(client, tenant):
-    await f.imported(client, tenant.headers, [{"external_id": "S", "name": "s", "annual_revenue": 500_000.0}])
-    opps = [
+def _six_won_of_twenty(account_external_id: str) -> list[dict]:
+    return [
         {
             "external_id": f"O{i}",
-            "account_external_id": "S",
+            "account_external_id": account_external_id,
             "amount": 1000.0,
             "status": "won" if i < 6 else "lost",
         }
         for i in range(20)
     ]
+
+
+async def test_win_rates_come_from_the_tenants_closed_opportunities(client, tenant):
+    await f.imported(client, tenant.headers, [{"external_id": "S", "name": "s", "annual_revenue": 500_000.0}])
+    opps = _six_won_of_twenty("S")
     r = await client.post("/v1/opportunities/import", json=opps, headers=tenant.headers)
     assert r.json()["created"] == 20
     run = (await client.post("/v1/scoring/run", headers=tenant.headers)).json()
@@ -154,7 +160,7 @@ async def test_a_failed_write_surfaces_and_keeps_the_previous_scores(client, ten
         raise OSError("disk full")
 
     monkeypatch.setattr(store, "write_scores", broken)
-    r = await client.post("/v1/scoring/run", headers=tenant.headers)
+    r = await client.post("/v1/scoring/run?full=true", headers=tenant.headers)
     assert r.status_code == 500 and r.json()["code"] == "internal_error"
     after = (await client.get(f"/v1/accounts/{a['id']}/score", headers=tenant.headers)).json()
     assert after == before
@@ -256,12 +262,12 @@ async def test_requests_while_a_run_is_in_flight_join_the_next_run_never_a_stale
     await f.account(client, tenant.headers, current_arr=10_000)
     started, release, runs, real = asyncio.Event(), asyncio.Event(), [], scoring.score_book
 
-    async def held(ctx, p):
+    async def held(ctx, p, full):
         runs.append(len(runs))
         started.set()
         if len(runs) == 1:
             await release.wait()
-        return await real(ctx, p)
+        return await real(ctx, p, full)
 
     monkeypatch.setattr(scoring, "score_book", held)
     first = asyncio.ensure_future(client.post("/v1/scoring/run", headers=tenant.headers))
@@ -311,3 +317,147 @@ async def test_seed_001_growth_account_tiers_above_the_mature_one_from_its_growt
     other = (await client.get("/v1/accounts/by-external-id/O1", headers=tenant.headers)).json()
     plain = (await client.get(f"/v1/accounts/{other['id']}/score", headers=tenant.headers)).json()
     assert plain["expansion_derived"] is False and "none given, no growth signals" in plain["potential_basis"]
+
+
+def _book(rng: random.Random, n: int, prefix: str = "B") -> list[dict]:
+    """Accounts with every kind of scoring input, some missing, in three segments."""
+    rows = []
+    for i in range(n):
+        row = {
+            "external_id": f"{prefix}{i}",
+            "name": f"{prefix.lower()}{i}",
+            "current_arr": float(rng.choice([0, 5_000, 40_000, 120_000, 700_000])) + i,
+            "annual_revenue": rng.choice([None, 200_000.0, 5_000_000.0, 50_000_000.0]),
+            "growth_rate": rng.choice([None, 0.05, 0.3, 0.9]),
+            "engagement": rng.choice([None, 10, 60, 95]),
+            "whitespace_units": rng.choice([None, 0, 2]),
+        }
+        if rng.random() < 0.3:
+            row["expansion_estimate"] = float(rng.choice([0, 50_000, 900_000]))
+        rows.append({k: v for k, v in row.items() if v is not None})
+    return rows
+
+
+async def _stored(engine, tenant_id) -> dict:  # noqa: ANN001
+    """The tenant's score rows as stored, but for when they were computed."""
+    from persistence.scoring import SCORES
+
+    async with engine.connect() as conn:
+        rows = (await conn.execute(sa.select(SCORES).where(SCORES.c.tenant_id == tenant_id))).mappings()
+        return {r["account_id"]: {k: v for k, v in r.items() if k != "computed_at"} for r in rows}
+
+
+async def _run(client, headers, full: bool = False) -> dict:  # noqa: ANN001
+    r = await client.post(f"/v1/scoring/run?full={str(full).lower()}", headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def test_a_run_rescores_only_what_changed_and_stores_what_a_full_run_would(client, engine, tenant):
+    """Accounts changed (PATCH), new (POST) and deleted, in rounds, with no import to rescore them: each
+    run rescores exactly those, removes the deleted ones' scores, moves the tiers the new boundaries move,
+    and leaves the stored rows equal, field for field, to what a full run then writes."""
+    rng, h = random.Random(14), tenant.headers
+    await f.imported(client, h, _book(rng, 40))  # the import's own rescoring scores the book
+    first = await _run(client, h)
+    assert (first["full"], first["rescored"], first["scored"]) == (False, 0, 40)
+    live = {a["id"] for a in (await client.get("/v1/accounts?page_size=100", headers=h)).json()["items"]}
+    assert len(live) == 40
+    for round_ in range(3):
+        before = await _stored(engine, tenant.tenant_id)
+        changed = rng.sample(sorted(live), 5)
+        for account_id in changed:
+            patch = {"current_arr": float(rng.choice([1_000, 2_000_000, 9_000_000])), "engagement": 99}
+            r = await client.patch(f"/v1/accounts/{account_id}", json=patch, headers=h)
+            assert r.status_code == 200, r.text
+        new = [(await f.account(client, h, **row))["id"] for row in _book(rng, 3, prefix=f"N{round_}-")]
+        gone = rng.sample(sorted(live - set(changed)), 2)
+        for account_id in gone:
+            assert (await client.delete(f"/v1/accounts/{account_id}", headers=h)).status_code in (200, 204)
+        live = (live | set(new)) - set(gone)
+        run = await _run(client, h)
+        assert (
+            run["full"] is False
+            and run["reason"] == "only the accounts new or changed since the last run (8)"
+        )
+        assert (run["rescored"], run["removed"], run["scored"]) == (8, 2, len(live))
+        after = await _stored(engine, tenant.tenant_id)
+        assert {str(k) for k in after} == live
+        unchanged = [k for k in after if str(k) not in {*changed, *new}]
+        assert run["retiered"] == sum(after[k]["tier"] != before[k]["tier"] for k in unchanged)
+        # an unchanged account's row is untouched but for its tier
+        assert {k: after[k] for k in unchanged} == {
+            k: before[k] | {"tier": after[k]["tier"]} for k in unchanged
+        }
+        full = await _run(client, h, full=True)
+        assert (
+            full["full"] is True
+            and full["reason"] == "a full run was asked for"
+            and full["rescored"] == len(live)
+        )
+        assert await _stored(engine, tenant.tenant_id) == after
+        assert (full["tiers"], full["icp_fit"]) == (run["tiers"], run["icp_fit"])
+
+
+async def test_new_accounts_at_the_top_move_the_others_down_a_tier(client, tenant):
+    h = tenant.headers
+    rows = [{"external_id": f"T{i}", "name": f"t{i}", "current_arr": 1000.0 * (i + 1)} for i in range(10)]
+    await f.imported(client, h, rows)
+    assert (await _run(client, h))["tiers"] == {"1": 2, "2": 3, "3": 5}  # T9-T8, T7-T5, T4-T0
+    for i in range(5):
+        await f.account(client, h, current_arr=5_000_000.0 + i)
+    run = await _run(client, h)
+    # 15 accounts: tier 1 = round(3.0) = 3 (new), tiers 1-2 = round(7.5) = 8: the other two new, then
+    # T9-T7 in tier 2; T6 and T5 drop to tier 3, T9 and T8 to tier 2
+    assert run["tiers"] == {"1": 3, "2": 5, "3": 7} and (run["rescored"], run["retiered"]) == (5, 4)
+    tiers = {}
+    for i in (9, 8, 7, 6, 5, 4):
+        acc = (await client.get(f"/v1/accounts/by-external-id/T{i}", headers=h)).json()
+        tiers[i] = (await client.get(f"/v1/accounts/{acc['id']}/score", headers=h)).json()["tier"]
+    assert tiers == {9: 2, 8: 2, 7: 2, 6: 3, 5: 3, 4: 3}
+
+
+async def test_a_settings_change_rescores_every_account_and_moved_win_rates_revalue_potentials(
+    client, engine, tenant, monkeypatch
+):
+    from api.rest import imports
+
+    h = tenant.headers
+    smb = [
+        {
+            "external_id": f"S{i}",
+            "name": f"s{i}",
+            "annual_revenue": 500_000.0,
+            "current_arr": 1000.0 * i,
+            "expansion_estimate": 10_000.0 * i,
+        }
+        for i in range(4)
+    ]
+    await f.imported(
+        client, h, smb + [{"external_id": f"X{i}", "name": f"x{i}", "current_arr": 99.0} for i in range(3)]
+    )
+    put = {"overrides": {"scoring": {"expansion": 0.0}}}
+    version = (await client.put("/v1/settings", json=put, headers=h)).json()["version"]
+    run = await _run(client, h)
+    assert run["full"] is True and run["rescored"] == 7
+    assert run["reason"] == f"the settings changed (version {version - 1} -> {version})"
+
+    async def not_now(ctx, p):  # noqa: ANN001
+        pass
+
+    monkeypatch.setattr(imports, "rescore_after_import", not_now)  # the run below is the import's
+    opps = _six_won_of_twenty("S1")
+    assert (await client.post("/v1/opportunities/import", json=opps, headers=h)).status_code == 200
+    run = await _run(client, h)
+    assert (run["full"], run["rescored"], run["revalued"]) == (False, 0, 4)
+    assert run["reason"] == (
+        "only the accounts new or changed since the last run (0); the win rates moved (smb 20.0% -> 30.0%): "
+        "4 potentials revalued"
+    )
+    assert run["win_rates"]["smb"]["rate"] == 0.3
+    revalued = await _stored(engine, tenant.tenant_id)
+    s3 = next(v for v in revalued.values() if v["expansion_estimate"] == 30_000.0)
+    assert (s3["win_probability"], s3["potential"]) == (0.3, 3000.0 + 30_000.0 * 0.3)
+    assert (await _run(client, h, full=True))["tiers"] == run["tiers"]
+    assert await _stored(engine, tenant.tenant_id) == revalued  # what rescoring them would have stored
+    assert (await _run(client, h))["revalued"] == 0

@@ -81,3 +81,45 @@ async def test_ranked_in_sql_as_in_the_domain(engine):
         assert n == len(rows)
         assert got == expected, shares
         assert in_sql == dict(potentials), model
+
+
+async def test_stored_scores_tiered_in_sql_as_in_the_domain(engine):
+    """The incremental run's retier step: the boundaries over the stored potentials and the tier UPDATE
+    give every row the tier domain.tiering gives it, ties at a boundary broken by id."""
+    from datetime import UTC, datetime
+
+    from domain.tiering import tier_accounts
+
+    rnd = random.Random(12)
+    tenant = await make_tenant(engine)
+    now = datetime.now(UTC)
+    potentials = {uuid.uuid4(): float(rnd.choice([0.0, 10.0, 10.0, 77.7, 1e6])) for _ in range(131)}
+    rows = [
+        (k, tenant.tenant_id, 1.0, 1.0, v, 0.2, 0.0, False, 0, False, [], 1, now, 1)
+        for k, v in potentials.items()
+    ]
+    for shares in ((0.2, 0.3), (0.1, 0.5), (0.0, 0.3), (1.0, 0.0), (None, None)):
+        cutoffs = TierCutoffs(*shares) if shares[0] is not None else TierCutoffs(0.2, 0.3, 50.0, 10.0)
+        expected = tier_accounts(potentials, cutoffs)
+        async with engine.begin() as conn:
+            await store.clear_scores(conn, tenant.tenant_id)
+            await store.write_scores(conn, rows)
+            n1, n12 = tier_positions(await store.count_scores(conn, tenant.tenant_id), cutoffs)
+            fixed = cutoffs.tier1_min_potential, cutoffs.tier2_min_potential
+            thresholds = fixed if fixed[0] is not None else None
+            last = (
+                await store.score_at_rank(conn, tenant.tenant_id, n1),
+                await store.score_at_rank(conn, tenant.tenant_id, n12),
+            )
+            tier = store.tier_expression(thresholds, last)
+            moved = await store.retier(conn, tenant.tenant_id, tier, now)
+            got = {
+                r.account_id: r.tier
+                for r in await conn.execute(
+                    store.sa.select(store.SCORES.c.account_id, store.SCORES.c.tier).where(
+                        store.SCORES.c.tenant_id == tenant.tenant_id
+                    )
+                )
+            }
+        assert got == expected, shares
+        assert moved == len(rows)  # every row was written with no tier (0)

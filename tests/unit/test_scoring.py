@@ -242,3 +242,32 @@ def test_factors_are_read_onto_the_tenants_scale():
     values = {f.factor: f.value for f in score_account(account, wide).factors}
     assert values == {"current_revenue": 10, "expansion": 10, "industry_growth": 2.5, "whitespace": 0}
     assert {f.factor: f.value for f in score_account(account, DEFAULTS).factors}["industry_growth"] == 2
+
+
+def test_a_run_rescores_every_account_only_when_the_settings_or_the_rules_changed():
+    from domain.scoring import (
+        RULES_REVISION,
+        ScoringBasis,
+        describe_moves,
+        full_rescoring_reason,
+        moved_win_rates,
+    )
+
+    now = ScoringBasis(7, {"smb": 0.3, "enterprise": 0.2, "": 0.2})
+    assert full_rescoring_reason(now, ScoringBasis(7, dict(now.win_rates))) is None
+    assert full_rescoring_reason(None, now) == "no scores were stored with their basis yet"
+    assert (
+        full_rescoring_reason(ScoringBasis(6, now.win_rates), now) == "the settings changed (version 6 -> 7)"
+    )
+    older = ScoringBasis(7, now.win_rates, RULES_REVISION - 1)
+    assert full_rescoring_reason(older, now) == (
+        f"the scoring rules changed (revision {RULES_REVISION - 1} -> {RULES_REVISION})"
+    )
+    # moved win rates revalue potentials; they do not rescore
+    then = ScoringBasis(7, {"smb": 0.25, "enterprise": 0.2, "": 0.1})
+    assert full_rescoring_reason(then, now) is None
+    assert moved_win_rates(then, now) == {"": (0.1, 0.2), "smb": (0.25, 0.3)}
+    assert moved_win_rates(now, now) == {}
+    assert describe_moves(moved_win_rates(ScoringBasis(7, {"smb": 0.3}), now)) == (
+        "no segment none -> 20.0%, enterprise none -> 20.0%"
+    )
