@@ -158,12 +158,13 @@ async def revalue(
     changed."""
     a, s = ACCOUNTS.c, SCORES.c
     in_segment = a.segment.is_(None) if segment is None else a.segment == segment
-    members = sa.select(a.id).where(a.tenant_id == tenant_id, in_segment)
+    # only scores computed from the account as it is: one changed since is rescored by the next run
+    members = sa.exists().where(a.id == s.account_id, a.version == s.account_version, in_segment)
     arr = sa.select(a.current_arr).where(a.id == s.account_id).scalar_subquery()
     p = sa.literal(rate, sa.Float)
     stmt = (
         sa.update(SCORES)
-        .where(s.tenant_id == tenant_id, s.win_probability != p, s.account_id.in_(members))
+        .where(s.tenant_id == tenant_id, s.win_probability != p, members)
         .values(win_probability=p, potential=arr + s.expansion_estimate * p, computed_at=now)
         .execution_options(synchronize_session=False)
     )
