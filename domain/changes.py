@@ -86,28 +86,39 @@ def owner_changes(
     so the same edit always yields the same changes in the same order.
     """
     out: list[Change] = []
-    for key in sorted(before.keys() | after.keys(), key=lambda k: (str(k[0]), k[1])):
-        old, new = before.get(key), after.get(key)
+    owner, new_change = ChangeKind.OWNER, Change.__new__
+    # ordered by the ids' text (as UUIDs order); their ints order the same, and cost half as much
+    for key in sorted(before.keys() | after.keys(), key=_order):
+        old = before.get(key) if before else None  # an activation's first plan: nothing before
+        new = after.get(key) if after else None
         old_pair = (old.rep_id, old.territory_id) if old else (None, None)
         new_pair = (new.rep_id, new.territory_id) if new else (None, None)
         if old_pair == new_pair:
             continue
-        out.append(
-            Change(
-                kind=ChangeKind.OWNER,
-                subject_id=key[0],
-                valid_from=at,
-                role=key[1],
-                plan_id=plan_id,
-                from_rep_id=old_pair[0],
-                to_rep_id=new_pair[0],
-                from_territory_id=old_pair[1],
-                to_territory_id=new_pair[1],
-                cause=new.cause if new else dropped_cause,
-                reason=new.reason if new else dropped_reason,
-            )
+        # a frozen dataclass's __init__ sets each of its 12 fields through object.__setattr__: 5 us a
+        # change, half a second of a 100,000-account activation. The same fields, set at once.
+        change = new_change(Change)
+        change.__dict__.update(
+            kind=owner,
+            subject_id=key[0],
+            valid_from=at,
+            role=key[1],
+            plan_id=plan_id,
+            from_rep_id=old_pair[0],
+            to_rep_id=new_pair[0],
+            from_territory_id=old_pair[1],
+            to_territory_id=new_pair[1],
+            cause=new.cause if new else dropped_cause,
+            reason=new.reason if new else dropped_reason,
+            data={},
         )
+        out.append(change)
     return out
+
+
+def _order(key: Key) -> tuple[Any, str]:
+    account = key[0]
+    return (account.int if isinstance(account, UUID) else str(account), key[1])
 
 
 def owners_of(rows: Iterable[Any]) -> dict[Key, Owner]:
@@ -115,11 +126,16 @@ def owners_of(rows: Iterable[Any]) -> dict[Key, Owner]:
     territory_id, reason, note)."""
     out: dict[Key, Owner] = {}
     for r in rows:
-        get: Any = r.get if isinstance(r, Mapping) else lambda name, r=r: getattr(r, name)
-        out[(get("account_id"), str(get("role")))] = Owner(
-            get("rep_id"), get("territory_id"), str(get("reason")), get("note")
-        )
+        if isinstance(r, Mapping):
+            account_id, role, rep_id, territory_id, reason, note = (r.get(f) for f in _OWNER_FIELDS)
+        else:
+            account_id, role, rep_id, territory_id = r.account_id, r.role, r.rep_id, r.territory_id
+            reason, note = r.reason, r.note
+        out[(account_id, str(role))] = Owner(rep_id, territory_id, str(reason), note)
     return out
+
+
+_OWNER_FIELDS = ("account_id", "role", "rep_id", "territory_id", "reason", "note")
 
 
 KEEP: Any = object()  # a payload field left out: readers keep what they knew

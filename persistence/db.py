@@ -10,7 +10,7 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -171,11 +171,16 @@ async def in_own_process(url: str, work: Callable[..., Awaitable[T]], *args: Any
 COPY_BATCH = 2_000
 
 
-async def copy_records(conn: Any, table: str, records: Sequence[Any], columns: Sequence[str]) -> None:
-    """PostgreSQL COPY of `records` on `conn` (a SQLAlchemy connection, in its transaction), 2,000 records
-    a statement: asyncpg encodes each call's records without yielding, and 20,000 held the event loop for
-    about 100 ms. A broken rule (a unique index, a reference) is SQLAlchemy's IntegrityError, as from any
-    other statement, so that a client gets its 409."""
+async def copy_records(
+    conn: Any, table: str, records: Sequence[Any] | AsyncIterable[Sequence[Any]], columns: Sequence[str]
+) -> None:
+    """PostgreSQL COPY of `records` on `conn` (a SQLAlchemy connection, in its transaction), as one
+    statement: a sequence, or an async iterable of chunks (made while the earlier ones stream, so the
+    database ingests one while the next is made). asyncpg encodes records without yielding: 20,000 held
+    the event loop for about 100 ms, so the loop is given back every COPY_BATCH records. One statement,
+    not one per batch: 0.3-0.4 s less of 1.5 s for 100,000 change log rows. A broken rule (a unique
+    index, a reference) is SQLAlchemy's IntegrityError, as from any other statement, so that a client
+    gets its 409."""
     import asyncpg
 
     raw = (await conn.get_raw_connection()).driver_connection
@@ -183,12 +188,23 @@ async def copy_records(conn: Any, table: str, records: Sequence[Any], columns: S
         # SQLAlchemy's asyncpg adapter sends BEGIN with the first statement it runs: a COPY first in the
         # transaction would go outside it (committed at once, and not undone by a rollback)
         await conn.execute(sa.text("SELECT 1"))
-    for start in range(0, len(records), COPY_BATCH):
-        chunk = records[start : start + COPY_BATCH]
-        try:
-            await raw.copy_records_to_table(table, records=chunk, columns=list(columns))
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise IntegrityError(f"COPY {table}", None, exc) from exc
+    chunks = records if isinstance(records, AsyncIterable) else _batches(records)
+
+    async def rows() -> AsyncIterator[Any]:
+        async for chunk in chunks:
+            for start in range(0, len(chunk), COPY_BATCH):
+                for record in chunk[start : start + COPY_BATCH]:
+                    yield record
+                await asyncio.sleep(0)
+
+    try:
+        await raw.copy_records_to_table(table, records=rows(), columns=list(columns))
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        raise IntegrityError(f"COPY {table}", None, exc) from exc
+
+
+async def _batches(records: Sequence[Any]) -> AsyncIterator[Sequence[Any]]:
+    yield records
 
 
 def _uuid_hex(value: Any) -> Any:
