@@ -322,3 +322,49 @@ async def test_a_bulk_insert_stores_what_sqlalchemys_own_insert_stores(ctx, engi
                     k: v for k, v in got.mappings().one().items() if k not in ("id", "external_id")
                 }
         assert stored[bulk] == stored[own], kind
+
+
+async def test_the_change_log_stores_what_sqlalchemys_own_insert_stores(engine):
+    """The log's bulk append (COPY on PostgreSQL, one executemany of values made as SQLite stores them)
+    stores, column for column, what SQLAlchemy's insert of the same rows stores, and reads back as the
+    changes it was given (as_stored): owner changes with nothing in their data, and account changes with
+    a uuid in theirs and a time in another zone."""
+    from datetime import timedelta, timezone
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from domain.changes import Change, ChangeKind
+    from persistence import changes as log
+
+    t = await make_tenant(engine)
+    at = datetime(2026, 12, 3, 9, 30, 15, 123456, tzinfo=timezone(timedelta(hours=-5)))
+    account, plan, rep = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    changes = [
+        Change(ChangeKind.OWNER, account, at, role="AE", plan_id=plan, to_rep_id=rep, reason="boundary"),
+        Change(ChangeKind.ACCOUNT, account, at, data={"external_id": "A-1", "parent_id": uuid.uuid4()}),
+    ] * (log.ONE_STATEMENT // 2 + 1)  # more than one statement's worth: the bulk path
+    async with AsyncSession(engine) as session:
+        head = await log.append(session, t.tenant_id, changes)
+        await session.commit()
+    first = head - len(changes) + 1
+    now = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
+    own = [log._row(t.tenant_id, head + 1 + i, c, now, None, None) for i, c in enumerate(changes[:2])]
+    async with engine.begin() as conn:
+        await conn.execute(sa.insert(log.CHANGES), own)
+    async with engine.connect() as conn:
+        got = await conn.execute(
+            sa.select(sa.text("*"))
+            .select_from(log.CHANGES)
+            .where(
+                log.CHANGES.c.tenant_id == t.tenant_id,
+                log.CHANGES.c.seq.in_([first, first + 1, head + 1, head + 2]),
+            )
+            .order_by(log.CHANGES.c.seq)
+        )
+        rows = [dict(r) for r in got.mappings()]
+        read = await log.read_after(conn, t.tenant_id, first - 1, 2)
+    skip = ("seq", "recorded_at")
+    assert [{k: v for k, v in r.items() if k not in skip} for r in rows[:2]] == [
+        {k: v for k, v in r.items() if k not in skip} for r in rows[2:]
+    ]
+    assert [log.to_change(r) for r in read] == [c for _, c in log.as_stored(first + 1, changes[:2])]
