@@ -253,7 +253,7 @@ class AssignmentRow(Versioned, SQLModel, table=True):
             postgresql_where=sa.text("valid_to IS NULL"),
             sqlite_where=sa.text("valid_to IS NULL"),
         ),
-        sa.Index(None, "tenant_id", "plan_id", "rep_id"),
+        sa.Index(None, "plan_id", "rep_id"),  # no tenant_id: a plan has one (migration 0024)
         sa.Index(None, "plan_id", "territory_id"),
         sa.Index(None, "account_id"),
     )

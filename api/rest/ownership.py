@@ -21,7 +21,9 @@ router = APIRouter(prefix="/v1", tags=["ownership"])
 LOOKUP_DESCRIPTION = """Answered from memory, never older than the last commit. Headers: `Ownership-Seq`, the
 change-log position the answer reflects, and `Ownership-Age`, seconds since it was known to be current: 0,
 unless the database cannot be reached, when lookups go on answering from memory (keys confirmed within the
-key cache window) and every other call answers 503 with `Retry-After`. `why` says why the rep owns the
+key cache window) and every other call answers 503 with `Retry-After`; `Ownership-Source`, `index` (from
+memory) or `database` (read from SQL: with `as_of`, or while this process builds its index, as after a plan
+switch). `why` says why the rep owns the
 account (the cause and the rule or reason). With `as_of`, the owner at that time, read from the change log.
 """
 

@@ -122,9 +122,14 @@ class Freshness:
 
     seq: int
     age: float
+    source: str = "index"  # "database": read from SQL (as_of, or the index being built after a switch)
 
     def headers(self) -> dict[str, str]:
-        return {"Ownership-Seq": str(self.seq), "Ownership-Age": f"{self.age:.0f}"}
+        return {
+            "Ownership-Seq": str(self.seq),
+            "Ownership-Age": f"{self.age:.0f}",
+            "Ownership-Source": self.source,
+        }
 
 
 def _index_from(rows: queries.OwnershipRows) -> OwnershipIndex:
@@ -208,14 +213,16 @@ class OwnershipService:
         if as_of is not None:
             as_of = _in_range(as_of)
             index = _index_from(await queries.read_as_of(self.engine, p.tenant_id, external_ids, as_of))
-            return [index.answer(e, role.value) for e in external_ids], Freshness(index.seq, 0.0)
+            return [index.answer(e, role.value) for e in external_ids], Freshness(index.seq, 0.0, "database")
         index = await self._current(p)
         if index is None:
             index = _index_from(await queries.read_some(self.engine, p.tenant_id, external_ids))
-            age = 0.0
+            fresh = Freshness(index.seq, 0.0, "database")
         else:
-            age = time.monotonic() - self._confirmed.get(p.tenant_id, time.monotonic())
-        return [index.answer(e, role.value) for e in external_ids], Freshness(index.seq, age)
+            fresh = Freshness(
+                index.seq, time.monotonic() - self._confirmed.get(p.tenant_id, time.monotonic())
+            )
+        return [index.answer(e, role.value) for e in external_ids], fresh
 
     async def lookup_one(
         self, p: Principal, external_id: str, role: Role, as_of: datetime | None = None

@@ -87,17 +87,20 @@ async def test_snapshot_is_used_once_built_and_matches_sql(client, engine, tenan
     plain_serving, plain_app = worker(engine, snapshots=False)
     snap_serving, snap_app = worker(engine, snapshots=True)
     async with plain_serving as plain, snap_serving as snap:
-        want = (
-            await plain.post("/v1/ownership/lookup", json={"external_ids": ids}, headers=tenant.headers)
-        ).json()
-        await snap.post("/v1/ownership/lookup", json={"external_ids": ids}, headers=tenant.headers)
+        answer = await plain.post("/v1/ownership/lookup", json={"external_ids": ids}, headers=tenant.headers)
+        want = answer.json()
+        assert answer.headers["ownership-source"] == "database"
+        first = await snap.post("/v1/ownership/lookup", json={"external_ids": ids}, headers=tenant.headers)
+        assert first.headers["ownership-source"] == "database"  # the index is being built
         await snap_app.state.ctx.ownership.wait_for_rebuilds()
         builds = snap_app.state.ctx.ownership.builds
         assert builds >= 1
-        got = (
-            await snap.post("/v1/ownership/lookup", json={"external_ids": ids}, headers=tenant.headers)
-        ).json()
-        assert got == want
+        answer = await snap.post("/v1/ownership/lookup", json={"external_ids": ids}, headers=tenant.headers)
+        got = answer.json()
+        assert got == want and answer.headers["ownership-source"] == "index"
+        one = await snap.get(f"/v1/ownership/{ids[0]}", headers=tenant.headers)  # the hot path says it too
+        assert one.headers["ownership-source"] == "index"
+        assert first.headers["ownership-seq"] == answer.headers["ownership-seq"]
         assert tenant.tenant_id in snap_app.state.ctx.ownership._indexes
         assert snap_app.state.ctx.ownership.builds == builds  # answered from the index
     assert plain_app.state.ctx.ownership.builds == 0
