@@ -125,6 +125,8 @@ def owners_of(rows: Iterable[Any]) -> dict[Key, Owner]:
     """(account, role) -> Owner from assignment-like objects or mappings (account_id, role, rep_id,
     territory_id, reason, note)."""
     out: dict[Key, Owner] = {}
+    account_id: Any
+    rep_id: Any
     for r in rows:
         if isinstance(r, Mapping):
             account_id, role, rep_id, territory_id, reason, note = (r.get(f) for f in _OWNER_FIELDS)
