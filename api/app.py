@@ -50,7 +50,7 @@ from api.services.context import AppContext
 from api.services.ownership import OwnershipService
 from api.services.runner import Runner
 from api.services.worker import Worker
-from persistence.db import make_engine, make_session_factory
+from persistence.db import make_engine, make_session_factory, stop_own_processes
 from persistence.keyprobe import KeyProbe
 
 STATIC = Path(__file__).parent / "static"
@@ -225,6 +225,7 @@ def create_app(settings: AppSettings | None = None, engine: AsyncEngine | None =
             await worker.stop()
         await ctx.operations.close()
         await ctx.ownership.close()
+        stop_own_processes()  # the index build process: its semaphores were reported leaked at SIGTERM
         await ctx.keys.close()
         if ctx.limiter is not None:
             await ctx.limiter.close()

@@ -499,7 +499,11 @@ async def _admin_ctx(tenant_of: Any, missing: str) -> tuple[Any, Any]:
     from persistence.db import make_session_factory
 
     engine = await _engine()
-    tenant_id = await tenant_of(engine)
+    try:
+        tenant_id = await tenant_of(engine)
+    except BaseException:  # the database cannot be read: its connections go with the error
+        await engine.dispose()
+        raise
     if tenant_id is None:
         await engine.dispose()
         raise click.ClickException(missing)

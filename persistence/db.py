@@ -114,8 +114,22 @@ def _pool() -> ProcessPoolExecutor:
             initializer=_watch_parent,
             initargs=(os.getpid(),),
         )
-        atexit.register(_processes.shutdown, wait=False, cancel_futures=True)
+        atexit.register(stop_own_processes)
     return _processes
+
+
+def stop_own_processes() -> None:
+    """End the build process and release what the pool holds (its queues' semaphores: a pool left to the
+    interpreter's exit made the resource tracker report 5 leaked semaphores at every SIGTERM). A build
+    under way is abandoned: its result would have gone to an index that is going away."""
+    global _processes
+    pool, _processes = _processes, None
+    if pool is None:
+        return
+    for process in list(getattr(pool, "_processes", {}).values()):
+        with contextlib.suppress(Exception):
+            process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _watch_parent(parent: int) -> None:

@@ -21,12 +21,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def demo_server(tmp_path: Path, workers: int = 1) -> Iterator[tuple[str, dict[str, str]]]:
-    """Start `territory serve --demo`; yield its base URL and the headers with the printed demo key."""
+def demo_server(
+    tmp_path: Path, workers: int = 1, output: list[str] | None = None
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """Start `territory serve --demo`; yield its base URL and the headers with the printed demo key. With
+    `output`, everything it printed, to its last line (its child processes' too), once it has stopped."""
     port = free_port()
     env = {**os.environ, "TERRITORY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'smoke.db'}"}
     cmd = [sys.executable, "-m", "api.cli", "serve", "--demo", "--port", str(port), "--workers", str(workers)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    reader = None
     try:
         key, lines = None, []
         deadline = time.time() + 60
@@ -37,7 +41,11 @@ def demo_server(tmp_path: Path, workers: int = 1) -> Iterator[tuple[str, dict[st
                 key = line.split(": ", 1)[1].strip()
         assert key, "".join(lines)
         # keep reading what it prints (access logs), or a full pipe would stall the server mid-test
-        threading.Thread(target=proc.stdout.read, daemon=True).start()
+        kept = lines if output is None else output
+        if output is not None:
+            output.extend(lines)
+        reader = threading.Thread(target=lambda: kept.extend(proc.stdout), daemon=True)
+        reader.start()
         base = f"http://127.0.0.1:{port}"
         for _ in range(100):
             try:
@@ -49,3 +57,5 @@ def demo_server(tmp_path: Path, workers: int = 1) -> Iterator[tuple[str, dict[st
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        if output is not None and reader is not None:
+            reader.join(timeout=10)  # to the end of the pipe: the processes it started write to it too

@@ -9,7 +9,8 @@ from tests.servers import demo_server
 
 
 def test_serve_demo_answers_lookups_rest_and_graphql(tmp_path: Path):
-    with demo_server(tmp_path) as (base, headers):
+    printed: list[str] = []
+    with demo_server(tmp_path, output=printed) as (base, headers):
         assert httpx.get(f"{base}/readyz").json()["status"] == "ready"
         owner = httpx.get(f"{base}/v1/ownership/ENT-001", headers=headers).json()
         assert owner["status"] == "owned" and owner["rep"]["name"]
@@ -31,6 +32,14 @@ def test_serve_demo_answers_lookups_rest_and_graphql(tmp_path: Path):
         ).json()["items"]
         assert len(enterprise) == 20
         assert httpx.get(f"{base}/v1/accounts").status_code == 401
+        for _ in range(100):  # the index built in its own process: lookups answer from it
+            answer = httpx.get(f"{base}/v1/ownership/ENT-001", headers=headers)
+            if answer.headers["ownership-source"] == "index":
+                break
+            time.sleep(0.05)
+        assert answer.headers["ownership-source"] == "index"
+    # stopped by SIGTERM: the build process and its queues go with it, nothing left for the tracker
+    assert not [line for line in printed if "leaked" in line or "Traceback" in line], printed[-20:]
 
 
 def test_two_workers_answer_the_new_owner_right_after_a_change(tmp_path: Path):

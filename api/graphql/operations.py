@@ -29,6 +29,7 @@ from domain import model
 from domain.defaults import DEFAULT_PAGE_SIZE
 
 strawberry.enum(service.OperationState)
+strawberry.enum(service.OperationKind)
 OperationErrorType = output_type(service.OperationError, "OperationError")
 
 
@@ -88,13 +89,15 @@ class Query:
         self,
         info: Info,
         state: service.OperationState | None = None,
-        kind: str | None = None,
+        kind: service.OperationKind | None = None,
         first: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
     ) -> OperationConnection:  # type: ignore[valid-type]
         c = info.context
         page = await call(
-            service.list_operations(c.ctx, c.principal, state.value if state else None, kind, after, first)
+            service.list_operations(
+                c.ctx, c.principal, state.value if state else None, kind.value if kind else None, after, first
+            )
         )
         return connection(page)
 

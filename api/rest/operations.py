@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from api.rest.deps import AUTH_ERRORS, CtxDep, PrincipalDep, created, located, problem_responses
 from api.services import operations, rebalancing
-from api.services.operations import OperationPage, OperationRead, OperationState
+from api.services.operations import OperationKind, OperationPage, OperationRead, OperationState
 from api.services.rebalancing import OptimizeRequest
 from domain.defaults import MAX_PAGE_SIZE
 
@@ -48,12 +48,12 @@ async def list_operations(
     p: PrincipalDep,
     ctx: CtxDep,
     state: OperationState | None = None,
-    kind: Annotated[str | None, Query(max_length=40)] = None,
+    kind: OperationKind | None = None,
     page_token: str | None = None,
     page_size: Annotated[int | None, Query(ge=1, le=MAX_PAGE_SIZE)] = None,
 ) -> OperationPage:
     return await operations.list_operations(
-        ctx, p, state.value if state else None, kind, page_token, page_size
+        ctx, p, state.value if state else None, kind.value if kind else None, page_token, page_size
     )
 
 

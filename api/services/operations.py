@@ -24,6 +24,14 @@ from domain.model import (
 )
 
 
+class OperationKind(StrEnum):
+    """What an operation does (each has its handler: api.services.runner.handles); the list's filter."""
+
+    OPTIMIZE = "optimize"
+    ASSIGN_BY_RULES = "assign_by_rules"
+    SCORING = "scoring"  # a rescoring after an import, queued for the workers where the API runs none
+
+
 class OperationState(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
@@ -40,6 +48,7 @@ class OperationError(BaseModel):
 
 class OperationRead(BaseModel):
     id: UUID
+    # text, not OperationKind: a row written by a newer engine (a kind this one lacks) must still read
     kind: str = Field(
         description="what it does: optimize, assign_by_rules, or scoring (a rescoring after an import, "
         "queued for the workers where the API processes run none)"

@@ -349,3 +349,15 @@ async def test_a_worker_takes_a_rescoring_only_when_nothing_else_waits(database,
         await engine.dispose()
         if database == "postgres":
             await drop_pg_database(url)
+
+
+async def test_the_list_filters_by_a_known_kind_and_names_an_unknown_one(client, tenant):
+    r = await client.get("/v1/operations?kind=optimise", headers=tenant.headers)
+    assert r.status_code == 422 and r.json()["code"] == "validation_failed"
+    assert [e["field"] for e in r.json()["errors"]] == ["kind"]
+    assert (
+        await client.get("/v1/operations?kind=assign_by_rules", headers=tenant.headers)
+    ).status_code == 200
+    q = "{ operations(kind: SCORING) { nodes { kind } } }"
+    data = (await client.post("/graphql", json={"query": q}, headers=tenant.headers)).json()
+    assert "errors" not in data and all(n["kind"] == "scoring" for n in data["data"]["operations"]["nodes"])
