@@ -330,7 +330,7 @@ def tenants_create(name: str, scopes: str) -> None:
             if await find_tenant(engine, name) is not None:
                 raise click.ClickException(f"tenant {name!r} already exists; use 'territory keys create'")
             tenant_id = await create_tenant(engine, name)
-            _, key = await create_key(engine, tenant_id, _scopes(scopes))
+            _, key = await create_key(engine, tenant_id, _scopes(scopes), audit=True)
             return f"tenant {name} ({tenant_id})\nAPI key: {key}"
         finally:
             await engine.dispose()
@@ -451,7 +451,7 @@ def keys_create(tenant: str, scopes: str, name: str, expires: Any) -> None:
             tenant_id = await find_tenant(engine, tenant)
             if tenant_id is None:
                 raise click.ClickException(f"no tenant {tenant!r}")
-            _, key = await create_key(engine, tenant_id, chosen, name=name, expires_at=expires)
+            _, key = await create_key(engine, tenant_id, chosen, name=name, expires_at=expires, audit=True)
             return key
         finally:
             await engine.dispose()
@@ -521,7 +521,7 @@ def keys_revoke(key_id: Any) -> None:
     async def go() -> Any:
         engine = await _engine()
         try:
-            key = await revoke_key(engine, key_id)
+            key = await revoke_key(engine, key_id, audit=True)
             if key is None:
                 raise click.ClickException(f"no key {key_id}")
             return key

@@ -23,6 +23,7 @@ class ChangeKind(enum.StrEnum):
     OPERATION = "operation"  # a long-running operation finished
     DISPUTE = "dispute"  # a dispute was opened, decided or applied (an event; lookups ignore it)
     POLICY = "policy"  # an engagement policy was saved (the lookup shows its family threshold)
+    KEY = "key"  # an API key was created, rotated or revoked (an event, for audit; lookups ignore it)
 
 
 class Cause(enum.StrEnum):
@@ -230,3 +231,33 @@ def shows_differently(fields: Iterable[str], kind: ChangeKind) -> bool:
         ChangeKind.TERRITORY: {"name"},
     }[kind]
     return bool(visible & set(fields))
+
+
+class KeyAction(enum.StrEnum):
+    """What happened to an API key (a key change's cause, its event's type: key.created ...)."""
+
+    CREATED = "created"
+    ROTATED = "rotated"
+    REVOKED = "revoked"
+
+
+def key_change(
+    key_id: UUID,
+    at: datetime,
+    action: KeyAction,
+    name: str,
+    prefix: str,
+    scopes: Iterable[str],
+    expires_at: datetime | None,
+    rotated_from: UUID | None = None,
+) -> Change:
+    """A key's change for the log: who can now do what with it, never its secret or hash. A rotation's
+    is the new key's, naming the key it replaces."""
+    data: dict[str, Any] = {
+        "name": name,
+        "prefix": prefix,
+        "scopes": sorted(scopes),
+        "expires_at": None if expires_at is None else expires_at.isoformat(),
+        "rotated_from": None if rotated_from is None else str(rotated_from),
+    }
+    return Change(kind=ChangeKind.KEY, subject_id=key_id, valid_from=at, cause=action.value, data=data)

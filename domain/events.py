@@ -17,6 +17,9 @@ OPERATION_CANCELLED = "operation.cancelled"
 DISPUTE_OPENED = "dispute.opened"
 DISPUTE_DECIDED = "dispute.decided"
 DISPUTE_APPLIED = "dispute.applied"
+KEY_CREATED = "key.created"
+KEY_ROTATED = "key.rotated"
+KEY_REVOKED = "key.revoked"
 TYPES = (
     OWNERSHIP_CHANGED,
     PLAN_ACTIVATED,
@@ -26,6 +29,9 @@ TYPES = (
     DISPUTE_OPENED,
     DISPUTE_DECIDED,
     DISPUTE_APPLIED,
+    KEY_CREATED,
+    KEY_ROTATED,
+    KEY_REVOKED,
 )
 # log kind -> the event types it can be; account, rep and territory edits are for lookups only
 KINDS = {
@@ -33,6 +39,7 @@ KINDS = {
     "plan": (PLAN_ACTIVATED,),
     "operation": (OPERATION_SUCCEEDED, OPERATION_FAILED, OPERATION_CANCELLED),
     "dispute": (DISPUTE_OPENED, DISPUTE_DECIDED, DISPUTE_APPLIED),
+    "key": (KEY_CREATED, KEY_ROTATED, KEY_REVOKED),
 }
 
 
@@ -42,7 +49,7 @@ def event_type(kind: str, cause: str) -> str | None:
         return OWNERSHIP_CHANGED
     if kind == "plan":
         return PLAN_ACTIVATED
-    if kind in ("operation", "dispute"):
+    if kind in ("operation", "dispute", "key"):
         return f"{kind}.{cause}" if f"{kind}.{cause}" in TYPES else None
     return None
 

@@ -14,7 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain.changes import KeyAction, key_change
 from domain.keys import ApiKey
+from persistence import changes as change_log
 from persistence.tables import ApiKeyRow, utcnow
 
 
@@ -103,11 +105,17 @@ async def create_key(
     name: str = "default",
     expires_at: datetime | None = None,
     now: datetime | None = None,
+    audit: bool = False,
 ) -> tuple[uuid.UUID, str]:
-    """A new key of the tenant: its id and its secret (the only time the secret is known)."""
+    """A new key of the tenant: its id and its secret (the only time the secret is known). `audit`: and a
+    `key.created` change in the tenant's log, in the same transaction."""
+    now = now or utcnow()
     statement, key_id, key = _insert(tenant_id, scopes, name, expires_at, now=now)
     async with engine.begin() as conn:
         await conn.execute(statement)
+        if audit:
+            change = key_change(key_id, now, KeyAction.CREATED, name, key[:10], scopes, expires_at)
+            await change_log.append(conn, tenant_id, [change])
     return key_id, key
 
 
@@ -163,9 +171,11 @@ async def revoke_key(
     tenant_id: uuid.UUID | None = None,
     check: Callable[[ApiKey, list[ApiKey]], None] | None = None,
     now: datetime | None = None,
+    audit: bool = False,
 ) -> ApiKey | None:
     """Revoke a key now (None: no such key, of the tenant when `tenant_id` is given). `check(key, the
-    tenant's keys)` may refuse it first, in the same transaction. Revoking a revoked key changes nothing."""
+    tenant's keys)` may refuse it first, in the same transaction. Revoking a revoked key changes nothing.
+    `audit`: and a `key.revoked` change in the tenant's log, in the same transaction."""
     async with engine.begin() as conn:
         owner = tenant_id
         if owner is None:
@@ -184,6 +194,11 @@ async def revoke_key(
             check(key, keys)
         when = now or utcnow()
         await conn.execute(sa.update(ApiKeyRow).where(ApiKeyRow.id == key_id).values(revoked_at=when))
+        if audit:
+            change = key_change(
+                key.id, when, KeyAction.REVOKED, key.name, key.prefix, key.scopes, key.expires_at
+            )
+            await change_log.append(conn, owner, [change])
     return dataclasses.replace(key, revoked_at=when)
 
 
@@ -193,10 +208,12 @@ async def rotate_key(
     expiry: Callable[[ApiKey], tuple[datetime, datetime | None]],
     tenant_id: uuid.UUID | None = None,
     now: datetime | None = None,
+    audit: bool = False,
 ) -> tuple[ApiKey, ApiKey, str] | None:
     """In one transaction: a new key with the old one's name and scopes, and the old one set to expire;
     `expiry(old)` (which may refuse) gives when the old key and the new one expire. The old key as it is
-    now, the new key and its secret; None: no such key (of the tenant, when `tenant_id` is given)."""
+    now, the new key and its secret; None: no such key (of the tenant, when `tenant_id` is given).
+    `audit`: and a `key.rotated` change (the new key's, naming the old) in the tenant's log."""
     async with engine.begin() as conn:
         query = sa.select(*_COLUMNS).where(ApiKeyRow.id == key_id)
         if tenant_id is not None:
@@ -207,9 +224,15 @@ async def rotate_key(
         old = _key(row)
         ends, successor_ends = expiry(old)
         await conn.execute(sa.update(ApiKeyRow).where(ApiKeyRow.id == key_id).values(expires_at=ends))
-        statement, new_id, secret = _insert(old.tenant_id, old.scopes, old.name, successor_ends, old.id, now)
+        when = now or utcnow()
+        statement, new_id, secret = _insert(old.tenant_id, old.scopes, old.name, successor_ends, old.id, when)
         await conn.execute(statement)
         created = (await conn.execute(sa.select(*_COLUMNS).where(ApiKeyRow.id == new_id))).one()
+        if audit:
+            change = key_change(
+                new_id, when, KeyAction.ROTATED, old.name, secret[:10], old.scopes, successor_ends, old.id
+            )
+            await change_log.append(conn, old.tenant_id, [change])
     return dataclasses.replace(old, expires_at=ends), _key(created), secret
 
 

@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 
@@ -81,7 +82,7 @@ def _key_rows(cli, tenant: str) -> dict[str, dict[str, str]]:
     return rows
 
 
-def test_keys_list_revoke_and_rotate(cli):
+def test_keys_list_revoke_and_rotate(cli, tmp_path):
     first = re.search(r"API key: (te_\S+)", cli("tenants", "create", "acme").output).group(1)
     made = cli(
         "keys", "create", "--tenant", "acme", "--scopes", "read", "--name", "lookup", "--expires", "30d"
@@ -115,6 +116,10 @@ def test_keys_list_revoke_and_rotate(cli):
     # the operator may revoke the last admin key (the API refuses it): `keys create` makes another
     admin_id = next(i for i, r in rows.items() if r["name"] == "default")
     assert cli("keys", "revoke", admin_id).exit_code == 0
+    # each in the tenant's log as an event, made by the CLI
+    with sqlite3.connect(tmp_path / "cli.db") as db:
+        logged = db.execute("SELECT cause, actor FROM change_log WHERE kind = 'key' ORDER BY seq").fetchall()
+    assert logged == [(a, "cli") for a in ("created", "created", "rotated", "revoked", "revoked")]
 
 
 def test_key_commands_refuse_bad_input_with_one_error_line(cli):

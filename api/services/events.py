@@ -150,6 +150,8 @@ def render(tenant_id: uuid.UUID, row: Any, names: dict[str, dict[Any, Any]]) -> 
         data["plan"] = _ref(names["plans"], row.subject_id)
     elif row.kind == "dispute":
         data |= {"dispute_id": row.subject_id, "state": row.cause, "reason": row.reason, **(row.data or {})}
+    elif row.kind == "key":  # name, prefix, scopes, expires_at, rotated_from: never a secret
+        data |= {"key_id": row.subject_id, **(row.data or {})}
     else:
         data |= {"operation_id": row.subject_id, "state": row.cause, "message": row.reason}
         data["error"] = (row.data or {}).get("error")

@@ -132,7 +132,9 @@ async def create_key(ctx: AppContext, p: Principal, data: KeyCreate) -> KeyCreat
     if data.expires_at is not None:
         _check_expiry(data.expires_at, now)
     scopes = [s.value for s in data.scopes]
-    key_id, secret = await stored.create_key(ctx.engine, p.tenant_id, scopes, data.name, data.expires_at, now)
+    key_id, secret = await stored.create_key(
+        ctx.engine, p.tenant_id, scopes, data.name, data.expires_at, now, audit=True
+    )
     key = found(await stored.get_key(ctx.engine, key_id, p.tenant_id), "key", key_id)
     return _created(key, secret, now)
 
@@ -143,7 +145,7 @@ async def revoke_key(ctx: AppContext, p: Principal, key_id: UUID) -> KeyRead:
     p.require(Scope.ADMIN)
     now = ctx.clock.now()
     key = await stored.revoke_key(
-        ctx.engine, key_id, p.tenant_id, lambda k, keys: check_revocable(k, keys, now), now
+        ctx.engine, key_id, p.tenant_id, lambda k, keys: check_revocable(k, keys, now), now, audit=True
     )
     return key_read(found(key, "key", key_id), now)
 
@@ -162,6 +164,7 @@ async def rotate_key(
         lambda k: (rotation_expiry(k, now, overlap), successor_expiry(k, now, MAX_KEY_EXPIRY_DAYS)),
         p.tenant_id,
         now,
+        audit=True,
     )
     old, new, secret = found(rotated, "key", key_id)
     return KeyRotated(key=_created(new, secret, now), rotated=key_read(old, now))

@@ -293,3 +293,38 @@ async def test_the_demo_reuses_a_kept_key_only_while_it_is_live(client, engine, 
     key = await _new_key(client, tenant)
     await client.post(f"/v1/keys/{key['id']}/revoke", headers=tenant.headers)
     assert not await key_is_live(engine, tenant.tenant_id, key["secret"])
+
+
+async def test_every_key_change_is_an_event_naming_who_made_it_and_never_its_secret(client, tenant):
+    """Created, rotated and revoked keys are key.* events in the tenant's log (and so its webhooks),
+    each with the key's name, prefix, scopes and expiry, the admin key that acted as its actor, and no
+    secret or hash; revoking a revoked key changes nothing and tells nothing."""
+    before = (await client.get("/v1/events", headers=tenant.headers)).json()["items"]
+    after = before[-1]["seq"] if before else 0
+    made = await _new_key(client, tenant, name="crm-sync", scopes=["read", "write"])
+    r = await client.post(
+        f"/v1/keys/{made['id']}/rotate", json={"overlap_seconds": 60}, headers=tenant.headers
+    )
+    new = r.json()["key"]
+    assert (await client.post(f"/v1/keys/{new['id']}/revoke", headers=tenant.headers)).status_code == 200
+    assert (await client.post(f"/v1/keys/{new['id']}/revoke", headers=tenant.headers)).status_code == 200
+    r = await client.get(
+        "/v1/events",
+        params={"after": after, "types": ["key.created", "key.rotated", "key.revoked"]},
+        headers=tenant.headers,
+    )
+    events = r.json()["items"]
+    assert [(e["type"], e["data"]["key_id"]) for e in events] == [
+        ("key.created", made["id"]),
+        ("key.rotated", new["id"]),
+        ("key.revoked", new["id"]),
+    ]
+    admin = next(k for k in (await _keys(client, tenant)).values() if tenant.key.startswith(k["prefix"]))
+    for e in events:
+        data = e["data"]
+        assert data["actor"] == admin["id"] and data["name"] == "crm-sync"
+        assert data["scopes"] == ["read", "write"]
+        assert made["secret"] not in str(e) and new["secret"] not in str(e) and "hash" not in str(data)
+    assert events[0]["data"]["prefix"] == made["prefix"] and events[1]["data"]["prefix"] == new["prefix"]
+    assert events[1]["data"]["rotated_from"] == made["id"] and events[0]["data"]["rotated_from"] is None
+    assert events[1]["data"]["expires_at"] is None  # the old key had no expiry, so neither has the new one
