@@ -147,6 +147,11 @@ async def test_graphql_run_scoring_and_account_scores_are_batched(client, engine
     assert sum("account_scores" in s for s in statements) == 1  # one batched read for all six
     denied = await client.post("/graphql", json={"query": m}, headers=tenant.read_headers)
     assert denied.json()["data"]["runScoring"]["__typename"] == "Problem"
+    both = """mutation { some: runScoring { ... on ScoringRun { full rescored reason } }
+                         every: runScoring(full: true) { ... on ScoringRun { full rescored reason } } }"""
+    runs = (await client.post("/graphql", json={"query": both}, headers=tenant.headers)).json()["data"]
+    assert (runs["some"]["full"], runs["some"]["rescored"]) == (False, 0)
+    assert runs["every"] == {"full": True, "rescored": 6, "reason": "a full run was asked for"}
 
 
 async def test_a_failed_write_surfaces_and_keeps_the_previous_scores(client, tenant, monkeypatch):
