@@ -16,6 +16,7 @@ from persistence.tables import AccountRow, AccountScoreRow, OpportunityRow, Scor
 ACCOUNTS = AccountRow.__table__
 SCORES = AccountScoreRow.__table__
 BASIS = ScoringBasisRow.__table__
+IN_CHUNK = 5_000  # ids per IN (...) list: SQLite allows 32,766 parameters a statement
 OPPORTUNITIES = OpportunityRow.__table__
 SCORING_COLUMNS = (
     "id",
@@ -72,6 +73,22 @@ async def remove_scores(conn: AsyncConnection, tenant_id: uuid.UUID, account_ids
         SCORES.c.tenant_id == tenant_id, SCORES.c.account_id.in_(list(account_ids))
     )
     return (await conn.execute(stmt)).rowcount or 0
+
+
+async def scored_versions(
+    conn: AsyncConnection, tenant_id: uuid.UUID, account_ids: Sequence[Any]
+) -> dict[Any, int | None]:
+    """For those of these accounts that are live (not deleted): account id -> the account version its
+    stored score was computed from (None: no score)."""
+    a, s, out, ids = ACCOUNTS.c, SCORES.c, {}, list(account_ids)
+    for start in range(0, len(ids), IN_CHUNK):
+        stmt = (
+            sa.select(a.id, s.account_version)
+            .select_from(ACCOUNTS.outerjoin(SCORES, s.account_id == a.id))
+            .where(a.tenant_id == tenant_id, a.deleted_at.is_(None), a.id.in_(ids[start : start + IN_CHUNK]))
+        )
+        out.update({r[0]: r[1] for r in await conn.execute(stmt)})
+    return out
 
 
 async def remove_scores_of_the_gone(conn: AsyncConnection, tenant_id: uuid.UUID) -> int:
@@ -310,6 +327,9 @@ class ScoringStore(Store):
 
     async def remove_scores(self, account_ids: Sequence[Any]) -> int:
         return await remove_scores(await self.connection(), self.tenant_id, account_ids)
+
+    async def scored_versions(self, account_ids: Sequence[Any]) -> dict[Any, int | None]:
+        return await scored_versions(await self.connection(), self.tenant_id, account_ids)
 
     async def remove_scores_of_the_gone(self) -> int:
         return await remove_scores_of_the_gone(await self.connection(), self.tenant_id)

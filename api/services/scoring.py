@@ -8,6 +8,7 @@ import dataclasses
 import itertools
 import logging
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
@@ -109,6 +110,10 @@ class ScoringRunRead(BaseModel):
     icp_fit: int
     win_rates: dict[str, WinRateRead]
     seconds: float
+    locked_seconds: float = Field(
+        description="of `seconds`, how long the run held the tenant's scoring lock: on SQLite the database's "
+        "one write lock, which every other write waited for meanwhile"
+    )
 
 
 CHUNK = 10_000
@@ -178,8 +183,10 @@ async def score_book(ctx: AppContext, p: Principal, full: bool = False) -> Scori
     or when the settings or the rules changed since the stored scores (their basis), else only what
     changed since (_rescore_changes)."""
     started = time.perf_counter()
+    ahead = None if full else await _score_changes_ahead(ctx, p)
     async with ctx.uow(p.tenant_id) as uow:
         await uow.scoring.exclusive("scoring")  # one run of a tenant at a time; the next waits, then runs
+        locked = time.perf_counter()
         settings, version = await versioned_settings(uow)
         now = ctx.clock.now()
         rates = await tenant_win_rates(uow, settings)
@@ -189,7 +196,8 @@ async def score_book(ctx: AppContext, p: Principal, full: bool = False) -> Scori
         every = reason is not None or stored is None
         run = _Run(uow, p, settings, rates, version, now)
         if reason is None and stored is not None:
-            counts, reason = await _rescore_changes(run, stored, basis)
+            made = ahead.rows if ahead is not None and ahead.basis == basis else None
+            counts, reason = await _rescore_changes(run, stored, basis, made)
         else:
             counts = _Counts(rescored=await _rescore_all(run))
         tiers, icp_fit = await uow.scoring.tier_counts()
@@ -202,6 +210,7 @@ async def score_book(ctx: AppContext, p: Principal, full: bool = False) -> Scori
             }
         )
         await uow.commit()
+        locked = time.perf_counter() - locked
     return ScoringRunRead.model_validate(
         {
             "scored": sum(tiers.values()),
@@ -221,6 +230,7 @@ async def score_book(ctx: AppContext, p: Principal, full: bool = False) -> Scori
                 for s, r in rates.items()
             },
             "seconds": round(time.perf_counter() - started, 3),
+            "locked_seconds": round(locked, 3),
         }
     )
 
@@ -244,14 +254,18 @@ async def _rescore_all(run: _Run) -> int:
     return await _score_accounts(run, bounds)
 
 
-async def _rescore_changes(run: _Run, stored: ScoringBasis, basis: ScoringBasis) -> tuple[_Counts, str]:
+async def _rescore_changes(
+    run: _Run, stored: ScoringBasis, basis: ScoringBasis, made: list[tuple[Any, ...]] | None
+) -> tuple[_Counts, str]:
     """What changed since the stored scores, under the same settings: the scores of deleted accounts
-    go; the accounts changed since their score are scored again; the potentials of a segment whose win
-    rate moved are revalued set-wise; then the boundaries are found over the stored potentials and one
-    UPDATE moves the tiers that moved. The counts, and the reason in words."""
+    go; the accounts changed since their score are scored again (`made`: their rows, made before the
+    lock on the same basis); the potentials of a segment whose win rate moved are revalued set-wise;
+    then the boundaries are found over the stored potentials and one UPDATE moves the tiers that moved.
+    The counts, and the reason in words. An account changed after `made` was read is the next run's
+    (the write that changed it asks for one)."""
     scoring = run.uow.scoring
     counts = _Counts(removed=await scoring.remove_scores_of_the_gone())
-    counts.rescored = await _score_accounts(run, None)
+    counts.rescored = await (_score_accounts(run, None) if made is None else _write_ahead(run, made))
     moved = moved_win_rates(stored, basis)
     for segment, (_, rate) in moved.items():
         counts.revalued += await scoring.revalue(segment or None, rate, run.now)
@@ -273,6 +287,35 @@ async def _retier(run: _Run) -> int:
     return await scoring.retier(None, last, run.now)
 
 
+def _score_rows(run: _Run, chunk: Sequence[Any], bounds: TierBoundaries | None) -> list[tuple[Any, ...]]:
+    """A chunk of accounts' score rows (SCORE_COLUMNS order): with `bounds`, each with its final tier;
+    without, with tier UNTIERED for the retier step. CPU work: run it off the loop."""
+    settings, rates, rows = run.settings, run.rates, []
+    icp_min = settings.scoring_bands.icp_fit_min_score
+    for account in chunk:
+        result = score_account(account, settings)
+        potential = account_potential(account, rates, settings.potential)
+        rows.append(
+            (
+                account.id,
+                run.p.tenant_id,
+                result.score,
+                result.confidence,
+                potential.dollars,
+                potential.win_probability,
+                potential.expansion_estimate,
+                potential.expansion_derived,
+                UNTIERED if bounds is None else tier_of(account.id, potential.dollars, bounds),
+                result.score >= icp_min,
+                [[f.factor, f.value, f.weight, f.contribution] for f in result.factors],
+                run.version,
+                run.now,
+                account.version,
+            )
+        )
+    return rows
+
+
 async def _score_accounts(run: _Run, bounds: TierBoundaries | None) -> int:
     """Score the live accounts and write their rows; how many. With `bounds`: every account (the scores
     were cleared), each with its final tier. Without: only the accounts not scored at their current
@@ -281,7 +324,7 @@ async def _score_accounts(run: _Run, bounds: TierBoundaries | None) -> int:
     Reads use a second connection, so the database ingests chunk k (written by a task on this
     transaction's connection) while chunk k+1 is scored here."""
     queue: asyncio.Queue[list[tuple[Any, ...]] | None] = asyncio.Queue(maxsize=2)
-    scoring, settings, rates, incremental = run.uow.scoring, run.settings, run.rates, bounds is None
+    scoring, incremental = run.uow.scoring, bounds is None
 
     async def write_chunks() -> None:
         while (rows := await queue.get()) is not None:
@@ -290,45 +333,66 @@ async def _score_accounts(run: _Run, bounds: TierBoundaries | None) -> int:
             await scoring.write_scores(rows)
 
     writer = asyncio.create_task(write_chunks())
-    icp_min = settings.scoring_bands.icp_fit_min_score
-
-    def score_chunk(chunk: list[Any]) -> list[tuple[Any, ...]]:
-        rows = []
-        for account in chunk:
-            result = score_account(account, settings)
-            potential = account_potential(account, rates, settings.potential)
-            rows.append(
-                (
-                    account.id,
-                    run.p.tenant_id,
-                    result.score,
-                    result.confidence,
-                    potential.dollars,
-                    potential.win_probability,
-                    potential.expansion_estimate,
-                    potential.expansion_derived,
-                    UNTIERED if bounds is None else tier_of(account.id, potential.dollars, bounds),
-                    result.score >= icp_min,
-                    [[f.factor, f.value, f.weight, f.contribution] for f in result.factors],
-                    run.version,
-                    run.now,
-                    account.version,
-                )
-            )
-        return rows
-
     scored = 0
     try:
         async with contextlib.aclosing(scoring.accounts_in_chunks(CHUNK, incremental)) as chunks:
             async for chunk in chunks:
                 scored += len(chunk)
                 # CPU work: in a worker thread, so the event loop keeps answering (lookups)
-                await _hand_over(queue, await off_loop(score_chunk, chunk), writer)
+                await _hand_over(queue, await off_loop(_score_rows, run, chunk, bounds), writer)
         await _hand_over(queue, None, writer)
         await writer  # the last chunk is in; a write error surfaces here
     finally:
         writer.cancel()
     return scored
+
+
+@dataclasses.dataclass(frozen=True)
+class _Ahead:
+    """The changed accounts' score rows, made before the run's lock, and the basis they were made on."""
+
+    basis: ScoringBasis
+    rows: list[tuple[Any, ...]]
+
+
+AHEAD_LIMIT = 20_000  # more changed accounts than this are scored under the lock, chunk by chunk
+
+
+async def _score_changes_ahead(ctx: AppContext, p: Principal) -> _Ahead | None:
+    """Before the lock (on SQLite, the database's one write lock, which every other writer waits for):
+    read and score the accounts changed since their score, as an incremental run would. None when the
+    run will rescore every account, or when more than AHEAD_LIMIT changed."""
+    if AHEAD_LIMIT <= 0:
+        return None
+    async with ctx.uow(p.tenant_id) as uow:
+        settings, version = await versioned_settings(uow)
+        rates = await tenant_win_rates(uow, settings)
+        basis = basis_of(version, rates)
+        if full_rescoring_reason(_stored_basis(await uow.scoring.read_basis()), basis) is not None:
+            return None
+        run, rows = _Run(uow, p, settings, rates, version, ctx.clock.now()), []
+        async with contextlib.aclosing(uow.scoring.accounts_in_chunks(CHUNK, True)) as chunks:
+            async for chunk in chunks:
+                rows.extend(await off_loop(_score_rows, run, chunk, None))
+                if len(rows) > AHEAD_LIMIT:
+                    return None
+    return _Ahead(basis, rows)
+
+
+async def _write_ahead(run: _Run, rows: list[tuple[Any, ...]]) -> int:
+    """Write the rows made ahead, in place of the stored ones, except for accounts deleted since and
+    where a run in between stored a score of the same or a later version of the account; how many were
+    written. (A row of an account changed since is written: its version says so, and the next run,
+    which that change asked for, scores it again.)"""
+    scoring = run.uow.scoring
+    live = await scoring.scored_versions([r[0] for r in rows])  # deleted accounts are not in it
+    # a row's last field is the version of the account it was made from
+    fresh = [r for r in rows if r[0] in live and (live[r[0]] or 0) < r[-1]]
+    for start in range(0, len(fresh), CHUNK):
+        chunk = fresh[start : start + CHUNK]
+        await scoring.remove_scores([r[0] for r in chunk])
+        await scoring.write_scores(chunk)
+    return len(fresh)
 
 
 @runner.handles("scoring")

@@ -466,3 +466,40 @@ async def test_a_settings_change_rescores_every_account_and_moved_win_rates_reva
     assert (await _run(client, h, full=True))["tiers"] == run["tiers"]
     assert await _stored(engine, tenant.tenant_id) == revalued  # what rescoring them would have stored
     assert (await _run(client, h))["revalued"] == 0
+
+
+async def test_rows_made_before_the_lock_never_replace_a_newer_score(client, engine, tenant, monkeypatch):
+    """A run scores the changed accounts before it takes the lock. If another run stores a later
+    version's score in between, the rows made ahead do not overwrite it; an account deleted in between
+    loses its score; and what is stored equals what a full run stores."""
+    from api.services import scoring
+
+    h = tenant.headers
+    a = await f.account(client, h, current_arr=1_000.0)
+    b = await f.account(client, h, current_arr=2_000.0)
+    await _run(client, h)
+    for account in (a, b):
+        r = await client.patch(f"/v1/accounts/{account['id']}", json={"current_arr": 5_000.0}, headers=h)
+        assert r.status_code == 200
+    real, seen = scoring._score_changes_ahead, {}
+
+    async def ahead_then_another_run(ctx, p):  # noqa: ANN001
+        made = await real(ctx, p)
+        seen["rows"] = len(made.rows)
+        # meanwhile: a changes again and another run (a full one) scores it; b is deleted
+        r = await client.patch(f"/v1/accounts/{a['id']}", json={"current_arr": 900_000.0}, headers=h)
+        assert r.status_code == 200
+        await scoring.score_book(ctx, p, True)
+        assert (await client.delete(f"/v1/accounts/{b['id']}", headers=h)).status_code in (200, 204)
+        return made
+
+    monkeypatch.setattr(scoring, "_score_changes_ahead", ahead_then_another_run)
+    run = await _run(client, h)
+    monkeypatch.undo()
+    assert seen["rows"] == 2  # a and b were scored ahead, at 5,000
+    assert (run["rescored"], run["removed"]) == (0, 1)  # a's later score kept; b's score gone
+    score = (await client.get(f"/v1/accounts/{a['id']}/score", headers=h)).json()
+    assert score["potential"] == 900_000.0
+    stored = await _stored(engine, tenant.tenant_id)
+    assert (await _run(client, h, full=True))["scored"] == 1
+    assert await _stored(engine, tenant.tenant_id) == stored
