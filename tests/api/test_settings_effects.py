@@ -76,6 +76,7 @@ CONTEXT: dict[str, dict[str, dict[str, Any]]] = {
 }
 VOLATILE = {
     "seconds",
+    "locked_seconds",
     "as_of",
     "computed_at",
     "settings_version",  # every change of the settings moves it: it shows nothing of the key itself
