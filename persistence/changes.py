@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.changes import Change, ChangeKind
-from persistence.db import asyncpg_dsn, copy_records, execute_records, sqlite_binder
+from persistence.db import RecordBinder, asyncpg_dsn, copy_records, execute_records, sqlite_binder
 from persistence.tables import ChangeRow, TenantRow
 
 log = logging.getLogger("territory.changes")
@@ -81,6 +81,7 @@ async def append(db: Any, tenant_id: uuid.UUID, changes: Sequence[Change]) -> in
     head = int(result.scalar_one())
     first = head - len(changes) + 1
     now, actor, request = datetime.now(UTC), ACTOR.get(), REQUEST_ID.get()
+    conn = await db.connection() if isinstance(db, AsyncSession) else db
     if _dialect(db) == "postgresql":
         # a bulk writer's changes (an import's, an activation's): one COPY, each chunk's records made off
         # the loop while the database ingests the one before
@@ -89,13 +90,11 @@ async def append(db: Any, tenant_id: uuid.UUID, changes: Sequence[Change]) -> in
                 part = changes[start : start + COPY_CHUNK]
                 yield await asyncio.to_thread(_records, tenant_id, first + start, part, now, actor, request)
 
-        conn = await db.connection() if isinstance(db, AsyncSession) else db
         await copy_records(conn, CHANGES.name, chunks(), _ALL_COLUMNS)
         await db.execute(sa.select(sa.func.pg_notify(CHANNEL, f"{tenant_id}:{head}")))
         return head
     # SQLite: values made as it stores them, in a thread, and one executemany a chunk (SQLAlchemy's own
     # binding took 3 s of a 100,000-account activation)
-    conn = await db.connection() if isinstance(db, AsyncSession) else db
     binders = [None if c == "data" else sqlite_binder(CHANGES.c[c].type, conn.dialect) for c in _ALL_COLUMNS]
     for start in range(0, len(changes), COPY_CHUNK):
         part = changes[start : start + COPY_CHUNK]
@@ -119,23 +118,11 @@ def _records(
     value through its column's binder where `binders` gives one (SQLite: persistence/db.sqlite_binder)."""
     records = []
     empty = _encode({}).decode()
-    bound = [(i, b) for i, b in enumerate(binders) if b is not None]
-    last: list[Any] = [(object(), None)] * len(binders)  # a value the same as the row before's: bound once
+    bind = RecordBinder(binders)
     for i, c in enumerate(changes):
         row = _row(tenant_id, first + i, c, now, actor, request)
         row["data"] = _encode(row["data"]).decode() if c.data else empty
-        if not bound:
-            records.append(tuple(row.values()))
-            continue
-        record = list(row.values())
-        for k, bind in bound:
-            value = record[k]
-            seen, out = last[k]
-            if value is not seen:  # the tenant, the plan, the time: the same object row after row
-                out = None if value is None else bind(value)
-                last[k] = (value, out)
-            record[k] = out
-        records.append(tuple(record))
+        records.append(tuple(bind(list(row.values()))))
     return records
 
 

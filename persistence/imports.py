@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.changes import Change
 from persistence import changes as change_log
-from persistence.db import copy_records, execute_records, sqlite_binder
+from persistence.db import RecordBinder, copy_records, execute_records, sqlite_binder
 from persistence.stores import Store
 from persistence.tables import (
     AccountRow,
@@ -207,20 +207,12 @@ def _records(
     records = []
     same_shape = len(columns) > 1 and all(len(r) == len(columns) for r in chunk)
     pick = operator.itemgetter(*columns)
-    bound = [(i, b) for i, b in enumerate(binders) if b is not None]
-    last: list[Any] = [(object(), None)] * len(columns)  # a value the same as the row before's: bound once
+    bind = RecordBinder(binders)
     for r in chunk:
         record = list(pick(r)) if same_shape else [r.get(c, defaults[c]) for c in columns]
         for i in json_cols:
             record[i] = orjson.dumps(record[i]).decode()
-        for i, bind in bound:
-            value = record[i]
-            seen, out = last[i]
-            if value is not seen:
-                out = bind(value)
-                last[i] = (value, out)
-            record[i] = out
-        records.append(record)
+        records.append(bind(record))
     return records
 
 

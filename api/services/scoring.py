@@ -193,9 +193,9 @@ async def score_book(ctx: AppContext, p: Principal, full: bool = False) -> Scori
         basis = basis_of(version, rates)
         stored = _stored_basis(await uow.scoring.read_basis())
         reason = "a full run was asked for" if full else full_rescoring_reason(stored, basis)
-        every = reason is not None or stored is None
         run = _Run(uow, p, settings, rates, version, now)
-        if reason is None and stored is not None:
+        incremental = reason is None and stored is not None
+        if incremental:
             made = ahead.rows if ahead is not None and ahead.basis == basis else None
             counts, reason = await _rescore_changes(run, stored, basis, made)
         else:
@@ -215,7 +215,7 @@ async def score_book(ctx: AppContext, p: Principal, full: bool = False) -> Scori
         {
             "scored": sum(tiers.values()),
             **dataclasses.asdict(counts),
-            "full": every,
+            "full": not incremental,
             "reason": reason,
             "settings_version": version,
             "tiers": {str(t): n for t, n in tiers.items()},
